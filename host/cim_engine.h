@@ -1,0 +1,41 @@
+/* cim_engine.h -- crossbar MVMs on the OpenCL device: many trials x inputs x
+ * output columns per launch, bit-identical to mapping/cim_reference.c.
+ *
+ * Analog path: a programming kernel samples every cell's D2D current for a
+ * batch of trials and folds the cells of each weight into per-input-value
+ * effective conductances; the read kernel sums them into column currents,
+ * applies ADC and recombination per tile and adds tiles. With C2C on, the read
+ * kernel draws fresh deviations per input instead. Digital path: bit-packed
+ * AND-popcount over the mapping's cell and drive planes.
+ * Trials are processed in batches sized to the device's memory; results never
+ * depend on the batch size.
+ */
+#ifndef CIM_ENGINE_H
+#define CIM_ENGINE_H
+
+#include <stdint.h>
+
+#include "cim_error.h"
+#include "cim_ocl.h"
+#include "cim_reference.h"
+#include "cim_xbar.h"
+
+typedef struct cim_mvm_job {
+    const cim_xbar *xbar;
+    const int8_t *weights; /* rows x cols, row-major */
+    int32_t rows, cols;
+    const int8_t *inputs; /* n_inputs x cols */
+    int32_t n_inputs;
+    uint32_t input_first; /* C2C key of input 0 */
+    uint32_t trial_first;
+    int32_t n_trials;
+    int32_t max_batch_trials; /* 0: sized to device memory; tests force small batches */
+} cim_mvm_job;
+
+/* out[(t * n_inputs + i) * rows + m] for trial trial_first + t.
+ * trace (optional, fields may be NULL): per trial, laid out as
+ * [n_trials][n_inputs][tiles_n][n_convs][rows]. */
+int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim_mvm_trace *trace,
+                   cim_error *err);
+
+#endif /* CIM_ENGINE_H */

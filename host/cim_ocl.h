@@ -1,0 +1,55 @@
+/* cim_ocl.h -- the OpenCL runtime: device choice, context, queue and the
+ * cimgpu program built from the kernels embedded at build time.
+ *
+ * Device choice (DESIGN.md §5): a spec string, else $CIMGPU_DEVICE, else the
+ * first GPU of any platform, else the first CPU device. A spec is either a
+ * global device index (as `cimgpu info` numbers devices) or a case-insensitive
+ * substring of "platform name / device name".
+ * Kernel source: the embedded copy, or, when $CIMGPU_KERNEL_DIR is set, the
+ * file cim_kernels.cl in that folder (for kernel development without a
+ * rebuild). A failed build reports the device's build log and the options.
+ */
+#ifndef CIM_OCL_H
+#define CIM_OCL_H
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+#include <stdio.h>
+
+#include "cim_error.h"
+
+typedef struct cim_ocl {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    cl_program program;
+    cl_device_type device_type;
+    cl_ulong global_mem_bytes;
+    cl_ulong max_alloc_bytes;
+    cl_uint compute_units;
+    size_t max_work_group;
+    char platform_name[256];
+    char device_name[256];
+    char driver_version[128];
+    int vector_width; /* columns per work-item in the analog kernels */
+} cim_ocl;
+
+/* Opens the chosen device and builds the program. 0 or CIM_ERR_*. */
+int cim_ocl_open(cim_ocl *ocl, const char *device_spec, cim_error *err);
+void cim_ocl_close(cim_ocl *ocl);
+
+/* Prints every platform and device with its global index. */
+int cim_ocl_list(FILE *out, cim_error *err);
+
+/* Name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
+const char *cim_ocl_strerror(cl_int code);
+
+/* For calls returning cl_int; for calls with an error out-parameter, pass that. */
+#define CIM_OCL_CHECK(call_status, err, what)                                                    \
+    ((call_status) == CL_SUCCESS                                                                  \
+         ? 0                                                                                      \
+         : cim_error_set((err), CIM_ERR_OPENCL, "OpenCL: %s failed: %s", (what),                  \
+                         cim_ocl_strerror(call_status)))
+
+#endif /* CIM_OCL_H */

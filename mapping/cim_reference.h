@@ -1,0 +1,36 @@
+/* cim_reference.h -- the plain-C reference MVM: the definition of a correct
+ * result. Kernels are optimisations of it and are tested against it bit for
+ * bit.
+ */
+#ifndef CIM_REFERENCE_H
+#define CIM_REFERENCE_H
+
+#include <stdint.h>
+
+#include "cim_xbar.h"
+
+/* Optional per-conversion trace; either pointer may be NULL.
+ * Shape of both: [n_inputs][tiles_n][n_convs][rows], where tiles_n is the
+ * number of input tiles and n_convs the mapping's conversions per read. */
+typedef struct cim_mvm_trace {
+    int32_t *current; /* column current I_j, nA */
+    int64_t *adc;     /* ADC output A_j (see cim_column_result) */
+} cim_mvm_trace;
+
+/* out[i*rows + m] = result of matrix w (rows x cols, row-major, values in the
+ * mapping's alphabet) times input vector i of `in` (n_inputs x cols), for
+ * chip instance `trial`. Input vector i is keyed as input_first + i in the
+ * C2C streams. Returns 0, or -1 when out of memory. */
+int cim_reference_mvm(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
+                      const int8_t *in, int32_t n_inputs, uint32_t input_first, uint32_t trial,
+                      int32_t *out, const cim_mvm_trace *trace);
+
+/* The programmed (D2D-perturbed, not yet clipped) current of every cell slot
+ * of tile `tile` whose weights are the sub-matrix at (m0, n0) of w, written
+ * to raw[slot][ml][nl] (n_slots x xbar_m x xbar_n; unused positions 0). In
+ * digital mode the current is the state bit. */
+void cim_reference_program_tile(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
+                                int32_t tile, int32_t m0, int32_t n0, uint32_t trial,
+                                int32_t *raw);
+
+#endif /* CIM_REFERENCE_H */

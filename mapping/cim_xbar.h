@@ -1,0 +1,48 @@
+/* cim_xbar.h -- a crossbar fully resolved to integers: what the reference and
+ * the kernels need to evaluate one layer's matrix on simulated tiles.
+ *
+ * host/config.c turns the user's JSON (µA, names, booleans) into this struct
+ * once; from here on there are no floating-point values. Tiling: a matrix of
+ * `rows` outputs x `cols` inputs is cut into tiles of xbar_m x xbar_n (the
+ * logical crossbar size, SEMANTICS.md); tile (tm, tn) has index
+ * tm * tiles_n + tn and holds outputs tm*xbar_m.. and inputs tn*xbar_n...
+ */
+#ifndef CIM_XBAR_H
+#define CIM_XBAR_H
+
+#include <stdint.h>
+
+#include "cim_column.h"
+#include "cim_mappings.h"
+
+#define CIM_STATE_HRS 0
+#define CIM_STATE_LRS 1
+
+typedef struct cim_xbar {
+    cim_mapping_id mapping;
+    int32_t xbar_m;             /* logical tile: outputs */
+    int32_t xbar_n;             /* logical tile: inputs */
+    int32_t current_na[2];      /* nominal cell current by state (HRS, LRS) */
+    int32_t d2d_sigma_na[2];    /* 0: no D2D deviation for that state */
+    int32_t c2c_sigma_na[2];    /* 0: no C2C deviation for that state */
+    cim_column_params column;   /* digital flag, ADC, HRS/Delta for the ADC */
+    uint64_t seed;
+    uint32_t layer;             /* layer id in RNG keys (0 for `cimgpu mvm`) */
+} cim_xbar;
+
+static inline int cim_xbar_has_d2d(const cim_xbar *x)
+{
+    return !x->column.digital && (x->d2d_sigma_na[0] > 0 || x->d2d_sigma_na[1] > 0);
+}
+
+static inline int cim_xbar_has_c2c(const cim_xbar *x)
+{
+    return !x->column.digital && (x->c2c_sigma_na[0] > 0 || x->c2c_sigma_na[1] > 0);
+}
+
+static inline int32_t cim_tiles(int32_t extent, int32_t tile)
+{
+    return (extent + tile - 1) / tile;
+}
+
+#endif /* CIM_XBAR_H */
