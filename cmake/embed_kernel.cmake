@@ -1,18 +1,22 @@
-# embed_kernel.cmake -- cmake -P script: preprocess an OpenCL source with its
-# include folders and write it as a C char array (not a string literal, whose
-# length compilers limit).
-#   -DCC=compiler -DSRC=file.cl -DINCLUDES=dir;dir -DOUT=out.c
-set(inc_flags)
-foreach(dir ${INCLUDES})
-  list(APPEND inc_flags -I${dir})
-endforeach()
+# embed_kernel.cmake -- cmake -P script: writes the OpenCL program source as a
+# C char array (not a string literal, whose length compilers limit).
+#   -DCC=compiler -DSRC=kernels/cim_kernels.cl -DKERNEL_DIR=dir -DRANDOM123_DIR=dir -DOUT=out.c
+# The shared headers (cim_device.h: ours and Random123's) are preprocessed here,
+# keeping their #defines (-dD), so the binary needs no header at run time; the
+# kernel file itself is appended unexpanded, so run-time build options such as
+# -D CIM_VW still apply to it.
 execute_process(
-  COMMAND ${CC} -E -P -undef -x c -D__OPENCL_VERSION__=120 -D__OPENCL_C_VERSION__=120
-          ${inc_flags} ${SRC}
-  OUTPUT_VARIABLE text RESULT_VARIABLE rc ERROR_VARIABLE errors)
+  COMMAND ${CC} -E -P -dD -undef -nostdinc -x c -D__OPENCL_VERSION__=120
+          -I${KERNEL_DIR} -I${RANDOM123_DIR} ${KERNEL_DIR}/cim_device.h
+  OUTPUT_VARIABLE prelude RESULT_VARIABLE rc ERROR_VARIABLE errors)
 if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "preprocessing ${SRC} failed:\n${errors}")
+  message(FATAL_ERROR "preprocessing cim_device.h failed:\n${errors}")
 endif()
+# Drop the compiler's own predefined macros; the device compiler has its own.
+string(REGEX REPLACE "#define __(STDC|OPENCL)[^\n]*\n" "" prelude "${prelude}")
+file(READ ${SRC} kernels)
+string(REPLACE "#include \"cim_device.h\"" "/* cim_device.h: inlined above */" kernels "${kernels}")
+set(text "${prelude}\n${kernels}")
 string(LENGTH "${text}" len)
 file(WRITE ${OUT}.tmp "${text}")
 file(READ ${OUT}.tmp hex HEX)

@@ -1,10 +1,282 @@
-/* cim_kernels.cl -- all OpenCL kernels of cimgpu, one program. */
-#include "cim_portable.h"
-#include "cim_rng.h"
-#include "cim_column.h"
+/* cim_kernels.cl -- every OpenCL kernel of cimgpu, built as one program.
+ *
+ * The arithmetic lives in the shared headers (cim_rng.h, cim_column.h, the
+ * mapping table); the kernels below only arrange it for throughput, and
+ * tests/test_kernels.c checks every output bit for bit against
+ * mapping/cim_reference.c.
+ *
+ * Analog path without C2C (the Monte-Carlo hot loop):
+ *   cim_program_g: one work-item per (weight, trial) draws the D2D deviation of
+ *     each of the weight's cells (one Philox block, cim_rng.h keys), clips the
+ *     currents and folds them into g[j][v][n][m], the current weight (m, n)
+ *     adds to conversion j's column when its input is x = v - 1.
+ *   cim_read_g: one work-item per (CIM_VW columns, input, trial) adds
+ *     g[j][v][n][m..m+VW) over the input positions that drive a row (a
+ *     precomputed entry list, so zero inputs of split encodings cost nothing),
+ *     then converts per tile with cim_column_result and adds tiles.
+ * Analog path with C2C: cim_program_raw keeps the unclipped programmed
+ *   currents; cim_read_c2c draws each cell's per-read deviation and clips.
+ * Digital path: cim_read_digital, AND-popcount over the mapping's cell and
+ *   drive bit-planes, once per input (no variability).
+ *
+ * CIM_VW (columns per work-item, 1 on GPUs, 16 on CPUs for explicit SIMD) is
+ * set by the host; sums are exact integers, so every width gives the same bits.
+ */
+#include "cim_device.h"
 
-__kernel void cim_gauss_kat(__global const uint *u, __global int *z)
+#ifndef CIM_VW
+#define CIM_VW 1
+#endif
+
+#define CIM_CAT_(a, b) a##b
+#define CIM_CAT(a, b) CIM_CAT_(a, b)
+#if CIM_VW == 1
+typedef int cim_vec;
+#define CIM_VLOAD(p) (*(p))
+#else
+typedef CIM_CAT(int, CIM_VW) cim_vec;
+#define CIM_VLOAD(p) CIM_CAT(vload, CIM_VW)(0, p)
+#endif
+
+/* Tile index and in-tile cell index of weight (m, n) -- cim_rng.h keys. */
+static inline void cim_tile_cell(__constant const cim_launch_params *lp, long m, long n, uint *tile,
+                          uint *cell)
 {
-    size_t i = get_global_id(0);
-    z[i] = cim_gauss_q24(u[i]);
+    long tm = m / lp->xbar_m, tn = n / lp->xbar_n;
+    *tile = (uint)(tm * lp->tiles_n + tn);
+    *cell = (uint)((m - tm * lp->xbar_m) * lp->xbar_n + (n - tn * lp->xbar_n));
+}
+
+/* Programmed currents of the cells of weight (m, n) in trial `trial`:
+ * nominal current of each slot's state plus its D2D deviation, not clipped.
+ * states[s] receives each slot's state. */
+static inline void cim_program_weight(__constant const cim_launch_params *lp,
+                               __constant const cim_mapping_desc *d, int wv, long m, long n,
+                               uint trial, int *raw, int *states)
+{
+    int z[4] = {0, 0, 0, 0};
+    if (lp->d2d_on) {
+        uint tile, cell;
+        cim_tile_cell(lp, m, n, &tile, &cell);
+        cim_rng_normals4(lp->seed, CIM_RNG_D2D, (uint)lp->layer, tile, trial, 0, cell, z);
+    }
+    for (int s = 0; s < d->n_slots; ++s) {
+        int state = d->slot_state[s][wv + 1];
+        int cur = (int)lp->current_na[state];
+        if (lp->d2d_on)
+            cur += cim_scale_deviate((int)lp->d2d_sigma_na[state], z[s]);
+        raw[s] = cur;
+        states[s] = state;
+    }
+}
+
+/* Adds cell currents c[] into the conversions' column currents for input
+ * class v (x = v - 1). */
+static inline void cim_add_terms(__constant const cim_mapping_desc *d, int v, const int *c, int *current)
+{
+    for (int j = 0; j < d->n_convs; ++j) {
+        __constant const cim_conv *cv = &d->conv[j];
+        for (int t = 0; t < cv->n_terms; ++t)
+            if (d->drive[cv->terms[t].drive][v])
+                current[j] += cv->terms[t].sign * c[cv->terms[t].slot];
+    }
+}
+
+/* Writes one output column's tile conversions to the trace buffers. */
+static inline void cim_write_trace(__constant const cim_launch_params *lp,
+                            __constant const cim_mapping_desc *d, long b, long i, long tn, long m,
+                            const int *current, const long *adc, __global int *trace_current,
+                            __global long *trace_adc)
+{
+    for (int j = 0; j < d->n_convs; ++j) {
+        long at = (((b * lp->n_inputs + i) * lp->tiles_n + tn) * d->n_convs + j) * lp->rows + m;
+        trace_current[at] = current[j];
+        trace_adc[at] = adc[j];
+    }
+}
+
+static inline int cim_tile_inputs(__constant const cim_launch_params *lp, long tn)
+{
+    long left = lp->cols - tn * lp->xbar_n;
+    return (int)(left < lp->xbar_n ? left : lp->xbar_n);
+}
+
+/* global: (rows_pad, cols, batch) */
+__kernel void cim_program_g(__constant const cim_launch_params *lp,
+                            __constant const cim_column_params *cp,
+                            __global const char *weights, __global int *g)
+{
+    const long m = get_global_id(0), n = get_global_id(1), b = get_global_id(2);
+    __constant const cim_mapping_desc *d = &CIM_MAPPINGS[cp->mapping];
+    const long plane = lp->cols * lp->rows_pad;
+    __global int *gb = g + b * d->n_convs * CIM_VALUE_CLASSES * plane + n * lp->rows_pad + m;
+    int c[CIM_MAX_SLOTS], states[CIM_MAX_SLOTS];
+    if (m >= lp->rows) {
+        for (int j = 0; j < d->n_convs * CIM_VALUE_CLASSES; ++j)
+            gb[j * plane] = 0;
+        return;
+    }
+    cim_program_weight(lp, d, weights[m * lp->cols + n], m, n, (uint)(lp->trial_first + b), c,
+                       states);
+    for (int s = 0; s < d->n_slots; ++s)
+        c[s] = c[s] < 0 ? 0 : c[s];
+    for (int v = 0; v < CIM_VALUE_CLASSES; ++v) {
+        int current[CIM_MAX_CONVS] = {0, 0, 0, 0};
+        cim_add_terms(d, v, c, current);
+        for (int j = 0; j < d->n_convs; ++j)
+            gb[(j * CIM_VALUE_CLASSES + v) * plane] = current[j];
+    }
+}
+
+/* global: (rows_pad / CIM_VW, n_inputs, batch) */
+__kernel void cim_read_g(__constant const cim_launch_params *lp,
+                         __constant const cim_column_params *cp, __global const int *g,
+                         __global const int *entries, __global const int *entry_start,
+                         __global const int *tile_s, __global const int *sumw, __global int *out,
+                         __global int *trace_current, __global long *trace_adc)
+{
+    const long m0 = get_global_id(0) * CIM_VW, i = get_global_id(1), b = get_global_id(2);
+    const cim_column_params p = *cp;
+    __constant const cim_mapping_desc *d = &CIM_MAPPINGS[p.mapping];
+    const long plane = lp->cols * lp->rows_pad;
+    __global const int *gb = g + b * d->n_convs * CIM_VALUE_CLASSES * plane + m0;
+    int result[CIM_VW];
+    for (int l = 0; l < CIM_VW; ++l)
+        result[l] = 0;
+    for (long tn = 0; tn < lp->tiles_n; ++tn) {
+        const int e0 = entry_start[i * lp->tiles_n + tn], e1 = entry_start[i * lp->tiles_n + tn + 1];
+        const int s = tile_s[i * lp->tiles_n + tn], n_used = cim_tile_inputs(lp, tn);
+        cim_vec sums[CIM_MAX_CONVS];
+        for (int j = 0; j < d->n_convs; ++j) {
+            __global const int *gj = gb + j * CIM_VALUE_CLASSES * plane;
+            cim_vec acc0 = 0, acc1 = 0;
+            int e = e0;
+            for (; e + 1 < e1; e += 2) {
+                acc0 += CIM_VLOAD(gj + entries[e]);
+                acc1 += CIM_VLOAD(gj + entries[e + 1]);
+            }
+            if (e < e1)
+                acc0 += CIM_VLOAD(gj + entries[e]);
+            sums[j] = acc0 + acc1;
+        }
+        for (int l = 0; l < CIM_VW; ++l) {
+            const long m = m0 + l;
+            int current[CIM_MAX_CONVS];
+            long adc[CIM_MAX_CONVS];
+            if (m < lp->rows) {
+                for (int j = 0; j < d->n_convs; ++j)
+                    current[j] = ((const int *)&sums[j])[l];
+                result[l] += cim_column_result(&p, current, s, n_used, sumw[tn * lp->rows + m], adc);
+                if (lp->trace)
+                    cim_write_trace(lp, d, b, i, tn, m, current, adc, trace_current, trace_adc);
+            }
+        }
+    }
+    for (int l = 0; l < CIM_VW && m0 + l < lp->rows; ++l)
+        out[(b * lp->n_inputs + i) * lp->rows + m0 + l] = result[l];
+}
+
+/* global: (rows, cols, batch); raw[b][s][n][m] */
+__kernel void cim_program_raw(__constant const cim_launch_params *lp,
+                              __constant const cim_column_params *cp,
+                              __global const char *weights, __global int *raw)
+{
+    const long m = get_global_id(0), n = get_global_id(1), b = get_global_id(2);
+    __constant const cim_mapping_desc *d = &CIM_MAPPINGS[cp->mapping];
+    const long plane = lp->cols * lp->rows_pad;
+    int c[CIM_MAX_SLOTS], states[CIM_MAX_SLOTS];
+    cim_program_weight(lp, d, weights[m * lp->cols + n], m, n, (uint)(lp->trial_first + b), c,
+                       states);
+    for (int s = 0; s < d->n_slots; ++s)
+        raw[(b * d->n_slots + s) * plane + n * lp->rows_pad + m] = c[s];
+}
+
+/* global: (rows, n_inputs, batch) */
+__kernel void cim_read_c2c(__constant const cim_launch_params *lp,
+                           __constant const cim_column_params *cp, __global const char *weights,
+                           __global const char *inputs, __global const int *raw,
+                           __global const int *tile_s, __global const int *sumw, __global int *out,
+                           __global int *trace_current, __global long *trace_adc)
+{
+    const long m = get_global_id(0), i = get_global_id(1), b = get_global_id(2);
+    const cim_column_params p = *cp;
+    __constant const cim_mapping_desc *d = &CIM_MAPPINGS[p.mapping];
+    const long plane = lp->cols * lp->rows_pad;
+    const uint trial = (uint)(lp->trial_first + b), input = (uint)(lp->input_first + i);
+    __global const int *rb = raw + b * d->n_slots * plane + m;
+    int result = 0;
+    for (long tn = 0; tn < lp->tiles_n; ++tn) {
+        const int n_used = cim_tile_inputs(lp, tn);
+        int current[CIM_MAX_CONVS] = {0, 0, 0, 0};
+        long adc[CIM_MAX_CONVS];
+        for (long n = tn * lp->xbar_n; n < tn * lp->xbar_n + n_used; ++n) {
+            const int v = inputs[i * lp->cols + n] + 1, wv = weights[m * lp->cols + n];
+            int z[4], c[CIM_MAX_SLOTS];
+            uint tile, cell;
+            cim_tile_cell(lp, m, n, &tile, &cell);
+            cim_rng_normals4(lp->seed, CIM_RNG_C2C, (uint)lp->layer, tile, trial, input, cell, z);
+            for (int s = 0; s < d->n_slots; ++s) {
+                int state = d->slot_state[s][wv + 1];
+                int cur = rb[s * plane + n * lp->rows_pad] +
+                          cim_scale_deviate((int)lp->c2c_sigma_na[state], z[s]);
+                c[s] = cur < 0 ? 0 : cur;
+            }
+            cim_add_terms(d, v, c, current);
+        }
+        result += cim_column_result(&p, current, tile_s[i * lp->tiles_n + tn], n_used,
+                                    sumw[tn * lp->rows + m], adc);
+        if (lp->trace)
+            cim_write_trace(lp, d, b, i, tn, m, current, adc, trace_current, trace_adc);
+    }
+    out[(b * lp->n_inputs + i) * lp->rows + m] = result;
+}
+
+/* Digital mode, global: (rows, n_inputs). Bit-planes:
+ * state_bits uint [n_slots][rows][tiles_n][words_per_tile] (bit n of a word:
+ * the slot's state for input position n), drive_bits uint
+ * [n_inputs][n_drives][tiles_n][words_per_tile]. Column current of a
+ * conversion = sum over terms of sign * popcount(state & drive). */
+__kernel void cim_read_digital(__constant const cim_launch_params *lp,
+                               __constant const cim_column_params *cp,
+                               __global const uint *state_bits, __global const uint *drive_bits,
+                               __global const int *tile_s, __global const int *sumw,
+                               __global int *out, __global int *trace_current,
+                               __global long *trace_adc)
+{
+    const long m = get_global_id(0), i = get_global_id(1);
+    const cim_column_params p = *cp;
+    __constant const cim_mapping_desc *d = &CIM_MAPPINGS[p.mapping];
+    const long wpt = lp->words_per_tile;
+    int result = 0;
+    for (long tn = 0; tn < lp->tiles_n; ++tn) {
+        int current[CIM_MAX_CONVS] = {0, 0, 0, 0};
+        long adc[CIM_MAX_CONVS];
+        for (int j = 0; j < d->n_convs; ++j) {
+            __constant const cim_conv *cv = &d->conv[j];
+            for (int t = 0; t < cv->n_terms; ++t) {
+                __global const uint *sb =
+                    state_bits + ((cv->terms[t].slot * lp->rows + m) * lp->tiles_n + tn) * wpt;
+                __global const uint *db =
+                    drive_bits + ((i * d->n_drives + cv->terms[t].drive) * lp->tiles_n + tn) * wpt;
+                int ones = 0;
+                for (long w = 0; w < wpt; ++w)
+                    ones += popcount(sb[w] & db[w]);
+                current[j] += cv->terms[t].sign * ones;
+            }
+        }
+        result += cim_column_result(&p, current, tile_s[i * lp->tiles_n + tn],
+                                    cim_tile_inputs(lp, tn), sumw[tn * lp->rows + m], adc);
+        if (lp->trace)
+            cim_write_trace(lp, d, 0, i, tn, m, current, adc, trace_current, trace_adc);
+    }
+    out[i * lp->rows + m] = result;
+}
+
+/* Layout probe: the sizes of the structs shared with the host as the device
+ * compiler lays them out (tests compare them with the host's). */
+__kernel void cim_layout_probe(__global long *sizes)
+{
+    sizes[0] = sizeof(cim_launch_params);
+    sizes[1] = sizeof(cim_column_params);
+    sizes[2] = sizeof(cim_mapping_desc);
 }

@@ -26,7 +26,7 @@ typedef long int64_t;
 #define CIM_CONSTANT __constant
 #define CIM_CONSTANT_PTR __constant
 #define CIM_GLOBAL __global
-#define CIM_INLINE inline
+#define CIM_INLINE static inline
 #define CIM_STATIC_ASSERT(cond, name)
 #else
 #include <stdint.h>

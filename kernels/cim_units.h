@@ -38,8 +38,8 @@ CIM_INLINE int64_t cim_div_round(int64_t num, int64_t den)
 CIM_INLINE int32_t cim_scale_deviate(int32_t sigma_units, int32_t z_q24)
 {
     int64_t p = (int64_t)sigma_units * (int64_t)z_q24;
-    int64_t half = (int64_t)1 << (CIM_Z_FRAC_BITS - 1);
-    int64_t mag = ((p >= 0 ? p : -p) + half) >> CIM_Z_FRAC_BITS;
+    int64_t round_bias = (int64_t)1 << (CIM_Z_FRAC_BITS - 1);
+    int64_t mag = ((p >= 0 ? p : -p) + round_bias) >> CIM_Z_FRAC_BITS;
     return (int32_t)(p >= 0 ? mag : -mag);
 }
 

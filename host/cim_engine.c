@@ -1,0 +1,452 @@
+/* cim_engine.c -- runs crossbar MVMs on the OpenCL device (see cim_engine.h).
+ *
+ * Per call: the host derives the digital side information once (weight sums
+ * per tile column, input sums per tile, the list of driving input positions
+ * per input and tile, or the bit-planes in digital mode), uploads it with the
+ * weights, then walks the trials in batches. Each analog batch is two
+ * launches: program (cells of every weight for every trial of the batch) and
+ * read (every input x every output column x every trial of the batch). The
+ * batch size only changes how much device memory one launch uses, never a
+ * result: every random draw is keyed by its global trial index.
+ *
+ * Ownership: every cl_mem and cl_kernel made here is released before return,
+ * through the single `done:` label.
+ */
+#include "cim_engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cim_launch.h"
+#include "cim_mapping.h"
+
+/* Device memory one batch may use, before the device's own limits. */
+#define CIM_ENGINE_BATCH_BYTES ((size_t)512 << 20)
+#define CIM_BITS_PER_WORD 32
+
+typedef struct engine_bufs {
+    cl_mem lp, cp, weights, inputs, sumw, tile_s, entries, entry_start, work, out, trace_current,
+        trace_adc, state_bits, drive_bits;
+} engine_bufs;
+
+static void release_bufs(engine_bufs *b)
+{
+    cl_mem *all = (cl_mem *)b;
+    for (size_t k = 0; k < sizeof *b / sizeof(cl_mem); ++k)
+        if (all[k])
+            clReleaseMemObject(all[k]);
+}
+
+static cl_mem make_buffer(cim_ocl *ocl, cl_mem_flags flags, size_t bytes, const void *host,
+                          const char *what, cim_error *err)
+{
+    cl_int st;
+    cl_mem m;
+    if (bytes == 0)
+        bytes = sizeof(int64_t); /* unused argument: a placeholder buffer */
+    m = clCreateBuffer(ocl->context, flags | (host ? CL_MEM_COPY_HOST_PTR : 0), bytes,
+                       (void *)host, &st);
+    if (st != CL_SUCCESS) {
+        cim_error_set(err, CIM_ERR_OPENCL, "OpenCL: allocating %zu bytes for %s failed: %s", bytes,
+                      what, cim_ocl_strerror(st));
+        return NULL;
+    }
+    return m;
+}
+
+static int set_args(cl_kernel k, int n, const cl_mem *args, cim_error *err)
+{
+    for (int a = 0; a < n; ++a) {
+        cl_int st = clSetKernelArg(k, (cl_uint)a, sizeof(cl_mem), &args[a]);
+        if (st != CL_SUCCESS)
+            return cim_error_set(err, CIM_ERR_OPENCL, "OpenCL: setting argument %d failed: %s", a,
+                                 cim_ocl_strerror(st));
+    }
+    return 0;
+}
+
+static int launch(cim_ocl *ocl, cl_kernel k, const char *name, size_t g0, size_t g1, size_t g2,
+                  cim_error *err)
+{
+    size_t global[3] = {g0, g1, g2};
+    cl_int st;
+    if (g0 == 0 || g1 == 0 || g2 == 0)
+        return 0;
+    st = clEnqueueNDRangeKernel(ocl->queue, k, 3, NULL, global, NULL, 0, NULL, NULL);
+    if (st != CL_SUCCESS)
+        return cim_error_set(err, CIM_ERR_OPENCL, "OpenCL: launching %s failed: %s", name,
+                             cim_ocl_strerror(st));
+    return 0;
+}
+
+static int read_buffer(cim_ocl *ocl, cl_mem buf, size_t bytes, void *host, cim_error *err)
+{
+    cl_int st = clEnqueueReadBuffer(ocl->queue, buf, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
+    return CIM_OCL_CHECK(st, err, "clEnqueueReadBuffer");
+}
+
+/* Digital side information shared by every path. */
+typedef struct side_info {
+    int32_t tiles_n;
+    int32_t *sumw;   /* [tiles_n][rows] */
+    int32_t *tile_s; /* [n_inputs][tiles_n] */
+} side_info;
+
+static int side_info_init(side_info *si, const cim_mvm_job *job)
+{
+    const cim_xbar *x = job->xbar;
+    si->tiles_n = cim_tiles(job->cols, x->xbar_n);
+    si->sumw = calloc((size_t)si->tiles_n * job->rows, sizeof(int32_t));
+    si->tile_s = calloc((size_t)job->n_inputs * si->tiles_n, sizeof(int32_t));
+    if (!si->sumw || !si->tile_s)
+        return CIM_ERR_NOMEM;
+    for (int32_t m = 0; m < job->rows; ++m)
+        for (int32_t n = 0; n < job->cols; ++n)
+            si->sumw[(size_t)(n / x->xbar_n) * job->rows + m] += job->weights[(size_t)m * job->cols + n];
+    for (int32_t i = 0; i < job->n_inputs; ++i)
+        for (int32_t n = 0; n < job->cols; ++n)
+            si->tile_s[(size_t)i * si->tiles_n + n / x->xbar_n] += job->inputs[(size_t)i * job->cols + n];
+    return 0;
+}
+
+static void side_info_free(side_info *si)
+{
+    free(si->sumw);
+    free(si->tile_s);
+}
+
+static void fill_launch_params(cim_launch_params *lp, const cim_mvm_job *job, const side_info *si,
+                               int64_t rows_pad, int tracing)
+{
+    const cim_xbar *x = job->xbar;
+    memset(lp, 0, sizeof *lp);
+    lp->seed = x->seed;
+    lp->rows = job->rows;
+    lp->cols = job->cols;
+    lp->rows_pad = rows_pad;
+    lp->xbar_m = x->xbar_m;
+    lp->xbar_n = x->xbar_n;
+    lp->tiles_n = si->tiles_n;
+    lp->layer = x->layer;
+    lp->trial_first = job->trial_first;
+    lp->input_first = job->input_first;
+    lp->n_inputs = job->n_inputs;
+    for (int s = 0; s < 2; ++s) {
+        lp->current_na[s] = x->current_na[s];
+        lp->d2d_sigma_na[s] = x->d2d_sigma_na[s];
+        lp->c2c_sigma_na[s] = x->c2c_sigma_na[s];
+    }
+    lp->d2d_on = cim_xbar_has_d2d(x);
+    lp->c2c_on = cim_xbar_has_c2c(x);
+    lp->trace = tracing;
+    lp->words_per_tile = (x->xbar_n + CIM_BITS_PER_WORD - 1) / CIM_BITS_PER_WORD;
+}
+
+/* Entry list of cim_launch.h: offsets v * plane + n * rows_pad of the input
+ * positions that drive a row, per input and input tile. */
+static int build_entries(const cim_mvm_job *job, const side_info *si, int64_t rows_pad,
+                         int32_t **entries, int32_t **entry_start, size_t *n_entries)
+{
+    const cim_xbar *x = job->xbar;
+    const int64_t plane = (int64_t)job->cols * rows_pad;
+    size_t count = 0;
+    *entries = malloc(sizeof(int32_t) * ((size_t)job->n_inputs * job->cols + 1));
+    *entry_start = malloc(sizeof(int32_t) * ((size_t)job->n_inputs * si->tiles_n + 1));
+    if (!*entries || !*entry_start)
+        return CIM_ERR_NOMEM;
+    for (int32_t i = 0; i < job->n_inputs; ++i) {
+        for (int32_t tn = 0; tn < si->tiles_n; ++tn) {
+            int32_t n1 = (tn + 1) * x->xbar_n < job->cols ? (tn + 1) * x->xbar_n : job->cols;
+            (*entry_start)[(size_t)i * si->tiles_n + tn] = (int32_t)count;
+            for (int32_t n = tn * x->xbar_n; n < n1; ++n) {
+                int xv = job->inputs[(size_t)i * job->cols + n];
+                if (cim_mapping_value_drives(x->mapping, xv))
+                    (*entries)[count++] = (int32_t)((xv + 1) * plane + n * rows_pad);
+            }
+        }
+    }
+    (*entry_start)[(size_t)job->n_inputs * si->tiles_n] = (int32_t)count;
+    *n_entries = count;
+    return 0;
+}
+
+/* Bit-planes of cim_read_digital. */
+static int build_bit_planes(const cim_mvm_job *job, const side_info *si, int64_t wpt,
+                            uint32_t **state_bits, uint32_t **drive_bits)
+{
+    const cim_xbar *x = job->xbar;
+    const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
+    const size_t row_words = (size_t)si->tiles_n * wpt;
+    *state_bits = calloc((size_t)d->n_slots * job->rows * row_words, sizeof(uint32_t));
+    *drive_bits = calloc((size_t)job->n_inputs * d->n_drives * row_words, sizeof(uint32_t));
+    if (!*state_bits || !*drive_bits)
+        return CIM_ERR_NOMEM;
+    for (int32_t n = 0; n < job->cols; ++n) {
+        const size_t word = (size_t)(n / x->xbar_n) * wpt + (size_t)(n % x->xbar_n) / CIM_BITS_PER_WORD;
+        const uint32_t bit = 1u << ((n % x->xbar_n) % CIM_BITS_PER_WORD);
+        for (int32_t m = 0; m < job->rows; ++m)
+            for (int s = 0; s < d->n_slots; ++s)
+                if (cim_mapping_cell_state(x->mapping, s, job->weights[(size_t)m * job->cols + n]))
+                    (*state_bits)[((size_t)s * job->rows + m) * row_words + word] |= bit;
+        for (int32_t i = 0; i < job->n_inputs; ++i)
+            for (int dv = 0; dv < d->n_drives; ++dv)
+                if (cim_mapping_drive(x->mapping, dv, job->inputs[(size_t)i * job->cols + n]))
+                    (*drive_bits)[((size_t)i * d->n_drives + dv) * row_words + word] |= bit;
+    }
+    return 0;
+}
+
+static int check_job(const cim_mvm_job *job, cim_error *err)
+{
+    if (job->rows <= 0 || job->cols <= 0 || job->n_inputs <= 0 || job->n_trials <= 0)
+        return cim_error_set(err, CIM_ERR_USAGE, "engine: empty MVM (%d x %d, %d inputs, %d trials)",
+                             job->rows, job->cols, job->n_inputs, job->n_trials);
+    if ((int64_t)job->n_inputs * job->cols > INT32_MAX / 4)
+        return cim_error_set(err, CIM_ERR_INPUT, "engine: %d inputs of %d values are too many for one call",
+                             job->n_inputs, job->cols);
+    return 0;
+}
+
+static size_t trace_elems(const cim_mvm_job *job, const side_info *si)
+{
+    const cim_mapping_desc *d = cim_mapping_desc_of(job->xbar->mapping);
+    return (size_t)job->n_inputs * si->tiles_n * d->n_convs * job->rows;
+}
+
+static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
+                       engine_bufs *bf, int32_t *out, const cim_mvm_trace *trace, cim_error *err)
+{
+    cim_launch_params lp;
+    uint32_t *state_bits = NULL, *drive_bits = NULL;
+    const cim_mapping_desc *d = cim_mapping_desc_of(job->xbar->mapping);
+    const size_t out_elems = (size_t)job->n_inputs * job->rows, tr = trace_elems(job, si);
+    const int tracing = trace && (trace->current || trace->adc);
+    cl_kernel k = NULL;
+    cl_int st;
+    int rc;
+    fill_launch_params(&lp, job, si, job->rows, tracing);
+    if ((rc = build_bit_planes(job, si, lp.words_per_tile, &state_bits, &drive_bits)) != 0) {
+        cim_error_set(err, rc, "engine: out of memory for bit-planes");
+        goto done;
+    }
+    const size_t row_words = (size_t)si->tiles_n * lp.words_per_tile;
+    bf->lp = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, &lp, "launch parameters", err);
+    bf->state_bits = make_buffer(ocl, CL_MEM_READ_ONLY,
+                                 sizeof(uint32_t) * d->n_slots * job->rows * row_words, state_bits,
+                                 "cell bit-planes", err);
+    bf->drive_bits = make_buffer(ocl, CL_MEM_READ_ONLY,
+                                 sizeof(uint32_t) * job->n_inputs * d->n_drives * row_words,
+                                 drive_bits, "drive bit-planes", err);
+    bf->out = make_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_elems, NULL, "results", err);
+    bf->trace_current = make_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int32_t) * tr : 0,
+                                    NULL, "trace", err);
+    bf->trace_adc = make_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int64_t) * tr : 0, NULL,
+                                "trace", err);
+    if (!bf->lp || !bf->state_bits || !bf->drive_bits || !bf->out || !bf->trace_current ||
+        !bf->trace_adc) {
+        rc = err ? err->code : CIM_ERR_OPENCL;
+        goto done;
+    }
+    k = clCreateKernel(ocl->program, "cim_read_digital", &st);
+    if ((rc = CIM_OCL_CHECK(st, err, "clCreateKernel(cim_read_digital)")) != 0)
+        goto done;
+    {
+        const cl_mem args[] = {bf->lp, bf->cp, bf->state_bits, bf->drive_bits, bf->tile_s,
+                               bf->sumw, bf->out, bf->trace_current, bf->trace_adc};
+        if ((rc = set_args(k, 9, args, err)) != 0 ||
+            (rc = launch(ocl, k, "cim_read_digital", (size_t)job->rows, (size_t)job->n_inputs, 1,
+                         err)) != 0 ||
+            (rc = read_buffer(ocl, bf->out, sizeof(int32_t) * out_elems, out, err)) != 0)
+            goto done;
+    }
+    if (tracing) {
+        if (trace->current &&
+            (rc = read_buffer(ocl, bf->trace_current, sizeof(int32_t) * tr, trace->current, err)) != 0)
+            goto done;
+        if (trace->adc &&
+            (rc = read_buffer(ocl, bf->trace_adc, sizeof(int64_t) * tr, trace->adc, err)) != 0)
+            goto done;
+    }
+    /* No variability in digital mode: every trial sees the same chip. */
+    for (int32_t t = 1; t < job->n_trials; ++t) {
+        memcpy(out + t * out_elems, out, sizeof(int32_t) * out_elems);
+        if (tracing && trace->current)
+            memcpy(trace->current + t * tr, trace->current, sizeof(int32_t) * tr);
+        if (tracing && trace->adc)
+            memcpy(trace->adc + t * tr, trace->adc, sizeof(int64_t) * tr);
+    }
+done:
+    if (k)
+        clReleaseKernel(k);
+    free(state_bits);
+    free(drive_bits);
+    return rc;
+}
+
+/* Trials per batch: bounded by the device's allocation limit and memory. */
+static int32_t batch_trials(const cim_ocl *ocl, const cim_mvm_job *job, size_t work_per_trial,
+                            size_t out_per_trial)
+{
+    size_t budget = CIM_ENGINE_BATCH_BYTES, cap = (size_t)ocl->max_alloc_bytes;
+    size_t per = work_per_trial > out_per_trial ? work_per_trial : out_per_trial;
+    int64_t n;
+    if (ocl->global_mem_bytes / 4 < budget)
+        budget = (size_t)(ocl->global_mem_bytes / 4);
+    if (cap && cap < budget)
+        budget = cap;
+    n = per ? (int64_t)(budget / per) : job->n_trials;
+    if (n < 1)
+        n = 1;
+    if (n > job->n_trials)
+        n = job->n_trials;
+    if (job->max_batch_trials > 0 && n > job->max_batch_trials)
+        n = job->max_batch_trials;
+    return (int32_t)n;
+}
+
+static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si, engine_bufs *bf,
+                      int32_t *out, const cim_mvm_trace *trace, cim_error *err)
+{
+    const cim_xbar *x = job->xbar;
+    const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
+    const int c2c = cim_xbar_has_c2c(x);
+    const int vw = c2c ? 1 : ocl->vector_width;
+    const int64_t rows_pad = (job->rows + vw - 1) / vw * vw;
+    const size_t plane = (size_t)job->cols * rows_pad;
+    const size_t work_per_trial =
+        sizeof(int32_t) * plane * (c2c ? (size_t)d->n_slots : (size_t)d->n_convs * CIM_VALUE_CLASSES);
+    const size_t out_elems = (size_t)job->n_inputs * job->rows, tr = trace_elems(job, si);
+    const int tracing = trace && (trace->current || trace->adc);
+    const int32_t batch = batch_trials(ocl, job, work_per_trial,
+                                       sizeof(int32_t) * out_elems + (tracing ? 12 * tr : 0));
+    cim_launch_params lp;
+    int32_t *entries = NULL, *entry_start = NULL;
+    size_t n_entries = 0;
+    cl_kernel kprog = NULL, kread = NULL;
+    cl_int st;
+    int rc = 0;
+
+    if (work_per_trial > (size_t)ocl->max_alloc_bytes) {
+        rc = cim_error_set(err, CIM_ERR_INPUT,
+                           "engine: a %d x %d matrix needs %zu bytes per trial, more than the "
+                           "device's largest buffer (%llu bytes)",
+                           job->rows, job->cols, work_per_trial,
+                           (unsigned long long)ocl->max_alloc_bytes);
+        goto done;
+    }
+    fill_launch_params(&lp, job, si, rows_pad, tracing);
+    bf->lp = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, NULL, "launch parameters", err);
+    bf->work = make_buffer(ocl, CL_MEM_READ_WRITE, work_per_trial * batch, NULL, "cell currents", err);
+    bf->out = make_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_elems * batch, NULL,
+                          "results", err);
+    bf->trace_current = make_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int32_t) * tr * batch : 0,
+                                    NULL, "trace", err);
+    bf->trace_adc = make_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int64_t) * tr * batch : 0,
+                                NULL, "trace", err);
+    if (!bf->lp || !bf->work || !bf->out || !bf->trace_current || !bf->trace_adc) {
+        rc = err ? err->code : CIM_ERR_OPENCL;
+        goto done;
+    }
+    if (c2c) {
+        bf->inputs = make_buffer(ocl, CL_MEM_READ_ONLY, (size_t)job->n_inputs * job->cols,
+                                 job->inputs, "inputs", err);
+        if (!bf->inputs) {
+            rc = err->code;
+            goto done;
+        }
+    } else {
+        if ((rc = build_entries(job, si, rows_pad, &entries, &entry_start, &n_entries)) != 0) {
+            cim_error_set(err, rc, "engine: out of memory for input lists");
+            goto done;
+        }
+        bf->entries = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * n_entries,
+                                  n_entries ? entries : NULL, "input lists", err);
+        bf->entry_start = make_buffer(ocl, CL_MEM_READ_ONLY,
+                                      sizeof(int32_t) * ((size_t)job->n_inputs * si->tiles_n + 1),
+                                      entry_start, "input lists", err);
+        if (!bf->entries || !bf->entry_start) {
+            rc = err->code;
+            goto done;
+        }
+    }
+    kprog = clCreateKernel(ocl->program, c2c ? "cim_program_raw" : "cim_program_g", &st);
+    if ((rc = CIM_OCL_CHECK(st, err, "clCreateKernel(program)")) != 0)
+        goto done;
+    kread = clCreateKernel(ocl->program, c2c ? "cim_read_c2c" : "cim_read_g", &st);
+    if ((rc = CIM_OCL_CHECK(st, err, "clCreateKernel(read)")) != 0)
+        goto done;
+    {
+        const cl_mem pargs[] = {bf->lp, bf->cp, bf->weights, bf->work};
+        const cl_mem rargs_g[] = {bf->lp, bf->cp, bf->work, bf->entries, bf->entry_start,
+                                  bf->tile_s, bf->sumw, bf->out, bf->trace_current, bf->trace_adc};
+        const cl_mem rargs_c2c[] = {bf->lp, bf->cp, bf->weights, bf->inputs, bf->work,
+                                    bf->tile_s, bf->sumw, bf->out, bf->trace_current, bf->trace_adc};
+        if ((rc = set_args(kprog, 4, pargs, err)) != 0 ||
+            (rc = set_args(kread, 10, c2c ? rargs_c2c : rargs_g, err)) != 0)
+            goto done;
+    }
+    for (int32_t t0 = 0; t0 < job->n_trials; t0 += batch) {
+        const int32_t bt = job->n_trials - t0 < batch ? job->n_trials - t0 : batch;
+        lp.trial_first = (int64_t)job->trial_first + t0;
+        st = clEnqueueWriteBuffer(ocl->queue, bf->lp, CL_TRUE, 0, sizeof lp, &lp, 0, NULL, NULL);
+        if ((rc = CIM_OCL_CHECK(st, err, "clEnqueueWriteBuffer(launch parameters)")) != 0)
+            goto done;
+        if ((rc = launch(ocl, kprog, "program kernel", c2c ? (size_t)job->rows : (size_t)rows_pad,
+                         (size_t)job->cols, (size_t)bt, err)) != 0 ||
+            (rc = launch(ocl, kread, "read kernel",
+                         c2c ? (size_t)job->rows : (size_t)(rows_pad / vw), (size_t)job->n_inputs,
+                         (size_t)bt, err)) != 0 ||
+            (rc = read_buffer(ocl, bf->out, sizeof(int32_t) * out_elems * bt,
+                              out + (size_t)t0 * out_elems, err)) != 0)
+            goto done;
+        if (tracing && trace->current &&
+            (rc = read_buffer(ocl, bf->trace_current, sizeof(int32_t) * tr * bt,
+                              trace->current + (size_t)t0 * tr, err)) != 0)
+            goto done;
+        if (tracing && trace->adc &&
+            (rc = read_buffer(ocl, bf->trace_adc, sizeof(int64_t) * tr * bt,
+                              trace->adc + (size_t)t0 * tr, err)) != 0)
+            goto done;
+    }
+done:
+    if (kprog)
+        clReleaseKernel(kprog);
+    if (kread)
+        clReleaseKernel(kread);
+    free(entries);
+    free(entry_start);
+    return rc;
+}
+
+int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim_mvm_trace *trace,
+                   cim_error *err)
+{
+    engine_bufs bf;
+    side_info si = {0, NULL, NULL};
+    int rc;
+    memset(&bf, 0, sizeof bf);
+    if ((rc = check_job(job, err)) != 0)
+        return rc;
+    if ((rc = side_info_init(&si, job)) != 0) {
+        cim_error_set(err, rc, "engine: out of memory");
+        goto done;
+    }
+    bf.cp = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof job->xbar->column, &job->xbar->column,
+                        "column parameters", err);
+    bf.weights = make_buffer(ocl, CL_MEM_READ_ONLY, (size_t)job->rows * job->cols, job->weights,
+                             "weights", err);
+    bf.sumw = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.tiles_n * job->rows, si.sumw,
+                          "weight sums", err);
+    bf.tile_s = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * job->n_inputs * si.tiles_n,
+                            si.tile_s, "input sums", err);
+    if (!bf.cp || !bf.weights || !bf.sumw || !bf.tile_s) {
+        rc = err ? err->code : CIM_ERR_OPENCL;
+        goto done;
+    }
+    rc = job->xbar->column.digital ? run_digital(ocl, job, &si, &bf, out, trace, err)
+                                   : run_analog(ocl, job, &si, &bf, out, trace, err);
+done:
+    release_bufs(&bf);
+    side_info_free(&si);
+    return rc;
+}

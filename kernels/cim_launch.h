@@ -1,0 +1,48 @@
+/* cim_launch.h -- parameters of one engine launch, shared by host C and the
+ * kernels through a __constant buffer. 64-bit fields only, so host and device
+ * agree on the layout (checked by a static assert on the host).
+ *
+ * Buffer layouts (the engine creates them, the kernels index them):
+ *   weights   int8  [rows][cols]
+ *   inputs    int8  [n_inputs][cols]
+ *   sumw      int32 [tiles_n][rows]       weight sum of output m in input tile tn
+ *   tile_s    int32 [n_inputs][tiles_n]   input sum S of each input tile
+ *   entries   int32 concatenated per (input, tile): n << 2 | (x + 1) for every
+ *             input position whose value drives a row; entry_start int32
+ *             [n_inputs * tiles_n + 1] delimits them
+ *   g         int32 [batch][n_convs][3][cols][rows_pad]: effective column
+ *             current contributed by weight (m, n) to conversion j when the
+ *             input is x = v - 1 (cell currents of one trial, D2D applied,
+ *             clipped at zero)
+ *   raw       int32 [batch][n_slots][cols][rows_pad]: programmed cell
+ *             currents before clipping (for reads with C2C)
+ *   out       int32 [batch][n_inputs][rows]
+ *   trace_current int32 / trace_adc int64 [batch][n_inputs][tiles_n][n_convs][rows]
+ */
+#ifndef CIM_LAUNCH_H
+#define CIM_LAUNCH_H
+
+#include "cim_portable.h"
+
+/* Input value classes: v = x + 1 for x in {-1, 0, +1}. */
+#define CIM_VALUE_CLASSES 3
+
+typedef struct cim_launch_params {
+    uint64_t seed;
+    int64_t rows, cols, rows_pad;
+    int64_t xbar_m, xbar_n, tiles_n;
+    int64_t layer;
+    int64_t trial_first;  /* global trial index of batch entry 0 */
+    int64_t input_first;  /* C2C key of input 0 */
+    int64_t n_inputs;
+    int64_t current_na[2];  /* nominal current by state: HRS, LRS */
+    int64_t d2d_sigma_na[2];
+    int64_t c2c_sigma_na[2];
+    int64_t d2d_on, c2c_on;
+    int64_t trace;  /* 1: write trace_current / trace_adc */
+    int64_t words_per_tile; /* digital: uint32 words per input tile */
+} cim_launch_params;
+
+CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 21, cim_launch_params_size);
+
+#endif /* CIM_LAUNCH_H */

@@ -1,0 +1,317 @@
+/* test_kernels.c -- the OpenCL kernels against the plain-C reference, bit for
+ * bit: every mapping, digital and analog, noise-free and with D2D and C2C on,
+ * ideal and finite ADCs, on matrices that need several ragged tiles, for
+ * several trial counts and batch sizes (results must not depend on how trials
+ * are batched), and for two SIMD widths of the read kernel.
+ *
+ * The group fixture opens the default OpenCL device once (PoCL in CI); with no
+ * device every test is skipped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cim_engine.h"
+#include "cim_launch.h"
+#include "cim_mapping.h"
+#include "cim_reference.h"
+
+typedef struct fixture {
+    cim_ocl ocl;
+    int have_device;
+} fixture;
+
+static int open_device(void **state, const char *vector_width)
+{
+    fixture *f = calloc(1, sizeof *f);
+    cim_error err = {0, ""};
+    if (vector_width)
+        setenv("CIMGPU_VECTOR_WIDTH", vector_width, 1);
+    else
+        unsetenv("CIMGPU_VECTOR_WIDTH");
+    f->have_device = cim_ocl_open(&f->ocl, NULL, &err) == 0;
+    unsetenv("CIMGPU_VECTOR_WIDTH");
+    *state = f;
+    if (!f->have_device) {
+        fprintf(stderr, "%s\n", err.msg);
+        /* No device at all: skip. A device whose build fails: fail. */
+        return err.code == CIM_ERR_NODEVICE ? 0 : -1;
+    }
+    return 0;
+}
+
+static int setup_default(void **state)
+{
+    return open_device(state, NULL);
+}
+
+static int setup_scalar(void **state)
+{
+    return open_device(state, "1");
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    if (f->have_device)
+        cim_ocl_close(&f->ocl);
+    free(f);
+    return 0;
+}
+
+/* Deterministic test data (xorshift), values in the mapping's alphabet. */
+static uint32_t rnd(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+static void fill(int8_t *v, size_t n, int ternary, uint32_t *s)
+{
+    for (size_t k = 0; k < n; ++k)
+        v[k] = ternary ? (int8_t)((int)(rnd(s) % 3) - 1) : (rnd(s) & 1 ? 1 : -1);
+}
+
+typedef enum variant { DIGITAL, NOISE_FREE_INF, D2D_FINITE, D2D_C2C_INF, D2D_C2C_FINITE, C2C_ONLY } variant;
+
+static void make_xbar(cim_xbar *x, cim_mapping_id id, variant v, int32_t xm, int32_t xn, int bits)
+{
+    const cim_mapping_desc *d = cim_mapping_desc_of(id);
+    memset(x, 0, sizeof *x);
+    x->mapping = id;
+    x->xbar_m = xm;
+    x->xbar_n = xn;
+    x->current_na[0] = 5000;  /* HRS 5 µA */
+    x->current_na[1] = 30000; /* LRS 30 µA */
+    x->seed = 0x1234567890abcdefull;
+    x->layer = 3;
+    x->column.mapping = id;
+    x->column.digital = v == DIGITAL;
+    x->column.hrs = v == DIGITAL ? 0 : 5000;
+    x->column.delta = v == DIGITAL ? 1 : 25000;
+    x->column.adc_type = CIM_ADC_INF;
+    if (v == D2D_FINITE || v == D2D_C2C_FINITE) {
+        x->column.adc_type = d->signed_current ? CIM_ADC_SYM : CIM_ADC_POS;
+        x->column.adc_steps = cim_adc_steps((int)x->column.adc_type, bits);
+        /* MAX calibration in half-units (SEMANTICS.md). */
+        x->column.adc_lo2 = d->signed_current ? -2LL * xn * 25000 : 0;
+        x->column.adc_hi2 = d->signed_current ? 2LL * xn * 25000 : 2LL * xn * 30000;
+    }
+    if (v == D2D_FINITE || v == D2D_C2C_INF || v == D2D_C2C_FINITE) {
+        x->d2d_sigma_na[0] = 2000;  /* large against HRS: exercises clipping */
+        x->d2d_sigma_na[1] = 6000;
+    }
+    if (v == D2D_C2C_INF || v == D2D_C2C_FINITE || v == C2C_ONLY) {
+        x->c2c_sigma_na[0] = 1500;
+        x->c2c_sigma_na[1] = 3000;
+    }
+}
+
+/* Runs the engine and the reference on the same job and compares all
+ * results and (optionally) the trace. */
+static void compare(fixture *f, const cim_xbar *x, int32_t rows, int32_t cols, int32_t n_inputs,
+                    uint32_t trial_first, int32_t n_trials, int32_t max_batch, int with_trace)
+{
+    const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
+    uint32_t s = 2463534242u ^ (uint32_t)(rows * 7919 + cols * 104729 + x->mapping);
+    int8_t *w = malloc((size_t)rows * cols), *in = malloc((size_t)n_inputs * cols);
+    const size_t per_trial = (size_t)n_inputs * rows;
+    const int32_t tiles_n = cim_tiles(cols, x->xbar_n);
+    const size_t tr = (size_t)n_inputs * tiles_n * d->n_convs * rows;
+    int32_t *got = malloc(sizeof(int32_t) * per_trial * n_trials), *want = malloc(sizeof(int32_t) * per_trial);
+    int32_t *got_cur = NULL, *want_cur = NULL;
+    int64_t *got_adc = NULL, *want_adc = NULL;
+    cim_mvm_trace got_trace = {NULL, NULL}, want_trace = {NULL, NULL};
+    cim_error err = {0, ""};
+    fill(w, (size_t)rows * cols, d->ternary, &s);
+    fill(in, (size_t)n_inputs * cols, d->ternary, &s);
+    if (with_trace) {
+        got_cur = malloc(sizeof(int32_t) * tr * n_trials);
+        got_adc = malloc(sizeof(int64_t) * tr * n_trials);
+        want_cur = malloc(sizeof(int32_t) * tr);
+        want_adc = malloc(sizeof(int64_t) * tr);
+        got_trace.current = got_cur;
+        got_trace.adc = got_adc;
+        want_trace.current = want_cur;
+        want_trace.adc = want_adc;
+    }
+    cim_mvm_job job = {x, w, rows, cols, in, n_inputs, 11, trial_first, n_trials, max_batch};
+    int rc = cim_engine_mvm(&f->ocl, &job, got, with_trace ? &got_trace : NULL, &err);
+    if (rc != 0)
+        fail_msg("engine failed: %s", err.msg);
+    for (int32_t t = 0; t < n_trials; ++t) {
+        assert_int_equal(cim_reference_mvm(x, w, rows, cols, in, n_inputs, 11, trial_first + t, want,
+                                           with_trace ? &want_trace : NULL),
+                         0);
+        for (size_t k = 0; k < per_trial; ++k)
+            if (got[t * per_trial + k] != want[k])
+                fail_msg("%s trial %u input %zu output %zu: kernel %d, reference %d",
+                         cim_mapping_name(x->mapping), trial_first + t, k / rows, k % rows,
+                         got[t * per_trial + k], want[k]);
+        if (with_trace) {
+            assert_memory_equal(got_cur + t * tr, want_cur, sizeof(int32_t) * tr);
+            assert_memory_equal(got_adc + t * tr, want_adc, sizeof(int64_t) * tr);
+        }
+    }
+    free(w);
+    free(in);
+    free(got);
+    free(want);
+    free(got_cur);
+    free(got_adc);
+    free(want_cur);
+    free(want_adc);
+}
+
+static void every_mapping(void **state, variant v, int32_t rows, int32_t cols, int32_t xm,
+                          int32_t xn, int32_t n_inputs, int32_t n_trials, int32_t max_batch,
+                          int with_trace)
+{
+    fixture *f = *state;
+    if (!f->have_device)
+        skip();
+    for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
+        cim_xbar x;
+        make_xbar(&x, (cim_mapping_id)id, v, xm, xn, 3 + id % 4);
+        compare(f, &x, rows, cols, n_inputs, 5, n_trials, max_batch, with_trace);
+    }
+}
+
+static void test_digital_matches_reference(void **state)
+{
+    every_mapping(state, DIGITAL, 37, 70, 16, 32, 5, 2, 0, 1);
+    every_mapping(state, DIGITAL, 9, 100, 8, 40, 3, 1, 0, 0); /* 40: words straddle tiles */
+}
+
+static void test_noise_free_inf_matches_reference(void **state)
+{
+    every_mapping(state, NOISE_FREE_INF, 37, 29, 16, 12, 4, 2, 0, 1);
+}
+
+static void test_d2d_finite_adc_matches_reference(void **state)
+{
+    every_mapping(state, D2D_FINITE, 37, 29, 16, 12, 4, 3, 0, 1);
+}
+
+static void test_d2d_c2c_inf_matches_reference(void **state)
+{
+    every_mapping(state, D2D_C2C_INF, 21, 29, 16, 12, 3, 2, 0, 1);
+}
+
+static void test_d2d_c2c_finite_matches_reference(void **state)
+{
+    every_mapping(state, D2D_C2C_FINITE, 21, 29, 16, 12, 3, 2, 0, 0);
+}
+
+static void test_c2c_only_matches_reference(void **state)
+{
+    every_mapping(state, C2C_ONLY, 21, 29, 16, 12, 3, 2, 0, 0);
+}
+
+/* The same trials computed in batches of 1, 2, 3 and all at once. */
+static void test_results_independent_of_batch_size(void **state)
+{
+    static const int32_t batches[] = {1, 2, 3, 7};
+    for (size_t k = 0; k < sizeof batches / sizeof batches[0]; ++k) {
+        every_mapping(state, D2D_FINITE, 19, 40, 8, 16, 3, 7, batches[k], 0);
+        every_mapping(state, D2D_C2C_INF, 9, 20, 8, 16, 2, 3, batches[k], 0);
+    }
+}
+
+/* A trial replayed alone equals the same trial inside a larger run. */
+static void test_trial_replay_matches_run(void **state)
+{
+    fixture *f = *state;
+    cim_xbar x;
+    int8_t w[12 * 30], in[4 * 30];
+    int32_t all[9 * 4 * 12], one[4 * 12];
+    uint32_t s = 99;
+    cim_error err = {0, ""};
+    if (!f->have_device)
+        skip();
+    make_xbar(&x, CIM_TNN_I, D2D_C2C_FINITE, 8, 16, 4);
+    fill(w, sizeof w, 1, &s);
+    fill(in, sizeof in, 1, &s);
+    cim_mvm_job job = {&x, w, 12, 30, in, 4, 0, 100, 9, 2};
+    assert_int_equal(cim_engine_mvm(&f->ocl, &job, all, NULL, &err), 0);
+    job.trial_first = 107;
+    job.n_trials = 1;
+    assert_int_equal(cim_engine_mvm(&f->ocl, &job, one, NULL, &err), 0);
+    assert_memory_equal(one, all + 7 * 4 * 12, sizeof one);
+}
+
+/* Noise must matter: two trials of a noisy chip differ somewhere, so the
+ * comparisons above are not comparing constants. */
+static void test_trials_differ_with_noise(void **state)
+{
+    fixture *f = *state;
+    cim_xbar x;
+    int8_t w[32 * 64], in[8 * 64];
+    int32_t out[2 * 8 * 32];
+    uint32_t s = 7;
+    cim_error err = {0, ""};
+    if (!f->have_device)
+        skip();
+    make_xbar(&x, CIM_TNN_I, D2D_FINITE, 32, 64, 8);
+    fill(w, sizeof w, 1, &s);
+    fill(in, sizeof in, 1, &s);
+    cim_mvm_job job = {&x, w, 32, 64, in, 8, 0, 0, 2, 0};
+    assert_int_equal(cim_engine_mvm(&f->ocl, &job, out, NULL, &err), 0);
+    assert_memory_not_equal(out, out + 8 * 32, sizeof(int32_t) * 8 * 32);
+}
+
+/* Structs shared through buffers have the same size on host and device. */
+static void test_shared_struct_layout(void **state)
+{
+    fixture *f = *state;
+    cl_int st;
+    cl_long sizes[3] = {0, 0, 0};
+    if (!f->have_device)
+        skip();
+    cl_kernel k = clCreateKernel(f->ocl.program, "cim_layout_probe", &st);
+    assert_int_equal(st, CL_SUCCESS);
+    cl_mem buf = clCreateBuffer(f->ocl.context, CL_MEM_WRITE_ONLY, sizeof sizes, NULL, &st);
+    assert_int_equal(st, CL_SUCCESS);
+    size_t one = 1;
+    assert_int_equal(clSetKernelArg(k, 0, sizeof buf, &buf), CL_SUCCESS);
+    assert_int_equal(clEnqueueNDRangeKernel(f->ocl.queue, k, 1, NULL, &one, NULL, 0, NULL, NULL),
+                     CL_SUCCESS);
+    assert_int_equal(clEnqueueReadBuffer(f->ocl.queue, buf, CL_TRUE, 0, sizeof sizes, sizes, 0, NULL,
+                                         NULL),
+                     CL_SUCCESS);
+    assert_int_equal(sizes[0], sizeof(cim_launch_params));
+    assert_int_equal(sizes[1], sizeof(cim_column_params));
+    assert_int_equal(sizes[2], sizeof(cim_mapping_desc));
+    clReleaseMemObject(buf);
+    clReleaseKernel(k);
+}
+
+#define KERNEL_TESTS                                                                               \
+    cmocka_unit_test(test_shared_struct_layout),                                                   \
+        cmocka_unit_test(test_digital_matches_reference),                                          \
+        cmocka_unit_test(test_noise_free_inf_matches_reference),                                   \
+        cmocka_unit_test(test_d2d_finite_adc_matches_reference),                                   \
+        cmocka_unit_test(test_d2d_c2c_inf_matches_reference),                                      \
+        cmocka_unit_test(test_d2d_c2c_finite_matches_reference),                                   \
+        cmocka_unit_test(test_c2c_only_matches_reference),                                         \
+        cmocka_unit_test(test_results_independent_of_batch_size),                                  \
+        cmocka_unit_test(test_trial_replay_matches_run),                                           \
+        cmocka_unit_test(test_trials_differ_with_noise)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {KERNEL_TESTS};
+    /* The read kernel's SIMD width (16 on CPUs) and width 1 (GPUs) must give
+     * the same bits: run everything under both. */
+    int failed = cmocka_run_group_tests_name("kernels_default_width", tests, setup_default, teardown);
+    failed += cmocka_run_group_tests_name("kernels_width_1", tests, setup_scalar, teardown);
+    return failed;
+}
