@@ -25,8 +25,8 @@
 #define CIM_BITS_PER_WORD 32
 
 typedef struct engine_bufs {
-    cl_mem lp, cp, weights, inputs, sumw, tile_s, entries, entry_start, work, out, trace_current,
-        trace_adc, state_bits, drive_bits;
+    cl_mem lp, cp, weights_t, pos, inputs, sumw, tile_s, entries, entry_start, work, out, trace_current,
+        trace_adc, state_bits, drive_bits, adc_table;
 } engine_bufs;
 
 static void release_bufs(engine_bufs *b)
@@ -65,17 +65,34 @@ static int set_args(cl_kernel k, int n, const cl_mem *args, cim_error *err)
     return 0;
 }
 
+/* Enqueues k over a 3-D range; if seconds is not NULL, waits for it and adds
+ * its device time. */
 static int launch(cim_ocl *ocl, cl_kernel k, const char *name, size_t g0, size_t g1, size_t g2,
-                  cim_error *err)
+                  double *seconds, cim_error *err)
 {
     size_t global[3] = {g0, g1, g2};
+    cl_event ev = NULL;
     cl_int st;
     if (g0 == 0 || g1 == 0 || g2 == 0)
         return 0;
-    st = clEnqueueNDRangeKernel(ocl->queue, k, 3, NULL, global, NULL, 0, NULL, NULL);
+    st = clEnqueueNDRangeKernel(ocl->queue, k, 3, NULL, global, NULL, 0, NULL,
+                                seconds ? &ev : NULL);
     if (st != CL_SUCCESS)
         return cim_error_set(err, CIM_ERR_OPENCL, "OpenCL: launching %s failed: %s", name,
                              cim_ocl_strerror(st));
+    if (ev) {
+        cl_ulong t0 = 0, t1 = 0;
+        st = clWaitForEvents(1, &ev);
+        if (st == CL_SUCCESS)
+            st = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+        if (st == CL_SUCCESS)
+            st = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+        clReleaseEvent(ev);
+        if (st != CL_SUCCESS)
+            return cim_error_set(err, CIM_ERR_OPENCL, "OpenCL: timing %s failed: %s", name,
+                                 cim_ocl_strerror(st));
+        *seconds += (double)(t1 - t0) * 1e-9;
+    }
     return 0;
 }
 
@@ -255,7 +272,7 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
                                bf->sumw, bf->out, bf->trace_current, bf->trace_adc};
         if ((rc = set_args(k, 9, args, err)) != 0 ||
             (rc = launch(ocl, k, "cim_read_digital", (size_t)job->rows, (size_t)job->n_inputs, 1,
-                         err)) != 0 ||
+                         job->timing ? &job->timing->read_s : NULL, err)) != 0 ||
             (rc = read_buffer(ocl, bf->out, sizeof(int32_t) * out_elems, out, err)) != 0)
             goto done;
     }
@@ -281,6 +298,58 @@ done:
     free(state_bits);
     free(drive_bits);
     return rc;
+}
+
+/* The transposed weights and the position table of cim_launch.h. */
+static int upload_cell_layout(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
+                              engine_bufs *bf, cim_error *err)
+{
+    const cim_xbar *x = job->xbar;
+    const size_t rows = (size_t)job->rows, cols = (size_t)job->cols;
+    int8_t *wt = malloc(rows * cols);
+    int32_t *pos = malloc(sizeof(int32_t) * 2 * (rows + cols));
+    int rc = 0;
+    if (!wt || !pos) {
+        rc = cim_error_set(err, CIM_ERR_NOMEM, "engine: out of memory for the cell layout");
+        goto done;
+    }
+    for (size_t m = 0; m < rows; ++m)
+        for (size_t n = 0; n < cols; ++n)
+            wt[n * rows + m] = job->weights[m * cols + n];
+    for (size_t m = 0; m < rows; ++m) {
+        pos[m] = (int32_t)(m / (size_t)x->xbar_m) * si->tiles_n;
+        pos[rows + m] = (int32_t)(m % (size_t)x->xbar_m) * x->xbar_n;
+    }
+    for (size_t n = 0; n < cols; ++n) {
+        pos[2 * rows + n] = (int32_t)(n / (size_t)x->xbar_n);
+        pos[2 * rows + cols + n] = (int32_t)(n % (size_t)x->xbar_n);
+    }
+    bf->weights_t = make_buffer(ocl, CL_MEM_READ_ONLY, rows * cols, wt, "weights", err);
+    bf->pos = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * 2 * (rows + cols), pos,
+                          "cell positions", err);
+    if (!bf->weights_t || !bf->pos)
+        rc = err->code;
+done:
+    free(wt);
+    free(pos);
+    return rc;
+}
+
+/* The finite ADC's level table (cim_adc.h); a placeholder for INF. */
+static int upload_adc_table(cim_ocl *ocl, const cim_xbar *x, engine_bufs *bf, cim_error *err)
+{
+    const int finite = x->column.adc_type != CIM_ADC_INF;
+    const size_t len = finite ? (size_t)cim_adc_table_len(&x->column) : 0;
+    int64_t *table = NULL;
+    if (finite) {
+        table = malloc(sizeof(int64_t) * len);
+        if (!table)
+            return cim_error_set(err, CIM_ERR_NOMEM, "engine: out of memory for the ADC table");
+        cim_adc_table_build(&x->column, table);
+    }
+    bf->adc_table = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int64_t) * len, table, "ADC table", err);
+    free(table);
+    return bf->adc_table ? 0 : err->code;
 }
 
 /* Trials per batch: bounded by the device's allocation limit and memory. */
@@ -347,6 +416,9 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
         rc = err ? err->code : CIM_ERR_OPENCL;
         goto done;
     }
+    if ((rc = upload_adc_table(ocl, x, bf, err)) != 0 ||
+        (rc = upload_cell_layout(ocl, job, si, bf, err)) != 0)
+        goto done;
     if (c2c) {
         bf->inputs = make_buffer(ocl, CL_MEM_READ_ONLY, (size_t)job->n_inputs * job->cols,
                                  job->inputs, "inputs", err);
@@ -376,13 +448,15 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
     if ((rc = CIM_OCL_CHECK(st, err, "clCreateKernel(read)")) != 0)
         goto done;
     {
-        const cl_mem pargs[] = {bf->lp, bf->cp, bf->weights, bf->work};
-        const cl_mem rargs_g[] = {bf->lp, bf->cp, bf->work, bf->entries, bf->entry_start,
-                                  bf->tile_s, bf->sumw, bf->out, bf->trace_current, bf->trace_adc};
-        const cl_mem rargs_c2c[] = {bf->lp, bf->cp, bf->weights, bf->inputs, bf->work,
-                                    bf->tile_s, bf->sumw, bf->out, bf->trace_current, bf->trace_adc};
-        if ((rc = set_args(kprog, 4, pargs, err)) != 0 ||
-            (rc = set_args(kread, 10, c2c ? rargs_c2c : rargs_g, err)) != 0)
+        const cl_mem pargs[] = {bf->lp, bf->cp, bf->weights_t, bf->pos, bf->work};
+        const cl_mem rargs_g[] = {bf->lp,     bf->cp,   bf->work,      bf->entries,
+                                  bf->entry_start, bf->tile_s, bf->sumw, bf->adc_table,
+                                  bf->out,    bf->trace_current, bf->trace_adc};
+        const cl_mem rargs_c2c[] = {bf->lp,   bf->cp,     bf->weights_t, bf->pos,
+                                    bf->inputs, bf->work, bf->tile_s,  bf->sumw,
+                                    bf->adc_table, bf->out, bf->trace_current, bf->trace_adc};
+        if ((rc = set_args(kprog, 5, pargs, err)) != 0 ||
+            (rc = c2c ? set_args(kread, 12, rargs_c2c, err) : set_args(kread, 11, rargs_g, err)) != 0)
             goto done;
     }
     for (int32_t t0 = 0; t0 < job->n_trials; t0 += batch) {
@@ -392,10 +466,11 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
         if ((rc = CIM_OCL_CHECK(st, err, "clEnqueueWriteBuffer(launch parameters)")) != 0)
             goto done;
         if ((rc = launch(ocl, kprog, "program kernel", c2c ? (size_t)job->rows : (size_t)rows_pad,
-                         (size_t)job->cols, (size_t)bt, err)) != 0 ||
+                         (size_t)job->cols, (size_t)bt, job->timing ? &job->timing->program_s : NULL,
+                         err)) != 0 ||
             (rc = launch(ocl, kread, "read kernel",
                          c2c ? (size_t)job->rows : (size_t)(rows_pad / vw), (size_t)job->n_inputs,
-                         (size_t)bt, err)) != 0 ||
+                         (size_t)bt, job->timing ? &job->timing->read_s : NULL, err)) != 0 ||
             (rc = read_buffer(ocl, bf->out, sizeof(int32_t) * out_elems * bt,
                               out + (size_t)t0 * out_elems, err)) != 0)
             goto done;
@@ -433,13 +508,11 @@ int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim
     }
     bf.cp = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof job->xbar->column, &job->xbar->column,
                         "column parameters", err);
-    bf.weights = make_buffer(ocl, CL_MEM_READ_ONLY, (size_t)job->rows * job->cols, job->weights,
-                             "weights", err);
     bf.sumw = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.tiles_n * job->rows, si.sumw,
                           "weight sums", err);
     bf.tile_s = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * job->n_inputs * si.tiles_n,
                             si.tile_s, "input sums", err);
-    if (!bf.cp || !bf.weights || !bf.sumw || !bf.tile_s) {
+    if (!bf.cp || !bf.sumw || !bf.tile_s) {
         rc = err ? err->code : CIM_ERR_OPENCL;
         goto done;
     }

@@ -20,6 +20,12 @@
 #include "cim_reference.h"
 #include "cim_xbar.h"
 
+/* Device time of the kernels of one cim_engine_mvm call (OpenCL profiling). */
+typedef struct cim_engine_timing {
+    double program_s; /* cell programming (D2D sampling), all batches */
+    double read_s;    /* reads: column sums, ADC, recombination */
+} cim_engine_timing;
+
 typedef struct cim_mvm_job {
     const cim_xbar *xbar;
     const int8_t *weights; /* rows x cols, row-major */
@@ -30,6 +36,7 @@ typedef struct cim_mvm_job {
     uint32_t trial_first;
     int32_t n_trials;
     int32_t max_batch_trials; /* 0: sized to device memory; tests force small batches */
+    cim_engine_timing *timing; /* optional: kernel times are added to it */
 } cim_mvm_job;
 
 /* out[(t * n_inputs + i) * rows + m] for trial trial_first + t.

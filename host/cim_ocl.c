@@ -314,7 +314,7 @@ int cim_ocl_open(cim_ocl *ocl, const char *device_spec, cim_error *err)
     ocl->context = clCreateContext(NULL, 1, &ocl->device, NULL, NULL, &st);
     if ((rc = CIM_OCL_CHECK(st, err, "clCreateContext")) != 0)
         goto fail;
-    ocl->queue = clCreateCommandQueue(ocl->context, ocl->device, 0, &st);
+    ocl->queue = clCreateCommandQueue(ocl->context, ocl->device, CL_QUEUE_PROFILING_ENABLE, &st);
     if ((rc = CIM_OCL_CHECK(st, err, "clCreateCommandQueue")) != 0)
         goto fail;
     if ((rc = build_program(ocl, err)) != 0)

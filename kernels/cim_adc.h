@@ -61,4 +61,48 @@ CIM_INLINE int64_t cim_adc_convert(const cim_column_params *p, int64_t j2, int32
     return cim_div_round(num, steps * 2 * p->delta);
 }
 
+/* Level table of a finite ADC: the same function as cim_adc_convert without
+ * a division, for the kernels' inner loop.
+ *   table[0 .. steps-1]        thresholds T_l = lo + ceil((2l - 1)(hi - lo) / (2 steps)),
+ *                              l = 1..steps: the level of j2 is #{l : j2 >= T_l}
+ *                              (round half away from zero of a non-negative
+ *                              ratio, and clipping, both fall out of the count);
+ *   table[steps + k_i*(steps+1) + level], k_i = k - 1 in {0, 1}: the output A.
+ * cim_adc_table_len() entries. */
+CIM_INLINE int64_t cim_adc_table_len(const cim_column_params *p)
+{
+    return p->adc_steps + 2 * (p->adc_steps + 1);
+}
+
+#if !CIM_OPENCL
+static inline void cim_adc_table_build(const cim_column_params *p, int64_t *table)
+{
+    const int64_t lo = p->adc_lo2, span = p->adc_hi2 - p->adc_lo2, steps = p->adc_steps;
+    for (int64_t l = 1; l <= steps; ++l) {
+        int64_t num = (2 * l - 1) * span, den = 2 * steps;
+        table[l - 1] = lo + (num + den - 1) / den;
+    }
+    for (int32_t k = 1; k <= 2; ++k)
+        for (int64_t level = 0; level <= steps; ++level)
+            table[steps + (k - 1) * (steps + 1) + level] =
+                cim_div_round((lo * steps + span * level) * k, steps * 2 * p->delta);
+}
+#endif
+
+CIM_INLINE int64_t cim_adc_convert_table(const cim_column_params *p,
+                                         CIM_GLOBAL const int64_t *table, int64_t j2, int32_t k)
+{
+    int64_t first = 0, count = p->adc_steps; /* upper bound: thresholds <= j2 */
+    while (count > 0) {
+        int64_t half_count = count / 2;
+        if (table[first + half_count] <= j2) {
+            first += half_count + 1;
+            count -= half_count + 1;
+        } else {
+            count = half_count;
+        }
+    }
+    return table[p->adc_steps + (k - 1) * (p->adc_steps + 1) + first];
+}
+
 #endif /* CIM_ADC_H */

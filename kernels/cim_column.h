@@ -27,10 +27,13 @@ CIM_INLINE int64_t cim_adc_input2(CIM_CONSTANT_PTR cim_conv *cv, int32_t current
            ((int64_t)cv->offset_half_s * s + (int64_t)cv->offset_half_n * n_used) * hrs;
 }
 
-/* Tile result r_m. `adc_out`, if not NULL, receives A_j per conversion
+/* Tile result r_m. `adc_table`, if not NULL, is the finite ADC's level table
+ * (cim_adc.h), which gives the same outputs without divisions; the reference
+ * passes NULL and divides. `adc_out`, if not NULL, receives A_j per conversion
  * (the INF value rounded half away from zero). */
 CIM_INLINE int32_t cim_column_result(const cim_column_params *p, const int32_t *current,
-                                     int32_t s, int32_t n_used, int32_t sumw, int64_t *adc_out)
+                                     int32_t s, int32_t n_used, int32_t sumw,
+                                     CIM_GLOBAL const int64_t *adc_table, int64_t *adc_out)
 {
     CIM_CONSTANT_PTR cim_mapping_desc *d = &CIM_MAPPINGS[p->mapping];
     int64_t r = (int64_t)d->corr_sumw * sumw + (int64_t)d->corr_s * s + (int64_t)d->corr_n * n_used;
@@ -45,6 +48,8 @@ CIM_INLINE int32_t cim_column_result(const cim_column_params *p, const int32_t *
             if (p->adc_type == CIM_ADC_INF) {
                 exact_num += cv->sign * cv->k * j2;
                 a = cim_div_round(cv->k * j2, 2 * p->delta);
+            } else if (adc_table) {
+                a = cim_adc_convert_table(p, adc_table, j2, cv->k);
             } else {
                 a = cim_adc_convert(p, j2, cv->k);
             }

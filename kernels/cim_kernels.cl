@@ -38,48 +38,54 @@ typedef CIM_CAT(int, CIM_VW) cim_vec;
 #define CIM_VLOAD(p) CIM_CAT(vload, CIM_VW)(0, p)
 #endif
 
-/* Tile index and in-tile cell index of weight (m, n) -- cim_rng.h keys. */
-static inline void cim_tile_cell(__constant const cim_launch_params *lp, long m, long n, uint *tile,
-                          uint *cell)
+/* Tile index and in-tile cell index of weight (m, n) -- cim_rng.h keys --
+ * from the host's position table (cim_launch.h), avoiding divisions. */
+static inline void cim_tile_cell(__constant const cim_launch_params *lp,
+                                 __global const int *pos, long m, long n, uint *tile, uint *cell)
 {
-    long tm = m / lp->xbar_m, tn = n / lp->xbar_n;
-    *tile = (uint)(tm * lp->tiles_n + tn);
-    *cell = (uint)((m - tm * lp->xbar_m) * lp->xbar_n + (n - tn * lp->xbar_n));
+    __global const int *row_tile = pos, *row_cell = pos + lp->rows;
+    __global const int *col_tile = pos + 2 * lp->rows, *col_cell = col_tile + lp->cols;
+    *tile = (uint)(row_tile[m] + col_tile[n]);
+    *cell = (uint)(row_cell[m] + col_cell[n]);
 }
 
-/* Programmed currents of the cells of weight (m, n) in trial `trial`:
- * nominal current of each slot's state plus its D2D deviation, not clipped.
- * states[s] receives each slot's state. */
+/* c[slot] for a slot index that is the same for every work-item, without
+ * indexing a private array (which would keep it out of registers). */
+static inline int cim_pick4(const int *c, int slot)
+{
+    return slot == 0 ? c[0] : slot == 1 ? c[1] : slot == 2 ? c[2] : c[3];
+}
+
+/* Programmed currents of the cells of weight wv at tile/cell in trial
+ * `trial`: nominal current of each slot's state plus its D2D deviation, not
+ * clipped. Straight-line code (fixed trip counts, no data-dependent branches),
+ * so that compilers vectorise it across work-items. A sigma of 0 adds 0. */
 static inline void cim_program_weight(__constant const cim_launch_params *lp,
-                               __constant const cim_mapping_desc *d, int wv, long m, long n,
-                               uint trial, int *raw, int *states)
+                                      __constant const cim_mapping_desc *d, int wv, uint tile,
+                                      uint cell, uint trial, int *raw)
 {
-    int z[4] = {0, 0, 0, 0};
-    if (lp->d2d_on) {
-        uint tile, cell;
-        cim_tile_cell(lp, m, n, &tile, &cell);
-        cim_rng_normals4(lp->seed, CIM_RNG_D2D, (uint)lp->layer, tile, trial, 0, cell, z);
-    }
-    for (int s = 0; s < d->n_slots; ++s) {
+    int z[4];
+    cim_rng_normals4(lp->seed, CIM_RNG_D2D, (uint)lp->layer, tile, trial, 0, cell, z);
+#pragma unroll
+    for (int s = 0; s < CIM_MAX_SLOTS; ++s) {
         int state = d->slot_state[s][wv + 1];
-        int cur = (int)lp->current_na[state];
-        if (lp->d2d_on)
-            cur += cim_scale_deviate((int)lp->d2d_sigma_na[state], z[s]);
-        raw[s] = cur;
-        states[s] = state;
+        state = state < 0 ? 0 : state; /* unused slot */
+        raw[s] = (int)lp->current_na[state] + cim_scale_deviate((int)lp->d2d_sigma_na[state], z[s]);
     }
 }
 
-/* Adds cell currents c[] into the conversions' column currents for input
- * class v (x = v - 1). */
-static inline void cim_add_terms(__constant const cim_mapping_desc *d, int v, const int *c, int *current)
+/* Column current that cell currents c[] add to conversion j for input class
+ * v (x = v - 1). Unused terms have sign 0. */
+static inline int cim_conv_current(__constant const cim_mapping_desc *d, int j, int v,
+                                   const int *c)
 {
-    for (int j = 0; j < d->n_convs; ++j) {
-        __constant const cim_conv *cv = &d->conv[j];
-        for (int t = 0; t < cv->n_terms; ++t)
-            if (d->drive[cv->terms[t].drive][v])
-                current[j] += cv->terms[t].sign * c[cv->terms[t].slot];
+    int current = 0;
+#pragma unroll
+    for (int t = 0; t < CIM_MAX_TERMS; ++t) {
+        __constant const cim_term *tm = &d->conv[j].terms[t];
+        current += tm->sign * d->drive[tm->drive][v] * cim_pick4(c, tm->slot);
     }
+    return current;
 }
 
 /* Writes one output column's tile conversions to the trace buffers. */
@@ -101,30 +107,35 @@ static inline int cim_tile_inputs(__constant const cim_launch_params *lp, long t
     return (int)(left < lp->xbar_n ? left : lp->xbar_n);
 }
 
-/* global: (rows_pad, cols, batch) */
+/* global: (rows_pad, cols, batch). weights_t is the weight matrix
+ * transposed, [cols][rows], so that neighbouring work-items read neighbouring
+ * bytes. Columns m >= rows of the padding get zeros. */
 __kernel void cim_program_g(__constant const cim_launch_params *lp,
                             __constant const cim_column_params *cp,
-                            __global const char *weights, __global int *g)
+                            __global const char *weights_t, __global const int *pos,
+                            __global int *g)
 {
-    const long m = get_global_id(0), n = get_global_id(1), b = get_global_id(2);
+    const long m_pad = get_global_id(0), n = get_global_id(1), b = get_global_id(2);
+    const long m = m_pad < lp->rows ? m_pad : lp->rows - 1;
+    const int live = m_pad < lp->rows;
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[cp->mapping];
     const long plane = lp->cols * lp->rows_pad;
-    __global int *gb = g + b * d->n_convs * CIM_VALUE_CLASSES * plane + n * lp->rows_pad + m;
-    int c[CIM_MAX_SLOTS], states[CIM_MAX_SLOTS];
-    if (m >= lp->rows) {
-        for (int j = 0; j < d->n_convs * CIM_VALUE_CLASSES; ++j)
-            gb[j * plane] = 0;
-        return;
-    }
-    cim_program_weight(lp, d, weights[m * lp->cols + n], m, n, (uint)(lp->trial_first + b), c,
-                       states);
-    for (int s = 0; s < d->n_slots; ++s)
+    __global int *gb = g + b * d->n_convs * CIM_VALUE_CLASSES * plane + n * lp->rows_pad + m_pad;
+    uint tile, cell;
+    int c[CIM_MAX_SLOTS];
+    cim_tile_cell(lp, pos, m, n, &tile, &cell);
+    cim_program_weight(lp, d, weights_t[n * lp->rows + m], tile, cell,
+                       (uint)(lp->trial_first + b), c);
+#pragma unroll
+    for (int s = 0; s < CIM_MAX_SLOTS; ++s)
         c[s] = c[s] < 0 ? 0 : c[s];
-    for (int v = 0; v < CIM_VALUE_CLASSES; ++v) {
-        int current[CIM_MAX_CONVS] = {0, 0, 0, 0};
-        cim_add_terms(d, v, c, current);
-        for (int j = 0; j < d->n_convs; ++j)
-            gb[(j * CIM_VALUE_CLASSES + v) * plane] = current[j];
+#pragma unroll
+    for (int j = 0; j < CIM_MAX_CONVS; ++j) {
+        if (j < d->n_convs) {
+#pragma unroll
+            for (int v = 0; v < CIM_VALUE_CLASSES; ++v)
+                gb[(j * CIM_VALUE_CLASSES + v) * plane] = live ? cim_conv_current(d, j, v, c) : 0;
+        }
     }
 }
 
@@ -132,7 +143,8 @@ __kernel void cim_program_g(__constant const cim_launch_params *lp,
 __kernel void cim_read_g(__constant const cim_launch_params *lp,
                          __constant const cim_column_params *cp, __global const int *g,
                          __global const int *entries, __global const int *entry_start,
-                         __global const int *tile_s, __global const int *sumw, __global int *out,
+                         __global const int *tile_s, __global const int *sumw,
+                         __global const long *adc_table, __global int *out,
                          __global int *trace_current, __global long *trace_adc)
 {
     const long m0 = get_global_id(0) * CIM_VW, i = get_global_id(1), b = get_global_id(2);
@@ -166,7 +178,8 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
             if (m < lp->rows) {
                 for (int j = 0; j < d->n_convs; ++j)
                     current[j] = ((const int *)&sums[j])[l];
-                result[l] += cim_column_result(&p, current, s, n_used, sumw[tn * lp->rows + m], adc);
+                result[l] += cim_column_result(&p, current, s, n_used, sumw[tn * lp->rows + m],
+                                               adc_table, adc);
                 if (lp->trace)
                     cim_write_trace(lp, d, b, i, tn, m, current, adc, trace_current, trace_adc);
             }
@@ -179,23 +192,28 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
 /* global: (rows, cols, batch); raw[b][s][n][m] */
 __kernel void cim_program_raw(__constant const cim_launch_params *lp,
                               __constant const cim_column_params *cp,
-                              __global const char *weights, __global int *raw)
+                              __global const char *weights_t, __global const int *pos,
+                              __global int *raw)
 {
     const long m = get_global_id(0), n = get_global_id(1), b = get_global_id(2);
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[cp->mapping];
     const long plane = lp->cols * lp->rows_pad;
-    int c[CIM_MAX_SLOTS], states[CIM_MAX_SLOTS];
-    cim_program_weight(lp, d, weights[m * lp->cols + n], m, n, (uint)(lp->trial_first + b), c,
-                       states);
+    uint tile, cell;
+    int c[CIM_MAX_SLOTS];
+    cim_tile_cell(lp, pos, m, n, &tile, &cell);
+    cim_program_weight(lp, d, weights_t[n * lp->rows + m], tile, cell,
+                       (uint)(lp->trial_first + b), c);
     for (int s = 0; s < d->n_slots; ++s)
         raw[(b * d->n_slots + s) * plane + n * lp->rows_pad + m] = c[s];
 }
 
 /* global: (rows, n_inputs, batch) */
 __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
-                           __constant const cim_column_params *cp, __global const char *weights,
-                           __global const char *inputs, __global const int *raw,
-                           __global const int *tile_s, __global const int *sumw, __global int *out,
+                           __constant const cim_column_params *cp, __global const char *weights_t,
+                           __global const int *pos, __global const char *inputs,
+                           __global const int *raw,
+                           __global const int *tile_s, __global const int *sumw,
+                           __global const long *adc_table, __global int *out,
                            __global int *trace_current, __global long *trace_adc)
 {
     const long m = get_global_id(0), i = get_global_id(1), b = get_global_id(2);
@@ -210,10 +228,10 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
         int current[CIM_MAX_CONVS] = {0, 0, 0, 0};
         long adc[CIM_MAX_CONVS];
         for (long n = tn * lp->xbar_n; n < tn * lp->xbar_n + n_used; ++n) {
-            const int v = inputs[i * lp->cols + n] + 1, wv = weights[m * lp->cols + n];
+            const int v = inputs[i * lp->cols + n] + 1, wv = weights_t[n * lp->rows + m];
             int z[4], c[CIM_MAX_SLOTS];
             uint tile, cell;
-            cim_tile_cell(lp, m, n, &tile, &cell);
+            cim_tile_cell(lp, pos, m, n, &tile, &cell);
             cim_rng_normals4(lp->seed, CIM_RNG_C2C, (uint)lp->layer, tile, trial, input, cell, z);
             for (int s = 0; s < d->n_slots; ++s) {
                 int state = d->slot_state[s][wv + 1];
@@ -221,10 +239,11 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
                           cim_scale_deviate((int)lp->c2c_sigma_na[state], z[s]);
                 c[s] = cur < 0 ? 0 : cur;
             }
-            cim_add_terms(d, v, c, current);
+            for (int j = 0; j < d->n_convs; ++j)
+                current[j] += cim_conv_current(d, j, v, c);
         }
         result += cim_column_result(&p, current, tile_s[i * lp->tiles_n + tn], n_used,
-                                    sumw[tn * lp->rows + m], adc);
+                                    sumw[tn * lp->rows + m], adc_table, adc);
         if (lp->trace)
             cim_write_trace(lp, d, b, i, tn, m, current, adc, trace_current, trace_adc);
     }
@@ -265,7 +284,7 @@ __kernel void cim_read_digital(__constant const cim_launch_params *lp,
             }
         }
         result += cim_column_result(&p, current, tile_s[i * lp->tiles_n + tn],
-                                    cim_tile_inputs(lp, tn), sumw[tn * lp->rows + m], adc);
+                                    cim_tile_inputs(lp, tn), sumw[tn * lp->rows + m], 0, adc);
         if (lp->trace)
             cim_write_trace(lp, d, 0, i, tn, m, current, adc, trace_current, trace_adc);
     }
@@ -279,4 +298,50 @@ __kernel void cim_layout_probe(__global long *sizes)
     sizes[0] = sizeof(cim_launch_params);
     sizes[1] = sizeof(cim_column_params);
     sizes[2] = sizeof(cim_mapping_desc);
+}
+
+/* Peak micro-kernels for benchmarks/: the device's own rate for the
+ * operation each MVM kernel is made of, measured in the same run.
+ * cim_peak_int_add: 16 independent int32 vector accumulator chains, one add
+ * each per step (2 * CIM_PEAK_PAIRS * CIM_VW adds per step and work-item). */
+#define CIM_PEAK_PAIRS 8
+__kernel void cim_peak_int_add(__global int *out, int steps)
+{
+    cim_vec a[2 * CIM_PEAK_PAIRS];
+    for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k)
+        a[k] = (cim_vec)((int)get_global_id(0) + k);
+    for (int s = 0; s < steps; ++s) {
+#pragma unroll
+        for (int k = 0; k < CIM_PEAK_PAIRS; ++k) {
+            a[2 * k] += a[2 * k + 1];
+            a[2 * k + 1] += a[2 * k];
+        }
+    }
+    cim_vec sum = 0;
+    for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k)
+        sum += a[k];
+    out[get_global_id(0)] = ((int *)&sum)[0];
+}
+
+/* cim_peak_and_popcount: the digital kernel's unit, popcount(a & b) added to
+ * an accumulator, on 2 * CIM_PEAK_PAIRS independent word streams (CIM_VW
+ * words each) per step and work-item. */
+__kernel void cim_peak_and_popcount(__global uint *out, int steps)
+{
+    uint a[2 * CIM_PEAK_PAIRS], acc[2 * CIM_PEAK_PAIRS];
+    for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k) {
+        a[k] = (uint)get_global_id(0) * 2654435761u + (uint)k;
+        acc[k] = 0;
+    }
+    for (int s = 0; s < steps; ++s) {
+#pragma unroll
+        for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k) {
+            acc[k] += popcount(a[k] & (a[k] >> 1));
+            a[k] += acc[k];
+        }
+    }
+    uint sum = 0;
+    for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k)
+        sum += acc[k];
+    out[get_global_id(0)] = sum;
 }

@@ -3,7 +3,10 @@
  * agree on the layout (checked by a static assert on the host).
  *
  * Buffer layouts (the engine creates them, the kernels index them):
- *   weights   int8  [rows][cols]
+ *   weights_t int8  [cols][rows]          the weight matrix, transposed
+ *   pos       int32 [rows] tm * tiles_n, [rows] (m - tm * xbar_m) * xbar_n,
+ *                   [cols] tn, [cols] n - tn * xbar_n: tile and cell index
+ *             (cim_rng.h keys) of weight (m, n) are sums of a row and a column part
  *   inputs    int8  [n_inputs][cols]
  *   sumw      int32 [tiles_n][rows]       weight sum of output m in input tile tn
  *   tile_s    int32 [n_inputs][tiles_n]   input sum S of each input tile

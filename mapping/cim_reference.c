@@ -113,7 +113,7 @@ int cim_reference_mvm(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t 
                     read_column(x, w, cols, raw, tile, m0, n0, n_used, m, xin, input_first + (uint32_t)i,
                                 trial, current);
                     out[(size_t)i * rows + m] +=
-                        cim_column_result(&x->column, current, s, n_used, sumw, adc);
+                        cim_column_result(&x->column, current, s, n_used, sumw, NULL, adc);
                     if (trace) {
                         for (int j = 0; j < d->n_convs; ++j) {
                             size_t at = (((size_t)i * tiles_n + tn) * d->n_convs + j) * rows + m;

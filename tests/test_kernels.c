@@ -143,7 +143,7 @@ static void compare(fixture *f, const cim_xbar *x, int32_t rows, int32_t cols, i
         want_trace.current = want_cur;
         want_trace.adc = want_adc;
     }
-    cim_mvm_job job = {x, w, rows, cols, in, n_inputs, 11, trial_first, n_trials, max_batch};
+    cim_mvm_job job = {x, w, rows, cols, in, n_inputs, 11, trial_first, n_trials, max_batch, NULL};
     int rc = cim_engine_mvm(&f->ocl, &job, got, with_trace ? &got_trace : NULL, &err);
     if (rc != 0)
         fail_msg("engine failed: %s", err.msg);
@@ -240,7 +240,7 @@ static void test_trial_replay_matches_run(void **state)
     make_xbar(&x, CIM_TNN_I, D2D_C2C_FINITE, 8, 16, 4);
     fill(w, sizeof w, 1, &s);
     fill(in, sizeof in, 1, &s);
-    cim_mvm_job job = {&x, w, 12, 30, in, 4, 0, 100, 9, 2};
+    cim_mvm_job job = {&x, w, 12, 30, in, 4, 0, 100, 9, 2, NULL};
     assert_int_equal(cim_engine_mvm(&f->ocl, &job, all, NULL, &err), 0);
     job.trial_first = 107;
     job.n_trials = 1;
@@ -263,7 +263,7 @@ static void test_trials_differ_with_noise(void **state)
     make_xbar(&x, CIM_TNN_I, D2D_FINITE, 32, 64, 8);
     fill(w, sizeof w, 1, &s);
     fill(in, sizeof in, 1, &s);
-    cim_mvm_job job = {&x, w, 32, 64, in, 8, 0, 0, 2, 0};
+    cim_mvm_job job = {&x, w, 32, 64, in, 8, 0, 0, 2, 0, NULL};
     assert_int_equal(cim_engine_mvm(&f->ocl, &job, out, NULL, &err), 0);
     assert_memory_not_equal(out, out + 8 * 32, sizeof(int32_t) * 8 * 32);
 }

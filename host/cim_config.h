@@ -1,0 +1,133 @@
+/* cim_config.h -- the crossbar configuration: the CIM-Explorer reference
+ * simulator's JSON keys, validated, and resolved to the integers of cim_xbar.
+ *
+ * Keys, meaning and defaults (SEMANTICS.md, "Configuration keys"):
+ *   m_mode            mapping name, "BNN_I" .. "TNN_V"                 required
+ *   M, N              logical crossbar: outputs x inputs, 1..65536,
+ *                     M*N <= 2^26                                      required
+ *   digital_only      bool: c = s, no ADC, no variability              false
+ *   HRS, LRS          mean cell currents, µA, 0 <= HRS < LRS <= 10000  5, 30
+ *   adc_type          "INF_ADC", "POS_RANGE_ONLY_ADC", "SYM_RANGE_ADC" "INF_ADC"
+ *   resolution        bits: -1 with INF_ADC, 1..16 otherwise           -1
+ *   adc_calib_mode    "MAX" or "CALIB"                                 "MAX"
+ *   adc_calib_dict    {layer: [lo, hi]} µA, lo < hi, |lo|, |hi| <= 2e6;
+ *                     required by CALIB with a finite ADC (with INF_ADC
+ *                     the range is unused, as in the reference)        {}
+ *   adc_profile       bool; true is not supported yet                  false
+ *   adc_profile_bin_size  positive number (µA)                         10
+ *   mvm_profile, mvm_profile_bin_size   as adc_profile (the reference
+ *                     flow writes them)                                false, 10
+ *   HRS_NOISE, LRS_NOISE          D2D sigmas, µA, 0..10000             0, 0
+ *   HRS_NOISE_C2C, LRS_NOISE_C2C  C2C sigmas, µA, 0..10000             the D2D ones
+ *   d2d_var           bool: apply the D2D sigmas                       true
+ *   c2c_var           bool: apply the C2C sigmas                       false
+ *   SPLIT             [a] or [a, b], integers 0..32                    [1, 1]
+ *   W_BIT, I_BIT      integers 1..32; TNN_IV/TNN_V need W_BIT = 2 and
+ *                     SPLIT = [1, 1]                     1 for BNN, 2 for TNN
+ *   verbose           bool                                             false
+ *   read_disturb, parasitics      bool; true is not supported yet      false
+ *   t_read, V_read, read_disturb_mitigation_fp,
+ *   read_disturb_update_tolerance, w_res    numbers, inactive          absent
+ *   read_disturb_update_freq      integer >= 1, inactive               1
+ *   read_disturb_mitigation_strategy "OFF", "SOFTWARE", "CELL_BASED"   "OFF"
+ * Any other key, a wrong type or a value out of range is CIM_ERR_CONFIG with
+ * one line naming the origin (file name), the key and what was expected.
+ *
+ * Ownership: cim_config owns `origin` and `calib` (with its layer names);
+ * cim_config_free releases them and leaves the defaults behind. A config that
+ * failed to parse holds only defaults.
+ */
+#ifndef CIM_CONFIG_H
+#define CIM_CONFIG_H
+
+#include <stdint.h>
+
+#include "cim_adc.h"
+#include "cim_error.h"
+#include "cim_mappings.h"
+#include "cim_xbar.h"
+
+#define CIM_CALIB_MAX 0   /* ADC range from the crossbar size and LRS */
+#define CIM_CALIB_CALIB 1 /* ADC range per layer from adc_calib_dict */
+
+#define CIM_RD_MITIGATION_OFF 0
+#define CIM_RD_MITIGATION_SOFTWARE 1
+#define CIM_RD_MITIGATION_CELL_BASED 2
+
+#define CIM_CONFIG_MAX_SPLIT 2 /* SPLIT entries kept */
+
+typedef struct cim_calib_range {
+    char *layer;
+    double lo_ua, hi_ua;
+} cim_calib_range;
+
+typedef struct cim_config {
+    cim_mapping_id mapping;
+    int32_t M, N; /* logical crossbar: outputs x inputs */
+    int digital;
+    double hrs_ua, lrs_ua;
+    int adc_type;   /* CIM_ADC_INF/POS/SYM from cim_adc.h */
+    int resolution; /* bits, -1 for INF */
+    int calib_mode; /* CIM_CALIB_MAX or CIM_CALIB_CALIB */
+    cim_calib_range *calib;
+    int n_calib;
+    double hrs_noise_ua, lrs_noise_ua, hrs_noise_c2c_ua, lrs_noise_c2c_ua;
+    int d2d_var, c2c_var;
+    int split[CIM_CONFIG_MAX_SPLIT];
+    int n_split; /* 1 or 2 entries of SPLIT given */
+    int w_bit, i_bit;
+    int verbose;
+    char *origin; /* file name or other origin for messages; may be NULL */
+
+    /* Accepted for compatibility with the reference flow; they change nothing
+     * while their feature is off (the only state cimgpu supports yet). NAN in a
+     * double means "not given"; cim_config_to_json leaves those out. */
+    int adc_profile, mvm_profile, read_disturb, parasitics; /* always 0 */
+    double adc_profile_bin_size, mvm_profile_bin_size;
+    double t_read, v_read, read_disturb_mitigation_fp, read_disturb_update_tolerance, w_res;
+    int read_disturb_update_freq;
+    int read_disturb_mitigation_strategy; /* CIM_RD_MITIGATION_* */
+} cim_config;
+
+/* The documented defaults; for the keys the JSON requires: TNN_I on a
+ * 256 x 256 crossbar (the paper's typical size), W_BIT = I_BIT = 2. */
+void cim_config_default(cim_config *cfg);
+
+/* Parses and validates `json_text` into *cfg (which needs no initialisation
+ * and must later go to cim_config_free). `origin` names the source in
+ * messages (NULL: "config"). 0, or CIM_ERR_CONFIG / CIM_ERR_UNSUPPORTED /
+ * CIM_ERR_NOMEM with err filled; on error *cfg holds the defaults. */
+int cim_config_parse(const char *json_text, const char *origin, cim_config *cfg, cim_error *err);
+
+/* Reads the file at `path` and parses it with the path as origin.
+ * CIM_ERR_INPUT if the file cannot be read (or exceeds 16 MiB). */
+int cim_config_load(const char *path, cim_config *cfg, cim_error *err);
+
+void cim_config_free(cim_config *cfg);
+
+/* Checks a config built or changed in code (e.g. from command-line flags)
+ * by the same rules as cim_config_parse: ranges, mapping/ADC combinations,
+ * unsupported features. 0, CIM_ERR_CONFIG or CIM_ERR_UNSUPPORTED. */
+int cim_config_validate(const cim_config *cfg, cim_error *err);
+
+/* The calibrated range of `layer_name`, or NULL if the dict lacks it. */
+const cim_calib_range *cim_config_find_calib(const cim_config *cfg, const char *layer_name);
+
+/* Validates, then resolves the config to integers for one layer: currents
+ * and sigmas in nA, the ADC range in half-units (2 nA); layer_name selects
+ * the adc_calib_dict entry in CALIB mode (it may be NULL otherwise). Checks
+ * that the largest possible column current fits in 32 bits. 0 or
+ * CIM_ERR_CONFIG (or what cim_config_validate returns). */
+int cim_config_resolve(const cim_config *cfg, const char *layer_name, uint64_t seed, uint32_t layer,
+                       cim_xbar *x, cim_error *err);
+
+/* The fully resolved config (every key, defaults filled) as JSON text, which
+ * cim_config_parse reads back to an equal config; malloc'd, NULL when out of
+ * memory or when cfg does not validate. For the provenance attribute of
+ * results files. */
+char *cim_config_to_json(const cim_config *cfg);
+
+/* "INF_ADC" etc. for a CIM_ADC_* value; NULL if invalid. */
+const char *cim_config_adc_type_name(int adc_type);
+
+#endif /* CIM_CONFIG_H */

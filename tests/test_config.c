@@ -1,0 +1,1024 @@
+/* test_config.c -- the crossbar config: every key's type and range, the
+ * mapping/ADC rules, resolution to integers, provenance round trip, and the
+ * end-to-end check that the worked examples of tests/data/mvm resolve to
+ * crossbars on which the reference MVM reproduces their expected results.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cim_config.h"
+#include "cim_mapping.h"
+#include "cim_reference.h"
+
+#define ORIGIN "test.json"
+#define BASE_JSON "{\"m_mode\":\"BNN_I\",\"M\":4,\"N\":8}"
+#define N_WORKED_EXAMPLES 44 /* tests/data/mvm/README.md */
+
+/* ---------------------------------------------------------------------------
+ * Helpers
+ */
+
+/* Parses BASE_JSON with the members of the JSON object `patch` set on top. */
+static int parse_patched(const char *patch, cim_config *cfg, cim_error *err)
+{
+    cJSON *base = cJSON_Parse(BASE_JSON);
+    cJSON *p = cJSON_Parse(patch);
+    assert_non_null(base);
+    if (!p)
+        fail_msg("test bug: patch is not JSON: %s", patch);
+    for (cJSON *m = p->child; m; m = m->next) {
+        cJSON *copy = cJSON_Duplicate(m, 1);
+        if (cJSON_GetObjectItemCaseSensitive(base, m->string))
+            cJSON_ReplaceItemInObjectCaseSensitive(base, m->string, copy);
+        else
+            cJSON_AddItemToObject(base, m->string, copy);
+    }
+    char *text = cJSON_PrintUnformatted(base);
+    assert_non_null(text);
+    cim_error_clear(err);
+    int rc = cim_config_parse(text, ORIGIN, cfg, err);
+    free(text);
+    cJSON_Delete(base);
+    cJSON_Delete(p);
+    return rc;
+}
+
+static void expect_accepted(const char *patch, cim_config *cfg)
+{
+    cim_error err = {0};
+    int rc = parse_patched(patch, cfg, &err);
+    if (rc)
+        fail_msg("patch %s rejected: %s", patch, err.msg);
+}
+
+static void expect_rejected(const char *patch, int code, const char *needle)
+{
+    cim_config cfg;
+    cim_error err = {0};
+    int rc = parse_patched(patch, &cfg, &err);
+    if (rc != code || !strstr(err.msg, needle))
+        fail_msg("patch %s: got %s \"%s\", expected %s containing \"%s\"", patch,
+                 cim_error_name(rc), err.msg, cim_error_name(code), needle);
+    assert_int_equal(err.code, code);
+    /* a failed parse leaves only defaults behind */
+    assert_null(cfg.calib);
+    assert_null(cfg.origin);
+    cim_config_free(&cfg);
+}
+
+static void expect_parse_error(const char *text, int code, const char *needle)
+{
+    cim_config cfg;
+    cim_error err = {0};
+    int rc = cim_config_parse(text, ORIGIN, &cfg, &err);
+    if (rc != code || !strstr(err.msg, needle))
+        fail_msg("text %s: got %s \"%s\", expected %s containing \"%s\"", text, cim_error_name(rc),
+                 err.msg, cim_error_name(code), needle);
+    cim_config_free(&cfg);
+}
+
+static void resolve_ok(const cim_config *cfg, const char *layer, cim_xbar *x)
+{
+    cim_error err = {0};
+    if (cim_config_resolve(cfg, layer, 0, 0, x, &err))
+        fail_msg("resolve failed: %s", err.msg);
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* ---------------------------------------------------------------------------
+ * Defaults
+ */
+
+static void test_defaults_documented(void **state)
+{
+    (void)state;
+    cim_config cfg;
+    cim_config_default(&cfg);
+    assert_int_equal(cfg.mapping, CIM_TNN_I);
+    assert_int_equal(cfg.M, 256);
+    assert_int_equal(cfg.N, 256);
+    assert_int_equal(cfg.digital, 0);
+    assert_true(cfg.hrs_ua == 5.0 && cfg.lrs_ua == 30.0);
+    assert_int_equal(cfg.adc_type, CIM_ADC_INF);
+    assert_int_equal(cfg.resolution, -1);
+    assert_int_equal(cfg.calib_mode, CIM_CALIB_MAX);
+    assert_int_equal(cfg.n_calib, 0);
+    assert_true(cfg.hrs_noise_ua == 0 && cfg.lrs_noise_ua == 0);
+    assert_int_equal(cfg.d2d_var, 1);
+    assert_int_equal(cfg.c2c_var, 0);
+    assert_int_equal(cfg.n_split, 2);
+    assert_int_equal(cfg.split[0], 1);
+    assert_int_equal(cfg.split[1], 1);
+    assert_int_equal(cfg.w_bit, 2);
+    assert_int_equal(cfg.i_bit, 2);
+    assert_int_equal(cfg.verbose, 0);
+    assert_true(isnan(cfg.v_read) && isnan(cfg.w_res));
+    assert_int_equal(cfg.read_disturb_update_freq, 1);
+    /* the default struct is itself a valid config */
+    cim_error err = {0};
+    assert_int_equal(cim_config_validate(&cfg, &err), 0);
+    cim_config_free(&cfg);
+}
+
+static void test_defaults_filled_by_parse(void **state)
+{
+    (void)state;
+    cim_config cfg;
+    expect_accepted("{}", &cfg);
+    assert_int_equal(cfg.mapping, CIM_BNN_I);
+    assert_int_equal(cfg.M, 4);
+    assert_int_equal(cfg.N, 8);
+    assert_true(cfg.hrs_ua == 5.0 && cfg.lrs_ua == 30.0);
+    assert_int_equal(cfg.adc_type, CIM_ADC_INF);
+    assert_int_equal(cfg.resolution, -1);
+    assert_int_equal(cfg.w_bit, 1); /* BNN: 1 bit weights and inputs */
+    assert_int_equal(cfg.i_bit, 1);
+    assert_int_equal(cfg.d2d_var, 1);
+    assert_int_equal(cfg.c2c_var, 0);
+    assert_string_equal(cfg.origin, ORIGIN);
+    cim_config_free(&cfg);
+
+    expect_accepted("{\"m_mode\":\"TNN_II\"}", &cfg);
+    assert_int_equal(cfg.w_bit, 2); /* TNN: 2 bit weights and inputs */
+    assert_int_equal(cfg.i_bit, 2);
+    cim_config_free(&cfg);
+
+    /* C2C sigmas default to the D2D ones, each separately */
+    expect_accepted("{\"HRS_NOISE\":1.5,\"LRS_NOISE\":2.5,\"LRS_NOISE_C2C\":7}", &cfg);
+    assert_true(cfg.hrs_noise_c2c_ua == 1.5);
+    assert_true(cfg.lrs_noise_c2c_ua == 7.0);
+    cim_config_free(&cfg);
+}
+
+/* ---------------------------------------------------------------------------
+ * Key types and ranges
+ */
+
+typedef struct bad_value {
+    const char *patch;
+    const char *key;
+} bad_value;
+
+static void test_wrong_type_of_each_key_rejected(void **state)
+{
+    (void)state;
+    static const bad_value cases[] = {
+        {"{\"m_mode\":\"BNN_VII\"}", "m_mode"},
+        {"{\"m_mode\":3}", "m_mode"},
+        {"{\"m_mode\":\"bnn_i\"}", "m_mode"},
+        {"{\"M\":\"4\"}", "M"},
+        {"{\"M\":4.5}", "M"},
+        {"{\"M\":0}", "M"},
+        {"{\"M\":-3}", "M"},
+        {"{\"N\":65537}", "N"},
+        {"{\"N\":null}", "N"},
+        {"{\"N\":1e300}", "N"},
+        {"{\"digital_only\":1}", "digital_only"},
+        {"{\"digital_only\":\"true\"}", "digital_only"},
+        {"{\"HRS\":\"5\"}", "HRS"},
+        {"{\"HRS\":-1}", "HRS"},
+        {"{\"LRS\":10000.5}", "LRS"},
+        {"{\"LRS\":[30]}", "LRS"},
+        {"{\"adc_type\":\"FP_ALPHA_ADC\"}", "adc_type"},
+        {"{\"adc_type\":0}", "adc_type"},
+        {"{\"resolution\":2.5}", "resolution"},
+        {"{\"resolution\":\"4\"}", "resolution"},
+        {"{\"adc_calib_mode\":\"max\"}", "adc_calib_mode"},
+        {"{\"adc_calib_dict\":[[0,1]]}", "adc_calib_dict"},
+        {"{\"adc_calib_dict\":{\"fc1\":[1]}}", "adc_calib_dict"},
+        {"{\"adc_calib_dict\":{\"fc1\":[2,1]}}", "adc_calib_dict"},
+        {"{\"adc_calib_dict\":{\"fc1\":[\"0\",1]}}", "adc_calib_dict"},
+        {"{\"adc_calib_dict\":{\"fc1\":[0,3e6]}}", "adc_calib_dict"},
+        {"{\"adc_profile\":1}", "adc_profile"},
+        {"{\"adc_profile_bin_size\":0}", "adc_profile_bin_size"},
+        {"{\"adc_profile_bin_size\":\"10\"}", "adc_profile_bin_size"},
+        {"{\"mvm_profile\":\"no\"}", "mvm_profile"},
+        {"{\"mvm_profile_bin_size\":-1}", "mvm_profile_bin_size"},
+        {"{\"HRS_NOISE\":-0.5}", "HRS_NOISE"},
+        {"{\"LRS_NOISE\":null}", "LRS_NOISE"},
+        {"{\"LRS_NOISE\":20000}", "LRS_NOISE"},
+        {"{\"HRS_NOISE_C2C\":true}", "HRS_NOISE_C2C"},
+        {"{\"LRS_NOISE_C2C\":\"1\"}", "LRS_NOISE_C2C"},
+        {"{\"d2d_var\":0}", "d2d_var"},
+        {"{\"c2c_var\":null}", "c2c_var"},
+        {"{\"SPLIT\":1}", "SPLIT"},
+        {"{\"SPLIT\":[]}", "SPLIT"},
+        {"{\"SPLIT\":[1,1,1]}", "SPLIT"},
+        {"{\"SPLIT\":[1.5]}", "SPLIT"},
+        {"{\"SPLIT\":[-1,1]}", "SPLIT"},
+        {"{\"W_BIT\":0}", "W_BIT"},
+        {"{\"W_BIT\":\"2\"}", "W_BIT"},
+        {"{\"I_BIT\":33}", "I_BIT"},
+        {"{\"verbose\":\"false\"}", "verbose"},
+        {"{\"read_disturb\":0}", "read_disturb"},
+        {"{\"t_read\":\"1e-9\"}", "t_read"},
+        {"{\"V_read\":true}", "V_read"},
+        {"{\"read_disturb_update_freq\":0}", "read_disturb_update_freq"},
+        {"{\"read_disturb_update_freq\":1.5}", "read_disturb_update_freq"},
+        {"{\"read_disturb_mitigation_strategy\":\"ON\"}", "read_disturb_mitigation_strategy"},
+        {"{\"read_disturb_mitigation_fp\":[]}", "read_disturb_mitigation_fp"},
+        {"{\"read_disturb_update_tolerance\":{}}", "read_disturb_update_tolerance"},
+        {"{\"parasitics\":\"off\"}", "parasitics"},
+        {"{\"w_res\":\"0\"}", "w_res"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        char needle[128];
+        snprintf(needle, sizeof needle, ORIGIN ": key \"%s\": ", cases[i].key);
+        expect_rejected(cases[i].patch, CIM_ERR_CONFIG, needle);
+    }
+}
+
+static void test_message_names_origin_key_and_expectation(void **state)
+{
+    (void)state;
+    cim_config cfg;
+    cim_error err = {0};
+    assert_int_equal(parse_patched("{\"m_mode\":\"BNN_III\",\"adc_type\":\"POS_RANGE_ONLY_ADC\","
+                                   "\"resolution\":20}",
+                                   &cfg, &err),
+                     CIM_ERR_CONFIG);
+    assert_string_equal(err.msg, ORIGIN ": key \"resolution\": expected an integer from 1 to 16 "
+                                        "for POS_RANGE_ONLY_ADC, got 20");
+    cim_config_free(&cfg);
+
+    cim_error_clear(&err);
+    assert_int_equal(parse_patched("{\"M\":\"12\"}", &cfg, &err), CIM_ERR_CONFIG);
+    assert_string_equal(err.msg, ORIGIN ": key \"M\": expected an integer from 1 to 65536, "
+                                        "got \"12\"");
+    cim_config_free(&cfg);
+
+    cim_error_clear(&err);
+    assert_int_equal(parse_patched("{\"adc_type\":\"FOO\"}", &cfg, &err), CIM_ERR_CONFIG);
+    assert_string_equal(err.msg, ORIGIN ": key \"adc_type\": expected one of \"INF_ADC\", "
+                                        "\"POS_RANGE_ONLY_ADC\", \"SYM_RANGE_ADC\", got \"FOO\"");
+    cim_config_free(&cfg);
+
+    /* NULL origin still yields a message that says where */
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_parse("{\"m_mode\":\"BNN_I\",\"M\":4}", NULL, &cfg, &err),
+                     CIM_ERR_CONFIG);
+    assert_string_equal(err.msg, "config: key \"N\": is missing (required)");
+    cim_config_free(&cfg);
+}
+
+static void test_unknown_and_repeated_keys_rejected(void **state)
+{
+    (void)state;
+    expect_rejected("{\"foo\":1}", CIM_ERR_CONFIG, ORIGIN ": unknown key \"foo\"");
+    expect_rejected("{\"hrs\":5}", CIM_ERR_CONFIG, "did you mean \"HRS\"?");
+    expect_rejected("{\"\":5}", CIM_ERR_CONFIG, "unknown key \"\"");
+    expect_parse_error("{\"m_mode\":\"BNN_I\",\"M\":4,\"N\":8,\"M\":4}", CIM_ERR_CONFIG,
+                       ORIGIN ": key \"M\": appears more than once");
+    expect_rejected("{\"adc_calib_dict\":{\"a\":[0,1],\"a\":[0,2]}}", CIM_ERR_CONFIG,
+                    "layer \"a\" appears more than once");
+}
+
+static void test_missing_required_keys_rejected(void **state)
+{
+    (void)state;
+    expect_parse_error("{\"M\":4,\"N\":8}", CIM_ERR_CONFIG, ORIGIN ": key \"m_mode\": is missing");
+    expect_parse_error("{\"m_mode\":\"BNN_I\",\"N\":8}", CIM_ERR_CONFIG,
+                       ORIGIN ": key \"M\": is missing");
+    expect_parse_error("{\"m_mode\":\"BNN_I\",\"M\":8}", CIM_ERR_CONFIG,
+                       ORIGIN ": key \"N\": is missing");
+}
+
+static void test_invalid_json_reports_line(void **state)
+{
+    (void)state;
+    expect_parse_error("{\n  \"m_mode\": \"BNN_I\",\n  \"M\": 4,\n  oops\n}", CIM_ERR_CONFIG,
+                       ORIGIN ": invalid JSON near line 4, column ");
+    expect_parse_error("{\"m_mode\":\"BNN_I\",\"M\":4,\"N\":8} trailing", CIM_ERR_CONFIG,
+                       ORIGIN ": invalid JSON near line 1, column 32");
+    expect_parse_error("{\"m_mode\":\"BNN_I\",", CIM_ERR_CONFIG, "invalid JSON");
+    expect_parse_error("", CIM_ERR_CONFIG, ORIGIN ": invalid JSON: the text is empty");
+    expect_parse_error(" \n ", CIM_ERR_CONFIG, "the text is empty");
+    expect_parse_error("[1,2]", CIM_ERR_CONFIG,
+                       ORIGIN ": expected a JSON object of crossbar settings, got [1,2]");
+    expect_parse_error("\"BNN_I\"", CIM_ERR_CONFIG, "expected a JSON object");
+    /* garbage bytes */
+    expect_parse_error("\x01\xff\xfe{", CIM_ERR_CONFIG, "invalid JSON near line 1, column 2");
+}
+
+/* ---------------------------------------------------------------------------
+ * Combinations
+ */
+
+static void test_mapping_adc_combinations_follow_signed_current(void **state)
+{
+    (void)state;
+    static const char *const adc_names[] = {"INF_ADC", "POS_RANGE_ONLY_ADC", "SYM_RANGE_ADC"};
+    static const int adc_types[] = {CIM_ADC_INF, CIM_ADC_POS, CIM_ADC_SYM};
+    int accepted = 0;
+    for (int m = 0; m < CIM_MAPPING_COUNT; ++m) {
+        for (int a = 0; a < 3; ++a) {
+            char patch[256];
+            snprintf(patch, sizeof patch,
+                     "{\"m_mode\":\"%s\",\"adc_type\":\"%s\",\"resolution\":%d}",
+                     cim_mapping_name((cim_mapping_id)m), adc_names[a],
+                     adc_types[a] == CIM_ADC_INF ? -1 : 4);
+            int signed_current = CIM_MAPPINGS[m].signed_current;
+            int ok = adc_types[a] == CIM_ADC_INF ||
+                     adc_types[a] == (signed_current ? CIM_ADC_SYM : CIM_ADC_POS);
+            if (ok) {
+                cim_config cfg;
+                expect_accepted(patch, &cfg);
+                assert_int_equal(cfg.mapping, m);
+                assert_int_equal(cfg.adc_type, adc_types[a]);
+                cim_xbar x;
+                resolve_ok(&cfg, "mvm", &x);
+                assert_int_equal(x.column.adc_type, adc_types[a]);
+                cim_config_free(&cfg);
+                ++accepted;
+            } else {
+                expect_rejected(patch, CIM_ERR_CONFIG,
+                                signed_current ? "has a signed column current and needs "
+                                                 "SYM_RANGE_ADC or INF_ADC"
+                                               : "has a non-negative column current and needs "
+                                                 "POS_RANGE_ONLY_ADC or INF_ADC");
+            }
+        }
+    }
+    /* 11 with INF, 6 signed with SYM, 5 non-negative with POS */
+    assert_int_equal(accepted, 2 * CIM_MAPPING_COUNT);
+}
+
+static void test_resolution_rules(void **state)
+{
+    (void)state;
+    cim_config cfg;
+    /* INF: -1 or no key */
+    expect_accepted("{\"adc_type\":\"INF_ADC\",\"resolution\":-1}", &cfg);
+    cim_config_free(&cfg);
+    expect_rejected("{\"adc_type\":\"INF_ADC\",\"resolution\":4}", CIM_ERR_CONFIG,
+                    ORIGIN ": key \"resolution\": expected -1 (or no key) with INF_ADC, got 4");
+    expect_rejected("{\"resolution\":0}", CIM_ERR_CONFIG, "with INF_ADC, got 0");
+    /* finite: 1..16, required */
+    expect_rejected("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":0}", CIM_ERR_CONFIG,
+                    "expected an integer from 1 to 16 for SYM_RANGE_ADC, got 0");
+    expect_rejected("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":17}", CIM_ERR_CONFIG,
+                    "expected an integer from 1 to 16 for SYM_RANGE_ADC, got 17");
+    expect_rejected("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":-1}", CIM_ERR_CONFIG, "got -1");
+    expect_rejected("{\"adc_type\":\"SYM_RANGE_ADC\"}", CIM_ERR_CONFIG,
+                    ORIGIN ": key \"resolution\": is missing");
+    expect_accepted("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":1}", &cfg);
+    cim_config_free(&cfg);
+    expect_accepted("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":16}", &cfg);
+    cim_xbar x;
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.column.adc_steps, (1 << 16) - 2);
+    cim_config_free(&cfg);
+}
+
+static void test_tnn_iv_v_bit_layout(void **state)
+{
+    (void)state;
+    cim_config cfg;
+    expect_rejected("{\"m_mode\":\"TNN_IV\",\"W_BIT\":1}", CIM_ERR_CONFIG,
+                    ORIGIN ": key \"W_BIT\": TNN_IV stores each weight in 2 bit cells and needs 2, "
+                           "got 1");
+    expect_rejected("{\"m_mode\":\"TNN_V\",\"W_BIT\":3}", CIM_ERR_CONFIG, "key \"W_BIT\"");
+    expect_rejected("{\"m_mode\":\"TNN_IV\",\"SPLIT\":[1]}", CIM_ERR_CONFIG,
+                    ORIGIN ": key \"SPLIT\": TNN_IV needs [1, 1]");
+    expect_rejected("{\"m_mode\":\"TNN_V\",\"SPLIT\":[2,1]}", CIM_ERR_CONFIG, "key \"SPLIT\"");
+    expect_accepted("{\"m_mode\":\"TNN_V\",\"W_BIT\":2,\"SPLIT\":[1,1],\"I_BIT\":2}", &cfg);
+    cim_config_free(&cfg);
+    expect_accepted("{\"m_mode\":\"TNN_IV\"}", &cfg); /* defaults fit */
+    assert_int_equal(cfg.w_bit, 2);
+    cim_config_free(&cfg);
+    /* other mappings ignore SPLIT and W_BIT, as the reference does */
+    expect_accepted("{\"m_mode\":\"BNN_III\",\"SPLIT\":[1],\"W_BIT\":1}", &cfg);
+    assert_int_equal(cfg.n_split, 1);
+    assert_int_equal(cfg.split[0], 1);
+    cim_config_free(&cfg);
+}
+
+static void test_currents_checked(void **state)
+{
+    (void)state;
+    cim_config cfg;
+    expect_rejected("{\"HRS\":30,\"LRS\":30}", CIM_ERR_CONFIG,
+                    ORIGIN ": keys \"HRS\", \"LRS\": expected LRS > HRS");
+    expect_rejected("{\"HRS\":50,\"LRS\":30}", CIM_ERR_CONFIG, "expected LRS > HRS");
+    expect_rejected("{\"HRS\":-0.1}", CIM_ERR_CONFIG, "key \"HRS\": expected a number from 0");
+    expect_accepted("{\"HRS\":0,\"LRS\":10000,\"LRS_NOISE\":10000}", &cfg);
+    cim_config_free(&cfg);
+    /* 1e999 overflows to infinity in the JSON reader: not finite */
+    expect_parse_error("{\"m_mode\":\"BNN_I\",\"M\":4,\"N\":8,\"LRS\":1e999}", CIM_ERR_CONFIG,
+                       "key \"LRS\": expected a number from 0 to 10000");
+    /* equal after rounding to 1 nA: no Delta to scale the ADC by */
+    expect_accepted("{\"HRS\":5.0001,\"LRS\":5.0004}", &cfg);
+    cim_xbar x;
+    cim_error err = {0};
+    assert_int_equal(cim_config_resolve(&cfg, NULL, 0, 0, &x, &err), CIM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "differ by less than the 1 nA current resolution"));
+    cim_config_free(&cfg);
+}
+
+static void test_size_limits(void **state)
+{
+    (void)state;
+    cim_config cfg;
+    expect_accepted("{\"M\":65536,\"N\":1024}", &cfg); /* exactly 2^26 cells */
+    cim_config_free(&cfg);
+    expect_rejected("{\"M\":65536,\"N\":1025}", CIM_ERR_CONFIG,
+                    ORIGIN
+                    ": keys \"M\", \"N\": crossbar 65536 x 1025 has more than 67108864 cells");
+    expect_rejected("{\"M\":65537,\"N\":1}", CIM_ERR_CONFIG, "key \"M\"");
+}
+
+static void test_calib_ranges(void **state)
+{
+    (void)state;
+    cim_config cfg;
+    cim_xbar x;
+    cim_error err = {0};
+    expect_accepted("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":3,\"adc_calib_mode\":\"CALIB\","
+                    "\"adc_calib_dict\":{\"fc1\":[-10.25,10.5],\"fc2\":[-0.0007,0.0013]}}",
+                    &cfg);
+    assert_int_equal(cfg.n_calib, 2);
+    resolve_ok(&cfg, "fc1", &x);
+    assert_int_equal(x.column.adc_lo2, -20500); /* 2 * -10.25 µA * 1000 nA/µA */
+    assert_int_equal(x.column.adc_hi2, 21000);
+    resolve_ok(&cfg, "fc2", &x);
+    assert_int_equal(x.column.adc_lo2, -1); /* round(-1.4) */
+    assert_int_equal(x.column.adc_hi2, 3);  /* round(2.6) */
+    assert_int_equal(cim_config_resolve(&cfg, "conv3", 0, 0, &x, &err), CIM_ERR_CONFIG);
+    assert_string_equal(err.msg, ORIGIN ": key \"adc_calib_dict\": no [lo, hi] range for layer "
+                                        "\"conv3\" (adc_calib_mode CALIB)");
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_resolve(&cfg, NULL, 0, 0, &x, &err), CIM_ERR_CONFIG);
+    cim_config_free(&cfg);
+
+    /* CALIB with a finite ADC needs the dict */
+    expect_rejected(
+        "{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":3,\"adc_calib_mode\":\"CALIB\"}",
+        CIM_ERR_CONFIG, ORIGIN ": key \"adc_calib_dict\": is missing or empty");
+    expect_rejected("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":3,\"adc_calib_mode\":\"CALIB\","
+                    "\"adc_calib_dict\":{}}",
+                    CIM_ERR_CONFIG, "is missing or empty");
+    /* with INF_ADC the range is unused, as in the reference simulator */
+    expect_accepted("{\"adc_calib_mode\":\"CALIB\"}", &cfg);
+    resolve_ok(&cfg, "anything", &x);
+    cim_config_free(&cfg);
+
+    /* a range below the half-nA resolution */
+    expect_accepted("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":3,\"adc_calib_mode\":\"CALIB\","
+                    "\"adc_calib_dict\":{\"fc1\":[0,0.0002]}}",
+                    &cfg);
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_resolve(&cfg, "fc1", 0, 0, &x, &err), CIM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "narrower than the 0.5 nA current resolution"));
+    cim_config_free(&cfg);
+
+    /* MAX mode ignores a dict but keeps it */
+    expect_accepted("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":3,"
+                    "\"adc_calib_dict\":{\"fc1\":[0,1]}}",
+                    &cfg);
+    resolve_ok(&cfg, "fc1", &x);
+    assert_int_equal(x.column.adc_hi2, 2 * 8 * 25000);
+    cim_config_free(&cfg);
+}
+
+static void test_unsupported_features(void **state)
+{
+    (void)state;
+    expect_rejected("{\"read_disturb\":true}", CIM_ERR_UNSUPPORTED,
+                    ORIGIN ": key \"read_disturb\": read disturb is not supported yet");
+    expect_rejected("{\"parasitics\":true,\"w_res\":1.5}", CIM_ERR_UNSUPPORTED,
+                    "key \"parasitics\": parasitics (bit-line IR drop) is not supported yet");
+    expect_rejected("{\"adc_profile\":true}", CIM_ERR_UNSUPPORTED, "not supported yet");
+    expect_rejected("{\"mvm_profile\":true}", CIM_ERR_UNSUPPORTED, "not supported yet");
+    /* off: every key accepted and kept */
+    cim_config cfg;
+    expect_accepted("{\"read_disturb\":false,\"t_read\":1e-8,\"V_read\":-0.2,"
+                    "\"read_disturb_update_freq\":10,"
+                    "\"read_disturb_mitigation_strategy\":\"SOFTWARE\","
+                    "\"read_disturb_mitigation_fp\":2.0,\"read_disturb_update_tolerance\":0.1,"
+                    "\"parasitics\":false,\"w_res\":2.5,\"adc_profile\":false,"
+                    "\"adc_profile_bin_size\":5,\"mvm_profile\":false,\"mvm_profile_bin_size\":3,"
+                    "\"verbose\":true}",
+                    &cfg);
+    assert_true(cfg.t_read == 1e-8 && cfg.v_read == -0.2 && cfg.w_res == 2.5);
+    assert_int_equal(cfg.read_disturb_update_freq, 10);
+    assert_int_equal(cfg.read_disturb_mitigation_strategy, CIM_RD_MITIGATION_SOFTWARE);
+    assert_true(cfg.adc_profile_bin_size == 5.0 && cfg.mvm_profile_bin_size == 3.0);
+    assert_int_equal(cfg.verbose, 1);
+    cim_config_free(&cfg);
+}
+
+/* ---------------------------------------------------------------------------
+ * Resolution to integers
+ */
+
+static void test_resolve_currents_and_ranges(void **state)
+{
+    (void)state;
+    cim_config cfg;
+    cim_xbar x;
+    cim_error err = {0};
+
+    /* SYM, signed mapping: range +-2 N Delta half-units */
+    expect_accepted("{\"M\":3,\"N\":8,\"HRS\":5.0004,\"LRS\":30.0006,"
+                    "\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":4}",
+                    &cfg);
+    assert_int_equal(cim_config_resolve(&cfg, NULL, 1234, 7, &x, &err), 0);
+    assert_int_equal(x.mapping, CIM_BNN_I);
+    assert_int_equal(x.xbar_m, 3);
+    assert_int_equal(x.xbar_n, 8);
+    assert_true(x.seed == 1234);
+    assert_int_equal(x.layer, 7);
+    assert_int_equal(x.current_na[CIM_STATE_HRS], 5000);  /* round(5000.4) */
+    assert_int_equal(x.current_na[CIM_STATE_LRS], 30001); /* round(30000.6) */
+    assert_int_equal(x.column.mapping, CIM_BNN_I);
+    assert_int_equal(x.column.digital, 0);
+    assert_int_equal(x.column.hrs, 5000);
+    assert_int_equal(x.column.delta, 25001);
+    assert_int_equal(x.column.adc_type, CIM_ADC_SYM);
+    assert_int_equal(x.column.adc_steps, 14); /* 2^4 - 2 */
+    assert_int_equal(x.column.adc_lo2, -2 * 8 * 25001);
+    assert_int_equal(x.column.adc_hi2, 2 * 8 * 25001);
+    cim_config_free(&cfg);
+
+    /* POS, non-negative mapping: [0, 2 N LRS] */
+    expect_accepted("{\"m_mode\":\"BNN_III\",\"N\":20,\"adc_type\":\"POS_RANGE_ONLY_ADC\","
+                    "\"resolution\":3}",
+                    &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.column.adc_type, CIM_ADC_POS);
+    assert_int_equal(x.column.adc_steps, 7); /* 2^3 - 1 */
+    assert_int_equal(x.column.adc_lo2, 0);
+    assert_int_equal(x.column.adc_hi2, 2 * 20 * 30000);
+    assert_int_equal(x.column.hrs, 5000);
+    assert_int_equal(x.column.delta, 25000);
+    cim_config_free(&cfg);
+
+    /* INF */
+    expect_accepted("{\"m_mode\":\"TNN_IV\",\"HRS\":2,\"LRS\":50}", &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.column.adc_type, CIM_ADC_INF);
+    assert_int_equal(x.column.hrs, 2000);
+    assert_int_equal(x.column.delta, 48000);
+    cim_config_free(&cfg);
+
+    /* digital: c = s, no ADC */
+    expect_accepted("{\"digital_only\":true,\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":4}",
+                    &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.column.digital, 1);
+    assert_int_equal(x.column.hrs, 0);
+    assert_int_equal(x.column.delta, 1);
+    assert_int_equal(x.column.adc_type, CIM_ADC_INF);
+    assert_false(cim_xbar_has_d2d(&x));
+    cim_config_free(&cfg);
+}
+
+static void test_resolve_routes_sigmas(void **state)
+{
+    (void)state;
+    cim_config cfg;
+    cim_xbar x;
+
+    /* default: D2D on, C2C off */
+    expect_accepted("{\"HRS_NOISE\":1.5,\"LRS_NOISE\":2.25}", &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.d2d_sigma_na[CIM_STATE_HRS], 1500);
+    assert_int_equal(x.d2d_sigma_na[CIM_STATE_LRS], 2250);
+    assert_int_equal(x.c2c_sigma_na[CIM_STATE_HRS], 0);
+    assert_int_equal(x.c2c_sigma_na[CIM_STATE_LRS], 0);
+    assert_true(cim_xbar_has_d2d(&x));
+    assert_false(cim_xbar_has_c2c(&x));
+    cim_config_free(&cfg);
+
+    /* C2C on: the reference's single pair of sigmas serves both */
+    expect_accepted("{\"HRS_NOISE\":1.5,\"LRS_NOISE\":2.25,\"c2c_var\":true}", &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.d2d_sigma_na[CIM_STATE_LRS], 2250);
+    assert_int_equal(x.c2c_sigma_na[CIM_STATE_HRS], 1500);
+    assert_int_equal(x.c2c_sigma_na[CIM_STATE_LRS], 2250);
+    cim_config_free(&cfg);
+
+    /* C2C alone, with its own sigmas */
+    expect_accepted("{\"HRS_NOISE\":1.5,\"LRS_NOISE\":2.25,\"HRS_NOISE_C2C\":0.5,"
+                    "\"LRS_NOISE_C2C\":0.75,\"d2d_var\":false,\"c2c_var\":true}",
+                    &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.d2d_sigma_na[CIM_STATE_HRS], 0);
+    assert_int_equal(x.d2d_sigma_na[CIM_STATE_LRS], 0);
+    assert_int_equal(x.c2c_sigma_na[CIM_STATE_HRS], 500);
+    assert_int_equal(x.c2c_sigma_na[CIM_STATE_LRS], 750);
+    assert_false(cim_xbar_has_d2d(&x));
+    assert_true(cim_xbar_has_c2c(&x));
+    cim_config_free(&cfg);
+}
+
+/* Largest column current: N x rows_per_input x 2 x (LRS + 6.4 sigma) nA
+ * must stay below 2^31 - 1 = 2147483647. */
+static void test_overflow_guard(void **state)
+{
+    (void)state;
+    cim_config cfg;
+    cim_xbar x;
+    cim_error err = {0};
+
+    /* BNN_I (1 row per input), LRS 30 µA: N x 2 x 30000 < 2^31 - 1 for N <= 35791 */
+    expect_accepted("{\"M\":1,\"N\":35791}", &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    cim_config_free(&cfg);
+    expect_accepted("{\"M\":1,\"N\":35792}", &cfg);
+    assert_int_equal(cim_config_resolve(&cfg, NULL, 0, 0, &x, &err), CIM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, ORIGIN ": crossbar too large for the 32-bit current range"));
+    assert_non_null(strstr(err.msg, "N = 35792"));
+    cim_config_free(&cfg);
+
+    /* TNN_I has 2 rows per input: the limit halves */
+    expect_accepted("{\"m_mode\":\"TNN_I\",\"M\":1,\"N\":17895}", &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    cim_config_free(&cfg);
+    expect_accepted("{\"m_mode\":\"TNN_I\",\"M\":1,\"N\":17896}", &cfg);
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_resolve(&cfg, NULL, 0, 0, &x, &err), CIM_ERR_CONFIG);
+    cim_config_free(&cfg);
+
+    /* sigmas count with 6.4 x (D2D + C2C): LRS 30 + 6.4 x (10 + 10) = 158 µA per cell;
+     * N x 2 x 158000 < 2^31 - 1 for N <= 6795 */
+    expect_accepted("{\"M\":1,\"N\":6795,\"LRS_NOISE\":10,\"c2c_var\":true}", &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    cim_config_free(&cfg);
+    expect_accepted("{\"M\":1,\"N\":6796,\"LRS_NOISE\":10,\"c2c_var\":true}", &cfg);
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_resolve(&cfg, NULL, 0, 0, &x, &err), CIM_ERR_CONFIG);
+    cim_config_free(&cfg);
+    /* ... but only the sigmas that are applied */
+    expect_accepted("{\"M\":1,\"N\":6796,\"LRS_NOISE\":10,\"c2c_var\":false}", &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    cim_config_free(&cfg);
+
+    /* digital mode sums state bits: any size fits */
+    expect_accepted("{\"m_mode\":\"TNN_I\",\"M\":1,\"N\":65536,\"digital_only\":true}", &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    cim_config_free(&cfg);
+}
+
+static void test_validate_checks_edited_structs(void **state)
+{
+    (void)state;
+    cim_config cfg;
+    cim_xbar x;
+    cim_error err = {0};
+    expect_accepted("{\"m_mode\":\"BNN_III\",\"adc_type\":\"POS_RANGE_ONLY_ADC\",\"resolution\":4}",
+                    &cfg);
+    cfg.resolution = 40; /* e.g. from a command-line flag */
+    assert_int_equal(cim_config_resolve(&cfg, NULL, 0, 0, &x, &err), CIM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "key \"resolution\": expected an integer from 1 to 16"));
+    cfg.resolution = 4;
+    cfg.adc_type = CIM_ADC_SYM;
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_CONFIG);
+    cfg.adc_type = 7;
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_CONFIG);
+    assert_null(cim_config_to_json(&cfg));
+    cfg.adc_type = CIM_ADC_POS;
+    cfg.lrs_noise_ua = NAN;
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "key \"LRS_NOISE\""));
+    cfg.lrs_noise_ua = 0;
+    cfg.read_disturb = 1;
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_UNSUPPORTED);
+    cfg.read_disturb = 0;
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_validate(&cfg, &err), 0);
+    cim_config_free(&cfg);
+}
+
+/* ---------------------------------------------------------------------------
+ * Provenance round trip
+ */
+
+static void assert_configs_equal(const cim_config *a, const cim_config *b)
+{
+    assert_int_equal(a->mapping, b->mapping);
+    assert_int_equal(a->M, b->M);
+    assert_int_equal(a->N, b->N);
+    assert_int_equal(a->digital, b->digital);
+    assert_true(a->hrs_ua == b->hrs_ua && a->lrs_ua == b->lrs_ua);
+    assert_int_equal(a->adc_type, b->adc_type);
+    assert_int_equal(a->resolution, b->resolution);
+    assert_int_equal(a->calib_mode, b->calib_mode);
+    assert_int_equal(a->n_calib, b->n_calib);
+    for (int i = 0; i < a->n_calib; ++i) {
+        assert_string_equal(a->calib[i].layer, b->calib[i].layer);
+        assert_true(a->calib[i].lo_ua == b->calib[i].lo_ua);
+        assert_true(a->calib[i].hi_ua == b->calib[i].hi_ua);
+    }
+    assert_true(a->hrs_noise_ua == b->hrs_noise_ua && a->lrs_noise_ua == b->lrs_noise_ua);
+    assert_true(a->hrs_noise_c2c_ua == b->hrs_noise_c2c_ua);
+    assert_true(a->lrs_noise_c2c_ua == b->lrs_noise_c2c_ua);
+    assert_int_equal(a->d2d_var, b->d2d_var);
+    assert_int_equal(a->c2c_var, b->c2c_var);
+    assert_int_equal(a->n_split, b->n_split);
+    for (int i = 0; i < a->n_split; ++i)
+        assert_int_equal(a->split[i], b->split[i]);
+    assert_int_equal(a->w_bit, b->w_bit);
+    assert_int_equal(a->i_bit, b->i_bit);
+    assert_int_equal(a->verbose, b->verbose);
+    assert_true(a->adc_profile_bin_size == b->adc_profile_bin_size);
+    assert_true(a->mvm_profile_bin_size == b->mvm_profile_bin_size);
+    assert_int_equal(a->read_disturb_update_freq, b->read_disturb_update_freq);
+    assert_int_equal(a->read_disturb_mitigation_strategy, b->read_disturb_mitigation_strategy);
+    const double ad[] = {a->t_read, a->v_read, a->read_disturb_mitigation_fp,
+                         a->read_disturb_update_tolerance, a->w_res};
+    const double bd[] = {b->t_read, b->v_read, b->read_disturb_mitigation_fp,
+                         b->read_disturb_update_tolerance, b->w_res};
+    for (int i = 0; i < 5; ++i)
+        assert_true((isnan(ad[i]) && isnan(bd[i])) || ad[i] == bd[i]);
+}
+
+static void check_round_trip(const char *patch)
+{
+    cim_config a, b;
+    cim_error err = {0};
+    expect_accepted(patch, &a);
+    char *json = cim_config_to_json(&a);
+    assert_non_null(json);
+    if (cim_config_parse(json, "provenance", &b, &err))
+        fail_msg("to_json output %s rejected: %s", json, err.msg);
+    assert_configs_equal(&a, &b);
+    char *again = cim_config_to_json(&b);
+    assert_non_null(again);
+    assert_string_equal(json, again);
+    free(again);
+    free(json);
+    cim_config_free(&a);
+    cim_config_free(&b);
+}
+
+static void test_to_json_round_trips(void **state)
+{
+    (void)state;
+    check_round_trip("{}");
+    check_round_trip(
+        "{\"m_mode\":\"TNN_III\",\"M\":100,\"N\":37,\"HRS\":0.1,\"LRS\":49.99999,"
+        "\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":7,\"adc_calib_mode\":\"CALIB\","
+        "\"adc_calib_dict\":{\"conv1\":[-3.3,4.125],\"fc \\\"2\\\"\":[0.1,0.30000000000000004]},"
+        "\"HRS_NOISE\":0.3,\"LRS_NOISE\":16,\"HRS_NOISE_C2C\":0.01,\"c2c_var\":true,"
+        "\"d2d_var\":false,\"SPLIT\":[1],\"I_BIT\":3,\"verbose\":true,"
+        "\"V_read\":-0.2,\"w_res\":1.25,\"read_disturb_mitigation_strategy\":\"CELL_BASED\","
+        "\"read_disturb_update_tolerance\":0.5,\"adc_profile_bin_size\":2.5}");
+    check_round_trip("{\"m_mode\":\"BNN_V\",\"digital_only\":true}");
+
+    /* every key is written, defaults filled */
+    cim_config cfg;
+    expect_accepted("{\"LRS_NOISE\":3}", &cfg);
+    char *json = cim_config_to_json(&cfg);
+    assert_non_null(json);
+    static const char *const keys[] = {"m_mode",
+                                       "M",
+                                       "N",
+                                       "digital_only",
+                                       "HRS",
+                                       "LRS",
+                                       "adc_type",
+                                       "resolution",
+                                       "adc_calib_mode",
+                                       "adc_calib_dict",
+                                       "adc_profile",
+                                       "adc_profile_bin_size",
+                                       "HRS_NOISE",
+                                       "LRS_NOISE",
+                                       "HRS_NOISE_C2C",
+                                       "LRS_NOISE_C2C",
+                                       "d2d_var",
+                                       "c2c_var",
+                                       "SPLIT",
+                                       "W_BIT",
+                                       "I_BIT",
+                                       "verbose",
+                                       "read_disturb",
+                                       "parasitics",
+                                       "read_disturb_update_freq",
+                                       "read_disturb_mitigation_strategy"};
+    cJSON *root = cJSON_Parse(json);
+    assert_non_null(root);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; ++i)
+        if (!cJSON_GetObjectItemCaseSensitive(root, keys[i]))
+            fail_msg("key %s missing from %s", keys[i], json);
+    assert_true(cJSON_GetObjectItemCaseSensitive(root, "LRS_NOISE_C2C")->valuedouble == 3.0);
+    assert_null(cJSON_GetObjectItemCaseSensitive(root, "V_read")); /* not given: no default */
+    cJSON_Delete(root);
+    free(json);
+    cim_config_free(&cfg);
+}
+
+/* ---------------------------------------------------------------------------
+ * Files
+ */
+
+static void test_load_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_config.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/cfg.json", dir);
+    cim_config cfg;
+    cim_error err = {0};
+
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("{\n  \"m_mode\": \"BNN_II\",\n  \"M\": 5,\n  \"N\": 6\n}\n", f);
+    fclose(f);
+    assert_int_equal(cim_config_load(path, &cfg, &err), 0);
+    assert_int_equal(cfg.mapping, CIM_BNN_II);
+    assert_string_equal(cfg.origin, path);
+    cim_config_free(&cfg);
+
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("{\n  \"m_mode\": \"BNN_II\",\n  \"M\": 5,\n  \"N\": 6,\n  \"LRS\": \"x\"\n}\n", f);
+    fclose(f);
+    assert_int_equal(cim_config_load(path, &cfg, &err), CIM_ERR_CONFIG);
+    char expected[512];
+    snprintf(expected, sizeof expected,
+             "%s: key \"LRS\": expected a number from 0 to 10000 µA, "
+             "got \"x\"",
+             path);
+    assert_string_equal(err.msg, expected);
+    cim_config_free(&cfg);
+
+    /* a NUL byte inside */
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite("{\n\"M\"\0:1}", 1, 9, f);
+    fclose(f);
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_load(path, &cfg, &err), CIM_ERR_CONFIG);
+    snprintf(expected, sizeof expected, "%s: invalid JSON at line 2, column 4: a NUL byte", path);
+    assert_string_equal(err.msg, expected);
+    cim_config_free(&cfg);
+
+    /* a directory, and a file that does not exist */
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_load(dir, &cfg, &err), CIM_ERR_INPUT);
+    assert_non_null(strstr(err.msg, dir));
+    cim_config_free(&cfg);
+    snprintf(path, sizeof path, "%s/missing.json", dir);
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_load(path, &cfg, &err), CIM_ERR_INPUT);
+    snprintf(expected, sizeof expected, "%s: cannot open: No such file or directory", path);
+    assert_string_equal(err.msg, expected);
+    cim_config_free(&cfg);
+
+    snprintf(path, sizeof path, "%s/cfg.json", dir);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* ---------------------------------------------------------------------------
+ * End to end: the worked examples
+ */
+
+static int8_t *int8_matrix(const cJSON *rows_json, int32_t *rows, int32_t *cols)
+{
+    *rows = cJSON_GetArraySize(rows_json);
+    *cols = cJSON_GetArraySize(cJSON_GetArrayItem(rows_json, 0));
+    int8_t *m = malloc((size_t)*rows * (size_t)*cols);
+    assert_non_null(m);
+    int32_t r = 0;
+    for (const cJSON *row = rows_json->child; row; row = row->next, ++r) {
+        assert_int_equal(cJSON_GetArraySize(row), *cols);
+        int32_t c = 0;
+        for (const cJSON *v = row->child; v; v = v->next, ++c)
+            m[(size_t)r * *cols + c] = (int8_t)v->valueint;
+    }
+    return m;
+}
+
+/* Resolves the example's config and runs the reference (trial 0) on its
+ * weights and inputs; every result must equal "expected". */
+static void check_worked_example(const char *path, const char *name)
+{
+    char *text = read_text(path);
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    if (!root)
+        fail_msg("%s: not JSON", path);
+    const cJSON *config = cJSON_GetObjectItemCaseSensitive(root, "config");
+    assert_non_null(config);
+    char *config_text = cJSON_PrintUnformatted(config);
+    cim_config cfg;
+    cim_error err = {0};
+    if (cim_config_parse(config_text, name, &cfg, &err))
+        fail_msg("%s: %s", path, err.msg);
+    free(config_text);
+    cim_xbar x;
+    if (cim_config_resolve(&cfg, "mvm", 0, 0, &x, &err))
+        fail_msg("%s: %s", path, err.msg);
+
+    int32_t rows, cols, n_inputs, in_cols, exp_rows, exp_cols;
+    int8_t *w = int8_matrix(cJSON_GetObjectItemCaseSensitive(root, "weights"), &rows, &cols);
+    int8_t *in = int8_matrix(cJSON_GetObjectItemCaseSensitive(root, "inputs"), &n_inputs, &in_cols);
+    const cJSON *expected = cJSON_GetObjectItemCaseSensitive(root, "expected");
+    exp_rows = cJSON_GetArraySize(expected);
+    exp_cols = cJSON_GetArraySize(cJSON_GetArrayItem(expected, 0));
+    assert_int_equal(in_cols, cols);
+    assert_int_equal(exp_rows, n_inputs);
+    assert_int_equal(exp_cols, rows);
+    int32_t *out = calloc((size_t)n_inputs * rows, sizeof *out);
+    assert_non_null(out);
+    assert_int_equal(cim_reference_mvm(&x, w, rows, cols, in, n_inputs, 0, 0, out, NULL), 0);
+    int i = 0;
+    for (const cJSON *row = expected->child; row; row = row->next, ++i) {
+        int m = 0;
+        for (const cJSON *v = row->child; v; v = v->next, ++m)
+            if (out[(size_t)i * rows + m] != v->valueint)
+                fail_msg("%s: input %d output %d: reference gives %d, expected %d", path, i, m,
+                         out[(size_t)i * rows + m], v->valueint);
+    }
+    free(out);
+    free(w);
+    free(in);
+    cim_config_free(&cfg);
+    cJSON_Delete(root);
+}
+
+static void test_worked_examples_match_reference(void **state)
+{
+    (void)state;
+    const char *dir_path = CIM_TEST_DATA_DIR "/mvm";
+    DIR *dir = opendir(dir_path);
+    if (!dir)
+        fail_msg("cannot open %s", dir_path);
+    int checked = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 5, ".json") != 0)
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir_path, e->d_name);
+        check_worked_example(path, e->d_name);
+        ++checked;
+    }
+    closedir(dir);
+    assert_true(checked >= N_WORKED_EXAMPLES);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_documented),
+        cmocka_unit_test(test_defaults_filled_by_parse),
+        cmocka_unit_test(test_wrong_type_of_each_key_rejected),
+        cmocka_unit_test(test_message_names_origin_key_and_expectation),
+        cmocka_unit_test(test_unknown_and_repeated_keys_rejected),
+        cmocka_unit_test(test_missing_required_keys_rejected),
+        cmocka_unit_test(test_invalid_json_reports_line),
+        cmocka_unit_test(test_mapping_adc_combinations_follow_signed_current),
+        cmocka_unit_test(test_resolution_rules),
+        cmocka_unit_test(test_tnn_iv_v_bit_layout),
+        cmocka_unit_test(test_currents_checked),
+        cmocka_unit_test(test_size_limits),
+        cmocka_unit_test(test_calib_ranges),
+        cmocka_unit_test(test_unsupported_features),
+        cmocka_unit_test(test_resolve_currents_and_ranges),
+        cmocka_unit_test(test_resolve_routes_sigmas),
+        cmocka_unit_test(test_overflow_guard),
+        cmocka_unit_test(test_validate_checks_edited_structs),
+        cmocka_unit_test(test_to_json_round_trips),
+        cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_worked_examples_match_reference),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
