@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 
     /* Device peaks for each kernel's operation. */
     double add_peak = peak(&ocl, "cim_peak_int_add", 2.0 * 8 * ocl.vector_width, &err);
-    double pop_peak = peak(&ocl, "cim_peak_and_popcount", 2.0 * 8, &err);
+    double pop_peak = peak(&ocl, "cim_peak_and_popcount", 2.0 * 8 * ocl.vector_width, &err);
     if (add_peak <= 0 || pop_peak <= 0)
         goto fail;
     /* TNN_I digital: 4 AND-popcount terms per 32-input word -> 8 MACs each. */

@@ -3,8 +3,8 @@
 #   -DCC=compiler -DSRC=kernels/cim_kernels.cl -DKERNEL_DIR=dir -DRANDOM123_DIR=dir -DOUT=out.c
 # The shared headers (cim_device.h: ours and Random123's) are preprocessed here,
 # keeping their #defines (-dD), so the binary needs no header at run time; the
-# kernel file itself is appended unexpanded, so run-time build options such as
-# -D CIM_VW still apply to it.
+# kernel files themselves stay unexpanded, so run-time build options such as
+# -D CIM_VW still apply to them.
 execute_process(
   COMMAND ${CC} -E -P -dD -undef -nostdinc -x c -D__OPENCL_VERSION__=120
           -I${KERNEL_DIR} -I${RANDOM123_DIR} ${KERNEL_DIR}/cim_device.h
@@ -14,9 +14,19 @@ if(NOT rc EQUAL 0)
 endif()
 # Drop the compiler's own predefined macros; the device compiler has its own.
 string(REGEX REPLACE "#define __(STDC|OPENCL)[^\n]*\n" "" prelude "${prelude}")
-file(READ ${SRC} kernels)
-string(REPLACE "#include \"cim_device.h\"" "/* cim_device.h: inlined above */" kernels "${kernels}")
-set(text "${prelude}\n${kernels}")
+# cim_kernels.cl includes cim_device.h (replaced by the prelude) and device-only
+# .cl parts of its own (inserted unexpanded, in place).
+file(READ ${SRC} text)
+string(REGEX MATCHALL "#include \"[^\"]+\"" includes "${text}")
+foreach(line ${includes})
+  string(REGEX REPLACE "#include \"([^\"]+)\"" "\\1" name "${line}")
+  if(name STREQUAL "cim_device.h")
+    string(REPLACE "${line}" "${prelude}" text "${text}")
+  else()
+    file(READ ${KERNEL_DIR}/${name} part)
+    string(REPLACE "${line}" "${part}" text "${text}")
+  endif()
+endforeach()
 string(LENGTH "${text}" len)
 file(WRITE ${OUT}.tmp "${text}")
 file(READ ${OUT}.tmp hex HEX)

@@ -105,21 +105,23 @@ static int read_buffer(cim_ocl *ocl, cl_mem buf, size_t bytes, void *host, cim_e
 /* Digital side information shared by every path. */
 typedef struct side_info {
     int32_t tiles_n;
-    int32_t *sumw;   /* [tiles_n][rows] */
+    int64_t rows_pad; /* rows rounded up to the kernels' SIMD width */
+    int32_t *sumw;   /* [tiles_n][rows_pad] */
     int32_t *tile_s; /* [n_inputs][tiles_n] */
 } side_info;
 
-static int side_info_init(side_info *si, const cim_mvm_job *job)
+static int side_info_init(side_info *si, const cim_mvm_job *job, int vector_width)
 {
     const cim_xbar *x = job->xbar;
     si->tiles_n = cim_tiles(job->cols, x->xbar_n);
-    si->sumw = calloc((size_t)si->tiles_n * job->rows, sizeof(int32_t));
+    si->rows_pad = (job->rows + vector_width - 1) / vector_width * vector_width;
+    si->sumw = calloc((size_t)si->tiles_n * si->rows_pad, sizeof(int32_t));
     si->tile_s = calloc((size_t)job->n_inputs * si->tiles_n, sizeof(int32_t));
     if (!si->sumw || !si->tile_s)
         return CIM_ERR_NOMEM;
     for (int32_t m = 0; m < job->rows; ++m)
         for (int32_t n = 0; n < job->cols; ++n)
-            si->sumw[(size_t)(n / x->xbar_n) * job->rows + m] += job->weights[(size_t)m * job->cols + n];
+            si->sumw[(size_t)(n / x->xbar_n) * si->rows_pad + m] += job->weights[(size_t)m * job->cols + n];
     for (int32_t i = 0; i < job->n_inputs; ++i)
         for (int32_t n = 0; n < job->cols; ++n)
             si->tile_s[(size_t)i * si->tiles_n + n / x->xbar_n] += job->inputs[(size_t)i * job->cols + n];
@@ -187,15 +189,16 @@ static int build_entries(const cim_mvm_job *job, const side_info *si, int64_t ro
     return 0;
 }
 
-/* Bit-planes of cim_read_digital. */
+/* Bit-planes of cim_read_digital: states [slot][tile][word][rows_pad],
+ * drives [input][drive][tile][word]. */
 static int build_bit_planes(const cim_mvm_job *job, const side_info *si, int64_t wpt,
-                            uint32_t **state_bits, uint32_t **drive_bits)
+                            int64_t rows_pad, uint32_t **state_bits, uint32_t **drive_bits)
 {
     const cim_xbar *x = job->xbar;
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
-    const size_t row_words = (size_t)si->tiles_n * wpt;
-    *state_bits = calloc((size_t)d->n_slots * job->rows * row_words, sizeof(uint32_t));
-    *drive_bits = calloc((size_t)job->n_inputs * d->n_drives * row_words, sizeof(uint32_t));
+    const size_t tile_words = (size_t)si->tiles_n * wpt;
+    *state_bits = calloc((size_t)d->n_slots * tile_words * rows_pad, sizeof(uint32_t));
+    *drive_bits = calloc((size_t)job->n_inputs * d->n_drives * tile_words, sizeof(uint32_t));
     if (!*state_bits || !*drive_bits)
         return CIM_ERR_NOMEM;
     for (int32_t n = 0; n < job->cols; ++n) {
@@ -204,11 +207,11 @@ static int build_bit_planes(const cim_mvm_job *job, const side_info *si, int64_t
         for (int32_t m = 0; m < job->rows; ++m)
             for (int s = 0; s < d->n_slots; ++s)
                 if (cim_mapping_cell_state(x->mapping, s, job->weights[(size_t)m * job->cols + n]))
-                    (*state_bits)[((size_t)s * job->rows + m) * row_words + word] |= bit;
+                    (*state_bits)[((size_t)s * tile_words + word) * rows_pad + m] |= bit;
         for (int32_t i = 0; i < job->n_inputs; ++i)
             for (int dv = 0; dv < d->n_drives; ++dv)
                 if (cim_mapping_drive(x->mapping, dv, job->inputs[(size_t)i * job->cols + n]))
-                    (*drive_bits)[((size_t)i * d->n_drives + dv) * row_words + word] |= bit;
+                    (*drive_bits)[((size_t)i * d->n_drives + dv) * tile_words + word] |= bit;
     }
     return 0;
 }
@@ -241,18 +244,19 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
     cl_kernel k = NULL;
     cl_int st;
     int rc;
-    fill_launch_params(&lp, job, si, job->rows, tracing);
-    if ((rc = build_bit_planes(job, si, lp.words_per_tile, &state_bits, &drive_bits)) != 0) {
+    const int64_t rows_pad = si->rows_pad;
+    fill_launch_params(&lp, job, si, rows_pad, tracing);
+    if ((rc = build_bit_planes(job, si, lp.words_per_tile, rows_pad, &state_bits, &drive_bits)) != 0) {
         cim_error_set(err, rc, "engine: out of memory for bit-planes");
         goto done;
     }
-    const size_t row_words = (size_t)si->tiles_n * lp.words_per_tile;
+    const size_t tile_words = (size_t)si->tiles_n * lp.words_per_tile;
     bf->lp = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, &lp, "launch parameters", err);
     bf->state_bits = make_buffer(ocl, CL_MEM_READ_ONLY,
-                                 sizeof(uint32_t) * d->n_slots * job->rows * row_words, state_bits,
+                                 sizeof(uint32_t) * d->n_slots * tile_words * rows_pad, state_bits,
                                  "cell bit-planes", err);
     bf->drive_bits = make_buffer(ocl, CL_MEM_READ_ONLY,
-                                 sizeof(uint32_t) * job->n_inputs * d->n_drives * row_words,
+                                 sizeof(uint32_t) * job->n_inputs * d->n_drives * tile_words,
                                  drive_bits, "drive bit-planes", err);
     bf->out = make_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_elems, NULL, "results", err);
     bf->trace_current = make_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int32_t) * tr : 0,
@@ -271,7 +275,8 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
         const cl_mem args[] = {bf->lp, bf->cp, bf->state_bits, bf->drive_bits, bf->tile_s,
                                bf->sumw, bf->out, bf->trace_current, bf->trace_adc};
         if ((rc = set_args(k, 9, args, err)) != 0 ||
-            (rc = launch(ocl, k, "cim_read_digital", (size_t)job->rows, (size_t)job->n_inputs, 1,
+            (rc = launch(ocl, k, "cim_read_digital", (size_t)(rows_pad / ocl->vector_width),
+                         (size_t)job->n_inputs, 1,
                          job->timing ? &job->timing->read_s : NULL, err)) != 0 ||
             (rc = read_buffer(ocl, bf->out, sizeof(int32_t) * out_elems, out, err)) != 0)
             goto done;
@@ -300,14 +305,15 @@ done:
     return rc;
 }
 
-/* The transposed weights and the position table of cim_launch.h. */
+/* The transposed weights and the position table of cim_launch.h, padded
+ * to rows_pad rows with zeros. */
 static int upload_cell_layout(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
-                              engine_bufs *bf, cim_error *err)
+                              int64_t rows_pad, engine_bufs *bf, cim_error *err)
 {
     const cim_xbar *x = job->xbar;
-    const size_t rows = (size_t)job->rows, cols = (size_t)job->cols;
-    int8_t *wt = malloc(rows * cols);
-    int32_t *pos = malloc(sizeof(int32_t) * 2 * (rows + cols));
+    const size_t rows = (size_t)job->rows, cols = (size_t)job->cols, pad = (size_t)rows_pad;
+    int8_t *wt = calloc(pad * cols, 1);
+    int32_t *pos = calloc(2 * (pad + cols), sizeof(int32_t));
     int rc = 0;
     if (!wt || !pos) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "engine: out of memory for the cell layout");
@@ -315,17 +321,17 @@ static int upload_cell_layout(cim_ocl *ocl, const cim_mvm_job *job, const side_i
     }
     for (size_t m = 0; m < rows; ++m)
         for (size_t n = 0; n < cols; ++n)
-            wt[n * rows + m] = job->weights[m * cols + n];
+            wt[n * pad + m] = job->weights[m * cols + n];
     for (size_t m = 0; m < rows; ++m) {
         pos[m] = (int32_t)(m / (size_t)x->xbar_m) * si->tiles_n;
-        pos[rows + m] = (int32_t)(m % (size_t)x->xbar_m) * x->xbar_n;
+        pos[pad + m] = (int32_t)(m % (size_t)x->xbar_m) * x->xbar_n;
     }
     for (size_t n = 0; n < cols; ++n) {
-        pos[2 * rows + n] = (int32_t)(n / (size_t)x->xbar_n);
-        pos[2 * rows + cols + n] = (int32_t)(n % (size_t)x->xbar_n);
+        pos[2 * pad + n] = (int32_t)(n / (size_t)x->xbar_n);
+        pos[2 * pad + cols + n] = (int32_t)(n % (size_t)x->xbar_n);
     }
-    bf->weights_t = make_buffer(ocl, CL_MEM_READ_ONLY, rows * cols, wt, "weights", err);
-    bf->pos = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * 2 * (rows + cols), pos,
+    bf->weights_t = make_buffer(ocl, CL_MEM_READ_ONLY, pad * cols, wt, "weights", err);
+    bf->pos = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * 2 * (pad + cols), pos,
                           "cell positions", err);
     if (!bf->weights_t || !bf->pos)
         rc = err->code;
@@ -379,8 +385,8 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
     const cim_xbar *x = job->xbar;
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
     const int c2c = cim_xbar_has_c2c(x);
-    const int vw = c2c ? 1 : ocl->vector_width;
-    const int64_t rows_pad = (job->rows + vw - 1) / vw * vw;
+    const int vw = ocl->vector_width;
+    const int64_t rows_pad = si->rows_pad;
     const size_t plane = (size_t)job->cols * rows_pad;
     const size_t work_per_trial =
         sizeof(int32_t) * plane * (c2c ? (size_t)d->n_slots : (size_t)d->n_convs * CIM_VALUE_CLASSES);
@@ -417,7 +423,7 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
         goto done;
     }
     if ((rc = upload_adc_table(ocl, x, bf, err)) != 0 ||
-        (rc = upload_cell_layout(ocl, job, si, bf, err)) != 0)
+        (rc = upload_cell_layout(ocl, job, si, rows_pad, bf, err)) != 0)
         goto done;
     if (c2c) {
         bf->inputs = make_buffer(ocl, CL_MEM_READ_ONLY, (size_t)job->n_inputs * job->cols,
@@ -465,7 +471,7 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
         st = clEnqueueWriteBuffer(ocl->queue, bf->lp, CL_TRUE, 0, sizeof lp, &lp, 0, NULL, NULL);
         if ((rc = CIM_OCL_CHECK(st, err, "clEnqueueWriteBuffer(launch parameters)")) != 0)
             goto done;
-        if ((rc = launch(ocl, kprog, "program kernel", c2c ? (size_t)job->rows : (size_t)rows_pad,
+        if ((rc = launch(ocl, kprog, "program kernel", c2c ? (size_t)job->rows : (size_t)(rows_pad / vw),
                          (size_t)job->cols, (size_t)bt, job->timing ? &job->timing->program_s : NULL,
                          err)) != 0 ||
             (rc = launch(ocl, kread, "read kernel",
@@ -497,18 +503,18 @@ int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim
                    cim_error *err)
 {
     engine_bufs bf;
-    side_info si = {0, NULL, NULL};
+    side_info si = {0, 0, NULL, NULL};
     int rc;
     memset(&bf, 0, sizeof bf);
     if ((rc = check_job(job, err)) != 0)
         return rc;
-    if ((rc = side_info_init(&si, job)) != 0) {
+    if ((rc = side_info_init(&si, job, ocl->vector_width)) != 0) {
         cim_error_set(err, rc, "engine: out of memory");
         goto done;
     }
     bf.cp = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof job->xbar->column, &job->xbar->column,
                         "column parameters", err);
-    bf.sumw = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.tiles_n * job->rows, si.sumw,
+    bf.sumw = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.tiles_n * si.rows_pad, si.sumw,
                           "weight sums", err);
     bf.tile_s = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * job->n_inputs * si.tiles_n,
                             si.tile_s, "input sums", err);

@@ -92,16 +92,16 @@ static inline void cim_adc_table_build(const cim_column_params *p, int64_t *tabl
 CIM_INLINE int64_t cim_adc_convert_table(const cim_column_params *p,
                                          CIM_GLOBAL const int64_t *table, int64_t j2, int32_t k)
 {
-    int64_t first = 0, count = p->adc_steps; /* upper bound: thresholds <= j2 */
-    while (count > 0) {
-        int64_t half_count = count / 2;
-        if (table[first + half_count] <= j2) {
-            first += half_count + 1;
-            count -= half_count + 1;
-        } else {
-            count = half_count;
-        }
+    /* Branch-free binary search for the number of thresholds <= j2 (the
+     * answer stays in [first, first + count]); the same steps for every
+     * input, so it vectorises and never mispredicts. steps >= 1. */
+    int64_t first = 0, count = p->adc_steps;
+    while (count > 1) {
+        int64_t half_count = count >> 1;
+        first += table[first + half_count - 1] <= j2 ? half_count : 0;
+        count -= half_count;
     }
+    first += table[first] <= j2;
     return table[p->adc_steps + (k - 1) * (p->adc_steps + 1) + first];
 }
 

@@ -28,23 +28,15 @@
 #define CIM_VW 1
 #endif
 
-#define CIM_CAT_(a, b) a##b
-#define CIM_CAT(a, b) CIM_CAT_(a, b)
-#if CIM_VW == 1
-typedef int cim_vec;
-#define CIM_VLOAD(p) (*(p))
-#else
-typedef CIM_CAT(int, CIM_VW) cim_vec;
-#define CIM_VLOAD(p) CIM_CAT(vload, CIM_VW)(0, p)
-#endif
+#include "cim_lanes.cl"
 
 /* Tile index and in-tile cell index of weight (m, n) -- cim_rng.h keys --
  * from the host's position table (cim_launch.h), avoiding divisions. */
 static inline void cim_tile_cell(__constant const cim_launch_params *lp,
                                  __global const int *pos, long m, long n, uint *tile, uint *cell)
 {
-    __global const int *row_tile = pos, *row_cell = pos + lp->rows;
-    __global const int *col_tile = pos + 2 * lp->rows, *col_cell = col_tile + lp->cols;
+    __global const int *row_tile = pos, *row_cell = pos + lp->rows_pad;
+    __global const int *col_tile = pos + 2 * lp->rows_pad, *col_cell = col_tile + lp->cols;
     *tile = (uint)(row_tile[m] + col_tile[n]);
     *cell = (uint)(row_cell[m] + col_cell[n]);
 }
@@ -107,34 +99,96 @@ static inline int cim_tile_inputs(__constant const cim_launch_params *lp, long t
     return (int)(left < lp->xbar_n ? left : lp->xbar_n);
 }
 
-/* global: (rows_pad, cols, batch). weights_t is the weight matrix
- * transposed, [cols][rows], so that neighbouring work-items read neighbouring
- * bytes. Columns m >= rows of the padding get zeros. */
+/* The scalar cim_column_result per lane, writing the trace: for the ideal ADC
+ * and for traced runs. */
+static inline void cim_column_result_each(__constant const cim_launch_params *lp,
+                                          const cim_column_params *p,
+                                          __constant const cim_mapping_desc *d,
+                                          const cim_vec *sums, int s, int n_used,
+                                          __global const int *sumw, __global const long *adc_table,
+                                          long b, long i, long tn, long m0, cim_vec *result,
+                                          __global int *trace_current, __global long *trace_adc)
+{
+    for (int l = 0; l < CIM_VW; ++l) {
+        const long m = m0 + l;
+        int current[CIM_MAX_CONVS];
+        long adc[CIM_MAX_CONVS];
+        if (m < lp->rows) {
+            for (int j = 0; j < d->n_convs; ++j)
+                current[j] = CIM_LANE(sums[j], l);
+            CIM_LANE(*result, l) += cim_column_result(p, current, s, n_used,
+                                                      sumw[tn * lp->rows_pad + m], adc_table, adc);
+            if (lp->trace)
+                cim_write_trace(lp, d, b, i, tn, m, current, adc, trace_current, trace_adc);
+        }
+    }
+}
+
+/* Stores the lanes of `result` that are real output columns. */
+static inline void cim_store_result(__constant const cim_launch_params *lp, cim_vec result,
+                                    __global int *out_row, long m0)
+{
+    if (m0 + CIM_VW <= lp->rows) {
+        CIM_VSTORE(result, out_row + m0);
+    } else {
+        for (int l = 0; m0 + l < lp->rows; ++l)
+            out_row[m0 + l] = CIM_LANE(result, l);
+    }
+}
+
+/* global: (rows_pad / CIM_VW, cols, batch). One work-item programs the
+ * weights (m0..m0+VW-1, n) of one trial: one Philox block per weight gives
+ * the D2D deviates of its (up to four) cells, which are clipped and folded
+ * into g. weights_t is [cols][rows_pad] and the row halves of `pos` are
+ * padded to rows_pad, so lanes past the last row read zeros; their g is 0. */
 __kernel void cim_program_g(__constant const cim_launch_params *lp,
                             __constant const cim_column_params *cp,
                             __global const char *weights_t, __global const int *pos,
                             __global int *g)
 {
-    const long m_pad = get_global_id(0), n = get_global_id(1), b = get_global_id(2);
-    const long m = m_pad < lp->rows ? m_pad : lp->rows - 1;
-    const int live = m_pad < lp->rows;
+    const long m0 = get_global_id(0) * CIM_VW, n = get_global_id(1), b = get_global_id(2);
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[cp->mapping];
     const long plane = lp->cols * lp->rows_pad;
-    __global int *gb = g + b * d->n_convs * CIM_VALUE_CLASSES * plane + n * lp->rows_pad + m_pad;
-    uint tile, cell;
-    int c[CIM_MAX_SLOTS];
-    cim_tile_cell(lp, pos, m, n, &tile, &cell);
-    cim_program_weight(lp, d, weights_t[n * lp->rows + m], tile, cell,
-                       (uint)(lp->trial_first + b), c);
+    __global int *gb = g + b * d->n_convs * CIM_VALUE_CLASSES * plane + n * lp->rows_pad + m0;
+    __global const int *row_tile = pos, *row_cell = pos + lp->rows_pad;
+    __global const int *col_tile = pos + 2 * lp->rows_pad, *col_cell = col_tile + lp->cols;
+    const cim_vec wv = CIM_VLOAD_INT(weights_t + n * lp->rows_pad + m0);
+    const cim_vec m = (cim_vec)(int)m0 + CIM_LANE_INDEX;
+    const cim_vec live = m < (cim_vec)(int)lp->rows;
+    cim_uvec ctr[4];
+    ctr[0] = CIM_TO_UINT(CIM_VLOAD(row_cell + m0) + col_cell[n]);
+    ctr[1] = (cim_uvec)(uint)(lp->trial_first + b);
+    ctr[2] = (CIM_TO_UINT(CIM_VLOAD(row_tile + m0) + col_tile[n]) << 16) |
+             (cim_uvec)(((uint)lp->layer << 4) | CIM_RNG_D2D);
+    ctr[3] = 0;
+    cim_philox_lanes(ctr, (uint)(lp->seed & 0xffffffffu), (uint)(lp->seed >> 32));
+    cim_vec c[CIM_MAX_SLOTS];
 #pragma unroll
-    for (int s = 0; s < CIM_MAX_SLOTS; ++s)
-        c[s] = c[s] < 0 ? 0 : c[s];
+    for (int s = 0; s < CIM_MAX_SLOTS; ++s) {
+        /* state of slot s for each lane's weight; unused slots read as HRS */
+        const int sm = d->slot_state[s][0], s0 = d->slot_state[s][1], sp = d->slot_state[s][2];
+        const cim_vec state = wv < 0 ? (cim_vec)sm : (wv == 0 ? (cim_vec)s0 : (cim_vec)sp);
+        const cim_vec lrs = state == (cim_vec)1;
+        const cim_vec nominal = lrs ? (cim_vec)(int)lp->current_na[1] : (cim_vec)(int)lp->current_na[0];
+        const cim_vec sigma =
+            lrs ? (cim_vec)(int)lp->d2d_sigma_na[1] : (cim_vec)(int)lp->d2d_sigma_na[0];
+        const cim_vec cur = nominal + cim_scale_deviate_lanes(sigma, cim_gauss_lanes(ctr[s]));
+        c[s] = cur < 0 ? (cim_vec)0 : cur;
+    }
 #pragma unroll
     for (int j = 0; j < CIM_MAX_CONVS; ++j) {
         if (j < d->n_convs) {
 #pragma unroll
-            for (int v = 0; v < CIM_VALUE_CLASSES; ++v)
-                gb[(j * CIM_VALUE_CLASSES + v) * plane] = live ? cim_conv_current(d, j, v, c) : 0;
+            for (int v = 0; v < CIM_VALUE_CLASSES; ++v) {
+                cim_vec sum = 0;
+#pragma unroll
+                for (int t = 0; t < CIM_MAX_TERMS; ++t) {
+                    __constant const cim_term *tm = &d->conv[j].terms[t];
+                    sum += (cim_vec)(tm->sign * d->drive[tm->drive][v]) *
+                           (tm->slot == 0 ? c[0] : tm->slot == 1 ? c[1] : tm->slot == 2 ? c[2] : c[3]);
+                }
+                CIM_VSTORE(live ? sum : (cim_vec)0, gb + (j * CIM_VALUE_CLASSES + v) * plane);
+            }
         }
     }
 }
@@ -152,9 +206,8 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[p.mapping];
     const long plane = lp->cols * lp->rows_pad;
     __global const int *gb = g + b * d->n_convs * CIM_VALUE_CLASSES * plane + m0;
-    int result[CIM_VW];
-    for (int l = 0; l < CIM_VW; ++l)
-        result[l] = 0;
+    const int lanes = !lp->trace && (p.digital || p.adc_type != CIM_ADC_INF);
+    cim_vec result = 0;
     for (long tn = 0; tn < lp->tiles_n; ++tn) {
         const int e0 = entry_start[i * lp->tiles_n + tn], e1 = entry_start[i * lp->tiles_n + tn + 1];
         const int s = tile_s[i * lp->tiles_n + tn], n_used = cim_tile_inputs(lp, tn);
@@ -171,22 +224,14 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
                 acc0 += CIM_VLOAD(gj + entries[e]);
             sums[j] = acc0 + acc1;
         }
-        for (int l = 0; l < CIM_VW; ++l) {
-            const long m = m0 + l;
-            int current[CIM_MAX_CONVS];
-            long adc[CIM_MAX_CONVS];
-            if (m < lp->rows) {
-                for (int j = 0; j < d->n_convs; ++j)
-                    current[j] = ((const int *)&sums[j])[l];
-                result[l] += cim_column_result(&p, current, s, n_used, sumw[tn * lp->rows + m],
-                                               adc_table, adc);
-                if (lp->trace)
-                    cim_write_trace(lp, d, b, i, tn, m, current, adc, trace_current, trace_adc);
-            }
-        }
+        if (lanes)
+            result += cim_column_result_lanes(&p, sums, s, n_used,
+                                              CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table);
+        else
+            cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, adc_table, b, i, tn, m0,
+                                   &result, trace_current, trace_adc);
     }
-    for (int l = 0; l < CIM_VW && m0 + l < lp->rows; ++l)
-        out[(b * lp->n_inputs + i) * lp->rows + m0 + l] = result[l];
+    cim_store_result(lp, result, out + (b * lp->n_inputs + i) * lp->rows, m0);
 }
 
 /* global: (rows, cols, batch); raw[b][s][n][m] */
@@ -201,7 +246,7 @@ __kernel void cim_program_raw(__constant const cim_launch_params *lp,
     uint tile, cell;
     int c[CIM_MAX_SLOTS];
     cim_tile_cell(lp, pos, m, n, &tile, &cell);
-    cim_program_weight(lp, d, weights_t[n * lp->rows + m], tile, cell,
+    cim_program_weight(lp, d, weights_t[n * lp->rows_pad + m], tile, cell,
                        (uint)(lp->trial_first + b), c);
     for (int s = 0; s < d->n_slots; ++s)
         raw[(b * d->n_slots + s) * plane + n * lp->rows_pad + m] = c[s];
@@ -228,7 +273,7 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
         int current[CIM_MAX_CONVS] = {0, 0, 0, 0};
         long adc[CIM_MAX_CONVS];
         for (long n = tn * lp->xbar_n; n < tn * lp->xbar_n + n_used; ++n) {
-            const int v = inputs[i * lp->cols + n] + 1, wv = weights_t[n * lp->rows + m];
+            const int v = inputs[i * lp->cols + n] + 1, wv = weights_t[n * lp->rows_pad + m];
             int z[4], c[CIM_MAX_SLOTS];
             uint tile, cell;
             cim_tile_cell(lp, pos, m, n, &tile, &cell);
@@ -243,18 +288,19 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
                 current[j] += cim_conv_current(d, j, v, c);
         }
         result += cim_column_result(&p, current, tile_s[i * lp->tiles_n + tn], n_used,
-                                    sumw[tn * lp->rows + m], adc_table, adc);
+                                    sumw[tn * lp->rows_pad + m], adc_table, adc);
         if (lp->trace)
             cim_write_trace(lp, d, b, i, tn, m, current, adc, trace_current, trace_adc);
     }
     out[(b * lp->n_inputs + i) * lp->rows + m] = result;
 }
 
-/* Digital mode, global: (rows, n_inputs). Bit-planes:
- * state_bits uint [n_slots][rows][tiles_n][words_per_tile] (bit n of a word:
- * the slot's state for input position n), drive_bits uint
+/* Digital mode, global: (rows_pad / CIM_VW, n_inputs). Bit-planes:
+ * state_bits uint [n_slots][tiles_n][words_per_tile][rows_pad] (bit b of word
+ * w: the slot's state for input position w * 32 + b of the tile; columns
+ * fastest so a work-item loads its CIM_VW columns at once), drive_bits uint
  * [n_inputs][n_drives][tiles_n][words_per_tile]. Column current of a
- * conversion = sum over terms of sign * popcount(state & drive). */
+ * conversion = sum over its terms of sign * popcount(state & drive). */
 __kernel void cim_read_digital(__constant const cim_launch_params *lp,
                                __constant const cim_column_params *cp,
                                __global const uint *state_bits, __global const uint *drive_bits,
@@ -262,33 +308,37 @@ __kernel void cim_read_digital(__constant const cim_launch_params *lp,
                                __global int *out, __global int *trace_current,
                                __global long *trace_adc)
 {
-    const long m = get_global_id(0), i = get_global_id(1);
+    const long m0 = get_global_id(0) * CIM_VW, i = get_global_id(1);
     const cim_column_params p = *cp;
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[p.mapping];
-    const long wpt = lp->words_per_tile;
-    int result = 0;
+    const long wpt = lp->words_per_tile, tile_words = lp->tiles_n * wpt;
+    cim_vec result = 0;
     for (long tn = 0; tn < lp->tiles_n; ++tn) {
-        int current[CIM_MAX_CONVS] = {0, 0, 0, 0};
-        long adc[CIM_MAX_CONVS];
+        const int s = tile_s[i * lp->tiles_n + tn], n_used = cim_tile_inputs(lp, tn);
+        cim_vec sums[CIM_MAX_CONVS];
         for (int j = 0; j < d->n_convs; ++j) {
             __constant const cim_conv *cv = &d->conv[j];
+            cim_vec acc = 0;
             for (int t = 0; t < cv->n_terms; ++t) {
                 __global const uint *sb =
-                    state_bits + ((cv->terms[t].slot * lp->rows + m) * lp->tiles_n + tn) * wpt;
+                    state_bits + ((cv->terms[t].slot * tile_words) + tn * wpt) * lp->rows_pad + m0;
                 __global const uint *db =
-                    drive_bits + ((i * d->n_drives + cv->terms[t].drive) * lp->tiles_n + tn) * wpt;
-                int ones = 0;
+                    drive_bits + (i * d->n_drives + cv->terms[t].drive) * tile_words + tn * wpt;
+                cim_uvec ones = 0;
                 for (long w = 0; w < wpt; ++w)
-                    ones += popcount(sb[w] & db[w]);
-                current[j] += cv->terms[t].sign * ones;
+                    ones += popcount(CIM_VLOAD(sb + w * lp->rows_pad) & (cim_uvec)db[w]);
+                acc += cv->terms[t].sign * CIM_AS_INT(ones);
             }
+            sums[j] = acc;
         }
-        result += cim_column_result(&p, current, tile_s[i * lp->tiles_n + tn],
-                                    cim_tile_inputs(lp, tn), sumw[tn * lp->rows + m], 0, adc);
-        if (lp->trace)
-            cim_write_trace(lp, d, 0, i, tn, m, current, adc, trace_current, trace_adc);
+        if (!lp->trace)
+            result += cim_column_result_lanes(&p, sums, s, n_used,
+                                              CIM_VLOAD(sumw + tn * lp->rows_pad + m0), 0);
+        else
+            cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, 0, 0, i, tn, m0, &result,
+                                   trace_current, trace_adc);
     }
-    out[i * lp->rows + m] = result;
+    cim_store_result(lp, result, out + i * lp->rows, m0);
 }
 
 /* Layout probe: the sizes of the structs shared with the host as the device
@@ -300,48 +350,4 @@ __kernel void cim_layout_probe(__global long *sizes)
     sizes[2] = sizeof(cim_mapping_desc);
 }
 
-/* Peak micro-kernels for benchmarks/: the device's own rate for the
- * operation each MVM kernel is made of, measured in the same run.
- * cim_peak_int_add: 16 independent int32 vector accumulator chains, one add
- * each per step (2 * CIM_PEAK_PAIRS * CIM_VW adds per step and work-item). */
-#define CIM_PEAK_PAIRS 8
-__kernel void cim_peak_int_add(__global int *out, int steps)
-{
-    cim_vec a[2 * CIM_PEAK_PAIRS];
-    for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k)
-        a[k] = (cim_vec)((int)get_global_id(0) + k);
-    for (int s = 0; s < steps; ++s) {
-#pragma unroll
-        for (int k = 0; k < CIM_PEAK_PAIRS; ++k) {
-            a[2 * k] += a[2 * k + 1];
-            a[2 * k + 1] += a[2 * k];
-        }
-    }
-    cim_vec sum = 0;
-    for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k)
-        sum += a[k];
-    out[get_global_id(0)] = ((int *)&sum)[0];
-}
-
-/* cim_peak_and_popcount: the digital kernel's unit, popcount(a & b) added to
- * an accumulator, on 2 * CIM_PEAK_PAIRS independent word streams (CIM_VW
- * words each) per step and work-item. */
-__kernel void cim_peak_and_popcount(__global uint *out, int steps)
-{
-    uint a[2 * CIM_PEAK_PAIRS], acc[2 * CIM_PEAK_PAIRS];
-    for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k) {
-        a[k] = (uint)get_global_id(0) * 2654435761u + (uint)k;
-        acc[k] = 0;
-    }
-    for (int s = 0; s < steps; ++s) {
-#pragma unroll
-        for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k) {
-            acc[k] += popcount(a[k] & (a[k] >> 1));
-            a[k] += acc[k];
-        }
-    }
-    uint sum = 0;
-    for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k)
-        sum += acc[k];
-    out[get_global_id(0)] = sum;
-}
+#include "cim_peak.cl"

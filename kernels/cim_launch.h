@@ -3,12 +3,13 @@
  * agree on the layout (checked by a static assert on the host).
  *
  * Buffer layouts (the engine creates them, the kernels index them):
- *   weights_t int8  [cols][rows]          the weight matrix, transposed
- *   pos       int32 [rows] tm * tiles_n, [rows] (m - tm * xbar_m) * xbar_n,
+ *   weights_t int8  [cols][rows_pad]      the weight matrix, transposed
+ *   pos       int32 [rows_pad] tm * tiles_n, [rows_pad] (m - tm * xbar_m) * xbar_n,
  *                   [cols] tn, [cols] n - tn * xbar_n: tile and cell index
- *             (cim_rng.h keys) of weight (m, n) are sums of a row and a column part
+ *             (cim_rng.h keys) of weight (m, n) are sums of a row and a column part;
+ *             rows past `rows` are zero padding
  *   inputs    int8  [n_inputs][cols]
- *   sumw      int32 [tiles_n][rows]       weight sum of output m in input tile tn
+ *   sumw      int32 [tiles_n][rows_pad]   weight sum of output m in input tile tn
  *   tile_s    int32 [n_inputs][tiles_n]   input sum S of each input tile
  *   entries   int32 concatenated per (input, tile): n << 2 | (x + 1) for every
  *             input position whose value drives a row; entry_start int32

@@ -49,6 +49,8 @@ def main():
     print("CIM_CONSTANT int32_t CIM_GAUSS_TABLE[CIM_GAUSS_OCTAVES][CIM_GAUSS_SUBDIV + 1] = {")
     for e in range(OCTAVES):
         row = [q24(z_of_tail(2.0 ** -(e + 1) * (1 + i / SUB))) for i in range(SUB + 1)]
+        # The kernels interpolate with 32-bit halves (cim_lanes.cl): gaps < 2^25.
+        assert all(0 <= a - b < 1 << 25 for a, b in zip(row, row[1:]))
         print("    {" + ", ".join(str(x) for x in row) + "},")
     print("};")
     print()

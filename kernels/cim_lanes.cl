@@ -1,0 +1,164 @@
+/* cim_lanes.cl -- explicit SIMD lanes for the kernels (device only).
+ *
+ * A work-item handles CIM_VW neighbouring output columns at once with OpenCL
+ * vector types (CIM_VW = 1 gives plain scalars), because CPU OpenCL compilers
+ * vectorise explicit vectors reliably and loops of scalar work-items rarely.
+ * This file holds the lane types and lane-wise versions of the shared
+ * arithmetic: Philox4x32-10 (Random123's rounds and constants), the Gaussian
+ * table sampler of cim_gauss.h and the deviate scaling of cim_units.h. They
+ * are exact integer re-statements of those scalar definitions, and
+ * tests/test_kernels.c checks every result against the scalar host reference.
+ */
+
+#define CIM_CAT_(a, b) a##b
+#define CIM_CAT(a, b) CIM_CAT_(a, b)
+#if CIM_VW == 1
+typedef int cim_vec;
+typedef uint cim_uvec;
+#define CIM_VLOAD(p) (*(p))
+#define CIM_VLOAD_INT(p) ((int)*(p))
+#define CIM_VSTORE(v, p) (*(p) = (v))
+#define CIM_AS_INT(x) ((int)(x))
+#define CIM_TO_UINT(x) ((uint)(x))
+typedef long cim_lvec;
+#define CIM_TO_LONG(x) ((long)(x))
+#define CIM_LONG_TO_INT(x) ((int)(x))
+#define CIM_TRUE 1 /* what a comparison yields for "true" */
+#else
+typedef CIM_CAT(int, CIM_VW) cim_vec;
+typedef CIM_CAT(uint, CIM_VW) cim_uvec;
+#define CIM_VLOAD(p) CIM_CAT(vload, CIM_VW)(0, p)
+#define CIM_VLOAD_INT(p) CIM_CAT(convert_int, CIM_VW)(CIM_CAT(vload, CIM_VW)(0, p))
+#define CIM_VSTORE(v, p) CIM_CAT(vstore, CIM_VW)(v, 0, p)
+#define CIM_AS_INT(x) CIM_CAT(as_int, CIM_VW)(x)
+#define CIM_TO_UINT(x) CIM_CAT(convert_uint, CIM_VW)(x)
+typedef CIM_CAT(long, CIM_VW) cim_lvec;
+#define CIM_TO_LONG(x) CIM_CAT(convert_long, CIM_VW)(x)
+#define CIM_LONG_TO_INT(x) CIM_CAT(convert_int, CIM_VW)(x)
+#define CIM_TRUE (-1)
+#endif
+#if CIM_VW == 1
+#define CIM_LANE_INDEX 0
+#elif CIM_VW == 2
+#define CIM_LANE_INDEX ((int2)(0, 1))
+#elif CIM_VW == 4
+#define CIM_LANE_INDEX ((int4)(0, 1, 2, 3))
+#elif CIM_VW == 8
+#define CIM_LANE_INDEX ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
+#elif CIM_VW == 16
+#define CIM_LANE_INDEX ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#else
+#error "CIM_VW must be 1, 2, 4, 8 or 16"
+#endif
+#define CIM_LANE(v, l) (((int *)&(v))[l])
+#define CIM_ULANE(v, l) (((uint *)&(v))[l])
+#define CIM_LLANE(v, l) (((long *)&(v))[l])
+
+/* Philox4x32 constants (Random123 philox.h). */
+#define CIM_PHILOX_M0 0xD2511F53u
+#define CIM_PHILOX_M1 0xCD9E8D57u
+#define CIM_PHILOX_W0 0x9E3779B9u
+#define CIM_PHILOX_W1 0xBB67AE85u
+#define CIM_PHILOX_ROUNDS 10
+
+/* Philox4x32-10 of counters c[0..3] (lane-wise) under key (k0, k1). */
+static inline void cim_philox_lanes(cim_uvec *c, uint k0, uint k1)
+{
+#pragma unroll
+    for (int r = 0; r < CIM_PHILOX_ROUNDS; ++r) {
+        if (r > 0) {
+            k0 += CIM_PHILOX_W0;
+            k1 += CIM_PHILOX_W1;
+        }
+        cim_uvec hi0 = mul_hi((cim_uvec)CIM_PHILOX_M0, c[0]), lo0 = CIM_PHILOX_M0 * c[0];
+        cim_uvec hi1 = mul_hi((cim_uvec)CIM_PHILOX_M1, c[2]), lo1 = CIM_PHILOX_M1 * c[2];
+        cim_uvec n0 = hi1 ^ c[1] ^ k0, n2 = hi0 ^ c[3] ^ k1;
+        c[0] = n0;
+        c[1] = lo1;
+        c[2] = n2;
+        c[3] = lo0;
+    }
+}
+
+/* cim_gauss_q24 lane-wise. The interpolation (z0 - z1) * frac / 2^25,
+ * rounded half up, is done in 32-bit halves: with A = (z0 - z1) << 7 (node
+ * gaps are < 2^25, checked by tools/gen_gauss_table.py),
+ * A * frac = drop * 2^32 + low exactly, so drop = mul_hi(A, frac) + (low >> 31). */
+static inline cim_vec cim_gauss_lanes(cim_uvec u)
+{
+    const cim_uvec v = u & 0x7fffffffu;
+    const cim_uvec vz = v == 0 ? (cim_uvec)1 : v; /* v = 0 handled below */
+    const cim_uvec e = clz(vz) - 1u;
+    const cim_uvec vn = vz << e;
+    const cim_uvec idx = (vn >> CIM_GAUSS_FRAC_BITS) & (CIM_GAUSS_SUBDIV - 1);
+    const cim_uvec frac = vn & ((1u << CIM_GAUSS_FRAC_BITS) - 1u);
+    cim_vec z0, z1;
+    for (int l = 0; l < CIM_VW; ++l) {
+        const int2 nodes = vload2(0, &CIM_GAUSS_TABLE[CIM_ULANE(e, l)][CIM_ULANE(idx, l)]);
+        CIM_LANE(z0, l) = nodes.s0;
+        CIM_LANE(z1, l) = nodes.s1;
+    }
+    const cim_uvec a = CIM_TO_UINT(z0 - z1) << 7;
+    const cim_uvec drop = mul_hi(a, frac) + ((a * frac) >> 31);
+    cim_vec z = z0 - CIM_AS_INT(drop);
+    z = v == 0 ? (cim_vec)CIM_GAUSS_Z_MAX : z;
+    return (u >> 31) != 0 ? -z : z;
+}
+
+/* cim_scale_deviate lane-wise: sigma * z / 2^24 rounded half away from zero,
+ * with sigma < 2^24 and |z| < 2^27, from the 64-bit product's 32-bit halves. */
+static inline cim_vec cim_scale_deviate_lanes(cim_vec sigma, cim_vec z)
+{
+    const cim_uvec s = CIM_TO_UINT(sigma);
+    const cim_uvec mz = CIM_TO_UINT(z < 0 ? -z : z);
+    const cim_uvec hi = mul_hi(s, mz), lo = s * mz;
+    const cim_vec mag = CIM_AS_INT((hi << 8) + (lo >> 24) + ((lo >> 23) & 1u));
+    return z < 0 ? -mag : mag;
+}
+
+/* cim_adc_convert_table lane-wise: the same branch-free search, with the
+ * table reads done per lane. */
+static inline cim_lvec cim_adc_table_lanes(const cim_column_params *p,
+                                           __global const long *table, cim_lvec j2, int k)
+{
+    cim_lvec first = 0, at;
+    long count = p->adc_steps;
+    while (count > 1) {
+        const long half_count = count >> 1;
+        cim_lvec threshold;
+        for (int l = 0; l < CIM_VW; ++l)
+            CIM_LLANE(threshold, l) = table[CIM_LLANE(first, l) + half_count - 1];
+        first += threshold <= j2 ? (cim_lvec)half_count : (cim_lvec)0;
+        count -= half_count;
+    }
+    for (int l = 0; l < CIM_VW; ++l)
+        CIM_LLANE(at, l) = table[CIM_LLANE(first, l)];
+    first += at <= j2 ? (cim_lvec)1 : (cim_lvec)0;
+    const long base = p->adc_steps + (k - 1) * (p->adc_steps + 1);
+    for (int l = 0; l < CIM_VW; ++l)
+        CIM_LLANE(at, l) = table[base + CIM_LLANE(first, l)];
+    return at;
+}
+
+/* cim_column_result lane-wise, for digital mode and finite ADCs; the ideal
+ * ADC needs a 64-bit division per lane and takes the scalar function. */
+static inline cim_vec cim_column_result_lanes(const cim_column_params *p, const cim_vec *current,
+                                              int s, int n_used, cim_vec sumw,
+                                              __global const long *adc_table)
+{
+    __constant const cim_mapping_desc *d = &CIM_MAPPINGS[p->mapping];
+    cim_lvec r = CIM_TO_LONG(sumw) * (long)d->corr_sumw +
+                 (cim_lvec)((long)d->corr_s * s + (long)d->corr_n * n_used);
+    for (int j = 0; j < d->n_convs; ++j) {
+        __constant const cim_conv *cv = &d->conv[j];
+        cim_lvec a;
+        if (p->digital) {
+            a = CIM_TO_LONG(current[j]) * (long)cv->k;
+        } else {
+            const long offset = ((long)cv->offset_half_s * s + (long)cv->offset_half_n * n_used) * p->hrs;
+            a = cim_adc_table_lanes(p, adc_table, 2 * CIM_TO_LONG(current[j]) + offset, cv->k);
+        }
+        r += a * (long)cv->sign;
+    }
+    return CIM_LONG_TO_INT(r);
+}

@@ -1,0 +1,47 @@
+/* cim_peak.cl -- peak micro-kernels for benchmarks/ (device only): the
+ * device's own rate for the operation each MVM kernel is made of, measured
+ * in the same run as the kernels (DESIGN.md §8). */
+
+/* cim_peak_int_add: 16 independent int32 vector accumulator chains, one add
+ * each per step (2 * CIM_PEAK_PAIRS * CIM_VW adds per step and work-item). */
+#define CIM_PEAK_PAIRS 8
+__kernel void cim_peak_int_add(__global int *out, int steps)
+{
+    cim_vec a[2 * CIM_PEAK_PAIRS];
+    for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k)
+        a[k] = (cim_vec)((int)get_global_id(0) + k);
+    for (int s = 0; s < steps; ++s) {
+#pragma unroll
+        for (int k = 0; k < CIM_PEAK_PAIRS; ++k) {
+            a[2 * k] += a[2 * k + 1];
+            a[2 * k + 1] += a[2 * k];
+        }
+    }
+    cim_vec sum = 0;
+    for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k)
+        sum += a[k];
+    out[get_global_id(0)] = ((int *)&sum)[0];
+}
+
+/* cim_peak_and_popcount: the digital kernel's unit, popcount(a & b) added to
+ * an accumulator, on 2 * CIM_PEAK_PAIRS independent word streams (CIM_VW
+ * words each) per step and work-item. */
+__kernel void cim_peak_and_popcount(__global uint *out, int steps)
+{
+    cim_uvec a[2 * CIM_PEAK_PAIRS], acc[2 * CIM_PEAK_PAIRS];
+    for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k) {
+        a[k] = (cim_uvec)((uint)get_global_id(0) * 2654435761u + (uint)k) + CIM_TO_UINT(CIM_LANE_INDEX);
+        acc[k] = 0;
+    }
+    for (int s = 0; s < steps; ++s) {
+#pragma unroll
+        for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k) {
+            acc[k] += popcount(a[k] & (a[k] >> 1));
+            a[k] += acc[k];
+        }
+    }
+    cim_uvec sum = 0;
+    for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k)
+        sum += acc[k];
+    out[get_global_id(0)] = CIM_ULANE(sum, 0);
+}
