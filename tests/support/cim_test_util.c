@@ -1,0 +1,188 @@
+/* cim_test_util.c -- shared helpers of the cmocka suites (see the header).
+ *
+ * The generator is splitmix64 (Steele, Lea, Flood, "Fast splittable
+ * pseudorandom number generators", OOPSLA 2014): one 64-bit state, a Weyl
+ * increment and a finaliser. It only makes test data; it is deliberately not
+ * the Philox stream the simulator uses.
+ */
+#include "cim_test_util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cim_reference.h"
+
+/* sqrt(2 / pi); M_PI is not in strict C11 + POSIX. */
+#define SQRT_2_OVER_PI 0.79788456080286535588
+
+cim_test_rng cim_test_rng_init(uint64_t seed)
+{
+    cim_test_rng r = {seed};
+    return r;
+}
+
+uint64_t cim_test_rng_next(cim_test_rng *r)
+{
+    uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+int32_t cim_test_rng_int(cim_test_rng *r, int32_t lo, int32_t hi)
+{
+    uint64_t span = (uint64_t)((int64_t)hi - lo) + 1;
+    /* The modulo bias is below 2^-32 for the spans used here. */
+    return (int32_t)((int64_t)lo + (int64_t)(cim_test_rng_next(r) % span));
+}
+
+void cim_test_random_values(cim_test_rng *r, cim_mapping_id id, int8_t *out, size_t n)
+{
+    const int ternary = cim_mapping_desc_of(id)->ternary;
+    for (size_t i = 0; i < n; ++i) {
+        if (ternary)
+            out[i] = (int8_t)cim_test_rng_int(r, -1, 1);
+        else
+            out[i] = (int8_t)(cim_test_rng_int(r, 0, 1) ? 1 : -1);
+    }
+}
+
+void cim_test_fill(int8_t *out, size_t n, int8_t v)
+{
+    memset(out, (unsigned char)v, n);
+}
+
+cim_xbar cim_test_xbar_digital(cim_mapping_id id, int32_t xbar_m, int32_t xbar_n)
+{
+    cim_xbar x;
+    memset(&x, 0, sizeof x);
+    x.mapping = id;
+    x.xbar_m = xbar_m;
+    x.xbar_n = xbar_n;
+    /* Digital mode ignores the cell currents (c = s); keep plausible ones. */
+    x.current_na[CIM_STATE_HRS] = 5000;
+    x.current_na[CIM_STATE_LRS] = 30000;
+    x.column.mapping = id;
+    x.column.digital = 1;
+    x.column.hrs = 0;
+    x.column.delta = 1;
+    x.column.adc_type = CIM_ADC_INF;
+    return x;
+}
+
+cim_xbar cim_test_xbar_inf(cim_mapping_id id, int32_t xbar_m, int32_t xbar_n, int32_t hrs_na,
+                           int32_t lrs_na)
+{
+    cim_xbar x;
+    memset(&x, 0, sizeof x);
+    x.mapping = id;
+    x.xbar_m = xbar_m;
+    x.xbar_n = xbar_n;
+    x.current_na[CIM_STATE_HRS] = hrs_na;
+    x.current_na[CIM_STATE_LRS] = lrs_na;
+    x.column.mapping = id;
+    x.column.digital = 0;
+    x.column.hrs = hrs_na;
+    x.column.delta = (int64_t)lrs_na - hrs_na;
+    x.column.adc_type = CIM_ADC_INF;
+    return x;
+}
+
+void cim_test_set_adc(cim_xbar *x, int32_t adc_type, int32_t bits, int64_t lo_na, int64_t hi_na)
+{
+    x->column.adc_type = adc_type;
+    x->column.adc_steps = cim_adc_steps(adc_type, bits);
+    x->column.adc_lo2 = 2 * lo_na;
+    x->column.adc_hi2 = 2 * hi_na;
+}
+
+void cim_test_dot(const int8_t *w, int32_t rows, int32_t cols, const int8_t *in, int32_t n_inputs,
+                  int32_t *out)
+{
+    for (int32_t i = 0; i < n_inputs; ++i) {
+        for (int32_t m = 0; m < rows; ++m) {
+            int32_t acc = 0;
+            for (int32_t n = 0; n < cols; ++n)
+                acc += w[(size_t)m * cols + n] * in[(size_t)i * cols + n];
+            out[(size_t)i * rows + m] = acc;
+        }
+    }
+}
+
+int cim_test_count_mismatches(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
+                              const int8_t *in, int32_t n_inputs, const char *what)
+{
+    size_t n = (size_t)rows * n_inputs;
+    int32_t *got = malloc(sizeof(int32_t) * n);
+    int32_t *want = malloc(sizeof(int32_t) * n);
+    int bad = 0;
+    if (!got || !want || cim_reference_mvm(x, w, rows, cols, in, n_inputs, 0, 0, got, NULL)) {
+        free(got);
+        free(want);
+        return -1;
+    }
+    cim_test_dot(w, rows, cols, in, n_inputs, want);
+    for (size_t k = 0; k < n; ++k) {
+        if (got[k] != want[k]) {
+            if (bad < 5)
+                print_error("%s %s (%dx%d on %dx%d): input %zu output %zu: got %d, W.x = %d\n",
+                            cim_mapping_name(x->mapping), what, rows, cols, x->xbar_m, x->xbar_n,
+                            k / rows, k % rows, got[k], want[k]);
+            ++bad;
+        }
+    }
+    free(got);
+    free(want);
+    return bad;
+}
+
+double cim_test_normal_cdf(double z)
+{
+    return 0.5 * erfc(-z / sqrt(2.0));
+}
+
+double cim_test_two_sided_quantile(double p)
+{
+    /* Solve h(z) = log erfc(z / sqrt 2) - log p = 0 for z >= 0. h falls
+     * monotonically; h'(z) = -sqrt(2/pi) exp(-z^2/2) / erfc(z / sqrt 2). A
+     * Newton step that leaves the bracket [lo, hi] is replaced by bisection. */
+    const double target = log(p);
+    double lo = 0.0, hi = 40.0, z = 1.0;
+    for (int it = 0; it < 200; ++it) {
+        double t = erfc(z / sqrt(2.0));
+        double h = log(t) - target;
+        if (h > 0)
+            lo = z;
+        else
+            hi = z;
+        double dh = -SQRT_2_OVER_PI * exp(-0.5 * z * z) / t;
+        double next = z - h / dh;
+        if (!(next > lo && next < hi))
+            next = 0.5 * (lo + hi);
+        if (fabs(next - z) <= 1e-15 * (1.0 + z))
+            return next;
+        z = next;
+    }
+    return z;
+}
+
+void cim_test_assert_i64_eq(int64_t actual, int64_t expected, const char *expr, const char *file,
+                            int line)
+{
+    if (actual != expected) {
+        print_error("%s = %lld, expected %lld\n", expr, (long long)actual, (long long)expected);
+        _fail(file, line);
+    }
+}
+
+void cim_test_assert_near(double actual, double expected, double tol, const char *expr,
+                          const char *file, int line)
+{
+    if (!(fabs(actual - expected) <= tol)) {
+        print_error("%s = %.9g, expected %.9g +- %.3g (off by %.3g)\n", expr, actual, expected, tol,
+                    actual - expected);
+        _fail(file, line);
+    }
+}

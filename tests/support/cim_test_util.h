@@ -1,0 +1,89 @@
+/* cim_test_util.h -- helpers shared by the cmocka suites under tests/.
+ *
+ * - A tiny deterministic generator (splitmix64) for test matrices and inputs,
+ *   so every suite draws the same "random" data on every machine. It is not
+ *   the simulator's RNG (that is Philox, kernels/cim_rng.h); keeping them apart
+ *   means a bug in one cannot hide in the other.
+ * - cim_xbar built by hand for the two noise-free modes every mapping must get
+ *   exactly right: digital (c = s) and analog with an ideal (INF) ADC.
+ * - Plain W·x, the answer those modes must reproduce.
+ * - Assertions with readable messages for integers and doubles (cmocka 1.1
+ *   prints integers in hex and has no double comparison).
+ *
+ * Every function here is pure C on the host; nothing touches OpenCL.
+ */
+#ifndef CIM_TEST_UTIL_H
+#define CIM_TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "cim_mapping.h"
+#include "cim_xbar.h"
+
+/* ---- deterministic test data ---- */
+
+typedef struct cim_test_rng {
+    uint64_t state;
+} cim_test_rng;
+
+cim_test_rng cim_test_rng_init(uint64_t seed);
+uint64_t cim_test_rng_next(cim_test_rng *r);
+/* Uniform integer in [lo, hi] (hi - lo < 2^32). */
+int32_t cim_test_rng_int(cim_test_rng *r, int32_t lo, int32_t hi);
+
+/* n values drawn uniformly from the alphabet of the mapping: {-1,+1} for
+ * BNN, {-1,0,+1} for TNN. */
+void cim_test_random_values(cim_test_rng *r, cim_mapping_id id, int8_t *out, size_t n);
+void cim_test_fill(int8_t *out, size_t n, int8_t v);
+
+/* ---- crossbars built by hand ---- */
+
+/* Digital mode: column.digital = 1, HRS = 0, Delta = 1, no variability. */
+cim_xbar cim_test_xbar_digital(cim_mapping_id id, int32_t xbar_m, int32_t xbar_n);
+
+/* Analog, noise free, ideal (INF) ADC, cell currents hrs_na / lrs_na (nA). */
+cim_xbar cim_test_xbar_inf(cim_mapping_id id, int32_t xbar_m, int32_t xbar_n, int32_t hrs_na,
+                           int32_t lrs_na);
+
+/* Finite ADC on an existing crossbar: type CIM_ADC_POS/SYM, `bits`, range
+ * [lo_na, hi_na] in nA (stored in half-units). */
+void cim_test_set_adc(cim_xbar *x, int32_t adc_type, int32_t bits, int64_t lo_na, int64_t hi_na);
+
+/* ---- plain arithmetic ---- */
+
+/* out[i * rows + m] = sum_n w[m * cols + n] * in[i * cols + n]. */
+void cim_test_dot(const int8_t *w, int32_t rows, int32_t cols, const int8_t *in, int32_t n_inputs,
+                  int32_t *out);
+
+/* Runs cim_reference_mvm (trial 0, inputs keyed from 0) and W·x and returns the
+ * number of results that differ; the first few differences are printed with
+ * `what` as a label. -1 when out of memory. */
+int cim_test_count_mismatches(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
+                              const int8_t *in, int32_t n_inputs, const char *what);
+
+/* Standard normal CDF and upper tail, in double (erfc based). */
+double cim_test_normal_cdf(double z);
+/* |z| with P(|Z| > |z|) = p, 0 < p <= 1, to double precision (safeguarded
+ * Newton on log erfc; independent of tools/gen_gauss_table.py's bisection). */
+double cim_test_two_sided_quantile(double p);
+
+/* ---- assertions with decimal messages ---- */
+
+void cim_test_assert_i64_eq(int64_t actual, int64_t expected, const char *expr, const char *file,
+                            int line);
+void cim_test_assert_near(double actual, double expected, double tol, const char *expr,
+                          const char *file, int line);
+
+#define CIM_ASSERT_I64_EQ(actual, expected)                                                        \
+    cim_test_assert_i64_eq((int64_t)(actual), (int64_t)(expected), #actual, __FILE__, __LINE__)
+/* |actual - expected| <= tol */
+#define CIM_ASSERT_NEAR(actual, expected, tol)                                                     \
+    cim_test_assert_near((double)(actual), (double)(expected), (double)(tol), #actual, __FILE__,   \
+                         __LINE__)
+
+#endif /* CIM_TEST_UTIL_H */
