@@ -20,8 +20,10 @@
 #include "cim_launch.h"
 #include "cim_mapping.h"
 
-/* Device memory one batch may use, before the device's own limits. */
-#define CIM_ENGINE_BATCH_BYTES ((size_t)512 << 20)
+/* Device memory one batch may use, before the device's own limits, and the
+ * most trials one batch takes (more buys no speed, only memory). */
+#define CIM_ENGINE_BATCH_BYTES ((size_t)256 << 20)
+#define CIM_ENGINE_BATCH_TRIALS 1024
 #define CIM_BITS_PER_WORD 32
 
 typedef struct engine_bufs {
@@ -372,6 +374,8 @@ static int32_t batch_trials(const cim_ocl *ocl, const cim_mvm_job *job, size_t w
     n = per ? (int64_t)(budget / per) : job->n_trials;
     if (n < 1)
         n = 1;
+    if (n > CIM_ENGINE_BATCH_TRIALS)
+        n = CIM_ENGINE_BATCH_TRIALS;
     if (n > job->n_trials)
         n = job->n_trials;
     if (job->max_batch_trials > 0 && n > job->max_batch_trials)

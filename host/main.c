@@ -1,8 +1,71 @@
-/* main.c -- cimgpu command-line entry point. */
+/* main.c -- cimgpu command-line entry point: picks the subcommand.
+ *
+ * `cimgpu SUBCOMMAND [options]`, each subcommand with its own getopt_long
+ * options and --help (host/cli_*.c). `cimgpu --help` and `cimgpu --version`
+ * answer here. The network Monte-Carlo, `cimgpu [run] [options]`, is the
+ * default subcommand that a later issue adds; until then `cimgpu run` (and a
+ * bare option such as `cimgpu --trials 10`, which would go to it) is a usage
+ * error, and `cimgpu` alone prints the usage on stderr. Every error is one line
+ * on stderr, "cimgpu: <message>", with exit status 2 for bad usage.
+ */
 #include <stdio.h>
+#include <string.h>
 
-int main(void)
+#include "cli.h"
+
+#define RUN_MISSING "the network Monte-Carlo (`cimgpu run`) is not available in this build yet"
+
+static void usage(FILE *out)
 {
-    fprintf(stderr, "cimgpu: no subcommand yet\n");
-    return 2;
+    fputs("Usage: cimgpu SUBCOMMAND [options]\n"
+          "\n"
+          "Monte-Carlo simulation of binary/ternary neural-network crossbars (RRAM) on\n"
+          "OpenCL devices.\n"
+          "\n"
+          "Subcommands:\n"
+          "  mvm     the crossbar calculator: W.csv times the vectors of X.csv on\n"
+          "          simulated tiles, per Monte-Carlo trial (`cimgpu mvm --help`)\n"
+          "  info    version, build features, OpenCL devices, shipped models\n"
+          "\n"
+          "Options:\n"
+          "  -h, --help     show this help and exit\n"
+          "  -V, --version  show the version and exit\n"
+          "\n"
+          "Environment: CIMGPU_DEVICE chooses the OpenCL device (see `cimgpu info`).\n"
+          "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n",
+          out);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    cim_error err;
+    cim_error_clear(&err);
+    cim_error_set(&err, CIM_ERR_USAGE, fmt, arg);
+    return cim_cli_report(&err);
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+    if (!cmd) {
+        usage(stderr);
+        return cim_error_exit_code(CIM_ERR_USAGE);
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("cimgpu %s (git %s)\n", CIM_VERSION, CIM_GIT_REVISION);
+        return 0;
+    }
+    if (strcmp(cmd, "mvm") == 0)
+        return cim_cli_mvm(argc, argv);
+    if (strcmp(cmd, "info") == 0)
+        return cim_cli_info(argc, argv);
+    if (strcmp(cmd, "run") == 0)
+        return usage_error("%s" RUN_MISSING, "");
+    if (cmd[0] == '-')
+        return usage_error("option '%s': " RUN_MISSING " (see `cimgpu --help`)", cmd);
+    return usage_error("unknown subcommand '%s' (see `cimgpu --help`)", cmd);
 }

@@ -1,0 +1,54 @@
+/* cli.c -- helpers that every cimgpu subcommand shares; see cli.h.
+ *
+ * Numbers on the command line are parsed strictly: strtoull alone accepts
+ * leading blanks, a sign (and wraps "-1" to 2^64-1) and trailing junk, so the
+ * text is first required to be nothing but decimal digits; overflow is caught
+ * through ERANGE. Options taking no argument and long-only options are told
+ * apart from short ones by their getopt value: long-only options use values
+ * of CIM_CLI_LONG_ONLY (256) and above, which getopt then reports in optopt.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cim_cli_report(const cim_error *err)
+{
+    fprintf(stderr, "%s: %s\n", CIM_CLI_PROGRAM,
+            err->msg[0] ? err->msg : cim_error_name(err->code));
+    return cim_error_exit_code(err->code);
+}
+
+int cim_cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *value)
+{
+    unsigned long long v;
+    char *end = NULL;
+    if (!text || !*text || strspn(text, "0123456789") != strlen(text))
+        return -1;
+    errno = 0;
+    v = strtoull(text, &end, 10);
+    if (errno == ERANGE || !end || *end != '\0' || v < min || v > max)
+        return -1;
+    *value = (uint64_t)v;
+    return 0;
+}
+
+int cim_cli_bad_option(cim_error *err, const char *subcommand, int result, int opt, const char *arg)
+{
+    char shown[80];
+    const char *what = "is unknown";
+    if (opt > 0 && opt < CIM_CLI_LONG_ONLY) {
+        snprintf(shown, sizeof shown, "-%c", opt);
+    } else {
+        snprintf(shown, sizeof shown, "%s", arg ? arg : "?");
+        if (result == '?' && opt >= CIM_CLI_LONG_ONLY)
+            what = "takes no value";
+    }
+    if (result == ':')
+        what = "needs a value";
+    return cim_error_set(err, CIM_ERR_USAGE, "%s%soption '%s' %s (see `%s%s%s --help`)", subcommand,
+                         subcommand[0] ? ": " : "", shown, what, CIM_CLI_PROGRAM,
+                         subcommand[0] ? " " : "", subcommand);
+}

@@ -1,0 +1,41 @@
+/* cli.h -- what the cimgpu subcommands share: their entry points, the
+ * one-line error report and strict parsing of numeric option values.
+ *
+ * Contract of every subcommand (DESIGN.md §5): it returns the process exit
+ * status (0 success, 1 runtime failure, 2 bad usage or bad input); an error is
+ * exactly one line on stderr, "cimgpu: <message>"; `--help` prints the usage
+ * on stdout and returns 0.
+ */
+#ifndef CIM_CLI_H
+#define CIM_CLI_H
+
+#include <stdint.h>
+
+#include "cim_error.h"
+
+#define CIM_CLI_PROGRAM "cimgpu"
+
+/* `cimgpu mvm ...` and `cimgpu info ...`: argc/argv are the whole command
+ * line (argv[1] is the subcommand's name), so that provenance records it. */
+int cim_cli_mvm(int argc, char **argv);
+int cim_cli_info(int argc, char **argv);
+
+/* Prints err as the one error line and returns its exit status. */
+int cim_cli_report(const cim_error *err);
+
+/* Parses a decimal integer in [min, max]: digits only (no sign, blanks or
+ * base prefix), no overflow. 0, or -1 when text is not such a number. */
+int cim_cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *value);
+
+/* getopt_long values of long-only options start here, so that getopt's
+ * optopt tells them apart from short option letters. */
+#define CIM_CLI_LONG_ONLY 256
+
+/* The usage error for an option getopt_long rejected: `result` is what it
+ * returned (':' missing value, '?' unknown option or unexpected value),
+ * `opt` its optopt and `arg` the offending argv element (argv[optind - 1]).
+ * Returns CIM_ERR_USAGE. */
+int cim_cli_bad_option(cim_error *err, const char *subcommand, int result, int opt,
+                       const char *arg);
+
+#endif /* CIM_CLI_H */

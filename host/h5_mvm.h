@@ -1,0 +1,74 @@
+/* h5_mvm.h -- the results file of `cimgpu mvm --out R.h5` (DESIGN.md §6).
+ *
+ * Layout (any HDF5 reader opens it without our code):
+ *   root attributes  format = "cimgpu-mvm", format_version = 1 (int32),
+ *                    tool_version, git_revision, command_line, device, created
+ *                    (ISO-8601 UTC), seed (uint64), config_json (the resolved
+ *                    config), mapping, current_unit ("nA"; "LRS cells" in
+ *                    digital mode, where a cell current is its state bit)
+ *   weights          int8  [M][N]
+ *   inputs           int8  [I][N]
+ *   results          int32 [T][I][M]: what stdout prints, trial by trial
+ *   with --trace:
+ *   column_current   int32 [T][I][tiles_n][n_convs][M], attributes unit, dims
+ *   adc_output       int64 [T][I][tiles_n][n_convs][M], attributes dims,
+ *                    description: A(J,k,o) of SEMANTICS.md per conversion
+ * Per-trial datasets are chunked along whole trials (one trial per chunk, or
+ * several small trials up to 64 KiB) and deflate-compressed when large, so one
+ * trial loads without the rest.
+ *
+ * Crash safety: everything is written to "R.h5.partial" beside the target,
+ * flushed, closed and synced, and only then renamed onto R.h5. Any failure, or
+ * cim_h5_mvm_discard(), removes the partial file; a pre-existing R.h5 is
+ * replaced only by a complete file.
+ */
+#ifndef H5_MVM_H
+#define H5_MVM_H
+
+#include <stdint.h>
+
+#include "cim_error.h"
+#include "cim_provenance.h"
+#include "cim_reference.h"
+
+#define CIM_H5_MVM_FORMAT "cimgpu-mvm"
+#define CIM_H5_MVM_FORMAT_VERSION 1
+
+typedef struct cim_h5_mvm cim_h5_mvm; /* an open, partial results file */
+
+typedef struct cim_h5_mvm_spec {
+    const char *path; /* the file to produce */
+    const cim_provenance *prov;
+    uint64_t seed;
+    const char *config_json;
+    const char *mapping; /* mapping name, e.g. "TNN_IV" */
+    int digital;         /* currents count LRS cells instead of nA */
+    const int8_t *weights;
+    int32_t rows, cols;
+    const int8_t *inputs;
+    int32_t n_inputs;
+    int64_t n_trials;
+    int trace; /* 1: create column_current and adc_output */
+    int32_t tiles_n, n_convs;
+} cim_h5_mvm_spec;
+
+/* Creates the partial file with its attributes, weights and inputs and the
+ * empty per-trial datasets. 0, or CIM_ERR_IO/NOMEM (nothing left on disk). */
+int cim_h5_mvm_create(const cim_h5_mvm_spec *spec, cim_h5_mvm **out, cim_error *err);
+
+/* Writes trials trial_first .. trial_first + n_trials - 1: results laid out as
+ * cim_engine_mvm's `out`, trace (used only with spec->trace) as its `trace`. */
+int cim_h5_mvm_write(cim_h5_mvm *h, int64_t trial_first, int32_t n_trials, const int32_t *results,
+                     const cim_mvm_trace *trace, cim_error *err);
+
+/* Checks every trial was written, closes and renames onto the target. Frees h
+ * whatever happens; on failure the partial file is removed. */
+int cim_h5_mvm_finish(cim_h5_mvm *h, cim_error *err);
+
+/* The partial file's name, e.g. for a signal handler that removes it. */
+const char *cim_h5_mvm_partial_path(const cim_h5_mvm *h);
+
+/* Abandons the file: closes it, removes the partial file, frees h. NULL ok. */
+void cim_h5_mvm_discard(cim_h5_mvm *h);
+
+#endif /* H5_MVM_H */

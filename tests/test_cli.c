@@ -1,0 +1,1073 @@
+/* test_cli.c -- `cimgpu` run as a user runs it: the binary (CIMGPU_BIN) is
+ * spawned with stdout and stderr captured in files, under a timeout so that a
+ * hang fails the test instead of stalling ctest.
+ *
+ * Bad input is the normal case here: for every way a command line, a config
+ * or a CSV file can be wrong, the run must exit with status 2, print nothing
+ * on stdout and exactly one line on stderr that names the culprit (the file,
+ * line, column, key or option at fault). The positive tests run the worked
+ * examples of tests/data/mvm (stdout must equal their `expected` lines), check
+ * reproducibility (same seed, same bytes; another seed, other numbers), the
+ * HDF5 file of --out (results equal to stdout, root attributes, crash-safe
+ * naming) and the shapes and recombination of --trace.
+ *
+ * The group fixture makes a scratch folder and opens the default OpenCL device
+ * once to see whether there is one (PoCL in CI); tests that run the engine
+ * skip() without a device. CIMGPU_DEVICE and CIMGPU_MODEL_DIR are unset so
+ * that the children see the defaults.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cim_mappings.h"
+#include "cim_ocl.h"
+#include "cim_test_util.h"
+
+extern char **environ;
+
+#define RUN_TIMEOUT_S 300    /* a first PoCL kernel build can take a while */
+#define RUN_POLL_NS 2000000L /* waitpid polling interval: 2 ms */
+#define MAX_ARGS 40
+#define CLI_DATA CIM_TEST_DATA_DIR "/cli/"
+#define MVM_EXAMPLES CIM_TEST_DATA_DIR "/mvm"
+#define N_MVM_EXAMPLES 44 /* tests/data/mvm/README.md */
+#define PATH_MAX_LEN 1024
+
+typedef struct fixture {
+    char dir[PATH_MAX_LEN]; /* scratch folder for generated files and output */
+    int have_device;
+} fixture;
+
+typedef struct run_result {
+    int exit_code;
+    char *out;
+    char *err;
+} run_result;
+
+/* ---- scratch files ---------------------------------------------------- */
+
+static const char *scratch(const fixture *f, const char *name, char *buf)
+{
+    int n = snprintf(buf, PATH_MAX_LEN, "%s/%s", f->dir, name);
+    assert_true(n > 0 && n < PATH_MAX_LEN);
+    return buf;
+}
+
+static char *read_whole(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    char *text;
+    long n;
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    n = ftell(fp);
+    assert_true(n >= 0);
+    rewind(fp);
+    text = malloc((size_t)n + 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)n, fp), (size_t)n);
+    text[n] = '\0';
+    fclose(fp);
+    return text;
+}
+
+static void write_whole(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fputs(text, fp) >= 0, 1);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* ---- running the binary ---------------------------------------------- */
+
+static void run_argv(const fixture *f, run_result *r, const char *const *args)
+{
+    char out_path[PATH_MAX_LEN], err_path[PATH_MAX_LEN];
+    char *argv[MAX_ARGS + 2];
+    posix_spawn_file_actions_t fa;
+    struct timespec start, now, pause = {0, RUN_POLL_NS};
+    pid_t pid;
+    int status = 0, n = 0;
+
+    argv[n++] = (char *)CIMGPU_BIN;
+    for (; args[n - 1] && n <= MAX_ARGS; ++n)
+        argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+    scratch(f, "stdout.txt", out_path);
+    scratch(f, "stderr.txt", err_path);
+    assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
+    assert_int_equal(posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0), 0);
+    assert_int_equal(
+        posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
+    assert_int_equal(
+        posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
+    assert_int_equal(posix_spawn(&pid, CIMGPU_BIN, &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            break;
+        assert_int_equal(w, 0);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec > RUN_TIMEOUT_S) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            fail_msg("cimgpu %s ... did not finish within %d s", argv[1] ? argv[1] : "",
+                     RUN_TIMEOUT_S);
+        }
+        nanosleep(&pause, NULL);
+    }
+    if (!WIFEXITED(status))
+        fail_msg("cimgpu %s ... died with signal %d", argv[1] ? argv[1] : "",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+    r->exit_code = WEXITSTATUS(status);
+    r->out = read_whole(out_path);
+    r->err = read_whole(err_path);
+}
+
+/* run(f, &r, "mvm", "--config", path, ..., NULL) */
+static void run(const fixture *f, run_result *r, ...)
+{
+    const char *args[MAX_ARGS + 1];
+    int n = 0;
+    va_list ap;
+    va_start(ap, r);
+    while (n < MAX_ARGS && (args[n] = va_arg(ap, const char *)) != NULL)
+        ++n;
+    va_end(ap);
+    args[n] = NULL;
+    run_argv(f, r, args);
+}
+
+static void result_free(run_result *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}
+
+/* Exit status `code`, nothing on stdout, and exactly one line on stderr,
+ * "cimgpu: ...", that contains every string in the NULL-terminated list. */
+static void assert_error_line(const run_result *r, int code, ...)
+{
+    const char *nl = strchr(r->err, '\n');
+    const char *want;
+    va_list ap;
+    if (r->exit_code != code)
+        fail_msg("exit status %d, expected %d; stderr: %s", r->exit_code, code, r->err);
+    if (r->out[0] != '\0')
+        fail_msg("stdout should be empty on error, got: %s", r->out);
+    if (!nl || nl[1] != '\0' || strncmp(r->err, "cimgpu: ", 8) != 0)
+        fail_msg("stderr should be one line \"cimgpu: ...\", got: \"%s\"", r->err);
+    va_start(ap, code);
+    while ((want = va_arg(ap, const char *)) != NULL)
+        if (!strstr(r->err, want))
+            fail_msg("stderr \"%s\" does not mention \"%s\"", r->err, want);
+    va_end(ap);
+}
+
+static void assert_success(const run_result *r)
+{
+    if (r->exit_code != 0)
+        fail_msg("exit status %d; stderr: %s", r->exit_code, r->err);
+}
+
+/* Runs `cimgpu mvm` on files of tests/data/cli and expects a usage/input
+ * error naming `culprit` (and `culprit2` when not NULL). */
+static void expect_mvm_error(const fixture *f, const char *config, const char *weights,
+                             const char *inputs, const char *culprit, const char *culprit2)
+{
+    run_result r;
+    char cfg[PATH_MAX_LEN], w[PATH_MAX_LEN], x[PATH_MAX_LEN];
+    snprintf(cfg, sizeof cfg, "%s%s", CLI_DATA, config);
+    snprintf(w, sizeof w, "%s%s", CLI_DATA, weights);
+    snprintf(x, sizeof x, "%s%s", CLI_DATA, inputs);
+    run(f, &r, "mvm", "--config", cfg, "--weights", w, "--inputs", x, NULL);
+    assert_error_line(&r, 2, culprit, culprit2, NULL);
+    result_free(&r);
+}
+
+/* ---- worked examples -------------------------------------------------- */
+
+static void write_csv(const char *path, const cJSON *matrix)
+{
+    FILE *fp = fopen(path, "wb");
+    const cJSON *row, *v;
+    assert_non_null(fp);
+    cJSON_ArrayForEach(row, matrix)
+    {
+        int first = 1;
+        cJSON_ArrayForEach(v, row)
+        {
+            fprintf(fp, first ? "%d" : ",%d", v->valueint);
+            first = 0;
+        }
+        fputc('\n', fp);
+    }
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* The stdout text for a matrix of results, one line per row. */
+static char *lines_of(const cJSON *matrix)
+{
+    size_t cap = 4096, used = 0;
+    char *text = malloc(cap);
+    const cJSON *row, *v;
+    assert_non_null(text);
+    text[0] = '\0';
+    cJSON_ArrayForEach(row, matrix)
+    {
+        int first = 1;
+        cJSON_ArrayForEach(v, row)
+        {
+            if (cap - used < 32) {
+                cap *= 2;
+                text = realloc(text, cap);
+                assert_non_null(text);
+            }
+            used += (size_t)snprintf(text + used, cap - used, first ? "%d" : ",%d", v->valueint);
+            first = 0;
+        }
+        text[used++] = '\n';
+        text[used] = '\0';
+    }
+    return text;
+}
+
+static cJSON *load_example(const char *name)
+{
+    char path[PATH_MAX_LEN];
+    char *text;
+    cJSON *doc;
+    snprintf(path, sizeof path, "%s/%s", MVM_EXAMPLES, name);
+    text = read_whole(path);
+    doc = cJSON_Parse(text);
+    free(text);
+    if (!doc)
+        fail_msg("%s: not valid JSON", path);
+    return doc;
+}
+
+/* Writes cfg.json, W.csv and X.csv of an example into the scratch folder. */
+static void stage_example(const fixture *f, const cJSON *doc)
+{
+    char path[PATH_MAX_LEN];
+    char *cfg = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(doc, "config"));
+    assert_non_null(cfg);
+    write_whole(scratch(f, "cfg.json", path), cfg);
+    free(cfg);
+    write_csv(scratch(f, "W.csv", path), cJSON_GetObjectItemCaseSensitive(doc, "weights"));
+    write_csv(scratch(f, "X.csv", path), cJSON_GetObjectItemCaseSensitive(doc, "inputs"));
+}
+
+static void set_config_number(cJSON *doc, const char *key, double value)
+{
+    cJSON *cfg = cJSON_GetObjectItemCaseSensitive(doc, "config");
+    cJSON_DeleteItemFromObjectCaseSensitive(cfg, key);
+    assert_non_null(cJSON_AddNumberToObject(cfg, key, value));
+}
+
+static void set_config_bool(cJSON *doc, const char *key, int value)
+{
+    cJSON *cfg = cJSON_GetObjectItemCaseSensitive(doc, "config");
+    cJSON_DeleteItemFromObjectCaseSensitive(cfg, key);
+    assert_non_null(cJSON_AddBoolToObject(cfg, key, value));
+}
+
+/* Runs `cimgpu mvm` on the staged example with extra arguments. */
+static void run_staged(const fixture *f, run_result *r, const char *const *extra)
+{
+    char cfg[PATH_MAX_LEN], w[PATH_MAX_LEN], x[PATH_MAX_LEN];
+    const char *args[MAX_ARGS + 1] = {"mvm",
+                                      "--config",
+                                      scratch(f, "cfg.json", cfg),
+                                      "--weights",
+                                      scratch(f, "W.csv", w),
+                                      "--inputs",
+                                      scratch(f, "X.csv", x)};
+    int n = 7;
+    for (; extra && *extra && n < MAX_ARGS; ++extra)
+        args[n++] = *extra;
+    args[n] = NULL;
+    run_argv(f, r, args);
+}
+
+/* Parses stdout into a malloc'd array of n_lines x per_line integers. */
+static int32_t *parse_results(const char *text, int n_lines, int per_line)
+{
+    int32_t *v = malloc(sizeof *v * (size_t)n_lines * per_line);
+    const char *at = text;
+    assert_non_null(v);
+    for (int l = 0; l < n_lines; ++l) {
+        for (int m = 0; m < per_line; ++m) {
+            char *end;
+            long x = strtol(at, &end, 10);
+            assert_true(end != at);
+            assert_int_equal(*end, m + 1 < per_line ? ',' : '\n');
+            v[(size_t)l * per_line + m] = (int32_t)x;
+            at = end + 1;
+        }
+    }
+    assert_int_equal(*at, '\0');
+    return v;
+}
+
+static int count_lines(const char *text)
+{
+    int n = 0;
+    for (; *text; ++text)
+        n += *text == '\n';
+    return n;
+}
+
+/* ---- HDF5 readback ---------------------------------------------------- */
+
+static char *read_string_attr(hid_t loc, const char *name)
+{
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+    hid_t type = H5Tcopy(H5T_C_S1);
+    char *value = NULL, *copy;
+    assert_true(attr >= 0);
+    assert_true(H5Tset_size(type, H5T_VARIABLE) >= 0);
+    assert_true(H5Tset_cset(type, H5T_CSET_UTF8) >= 0);
+    assert_true(H5Aread(attr, type, &value) >= 0);
+    copy = strdup(value ? value : "");
+    H5free_memory(value);
+    H5Tclose(type);
+    H5Aclose(attr);
+    return copy;
+}
+
+static void assert_string_attr(hid_t loc, const char *name, const char *expected)
+{
+    char *v = read_string_attr(loc, name);
+    if (strcmp(v, expected) != 0)
+        fail_msg("attribute %s = \"%s\", expected \"%s\"", name, v, expected);
+    free(v);
+}
+
+/* Reads a whole dataset as `mem_type`; returns its rank, fills dims. */
+static void *read_dataset(hid_t file, const char *name, hid_t mem_type, int *rank, hsize_t *dims)
+{
+    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT), space;
+    size_t n = 1;
+    void *data;
+    assert_true(dset >= 0);
+    space = H5Dget_space(dset);
+    *rank = H5Sget_simple_extent_dims(space, dims, NULL);
+    for (int a = 0; a < *rank; ++a)
+        n *= dims[a];
+    data = malloc(n * H5Tget_size(mem_type));
+    assert_non_null(data);
+    assert_true(H5Dread(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+    H5Sclose(space);
+    H5Dclose(dset);
+    return data;
+}
+
+/* Chunked along whole trials (a reader loads one trial without the rest):
+ * every axis but the trial axis is whole in a chunk. */
+static void assert_chunked_by_trial(hid_t file, const char *name)
+{
+    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+    hid_t dcpl = H5Dget_create_plist(dset), space = H5Dget_space(dset);
+    hsize_t chunk[8], dims[8];
+    int rank = H5Sget_simple_extent_dims(space, dims, NULL);
+    assert_int_equal(H5Pget_layout(dcpl), H5D_CHUNKED);
+    CIM_ASSERT_I64_EQ(H5Pget_chunk(dcpl, 8, chunk), rank);
+    assert_true(chunk[0] >= 1 && chunk[0] <= dims[0]);
+    for (int a = 1; a < rank; ++a)
+        CIM_ASSERT_I64_EQ(chunk[a], dims[a]);
+    H5Sclose(space);
+    H5Pclose(dcpl);
+    H5Dclose(dset);
+}
+
+/* ---- fixture ---------------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    cim_ocl ocl;
+    cim_error err;
+    if (!f)
+        return -1;
+    unsetenv("CIMGPU_DEVICE");
+    unsetenv("CIMGPU_MODEL_DIR");
+    snprintf(f->dir, sizeof f->dir, "%s/cimgpu-test-cli-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(f->dir)) {
+        perror("mkdtemp");
+        free(f);
+        return -1;
+    }
+    cim_error_clear(&err);
+    f->have_device = cim_ocl_open(&ocl, NULL, &err) == 0;
+    if (f->have_device)
+        cim_ocl_close(&ocl);
+    else
+        fprintf(stderr, "test_cli: no OpenCL device, engine tests skip: %s\n", err.msg);
+    *state = f;
+    /* No device at all: skip those tests. A device whose build fails: fail. */
+    return f->have_device || err.code == CIM_ERR_NODEVICE ? 0 : -1;
+}
+
+/* Removes a file or a folder with everything in it. */
+static void remove_tree(const char *path)
+{
+    struct stat st;
+    DIR *d;
+    struct dirent *e;
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode) && (d = opendir(path)) != NULL) {
+        while ((e = readdir(d)) != NULL) {
+            char inner[PATH_MAX_LEN];
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            if (snprintf(inner, sizeof inner, "%s/%s", path, e->d_name) < (int)sizeof inner)
+                remove_tree(inner);
+        }
+        closedir(d);
+    }
+    remove(path);
+}
+
+static int group_teardown(void **state)
+{
+    fixture *f = *state;
+    remove_tree(f->dir);
+    free(f);
+    return 0;
+}
+
+#define NEED_DEVICE(f)                                                                             \
+    do {                                                                                           \
+        if (!(f)->have_device)                                                                     \
+            skip();                                                                                \
+    } while (0)
+
+/* ---- top level -------------------------------------------------------- */
+
+static void test_no_arguments_prints_usage_and_exits_2(void **state)
+{
+    run_result r;
+    run(*state, &r, NULL);
+    CIM_ASSERT_I64_EQ(r.exit_code, 2);
+    assert_string_equal(r.out, "");
+    assert_non_null(strstr(r.err, "Usage: cimgpu"));
+    assert_non_null(strstr(r.err, "mvm"));
+    assert_non_null(strstr(r.err, "info"));
+    result_free(&r);
+}
+
+static void test_help_and_version(void **state)
+{
+    run_result r;
+    run(*state, &r, "--help", NULL);
+    assert_success(&r);
+    assert_non_null(strstr(r.out, "mvm"));
+    assert_string_equal(r.err, "");
+    result_free(&r);
+
+    run(*state, &r, "--version", NULL);
+    assert_success(&r);
+    assert_true(strncmp(r.out, "cimgpu " CIM_VERSION, strlen("cimgpu " CIM_VERSION)) == 0);
+    result_free(&r);
+
+    run(*state, &r, "mvm", "--help", NULL);
+    assert_success(&r);
+    assert_non_null(strstr(r.out, "--config CFG.json"));
+    assert_non_null(strstr(r.out, "adc_calib_dict"));
+    assert_non_null(strstr(r.out, "\"mvm\""));
+    assert_non_null(strstr(r.out, "default 1"));
+    assert_non_null(strstr(r.out, "default 0"));
+    result_free(&r);
+
+    run(*state, &r, "info", "--help", NULL);
+    assert_success(&r);
+    assert_non_null(strstr(r.out, "Usage: cimgpu info"));
+    result_free(&r);
+}
+
+static void test_run_is_not_available_yet(void **state)
+{
+    run_result r;
+    run(*state, &r, "run", NULL);
+    assert_error_line(&r, 2, "cimgpu run", "not available", NULL);
+    result_free(&r);
+    run(*state, &r, "--trials", "10", NULL);
+    assert_error_line(&r, 2, "--trials", "not available", NULL);
+    result_free(&r);
+}
+
+static void test_unknown_subcommand_and_options(void **state)
+{
+    run_result r;
+    run(*state, &r, "frobnicate", NULL);
+    assert_error_line(&r, 2, "frobnicate", NULL);
+    result_free(&r);
+    run(*state, &r, "mvm", "--bogus", NULL);
+    assert_error_line(&r, 2, "--bogus", NULL);
+    result_free(&r);
+    run(*state, &r, "mvm", "-q", NULL);
+    assert_error_line(&r, 2, "-q", NULL);
+    result_free(&r);
+    run(*state, &r, "mvm", "--trace=yes", NULL);
+    assert_error_line(&r, 2, "--trace=yes", NULL);
+    result_free(&r);
+    run(*state, &r, "mvm", "--config", NULL);
+    assert_error_line(&r, 2, "--config", "needs a value", NULL);
+    result_free(&r);
+    run(*state, &r, "mvm", "stray", NULL);
+    assert_error_line(&r, 2, "stray", NULL);
+    result_free(&r);
+    run(*state, &r, "info", "--verbose", NULL);
+    assert_error_line(&r, 2, "--verbose", NULL);
+    result_free(&r);
+}
+
+static void test_required_options(void **state)
+{
+    run_result r;
+    run(*state, &r, "mvm", NULL);
+    assert_error_line(&r, 2, "--config", NULL);
+    result_free(&r);
+    run(*state, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--inputs", CLI_DATA "x_bnn.csv",
+        NULL);
+    assert_error_line(&r, 2, "--weights", NULL);
+    result_free(&r);
+    run(*state, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn.csv",
+        NULL);
+    assert_error_line(&r, 2, "--inputs", NULL);
+    result_free(&r);
+    run(*state, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn.csv",
+        "--inputs", CLI_DATA "x_bnn.csv", "--trace", NULL);
+    assert_error_line(&r, 2, "--trace", "--out", NULL);
+    result_free(&r);
+}
+
+static void test_bad_trials(void **state)
+{
+    static const char *const bad[] = {
+        "0", "-1", "abc", "", "1000000001", " 5", "5x", "+3", "99999999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; ++i) {
+        run_result r;
+        run(*state, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn.csv",
+            "--inputs", CLI_DATA "x_bnn.csv", "--trials", bad[i], NULL);
+        assert_error_line(&r, 2, "--trials", NULL);
+        result_free(&r);
+    }
+}
+
+static void test_bad_seed(void **state)
+{
+    static const char *const bad[] = {"-1", "abc", "", "18446744073709551616", "0x10", "1.5", "-0"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; ++i) {
+        run_result r;
+        run(*state, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn.csv",
+            "--inputs", CLI_DATA "x_bnn.csv", "--seed", bad[i], NULL);
+        assert_error_line(&r, 2, "--seed", NULL);
+        result_free(&r);
+    }
+}
+
+/* ---- bad files -------------------------------------------------------- */
+
+static void test_missing_files(void **state)
+{
+    expect_mvm_error(*state, "no_such.json", "w_bnn.csv", "x_bnn.csv", "no_such.json", NULL);
+    expect_mvm_error(*state, "bnn3.json", "no_such_w.csv", "x_bnn.csv", "no_such_w.csv", NULL);
+    expect_mvm_error(*state, "bnn3.json", "w_bnn.csv", "no_such_x.csv", "no_such_x.csv", NULL);
+}
+
+static void test_bad_csv(void **state)
+{
+    expect_mvm_error(*state, "bnn3.json", "w_ragged.csv", "x_bnn.csv", "w_ragged.csv", "2");
+    expect_mvm_error(*state, "bnn3.json", "w_nonint.csv", "x_bnn.csv", "w_nonint.csv", "\"x\"");
+}
+
+static void test_values_outside_the_alphabet(void **state)
+{
+    expect_mvm_error(*state, "bnn3.json", "w_bnn_zero.csv", "x_bnn.csv",
+                     "w_bnn_zero.csv: line 2, column 3: weight 0", "BNN_III");
+    /* blank lines before the first row count in the line number */
+    expect_mvm_error(*state, "bnn3.json", "w_bnn_zero_blank_lines.csv", "x_bnn.csv",
+                     "w_bnn_zero_blank_lines.csv: line 5, column 5: weight 0", "{-1,+1}");
+    expect_mvm_error(*state, "bnn3.json", "w_bnn.csv", "x_bnn_two.csv",
+                     "x_bnn_two.csv: line 2, column 4: input 2", "BNN_III");
+}
+
+static void test_shape_mismatch(void **state)
+{
+    expect_mvm_error(*state, "bnn3.json", "w_bnn.csv", "x_bnn_4cols.csv", "3x5", "2x4");
+}
+
+static void test_bad_configs(void **state)
+{
+    expect_mvm_error(*state, "invalid.json", "w_bnn.csv", "x_bnn.csv", "invalid.json", "JSON");
+    expect_mvm_error(*state, "unknown_key.json", "w_bnn.csv", "x_bnn.csv", "unknown_key.json",
+                     "bogus_key");
+    expect_mvm_error(*state, "bnn1_pos_adc.json", "w_bnn.csv", "x_bnn.csv", "BNN_I",
+                     "POS_RANGE_ONLY_ADC");
+    expect_mvm_error(*state, "calib_no_mvm.json", "w_bnn.csv", "x_bnn.csv", "calib_no_mvm.json",
+                     "\"mvm\"");
+}
+
+static void test_bad_device(void **state)
+{
+    fixture *f = *state;
+    run_result r;
+    NEED_DEVICE(f);
+    run(f, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn.csv",
+        "--inputs", CLI_DATA "x_bnn.csv", "--device", "no-such-device-anywhere", NULL);
+    assert_error_line(&r, 2, "no-such-device-anywhere", NULL);
+    result_free(&r);
+}
+
+/* ---- results ---------------------------------------------------------- */
+
+static void test_worked_examples(void **state)
+{
+    fixture *f = *state;
+    DIR *d;
+    struct dirent *e;
+    int count = 0;
+    NEED_DEVICE(f);
+    d = opendir(MVM_EXAMPLES);
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        cJSON *doc;
+        char *expected;
+        run_result r;
+        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+            continue;
+        doc = load_example(e->d_name);
+        stage_example(f, doc);
+        expected = lines_of(cJSON_GetObjectItemCaseSensitive(doc, "expected"));
+        run_staged(f, &r, NULL);
+        assert_success(&r);
+        if (strcmp(r.out, expected) != 0)
+            fail_msg("%s: stdout\n%s differs from expected\n%s", e->d_name, r.out, expected);
+        assert_string_equal(r.err, "");
+        free(expected);
+        result_free(&r);
+        cJSON_Delete(doc);
+        ++count;
+    }
+    closedir(d);
+    CIM_ASSERT_I64_EQ(count, N_MVM_EXAMPLES);
+}
+
+static void test_noise_free_trials_repeat(void **state)
+{
+    fixture *f = *state;
+    const char *const extra[] = {"--trials", "3", "--seed", "17", NULL};
+    cJSON *doc;
+    char *expected, *thrice;
+    size_t len;
+    run_result r;
+    NEED_DEVICE(f);
+    doc = load_example("TNN_V_adc5.json");
+    stage_example(f, doc);
+    expected = lines_of(cJSON_GetObjectItemCaseSensitive(doc, "expected"));
+    len = strlen(expected);
+    thrice = malloc(3 * len + 1);
+    assert_non_null(thrice);
+    for (int t = 0; t < 3; ++t)
+        memcpy(thrice + t * len, expected, len);
+    thrice[3 * len] = '\0';
+    run_staged(f, &r, extra);
+    assert_success(&r);
+    CIM_ASSERT_I64_EQ(count_lines(r.out), 3 * 6);
+    assert_string_equal(r.out, thrice);
+    result_free(&r);
+    free(thrice);
+    free(expected);
+    cJSON_Delete(doc);
+}
+
+static void stage_noisy_example(const fixture *f)
+{
+    cJSON *doc = load_example("TNN_I_inf.json");
+    set_config_number(doc, "LRS_NOISE", 3.0);
+    set_config_number(doc, "HRS_NOISE", 1.0);
+    set_config_bool(doc, "d2d_var", 1);
+    stage_example(f, doc);
+    cJSON_Delete(doc);
+}
+
+static void test_seed_makes_noise_reproducible(void **state)
+{
+    fixture *f = *state;
+    const char *const seed5[] = {"--trials", "4", "--seed", "5", NULL};
+    const char *const seed6[] = {"--trials", "4", "--seed", "6", NULL};
+    run_result a, b, c;
+    int32_t *v;
+    int differs = 0;
+    NEED_DEVICE(f);
+    stage_noisy_example(f);
+    run_staged(f, &a, seed5);
+    run_staged(f, &b, seed5);
+    run_staged(f, &c, seed6);
+    assert_success(&a);
+    assert_success(&b);
+    assert_success(&c);
+    CIM_ASSERT_I64_EQ(count_lines(a.out), 4 * 6);
+    assert_string_equal(a.out, b.out);
+    assert_string_not_equal(a.out, c.out);
+    /* trials are different chips: not every trial prints trial 0's numbers */
+    v = parse_results(a.out, 4 * 6, 12);
+    for (int t = 1; t < 4; ++t)
+        differs |= memcmp(v, v + t * 6 * 12, sizeof(int32_t) * 6 * 12) != 0;
+    assert_true(differs);
+    free(v);
+    result_free(&a);
+    result_free(&b);
+    result_free(&c);
+}
+
+/* The trial chunks of `cimgpu mvm` (bounded memory) must not change a number:
+ * CIMGPU_MVM_CHUNK_TRIALS forces tiny chunks. */
+static void test_chunked_trials_match(void **state)
+{
+    fixture *f = *state;
+    char h5_path[PATH_MAX_LEN];
+    const char *const extra[] = {
+        "--trials", "5", "--seed", "11", "--out", scratch(f, "chunked.h5", h5_path), NULL};
+    run_result whole, chunked;
+    hid_t file;
+    int rank;
+    hsize_t dims[3];
+    int32_t *from_file, *printed;
+    NEED_DEVICE(f);
+    stage_noisy_example(f);
+    run_staged(f, &whole, extra);
+    setenv("CIMGPU_MVM_CHUNK_TRIALS", "2", 1);
+    run_staged(f, &chunked, extra);
+    unsetenv("CIMGPU_MVM_CHUNK_TRIALS");
+    assert_success(&whole);
+    assert_success(&chunked);
+    assert_string_equal(whole.out, chunked.out);
+    file = H5Fopen(h5_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(file >= 0);
+    from_file = read_dataset(file, "results", H5T_NATIVE_INT32, &rank, dims);
+    printed = parse_results(chunked.out, 5 * 6, 12);
+    assert_memory_equal(from_file, printed, sizeof(int32_t) * 5 * 6 * 12);
+    H5Fclose(file);
+    free(from_file);
+    free(printed);
+    result_free(&whole);
+    result_free(&chunked);
+}
+
+static void test_out_writes_results_and_provenance(void **state)
+{
+    fixture *f = *state;
+    char h5_path[PATH_MAX_LEN], partial[PATH_MAX_LEN + 16];
+    const char *const extra[] = {
+        "--trials", "2", "--seed", "9", "--out", scratch(f, "R.h5", h5_path), NULL};
+    static const char *const attrs[] = {
+        "format", "format_version", "tool_version", "git_revision", "command_line", "seed",
+        "device", "config_json",    "created",      "mapping",      "current_unit"};
+    cJSON *doc;
+    run_result r;
+    hid_t file, attr;
+    int rank;
+    hsize_t dims[3];
+    int32_t *from_file, *printed, version = 0;
+    int8_t *weights;
+    uint64_t seed = 0;
+    char *text;
+    NEED_DEVICE(f);
+    doc = load_example("BNN_II_adc5.json");
+    stage_example(f, doc);
+    write_whole(h5_path, "an older file that a successful run replaces\n");
+    run_staged(f, &r, extra);
+    assert_success(&r);
+    snprintf(partial, sizeof partial, "%s.partial", h5_path);
+    assert_false(exists(partial));
+    assert_true(H5Fis_hdf5(h5_path) > 0);
+
+    file = H5Fopen(h5_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(file >= 0);
+    for (size_t i = 0; i < sizeof attrs / sizeof *attrs; ++i)
+        if (H5Aexists(file, attrs[i]) <= 0)
+            fail_msg("root attribute %s missing", attrs[i]);
+    assert_string_attr(file, "format", "cimgpu-mvm");
+    assert_string_attr(file, "mapping", "BNN_II");
+    assert_string_attr(file, "current_unit", "nA");
+    assert_string_attr(file, "tool_version", CIM_VERSION);
+    attr = H5Aopen(file, "format_version", H5P_DEFAULT);
+    assert_true(H5Aread(attr, H5T_NATIVE_INT32, &version) >= 0);
+    H5Aclose(attr);
+    CIM_ASSERT_I64_EQ(version, 1);
+    attr = H5Aopen(file, "seed", H5P_DEFAULT);
+    assert_true(H5Aread(attr, H5T_NATIVE_UINT64, &seed) >= 0);
+    H5Aclose(attr);
+    CIM_ASSERT_I64_EQ(seed, 9);
+    text = read_string_attr(file, "command_line");
+    assert_non_null(strstr(text, "mvm --config"));
+    assert_non_null(strstr(text, "--seed 9"));
+    free(text);
+    text = read_string_attr(file, "config_json");
+    assert_non_null(strstr(text, "\"m_mode\":\"BNN_II\""));
+    free(text);
+    text = read_string_attr(file, "created");
+    assert_int_equal(strlen(text), strlen("2025-01-31T12:00:00Z"));
+    assert_int_equal(text[strlen(text) - 1], 'Z');
+    free(text);
+
+    from_file = read_dataset(file, "results", H5T_NATIVE_INT32, &rank, dims);
+    CIM_ASSERT_I64_EQ(rank, 3);
+    CIM_ASSERT_I64_EQ(dims[0], 2);
+    CIM_ASSERT_I64_EQ(dims[1], 6);
+    CIM_ASSERT_I64_EQ(dims[2], 12);
+    printed = parse_results(r.out, 2 * 6, 12);
+    assert_memory_equal(from_file, printed, sizeof(int32_t) * 2 * 6 * 12);
+    assert_chunked_by_trial(file, "results");
+    weights = read_dataset(file, "weights", H5T_NATIVE_INT8, &rank, dims);
+    CIM_ASSERT_I64_EQ(dims[0], 12);
+    CIM_ASSERT_I64_EQ(dims[1], 20);
+    CIM_ASSERT_I64_EQ(
+        weights[1 * 20 + 3],
+        cJSON_GetArrayItem(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "weights"), 1),
+                           3)
+            ->valueint);
+    free(weights);
+    weights = read_dataset(file, "inputs", H5T_NATIVE_INT8, &rank, dims);
+    CIM_ASSERT_I64_EQ(dims[0], 6);
+    CIM_ASSERT_I64_EQ(dims[1], 20);
+    free(weights);
+    assert_int_equal(H5Lexists(file, "column_current", H5P_DEFAULT), 0);
+    H5Fclose(file);
+    free(from_file);
+    free(printed);
+    result_free(&r);
+    cJSON_Delete(doc);
+}
+
+static void test_failed_run_leaves_no_file(void **state)
+{
+    fixture *f = *state;
+    char h5_path[PATH_MAX_LEN], partial[PATH_MAX_LEN + 16], bad_dir[PATH_MAX_LEN];
+    run_result r;
+    char *kept;
+    scratch(f, "failed.h5", h5_path);
+    snprintf(partial, sizeof partial, "%s.partial", h5_path);
+
+    run(f, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn_zero.csv",
+        "--inputs", CLI_DATA "x_bnn.csv", "--out", h5_path, NULL);
+    assert_error_line(&r, 2, "w_bnn_zero.csv", NULL);
+    result_free(&r);
+    assert_false(exists(h5_path));
+    assert_false(exists(partial));
+
+    /* a file already there survives a failed run untouched */
+    write_whole(h5_path, "keep me\n");
+    run(f, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn.csv",
+        "--inputs", CLI_DATA "x_bnn_two.csv", "--out", h5_path, NULL);
+    assert_error_line(&r, 2, "x_bnn_two.csv", NULL);
+    result_free(&r);
+    kept = read_whole(h5_path);
+    assert_string_equal(kept, "keep me\n");
+    free(kept);
+    assert_false(exists(partial));
+    remove(h5_path);
+
+    if (!f->have_device)
+        return;
+    /* a folder that does not exist: a runtime failure naming the file */
+    scratch(f, "no_such_dir/R.h5", bad_dir);
+    run(f, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn.csv",
+        "--inputs", CLI_DATA "x_bnn.csv", "--out", bad_dir, NULL);
+    assert_error_line(&r, 1, "no_such_dir/R.h5", NULL);
+    result_free(&r);
+}
+
+/* With --trace, per trial, input, input tile, conversion and output: the
+ * column currents and ADC outputs; recombining the ADC outputs with the
+ * mapping's signs and digital corrections (kernels/cim_mappings.h) must give
+ * the printed results. TNN_V on a 5 x 8 crossbar: 3 x 3 tiles for 12 x 20. */
+static void test_trace_shapes_and_recombination(void **state)
+{
+    fixture *f = *state;
+    char h5_path[PATH_MAX_LEN];
+    const char *const extra[] = {"--trials", "2", "--out", scratch(f, "trace.h5", h5_path),
+                                 "--trace",  NULL};
+    const cim_mapping_desc *d = &CIM_MAPPINGS[CIM_TNN_V];
+    const int T = 2, I = 6, M = 12, N = 20, XN = 8, TILES_N = 3;
+    cJSON *doc, *wj, *xj;
+    run_result r;
+    hid_t file, dset;
+    int rank;
+    hsize_t dims[5];
+    int32_t *current, *printed;
+    int64_t *adc;
+    char *unit;
+    NEED_DEVICE(f);
+    doc = load_example("TNN_V_adc3.json");
+    set_config_number(doc, "M", 5);
+    set_config_number(doc, "N", XN);
+    stage_example(f, doc);
+    run_staged(f, &r, extra);
+    assert_success(&r);
+    printed = parse_results(r.out, T * I, M);
+
+    file = H5Fopen(h5_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(file >= 0);
+    current = read_dataset(file, "column_current", H5T_NATIVE_INT32, &rank, dims);
+    CIM_ASSERT_I64_EQ(rank, 5);
+    CIM_ASSERT_I64_EQ(dims[0], T);
+    CIM_ASSERT_I64_EQ(dims[1], I);
+    CIM_ASSERT_I64_EQ(dims[2], TILES_N);
+    CIM_ASSERT_I64_EQ(dims[3], d->n_convs);
+    CIM_ASSERT_I64_EQ(dims[4], M);
+    adc = read_dataset(file, "adc_output", H5T_NATIVE_INT64, &rank, dims);
+    CIM_ASSERT_I64_EQ(rank, 5);
+    CIM_ASSERT_I64_EQ(dims[2], TILES_N);
+    CIM_ASSERT_I64_EQ(dims[3], d->n_convs);
+    assert_chunked_by_trial(file, "column_current");
+    assert_chunked_by_trial(file, "adc_output");
+    dset = H5Dopen2(file, "column_current", H5P_DEFAULT);
+    unit = read_string_attr(dset, "unit");
+    assert_string_equal(unit, "nA");
+    free(unit);
+    H5Dclose(dset);
+
+    wj = cJSON_GetObjectItemCaseSensitive(doc, "weights");
+    xj = cJSON_GetObjectItemCaseSensitive(doc, "inputs");
+    for (int t = 0; t < T; ++t) {
+        for (int i = 0; i < I; ++i) {
+            for (int m = 0; m < M; ++m) {
+                int64_t r_m = 0;
+                for (int tn = 0; tn < TILES_N; ++tn) {
+                    int n0 = tn * XN, n1 = n0 + XN < N ? n0 + XN : N, s = 0, sumw = 0;
+                    for (int n = n0; n < n1; ++n) {
+                        s += cJSON_GetArrayItem(cJSON_GetArrayItem(xj, i), n)->valueint;
+                        sumw += cJSON_GetArrayItem(cJSON_GetArrayItem(wj, m), n)->valueint;
+                    }
+                    r_m += (int64_t)d->corr_sumw * sumw + (int64_t)d->corr_s * s +
+                           (int64_t)d->corr_n * (n1 - n0);
+                    for (int j = 0; j < d->n_convs; ++j) {
+                        size_t at = ((((size_t)t * I + i) * TILES_N + tn) * d->n_convs + j) * M + m;
+                        r_m += d->conv[j].sign * adc[at];
+                        /* noise free: every trial reads the same currents */
+                        CIM_ASSERT_I64_EQ(current[at],
+                                          current[at % ((size_t)I * TILES_N * d->n_convs * M)]);
+                    }
+                }
+                CIM_ASSERT_I64_EQ(r_m, printed[((size_t)t * I + i) * M + m]);
+            }
+        }
+    }
+    H5Fclose(file);
+    free(current);
+    free(adc);
+    free(printed);
+    result_free(&r);
+    cJSON_Delete(doc);
+}
+
+static void test_calib_mode_uses_the_mvm_entry(void **state)
+{
+    fixture *f = *state;
+    run_result r;
+    NEED_DEVICE(f);
+    run(f, &r, "mvm", "--config", CLI_DATA "calib_mvm.json", "--weights", CLI_DATA "w_bnn.csv",
+        "--inputs", CLI_DATA "x_bnn.csv", "--seed", "18446744073709551615", NULL);
+    assert_success(&r);
+    CIM_ASSERT_I64_EQ(count_lines(r.out), 2);
+    result_free(&r);
+}
+
+static void test_info(void **state)
+{
+    fixture *f = *state;
+    char models[PATH_MAX_LEN], path[PATH_MAX_LEN + 16];
+    run_result r;
+    run(f, &r, "info", NULL);
+    assert_success(&r);
+    assert_non_null(strstr(r.out, "cimgpu " CIM_VERSION));
+    assert_non_null(strstr(r.out, "HDF5"));
+    assert_non_null(strstr(r.out, "cJSON"));
+    assert_non_null(strstr(r.out, "Random123"));
+    assert_non_null(strstr(r.out, "OpenCL devices"));
+    assert_non_null(strstr(r.out, "Default device"));
+    assert_non_null(strstr(r.out, "Models: none shipped in this build"));
+    if (f->have_device)
+        assert_non_null(strstr(r.out, "[0] "));
+    result_free(&r);
+
+    scratch(f, "models", models);
+    assert_int_equal(mkdir(models, 0755), 0);
+    snprintf(path, sizeof path, "%s/a.h5", models);
+    write_whole(path, "");
+    snprintf(path, sizeof path, "%s/notes.txt", models);
+    write_whole(path, "");
+    setenv("CIMGPU_MODEL_DIR", models, 1);
+    run(f, &r, "info", NULL);
+    unsetenv("CIMGPU_MODEL_DIR");
+    assert_success(&r);
+    assert_non_null(strstr(r.out, "  a.h5\n"));
+    assert_null(strstr(r.out, "notes.txt"));
+    result_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_no_arguments_prints_usage_and_exits_2),
+        cmocka_unit_test(test_help_and_version),
+        cmocka_unit_test(test_run_is_not_available_yet),
+        cmocka_unit_test(test_unknown_subcommand_and_options),
+        cmocka_unit_test(test_required_options),
+        cmocka_unit_test(test_bad_trials),
+        cmocka_unit_test(test_bad_seed),
+        cmocka_unit_test(test_missing_files),
+        cmocka_unit_test(test_bad_csv),
+        cmocka_unit_test(test_values_outside_the_alphabet),
+        cmocka_unit_test(test_shape_mismatch),
+        cmocka_unit_test(test_bad_configs),
+        cmocka_unit_test(test_bad_device),
+        cmocka_unit_test(test_worked_examples),
+        cmocka_unit_test(test_noise_free_trials_repeat),
+        cmocka_unit_test(test_seed_makes_noise_reproducible),
+        cmocka_unit_test(test_chunked_trials_match),
+        cmocka_unit_test(test_out_writes_results_and_provenance),
+        cmocka_unit_test(test_failed_run_leaves_no_file),
+        cmocka_unit_test(test_trace_shapes_and_recombination),
+        cmocka_unit_test(test_calib_mode_uses_the_mvm_entry),
+        cmocka_unit_test(test_info),
+    };
+    return cmocka_run_group_tests_name("cli", tests, group_setup, group_teardown);
+}
