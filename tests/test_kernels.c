@@ -268,6 +268,34 @@ static void test_trials_differ_with_noise(void **state)
     assert_memory_not_equal(out, out + 8 * 32, sizeof(int32_t) * 8 * 32);
 }
 
+/* Kernels loaded from the source folder (CIMGPU_KERNEL_DIR, for kernel
+ * development) compute what the embedded copy computes. */
+static void test_kernel_dir_matches_embedded(void **state)
+{
+    fixture *f = *state;
+    cim_ocl dev;
+    cim_xbar x;
+    int8_t w[20 * 50], in[3 * 50];
+    int32_t embedded[2 * 3 * 20], from_dir[2 * 3 * 20];
+    uint32_t s = 5;
+    cim_error err = {0, ""};
+    if (!f->have_device)
+        skip();
+    make_xbar(&x, CIM_TNN_IV, D2D_FINITE, 8, 16, 5);
+    fill(w, sizeof w, 1, &s);
+    fill(in, sizeof in, 1, &s);
+    cim_mvm_job job = {&x, w, 20, 50, in, 3, 0, 0, 2, 0, NULL};
+    assert_int_equal(cim_engine_mvm(&f->ocl, &job, embedded, NULL, &err), 0);
+    setenv("CIMGPU_KERNEL_DIR", CIM_SOURCE_DIR "/kernels", 1);
+    int rc = cim_ocl_open(&dev, NULL, &err);
+    unsetenv("CIMGPU_KERNEL_DIR");
+    if (rc != 0)
+        fail_msg("building from CIMGPU_KERNEL_DIR failed: %s", err.msg);
+    assert_int_equal(cim_engine_mvm(&dev, &job, from_dir, NULL, &err), 0);
+    cim_ocl_close(&dev);
+    assert_memory_equal(embedded, from_dir, sizeof embedded);
+}
+
 /* Structs shared through buffers have the same size on host and device. */
 static void test_shared_struct_layout(void **state)
 {
@@ -304,7 +332,8 @@ static void test_shared_struct_layout(void **state)
         cmocka_unit_test(test_c2c_only_matches_reference),                                         \
         cmocka_unit_test(test_results_independent_of_batch_size),                                  \
         cmocka_unit_test(test_trial_replay_matches_run),                                           \
-        cmocka_unit_test(test_trials_differ_with_noise)
+        cmocka_unit_test(test_trials_differ_with_noise),                                           \
+        cmocka_unit_test(test_kernel_dir_matches_embedded)
 
 int main(void)
 {

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# install-deps.sh -- the Debian packages cimgpu needs to build, test and run.
+# One list for the README's set-up command and for CI (.ci/run).
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config git
+  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
+  libhdf5-dev hdf5-tools libcjson-dev libcmocka-dev librandom123-dev
+  dataset-fashion-mnist
+)
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
