@@ -317,19 +317,35 @@ __kernel void cim_read_digital(__constant const cim_launch_params *lp,
         const int s = tile_s[i * lp->tiles_n + tn], n_used = cim_tile_inputs(lp, tn);
         cim_vec sums[CIM_MAX_CONVS];
         for (int j = 0; j < d->n_convs; ++j) {
+            /* No input drives two same-sign terms of a conversion (a table
+             * invariant, tests/test_mapping.c), so the same-sign terms' bits
+             * are disjoint and one popcount of their OR counts them all. */
             __constant const cim_conv *cv = &d->conv[j];
-            cim_vec acc = 0;
-            for (int t = 0; t < cv->n_terms; ++t) {
-                __global const uint *sb =
-                    state_bits + ((cv->terms[t].slot * tile_words) + tn * wpt) * lp->rows_pad + m0;
-                __global const uint *db =
-                    drive_bits + (i * d->n_drives + cv->terms[t].drive) * tile_words + tn * wpt;
-                cim_uvec ones = 0;
-                for (long w = 0; w < wpt; ++w)
-                    ones += popcount(CIM_VLOAD(sb + w * lp->rows_pad) & (cim_uvec)db[w]);
-                acc += cv->terms[t].sign * CIM_AS_INT(ones);
+            cim_uvec plus = 0, minus = 0;
+            for (long w0 = 0; w0 < wpt; w0 += CIM_POPCOUNT_BLOCK) {
+                const long w1 = w0 + CIM_POPCOUNT_BLOCK < wpt ? w0 + CIM_POPCOUNT_BLOCK : wpt;
+                cim_uvec plus_bytes = 0, minus_bytes = 0;
+                for (long w = w0; w < w1; ++w) {
+                    cim_uvec pw = 0, mw = 0;
+                    for (int t = 0; t < cv->n_terms; ++t) {
+                        __constant const cim_term *tm = &cv->terms[t];
+                        const cim_uvec bits =
+                            CIM_VLOAD(state_bits +
+                                      ((tm->slot * tile_words) + tn * wpt + w) * lp->rows_pad + m0) &
+                            (cim_uvec)drive_bits[(i * d->n_drives + tm->drive) * tile_words +
+                                                 tn * wpt + w];
+                        if (tm->sign > 0)
+                            pw |= bits;
+                        else
+                            mw |= bits;
+                    }
+                    plus_bytes += cim_popcount_bytes(pw);
+                    minus_bytes += cim_popcount_bytes(mw);
+                }
+                plus += cim_bytes_sum(plus_bytes);
+                minus += cim_bytes_sum(minus_bytes);
             }
-            sums[j] = acc;
+            sums[j] = CIM_AS_INT(plus) - CIM_AS_INT(minus);
         }
         if (!lp->trace)
             result += cim_column_result_lanes(&p, sums, s, n_used,

@@ -54,6 +54,32 @@ typedef CIM_CAT(long, CIM_VW) cim_lvec;
 #define CIM_ULANE(v, l) (((uint *)&(v))[l])
 #define CIM_LLANE(v, l) (((long *)&(v))[l])
 
+/* Population counts of many words, summed. CPU compilers turn popcount() of
+ * a vector into one scalar popcnt per lane, so wide lanes count bits with
+ * SWAR arithmetic instead: cim_popcount_bytes() leaves the count of each
+ * byte in that byte (0..8), up to CIM_POPCOUNT_BLOCK such results can be
+ * added without a byte overflowing (31 * 8 = 248), and cim_bytes_sum() adds
+ * the four bytes of each lane. With one lane (GPUs) the native popcount is
+ * used and the "bytes" are plain counts. */
+#define CIM_POPCOUNT_BLOCK 31
+#if CIM_VW == 1
+#define cim_popcount_bytes(x) popcount(x)
+#define cim_bytes_sum(x) (x)
+#else
+static inline cim_uvec cim_popcount_bytes(cim_uvec x)
+{
+    x = x - ((x >> 1) & 0x55555555u);
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    return (x + (x >> 4)) & 0x0f0f0f0fu;
+}
+
+static inline cim_uvec cim_bytes_sum(cim_uvec x)
+{
+    x = (x & 0x00ff00ffu) + ((x >> 8) & 0x00ff00ffu);
+    return (x & 0xffffu) + (x >> 16);
+}
+#endif
+
 /* Philox4x32 constants (Random123 philox.h). */
 #define CIM_PHILOX_M0 0xD2511F53u
 #define CIM_PHILOX_M1 0xCD9E8D57u

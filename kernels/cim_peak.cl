@@ -23,25 +23,30 @@ __kernel void cim_peak_int_add(__global int *out, int steps)
     out[get_global_id(0)] = ((int *)&sum)[0];
 }
 
-/* cim_peak_and_popcount: the digital kernel's unit, popcount(a & b) added to
- * an accumulator, on 2 * CIM_PEAK_PAIRS independent word streams (CIM_VW
- * words each) per step and work-item. */
+/* cim_peak_and_popcount: the digital kernel's unit -- a word of cell bits
+ * ANDed with a word of drive bits and counted the way the digital kernel
+ * counts (cim_popcount_bytes, summed per CIM_POPCOUNT_BLOCK words) -- on
+ * CIM_PEAK_PAIRS independent streams of CIM_VW words per step and
+ * work-item. */
 __kernel void cim_peak_and_popcount(__global uint *out, int steps)
 {
-    cim_uvec a[2 * CIM_PEAK_PAIRS], acc[2 * CIM_PEAK_PAIRS];
-    for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k) {
-        a[k] = (cim_uvec)((uint)get_global_id(0) * 2654435761u + (uint)k) + CIM_TO_UINT(CIM_LANE_INDEX);
-        acc[k] = 0;
-    }
-    for (int s = 0; s < steps; ++s) {
+    cim_uvec a[CIM_PEAK_PAIRS], bytes[CIM_PEAK_PAIRS], acc = 0;
+    for (int k = 0; k < CIM_PEAK_PAIRS; ++k)
+        a[k] = (cim_uvec)((uint)get_global_id(0) * 2654435761u + (uint)k) +
+               CIM_TO_UINT(CIM_LANE_INDEX);
+    const uint drive = (uint)get_global_id(0) | 0x5a5a5a5au;
+    for (int s0 = 0; s0 < steps; s0 += CIM_POPCOUNT_BLOCK) {
+        for (int k = 0; k < CIM_PEAK_PAIRS; ++k)
+            bytes[k] = 0;
+        for (int s = s0; s < s0 + CIM_POPCOUNT_BLOCK && s < steps; ++s) {
 #pragma unroll
-        for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k) {
-            acc[k] += popcount(a[k] & (a[k] >> 1));
-            a[k] += acc[k];
+            for (int k = 0; k < CIM_PEAK_PAIRS; ++k) {
+                bytes[k] += cim_popcount_bytes(a[k] & drive);
+                a[k] = a[k] ^ (a[k] >> 3); /* new bits each step, one op */
+            }
         }
+        for (int k = 0; k < CIM_PEAK_PAIRS; ++k)
+            acc += cim_bytes_sum(bytes[k]);
     }
-    cim_uvec sum = 0;
-    for (int k = 0; k < 2 * CIM_PEAK_PAIRS; ++k)
-        sum += acc[k];
-    out[get_global_id(0)] = CIM_ULANE(sum, 0);
+    out[get_global_id(0)] = CIM_ULANE(acc, 0);
 }

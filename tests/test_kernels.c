@@ -21,6 +21,7 @@
 #include "cim_launch.h"
 #include "cim_mapping.h"
 #include "cim_reference.h"
+#include "cim_test_util.h"
 
 typedef struct fixture {
     cim_ocl ocl;
@@ -65,54 +66,33 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Deterministic test data (xorshift), values in the mapping's alphabet. */
-static uint32_t rnd(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
-}
-
-static void fill(int8_t *v, size_t n, int ternary, uint32_t *s)
-{
-    for (size_t k = 0; k < n; ++k)
-        v[k] = ternary ? (int8_t)((int)(rnd(s) % 3) - 1) : (rnd(s) & 1 ? 1 : -1);
-}
-
 typedef enum variant { DIGITAL, NOISE_FREE_INF, D2D_FINITE, D2D_C2C_INF, D2D_C2C_FINITE, C2C_ONLY } variant;
 
-static void make_xbar(cim_xbar *x, cim_mapping_id id, variant v, int32_t xm, int32_t xn, int bits)
+/* HRS/LRS 5/30 µA; D2D sigma 2/6 µA (large against HRS, so clipping is
+ * exercised), C2C sigma 1.5/3 µA; finite ADCs of the type the mapping needs
+ * with the MAX range (SEMANTICS.md). */
+static cim_xbar make_xbar(cim_mapping_id id, variant v, int32_t xm, int32_t xn, int bits)
 {
     const cim_mapping_desc *d = cim_mapping_desc_of(id);
-    memset(x, 0, sizeof *x);
-    x->mapping = id;
-    x->xbar_m = xm;
-    x->xbar_n = xn;
-    x->current_na[0] = 5000;  /* HRS 5 µA */
-    x->current_na[1] = 30000; /* LRS 30 µA */
-    x->seed = 0x1234567890abcdefull;
-    x->layer = 3;
-    x->column.mapping = id;
-    x->column.digital = v == DIGITAL;
-    x->column.hrs = v == DIGITAL ? 0 : 5000;
-    x->column.delta = v == DIGITAL ? 1 : 25000;
-    x->column.adc_type = CIM_ADC_INF;
+    cim_xbar x = v == DIGITAL ? cim_test_xbar_digital(id, xm, xn)
+                              : cim_test_xbar_inf(id, xm, xn, 5000, 30000);
+    x.seed = 0x1234567890abcdefull;
+    x.layer = 3;
     if (v == D2D_FINITE || v == D2D_C2C_FINITE) {
-        x->column.adc_type = d->signed_current ? CIM_ADC_SYM : CIM_ADC_POS;
-        x->column.adc_steps = cim_adc_steps((int)x->column.adc_type, bits);
-        /* MAX calibration in half-units (SEMANTICS.md). */
-        x->column.adc_lo2 = d->signed_current ? -2LL * xn * 25000 : 0;
-        x->column.adc_hi2 = d->signed_current ? 2LL * xn * 25000 : 2LL * xn * 30000;
+        if (d->signed_current)
+            cim_test_set_adc(&x, CIM_ADC_SYM, bits, -(int64_t)xn * 25000, (int64_t)xn * 25000);
+        else
+            cim_test_set_adc(&x, CIM_ADC_POS, bits, 0, (int64_t)xn * 30000);
     }
     if (v == D2D_FINITE || v == D2D_C2C_INF || v == D2D_C2C_FINITE) {
-        x->d2d_sigma_na[0] = 2000;  /* large against HRS: exercises clipping */
-        x->d2d_sigma_na[1] = 6000;
+        x.d2d_sigma_na[CIM_STATE_HRS] = 2000;
+        x.d2d_sigma_na[CIM_STATE_LRS] = 6000;
     }
     if (v == D2D_C2C_INF || v == D2D_C2C_FINITE || v == C2C_ONLY) {
-        x->c2c_sigma_na[0] = 1500;
-        x->c2c_sigma_na[1] = 3000;
+        x.c2c_sigma_na[CIM_STATE_HRS] = 1500;
+        x.c2c_sigma_na[CIM_STATE_LRS] = 3000;
     }
+    return x;
 }
 
 /* Runs the engine and the reference on the same job and compares all
@@ -121,7 +101,7 @@ static void compare(fixture *f, const cim_xbar *x, int32_t rows, int32_t cols, i
                     uint32_t trial_first, int32_t n_trials, int32_t max_batch, int with_trace)
 {
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
-    uint32_t s = 2463534242u ^ (uint32_t)(rows * 7919 + cols * 104729 + x->mapping);
+    cim_test_rng r = cim_test_rng_init((uint64_t)rows * 7919 + (uint64_t)cols * 104729 + x->mapping);
     int8_t *w = malloc((size_t)rows * cols), *in = malloc((size_t)n_inputs * cols);
     const size_t per_trial = (size_t)n_inputs * rows;
     const int32_t tiles_n = cim_tiles(cols, x->xbar_n);
@@ -131,8 +111,8 @@ static void compare(fixture *f, const cim_xbar *x, int32_t rows, int32_t cols, i
     int64_t *got_adc = NULL, *want_adc = NULL;
     cim_mvm_trace got_trace = {NULL, NULL}, want_trace = {NULL, NULL};
     cim_error err = {0, ""};
-    fill(w, (size_t)rows * cols, d->ternary, &s);
-    fill(in, (size_t)n_inputs * cols, d->ternary, &s);
+    cim_test_random_values(&r, x->mapping, w, (size_t)rows * cols);
+    cim_test_random_values(&r, x->mapping, in, (size_t)n_inputs * cols);
     if (with_trace) {
         got_cur = malloc(sizeof(int32_t) * tr * n_trials);
         got_adc = malloc(sizeof(int64_t) * tr * n_trials);
@@ -179,8 +159,7 @@ static void every_mapping(void **state, variant v, int32_t rows, int32_t cols, i
     if (!f->have_device)
         skip();
     for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
-        cim_xbar x;
-        make_xbar(&x, (cim_mapping_id)id, v, xm, xn, 3 + id % 4);
+        cim_xbar x = make_xbar((cim_mapping_id)id, v, xm, xn, 3 + id % 4);
         compare(f, &x, rows, cols, n_inputs, 5, n_trials, max_batch, with_trace);
     }
 }
@@ -230,16 +209,15 @@ static void test_results_independent_of_batch_size(void **state)
 static void test_trial_replay_matches_run(void **state)
 {
     fixture *f = *state;
-    cim_xbar x;
     int8_t w[12 * 30], in[4 * 30];
     int32_t all[9 * 4 * 12], one[4 * 12];
-    uint32_t s = 99;
+    cim_test_rng r = cim_test_rng_init(__LINE__);
     cim_error err = {0, ""};
     if (!f->have_device)
         skip();
-    make_xbar(&x, CIM_TNN_I, D2D_C2C_FINITE, 8, 16, 4);
-    fill(w, sizeof w, 1, &s);
-    fill(in, sizeof in, 1, &s);
+    cim_xbar x = make_xbar(CIM_TNN_I, D2D_C2C_FINITE, 8, 16, 4);
+    cim_test_random_values(&r, x.mapping, w, sizeof w);
+    cim_test_random_values(&r, x.mapping, in, sizeof in);
     cim_mvm_job job = {&x, w, 12, 30, in, 4, 0, 100, 9, 2, NULL};
     assert_int_equal(cim_engine_mvm(&f->ocl, &job, all, NULL, &err), 0);
     job.trial_first = 107;
@@ -253,16 +231,15 @@ static void test_trial_replay_matches_run(void **state)
 static void test_trials_differ_with_noise(void **state)
 {
     fixture *f = *state;
-    cim_xbar x;
     int8_t w[32 * 64], in[8 * 64];
     int32_t out[2 * 8 * 32];
-    uint32_t s = 7;
+    cim_test_rng r = cim_test_rng_init(__LINE__);
     cim_error err = {0, ""};
     if (!f->have_device)
         skip();
-    make_xbar(&x, CIM_TNN_I, D2D_FINITE, 32, 64, 8);
-    fill(w, sizeof w, 1, &s);
-    fill(in, sizeof in, 1, &s);
+    cim_xbar x = make_xbar(CIM_TNN_I, D2D_FINITE, 32, 64, 8);
+    cim_test_random_values(&r, x.mapping, w, sizeof w);
+    cim_test_random_values(&r, x.mapping, in, sizeof in);
     cim_mvm_job job = {&x, w, 32, 64, in, 8, 0, 0, 2, 0, NULL};
     assert_int_equal(cim_engine_mvm(&f->ocl, &job, out, NULL, &err), 0);
     assert_memory_not_equal(out, out + 8 * 32, sizeof(int32_t) * 8 * 32);
@@ -274,16 +251,15 @@ static void test_kernel_dir_matches_embedded(void **state)
 {
     fixture *f = *state;
     cim_ocl dev;
-    cim_xbar x;
     int8_t w[20 * 50], in[3 * 50];
     int32_t embedded[2 * 3 * 20], from_dir[2 * 3 * 20];
-    uint32_t s = 5;
+    cim_test_rng r = cim_test_rng_init(__LINE__);
     cim_error err = {0, ""};
     if (!f->have_device)
         skip();
-    make_xbar(&x, CIM_TNN_IV, D2D_FINITE, 8, 16, 5);
-    fill(w, sizeof w, 1, &s);
-    fill(in, sizeof in, 1, &s);
+    cim_xbar x = make_xbar(CIM_TNN_IV, D2D_FINITE, 8, 16, 5);
+    cim_test_random_values(&r, x.mapping, w, sizeof w);
+    cim_test_random_values(&r, x.mapping, in, sizeof in);
     cim_mvm_job job = {&x, w, 20, 50, in, 3, 0, 0, 2, 0, NULL};
     assert_int_equal(cim_engine_mvm(&f->ocl, &job, embedded, NULL, &err), 0);
     setenv("CIMGPU_KERNEL_DIR", CIM_SOURCE_DIR "/kernels", 1);
