@@ -26,6 +26,9 @@
 #define CIM_ENGINE_BATCH_TRIALS 1024
 /* Largest work-group along dimension 0 on CPU devices. */
 #define CIM_ENGINE_CPU_GROUP 256
+/* Inputs one read work-item evaluates in turn on CPUs (its block of
+ * conductances stays in cache); GPUs take one input per work-item. */
+#define CIM_ENGINE_CPU_INPUTS_PER_ITEM 8
 #define CIM_BITS_PER_WORD 32
 
 typedef struct engine_bufs {
@@ -177,15 +180,27 @@ static void fill_launch_params(cim_launch_params *lp, const cim_mvm_job *job, co
     lp->c2c_on = cim_xbar_has_c2c(x);
     lp->trace = tracing;
     lp->words_per_tile = (x->xbar_n + CIM_BITS_PER_WORD - 1) / CIM_BITS_PER_WORD;
+    lp->g_block = rows_pad;
+    lp->inputs_per_item = 1;
 }
 
-/* Entry list of cim_launch.h: offsets v * plane + n * rows_pad of the input
- * positions that drive a row, per input and input tile. */
-static int build_entries(const cim_mvm_job *job, const side_info *si, int64_t rows_pad,
+/* CPU devices read g in blocks of one work-item's columns, several inputs per
+ * work-item; GPUs keep columns fastest for coalesced loads. */
+static void choose_read_layout(const cim_ocl *ocl, cim_launch_params *lp)
+{
+    if (ocl->device_type & CL_DEVICE_TYPE_CPU) {
+        lp->g_block = ocl->vector_width;
+        lp->inputs_per_item = CIM_ENGINE_CPU_INPUTS_PER_ITEM;
+    }
+}
+
+/* Entry list of cim_launch.h: offsets (x + 1) * cols * W + n * W of the
+ * input positions that drive a row, per input and input tile. */
+static int build_entries(const cim_mvm_job *job, const side_info *si, int64_t g_block,
                          int32_t **entries, int32_t **entry_start, size_t *n_entries)
 {
     const cim_xbar *x = job->xbar;
-    const int64_t plane = (int64_t)job->cols * rows_pad;
+    const int64_t plane = (int64_t)job->cols * g_block;
     size_t count = 0;
     *entries = malloc(sizeof(int32_t) * ((size_t)job->n_inputs * job->cols + 1));
     *entry_start = malloc(sizeof(int32_t) * ((size_t)job->n_inputs * si->tiles_n + 1));
@@ -198,7 +213,7 @@ static int build_entries(const cim_mvm_job *job, const side_info *si, int64_t ro
             for (int32_t n = tn * x->xbar_n; n < n1; ++n) {
                 int xv = job->inputs[(size_t)i * job->cols + n];
                 if (cim_mapping_value_drives(x->mapping, xv))
-                    (*entries)[count++] = (int32_t)((xv + 1) * plane + n * rows_pad);
+                    (*entries)[count++] = (int32_t)((xv + 1) * plane + n * g_block);
             }
         }
     }
@@ -430,6 +445,7 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
         goto done;
     }
     fill_launch_params(&lp, job, si, rows_pad, tracing);
+    choose_read_layout(ocl, &lp);
     bf->lp = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, NULL, "launch parameters", err);
     bf->work = make_buffer(ocl, CL_MEM_READ_WRITE, work_per_trial * batch, NULL, "cell currents", err);
     bf->out = make_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_elems * batch, NULL,
@@ -453,7 +469,7 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
             goto done;
         }
     } else {
-        if ((rc = build_entries(job, si, rows_pad, &entries, &entry_start, &n_entries)) != 0) {
+        if ((rc = build_entries(job, si, lp.g_block, &entries, &entry_start, &n_entries)) != 0) {
             cim_error_set(err, rc, "engine: out of memory for input lists");
             goto done;
         }
@@ -495,7 +511,9 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
                          (size_t)job->cols, (size_t)bt, job->timing ? &job->timing->program_s : NULL,
                          err)) != 0 ||
             (rc = launch(ocl, kread, "read kernel",
-                         c2c ? (size_t)job->rows : (size_t)(rows_pad / vw), (size_t)job->n_inputs,
+                         c2c ? (size_t)job->rows : (size_t)(rows_pad / vw),
+                         c2c ? (size_t)job->n_inputs
+                             : (size_t)((job->n_inputs + lp.inputs_per_item - 1) / lp.inputs_per_item),
                          (size_t)bt, job->timing ? &job->timing->read_s : NULL, err)) != 0 ||
             (rc = read_buffer(ocl, bf->out, sizeof(int32_t) * out_elems * bt,
                               out + (size_t)t0 * out_elems, err)) != 0)

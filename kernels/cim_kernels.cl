@@ -10,8 +10,8 @@
  *     each of the weight's cells (one Philox block, cim_rng.h keys), clips the
  *     currents and folds them into g[j][v][n][m], the current weight (m, n)
  *     adds to conversion j's column when its input is x = v - 1.
- *   cim_read_g: one work-item per (CIM_VW columns, input, trial) adds
- *     g[j][v][n][m..m+VW) over the input positions that drive a row (a
+ *   cim_read_g: one work-item per (CIM_VW columns, group of inputs, trial)
+ *     adds g over the input positions that drive a row (a
  *     precomputed entry list, so zero inputs of split encodings cost nothing),
  *     then converts per tile with cim_column_result and adds tiles.
  * Analog path with C2C: cim_program_raw keeps the unclipped programmed
@@ -148,8 +148,9 @@ __kernel void cim_program_g(__constant const cim_launch_params *lp,
 {
     const long m0 = get_global_id(0) * CIM_VW, n = get_global_id(1), b = get_global_id(2);
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[cp->mapping];
-    const long plane = lp->cols * lp->rows_pad;
-    __global int *gb = g + b * d->n_convs * CIM_VALUE_CLASSES * plane + n * lp->rows_pad + m0;
+    const long class_stride = lp->cols * lp->g_block;
+    __global int *gb = g + cim_g_offset(d->n_convs, lp->cols, lp->rows_pad, lp->g_block, b, 0, 0, n, m0);
+    const long conv_stride = (lp->rows_pad / lp->g_block) * CIM_VALUE_CLASSES * class_stride;
     __global const int *row_tile = pos, *row_cell = pos + lp->rows_pad;
     __global const int *col_tile = pos + 2 * lp->rows_pad, *col_cell = col_tile + lp->cols;
     const cim_vec wv = CIM_VLOAD_INT(weights_t + n * lp->rows_pad + m0);
@@ -187,13 +188,15 @@ __kernel void cim_program_g(__constant const cim_launch_params *lp,
                     sum += (cim_vec)(tm->sign * d->drive[tm->drive][v]) *
                            (tm->slot == 0 ? c[0] : tm->slot == 1 ? c[1] : tm->slot == 2 ? c[2] : c[3]);
                 }
-                CIM_VSTORE(live ? sum : (cim_vec)0, gb + (j * CIM_VALUE_CLASSES + v) * plane);
+                CIM_VSTORE(live ? sum : (cim_vec)0, gb + j * conv_stride + v * class_stride);
             }
         }
     }
 }
 
-/* global: (rows_pad / CIM_VW, n_inputs, batch) */
+/* global: (rows_pad / CIM_VW, ceil(n_inputs / inputs_per_item), batch). A
+ * work-item evaluates its CIM_VW columns for inputs_per_item inputs in turn,
+ * so its block of g stays in cache between inputs. */
 __kernel void cim_read_g(__constant const cim_launch_params *lp,
                          __constant const cim_column_params *cp, __global const int *g,
                          __global const int *entries, __global const int *entry_start,
@@ -201,37 +204,43 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
                          __global const long *adc_table, __global int *out,
                          __global int *trace_current, __global long *trace_adc)
 {
-    const long m0 = get_global_id(0) * CIM_VW, i = get_global_id(1), b = get_global_id(2);
+    const long m0 = get_global_id(0) * CIM_VW, b = get_global_id(2);
+    const long i0 = get_global_id(1) * lp->inputs_per_item;
+    const long i1 = i0 + lp->inputs_per_item < lp->n_inputs ? i0 + lp->inputs_per_item : lp->n_inputs;
     const cim_column_params p = *cp;
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[p.mapping];
-    const long plane = lp->cols * lp->rows_pad;
-    __global const int *gb = g + b * d->n_convs * CIM_VALUE_CLASSES * plane + m0;
+    __global const int *gb = g + cim_g_offset(d->n_convs, lp->cols, lp->rows_pad, lp->g_block, b, 0,
+                                              0, 0, m0);
+    const long conv_stride = (lp->rows_pad / lp->g_block) * CIM_VALUE_CLASSES * lp->cols * lp->g_block;
     const int lanes = !lp->trace && (p.digital || p.adc_type != CIM_ADC_INF);
-    cim_vec result = 0;
-    for (long tn = 0; tn < lp->tiles_n; ++tn) {
-        const int e0 = entry_start[i * lp->tiles_n + tn], e1 = entry_start[i * lp->tiles_n + tn + 1];
-        const int s = tile_s[i * lp->tiles_n + tn], n_used = cim_tile_inputs(lp, tn);
-        cim_vec sums[CIM_MAX_CONVS];
-        for (int j = 0; j < d->n_convs; ++j) {
-            __global const int *gj = gb + j * CIM_VALUE_CLASSES * plane;
-            cim_vec acc0 = 0, acc1 = 0;
-            int e = e0;
-            for (; e + 1 < e1; e += 2) {
-                acc0 += CIM_VLOAD(gj + entries[e]);
-                acc1 += CIM_VLOAD(gj + entries[e + 1]);
+    for (long i = i0; i < i1; ++i) {
+        cim_vec result = 0;
+        for (long tn = 0; tn < lp->tiles_n; ++tn) {
+            const int e0 = entry_start[i * lp->tiles_n + tn];
+            const int e1 = entry_start[i * lp->tiles_n + tn + 1];
+            const int s = tile_s[i * lp->tiles_n + tn], n_used = cim_tile_inputs(lp, tn);
+            cim_vec sums[CIM_MAX_CONVS];
+            for (int j = 0; j < d->n_convs; ++j) {
+                __global const int *gj = gb + j * conv_stride;
+                cim_vec acc0 = 0, acc1 = 0;
+                int e = e0;
+                for (; e + 1 < e1; e += 2) {
+                    acc0 += CIM_VLOAD(gj + entries[e]);
+                    acc1 += CIM_VLOAD(gj + entries[e + 1]);
+                }
+                if (e < e1)
+                    acc0 += CIM_VLOAD(gj + entries[e]);
+                sums[j] = acc0 + acc1;
             }
-            if (e < e1)
-                acc0 += CIM_VLOAD(gj + entries[e]);
-            sums[j] = acc0 + acc1;
+            if (lanes)
+                result += cim_column_result_lanes(&p, sums, s, n_used,
+                                                  CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table);
+            else
+                cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, adc_table, b, i, tn, m0,
+                                       &result, trace_current, trace_adc);
         }
-        if (lanes)
-            result += cim_column_result_lanes(&p, sums, s, n_used,
-                                              CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table);
-        else
-            cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, adc_table, b, i, tn, m0,
-                                   &result, trace_current, trace_adc);
+        cim_store_result(lp, result, out + (b * lp->n_inputs + i) * lp->rows, m0);
     }
-    cim_store_result(lp, result, out + (b * lp->n_inputs + i) * lp->rows, m0);
 }
 
 /* global: (rows, cols, batch); raw[b][s][n][m] */
@@ -367,3 +376,19 @@ __kernel void cim_layout_probe(__global long *sizes)
 }
 
 #include "cim_peak.cl"
+
+/* ADC probe: the lane-wise finite ADC on given inputs, for tests that sweep
+ * every threshold of large ranges. global: (n / CIM_VW); out[i] = A(j2[i], k). */
+__kernel void cim_adc_probe(__constant const cim_column_params *cp,
+                            __global const long *adc_table, __global const long *j2, int k,
+                            __global long *out)
+{
+    const long i0 = get_global_id(0) * CIM_VW;
+    const cim_column_params p = *cp;
+    cim_lvec in;
+    for (int l = 0; l < CIM_VW; ++l)
+        CIM_LLANE(in, l) = j2[i0 + l];
+    const cim_lvec a = cim_adc_table_lanes(&p, adc_table, in, k);
+    for (int l = 0; l < CIM_VW; ++l)
+        out[i0 + l] = CIM_LLANE(a, l);
+}

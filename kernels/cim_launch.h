@@ -11,13 +11,17 @@
  *   inputs    int8  [n_inputs][cols]
  *   sumw      int32 [tiles_n][rows_pad]   weight sum of output m in input tile tn
  *   tile_s    int32 [n_inputs][tiles_n]   input sum S of each input tile
- *   entries   int32 concatenated per (input, tile): n << 2 | (x + 1) for every
- *             input position whose value drives a row; entry_start int32
+ *   entries   int32 concatenated per (input, tile): (x + 1) * cols * W + n * W
+ *             for every input position n whose value x drives a row (its
+ *             offset inside a block of g); entry_start int32
  *             [n_inputs * tiles_n + 1] delimits them
- *   g         int32 [batch][n_convs][3][cols][rows_pad]: effective column
- *             current contributed by weight (m, n) to conversion j when the
- *             input is x = v - 1 (cell currents of one trial, D2D applied,
- *             clipped at zero)
+ *   g         int32 [batch][n_convs][rows_pad / W][3][cols][W], W = g_block:
+ *             effective column current contributed by weight (m, n) to
+ *             conversion j when the input is x = v - 1 (cell currents of one
+ *             trial, D2D applied, clipped at zero). Blocks of W columns keep
+ *             one work-item's data contiguous on CPUs (W = SIMD width); GPUs
+ *             use one block (W = rows_pad), i.e. columns fastest, coalesced.
+ *             cim_g_offset() below gives the index.
  *   raw       int32 [batch][n_slots][cols][rows_pad]: programmed cell
  *             currents before clipping (for reads with C2C)
  *   out       int32 [batch][n_inputs][rows]
@@ -45,8 +49,20 @@ typedef struct cim_launch_params {
     int64_t d2d_on, c2c_on;
     int64_t trace;  /* 1: write trace_current / trace_adc */
     int64_t words_per_tile; /* digital: uint32 words per input tile */
+    int64_t g_block;         /* W: columns per block of g */
+    int64_t inputs_per_item; /* inputs one read work-item evaluates in turn */
 } cim_launch_params;
 
-CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 21, cim_launch_params_size);
+CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 23, cim_launch_params_size);
+
+/* Index in g of (batch entry b, conversion j, input class v, input n,
+ * column m). */
+CIM_INLINE int64_t cim_g_offset(const int64_t n_convs, const int64_t cols, const int64_t rows_pad,
+                                const int64_t w, int64_t b, int64_t j, int64_t v, int64_t n,
+                                int64_t m)
+{
+    const int64_t block = CIM_VALUE_CLASSES * cols * w;
+    return ((b * n_convs + j) * (rows_pad / w) + m / w) * block + v * cols * w + n * w + m % w;
+}
 
 #endif /* CIM_LAUNCH_H */

@@ -245,6 +245,110 @@ static void test_trials_differ_with_noise(void **state)
     assert_memory_not_equal(out, out + 8 * 32, sizeof(int32_t) * 8 * 32);
 }
 
+/* Finite ADCs at every level: with HRS 0 and LRS 1 nA column currents are
+ * small integers, so ADC inputs land on every threshold and rounding tie of
+ * ranges of a few dozen levels (the kernels' estimate-and-correct level
+ * search must agree with the reference's exact division everywhere). */
+static void test_finite_adc_levels_match_reference(void **state)
+{
+    fixture *f = *state;
+    static const struct { int32_t bits; int64_t lo_na, hi_na; } ranges[] = {
+        {4, -64, 64}, {5, -64, 64}, {6, -37, 53}, {7, -20, 20}, {8, 0, 64}, {3, 0, 7}, {5, 3, 40},
+    };
+    if (!f->have_device)
+        skip();
+    for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
+        const cim_mapping_desc *d = cim_mapping_desc_of((cim_mapping_id)id);
+        for (size_t k = 0; k < sizeof ranges / sizeof ranges[0]; ++k) {
+            cim_xbar x = cim_test_xbar_inf((cim_mapping_id)id, 8, 64, 0, 1);
+            int64_t lo = ranges[k].lo_na, hi = ranges[k].hi_na;
+            if (d->signed_current && lo >= 0)
+                lo = -hi;
+            cim_test_set_adc(&x, d->signed_current ? CIM_ADC_SYM : CIM_ADC_POS, ranges[k].bits,
+                             d->signed_current ? lo : (lo < 0 ? 0 : lo), hi);
+            compare(f, &x, 13, 150, 24, 0, 1, 0, 0);
+        }
+    }
+}
+
+/* The kernels' lane-wise finite ADC (float estimate of the level, corrected
+ * by the neighbouring thresholds) equals the reference's exact division at
+ * and around every threshold of realistic ranges, where the estimate is
+ * sometimes one level off in either direction. */
+static void test_adc_lanes_match_division_at_every_threshold(void **state)
+{
+    fixture *f = *state;
+    /* bits, lo, hi (nA): MAX ranges of 256-row crossbars at 5/30 µA and odd ones */
+    static const struct { int32_t type, bits; int64_t lo_na, hi_na; } adcs[] = {
+        {CIM_ADC_SYM, 5, -256 * 25000LL, 256 * 25000LL}, {CIM_ADC_SYM, 8, -256 * 25000LL, 256 * 25000LL},
+        {CIM_ADC_POS, 4, 0, 256 * 30000LL},              {CIM_ADC_POS, 16, 0, 256 * 30000LL},
+        {CIM_ADC_SYM, 7, -1234567, 7654321},             {CIM_ADC_POS, 11, 333, 9876543},
+        {CIM_ADC_SYM, 3, -7, 7},                         {CIM_ADC_POS, 1, 0, 5},
+    };
+    if (!f->have_device)
+        skip();
+    for (size_t c = 0; c < sizeof adcs / sizeof adcs[0]; ++c) {
+        cim_xbar x = cim_test_xbar_inf(CIM_TNN_I, 1, 1, 5000, 30000);
+        cim_test_set_adc(&x, adcs[c].type, adcs[c].bits, adcs[c].lo_na, adcs[c].hi_na);
+        const cim_column_params *p = &x.column;
+        const size_t len = (size_t)cim_adc_table_len(p);
+        int64_t *table = malloc(sizeof(int64_t) * len);
+        cim_adc_table_build(p, table);
+        /* j2 at every threshold -3..+3, and beyond both ends */
+        const size_t per = 7, n_raw = (size_t)p->adc_steps * per + 4;
+        const size_t n = (n_raw + 15) / 16 * 16;
+        int64_t *j2 = malloc(sizeof(int64_t) * n), *got = malloc(sizeof(int64_t) * n);
+        size_t at = 0;
+        for (int64_t l = 0; l < p->adc_steps; ++l)
+            for (int64_t dlt = -3; dlt <= 3; ++dlt)
+                j2[at++] = table[l] + dlt;
+        j2[at++] = p->adc_lo2 - 1000;
+        j2[at++] = p->adc_lo2;
+        j2[at++] = p->adc_hi2;
+        j2[at++] = p->adc_hi2 + 1000;
+        while (at < n)
+            j2[at++] = p->adc_hi2;
+        for (int k = 1; k <= 2; ++k) {
+            cl_int st;
+            cl_kernel kern = clCreateKernel(f->ocl.program, "cim_adc_probe", &st);
+            cl_mem bcp = clCreateBuffer(f->ocl.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                                        sizeof *p, (void *)p, &st);
+            cl_mem btab = clCreateBuffer(f->ocl.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                                         sizeof(int64_t) * len, table, &st);
+            cl_mem bj = clCreateBuffer(f->ocl.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                                       sizeof(int64_t) * n, j2, &st);
+            cl_mem bout = clCreateBuffer(f->ocl.context, CL_MEM_WRITE_ONLY, sizeof(int64_t) * n,
+                                         NULL, &st);
+            cl_int kk = k;
+            size_t global = n / (size_t)f->ocl.vector_width;
+            clSetKernelArg(kern, 0, sizeof bcp, &bcp);
+            clSetKernelArg(kern, 1, sizeof btab, &btab);
+            clSetKernelArg(kern, 2, sizeof bj, &bj);
+            clSetKernelArg(kern, 3, sizeof kk, &kk);
+            clSetKernelArg(kern, 4, sizeof bout, &bout);
+            assert_int_equal(clEnqueueNDRangeKernel(f->ocl.queue, kern, 1, NULL, &global, NULL, 0,
+                                                    NULL, NULL),
+                             CL_SUCCESS);
+            assert_int_equal(clEnqueueReadBuffer(f->ocl.queue, bout, CL_TRUE, 0,
+                                                 sizeof(int64_t) * n, got, 0, NULL, NULL),
+                             CL_SUCCESS);
+            for (size_t i = 0; i < n; ++i)
+                if (got[i] != cim_adc_convert(p, j2[i], k))
+                    fail_msg("ADC %zu (%d bits), k %d, j2 %lld: kernel %lld, reference %lld", c,
+                             adcs[c].bits, k, (long long)j2[i], (long long)got[i],
+                             (long long)cim_adc_convert(p, j2[i], k));
+            clReleaseMemObject(bcp);
+            clReleaseMemObject(btab);
+            clReleaseMemObject(bj);
+            clReleaseMemObject(bout);
+            clReleaseKernel(kern);
+        }
+        free(table);
+        free(j2);
+        free(got);
+    }
+}
+
 /* Kernels loaded from the source folder (CIMGPU_KERNEL_DIR, for kernel
  * development) compute what the embedded copy computes. */
 static void test_kernel_dir_matches_embedded(void **state)
@@ -309,6 +413,8 @@ static void test_shared_struct_layout(void **state)
         cmocka_unit_test(test_results_independent_of_batch_size),                                  \
         cmocka_unit_test(test_trial_replay_matches_run),                                           \
         cmocka_unit_test(test_trials_differ_with_noise),                                           \
+        cmocka_unit_test(test_finite_adc_levels_match_reference),                                  \
+        cmocka_unit_test(test_adc_lanes_match_division_at_every_threshold),                        \
         cmocka_unit_test(test_kernel_dir_matches_embedded)
 
 int main(void)
