@@ -279,6 +279,7 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
     int rc;
     const int64_t rows_pad = si->rows_pad;
     fill_launch_params(&lp, job, si, rows_pad, tracing);
+    choose_read_layout(ocl, &lp);
     if ((rc = build_bit_planes(job, si, lp.words_per_tile, rows_pad, &state_bits, &drive_bits)) != 0) {
         cim_error_set(err, rc, "engine: out of memory for bit-planes");
         goto done;
@@ -309,7 +310,7 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
                                bf->sumw, bf->out, bf->trace_current, bf->trace_adc};
         if ((rc = set_args(k, 9, args, err)) != 0 ||
             (rc = launch(ocl, k, "cim_read_digital", (size_t)(rows_pad / ocl->vector_width),
-                         (size_t)job->n_inputs, 1,
+                         (size_t)((job->n_inputs + lp.inputs_per_item - 1) / lp.inputs_per_item), 1,
                          job->timing ? &job->timing->read_s : NULL, err)) != 0 ||
             (rc = read_buffer(ocl, bf->out, sizeof(int32_t) * out_elems, out, err)) != 0)
             goto done;

@@ -304,7 +304,45 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
     out[(b * lp->n_inputs + i) * lp->rows + m] = result;
 }
 
-/* Digital mode, global: (rows_pad / CIM_VW, n_inputs). Bit-planes:
+/* Digital column current of conversion j, tile tn, input i, for the CIM_VW
+ * columns from m0. No input drives two same-sign terms of a conversion (a
+ * table invariant, tests/test_mapping.c), so the same-sign terms' bits are
+ * disjoint and one count of their OR counts them all. */
+static inline cim_vec cim_digital_current(__constant const cim_launch_params *lp,
+                                          __constant const cim_mapping_desc *d, int j,
+                                          __global const uint *state_bits,
+                                          __global const uint *drive_bits, long i, long tn,
+                                          long m0)
+{
+    __constant const cim_conv *cv = &d->conv[j];
+    const long wpt = lp->words_per_tile, tile_words = lp->tiles_n * wpt;
+    cim_uvec plus = 0, minus = 0;
+    for (long w0 = 0; w0 < wpt; w0 += CIM_POPCOUNT_BLOCK) {
+        const long w1 = w0 + CIM_POPCOUNT_BLOCK < wpt ? w0 + CIM_POPCOUNT_BLOCK : wpt;
+        cim_uvec plus_bytes = 0, minus_bytes = 0;
+        for (long w = w0; w < w1; ++w) {
+            cim_uvec pw = 0, mw = 0;
+            for (int t = 0; t < cv->n_terms; ++t) {
+                __constant const cim_term *tm = &cv->terms[t];
+                const cim_uvec bits =
+                    CIM_VLOAD(state_bits + ((tm->slot * tile_words) + tn * wpt + w) * lp->rows_pad +
+                              m0) &
+                    (cim_uvec)drive_bits[(i * d->n_drives + tm->drive) * tile_words + tn * wpt + w];
+                if (tm->sign > 0)
+                    pw |= bits;
+                else
+                    mw |= bits;
+            }
+            plus_bytes += cim_popcount_bytes(pw);
+            minus_bytes += cim_popcount_bytes(mw);
+        }
+        plus += cim_bytes_sum(plus_bytes);
+        minus += cim_bytes_sum(minus_bytes);
+    }
+    return CIM_AS_INT(plus) - CIM_AS_INT(minus);
+}
+
+/* Digital mode, global: (rows_pad / CIM_VW, ceil(n_inputs / inputs_per_item)). Bit-planes:
  * state_bits uint [n_slots][tiles_n][words_per_tile][rows_pad] (bit b of word
  * w: the slot's state for input position w * 32 + b of the tile; columns
  * fastest so a work-item loads its CIM_VW columns at once), drive_bits uint
@@ -317,53 +355,28 @@ __kernel void cim_read_digital(__constant const cim_launch_params *lp,
                                __global int *out, __global int *trace_current,
                                __global long *trace_adc)
 {
-    const long m0 = get_global_id(0) * CIM_VW, i = get_global_id(1);
+    const long m0 = get_global_id(0) * CIM_VW;
+    const long i0 = get_global_id(1) * lp->inputs_per_item;
+    const long i1 = i0 + lp->inputs_per_item < lp->n_inputs ? i0 + lp->inputs_per_item : lp->n_inputs;
     const cim_column_params p = *cp;
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[p.mapping];
     const long wpt = lp->words_per_tile, tile_words = lp->tiles_n * wpt;
-    cim_vec result = 0;
-    for (long tn = 0; tn < lp->tiles_n; ++tn) {
-        const int s = tile_s[i * lp->tiles_n + tn], n_used = cim_tile_inputs(lp, tn);
-        cim_vec sums[CIM_MAX_CONVS];
-        for (int j = 0; j < d->n_convs; ++j) {
-            /* No input drives two same-sign terms of a conversion (a table
-             * invariant, tests/test_mapping.c), so the same-sign terms' bits
-             * are disjoint and one popcount of their OR counts them all. */
-            __constant const cim_conv *cv = &d->conv[j];
-            cim_uvec plus = 0, minus = 0;
-            for (long w0 = 0; w0 < wpt; w0 += CIM_POPCOUNT_BLOCK) {
-                const long w1 = w0 + CIM_POPCOUNT_BLOCK < wpt ? w0 + CIM_POPCOUNT_BLOCK : wpt;
-                cim_uvec plus_bytes = 0, minus_bytes = 0;
-                for (long w = w0; w < w1; ++w) {
-                    cim_uvec pw = 0, mw = 0;
-                    for (int t = 0; t < cv->n_terms; ++t) {
-                        __constant const cim_term *tm = &cv->terms[t];
-                        const cim_uvec bits =
-                            CIM_VLOAD(state_bits +
-                                      ((tm->slot * tile_words) + tn * wpt + w) * lp->rows_pad + m0) &
-                            (cim_uvec)drive_bits[(i * d->n_drives + tm->drive) * tile_words +
-                                                 tn * wpt + w];
-                        if (tm->sign > 0)
-                            pw |= bits;
-                        else
-                            mw |= bits;
-                    }
-                    plus_bytes += cim_popcount_bytes(pw);
-                    minus_bytes += cim_popcount_bytes(mw);
-                }
-                plus += cim_bytes_sum(plus_bytes);
-                minus += cim_bytes_sum(minus_bytes);
-            }
-            sums[j] = CIM_AS_INT(plus) - CIM_AS_INT(minus);
+    for (long i = i0; i < i1; ++i) {
+        cim_vec result = 0;
+        for (long tn = 0; tn < lp->tiles_n; ++tn) {
+            const int s = tile_s[i * lp->tiles_n + tn], n_used = cim_tile_inputs(lp, tn);
+            cim_vec sums[CIM_MAX_CONVS];
+            for (int j = 0; j < d->n_convs; ++j)
+                sums[j] = cim_digital_current(lp, d, j, state_bits, drive_bits, i, tn, m0);
+            if (!lp->trace)
+                result += cim_column_result_lanes(&p, sums, s, n_used,
+                                                  CIM_VLOAD(sumw + tn * lp->rows_pad + m0), 0);
+            else
+                cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, 0, 0, i, tn, m0, &result,
+                                       trace_current, trace_adc);
         }
-        if (!lp->trace)
-            result += cim_column_result_lanes(&p, sums, s, n_used,
-                                              CIM_VLOAD(sumw + tn * lp->rows_pad + m0), 0);
-        else
-            cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, 0, 0, i, tn, m0, &result,
-                                   trace_current, trace_adc);
+        cim_store_result(lp, result, out + i * lp->rows, m0);
     }
-    cim_store_result(lp, result, out + i * lp->rows, m0);
 }
 
 /* Layout probe: the sizes of the structs shared with the host as the device
