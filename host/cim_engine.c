@@ -72,6 +72,15 @@ static int set_args(cl_kernel k, int n, const cl_mem *args, cim_error *err)
     return 0;
 }
 
+/* The largest divisor of n that is at most cap (>= 1). */
+static size_t largest_divisor(size_t n, size_t cap)
+{
+    for (size_t l = n < cap ? n : cap; l > 1; --l)
+        if (n % l == 0)
+            return l;
+    return 1;
+}
+
 /* Enqueues k over a 3-D range; if seconds is not NULL, waits for it and adds
  * its device time. */
 static int launch(cim_ocl *ocl, cl_kernel k, const char *name, size_t g0, size_t g1, size_t g2,
@@ -82,19 +91,16 @@ static int launch(cim_ocl *ocl, cl_kernel k, const char *name, size_t g0, size_t
     cl_int st;
     if (g0 == 0 || g1 == 0 || g2 == 0)
         return 0;
-    /* CPU devices: one work-group per row of work-items along dimension 0
-     * (measured fastest on PoCL: a group shares its trial's conductances in
-     * cache); GPUs: the driver's choice. Results never depend on it. */
+    /* CPU devices: work-groups of up to CIM_ENGINE_CPU_GROUP work-items, a
+     * whole row along dimension 0 first (measured fastest on PoCL: few groups,
+     * each sharing its trial's data in cache); GPUs: the driver's choice.
+     * Results never depend on it. */
     size_t local[3] = {1, 1, 1};
     int explicit_local = 0;
-    if (ocl->device_type & CL_DEVICE_TYPE_CPU) {
-        for (size_t l = g0 < CIM_ENGINE_CPU_GROUP ? g0 : CIM_ENGINE_CPU_GROUP; l > 1; --l) {
-            if (g0 % l == 0) {
-                local[0] = l;
-                explicit_local = 1;
-                break;
-            }
-        }
+    if (ocl->cpu_style) {
+        local[0] = largest_divisor(g0, CIM_ENGINE_CPU_GROUP);
+        local[1] = largest_divisor(g1, CIM_ENGINE_CPU_GROUP / local[0]);
+        explicit_local = 1;
     }
     st = clEnqueueNDRangeKernel(ocl->queue, k, 3, NULL, global, explicit_local ? local : NULL, 0,
                                 NULL, seconds ? &ev : NULL);
@@ -188,7 +194,7 @@ static void fill_launch_params(cim_launch_params *lp, const cim_mvm_job *job, co
  * work-item; GPUs keep columns fastest for coalesced loads. */
 static void choose_read_layout(const cim_ocl *ocl, cim_launch_params *lp)
 {
-    if (ocl->device_type & CL_DEVICE_TYPE_CPU) {
+    if (ocl->cpu_style) {
         lp->g_block = ocl->vector_width;
         lp->inputs_per_item = CIM_ENGINE_CPU_INPUTS_PER_ITEM;
     }

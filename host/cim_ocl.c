@@ -297,7 +297,8 @@ int cim_ocl_open(cim_ocl *ocl, const char *device_spec, cim_error *err)
     /* CPUs get explicit SIMD vectors across columns; GPUs one column per work-item.
      * CIMGPU_VECTOR_WIDTH overrides (tests use it to show every width gives
      * the same bits). */
-    ocl->vector_width = (ocl->device_type & CL_DEVICE_TYPE_GPU) ? 1 : CIM_CPU_VECTOR_WIDTH;
+    ocl->cpu_style = !(ocl->device_type & CL_DEVICE_TYPE_GPU);
+    ocl->vector_width = ocl->cpu_style ? CIM_CPU_VECTOR_WIDTH : 1;
     {
         const char *vw = getenv("CIMGPU_VECTOR_WIDTH");
         if (vw && *vw) {

@@ -32,7 +32,12 @@ typedef struct cim_ocl {
     char platform_name[256];
     char device_name[256];
     char driver_version[128];
-    int vector_width; /* columns per work-item in the analog kernels */
+    int vector_width; /* columns per work-item in the kernels */
+    /* Launch style the engine uses: 1 (CPUs) = blocked conductance layout,
+     * several inputs per work-item, explicit work-groups; 0 (GPUs) =
+     * columns fastest, one input per work-item, the driver's work-groups.
+     * Tests set it to run the GPU style on a CPU device; results are the same. */
+    int cpu_style;
 } cim_ocl;
 
 /* Opens the chosen device and builds the program. 0 or CIM_ERR_*. */

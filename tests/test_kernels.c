@@ -28,7 +28,7 @@ typedef struct fixture {
     int have_device;
 } fixture;
 
-static int open_device(void **state, const char *vector_width)
+static int open_device(void **state, const char *vector_width, int gpu_style)
 {
     fixture *f = calloc(1, sizeof *f);
     cim_error err = {0, ""};
@@ -38,6 +38,8 @@ static int open_device(void **state, const char *vector_width)
         unsetenv("CIMGPU_VECTOR_WIDTH");
     f->have_device = cim_ocl_open(&f->ocl, NULL, &err) == 0;
     unsetenv("CIMGPU_VECTOR_WIDTH");
+    if (f->have_device && gpu_style)
+        f->ocl.cpu_style = 0;
     *state = f;
     if (!f->have_device) {
         fprintf(stderr, "%s\n", err.msg);
@@ -49,12 +51,13 @@ static int open_device(void **state, const char *vector_width)
 
 static int setup_default(void **state)
 {
-    return open_device(state, NULL);
+    return open_device(state, NULL, 0);
 }
 
-static int setup_scalar(void **state)
+/* One column per work-item and the GPU launch style, on whatever device. */
+static int setup_gpu_style(void **state)
 {
-    return open_device(state, "1");
+    return open_device(state, "1", 1);
 }
 
 static int teardown(void **state)
@@ -420,9 +423,11 @@ static void test_shared_struct_layout(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {KERNEL_TESTS};
-    /* The read kernel's SIMD width (16 on CPUs) and width 1 (GPUs) must give
-     * the same bits: run everything under both. */
-    int failed = cmocka_run_group_tests_name("kernels_default_width", tests, setup_default, teardown);
-    failed += cmocka_run_group_tests_name("kernels_width_1", tests, setup_scalar, teardown);
+    /* The device's own launch style (on a CPU: 16 columns per work-item,
+     * blocked layout, several inputs per work-item) and the GPU style (one
+     * column per work-item, columns-fastest layout, driver-chosen groups)
+     * must give the same bits: run everything under both. */
+    int failed = cmocka_run_group_tests_name("kernels_device_style", tests, setup_default, teardown);
+    failed += cmocka_run_group_tests_name("kernels_gpu_style", tests, setup_gpu_style, teardown);
     return failed;
 }
