@@ -10,6 +10,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,12 @@ int cim_cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *va
     return 0;
 }
 
+void cim_cli_getopt_start(void)
+{
+    opterr = 0;
+    optind = 1;
+}
+
 int cim_cli_bad_option(cim_error *err, const char *subcommand, int result, int opt, const char *arg)
 {
     char shown[80];
@@ -51,4 +58,10 @@ int cim_cli_bad_option(cim_error *err, const char *subcommand, int result, int o
     return cim_error_set(err, CIM_ERR_USAGE, "%s%soption '%s' %s (see `%s%s%s --help`)", subcommand,
                          subcommand[0] ? ": " : "", shown, what, CIM_CLI_PROGRAM,
                          subcommand[0] ? " " : "", subcommand);
+}
+
+int cim_cli_unexpected_argument(cim_error *err, const char *subcommand, const char *arg)
+{
+    return cim_error_set(err, CIM_ERR_USAGE, "%s: unexpected argument '%s' (see `%s %s --help`)",
+                         subcommand, arg, CIM_CLI_PROGRAM, subcommand);
 }

@@ -31,11 +31,23 @@ int cim_cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *va
  * optopt tells them apart from short option letters. */
 #define CIM_CLI_LONG_ONLY 256
 
+/* Starts a getopt_long pass over a subcommand's arguments: from the first
+ * (optind = 1, so a second parse in one process starts afresh), and with
+ * getopt's own messages off (opterr = 0), so that a bad option is reported
+ * once, as the one error line, by cim_cli_bad_option. Option strings start
+ * with ':' so that a missing value is told apart from an unknown option. */
+void cim_cli_getopt_start(void);
+
 /* The usage error for an option getopt_long rejected: `result` is what it
  * returned (':' missing value, '?' unknown option or unexpected value),
  * `opt` its optopt and `arg` the offending argv element (argv[optind - 1]).
  * Returns CIM_ERR_USAGE. */
 int cim_cli_bad_option(cim_error *err, const char *subcommand, int result, int opt,
                        const char *arg);
+
+/* The usage error for an argument left over after the options (the
+ * subcommands take none): "<subcommand>: unexpected argument '<arg>' (see
+ * `cimgpu <subcommand> --help`)". Returns CIM_ERR_USAGE. */
+int cim_cli_unexpected_argument(cim_error *err, const char *subcommand, const char *arg);
 
 #endif /* CIM_CLI_H */

@@ -104,27 +104,33 @@ static void print_models(void)
     free(list);
 }
 
+/* Parses the subcommand's arguments (argv[0] is "info"): --help alone.
+ * 0: no arguments; 1: --help shown; else CIM_ERR_USAGE. */
+static int parse_options(int argc, char **argv, cim_error *err)
+{
+    cim_cli_getopt_start();
+    int c = getopt_long(argc, argv, ":h", long_options, NULL);
+    if (c == 'h') {
+        usage(stdout);
+        return 1;
+    }
+    if (c != -1)
+        return cim_cli_bad_option(err, "info", c, optopt, argv[optind - 1]);
+    if (optind < argc)
+        return cim_cli_unexpected_argument(err, "info", argv[optind]);
+    return 0;
+}
+
 int cim_cli_info(int argc, char **argv)
 {
     cim_error err;
-    int c, rc;
+    int rc;
     cim_error_clear(&err);
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc - 1, argv + 1, ":h", long_options, NULL)) != -1) {
-        if (c == 'h') {
-            usage(stdout);
-            return 0;
-        }
-        cim_cli_bad_option(&err, "info", c, optopt, argv[optind]);
+    rc = parse_options(argc - 1, argv + 1, &err);
+    if (rc == 1)
+        return 0;
+    if (rc != 0)
         return cim_cli_report(&err);
-    }
-    if (optind < argc - 1) {
-        cim_error_set(&err, CIM_ERR_USAGE,
-                      "info: unexpected argument '%s' (see `cimgpu info --help`)",
-                      argv[optind + 1]);
-        return cim_cli_report(&err);
-    }
     printf("cimgpu %s (git %s)\n\n", CIM_VERSION, CIM_GIT_REVISION);
     print_build();
     printf("\nOpenCL devices (the index or a name substring selects one with --device or "

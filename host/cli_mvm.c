@@ -158,8 +158,7 @@ static int parse_options(int argc, char **argv, mvm_options *o, cim_error *err)
     memset(o, 0, sizeof *o);
     o->trials = 1;
     o->seed = 0;
-    opterr = 0;
-    optind = 1;
+    cim_cli_getopt_start();
     while ((c = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
         switch (c) {
         case OPT_CONFIG:
@@ -200,9 +199,7 @@ static int parse_options(int argc, char **argv, mvm_options *o, cim_error *err)
         }
     }
     if (optind < argc)
-        return cim_error_set(err, CIM_ERR_USAGE,
-                             "mvm: unexpected argument '%s' (see `cimgpu mvm --help`)",
-                             argv[optind]);
+        return cim_cli_unexpected_argument(err, "mvm", argv[optind]);
     if (!o->config_path || !o->weights_path || !o->inputs_path)
         return cim_error_set(err, CIM_ERR_USAGE, "mvm: %s is required (see `cimgpu mvm --help`)",
                              !o->config_path    ? "--config CFG.json"

@@ -36,6 +36,17 @@ static cim_column_params finite_adc(int type, int bits, int64_t lo_na, int64_t h
     return p;
 }
 
+/* The ideal ADC: `mapping`, HRS and Delta in nA. */
+static cim_column_params inf_adc(cim_mapping_id mapping, int64_t hrs_na, int64_t delta_na)
+{
+    cim_column_params p = {0};
+    p.mapping = mapping;
+    p.hrs = hrs_na;
+    p.delta = delta_na;
+    p.adc_type = CIM_ADC_INF;
+    return p;
+}
+
 /* The level table the kernels use instead of divisions (cim_adc.h). */
 static int64_t *build_table(const cim_column_params *p)
 {
@@ -63,6 +74,24 @@ static int64_t convert2(const cim_column_params *p, int64_t j2, int k)
 static int64_t convert_na(const cim_column_params *p, int64_t j_na, int k)
 {
     return convert2(p, 2 * j_na, k);
+}
+
+/* A two-conversion tile (S, N and sumw as cim_column_result takes them): the
+ * result r and the ADC outputs, by the division form (the reference) and by
+ * the table form (the kernels'), must both be the expected ones. */
+static void expect_column_both_forms(const cim_column_params *p, const int32_t current[2],
+                                     int32_t s, int32_t n_used, int32_t sumw, int64_t r,
+                                     int64_t adc0, int64_t adc1)
+{
+    int64_t *table = build_table(p);
+    const int64_t *forms[2] = {NULL, table};
+    for (int f = 0; f < 2; ++f) {
+        int64_t adc[CIM_MAX_CONVS] = {0};
+        CIM_ASSERT_I64_EQ(cim_column_result(p, current, s, n_used, sumw, forms[f], adc), r);
+        CIM_ASSERT_I64_EQ(adc[0], adc0);
+        CIM_ASSERT_I64_EQ(adc[1], adc1);
+    }
+    free(table);
 }
 
 static void test_adc_steps_per_type(void **state)
@@ -285,16 +314,9 @@ static void test_column_bnn_iii_pos_worked(void **state)
     p.mapping = CIM_BNN_III;
     p.hrs = 5000;
     const int32_t current[2] = {65000, 30000};
-    int64_t adc[CIM_MAX_CONVS] = {0};
-    CIM_ASSERT_I64_EQ(cim_column_result(&p, current, 2, 4, 2, NULL, adc), -1);
-    CIM_ASSERT_I64_EQ(adc[0], 4);
-    CIM_ASSERT_I64_EQ(adc[1], 3);
-    int64_t *table = build_table(&p); /* the kernels' form: same result */
-    CIM_ASSERT_I64_EQ(cim_column_result(&p, current, 2, 4, 2, table, adc), -1);
-    CIM_ASSERT_I64_EQ(adc[0], 4);
-    CIM_ASSERT_I64_EQ(adc[1], 3);
-    free(table);
+    expect_column_both_forms(&p, current, 2, 4, 2, -1, 4, 3);
     p.adc_type = CIM_ADC_INF;
+    int64_t adc[CIM_MAX_CONVS] = {0};
     CIM_ASSERT_I64_EQ(cim_column_result(&p, current, 2, 4, 2, NULL, adc), 0);
     CIM_ASSERT_I64_EQ(adc[0], 4);
     CIM_ASSERT_I64_EQ(adc[1], 2);
@@ -318,16 +340,9 @@ static void test_column_tnn_ii_sym_worked(void **state)
     p.mapping = CIM_TNN_II;
     p.hrs = 5000;
     const int32_t current[2] = {50000, -25000};
-    int64_t adc[CIM_MAX_CONVS] = {0};
-    CIM_ASSERT_I64_EQ(cim_column_result(&p, current, 2, 4, 2, NULL, adc), 6);
-    CIM_ASSERT_I64_EQ(adc[0], 3);
-    CIM_ASSERT_I64_EQ(adc[1], -3);
-    int64_t *table = build_table(&p);
-    CIM_ASSERT_I64_EQ(cim_column_result(&p, current, 2, 4, 2, table, adc), 6);
-    CIM_ASSERT_I64_EQ(adc[0], 3);
-    CIM_ASSERT_I64_EQ(adc[1], -3);
-    free(table);
+    expect_column_both_forms(&p, current, 2, 4, 2, 6, 3, -3);
     p.adc_type = CIM_ADC_INF;
+    int64_t adc[CIM_MAX_CONVS] = {0};
     CIM_ASSERT_I64_EQ(cim_column_result(&p, current, 2, 4, 2, NULL, adc), 4);
 }
 
@@ -336,11 +351,7 @@ static void test_column_tnn_ii_sym_worked(void **state)
 static void test_inf_single_conversion_rounds_half_away(void **state)
 {
     (void)state;
-    cim_column_params p = {0};
-    p.mapping = CIM_TNN_I;
-    p.hrs = 5000;
-    p.delta = 25000;
-    p.adc_type = CIM_ADC_INF;
+    cim_column_params p = inf_adc(CIM_TNN_I, 5000, 25000);
     static const struct {
         int32_t current;
         int64_t r;
@@ -367,11 +378,7 @@ static void test_inf_single_conversion_rounds_half_away(void **state)
 static void test_inf_rounds_once_per_tile(void **state)
 {
     (void)state;
-    cim_column_params p = {0};
-    p.mapping = CIM_TNN_II;
-    p.hrs = 5000;
-    p.delta = 25000;
-    p.adc_type = CIM_ADC_INF;
+    cim_column_params p = inf_adc(CIM_TNN_II, 5000, 25000);
     int64_t adc[CIM_MAX_CONVS] = {0};
     const int32_t pos[2] = {10000, -1250}, neg[2] = {-10000, 1250};
     CIM_ASSERT_I64_EQ(cim_column_result(&p, pos, 0, 4, 0, NULL, adc), 1);
@@ -391,11 +398,7 @@ static void test_inf_rounds_once_per_tile(void **state)
 static void test_inf_half_unit_offsets_tnn_iv(void **state)
 {
     (void)state;
-    cim_column_params p = {0};
-    p.mapping = CIM_TNN_IV;
-    p.hrs = 5001;
-    p.delta = 25006;
-    p.adc_type = CIM_ADC_INF;
+    cim_column_params p = inf_adc(CIM_TNN_IV, 5001, 25006);
     const cim_mapping_desc *d = cim_mapping_desc_of(CIM_TNN_IV);
     CIM_ASSERT_I64_EQ(cim_adc_input2(&d->conv[0], 30007, 1, 1, p.hrs), 65015);
     CIM_ASSERT_I64_EQ(cim_adc_input2(&d->conv[1], 0, 1, 1, p.hrs), -5001);

@@ -48,12 +48,16 @@ extern char **environ;
 #define RUN_POLL_NS 2000000L /* waitpid polling interval: 2 ms */
 #define MAX_ARGS 40
 #define CLI_DATA CIM_TEST_DATA_DIR "/cli/"
+/* `cimgpu mvm` on a small valid problem of tests/data/cli: BNN_III, a 3 x 5
+ * weight matrix and 2 inputs */
+#define MVM_BNN3                                                                                   \
+    "mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn.csv", "--inputs",        \
+        CLI_DATA "x_bnn.csv"
 #define MVM_EXAMPLES CIM_TEST_DATA_DIR "/mvm"
 #define N_MVM_EXAMPLES 44 /* tests/data/mvm/README.md */
-#define PATH_MAX_LEN 1024
 
 typedef struct fixture {
-    char dir[PATH_MAX_LEN]; /* scratch folder for generated files and output */
+    char dir[CIM_TEST_PATH_MAX]; /* scratch folder for generated files and output */
     int have_device;
 } fixture;
 
@@ -67,27 +71,9 @@ typedef struct run_result {
 
 static const char *scratch(const fixture *f, const char *name, char *buf)
 {
-    int n = snprintf(buf, PATH_MAX_LEN, "%s/%s", f->dir, name);
-    assert_true(n > 0 && n < PATH_MAX_LEN);
+    int n = snprintf(buf, CIM_TEST_PATH_MAX, "%s/%s", f->dir, name);
+    assert_true(n > 0 && n < CIM_TEST_PATH_MAX);
     return buf;
-}
-
-static char *read_whole(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    char *text;
-    long n;
-    assert_non_null(fp);
-    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-    n = ftell(fp);
-    assert_true(n >= 0);
-    rewind(fp);
-    text = malloc((size_t)n + 1);
-    assert_non_null(text);
-    assert_int_equal(fread(text, 1, (size_t)n, fp), (size_t)n);
-    text[n] = '\0';
-    fclose(fp);
-    return text;
 }
 
 static void write_whole(const char *path, const char *text)
@@ -108,7 +94,7 @@ static int exists(const char *path)
 
 static void run_argv(const fixture *f, run_result *r, const char *const *args)
 {
-    char out_path[PATH_MAX_LEN], err_path[PATH_MAX_LEN];
+    char out_path[CIM_TEST_PATH_MAX], err_path[CIM_TEST_PATH_MAX];
     char *argv[MAX_ARGS + 2];
     posix_spawn_file_actions_t fa;
     struct timespec start, now, pause = {0, RUN_POLL_NS};
@@ -149,8 +135,8 @@ static void run_argv(const fixture *f, run_result *r, const char *const *args)
         fail_msg("cimgpu %s ... died with signal %d", argv[1] ? argv[1] : "",
                  WIFSIGNALED(status) ? WTERMSIG(status) : -1);
     r->exit_code = WEXITSTATUS(status);
-    r->out = read_whole(out_path);
-    r->err = read_whole(err_path);
+    r->out = cim_test_read_file(out_path);
+    r->err = cim_test_read_file(err_path);
 }
 
 /* run(f, &r, "mvm", "--config", path, ..., NULL) */
@@ -200,19 +186,54 @@ static void assert_success(const run_result *r)
         fail_msg("exit status %d; stderr: %s", r->exit_code, r->err);
 }
 
+/* Runs cimgpu with the NULL-terminated `args` and expects exit status 2 and
+ * one error line naming `culprit` (and `culprit2` when not NULL). */
+static void expect_usage_error(const fixture *f, const char *const *args, const char *culprit,
+                               const char *culprit2)
+{
+    run_result r;
+    run_argv(f, &r, args);
+    assert_error_line(&r, 2, culprit, culprit2, NULL);
+    result_free(&r);
+}
+
+/* A command line (NULL-padded) that must fail with status 2, and what its
+ * error line must name. */
+#define MAX_CASE_ARGS 12 /* a usage_case's arguments, NULL padding included */
+
+typedef struct usage_case {
+    const char *args[MAX_CASE_ARGS];
+    const char *culprit, *culprit2;
+} usage_case;
+
+static void expect_usage_errors(const fixture *f, const usage_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; ++i)
+        expect_usage_error(f, cases[i].args, cases[i].culprit, cases[i].culprit2);
+}
+
 /* Runs `cimgpu mvm` on files of tests/data/cli and expects a usage/input
  * error naming `culprit` (and `culprit2` when not NULL). */
 static void expect_mvm_error(const fixture *f, const char *config, const char *weights,
                              const char *inputs, const char *culprit, const char *culprit2)
 {
-    run_result r;
-    char cfg[PATH_MAX_LEN], w[PATH_MAX_LEN], x[PATH_MAX_LEN];
+    char cfg[CIM_TEST_PATH_MAX], w[CIM_TEST_PATH_MAX], x[CIM_TEST_PATH_MAX];
     snprintf(cfg, sizeof cfg, "%s%s", CLI_DATA, config);
     snprintf(w, sizeof w, "%s%s", CLI_DATA, weights);
     snprintf(x, sizeof x, "%s%s", CLI_DATA, inputs);
-    run(f, &r, "mvm", "--config", cfg, "--weights", w, "--inputs", x, NULL);
-    assert_error_line(&r, 2, culprit, culprit2, NULL);
-    result_free(&r);
+    const char *const args[] = {"mvm", "--config", cfg, "--weights", w, "--inputs", x, NULL};
+    expect_usage_error(f, args, culprit, culprit2);
+}
+
+/* `cimgpu mvm` on the valid BNN3 problem with `option value` added, for every
+ * value in `bad`: each must be a usage error naming the option. */
+static void expect_bad_option_values(const fixture *f, const char *option, const char *const *bad,
+                                     size_t n)
+{
+    for (size_t i = 0; i < n; ++i) {
+        const char *const args[] = {MVM_BNN3, option, bad[i], NULL};
+        expect_usage_error(f, args, option, NULL);
+    }
 }
 
 /* ---- worked examples -------------------------------------------------- */
@@ -264,11 +285,11 @@ static char *lines_of(const cJSON *matrix)
 
 static cJSON *load_example(const char *name)
 {
-    char path[PATH_MAX_LEN];
+    char path[CIM_TEST_PATH_MAX];
     char *text;
     cJSON *doc;
     snprintf(path, sizeof path, "%s/%s", MVM_EXAMPLES, name);
-    text = read_whole(path);
+    text = cim_test_read_file(path);
     doc = cJSON_Parse(text);
     free(text);
     if (!doc)
@@ -279,7 +300,7 @@ static cJSON *load_example(const char *name)
 /* Writes cfg.json, W.csv and X.csv of an example into the scratch folder. */
 static void stage_example(const fixture *f, const cJSON *doc)
 {
-    char path[PATH_MAX_LEN];
+    char path[CIM_TEST_PATH_MAX];
     char *cfg = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(doc, "config"));
     assert_non_null(cfg);
     write_whole(scratch(f, "cfg.json", path), cfg);
@@ -305,7 +326,7 @@ static void set_config_bool(cJSON *doc, const char *key, int value)
 /* Runs `cimgpu mvm` on the staged example with extra arguments. */
 static void run_staged(const fixture *f, run_result *r, const char *const *extra)
 {
-    char cfg[PATH_MAX_LEN], w[PATH_MAX_LEN], x[PATH_MAX_LEN];
+    char cfg[CIM_TEST_PATH_MAX], w[CIM_TEST_PATH_MAX], x[CIM_TEST_PATH_MAX];
     const char *args[MAX_ARGS + 1] = {"mvm",
                                       "--config",
                                       scratch(f, "cfg.json", cfg),
@@ -422,9 +443,7 @@ static int group_setup(void **state)
         return -1;
     unsetenv("CIMGPU_DEVICE");
     unsetenv("CIMGPU_MODEL_DIR");
-    snprintf(f->dir, sizeof f->dir, "%s/cimgpu-test-cli-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(f->dir)) {
+    if (cim_test_make_scratch_dir(f->dir, sizeof f->dir, "cli") != 0) {
         perror("mkdtemp");
         free(f);
         return -1;
@@ -440,31 +459,10 @@ static int group_setup(void **state)
     return f->have_device || err.code == CIM_ERR_NODEVICE ? 0 : -1;
 }
 
-/* Removes a file or a folder with everything in it. */
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    DIR *d;
-    struct dirent *e;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode) && (d = opendir(path)) != NULL) {
-        while ((e = readdir(d)) != NULL) {
-            char inner[PATH_MAX_LEN];
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            if (snprintf(inner, sizeof inner, "%s/%s", path, e->d_name) < (int)sizeof inner)
-                remove_tree(inner);
-        }
-        closedir(d);
-    }
-    remove(path);
-}
-
 static int group_teardown(void **state)
 {
     fixture *f = *state;
-    remove_tree(f->dir);
+    cim_test_remove_tree(f->dir);
     free(f);
     return 0;
 }
@@ -520,84 +518,53 @@ static void test_help_and_version(void **state)
 
 static void test_run_is_not_available_yet(void **state)
 {
-    run_result r;
-    run(*state, &r, "run", NULL);
-    assert_error_line(&r, 2, "cimgpu run", "not available", NULL);
-    result_free(&r);
-    run(*state, &r, "--trials", "10", NULL);
-    assert_error_line(&r, 2, "--trials", "not available", NULL);
-    result_free(&r);
+    static const usage_case cases[] = {
+        {{"run"}, "cimgpu run", "not available"},
+        {{"--trials", "10"}, "--trials", "not available"},
+    };
+    expect_usage_errors(*state, cases, sizeof cases / sizeof *cases);
 }
 
 static void test_unknown_subcommand_and_options(void **state)
 {
-    run_result r;
-    run(*state, &r, "frobnicate", NULL);
-    assert_error_line(&r, 2, "frobnicate", NULL);
-    result_free(&r);
-    run(*state, &r, "mvm", "--bogus", NULL);
-    assert_error_line(&r, 2, "--bogus", NULL);
-    result_free(&r);
-    run(*state, &r, "mvm", "-q", NULL);
-    assert_error_line(&r, 2, "-q", NULL);
-    result_free(&r);
-    run(*state, &r, "mvm", "--trace=yes", NULL);
-    assert_error_line(&r, 2, "--trace=yes", NULL);
-    result_free(&r);
-    run(*state, &r, "mvm", "--config", NULL);
-    assert_error_line(&r, 2, "--config", "needs a value", NULL);
-    result_free(&r);
-    run(*state, &r, "mvm", "stray", NULL);
-    assert_error_line(&r, 2, "stray", NULL);
-    result_free(&r);
-    run(*state, &r, "info", "--verbose", NULL);
-    assert_error_line(&r, 2, "--verbose", NULL);
-    result_free(&r);
+    static const usage_case cases[] = {
+        {{"frobnicate"}, "frobnicate", NULL},
+        {{"mvm", "--bogus"}, "--bogus", NULL},
+        {{"mvm", "-q"}, "-q", NULL},
+        {{"mvm", "--trace=yes"}, "--trace=yes", NULL},
+        {{"mvm", "--config"}, "--config", "needs a value"},
+        {{"mvm", "stray"}, "stray", NULL},
+        {{"info", "--verbose"}, "--verbose", NULL},
+    };
+    expect_usage_errors(*state, cases, sizeof cases / sizeof *cases);
 }
 
 static void test_required_options(void **state)
 {
-    run_result r;
-    run(*state, &r, "mvm", NULL);
-    assert_error_line(&r, 2, "--config", NULL);
-    result_free(&r);
-    run(*state, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--inputs", CLI_DATA "x_bnn.csv",
-        NULL);
-    assert_error_line(&r, 2, "--weights", NULL);
-    result_free(&r);
-    run(*state, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn.csv",
-        NULL);
-    assert_error_line(&r, 2, "--inputs", NULL);
-    result_free(&r);
-    run(*state, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn.csv",
-        "--inputs", CLI_DATA "x_bnn.csv", "--trace", NULL);
-    assert_error_line(&r, 2, "--trace", "--out", NULL);
-    result_free(&r);
+    static const usage_case cases[] = {
+        {{"mvm"}, "--config", NULL},
+        {{"mvm", "--config", CLI_DATA "bnn3.json", "--inputs", CLI_DATA "x_bnn.csv"},
+         "--weights",
+         NULL},
+        {{"mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn.csv"},
+         "--inputs",
+         NULL},
+        {{MVM_BNN3, "--trace"}, "--trace", "--out"},
+    };
+    expect_usage_errors(*state, cases, sizeof cases / sizeof *cases);
 }
 
 static void test_bad_trials(void **state)
 {
     static const char *const bad[] = {
         "0", "-1", "abc", "", "1000000001", " 5", "5x", "+3", "99999999999999999999999"};
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; ++i) {
-        run_result r;
-        run(*state, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn.csv",
-            "--inputs", CLI_DATA "x_bnn.csv", "--trials", bad[i], NULL);
-        assert_error_line(&r, 2, "--trials", NULL);
-        result_free(&r);
-    }
+    expect_bad_option_values(*state, "--trials", bad, sizeof bad / sizeof *bad);
 }
 
 static void test_bad_seed(void **state)
 {
     static const char *const bad[] = {"-1", "abc", "", "18446744073709551616", "0x10", "1.5", "-0"};
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; ++i) {
-        run_result r;
-        run(*state, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn.csv",
-            "--inputs", CLI_DATA "x_bnn.csv", "--seed", bad[i], NULL);
-        assert_error_line(&r, 2, "--seed", NULL);
-        result_free(&r);
-    }
+    expect_bad_option_values(*state, "--seed", bad, sizeof bad / sizeof *bad);
 }
 
 /* ---- bad files -------------------------------------------------------- */
@@ -647,8 +614,7 @@ static void test_bad_device(void **state)
     fixture *f = *state;
     run_result r;
     NEED_DEVICE(f);
-    run(f, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn.csv",
-        "--inputs", CLI_DATA "x_bnn.csv", "--device", "no-such-device-anywhere", NULL);
+    run(f, &r, MVM_BNN3, "--device", "no-such-device-anywhere", NULL);
     assert_error_line(&r, 2, "no-such-device-anywhere", NULL);
     result_free(&r);
 }
@@ -761,7 +727,7 @@ static void test_seed_makes_noise_reproducible(void **state)
 static void test_chunked_trials_match(void **state)
 {
     fixture *f = *state;
-    char h5_path[PATH_MAX_LEN];
+    char h5_path[CIM_TEST_PATH_MAX];
     const char *const extra[] = {
         "--trials", "5", "--seed", "11", "--out", scratch(f, "chunked.h5", h5_path), NULL};
     run_result whole, chunked;
@@ -793,7 +759,7 @@ static void test_chunked_trials_match(void **state)
 static void test_out_writes_results_and_provenance(void **state)
 {
     fixture *f = *state;
-    char h5_path[PATH_MAX_LEN], partial[PATH_MAX_LEN + 16];
+    char h5_path[CIM_TEST_PATH_MAX], partial[CIM_TEST_PATH_MAX + 16];
     const char *const extra[] = {
         "--trials", "2", "--seed", "9", "--out", scratch(f, "R.h5", h5_path), NULL};
     static const char *const attrs[] = {
@@ -879,7 +845,7 @@ static void test_out_writes_results_and_provenance(void **state)
 static void test_failed_run_leaves_no_file(void **state)
 {
     fixture *f = *state;
-    char h5_path[PATH_MAX_LEN], partial[PATH_MAX_LEN + 16], bad_dir[PATH_MAX_LEN];
+    char h5_path[CIM_TEST_PATH_MAX], partial[CIM_TEST_PATH_MAX + 16], bad_dir[CIM_TEST_PATH_MAX];
     run_result r;
     char *kept;
     scratch(f, "failed.h5", h5_path);
@@ -898,7 +864,7 @@ static void test_failed_run_leaves_no_file(void **state)
         "--inputs", CLI_DATA "x_bnn_two.csv", "--out", h5_path, NULL);
     assert_error_line(&r, 2, "x_bnn_two.csv", NULL);
     result_free(&r);
-    kept = read_whole(h5_path);
+    kept = cim_test_read_file(h5_path);
     assert_string_equal(kept, "keep me\n");
     free(kept);
     assert_false(exists(partial));
@@ -908,8 +874,7 @@ static void test_failed_run_leaves_no_file(void **state)
         return;
     /* a folder that does not exist: a runtime failure naming the file */
     scratch(f, "no_such_dir/R.h5", bad_dir);
-    run(f, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn.csv",
-        "--inputs", CLI_DATA "x_bnn.csv", "--out", bad_dir, NULL);
+    run(f, &r, MVM_BNN3, "--out", bad_dir, NULL);
     assert_error_line(&r, 1, "no_such_dir/R.h5", NULL);
     result_free(&r);
 }
@@ -921,7 +886,7 @@ static void test_failed_run_leaves_no_file(void **state)
 static void test_trace_shapes_and_recombination(void **state)
 {
     fixture *f = *state;
-    char h5_path[PATH_MAX_LEN];
+    char h5_path[CIM_TEST_PATH_MAX];
     const char *const extra[] = {"--trials", "2", "--out", scratch(f, "trace.h5", h5_path),
                                  "--trace",  NULL};
     const cim_mapping_desc *d = &CIM_MAPPINGS[CIM_TNN_V];
@@ -1013,7 +978,7 @@ static void test_calib_mode_uses_the_mvm_entry(void **state)
 static void test_info(void **state)
 {
     fixture *f = *state;
-    char models[PATH_MAX_LEN], path[PATH_MAX_LEN + 16];
+    char models[CIM_TEST_PATH_MAX], path[CIM_TEST_PATH_MAX + 16];
     run_result r;
     run(f, &r, "info", NULL);
     assert_success(&r);

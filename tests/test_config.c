@@ -3,12 +3,7 @@
  * end-to-end check that the worked examples of tests/data/mvm resolve to
  * crossbars on which the reference MVM reproduces their expected results.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "cim_test_util.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -95,22 +90,6 @@ static void resolve_ok(const cim_config *cfg, const char *layer, cim_xbar *x)
     cim_error err = {0};
     if (cim_config_resolve(cfg, layer, 0, 0, x, &err))
         fail_msg("resolve failed: %s", err.msg);
-}
-
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
 }
 
 /* ---------------------------------------------------------------------------
@@ -601,91 +580,78 @@ static void test_resolve_currents_and_ranges(void **state)
     cim_config_free(&cfg);
 }
 
+/* d2d_var and c2c_var route the sigmas (µA in, nA out): a switched-off kind
+ * gets 0; the C2C sigmas default to the D2D ones. */
 static void test_resolve_routes_sigmas(void **state)
 {
     (void)state;
-    cim_config cfg;
-    cim_xbar x;
-
-    /* default: D2D on, C2C off */
-    expect_accepted("{\"HRS_NOISE\":1.5,\"LRS_NOISE\":2.25}", &cfg);
-    resolve_ok(&cfg, NULL, &x);
-    assert_int_equal(x.d2d_sigma_na[CIM_STATE_HRS], 1500);
-    assert_int_equal(x.d2d_sigma_na[CIM_STATE_LRS], 2250);
-    assert_int_equal(x.c2c_sigma_na[CIM_STATE_HRS], 0);
-    assert_int_equal(x.c2c_sigma_na[CIM_STATE_LRS], 0);
-    assert_true(cim_xbar_has_d2d(&x));
-    assert_false(cim_xbar_has_c2c(&x));
-    cim_config_free(&cfg);
-
-    /* C2C on: the reference's single pair of sigmas serves both */
-    expect_accepted("{\"HRS_NOISE\":1.5,\"LRS_NOISE\":2.25,\"c2c_var\":true}", &cfg);
-    resolve_ok(&cfg, NULL, &x);
-    assert_int_equal(x.d2d_sigma_na[CIM_STATE_LRS], 2250);
-    assert_int_equal(x.c2c_sigma_na[CIM_STATE_HRS], 1500);
-    assert_int_equal(x.c2c_sigma_na[CIM_STATE_LRS], 2250);
-    cim_config_free(&cfg);
-
-    /* C2C alone, with its own sigmas */
-    expect_accepted("{\"HRS_NOISE\":1.5,\"LRS_NOISE\":2.25,\"HRS_NOISE_C2C\":0.5,"
-                    "\"LRS_NOISE_C2C\":0.75,\"d2d_var\":false,\"c2c_var\":true}",
-                    &cfg);
-    resolve_ok(&cfg, NULL, &x);
-    assert_int_equal(x.d2d_sigma_na[CIM_STATE_HRS], 0);
-    assert_int_equal(x.d2d_sigma_na[CIM_STATE_LRS], 0);
-    assert_int_equal(x.c2c_sigma_na[CIM_STATE_HRS], 500);
-    assert_int_equal(x.c2c_sigma_na[CIM_STATE_LRS], 750);
-    assert_false(cim_xbar_has_d2d(&x));
-    assert_true(cim_xbar_has_c2c(&x));
-    cim_config_free(&cfg);
+    static const struct {
+        const char *patch;
+        int32_t d2d_hrs_na, d2d_lrs_na, c2c_hrs_na, c2c_lrs_na;
+    } cases[] = {
+        /* default: D2D on, C2C off */
+        {"{\"HRS_NOISE\":1.5,\"LRS_NOISE\":2.25}", 1500, 2250, 0, 0},
+        /* C2C on: the reference's single pair of sigmas serves both */
+        {"{\"HRS_NOISE\":1.5,\"LRS_NOISE\":2.25,\"c2c_var\":true}", 1500, 2250, 1500, 2250},
+        /* C2C alone, with its own sigmas */
+        {"{\"HRS_NOISE\":1.5,\"LRS_NOISE\":2.25,\"HRS_NOISE_C2C\":0.5,"
+         "\"LRS_NOISE_C2C\":0.75,\"d2d_var\":false,\"c2c_var\":true}",
+         0, 0, 500, 750},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        cim_config cfg;
+        cim_xbar x;
+        expect_accepted(cases[i].patch, &cfg);
+        resolve_ok(&cfg, NULL, &x);
+        assert_int_equal(x.d2d_sigma_na[CIM_STATE_HRS], cases[i].d2d_hrs_na);
+        assert_int_equal(x.d2d_sigma_na[CIM_STATE_LRS], cases[i].d2d_lrs_na);
+        assert_int_equal(x.c2c_sigma_na[CIM_STATE_HRS], cases[i].c2c_hrs_na);
+        assert_int_equal(x.c2c_sigma_na[CIM_STATE_LRS], cases[i].c2c_lrs_na);
+        assert_int_equal(cim_xbar_has_d2d(&x), cases[i].d2d_hrs_na > 0);
+        assert_int_equal(cim_xbar_has_c2c(&x), cases[i].c2c_hrs_na > 0);
+        cim_config_free(&cfg);
+    }
 }
 
 /* Largest column current: N x rows_per_input x 2 x (LRS + 6.4 sigma) nA
- * must stay below 2^31 - 1 = 2147483647. */
+ * must stay below 2^31 - 1 = 2147483647. Each limit is checked from both
+ * sides: the largest N that fits, and one more, whose message names N. */
 static void test_overflow_guard(void **state)
 {
     (void)state;
-    cim_config cfg;
-    cim_xbar x;
-    cim_error err = {0};
-
-    /* BNN_I (1 row per input), LRS 30 µA: N x 2 x 30000 < 2^31 - 1 for N <= 35791 */
-    expect_accepted("{\"M\":1,\"N\":35791}", &cfg);
-    resolve_ok(&cfg, NULL, &x);
-    cim_config_free(&cfg);
-    expect_accepted("{\"M\":1,\"N\":35792}", &cfg);
-    assert_int_equal(cim_config_resolve(&cfg, NULL, 0, 0, &x, &err), CIM_ERR_CONFIG);
-    assert_non_null(strstr(err.msg, ORIGIN ": crossbar too large for the 32-bit current range"));
-    assert_non_null(strstr(err.msg, "N = 35792"));
-    cim_config_free(&cfg);
-
-    /* TNN_I has 2 rows per input: the limit halves */
-    expect_accepted("{\"m_mode\":\"TNN_I\",\"M\":1,\"N\":17895}", &cfg);
-    resolve_ok(&cfg, NULL, &x);
-    cim_config_free(&cfg);
-    expect_accepted("{\"m_mode\":\"TNN_I\",\"M\":1,\"N\":17896}", &cfg);
-    cim_error_clear(&err);
-    assert_int_equal(cim_config_resolve(&cfg, NULL, 0, 0, &x, &err), CIM_ERR_CONFIG);
-    cim_config_free(&cfg);
-
-    /* sigmas count with 6.4 x (D2D + C2C): LRS 30 + 6.4 x (10 + 10) = 158 µA per cell;
-     * N x 2 x 158000 < 2^31 - 1 for N <= 6795 */
-    expect_accepted("{\"M\":1,\"N\":6795,\"LRS_NOISE\":10,\"c2c_var\":true}", &cfg);
-    resolve_ok(&cfg, NULL, &x);
-    cim_config_free(&cfg);
-    expect_accepted("{\"M\":1,\"N\":6796,\"LRS_NOISE\":10,\"c2c_var\":true}", &cfg);
-    cim_error_clear(&err);
-    assert_int_equal(cim_config_resolve(&cfg, NULL, 0, 0, &x, &err), CIM_ERR_CONFIG);
-    cim_config_free(&cfg);
-    /* ... but only the sigmas that are applied */
-    expect_accepted("{\"M\":1,\"N\":6796,\"LRS_NOISE\":10,\"c2c_var\":false}", &cfg);
-    resolve_ok(&cfg, NULL, &x);
-    cim_config_free(&cfg);
-
-    /* digital mode sums state bits: any size fits */
-    expect_accepted("{\"m_mode\":\"TNN_I\",\"M\":1,\"N\":65536,\"digital_only\":true}", &cfg);
-    resolve_ok(&cfg, NULL, &x);
-    cim_config_free(&cfg);
+    static const struct {
+        const char *patch;
+        const char *error; /* NULL: resolves */
+    } cases[] = {
+        /* BNN_I (1 row per input), LRS 30 µA: N x 2 x 30000 < 2^31 - 1 for N <= 35791 */
+        {"{\"M\":1,\"N\":35791}", NULL},
+        {"{\"M\":1,\"N\":35792}",
+         ORIGIN ": crossbar too large for the 32-bit current range: N = 35792"},
+        /* TNN_I has 2 rows per input: the limit halves */
+        {"{\"m_mode\":\"TNN_I\",\"M\":1,\"N\":17895}", NULL},
+        {"{\"m_mode\":\"TNN_I\",\"M\":1,\"N\":17896}",
+         ORIGIN ": crossbar too large for the 32-bit current range: N = 17896"},
+        /* sigmas count with 6.4 x (D2D + C2C): LRS 30 + 6.4 x (10 + 10) = 158 µA per cell;
+         * N x 2 x 158000 < 2^31 - 1 for N <= 6795 */
+        {"{\"M\":1,\"N\":6795,\"LRS_NOISE\":10,\"c2c_var\":true}", NULL},
+        {"{\"M\":1,\"N\":6796,\"LRS_NOISE\":10,\"c2c_var\":true}",
+         ORIGIN ": crossbar too large for the 32-bit current range: N = 6796"},
+        /* ... but only the sigmas that are applied */
+        {"{\"M\":1,\"N\":6796,\"LRS_NOISE\":10,\"c2c_var\":false}", NULL},
+        /* digital mode sums state bits: any size fits */
+        {"{\"m_mode\":\"TNN_I\",\"M\":1,\"N\":65536,\"digital_only\":true}", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        cim_config cfg;
+        cim_xbar x;
+        cim_error err = {0};
+        expect_accepted(cases[i].patch, &cfg);
+        int rc = cim_config_resolve(&cfg, NULL, 0, 0, &x, &err);
+        if (cases[i].error ? rc != CIM_ERR_CONFIG || !strstr(err.msg, cases[i].error) : rc != 0)
+            fail_msg("patch %s: got %s \"%s\", expected %s", cases[i].patch, cim_error_name(rc),
+                     err.msg, cases[i].error ? cases[i].error : "success");
+        cim_config_free(&cfg);
+    }
 }
 
 static void test_validate_checks_edited_structs(void **state)
@@ -848,8 +814,8 @@ static void test_to_json_round_trips(void **state)
 static void test_load_file(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/test_config.XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[128];
+    assert_int_equal(cim_test_make_scratch_dir(dir, sizeof dir, "config"), 0);
     char path[256];
     snprintf(path, sizeof path, "%s/cfg.json", dir);
     cim_config cfg;
@@ -929,7 +895,7 @@ static int8_t *int8_matrix(const cJSON *rows_json, int32_t *rows, int32_t *cols)
  * weights and inputs; every result must equal "expected". */
 static void check_worked_example(const char *path, const char *name)
 {
-    char *text = read_text(path);
+    char *text = cim_test_read_file(path);
     cJSON *root = cJSON_Parse(text);
     free(text);
     if (!root)

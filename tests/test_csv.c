@@ -3,14 +3,8 @@
  * must neither crash nor be truncated silently. Files live in a mkdtemp
  * folder created by the group fixture.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "cim_test_util.h"
 
-#include <cmocka.h>
-
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +12,7 @@
 
 #include "cim_csv.h"
 
-#define DIR_MAX 256
-#define PATH_MAX_LEN 512
+#define DIR_MAX 256 /* the scratch folder's path, well below CIM_TEST_PATH_MAX */
 
 typedef struct csv_fixture {
     char dir[DIR_MAX];
@@ -30,8 +23,7 @@ static int make_folder(void **state)
     csv_fixture *fx = calloc(1, sizeof *fx);
     if (!fx)
         return -1;
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/test_csv.XXXXXX");
-    if (!mkdtemp(fx->dir)) {
+    if (cim_test_make_scratch_dir(fx->dir, sizeof fx->dir, "csv") != 0) {
         free(fx);
         return -1;
     }
@@ -42,19 +34,7 @@ static int make_folder(void **state)
 static int remove_folder(void **state)
 {
     csv_fixture *fx = *state;
-    DIR *d = opendir(fx->dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char path[PATH_MAX_LEN];
-            snprintf(path, sizeof path, "%s/%s", fx->dir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(fx->dir);
+    cim_test_remove_tree(fx->dir);
     free(fx);
     return 0;
 }
@@ -63,7 +43,7 @@ static int remove_folder(void **state)
 static void write_file(void **state, const char *name, const void *bytes, size_t len, char *path)
 {
     csv_fixture *fx = *state;
-    snprintf(path, PATH_MAX_LEN, "%s/%s", fx->dir, name);
+    snprintf(path, CIM_TEST_PATH_MAX, "%s/%s", fx->dir, name);
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(bytes, 1, len, f), len);
@@ -79,7 +59,7 @@ static void write_text(void **state, const char *name, const char *text, char *p
 static void expect_matrix(void **state, const char *text, int32_t rows, int32_t cols,
                           const int8_t *want)
 {
-    char path[PATH_MAX_LEN];
+    char path[CIM_TEST_PATH_MAX];
     write_text(state, "good.csv", text, path);
     int8_t *data = NULL;
     int32_t r = -1, c = -1;
@@ -94,25 +74,32 @@ static void expect_matrix(void **state, const char *text, int32_t rows, int32_t 
     free(data);
 }
 
-/* Reads bytes as a file; checks the code and that the message is exactly
- * "<path><suffix>". */
-static void expect_error_bytes(void **state, const void *bytes, size_t len, int code,
-                               const char *suffix)
+/* Reads `path`; checks the code, that the message is exactly `want` and that
+ * nothing is returned (cim_csv.h: *data NULL, *rows and *cols 0). */
+static void expect_read_error(const char *path, int code, const char *want)
 {
-    char path[PATH_MAX_LEN];
-    write_file(state, "bad.csv", bytes, len, path);
     int8_t *data = (int8_t *)&data; /* must be reset */
     int32_t r = -1, c = -1;
     cim_error err = {0};
     int rc = cim_csv_read_int8(path, &data, &r, &c, &err);
-    char want[CIM_ERROR_MSG_MAX + PATH_MAX_LEN];
-    snprintf(want, sizeof want, "%s%s", path, suffix);
     if (rc != code || strcmp(err.msg, want) != 0)
         fail_msg("got %s \"%s\", expected %s \"%s\"", cim_error_name(rc), err.msg,
                  cim_error_name(code), want);
     assert_null(data);
     assert_int_equal(r, 0);
     assert_int_equal(c, 0);
+}
+
+/* Reads bytes as a file; checks the code and that the message is exactly
+ * "<path><suffix>". */
+static void expect_error_bytes(void **state, const void *bytes, size_t len, int code,
+                               const char *suffix)
+{
+    char path[CIM_TEST_PATH_MAX];
+    write_file(state, "bad.csv", bytes, len, path);
+    char want[CIM_ERROR_MSG_MAX + CIM_TEST_PATH_MAX];
+    snprintf(want, sizeof want, "%s%s", path, suffix);
+    expect_read_error(path, code, want);
 }
 
 static void expect_error(void **state, const char *text, const char *suffix)
@@ -184,23 +171,14 @@ static void test_long_line_read_whole(void **state)
 static void test_cannot_open(void **state)
 {
     csv_fixture *fx = *state;
-    char path[PATH_MAX_LEN];
+    char path[CIM_TEST_PATH_MAX], want[CIM_ERROR_MSG_MAX + CIM_TEST_PATH_MAX];
     snprintf(path, sizeof path, "%s/missing.csv", fx->dir);
-    int8_t *data;
-    int32_t r, c;
-    cim_error err = {0};
-    assert_int_equal(cim_csv_read_int8(path, &data, &r, &c, &err), CIM_ERR_INPUT);
-    char want[CIM_ERROR_MSG_MAX + PATH_MAX_LEN];
     snprintf(want, sizeof want, "%s: cannot open: No such file or directory", path);
-    assert_string_equal(err.msg, want);
-    assert_null(data);
+    expect_read_error(path, CIM_ERR_INPUT, want);
 
     /* a folder opens but cannot be read */
-    cim_error_clear(&err);
-    assert_int_equal(cim_csv_read_int8(fx->dir, &data, &r, &c, &err), CIM_ERR_INPUT);
     snprintf(want, sizeof want, "%s: cannot read: Is a directory", fx->dir);
-    assert_string_equal(err.msg, want);
-    assert_null(data);
+    expect_read_error(fx->dir, CIM_ERR_INPUT, want);
 }
 
 static void test_empty_file(void **state)
@@ -261,7 +239,7 @@ static void test_binary_garbage_rejected_without_crash(void **state)
         s = s * 1664525u + 1013904223u; /* Numerical Recipes LCG */
         junk[i] = (unsigned char)(s >> 24);
     }
-    char path[PATH_MAX_LEN];
+    char path[CIM_TEST_PATH_MAX];
     write_file(state, "junk.csv", junk, N_BYTES, path);
     int8_t *data;
     int32_t r, c;
@@ -279,7 +257,7 @@ static void test_absurd_size_rejected(void **state)
     enum { PER_LINE = 1024 };
     const long lines = (long)(CIM_CSV_MAX_VALUES / PER_LINE) + 1;
     csv_fixture *fx = *state;
-    char path[PATH_MAX_LEN];
+    char path[CIM_TEST_PATH_MAX];
     snprintf(path, sizeof path, "%s/huge.csv", fx->dir);
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
@@ -291,16 +269,11 @@ static void test_absurd_size_rejected(void **state)
     for (long i = 0; i < lines; ++i)
         assert_int_equal(fwrite(line, 1, sizeof line, f), sizeof line);
     assert_int_equal(fclose(f), 0);
-    int8_t *data;
-    int32_t r, c;
-    cim_error err = {0};
-    assert_int_equal(cim_csv_read_int8(path, &data, &r, &c, &err), CIM_ERR_INPUT);
-    char want[CIM_ERROR_MSG_MAX + PATH_MAX_LEN];
+    char want[CIM_ERROR_MSG_MAX + CIM_TEST_PATH_MAX];
     snprintf(want, sizeof want,
              "%s:%ld: more than 67108864 values: too large for a weight or input file", path,
              lines);
-    assert_string_equal(err.msg, want);
-    assert_null(data);
+    expect_read_error(path, CIM_ERR_INPUT, want);
     unlink(path);
 }
 

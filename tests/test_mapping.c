@@ -156,31 +156,63 @@ static void conv_terms(const cim_mapping_desc *d, cim_mapping_id id, int j, int 
     }
 }
 
+#define MAX_ELEMENTS 9 /* (w, x) pairs of the TNN alphabet, 3 x 3 */
+
+/* Every valid (w, x) of a mapping's alphabet, as pairs[k][0] = w and
+ * pairs[k][1] = x; returns how many (4 for BNN, 9 for TNN). */
+static int element_pairs(cim_mapping_id id, int pairs[MAX_ELEMENTS][2])
+{
+    int n = 0;
+    for (int w = -1; w <= 1; ++w)
+        for (int x = -1; x <= 1; ++x)
+            if (cim_mapping_value_ok(id, w) && cim_mapping_value_ok(id, x)) {
+                pairs[n][0] = w;
+                pairs[n][1] = x;
+                ++n;
+            }
+    assert_int_equal(n, cim_mapping_desc_of(id)->ternary ? 9 : 4);
+    return n;
+}
+
+/* The digital corrections of a 1-element tile: S = x, N = 1, sumw = w. */
+static int64_t element_corrections(const cim_mapping_desc *d, int w, int x)
+{
+    return (int64_t)d->corr_sumw * w + (int64_t)d->corr_s * x + d->corr_n;
+}
+
+/* Runs `check` on every mapping and every valid (w, x) of its alphabet. */
+typedef void element_check(const cim_mapping_desc *d, cim_mapping_id id, int w, int x);
+
+static void for_each_element(element_check *check)
+{
+    for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
+        int pairs[MAX_ELEMENTS][2];
+        const int n = element_pairs((cim_mapping_id)id, pairs);
+        for (int e = 0; e < n; ++e)
+            check(cim_mapping_desc_of((cim_mapping_id)id), (cim_mapping_id)id, pairs[e][0],
+                  pairs[e][1]);
+    }
+}
+
 /* One weight, one input (a 1-element tile: S = x, N = 1, sumw = w), digital
  * mode: sum_j sign_j k_j I_j + corrections == w x, with c = state bit. */
+static void check_digital_element(const cim_mapping_desc *d, cim_mapping_id id, int w, int x)
+{
+    int64_t r = element_corrections(d, w, x);
+    for (int j = 0; j < d->n_convs; ++j) {
+        int64_t h, dl;
+        conv_terms(d, id, j, w, x, &h, &dl);
+        r += (int64_t)d->conv[j].sign * d->conv[j].k * dl;
+    }
+    if (r != w * x)
+        print_error("%s: w = %d, x = %d gives %lld\n", cim_mapping_name(id), w, x, (long long)r);
+    CIM_ASSERT_I64_EQ(r, w * x);
+}
+
 static void test_table_identity_digital_per_element(void **state)
 {
     (void)state;
-    for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
-        const cim_mapping_desc *d = cim_mapping_desc_of((cim_mapping_id)id);
-        for (int w = -1; w <= 1; ++w) {
-            for (int x = -1; x <= 1; ++x) {
-                if (!cim_mapping_value_ok((cim_mapping_id)id, w) ||
-                    !cim_mapping_value_ok((cim_mapping_id)id, x))
-                    continue;
-                int64_t r = (int64_t)d->corr_sumw * w + (int64_t)d->corr_s * x + d->corr_n;
-                for (int j = 0; j < d->n_convs; ++j) {
-                    int64_t h, dl;
-                    conv_terms(d, (cim_mapping_id)id, j, w, x, &h, &dl);
-                    r += (int64_t)d->conv[j].sign * d->conv[j].k * dl;
-                }
-                if (r != w * x)
-                    print_error("%s: w = %d, x = %d gives %lld\n",
-                                cim_mapping_name((cim_mapping_id)id), w, x, (long long)r);
-                CIM_ASSERT_I64_EQ(r, w * x);
-            }
-        }
-    }
+    for_each_element(check_digital_element);
 }
 
 /* The same element in analog mode, INF ADC: 2 Delta r = sum_j sign_j k_j
@@ -188,36 +220,29 @@ static void test_table_identity_digital_per_element(void **state)
  * Delta the HRS coefficient must be 0 and the Delta coefficient 2 w x. This
  * is per element, and every term is linear in the elements, so it holds for
  * any tile and any HRS, LRS. */
+static void check_analog_element(const cim_mapping_desc *d, cim_mapping_id id, int w, int x)
+{
+    int64_t hrs2 = 0;
+    int64_t delta2 = 2 * element_corrections(d, w, x);
+    for (int j = 0; j < d->n_convs; ++j) {
+        const cim_conv *cv = &d->conv[j];
+        int64_t h, dl;
+        conv_terms(d, id, j, w, x, &h, &dl);
+        hrs2 += (int64_t)cv->sign * cv->k *
+                (2 * h + (int64_t)cv->offset_half_s * x + cv->offset_half_n);
+        delta2 += (int64_t)cv->sign * cv->k * 2 * dl;
+    }
+    if (hrs2 != 0 || delta2 != 2 * w * x)
+        print_error("%s: w = %d, x = %d: HRS coefficient %lld, Delta %lld / 2\n",
+                    cim_mapping_name(id), w, x, (long long)hrs2, (long long)delta2);
+    CIM_ASSERT_I64_EQ(hrs2, 0);
+    CIM_ASSERT_I64_EQ(delta2, 2 * w * x);
+}
+
 static void test_table_identity_analog_per_element(void **state)
 {
     (void)state;
-    for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
-        const cim_mapping_desc *d = cim_mapping_desc_of((cim_mapping_id)id);
-        for (int w = -1; w <= 1; ++w) {
-            for (int x = -1; x <= 1; ++x) {
-                if (!cim_mapping_value_ok((cim_mapping_id)id, w) ||
-                    !cim_mapping_value_ok((cim_mapping_id)id, x))
-                    continue;
-                int64_t hrs2 = 0;
-                int64_t delta2 =
-                    2 * ((int64_t)d->corr_sumw * w + (int64_t)d->corr_s * x + d->corr_n);
-                for (int j = 0; j < d->n_convs; ++j) {
-                    const cim_conv *cv = &d->conv[j];
-                    int64_t h, dl;
-                    conv_terms(d, (cim_mapping_id)id, j, w, x, &h, &dl);
-                    hrs2 += (int64_t)cv->sign * cv->k *
-                            (2 * h + (int64_t)cv->offset_half_s * x + cv->offset_half_n);
-                    delta2 += (int64_t)cv->sign * cv->k * 2 * dl;
-                }
-                if (hrs2 != 0 || delta2 != 2 * w * x)
-                    print_error("%s: w = %d, x = %d: HRS coefficient %lld, Delta %lld / 2\n",
-                                cim_mapping_name((cim_mapping_id)id), w, x, (long long)hrs2,
-                                (long long)delta2);
-                CIM_ASSERT_I64_EQ(hrs2, 0);
-                CIM_ASSERT_I64_EQ(delta2, 2 * w * x);
-            }
-        }
-    }
+    for_each_element(check_analog_element);
 }
 
 static void test_names_round_trip(void **state)
@@ -378,19 +403,17 @@ static void test_single_weight_every_value(void **state)
             cim_xbar x = mode == 0   ? cim_test_xbar_digital((cim_mapping_id)id, 1, 1)
                          : mode == 1 ? cim_test_xbar_inf((cim_mapping_id)id, 1, 1, HRS_NA, LRS_NA)
                                      : cim_test_xbar_inf((cim_mapping_id)id, 1, 1, 5001, 30007);
-            for (int w = -1; w <= 1; ++w) {
-                for (int xv = -1; xv <= 1; ++xv) {
-                    if (!cim_mapping_value_ok((cim_mapping_id)id, w) ||
-                        !cim_mapping_value_ok((cim_mapping_id)id, xv))
-                        continue;
-                    int8_t wm = (int8_t)w, in = (int8_t)xv;
-                    int32_t out = 12345;
-                    assert_int_equal(cim_reference_mvm(&x, &wm, 1, 1, &in, 1, 0, 0, &out, NULL), 0);
-                    if (out != w * xv)
-                        print_error("%s mode %d: w = %d, x = %d gives %d\n",
-                                    cim_mapping_name((cim_mapping_id)id), mode, w, xv, out);
-                    CIM_ASSERT_I64_EQ(out, w * xv);
-                }
+            int pairs[MAX_ELEMENTS][2];
+            const int n = element_pairs((cim_mapping_id)id, pairs);
+            for (int e = 0; e < n; ++e) {
+                const int w = pairs[e][0], xv = pairs[e][1];
+                int8_t wm = (int8_t)w, in = (int8_t)xv;
+                int32_t out = 12345;
+                assert_int_equal(cim_reference_mvm(&x, &wm, 1, 1, &in, 1, 0, 0, &out, NULL), 0);
+                if (out != w * xv)
+                    print_error("%s mode %d: w = %d, x = %d gives %d\n",
+                                cim_mapping_name((cim_mapping_id)id), mode, w, xv, out);
+                CIM_ASSERT_I64_EQ(out, w * xv);
             }
         }
     }

@@ -61,6 +61,13 @@ static fixture make_fixture(cim_mapping_id id, uint64_t seed)
     return f;
 }
 
+/* n copies of the fixture's input vector, as n inputs of one batch. */
+static void repeat_input(const fixture *f, int8_t *in, int n)
+{
+    for (int i = 0; i < n; ++i)
+        memcpy(in + (size_t)i * COLS, f->x, COLS);
+}
+
 static cim_xbar noisy_xbar(cim_mapping_id id, int d2d, int c2c)
 {
     cim_xbar x = cim_test_xbar_inf(id, ROWS, COLS, HRS_NA, LRS_NA);
@@ -117,6 +124,21 @@ static void add_trace(moments *mo, const int32_t *cur, int n_convs, int n_inputs
     }
 }
 
+/* Runs one input per trial over N_TRIALS trials (chips) and adds the column
+ * currents to *mo. `input_is_trial`: key the input index by the trial too,
+ * so that with C2C on neither stream repeats; else every trial reads input 0. */
+static void add_trials(const cim_xbar *xb, const fixture *f, int input_is_trial, moments *mo)
+{
+    const int nc = cim_mapping_desc_of(xb->mapping)->n_convs;
+    int32_t out[ROWS], cur[CIM_MAX_CONVS * ROWS];
+    cim_mvm_trace tr = {cur, NULL};
+    for (uint32_t t = 0; t < N_TRIALS; ++t) {
+        const uint32_t input = input_is_trial ? t : 0;
+        assert_int_equal(cim_reference_mvm(xb, f->w, ROWS, COLS, f->x, 1, input, t, out, &tr), 0);
+        add_trace(mo, cur, nc, 1);
+    }
+}
+
 /* Compares every (conversion, output) with the analytic mean and variance. */
 static void check_moments(const cim_xbar *xb, const fixture *f, const moments *mo,
                           const double sigma2[2], const char *what)
@@ -153,15 +175,9 @@ static void test_d2d_column_current_mean_and_variance(void **state)
     for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
         const fixture f = make_fixture((cim_mapping_id)id, 0xd2d0 + id);
         const cim_xbar xb = noisy_xbar((cim_mapping_id)id, 1, 0);
-        const int nc = cim_mapping_desc_of((cim_mapping_id)id)->n_convs;
         static moments mo;
         memset(&mo, 0, sizeof mo);
-        int32_t out[ROWS], cur[CIM_MAX_CONVS * ROWS];
-        cim_mvm_trace tr = {cur, NULL};
-        for (uint32_t t = 0; t < N_TRIALS; ++t) {
-            assert_int_equal(cim_reference_mvm(&xb, f.w, ROWS, COLS, f.x, 1, 0, t, out, &tr), 0);
-            add_trace(&mo, cur, nc, 1);
-        }
+        add_trials(&xb, &f, 0, &mo);
         check_moments(&xb, &f, &mo, CELL_VAR, "D2D");
     }
 }
@@ -181,8 +197,7 @@ static void test_c2c_column_current_mean_and_variance(void **state)
         const fixture f = make_fixture((cim_mapping_id)id, 0xc2c0 + id);
         const cim_xbar xb = noisy_xbar((cim_mapping_id)id, 0, 1);
         const int nc = cim_mapping_desc_of((cim_mapping_id)id)->n_convs;
-        for (int i = 0; i < N_READS; ++i)
-            memcpy(in + (size_t)i * COLS, f.x, COLS);
+        repeat_input(&f, in, N_READS);
         cim_mvm_trace tr = {cur, NULL};
         assert_int_equal(cim_reference_mvm(&xb, f.w, ROWS, COLS, in, N_READS, 0, 5, out, &tr), 0);
         static moments mo;
@@ -212,16 +227,9 @@ static void test_d2d_and_c2c_variances_add(void **state)
         cim_xbar xb = noisy_xbar(ids[k], 1, 1);
         xb.c2c_sigma_na[CIM_STATE_HRS] = (int32_t)c2c_sigma[0];
         xb.c2c_sigma_na[CIM_STATE_LRS] = (int32_t)c2c_sigma[1];
-        const int nc = cim_mapping_desc_of(ids[k])->n_convs;
         static moments mo;
         memset(&mo, 0, sizeof mo);
-        int32_t out[ROWS], cur[CIM_MAX_CONVS * ROWS];
-        cim_mvm_trace tr = {cur, NULL};
-        for (uint32_t t = 0; t < N_TRIALS; ++t) {
-            /* input index = trial, so neither stream repeats */
-            assert_int_equal(cim_reference_mvm(&xb, f.w, ROWS, COLS, f.x, 1, t, t, out, &tr), 0);
-            add_trace(&mo, cur, nc, 1);
-        }
+        add_trials(&xb, &f, 1, &mo); /* input index = trial, so neither stream repeats */
         check_moments(&xb, &f, &mo, var2, "D2D+C2C");
     }
 }
@@ -300,8 +308,7 @@ static void test_d2d_shared_by_all_inputs_of_a_trial(void **state)
         const cim_xbar xb = noisy_xbar((cim_mapping_id)id, 1, 0);
         const int nc = cim_mapping_desc_of((cim_mapping_id)id)->n_convs;
         int8_t in[2 * COLS];
-        memcpy(in, f.x, COLS);
-        memcpy(in + COLS, f.x, COLS);
+        repeat_input(&f, in, 2);
         int32_t out[2 * ROWS], out2[2 * ROWS], cur[2 * CIM_MAX_CONVS * ROWS],
             cur2[2 * CIM_MAX_CONVS * ROWS];
         cim_mvm_trace tr = {cur, NULL}, tr2 = {cur2, NULL};
@@ -326,8 +333,7 @@ static void test_c2c_keyed_by_input_index(void **state)
         const int nc = cim_mapping_desc_of((cim_mapping_id)id)->n_convs;
         enum { B = 5 };
         int8_t in[B * COLS];
-        for (int i = 0; i < B; ++i)
-            memcpy(in + i * COLS, f.x, COLS);
+        repeat_input(&f, in, B);
         int32_t out[B * ROWS], cur[B * CIM_MAX_CONVS * ROWS];
         int32_t out1[ROWS], cur1[CIM_MAX_CONVS * ROWS];
         cim_mvm_trace tr = {cur, NULL}, tr1 = {cur1, NULL};

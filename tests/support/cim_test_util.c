@@ -7,10 +7,12 @@
  */
 #include "cim_test_util.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cim_reference.h"
 
@@ -54,24 +56,6 @@ void cim_test_fill(int8_t *out, size_t n, int8_t v)
     memset(out, (unsigned char)v, n);
 }
 
-cim_xbar cim_test_xbar_digital(cim_mapping_id id, int32_t xbar_m, int32_t xbar_n)
-{
-    cim_xbar x;
-    memset(&x, 0, sizeof x);
-    x.mapping = id;
-    x.xbar_m = xbar_m;
-    x.xbar_n = xbar_n;
-    /* Digital mode ignores the cell currents (c = s); keep plausible ones. */
-    x.current_na[CIM_STATE_HRS] = 5000;
-    x.current_na[CIM_STATE_LRS] = 30000;
-    x.column.mapping = id;
-    x.column.digital = 1;
-    x.column.hrs = 0;
-    x.column.delta = 1;
-    x.column.adc_type = CIM_ADC_INF;
-    return x;
-}
-
 cim_xbar cim_test_xbar_inf(cim_mapping_id id, int32_t xbar_m, int32_t xbar_n, int32_t hrs_na,
                            int32_t lrs_na)
 {
@@ -87,6 +71,16 @@ cim_xbar cim_test_xbar_inf(cim_mapping_id id, int32_t xbar_m, int32_t xbar_n, in
     x.column.hrs = hrs_na;
     x.column.delta = (int64_t)lrs_na - hrs_na;
     x.column.adc_type = CIM_ADC_INF;
+    return x;
+}
+
+cim_xbar cim_test_xbar_digital(cim_mapping_id id, int32_t xbar_m, int32_t xbar_n)
+{
+    /* Digital mode ignores the cell currents (c = s); keep plausible ones. */
+    cim_xbar x = cim_test_xbar_inf(id, xbar_m, xbar_n, 5000, 30000);
+    x.column.digital = 1;
+    x.column.hrs = 0;
+    x.column.delta = 1;
     return x;
 }
 
@@ -166,6 +160,52 @@ double cim_test_two_sided_quantile(double p)
         z = next;
     }
     return z;
+}
+
+int cim_test_make_scratch_dir(char *buf, size_t n, const char *suite)
+{
+    const char *tmp = getenv("TMPDIR");
+    int len = snprintf(buf, n, "%s/cimgpu-test-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", suite);
+    if (len < 0 || (size_t)len >= n)
+        return -1;
+    return mkdtemp(buf) ? 0 : -1;
+}
+
+void cim_test_remove_tree(const char *path)
+{
+    struct stat st;
+    DIR *d;
+    struct dirent *e;
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode) && (d = opendir(path)) != NULL) {
+        while ((e = readdir(d)) != NULL) {
+            char inner[CIM_TEST_PATH_MAX];
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            if (snprintf(inner, sizeof inner, "%s/%s", path, e->d_name) < (int)sizeof inner)
+                cim_test_remove_tree(inner);
+        }
+        closedir(d);
+    }
+    remove(path);
+}
+
+char *cim_test_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    assert_true(n >= 0);
+    rewind(f);
+    char *text = malloc((size_t)n + 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+    text[n] = '\0';
+    fclose(f);
+    return text;
 }
 
 void cim_test_assert_i64_eq(int64_t actual, int64_t expected, const char *expr, const char *file,

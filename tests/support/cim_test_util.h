@@ -9,6 +9,8 @@
  * - Plain W·x, the answer those modes must reproduce.
  * - Assertions with readable messages for integers and doubles (cmocka 1.1
  *   prints integers in hex and has no double comparison).
+ * - Scratch files: a fresh folder per suite, a whole file read into memory,
+ *   and removal of a folder with everything in it.
  *
  * Every function here is pure C on the host; nothing touches OpenCL.
  */
@@ -71,6 +73,23 @@ double cim_test_normal_cdf(double z);
 /* |z| with P(|Z| > |z|) = p, 0 < p <= 1, to double precision (safeguarded
  * Newton on log erfc; independent of tools/gen_gauss_table.py's bisection). */
 double cim_test_two_sided_quantile(double p);
+
+/* ---- scratch files ---- */
+
+#define CIM_TEST_PATH_MAX 1024 /* bytes of any path the suites build */
+
+/* Makes a fresh folder "$TMPDIR/cimgpu-test-<suite>-XXXXXX" (TMPDIR unset:
+ * /tmp) and writes its path to buf (n bytes). 0, or -1 with errno set. */
+int cim_test_make_scratch_dir(char *buf, size_t n, const char *suite);
+
+/* Removes a file, or a folder with everything in it; silent when the path
+ * does not exist. */
+void cim_test_remove_tree(const char *path);
+
+/* The whole file at `path`, malloc'd and NUL-terminated (bytes after an
+ * embedded NUL are kept but hidden from string functions). Fails the test
+ * when the file cannot be read. */
+char *cim_test_read_file(const char *path);
 
 /* ---- assertions with decimal messages ---- */
 

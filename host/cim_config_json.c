@@ -1,0 +1,73 @@
+/* cim_config_json.c -- a cim_config as the JSON text of its every key, for
+ * the provenance attribute of results files.
+ *
+ * The members are the key table's (cim_config.c), in its order, with the
+ * defaults filled in, so a results file records the whole configuration that
+ * produced it, not only what its config file said. Optional numbers that were
+ * not given (NAN) are left out: JSON has no NAN. The text reads back through
+ * cim_config_parse to an equal config, and writing that again gives the same
+ * text (tests/test_config.c checks the round trip).
+ *
+ * Invariant: only a config that validates is written (the choice names and the
+ * mapping name are looked up by index); the caller frees the text.
+ */
+#include "cim_config.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+
+#include "cim_config_internal.h"
+#include "cim_mapping.h"
+
+static cJSON *member_json(const cim_config *cfg, const cim_key_spec *k)
+{
+    switch (k->kind) {
+    case CIM_KEY_BOOL:
+        return cJSON_CreateBool(cim_key_int_value(cfg, k) != 0);
+    case CIM_KEY_INT:
+        return cJSON_CreateNumber(cim_key_int_value(cfg, k));
+    case CIM_KEY_NUMBER:
+        return cJSON_CreateNumber(cim_key_double_value(cfg, k));
+    case CIM_KEY_CHOICE:
+        return cJSON_CreateString(k->choices[cim_key_int_value(cfg, k)]);
+    case CIM_KEY_MAPPING:
+        return cJSON_CreateString(cim_mapping_name(cfg->mapping));
+    case CIM_KEY_SPLIT:
+        return cJSON_CreateIntArray(cfg->split, cfg->n_split);
+    case CIM_KEY_CALIB_DICT: {
+        cJSON *dict = cJSON_CreateObject();
+        for (int i = 0; dict && i < cfg->n_calib; ++i) {
+            double range[2] = {cfg->calib[i].lo_ua, cfg->calib[i].hi_ua};
+            cJSON *pair = cJSON_CreateDoubleArray(range, 2);
+            if (!pair || !cJSON_AddItemToObject(dict, cfg->calib[i].layer, pair)) {
+                cJSON_Delete(pair);
+                cJSON_Delete(dict);
+                return NULL;
+            }
+        }
+        return dict;
+    }
+    }
+    return NULL;
+}
+
+char *cim_config_to_json(const cim_config *cfg)
+{
+    if (cim_config_validate(cfg, NULL))
+        return NULL; /* the table lookups below need valid indices */
+    cJSON *root = cJSON_CreateObject();
+    for (int i = 0; root && i < cim_config_n_keys; ++i) {
+        const cim_key_spec *k = &cim_config_keys[i];
+        if (k->kind == CIM_KEY_NUMBER && k->optional && isnan(cim_key_double_value(cfg, k)))
+            continue; /* not given */
+        cJSON *v = member_json(cfg, k);
+        if (!v || !cJSON_AddItemToObject(root, k->name, v)) {
+            cJSON_Delete(v);
+            cJSON_Delete(root);
+            return NULL;
+        }
+    }
+    char *text = root ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    return text;
+}

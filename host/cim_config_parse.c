@@ -1,0 +1,402 @@
+/* cim_config_parse.c -- JSON text, or a file holding it, into a cim_config.
+ *
+ * The object's members are matched against the key table (cim_config.c), one
+ * at a time: parsing checks the JSON type and the key's own range and stores
+ * the value; unknown keys (with a "did you mean" for a case slip) and
+ * repeated keys are rejected here, as is a text that is not one JSON object.
+ * After the members come the required keys (m_mode, M, N) and the defaults
+ * that depend on other keys (W_BIT and I_BIT from the mapping's alphabet, the
+ * C2C sigmas from the D2D ones); then cim_config_validate judges the whole.
+ *
+ * Invariants: on any error the struct is released and reset to the defaults,
+ * so the caller frees nothing and nothing leaks; every message names the
+ * origin and points at the key, or at the line and column of bad JSON.
+ * Files are read whole, up to 16 MiB; a NUL byte inside is bad JSON.
+ */
+#include "cim_config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cim_config_internal.h"
+#include "cim_mapping.h"
+
+#define CIM_CONFIG_MAX_FILE_BYTES (16L << 20) /* config files */
+#define CIM_CONFIG_READ_CHUNK 65536
+
+/* ---------------------------------------------------------------------------
+ * One member at a time
+ */
+
+/* The JSON text of `v`, shortened to fit a message. */
+static void format_json(char *buf, size_t n, const cJSON *v)
+{
+    char *text = v ? cJSON_PrintUnformatted(v) : NULL;
+    if (!text) {
+        snprintf(buf, n, "%s", v ? "(unprintable)" : "nothing");
+        return;
+    }
+    if (strlen(text) >= n && n > 4)
+        snprintf(buf, n, "%.*s...", (int)(n - 4), text);
+    else
+        snprintf(buf, n, "%s", text);
+    free(text);
+}
+
+typedef struct parse_ctx {
+    const char *origin;
+    cim_config *cfg;
+    cim_error *err;
+    uint64_t given; /* bit i: cim_config_keys[i] was present */
+} parse_ctx;
+
+static int type_error(parse_ctx *c, const char *key, const cJSON *v, const char *expected)
+{
+    char got[CIM_CONFIG_GOT_MAX];
+    format_json(got, sizeof got, v);
+    return cim_config_key_error(c->origin, CIM_ERR_CONFIG, c->err, key, "expected %s, got %s",
+                                expected, got);
+}
+
+/* An INT or NUMBER key whose value is not in its range (or not a number). */
+static int range_error(parse_ctx *c, const cim_key_spec *k, const cJSON *v)
+{
+    char expected[CIM_CONFIG_EXPECTED_MAX];
+    cim_config_describe_range(expected, sizeof expected, k);
+    return type_error(c, k->name, v, expected);
+}
+
+/* 1 if v is a number with an integral value in [lo, hi]. */
+static int is_int_in(const cJSON *v, double lo, double hi)
+{
+    return cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
+           floor(v->valuedouble) == v->valuedouble && v->valuedouble >= lo && v->valuedouble <= hi;
+}
+
+static int parse_mapping(parse_ctx *c, const cim_key_spec *k, const cJSON *v)
+{
+    cim_mapping_id id;
+    if (cJSON_IsString(v) && cim_mapping_from_name(v->valuestring, &id) == 0) {
+        c->cfg->mapping = id;
+        return 0;
+    }
+    const char *names[CIM_MAPPING_COUNT];
+    for (int i = 0; i < CIM_MAPPING_COUNT; ++i)
+        names[i] = cim_mapping_name((cim_mapping_id)i);
+    char expected[CIM_CONFIG_EXPECTED_MAX];
+    cim_config_describe_choices(expected, sizeof expected, names, CIM_MAPPING_COUNT);
+    return type_error(c, k->name, v, expected);
+}
+
+static int parse_split(parse_ctx *c, const cim_key_spec *k, const cJSON *v)
+{
+    int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
+    int ok = n >= 1 && n <= CIM_CONFIG_MAX_SPLIT;
+    for (int i = 0; ok && i < n; ++i)
+        ok = is_int_in(cJSON_GetArrayItem(v, i), 0, CIM_CONFIG_MAX_OPERAND_BITS);
+    if (!ok) {
+        char expected[CIM_CONFIG_EXPECTED_MAX];
+        snprintf(expected, sizeof expected, "an array of 1 or %d integers from 0 to %d",
+                 CIM_CONFIG_MAX_SPLIT, CIM_CONFIG_MAX_OPERAND_BITS);
+        return type_error(c, k->name, v, expected);
+    }
+    c->cfg->n_split = n;
+    for (int i = 0; i < CIM_CONFIG_MAX_SPLIT; ++i)
+        c->cfg->split[i] = i < n ? (int)cJSON_GetArrayItem(v, i)->valuedouble : 0;
+    return 0;
+}
+
+static int calib_entry_ok(const cJSON *range)
+{
+    if (!cJSON_IsArray(range) || cJSON_GetArraySize(range) != 2)
+        return 0;
+    const cJSON *lo = cJSON_GetArrayItem(range, 0), *hi = cJSON_GetArrayItem(range, 1);
+    return cJSON_IsNumber(lo) && cJSON_IsNumber(hi) &&
+           cim_config_calib_range_ok(lo->valuedouble, hi->valuedouble);
+}
+
+static int parse_calib_dict(parse_ctx *c, const cim_key_spec *k, const cJSON *v)
+{
+    if (!cJSON_IsObject(v))
+        return type_error(c, k->name, v, "an object mapping layer names to [lo, hi] in µA");
+    int n = cJSON_GetArraySize(v);
+    cim_config *cfg = c->cfg;
+    cim_config_free_calib(cfg);
+    if (n == 0)
+        return 0;
+    cfg->calib = calloc((size_t)n, sizeof *cfg->calib);
+    if (!cfg->calib)
+        return cim_error_set(c->err, CIM_ERR_NOMEM, "%s: out of memory for adc_calib_dict",
+                             cim_config_origin(c->origin));
+    for (const cJSON *e = v->child; e; e = e->next) {
+        char got[CIM_CONFIG_GOT_MAX];
+        if (cim_config_find_calib(cfg, e->string))
+            return cim_config_key_error(c->origin, CIM_ERR_CONFIG, c->err, k->name,
+                                        "layer \"%s\" appears more than once", e->string);
+        if (!calib_entry_ok(e)) {
+            format_json(got, sizeof got, e);
+            return cim_config_key_error(c->origin, CIM_ERR_CONFIG, c->err, k->name,
+                                        "layer \"%s\": expected [lo, hi] in µA with lo < hi and "
+                                        "|lo|, |hi| <= %g, got %s",
+                                        e->string, CIM_CONFIG_MAX_CALIB_UA, got);
+        }
+        cim_calib_range *r = &cfg->calib[cfg->n_calib];
+        r->layer = strdup(e->string);
+        if (!r->layer)
+            return cim_error_set(c->err, CIM_ERR_NOMEM, "%s: out of memory for adc_calib_dict",
+                                 cim_config_origin(c->origin));
+        r->lo_ua = cJSON_GetArrayItem(e, 0)->valuedouble;
+        r->hi_ua = cJSON_GetArrayItem(e, 1)->valuedouble;
+        cfg->n_calib++;
+    }
+    return 0;
+}
+
+static int parse_member(parse_ctx *c, const cim_key_spec *k, const cJSON *v)
+{
+    char expected[CIM_CONFIG_EXPECTED_MAX];
+    switch (k->kind) {
+    case CIM_KEY_BOOL:
+        if (!cJSON_IsBool(v))
+            return type_error(c, k->name, v, "true or false");
+        *cim_key_int_field(c->cfg, k) = cJSON_IsTrue(v);
+        return 0;
+    case CIM_KEY_INT:
+        if (!is_int_in(v, k->min, k->max))
+            return range_error(c, k, v);
+        *cim_key_int_field(c->cfg, k) = (int)v->valuedouble;
+        return 0;
+    case CIM_KEY_NUMBER:
+        /* JSON has no NAN, so "not given" cannot be written explicitly. */
+        if (!cJSON_IsNumber(v) || isnan(v->valuedouble) || !cim_config_number_ok(k, v->valuedouble))
+            return range_error(c, k, v);
+        *cim_key_double_field(c->cfg, k) = v->valuedouble;
+        return 0;
+    case CIM_KEY_CHOICE:
+        for (int i = 0; cJSON_IsString(v) && i < k->n_choices; ++i) {
+            if (strcmp(v->valuestring, k->choices[i]) == 0) {
+                *cim_key_int_field(c->cfg, k) = i;
+                return 0;
+            }
+        }
+        cim_config_describe_choices(expected, sizeof expected, k->choices, k->n_choices);
+        return type_error(c, k->name, v, expected);
+    case CIM_KEY_MAPPING:
+        return parse_mapping(c, k, v);
+    case CIM_KEY_SPLIT:
+        return parse_split(c, k, v);
+    case CIM_KEY_CALIB_DICT:
+        return parse_calib_dict(c, k, v);
+    }
+    return cim_error_set(c->err, CIM_ERR_CONFIG, "%s: key \"%s\": internal error",
+                         cim_config_origin(c->origin), k->name);
+}
+
+static int unknown_key(parse_ctx *c, const char *key)
+{
+    char quoted[CIM_CONFIG_GOT_MAX];
+    cJSON *s = cJSON_CreateString(key);
+    format_json(quoted, sizeof quoted, s);
+    cJSON_Delete(s);
+    for (int i = 0; i < cim_config_n_keys; ++i) {
+        if (strcasecmp(cim_config_keys[i].name, key) == 0)
+            return cim_error_set(c->err, CIM_ERR_CONFIG,
+                                 "%s: unknown key %s (did you mean \"%s\"?)",
+                                 cim_config_origin(c->origin), quoted, cim_config_keys[i].name);
+    }
+    return cim_error_set(c->err, CIM_ERR_CONFIG,
+                         "%s: unknown key %s (see SEMANTICS.md, \"Configuration keys\")",
+                         cim_config_origin(c->origin), quoted);
+}
+
+static int parse_members(parse_ctx *c, const cJSON *root)
+{
+    for (const cJSON *m = root->child; m; m = m->next) {
+        int i = cim_config_key_index(m->string);
+        if (i < 0)
+            return unknown_key(c, m->string);
+        if (c->given & ((uint64_t)1 << i))
+            return cim_config_key_error(c->origin, CIM_ERR_CONFIG, c->err, m->string,
+                                        "appears more than once");
+        c->given |= (uint64_t)1 << i;
+        int rc = parse_member(c, &cim_config_keys[i], m);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int was_given(const parse_ctx *c, const char *name)
+{
+    int i = cim_config_key_index(name);
+    return i >= 0 && (c->given & ((uint64_t)1 << i));
+}
+
+/* Required keys, and defaults that depend on other keys. */
+static int finish_members(parse_ctx *c)
+{
+    static const char *const required[] = {"m_mode", "M", "N"};
+    for (int i = 0; i < CIM_COUNT_OF(required); ++i)
+        if (!was_given(c, required[i]))
+            return cim_config_key_error(c->origin, CIM_ERR_CONFIG, c->err, required[i],
+                                        "is missing (required)");
+    cim_config *cfg = c->cfg;
+    int bits = CIM_MAPPINGS[cfg->mapping].ternary ? CIM_TNN_BITS : CIM_BNN_BITS;
+    if (!was_given(c, "W_BIT"))
+        cfg->w_bit = bits;
+    if (!was_given(c, "I_BIT"))
+        cfg->i_bit = bits;
+    if (!was_given(c, "HRS_NOISE_C2C"))
+        cfg->hrs_noise_c2c_ua = cfg->hrs_noise_ua;
+    if (!was_given(c, "LRS_NOISE_C2C"))
+        cfg->lrs_noise_c2c_ua = cfg->lrs_noise_ua;
+    if (cfg->adc_type != CIM_ADC_INF && !was_given(c, "resolution"))
+        return cim_config_key_error(c->origin, CIM_ERR_CONFIG, c->err, "resolution",
+                                    "is missing; %s needs an integer from %d to %d",
+                                    cim_config_adc_type_names[cfg->adc_type], CIM_ADC_MIN_BITS,
+                                    CIM_ADC_MAX_BITS);
+    return 0;
+}
+
+/* 1-based line and column of byte `pos` of `text`. */
+static void line_and_column(const char *text, size_t pos, long *line, long *column)
+{
+    *line = 1;
+    *column = 1;
+    for (size_t i = 0; i < pos; ++i) {
+        if (text[i] == '\n') {
+            ++*line;
+            *column = 1;
+        } else {
+            ++*column;
+        }
+    }
+}
+
+static int invalid_json(const char *origin, const char *text, const char *at, cim_error *err)
+{
+    size_t pos = at && at >= text ? (size_t)(at - text) : 0;
+    size_t len = strlen(text);
+    if (strspn(text, " \t\r\n") == len)
+        return cim_error_set(err, CIM_ERR_CONFIG, "%s: invalid JSON: the text is empty",
+                             cim_config_origin(origin));
+    long line, column;
+    line_and_column(text, pos > len ? len : pos, &line, &column);
+    return cim_error_set(err, CIM_ERR_CONFIG, "%s: invalid JSON near line %ld, column %ld",
+                         cim_config_origin(origin), line, column);
+}
+
+static int parse_root(parse_ctx *c, const char *json_text)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithOpts(json_text, &end, 1);
+    if (!root)
+        return invalid_json(c->origin, json_text, end, c->err);
+    int rc;
+    if (!cJSON_IsObject(root)) {
+        char got[CIM_CONFIG_GOT_MAX];
+        format_json(got, sizeof got, root);
+        rc = cim_error_set(c->err, CIM_ERR_CONFIG,
+                           "%s: expected a JSON object of crossbar settings, got %s",
+                           cim_config_origin(c->origin), got);
+    } else {
+        rc = parse_members(c, root);
+        if (!rc)
+            rc = finish_members(c);
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
+int cim_config_parse(const char *json_text, const char *origin, cim_config *cfg, cim_error *err)
+{
+    cim_config_default(cfg);
+    if (origin) {
+        cfg->origin = strdup(origin);
+        if (!cfg->origin)
+            return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory", origin);
+    }
+    parse_ctx c = {origin, cfg, err, 0};
+    int rc = json_text ? parse_root(&c, json_text)
+                       : cim_error_set(err, CIM_ERR_CONFIG, "%s: no config text",
+                                       cim_config_origin(origin));
+    if (!rc)
+        rc = cim_config_validate(cfg, err);
+    if (rc)
+        cim_config_free(cfg);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Loading a file
+ */
+
+static int read_text_file(const char *path, char **text, cim_error *err)
+{
+    *text = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return cim_error_set(err, CIM_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
+    size_t len = 0, cap = CIM_CONFIG_READ_CHUNK;
+    char *buf = malloc(cap + 1);
+    int rc = 0;
+    while (buf) {
+        if (len == cap) {
+            char *grown =
+                cap >= (size_t)CIM_CONFIG_MAX_FILE_BYTES ? NULL : realloc(buf, 2 * cap + 1);
+            if (!grown) {
+                rc = cap >= (size_t)CIM_CONFIG_MAX_FILE_BYTES
+                         ? cim_error_set(err, CIM_ERR_INPUT,
+                                         "%s: larger than %ld bytes, not a crossbar config", path,
+                                         CIM_CONFIG_MAX_FILE_BYTES)
+                         : cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory", path);
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            if (ferror(f))
+                rc =
+                    cim_error_set(err, CIM_ERR_INPUT, "%s: cannot read: %s", path, strerror(errno));
+            break;
+        }
+    }
+    fclose(f);
+    if (!buf)
+        return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory", path);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    buf[len] = '\0';
+    if (memchr(buf, '\0', len)) {
+        long line, column;
+        line_and_column(buf, strlen(buf), &line, &column);
+        free(buf);
+        return cim_error_set(err, CIM_ERR_CONFIG,
+                             "%s: invalid JSON at line %ld, column %ld: a NUL byte", path, line,
+                             column);
+    }
+    *text = buf;
+    return 0;
+}
+
+int cim_config_load(const char *path, cim_config *cfg, cim_error *err)
+{
+    char *text;
+    cim_config_default(cfg);
+    int rc = read_text_file(path, &text, err);
+    if (rc)
+        return rc;
+    rc = cim_config_parse(text, path, cfg, err);
+    free(text);
+    return rc;
+}

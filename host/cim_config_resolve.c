@@ -1,0 +1,136 @@
+/* cim_config_resolve.c -- a valid cim_config to the integers of one layer's
+ * cim_xbar (cim_xbar.h, cim_units.h).
+ *
+ * µA become whole nA, rounded half away from zero; the sigmas are routed by
+ * d2d_var and c2c_var (a switched-off kind gets sigma 0); digital mode gets
+ * HRS 0 and Delta 1 (c = s) and no ADC. A finite ADC's range becomes
+ * half-units (2 per nA): in MAX mode +-2 N Delta for a signed column current
+ * (SYM) or [0, 2 N LRS] (POS); in CALIB mode the layer's adc_calib_dict entry.
+ * Finally the largest column current the Gaussian sampler can produce --
+ * N x rows per input x 2 cells x (LRS + 6.4 sigma) -- must fit in int32, so
+ * the reference and the kernels can sum currents in 32 bits.
+ *
+ * Invariant: cim_config_resolve validates first, so every table lookup here
+ * is in range; on error *x is zeroed or partly filled and must not be used.
+ */
+#include "cim_config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "cim_config_internal.h"
+#include "cim_mapping.h"
+
+/* Largest |z| of the sampler is 6.34 (cim_gauss.h); the overflow guard uses
+ * 6.4 sigma, kept as tenths so the bound is integer arithmetic. */
+#define CIM_CONFIG_TAIL_SIGMA_TENTHS 64
+#define CIM_CONFIG_TENTHS 10
+#define CIM_CONFIG_CURRENT_LIMIT ((int64_t)INT32_MAX)
+
+static int32_t ua_to_na(double ua)
+{
+    return (int32_t)llround(ua * CIM_NA_PER_UA); /* half away from zero */
+}
+
+/* ADC range in half-units (2 nA). */
+static int resolve_adc_range(const cim_config *cfg, const char *layer_name, cim_xbar *x,
+                             cim_error *err)
+{
+    const char *origin = cim_config_origin(cfg->origin);
+    const int64_t n = cfg->N;
+    cim_column_params *p = &x->column;
+    if (cfg->calib_mode == CIM_CALIB_MAX) {
+        if (cfg->adc_type == CIM_ADC_POS) {
+            p->adc_lo2 = 0;
+            p->adc_hi2 = 2 * n * x->current_na[CIM_STATE_LRS];
+        } else {
+            p->adc_lo2 = -2 * n * p->delta;
+            p->adc_hi2 = 2 * n * p->delta;
+        }
+        return 0;
+    }
+    const cim_calib_range *r = cim_config_find_calib(cfg, layer_name);
+    if (!r)
+        return cim_error_set(err, CIM_ERR_CONFIG,
+                             "%s: key \"adc_calib_dict\": no [lo, hi] range for layer \"%s\" "
+                             "(adc_calib_mode CALIB)",
+                             origin, layer_name ? layer_name : "(unnamed)");
+    p->adc_lo2 = llround(2.0 * r->lo_ua * CIM_NA_PER_UA);
+    p->adc_hi2 = llround(2.0 * r->hi_ua * CIM_NA_PER_UA);
+    if (p->adc_hi2 <= p->adc_lo2)
+        return cim_error_set(err, CIM_ERR_CONFIG,
+                             "%s: key \"adc_calib_dict\": layer \"%s\": range [%g, %g] µA is "
+                             "narrower than the 0.5 nA current resolution",
+                             origin, r->layer, r->lo_ua, r->hi_ua);
+    return 0;
+}
+
+/* The largest column current the sampler can produce must fit in int32. */
+static int check_current_range(const cim_config *cfg, const cim_xbar *x, cim_error *err)
+{
+    const cim_mapping_desc *d = &CIM_MAPPINGS[cfg->mapping];
+    int64_t cell_max_tenths = 0; /* largest cell current, 0.1 nA */
+    for (int s = CIM_STATE_HRS; s <= CIM_STATE_LRS; ++s) {
+        int64_t c = cfg->digital ? (int64_t)s * CIM_CONFIG_TENTHS
+                                 : (int64_t)x->current_na[s] * CIM_CONFIG_TENTHS +
+                                       (int64_t)CIM_CONFIG_TAIL_SIGMA_TENTHS *
+                                           (x->d2d_sigma_na[s] + x->c2c_sigma_na[s]);
+        if (c > cell_max_tenths)
+            cell_max_tenths = c;
+    }
+    int64_t cells = (int64_t)cfg->N * d->rows_per_input * 2;
+    if (cells * cell_max_tenths >= CIM_CONFIG_CURRENT_LIMIT * CIM_CONFIG_TENTHS)
+        return cim_error_set(err, CIM_ERR_CONFIG,
+                             "%s: crossbar too large for the 32-bit current range: N = %d inputs "
+                             "x %d rows each x 2 x %.1f nA (LRS + 6.4 sigma) >= %lld nA; use a "
+                             "smaller N, LRS or noise",
+                             cim_config_origin(cfg->origin), cfg->N, d->rows_per_input,
+                             (double)cell_max_tenths / CIM_CONFIG_TENTHS,
+                             (long long)CIM_CONFIG_CURRENT_LIMIT);
+    return 0;
+}
+
+int cim_config_resolve(const cim_config *cfg, const char *layer_name, uint64_t seed, uint32_t layer,
+                       cim_xbar *x, cim_error *err)
+{
+    memset(x, 0, sizeof *x);
+    int rc = cim_config_validate(cfg, err);
+    if (rc)
+        return rc;
+    x->mapping = cfg->mapping;
+    x->xbar_m = cfg->M;
+    x->xbar_n = cfg->N;
+    x->seed = seed;
+    x->layer = layer;
+    x->current_na[CIM_STATE_HRS] = ua_to_na(cfg->hrs_ua);
+    x->current_na[CIM_STATE_LRS] = ua_to_na(cfg->lrs_ua);
+    x->d2d_sigma_na[CIM_STATE_HRS] = cfg->d2d_var ? ua_to_na(cfg->hrs_noise_ua) : 0;
+    x->d2d_sigma_na[CIM_STATE_LRS] = cfg->d2d_var ? ua_to_na(cfg->lrs_noise_ua) : 0;
+    x->c2c_sigma_na[CIM_STATE_HRS] = cfg->c2c_var ? ua_to_na(cfg->hrs_noise_c2c_ua) : 0;
+    x->c2c_sigma_na[CIM_STATE_LRS] = cfg->c2c_var ? ua_to_na(cfg->lrs_noise_c2c_ua) : 0;
+
+    cim_column_params *p = &x->column;
+    p->mapping = cfg->mapping;
+    p->digital = cfg->digital ? 1 : 0;
+    p->adc_type = CIM_ADC_INF;
+    if (cfg->digital) {
+        p->hrs = 0;
+        p->delta = 1;
+    } else {
+        p->hrs = x->current_na[CIM_STATE_HRS];
+        p->delta = x->current_na[CIM_STATE_LRS] - x->current_na[CIM_STATE_HRS];
+        if (p->delta < 1)
+            return cim_error_set(err, CIM_ERR_CONFIG,
+                                 "%s: keys \"HRS\", \"LRS\": %g and %g µA differ by less than "
+                                 "the 1 nA current resolution",
+                                 cim_config_origin(cfg->origin), cfg->hrs_ua, cfg->lrs_ua);
+        p->adc_type = cfg->adc_type;
+        if (cfg->adc_type != CIM_ADC_INF) {
+            p->adc_steps = cim_adc_steps(cfg->adc_type, cfg->resolution);
+            rc = resolve_adc_range(cfg, layer_name, x, err);
+            if (rc)
+                return rc;
+        }
+    }
+    return check_current_range(cfg, x, err);
+}

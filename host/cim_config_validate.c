@@ -1,0 +1,190 @@
+/* cim_config_validate.c -- the rules a cim_config must meet, whether it came
+ * from JSON or was built or edited in code (e.g. from command-line flags).
+ *
+ * Three layers, each its own function, checked in this order:
+ *   1. every key's own range, from the key table (cim_config.c): the same
+ *      ranges the parser applies, now on the stored values; a `true` feature
+ *      flag that cimgpu does not support yet is CIM_ERR_UNSUPPORTED;
+ *   2. the special keys: mapping id, M * N cells, SPLIT, adc_calib_dict;
+ *   3. the combinations: LRS > HRS; resolution vs. adc_type; mapping vs.
+ *      adc_type (a signed column current needs SYM or INF, a non-negative one
+ *      POS or INF); CALIB with a finite ADC needs its dict; TNN_IV/TNN_V need
+ *      W_BIT = 2 and SPLIT = [1, 1].
+ * The first broken rule is reported, as one line naming the origin and the
+ * key. Nothing here allocates or changes the config; later layers may index
+ * tables by values the earlier ones have checked.
+ */
+#include "cim_config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cim_config_internal.h"
+#include "cim_mapping.h"
+
+/* A double in the shortest form that reads back to the same value. */
+static void format_double(char *buf, size_t n, double v)
+{
+    snprintf(buf, n, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, n, "%.17g", v);
+}
+
+/* "<origin>: key "<key>": expected <range>, got <got>" */
+static int out_of_range(const cim_config *cfg, const cim_key_spec *k, const char *got,
+                        cim_error *err)
+{
+    char expected[CIM_CONFIG_EXPECTED_MAX];
+    cim_config_describe_range(expected, sizeof expected, k);
+    return cim_config_key_error(cfg->origin, CIM_ERR_CONFIG, err, k->name, "expected %s, got %s",
+                                expected, got);
+}
+
+/* One key of the table, on its stored value; the special keys are checked by
+ * validate_special(). */
+static int validate_key(const cim_config *cfg, const cim_key_spec *k, cim_error *err)
+{
+    char got[CIM_CONFIG_GOT_MAX];
+    switch (k->kind) {
+    case CIM_KEY_BOOL:
+        if (k->feature && cim_key_int_value(cfg, k))
+            return cim_config_key_error(cfg->origin, CIM_ERR_UNSUPPORTED, err, k->name,
+                                        "%s is not supported yet (set it to false or leave it out)",
+                                        k->feature);
+        return 0;
+    case CIM_KEY_INT: {
+        int v = cim_key_int_value(cfg, k);
+        if (v >= k->min && v <= k->max)
+            return 0;
+        snprintf(got, sizeof got, "%d", v);
+        return out_of_range(cfg, k, got, err);
+    }
+    case CIM_KEY_NUMBER: {
+        double v = cim_key_double_value(cfg, k);
+        if (cim_config_number_ok(k, v))
+            return 0;
+        format_double(got, sizeof got, v);
+        return out_of_range(cfg, k, got, err);
+    }
+    case CIM_KEY_CHOICE: {
+        int v = cim_key_int_value(cfg, k);
+        if (v >= 0 && v < k->n_choices)
+            return 0;
+        char expected[CIM_CONFIG_EXPECTED_MAX];
+        cim_config_describe_choices(expected, sizeof expected, k->choices, k->n_choices);
+        return cim_config_key_error(cfg->origin, CIM_ERR_CONFIG, err, k->name,
+                                    "expected %s, got the value %d", expected, v);
+    }
+    default:
+        return 0;
+    }
+}
+
+/* The per-key ranges of the table, on the stored values. */
+static int validate_keys(const cim_config *cfg, cim_error *err)
+{
+    for (int i = 0; i < cim_config_n_keys; ++i) {
+        int rc = validate_key(cfg, &cim_config_keys[i], err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int validate_special(const cim_config *cfg, cim_error *err)
+{
+    const char *origin = cfg->origin;
+    if ((unsigned)cfg->mapping >= CIM_MAPPING_COUNT)
+        return cim_config_key_error(origin, CIM_ERR_CONFIG, err, "m_mode", "invalid mapping id %d",
+                                    (int)cfg->mapping);
+    if ((int64_t)cfg->M * cfg->N > CIM_CONFIG_MAX_CELLS)
+        return cim_error_set(
+            err, CIM_ERR_CONFIG, "%s: keys \"M\", \"N\": crossbar %d x %d has more than %lld cells",
+            cim_config_origin(origin), cfg->M, cfg->N, (long long)CIM_CONFIG_MAX_CELLS);
+    int split_ok = cfg->n_split >= 1 && cfg->n_split <= CIM_CONFIG_MAX_SPLIT;
+    for (int i = 0; split_ok && i < cfg->n_split; ++i)
+        split_ok = cfg->split[i] >= 0 && cfg->split[i] <= CIM_CONFIG_MAX_OPERAND_BITS;
+    if (!split_ok)
+        return cim_config_key_error(origin, CIM_ERR_CONFIG, err, "SPLIT",
+                                    "expected an array of 1 or %d integers from 0 to %d",
+                                    CIM_CONFIG_MAX_SPLIT, CIM_CONFIG_MAX_OPERAND_BITS);
+    if (cfg->n_calib > 0 && !cfg->calib)
+        return cim_config_key_error(origin, CIM_ERR_CONFIG, err, "adc_calib_dict",
+                                    "has no entries");
+    for (int i = 0; i < cfg->n_calib; ++i) {
+        const cim_calib_range *r = &cfg->calib[i];
+        if (!r->layer || !cim_config_calib_range_ok(r->lo_ua, r->hi_ua))
+            return cim_config_key_error(origin, CIM_ERR_CONFIG, err, "adc_calib_dict",
+                                        "layer \"%s\": expected [lo, hi] in µA with lo < hi and "
+                                        "|lo|, |hi| <= %g, got [%g, %g]",
+                                        r->layer ? r->layer : "(null)", CIM_CONFIG_MAX_CALIB_UA,
+                                        r->lo_ua, r->hi_ua);
+    }
+    return 0;
+}
+
+static int validate_adc(const cim_config *cfg, cim_error *err)
+{
+    const char *origin = cfg->origin;
+    const char *adc = cim_config_adc_type_names[cfg->adc_type];
+    const char *mapping = cim_mapping_name(cfg->mapping);
+    if (cfg->adc_type == CIM_ADC_INF) {
+        if (cfg->resolution != CIM_INF_RESOLUTION)
+            return cim_config_key_error(origin, CIM_ERR_CONFIG, err, "resolution",
+                                        "expected -1 (or no key) with INF_ADC, got %d",
+                                        cfg->resolution);
+    } else {
+        if (cfg->resolution < CIM_ADC_MIN_BITS || cfg->resolution > CIM_ADC_MAX_BITS)
+            return cim_config_key_error(origin, CIM_ERR_CONFIG, err, "resolution",
+                                        "expected an integer from %d to %d for %s, got %d",
+                                        CIM_ADC_MIN_BITS, CIM_ADC_MAX_BITS, adc, cfg->resolution);
+        int signed_current = CIM_MAPPINGS[cfg->mapping].signed_current;
+        int needed = signed_current ? CIM_ADC_SYM : CIM_ADC_POS;
+        if (cfg->adc_type != needed)
+            return cim_config_key_error(
+                origin, CIM_ERR_CONFIG, err, "adc_type",
+                "mapping %s has a %s column current and needs %s or INF_ADC, got %s", mapping,
+                signed_current ? "signed" : "non-negative", cim_config_adc_type_names[needed], adc);
+        if (cfg->calib_mode == CIM_CALIB_CALIB && cfg->n_calib == 0)
+            return cim_config_key_error(origin, CIM_ERR_CONFIG, err, "adc_calib_dict",
+                                        "is missing or empty; adc_calib_mode CALIB with %s needs a "
+                                        "[lo, hi] range per layer",
+                                        adc);
+    }
+    return 0;
+}
+
+static int validate_combinations(const cim_config *cfg, cim_error *err)
+{
+    const char *origin = cfg->origin;
+    if (!(cfg->lrs_ua > cfg->hrs_ua))
+        return cim_error_set(err, CIM_ERR_CONFIG,
+                             "%s: keys \"HRS\", \"LRS\": expected LRS > HRS, got HRS %g, "
+                             "LRS %g µA",
+                             cim_config_origin(origin), cfg->hrs_ua, cfg->lrs_ua);
+    int rc = validate_adc(cfg, err);
+    if (rc)
+        return rc;
+    if (cfg->mapping == CIM_TNN_IV || cfg->mapping == CIM_TNN_V) {
+        const char *mapping = cim_mapping_name(cfg->mapping);
+        if (cfg->w_bit != CIM_TNN_BITS)
+            return cim_config_key_error(
+                origin, CIM_ERR_CONFIG, err, "W_BIT",
+                "%s stores each weight in %d bit cells and needs %d, got %d", mapping, CIM_TNN_BITS,
+                CIM_TNN_BITS, cfg->w_bit);
+        if (cfg->n_split != CIM_CONFIG_MAX_SPLIT || cfg->split[0] != 1 || cfg->split[1] != 1)
+            return cim_config_key_error(origin, CIM_ERR_CONFIG, err, "SPLIT", "%s needs [1, 1]",
+                                        mapping);
+    }
+    return 0;
+}
+
+int cim_config_validate(const cim_config *cfg, cim_error *err)
+{
+    int rc = validate_keys(cfg, err);
+    if (!rc)
+        rc = validate_special(cfg, err);
+    if (!rc)
+        rc = validate_combinations(cfg, err);
+    return rc;
+}
