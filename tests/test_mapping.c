@@ -245,6 +245,32 @@ static void test_table_identity_analog_per_element(void **state)
     for_each_element(check_analog_element);
 }
 
+/* The digital kernel counts the OR of a conversion's same-sign terms once
+ * (kernels/cim_kernels.cl, cim_digital_current); that equals the sum of their
+ * counts only if no input value drives two same-sign terms of a conversion. */
+static void test_same_sign_terms_never_share_an_input(void **state)
+{
+    (void)state;
+    for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
+        const cim_mapping_desc *d = cim_mapping_desc_of((cim_mapping_id)id);
+        for (int j = 0; j < d->n_convs; ++j) {
+            for (int v = 0; v < 3; ++v) {
+                int driven_plus = 0, driven_minus = 0;
+                for (int t = 0; t < d->conv[j].n_terms; ++t) {
+                    const cim_term *tm = &d->conv[j].terms[t];
+                    if (d->drive[tm->drive][v]) {
+                        driven_plus += tm->sign > 0;
+                        driven_minus += tm->sign < 0;
+                    }
+                }
+                if (driven_plus > 1 || driven_minus > 1)
+                    fail_msg("%s conversion %d: input %d drives two same-sign terms",
+                             cim_mapping_name((cim_mapping_id)id), j, v - 1);
+            }
+        }
+    }
+}
+
 static void test_names_round_trip(void **state)
 {
     (void)state;
@@ -426,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_table_entries_are_well_formed),
         cmocka_unit_test(test_table_identity_digital_per_element),
         cmocka_unit_test(test_table_identity_analog_per_element),
+        cmocka_unit_test(test_same_sign_terms_never_share_an_input),
         cmocka_unit_test(test_names_round_trip),
         cmocka_unit_test(test_digital_matches_dot_product),
         cmocka_unit_test(test_inf_adc_matches_dot_product),
