@@ -200,12 +200,13 @@ static void choose_read_layout(const cim_ocl *ocl, cim_launch_params *lp)
     }
 }
 
-/* Entry list of cim_launch.h: offsets (x + 1) * cols * W + n * W of the
+/* Entry list of cim_launch.h: offsets class(x + 1) * cols * W + n * W of the
  * input positions that drive a row, per input and input tile. */
 static int build_entries(const cim_mvm_job *job, const side_info *si, int64_t g_block,
                          int32_t **entries, int32_t **entry_start, size_t *n_entries)
 {
     const cim_xbar *x = job->xbar;
+    const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
     const int64_t plane = (int64_t)job->cols * g_block;
     size_t count = 0;
     *entries = malloc(sizeof(int32_t) * ((size_t)job->n_inputs * job->cols + 1));
@@ -217,9 +218,9 @@ static int build_entries(const cim_mvm_job *job, const side_info *si, int64_t g_
             int32_t n1 = (tn + 1) * x->xbar_n < job->cols ? (tn + 1) * x->xbar_n : job->cols;
             (*entry_start)[(size_t)i * si->tiles_n + tn] = (int32_t)count;
             for (int32_t n = tn * x->xbar_n; n < n1; ++n) {
-                int xv = job->inputs[(size_t)i * job->cols + n];
-                if (cim_mapping_value_drives(x->mapping, xv))
-                    (*entries)[count++] = (int32_t)((xv + 1) * plane + n * g_block);
+                const int c = cim_value_class(d, job->inputs[(size_t)i * job->cols + n] + 1);
+                if (c >= 0)
+                    (*entries)[count++] = (int32_t)(c * plane + n * g_block);
             }
         }
     }
@@ -431,7 +432,8 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
     const int64_t rows_pad = si->rows_pad;
     const size_t plane = (size_t)job->cols * rows_pad;
     const size_t work_per_trial =
-        sizeof(int32_t) * plane * (c2c ? (size_t)d->n_slots : (size_t)d->n_convs * CIM_VALUE_CLASSES);
+        sizeof(int32_t) * plane *
+        (c2c ? (size_t)d->n_slots : (size_t)d->n_convs * (size_t)cim_value_classes(d));
     const size_t out_elems = (size_t)job->n_inputs * job->rows, tr = trace_elems(job, si);
     const int tracing = trace && (trace->current || trace->adc);
     const int32_t batch = batch_trials(ocl, job, work_per_trial,

@@ -148,9 +148,11 @@ __kernel void cim_program_g(__constant const cim_launch_params *lp,
 {
     const long m0 = get_global_id(0) * CIM_VW, n = get_global_id(1), b = get_global_id(2);
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[cp->mapping];
+    const int classes = cim_value_classes(d);
     const long class_stride = lp->cols * lp->g_block;
-    __global int *gb = g + cim_g_offset(d->n_convs, lp->cols, lp->rows_pad, lp->g_block, b, 0, 0, n, m0);
-    const long conv_stride = (lp->rows_pad / lp->g_block) * CIM_VALUE_CLASSES * class_stride;
+    __global int *gb =
+        g + cim_g_offset(d->n_convs, classes, lp->cols, lp->rows_pad, lp->g_block, b, 0, 0, n, m0);
+    const long conv_stride = (lp->rows_pad / lp->g_block) * classes * class_stride;
     __global const int *row_tile = pos, *row_cell = pos + lp->rows_pad;
     __global const int *col_tile = pos + 2 * lp->rows_pad, *col_cell = col_tile + lp->cols;
     const cim_vec wv = CIM_VLOAD_INT(weights_t + n * lp->rows_pad + m0);
@@ -181,6 +183,9 @@ __kernel void cim_program_g(__constant const cim_launch_params *lp,
         if (j < d->n_convs) {
 #pragma unroll
             for (int v = 0; v < CIM_VALUE_CLASSES; ++v) {
+                const int plane = cim_value_class(d, v);
+                if (plane < 0)
+                    continue;
                 cim_vec sum = 0;
 #pragma unroll
                 for (int t = 0; t < CIM_MAX_TERMS; ++t) {
@@ -188,7 +193,7 @@ __kernel void cim_program_g(__constant const cim_launch_params *lp,
                     sum += (cim_vec)(tm->sign * d->drive[tm->drive][v]) *
                            (tm->slot == 0 ? c[0] : tm->slot == 1 ? c[1] : tm->slot == 2 ? c[2] : c[3]);
                 }
-                CIM_VSTORE(live ? sum : (cim_vec)0, gb + j * conv_stride + v * class_stride);
+                CIM_VSTORE(live ? sum : (cim_vec)0, gb + j * conv_stride + plane * class_stride);
             }
         }
     }
@@ -209,9 +214,10 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
     const long i1 = i0 + lp->inputs_per_item < lp->n_inputs ? i0 + lp->inputs_per_item : lp->n_inputs;
     const cim_column_params p = *cp;
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[p.mapping];
-    __global const int *gb = g + cim_g_offset(d->n_convs, lp->cols, lp->rows_pad, lp->g_block, b, 0,
-                                              0, 0, m0);
-    const long conv_stride = (lp->rows_pad / lp->g_block) * CIM_VALUE_CLASSES * lp->cols * lp->g_block;
+    const int classes = cim_value_classes(d);
+    __global const int *gb = g + cim_g_offset(d->n_convs, classes, lp->cols, lp->rows_pad,
+                                              lp->g_block, b, 0, 0, 0, m0);
+    const long conv_stride = (lp->rows_pad / lp->g_block) * classes * lp->cols * lp->g_block;
     const int lanes = !lp->trace && (p.digital || p.adc_type != CIM_ADC_INF);
     for (long i = i0; i < i1; ++i) {
         cim_vec result = 0;

@@ -11,13 +11,15 @@
  *   inputs    int8  [n_inputs][cols]
  *   sumw      int32 [tiles_n][rows_pad]   weight sum of output m in input tile tn
  *   tile_s    int32 [n_inputs][tiles_n]   input sum S of each input tile
- *   entries   int32 concatenated per (input, tile): (x + 1) * cols * W + n * W
+ *   entries   int32 concatenated per (input, tile): class(x + 1) * cols * W + n * W
  *             for every input position n whose value x drives a row (its
  *             offset inside a block of g); entry_start int32
  *             [n_inputs * tiles_n + 1] delimits them
- *   g         int32 [batch][n_convs][rows_pad / W][3][cols][W], W = g_block:
+ *   g         int32 [batch][n_convs][rows_pad / W][classes][cols][W], W = g_block:
  *             effective column current contributed by weight (m, n) to
- *             conversion j when the input is x = v - 1 (cell currents of one
+ *             conversion j when the input is x = v - 1, for the input values
+ *             that drive a row (class cim_value_class(v); x = 0 drives none in
+ *             most mappings and then has no plane) (cell currents of one
  *             trial, D2D applied, clipped at zero). Blocks of W columns keep
  *             one work-item's data contiguous on CPUs (W = SIMD width); GPUs
  *             use one block (W = rows_pad), i.e. columns fastest, coalesced.
@@ -31,6 +33,7 @@
 #define CIM_LAUNCH_H
 
 #include "cim_portable.h"
+#include "cim_mappings.h"
 
 /* Input value classes: v = x + 1 for x in {-1, 0, +1}. */
 #define CIM_VALUE_CLASSES 3
@@ -55,14 +58,33 @@ typedef struct cim_launch_params {
 
 CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 23, cim_launch_params_size);
 
-/* Index in g of (batch entry b, conversion j, input class v, input n,
- * column m). */
-CIM_INLINE int64_t cim_g_offset(const int64_t n_convs, const int64_t cols, const int64_t rows_pad,
-                                const int64_t w, int64_t b, int64_t j, int64_t v, int64_t n,
-                                int64_t m)
+/* Plane of g for input value x = v - 1: the number of row-driving values
+ * below it, or -1 if x drives no row of the mapping. */
+CIM_INLINE int cim_value_class(CIM_CONSTANT_PTR cim_mapping_desc *d, int v)
 {
-    const int64_t block = CIM_VALUE_CLASSES * cols * w;
-    return ((b * n_convs + j) * (rows_pad / w) + m / w) * block + v * cols * w + n * w + m % w;
+    int plane = 0;
+    for (int u = 0; u < v; ++u)
+        plane += d->drive[0][u] | d->drive[1][u];
+    return (d->drive[0][v] | d->drive[1][v]) ? plane : -1;
+}
+
+/* Number of planes of g per conversion. */
+CIM_INLINE int cim_value_classes(CIM_CONSTANT_PTR cim_mapping_desc *d)
+{
+    int planes = 0;
+    for (int v = 0; v < CIM_VALUE_CLASSES; ++v)
+        planes += d->drive[0][v] | d->drive[1][v];
+    return planes;
+}
+
+/* Index in g of (batch entry b, conversion j, class plane c, input n,
+ * column m). */
+CIM_INLINE int64_t cim_g_offset(const int64_t n_convs, const int64_t classes, const int64_t cols,
+                                const int64_t rows_pad, const int64_t w, int64_t b, int64_t j,
+                                int64_t c, int64_t n, int64_t m)
+{
+    const int64_t block = classes * cols * w;
+    return ((b * n_convs + j) * (rows_pad / w) + m / w) * block + c * cols * w + n * w + m % w;
 }
 
 #endif /* CIM_LAUNCH_H */

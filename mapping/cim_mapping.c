@@ -50,12 +50,3 @@ int cim_mapping_drive(cim_mapping_id id, int drive, int x)
 {
     return CIM_MAPPINGS[id].drive[drive][x + 1];
 }
-
-int cim_mapping_value_drives(cim_mapping_id id, int x)
-{
-    const cim_mapping_desc *d = &CIM_MAPPINGS[id];
-    for (int dv = 0; dv < d->n_drives; ++dv)
-        if (d->drive[dv][x + 1])
-            return 1;
-    return 0;
-}

@@ -25,8 +25,4 @@ int cim_mapping_cell_state(cim_mapping_id id, int slot, int w);
 /* Row-drive bit of drive vector `drive` for input x (valid x). */
 int cim_mapping_drive(cim_mapping_id id, int drive, int x);
 
-/* 1 if input value x drives any row of the mapping (x = 0 drives none in
- * split encodings, so a kernel can skip it). */
-int cim_mapping_value_drives(cim_mapping_id id, int x);
-
 #endif /* CIM_MAPPING_H */
