@@ -41,13 +41,6 @@ static inline void cim_tile_cell(__constant const cim_launch_params *lp,
     *cell = (uint)(row_cell[m] + col_cell[n]);
 }
 
-/* c[slot] for a slot index that is the same for every work-item, without
- * indexing a private array (which would keep it out of registers). */
-static inline int cim_pick4(const int *c, int slot)
-{
-    return slot == 0 ? c[0] : slot == 1 ? c[1] : slot == 2 ? c[2] : c[3];
-}
-
 /* Programmed currents of the cells of weight wv at tile/cell in trial
  * `trial`: nominal current of each slot's state plus its D2D deviation, not
  * clipped. Straight-line code (fixed trip counts, no data-dependent branches),
@@ -67,18 +60,26 @@ static inline void cim_program_weight(__constant const cim_launch_params *lp,
 }
 
 /* Column current that cell currents c[] add to conversion j for input class
- * v (x = v - 1). Unused terms have sign 0. */
-static inline int cim_conv_current(__constant const cim_mapping_desc *d, int j, int v,
-                                   const int *c)
-{
-    int current = 0;
-#pragma unroll
-    for (int t = 0; t < CIM_MAX_TERMS; ++t) {
-        __constant const cim_term *tm = &d->conv[j].terms[t];
-        current += tm->sign * d->drive[tm->drive][v] * cim_pick4(c, tm->slot);
+ * v (x = v - 1), for scalar and lane-wise currents. Unused terms have sign 0;
+ * the slot is the same for every work-item, so c is not indexed dynamically
+ * (which would keep it out of registers). */
+#define CIM_DEFINE_CONV_CURRENT(name, T)                                                          \
+    static inline T name(__constant const cim_mapping_desc *d, int j, int v, const T *c)        \
+    {                                                                                            \
+        T current = 0;                                                                           \
+        _Pragma("unroll") for (int t = 0; t < CIM_MAX_TERMS; ++t)                                \
+        {                                                                                        \
+            __constant const cim_term *tm = &d->conv[j].terms[t];                                \
+            current += (T)(tm->sign * d->drive[tm->drive][v]) *                                  \
+                       (tm->slot == 0   ? c[0]                                                   \
+                        : tm->slot == 1 ? c[1]                                                   \
+                        : tm->slot == 2 ? c[2]                                                   \
+                                        : c[3]);                                                 \
+        }                                                                                        \
+        return current;                                                                          \
     }
-    return current;
-}
+CIM_DEFINE_CONV_CURRENT(cim_conv_current, int)
+CIM_DEFINE_CONV_CURRENT(cim_conv_current_lanes, cim_vec)
 
 /* Writes one output column's tile conversions to the trace buffers. */
 static inline void cim_write_trace(__constant const cim_launch_params *lp,
@@ -186,13 +187,7 @@ __kernel void cim_program_g(__constant const cim_launch_params *lp,
                 const int plane = cim_value_class(d, v);
                 if (plane < 0)
                     continue;
-                cim_vec sum = 0;
-#pragma unroll
-                for (int t = 0; t < CIM_MAX_TERMS; ++t) {
-                    __constant const cim_term *tm = &d->conv[j].terms[t];
-                    sum += (cim_vec)(tm->sign * d->drive[tm->drive][v]) *
-                           (tm->slot == 0 ? c[0] : tm->slot == 1 ? c[1] : tm->slot == 2 ? c[2] : c[3]);
-                }
+                const cim_vec sum = cim_conv_current_lanes(d, j, v, c);
                 CIM_VSTORE(live ? sum : (cim_vec)0, gb + j * conv_stride + plane * class_stride);
             }
         }
