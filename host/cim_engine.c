@@ -98,8 +98,11 @@ static int launch(cim_ocl *ocl, cl_kernel k, const char *name, size_t g0, size_t
     size_t local[3] = {1, 1, 1};
     int explicit_local = 0;
     if (ocl->cpu_style) {
-        local[0] = largest_divisor(g0, CIM_ENGINE_CPU_GROUP);
-        local[1] = largest_divisor(g1, CIM_ENGINE_CPU_GROUP / local[0]);
+        const size_t cap = ocl->max_work_group && ocl->max_work_group < CIM_ENGINE_CPU_GROUP
+                               ? ocl->max_work_group
+                               : CIM_ENGINE_CPU_GROUP;
+        local[0] = largest_divisor(g0, cap);
+        local[1] = largest_divisor(g1, cap / local[0]);
         explicit_local = 1;
     }
     st = clEnqueueNDRangeKernel(ocl->queue, k, 3, NULL, global, explicit_local ? local : NULL, 0,
