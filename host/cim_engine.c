@@ -164,15 +164,18 @@ static void side_info_free(side_info *si)
     free(si->tile_s);
 }
 
-static void fill_launch_params(cim_launch_params *lp, const cim_mvm_job *job, const side_info *si,
-                               int64_t rows_pad, int tracing)
+/* Launch parameters of a job. CPU-style devices read g in blocks of one
+ * work-item's columns, several inputs per work-item; GPUs keep columns
+ * fastest for coalesced loads, one input per work-item. */
+static void fill_launch_params(const cim_ocl *ocl, cim_launch_params *lp, const cim_mvm_job *job,
+                               const side_info *si, int tracing)
 {
     const cim_xbar *x = job->xbar;
     memset(lp, 0, sizeof *lp);
     lp->seed = x->seed;
     lp->rows = job->rows;
     lp->cols = job->cols;
-    lp->rows_pad = rows_pad;
+    lp->rows_pad = si->rows_pad;
     lp->xbar_m = x->xbar_m;
     lp->xbar_n = x->xbar_n;
     lp->tiles_n = si->tiles_n;
@@ -189,18 +192,8 @@ static void fill_launch_params(cim_launch_params *lp, const cim_mvm_job *job, co
     lp->c2c_on = cim_xbar_has_c2c(x);
     lp->trace = tracing;
     lp->words_per_tile = (x->xbar_n + CIM_BITS_PER_WORD - 1) / CIM_BITS_PER_WORD;
-    lp->g_block = rows_pad;
-    lp->inputs_per_item = 1;
-}
-
-/* CPU devices read g in blocks of one work-item's columns, several inputs per
- * work-item; GPUs keep columns fastest for coalesced loads. */
-static void choose_read_layout(const cim_ocl *ocl, cim_launch_params *lp)
-{
-    if (ocl->cpu_style) {
-        lp->g_block = ocl->vector_width;
-        lp->inputs_per_item = CIM_ENGINE_CPU_INPUTS_PER_ITEM;
-    }
+    lp->g_block = ocl->cpu_style ? ocl->vector_width : si->rows_pad;
+    lp->inputs_per_item = ocl->cpu_style ? CIM_ENGINE_CPU_INPUTS_PER_ITEM : 1;
 }
 
 /* Entry list of cim_launch.h: offsets class(x + 1) * cols * W + n * W of the
@@ -288,8 +281,7 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
     cl_int st;
     int rc;
     const int64_t rows_pad = si->rows_pad;
-    fill_launch_params(&lp, job, si, rows_pad, tracing);
-    choose_read_layout(ocl, &lp);
+    fill_launch_params(ocl, &lp, job, si, tracing);
     if ((rc = build_bit_planes(job, si, lp.words_per_tile, rows_pad, &state_bits, &drive_bits)) != 0) {
         cim_error_set(err, rc, "engine: out of memory for bit-planes");
         goto done;
@@ -456,8 +448,7 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
                            (unsigned long long)ocl->max_alloc_bytes);
         goto done;
     }
-    fill_launch_params(&lp, job, si, rows_pad, tracing);
-    choose_read_layout(ocl, &lp);
+    fill_launch_params(ocl, &lp, job, si, tracing);
     bf->lp = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, NULL, "launch parameters", err);
     bf->work = make_buffer(ocl, CL_MEM_READ_WRITE, work_per_trial * batch, NULL, "cell currents", err);
     bf->out = make_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_elems * batch, NULL,
