@@ -194,8 +194,10 @@ int main(int argc, char **argv)
            "%d trials x %d inputs, digital %d inputs; best of %d runs (kernel device time)\n\n",
            ADC_BITS, trials, inputs, dig_inputs, repeats);
 
-    cim_mvm_job job = {&xa, w, XBAR, XBAR, in, inputs, 0, 0, trials, 0, NULL};
-    cim_mvm_job djob = {&xd, w, XBAR, XBAR, din, dig_inputs, 0, 0, 1, 0, NULL};
+    cim_mvm_job job = {.xbar = &xa, .weights = w, .rows = XBAR, .cols = XBAR, .inputs = in,
+                       .n_inputs = inputs, .n_trials = trials};
+    cim_mvm_job djob = {.xbar = &xd, .weights = w, .rows = XBAR, .cols = XBAR, .inputs = din,
+                        .n_inputs = dig_inputs, .n_trials = 1};
     if (best_timing(&ocl, &job, out, repeats, &ta, &err) != 0 ||
         best_timing(&ocl, &djob, dout, repeats, &td, &err) != 0)
         goto fail;

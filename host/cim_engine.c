@@ -137,7 +137,8 @@ typedef struct side_info {
     int32_t tiles_n;
     int64_t rows_pad; /* rows rounded up to the kernels' SIMD width */
     int32_t *sumw;   /* [tiles_n][rows_pad] */
-    int32_t *tile_s; /* [n_inputs][tiles_n] */
+    int32_t *tile_s; /* [input_rows][tiles_n] */
+    int64_t input_rows; /* n_inputs, or n_trials * n_inputs with inputs per trial */
 } side_info;
 
 static int side_info_init(side_info *si, const cim_mvm_job *job, int vector_width)
@@ -145,14 +146,15 @@ static int side_info_init(side_info *si, const cim_mvm_job *job, int vector_widt
     const cim_xbar *x = job->xbar;
     si->tiles_n = cim_tiles(job->cols, x->xbar_n);
     si->rows_pad = (job->rows + vector_width - 1) / vector_width * vector_width;
+    si->input_rows = (int64_t)job->n_inputs * (job->inputs_per_trial ? job->n_trials : 1);
     si->sumw = calloc((size_t)si->tiles_n * si->rows_pad, sizeof(int32_t));
-    si->tile_s = calloc((size_t)job->n_inputs * si->tiles_n, sizeof(int32_t));
+    si->tile_s = calloc((size_t)si->input_rows * si->tiles_n, sizeof(int32_t));
     if (!si->sumw || !si->tile_s)
         return CIM_ERR_NOMEM;
     for (int32_t m = 0; m < job->rows; ++m)
         for (int32_t n = 0; n < job->cols; ++n)
             si->sumw[(size_t)(n / x->xbar_n) * si->rows_pad + m] += job->weights[(size_t)m * job->cols + n];
-    for (int32_t i = 0; i < job->n_inputs; ++i)
+    for (int64_t i = 0; i < si->input_rows; ++i)
         for (int32_t n = 0; n < job->cols; ++n)
             si->tile_s[(size_t)i * si->tiles_n + n / x->xbar_n] += job->inputs[(size_t)i * job->cols + n];
     return 0;
@@ -194,6 +196,7 @@ static void fill_launch_params(const cim_ocl *ocl, cim_launch_params *lp, const 
     lp->words_per_tile = (x->xbar_n + CIM_BITS_PER_WORD - 1) / CIM_BITS_PER_WORD;
     lp->g_block = ocl->cpu_style ? ocl->vector_width : si->rows_pad;
     lp->inputs_per_item = ocl->cpu_style ? CIM_ENGINE_CPU_INPUTS_PER_ITEM : 1;
+    lp->inputs_per_trial = job->inputs_per_trial;
 }
 
 /* Entry list of cim_launch.h: offsets class(x + 1) * cols * W + n * W of the
@@ -205,11 +208,11 @@ static int build_entries(const cim_mvm_job *job, const side_info *si, int64_t g_
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
     const int64_t plane = (int64_t)job->cols * g_block;
     size_t count = 0;
-    *entries = malloc(sizeof(int32_t) * ((size_t)job->n_inputs * job->cols + 1));
-    *entry_start = malloc(sizeof(int32_t) * ((size_t)job->n_inputs * si->tiles_n + 1));
+    *entries = malloc(sizeof(int32_t) * ((size_t)si->input_rows * job->cols + 1));
+    *entry_start = malloc(sizeof(int32_t) * ((size_t)si->input_rows * si->tiles_n + 1));
     if (!*entries || !*entry_start)
         return CIM_ERR_NOMEM;
-    for (int32_t i = 0; i < job->n_inputs; ++i) {
+    for (int64_t i = 0; i < si->input_rows; ++i) {
         for (int32_t tn = 0; tn < si->tiles_n; ++tn) {
             int32_t n1 = (tn + 1) * x->xbar_n < job->cols ? (tn + 1) * x->xbar_n : job->cols;
             (*entry_start)[(size_t)i * si->tiles_n + tn] = (int32_t)count;
@@ -220,7 +223,7 @@ static int build_entries(const cim_mvm_job *job, const side_info *si, int64_t g_
             }
         }
     }
-    (*entry_start)[(size_t)job->n_inputs * si->tiles_n] = (int32_t)count;
+    (*entry_start)[(size_t)si->input_rows * si->tiles_n] = (int32_t)count;
     *n_entries = count;
     return 0;
 }
@@ -257,9 +260,11 @@ static int check_job(const cim_mvm_job *job, cim_error *err)
     if (job->rows <= 0 || job->cols <= 0 || job->n_inputs <= 0 || job->n_trials <= 0)
         return cim_error_set(err, CIM_ERR_USAGE, "engine: empty MVM (%d x %d, %d inputs, %d trials)",
                              job->rows, job->cols, job->n_inputs, job->n_trials);
-    if ((int64_t)job->n_inputs * job->cols > INT32_MAX / 4)
-        return cim_error_set(err, CIM_ERR_INPUT, "engine: %d inputs of %d values are too many for one call",
-                             job->n_inputs, job->cols);
+    if ((int64_t)job->n_inputs * (job->inputs_per_trial ? job->n_trials : 1) * job->cols >
+        INT32_MAX / 4)
+        return cim_error_set(err, CIM_ERR_INPUT,
+                             "engine: %d inputs of %d values%s are too many for one call",
+                             job->n_inputs, job->cols, job->inputs_per_trial ? " per trial" : "");
     return 0;
 }
 
@@ -465,7 +470,7 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
         (rc = upload_cell_layout(ocl, job, si, rows_pad, bf, err)) != 0)
         goto done;
     if (c2c) {
-        bf->inputs = make_buffer(ocl, CL_MEM_READ_ONLY, (size_t)job->n_inputs * job->cols,
+        bf->inputs = make_buffer(ocl, CL_MEM_READ_ONLY, (size_t)si->input_rows * job->cols,
                                  job->inputs, "inputs", err);
         if (!bf->inputs) {
             rc = err->code;
@@ -479,7 +484,7 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
         bf->entries = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * n_entries,
                                   n_entries ? entries : NULL, "input lists", err);
         bf->entry_start = make_buffer(ocl, CL_MEM_READ_ONLY,
-                                      sizeof(int32_t) * ((size_t)job->n_inputs * si->tiles_n + 1),
+                                      sizeof(int32_t) * ((size_t)si->input_rows * si->tiles_n + 1),
                                       entry_start, "input lists", err);
         if (!bf->entries || !bf->entry_start) {
             rc = err->code;
@@ -507,6 +512,7 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
     for (int32_t t0 = 0; t0 < job->n_trials; t0 += batch) {
         const int32_t bt = job->n_trials - t0 < batch ? job->n_trials - t0 : batch;
         lp.trial_first = (int64_t)job->trial_first + t0;
+        lp.input_trial_base = t0;
         st = clEnqueueWriteBuffer(ocl->queue, bf->lp, CL_TRUE, 0, sizeof lp, &lp, 0, NULL, NULL);
         if ((rc = CIM_OCL_CHECK(st, err, "clEnqueueWriteBuffer(launch parameters)")) != 0)
             goto done;
@@ -543,8 +549,17 @@ done:
 int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim_mvm_trace *trace,
                    cim_error *err)
 {
+    if (job->xbar->column.digital && job->inputs_per_trial && job->n_trials > 1) {
+        /* No variability: the trials' inputs are just more inputs of one chip,
+         * and [trial][input][row] is the same layout either way. */
+        cim_mvm_job flat = *job;
+        flat.n_inputs = job->n_inputs * job->n_trials;
+        flat.n_trials = 1;
+        flat.inputs_per_trial = 0;
+        return cim_engine_mvm(ocl, &flat, out, trace, err);
+    }
     engine_bufs bf;
-    side_info si = {0, 0, NULL, NULL};
+    side_info si = {0, 0, NULL, NULL, 0};
     int rc;
     memset(&bf, 0, sizeof bf);
     if ((rc = check_job(job, err)) != 0)
@@ -557,7 +572,7 @@ int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim
                         "column parameters", err);
     bf.sumw = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.tiles_n * si.rows_pad, si.sumw,
                           "weight sums", err);
-    bf.tile_s = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * job->n_inputs * si.tiles_n,
+    bf.tile_s = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.input_rows * si.tiles_n,
                             si.tile_s, "input sums", err);
     if (!bf.cp || !bf.sumw || !bf.tile_s) {
         rc = err ? err->code : CIM_ERR_OPENCL;

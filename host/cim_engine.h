@@ -30,13 +30,14 @@ typedef struct cim_mvm_job {
     const cim_xbar *xbar;
     const int8_t *weights; /* rows x cols, row-major */
     int32_t rows, cols;
-    const int8_t *inputs; /* n_inputs x cols */
+    const int8_t *inputs; /* n_inputs x cols, or n_trials x n_inputs x cols (inputs_per_trial) */
     int32_t n_inputs;
     uint32_t input_first; /* C2C key of input 0 */
     uint32_t trial_first;
     int32_t n_trials;
     int32_t max_batch_trials; /* 0: sized to device memory; tests force small batches */
     cim_engine_timing *timing; /* optional: kernel times are added to it */
+    int inputs_per_trial; /* 1: trial t reads its own inputs (a network's later layers) */
 } cim_mvm_job;
 
 /* out[(t * n_inputs + i) * rows + m] for trial trial_first + t.

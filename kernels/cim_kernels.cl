@@ -215,11 +215,12 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
     const long conv_stride = (lp->rows_pad / lp->g_block) * classes * lp->cols * lp->g_block;
     const int lanes = !lp->trace && (p.digital || p.adc_type != CIM_ADC_INF);
     for (long i = i0; i < i1; ++i) {
+        const long row = cim_input_row(lp, b, i);
         cim_vec result = 0;
         for (long tn = 0; tn < lp->tiles_n; ++tn) {
-            const int e0 = entry_start[i * lp->tiles_n + tn];
-            const int e1 = entry_start[i * lp->tiles_n + tn + 1];
-            const int s = tile_s[i * lp->tiles_n + tn], n_used = cim_tile_inputs(lp, tn);
+            const int e0 = entry_start[row * lp->tiles_n + tn];
+            const int e1 = entry_start[row * lp->tiles_n + tn + 1];
+            const int s = tile_s[row * lp->tiles_n + tn], n_used = cim_tile_inputs(lp, tn);
             cim_vec sums[CIM_MAX_CONVS];
             for (int j = 0; j < d->n_convs; ++j) {
                 __global const int *gj = gb + j * conv_stride;
@@ -276,6 +277,7 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[p.mapping];
     const long plane = lp->cols * lp->rows_pad;
     const uint trial = (uint)(lp->trial_first + b), input = (uint)(lp->input_first + i);
+    const long row = cim_input_row(lp, b, i);
     __global const int *rb = raw + b * d->n_slots * plane + m;
     int result = 0;
     for (long tn = 0; tn < lp->tiles_n; ++tn) {
@@ -283,7 +285,7 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
         int current[CIM_MAX_CONVS] = {0, 0, 0, 0};
         long adc[CIM_MAX_CONVS];
         for (long n = tn * lp->xbar_n; n < tn * lp->xbar_n + n_used; ++n) {
-            const int v = inputs[i * lp->cols + n] + 1, wv = weights_t[n * lp->rows_pad + m];
+            const int v = inputs[row * lp->cols + n] + 1, wv = weights_t[n * lp->rows_pad + m];
             int z[4], c[CIM_MAX_SLOTS];
             uint tile, cell;
             cim_tile_cell(lp, pos, m, n, &tile, &cell);
@@ -297,7 +299,7 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
             for (int j = 0; j < d->n_convs; ++j)
                 current[j] += cim_conv_current(d, j, v, c);
         }
-        result += cim_column_result(&p, current, tile_s[i * lp->tiles_n + tn], n_used,
+        result += cim_column_result(&p, current, tile_s[row * lp->tiles_n + tn], n_used,
                                     sumw[tn * lp->rows_pad + m], adc_table, adc);
         if (lp->trace)
             cim_write_trace(lp, d, b, i, tn, m, current, adc, trace_current, trace_adc);

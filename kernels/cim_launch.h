@@ -10,6 +10,9 @@
  *             rows past `rows` are zero padding
  *   inputs    int8  [n_inputs][cols]
  *   sumw      int32 [tiles_n][rows_pad]   weight sum of output m in input tile tn
+ *   inputs    int8  [n_inputs][cols], or [n_trials][n_inputs][cols] with
+ *             inputs_per_trial (then every per-input array below is per
+ *             trial too: row (input_trial_base + b) * n_inputs + i)
  *   tile_s    int32 [n_inputs][tiles_n]   input sum S of each input tile
  *   entries   int32 concatenated per (input, tile): class(x + 1) * cols * W + n * W
  *             for every input position n whose value x drives a row (its
@@ -54,9 +57,17 @@ typedef struct cim_launch_params {
     int64_t words_per_tile; /* digital: uint32 words per input tile */
     int64_t g_block;         /* W: columns per block of g */
     int64_t inputs_per_item; /* inputs one read work-item evaluates in turn */
+    int64_t inputs_per_trial; /* 1: every trial has its own input vectors */
+    int64_t input_trial_base; /* with inputs_per_trial: the job trial of batch entry 0 */
 } cim_launch_params;
 
-CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 23, cim_launch_params_size);
+CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 25, cim_launch_params_size);
+
+/* Row of input i of batch entry b in the per-input arrays (cim_launch.h). */
+CIM_INLINE int64_t cim_input_row(CIM_CONSTANT_PTR cim_launch_params *lp, int64_t b, int64_t i)
+{
+    return lp->inputs_per_trial ? (lp->input_trial_base + b) * lp->n_inputs + i : i;
+}
 
 /* Plane of g for input value x = v - 1: the number of row-driving values
  * below it, or -1 if x drives no row of the mapping. */

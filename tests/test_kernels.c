@@ -100,12 +100,14 @@ static cim_xbar make_xbar(cim_mapping_id id, variant v, int32_t xm, int32_t xn, 
 
 /* Runs the engine and the reference on the same job and compares all
  * results and (optionally) the trace. */
-static void compare(fixture *f, const cim_xbar *x, int32_t rows, int32_t cols, int32_t n_inputs,
-                    uint32_t trial_first, int32_t n_trials, int32_t max_batch, int with_trace)
+static void compare_inputs(fixture *f, const cim_xbar *x, int32_t rows, int32_t cols,
+                           int32_t n_inputs, uint32_t trial_first, int32_t n_trials,
+                           int32_t max_batch, int with_trace, int inputs_per_trial)
 {
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
     cim_test_rng r = cim_test_rng_init((uint64_t)rows * 7919 + (uint64_t)cols * 104729 + x->mapping);
-    int8_t *w = malloc((size_t)rows * cols), *in = malloc((size_t)n_inputs * cols);
+    const size_t input_sets = inputs_per_trial ? (size_t)n_trials : 1;
+    int8_t *w = malloc((size_t)rows * cols), *in = malloc(input_sets * n_inputs * cols);
     const size_t per_trial = (size_t)n_inputs * rows;
     const int32_t tiles_n = cim_tiles(cols, x->xbar_n);
     const size_t tr = (size_t)n_inputs * tiles_n * d->n_convs * rows;
@@ -115,7 +117,7 @@ static void compare(fixture *f, const cim_xbar *x, int32_t rows, int32_t cols, i
     cim_mvm_trace got_trace = {NULL, NULL}, want_trace = {NULL, NULL};
     cim_error err = {0, ""};
     cim_test_random_values(&r, x->mapping, w, (size_t)rows * cols);
-    cim_test_random_values(&r, x->mapping, in, (size_t)n_inputs * cols);
+    cim_test_random_values(&r, x->mapping, in, input_sets * n_inputs * cols);
     if (with_trace) {
         got_cur = malloc(sizeof(int32_t) * tr * n_trials);
         got_adc = malloc(sizeof(int64_t) * tr * n_trials);
@@ -126,13 +128,17 @@ static void compare(fixture *f, const cim_xbar *x, int32_t rows, int32_t cols, i
         want_trace.current = want_cur;
         want_trace.adc = want_adc;
     }
-    cim_mvm_job job = {x, w, rows, cols, in, n_inputs, 11, trial_first, n_trials, max_batch, NULL};
+    cim_mvm_job job = {.xbar = x, .weights = w, .rows = rows, .cols = cols, .inputs = in,
+                       .n_inputs = n_inputs, .input_first = 11, .trial_first = trial_first,
+                       .n_trials = n_trials, .max_batch_trials = max_batch,
+                       .inputs_per_trial = inputs_per_trial};
     int rc = cim_engine_mvm(&f->ocl, &job, got, with_trace ? &got_trace : NULL, &err);
     if (rc != 0)
         fail_msg("engine failed: %s", err.msg);
     for (int32_t t = 0; t < n_trials; ++t) {
-        assert_int_equal(cim_reference_mvm(x, w, rows, cols, in, n_inputs, 11, trial_first + t, want,
-                                           with_trace ? &want_trace : NULL),
+        const int8_t *trial_in = in + (inputs_per_trial ? (size_t)t * n_inputs * cols : 0);
+        assert_int_equal(cim_reference_mvm(x, w, rows, cols, trial_in, n_inputs, 11, trial_first + t,
+                                           want, with_trace ? &want_trace : NULL),
                          0);
         for (size_t k = 0; k < per_trial; ++k)
             if (got[t * per_trial + k] != want[k])
@@ -152,6 +158,12 @@ static void compare(fixture *f, const cim_xbar *x, int32_t rows, int32_t cols, i
     free(got_adc);
     free(want_cur);
     free(want_adc);
+}
+
+static void compare(fixture *f, const cim_xbar *x, int32_t rows, int32_t cols, int32_t n_inputs,
+                    uint32_t trial_first, int32_t n_trials, int32_t max_batch, int with_trace)
+{
+    compare_inputs(f, x, rows, cols, n_inputs, trial_first, n_trials, max_batch, with_trace, 0);
 }
 
 static void every_mapping(void **state, variant v, int32_t rows, int32_t cols, int32_t xm,
@@ -208,6 +220,22 @@ static void test_results_independent_of_batch_size(void **state)
     }
 }
 
+/* Each trial reading its own inputs (a network's later layers): every path,
+ * batch sizes that split the trials unevenly. */
+static void test_inputs_per_trial_match_reference(void **state)
+{
+    fixture *f = *state;
+    static const variant variants[] = {DIGITAL, D2D_FINITE, D2D_C2C_INF, NOISE_FREE_INF};
+    if (!f->have_device)
+        skip();
+    for (size_t k = 0; k < sizeof variants / sizeof variants[0]; ++k) {
+        for (int id = 0; id < CIM_MAPPING_COUNT; id += 3) {
+            cim_xbar x = make_xbar((cim_mapping_id)id, variants[k], 8, 16, 4);
+            compare_inputs(f, &x, 11, 37, 3, 2, 5, 2, variants[k] == D2D_FINITE, 1);
+        }
+    }
+}
+
 /* A trial replayed alone equals the same trial inside a larger run. */
 static void test_trial_replay_matches_run(void **state)
 {
@@ -221,7 +249,8 @@ static void test_trial_replay_matches_run(void **state)
     cim_xbar x = make_xbar(CIM_TNN_I, D2D_C2C_FINITE, 8, 16, 4);
     cim_test_random_values(&r, x.mapping, w, sizeof w);
     cim_test_random_values(&r, x.mapping, in, sizeof in);
-    cim_mvm_job job = {&x, w, 12, 30, in, 4, 0, 100, 9, 2, NULL};
+    cim_mvm_job job = {.xbar = &x, .weights = w, .rows = 12, .cols = 30, .inputs = in,
+                       .n_inputs = 4, .trial_first = 100, .n_trials = 9, .max_batch_trials = 2};
     assert_int_equal(cim_engine_mvm(&f->ocl, &job, all, NULL, &err), 0);
     job.trial_first = 107;
     job.n_trials = 1;
@@ -243,7 +272,8 @@ static void test_trials_differ_with_noise(void **state)
     cim_xbar x = make_xbar(CIM_TNN_I, D2D_FINITE, 32, 64, 8);
     cim_test_random_values(&r, x.mapping, w, sizeof w);
     cim_test_random_values(&r, x.mapping, in, sizeof in);
-    cim_mvm_job job = {&x, w, 32, 64, in, 8, 0, 0, 2, 0, NULL};
+    cim_mvm_job job = {.xbar = &x, .weights = w, .rows = 32, .cols = 64, .inputs = in,
+                       .n_inputs = 8, .n_trials = 2};
     assert_int_equal(cim_engine_mvm(&f->ocl, &job, out, NULL, &err), 0);
     assert_memory_not_equal(out, out + 8 * 32, sizeof(int32_t) * 8 * 32);
 }
@@ -367,7 +397,8 @@ static void test_kernel_dir_matches_embedded(void **state)
     cim_xbar x = make_xbar(CIM_TNN_IV, D2D_FINITE, 8, 16, 5);
     cim_test_random_values(&r, x.mapping, w, sizeof w);
     cim_test_random_values(&r, x.mapping, in, sizeof in);
-    cim_mvm_job job = {&x, w, 20, 50, in, 3, 0, 0, 2, 0, NULL};
+    cim_mvm_job job = {.xbar = &x, .weights = w, .rows = 20, .cols = 50, .inputs = in,
+                       .n_inputs = 3, .n_trials = 2};
     assert_int_equal(cim_engine_mvm(&f->ocl, &job, embedded, NULL, &err), 0);
     setenv("CIMGPU_KERNEL_DIR", CIM_SOURCE_DIR "/kernels", 1);
     int rc = cim_ocl_open(&dev, NULL, &err);
@@ -415,6 +446,7 @@ static void test_shared_struct_layout(void **state)
         cmocka_unit_test(test_c2c_only_matches_reference),                                         \
         cmocka_unit_test(test_results_independent_of_batch_size),                                  \
         cmocka_unit_test(test_trial_replay_matches_run),                                           \
+        cmocka_unit_test(test_inputs_per_trial_match_reference),                                  \
         cmocka_unit_test(test_trials_differ_with_noise),                                           \
         cmocka_unit_test(test_finite_adc_levels_match_reference),                                  \
         cmocka_unit_test(test_adc_lanes_match_division_at_every_threshold),                        \
