@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
-  libhdf5-dev hdf5-tools libcjson-dev libcmocka-dev librandom123-dev zlib1g-dev
+  libhdf5-dev hdf5-tools libcjson-dev libcmocka-dev librandom123-dev zlib1g-dev libssl-dev
   dataset-fashion-mnist
 )
 sudo=""

@@ -1,0 +1,206 @@
+/* cim_forward.c -- the integer forward pass of model_format.md, one layer
+ * type per function, each a direct transcription of the format's formula.
+ *
+ * A pass over one image ping-pongs between two int32 buffers of the model's
+ * largest tensor (cim_model.max_tensor): the pixels are widened into the
+ * first, each layer reads one buffer and writes the other, and the last
+ * (dense) layer writes the scores. conv2d reads padded positions as
+ * pad_value without building the padded tensor. Accumulators are int32:
+ * rule R bounds every pre-activation by 2^28 and every threshold difference
+ * by 2^30 + 2^28 for any model the loader accepted.
+ */
+#include "cim_forward.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void dense(const cim_dense *d, const int32_t *x, int32_t *z)
+{
+    for (int32_t o = 0; o < d->out_features; ++o) {
+        const int8_t *w = d->weight + (int64_t)o * d->in_features;
+        int32_t acc = 0;
+        for (int32_t i = 0; i < d->in_features; ++i)
+            acc += w[i] * x[i];
+        z[o] = acc;
+    }
+}
+
+/* xp[c, r, s] of the format: the input, or pad_value outside it. */
+static int32_t padded_at(const int32_t *x, int64_t h, int64_t w, int64_t c, int64_t r, int64_t s,
+                         int32_t pad_value)
+{
+    if (r < 0 || r >= h || s < 0 || s >= w)
+        return pad_value;
+    return x[(c * h + r) * w + s];
+}
+
+static void conv2d(const cim_conv2d *cv, const cim_shape *in, const cim_shape *out,
+                   const int32_t *x, int32_t *z)
+{
+    const int64_t C = in->dim[0], H = in->dim[1], W = in->dim[2];
+    const int64_t Ho = out->dim[1], Wo = out->dim[2];
+    const int64_t kh = cv->kernel[0], kw = cv->kernel[1], sh = cv->stride[0], sw = cv->stride[1],
+                  ph = cv->padding[0], pw = cv->padding[1];
+    for (int64_t o = 0; o < cv->out_channels; ++o)
+        for (int64_t i = 0; i < Ho; ++i)
+            for (int64_t j = 0; j < Wo; ++j) {
+                int32_t acc = 0;
+                for (int64_t c = 0; c < C; ++c)
+                    for (int64_t u = 0; u < kh; ++u)
+                        for (int64_t v = 0; v < kw; ++v) {
+                            int8_t wt = cv->weight[((o * C + c) * kh + u) * kw + v];
+                            acc += wt * padded_at(x, H, W, c, i * sh + u - ph, j * sw + v - pw,
+                                                  cv->pad_value);
+                        }
+                z[(o * Ho + i) * Wo + j] = acc;
+            }
+}
+
+static void maxpool2d(const cim_maxpool2d *mp, const cim_shape *in, const cim_shape *out,
+                      const int32_t *x, int32_t *y)
+{
+    const int64_t C = in->dim[0], H = in->dim[1], W = in->dim[2];
+    const int64_t Ho = out->dim[1], Wo = out->dim[2];
+    for (int64_t c = 0; c < C; ++c)
+        for (int64_t i = 0; i < Ho; ++i)
+            for (int64_t j = 0; j < Wo; ++j) {
+                int32_t best = INT32_MIN;
+                for (int64_t u = 0; u < mp->kernel[0]; ++u)
+                    for (int64_t v = 0; v < mp->kernel[1]; ++v) {
+                        int64_t r = i * mp->stride[0] + u, s = j * mp->stride[1] + v;
+                        int32_t value = x[(c * H + r) * W + s];
+                        if (value > best)
+                            best = value;
+                    }
+                y[(c * Ho + i) * Wo + j] = best;
+            }
+}
+
+/* u = z - hi above the dead zone [lo, hi], z - lo below it, 0 inside; y = flip * u. */
+static int32_t threshold(int32_t z, int32_t lo, int32_t hi, int8_t flip)
+{
+    int32_t u = z > hi ? z - hi : z < lo ? z - lo : 0;
+    return flip * u;
+}
+
+static void batchnorm_threshold(const cim_batchnorm_threshold *bn, const cim_shape *in,
+                                const int32_t *x, int32_t *y)
+{
+    const int64_t per_channel = in->rank == 3 ? (int64_t)in->dim[1] * in->dim[2] : 1;
+    for (int64_t c = 0; c < bn->channels; ++c)
+        for (int64_t k = 0; k < per_channel; ++k) {
+            int64_t at = c * per_channel + k;
+            y[at] = threshold(x[at], bn->threshold_lo[c], bn->threshold_hi[c], bn->flip[c]);
+        }
+}
+
+void cim_forward_layer(const cim_layer *L, const int32_t *x, int32_t *y)
+{
+    const int64_t n = cim_shape_size(&L->in_shape);
+    switch (L->type) {
+    case CIM_LAYER_DENSE:
+        dense(&L->dense, x, y);
+        break;
+    case CIM_LAYER_CONV2D:
+        conv2d(&L->conv2d, &L->in_shape, &L->out_shape, x, y);
+        break;
+    case CIM_LAYER_MAXPOOL2D:
+        maxpool2d(&L->maxpool2d, &L->in_shape, &L->out_shape, x, y);
+        break;
+    case CIM_LAYER_FLATTEN: /* [C][H][W] in C order is already c*H*W + h*W + w */
+        memcpy(y, x, (size_t)n * sizeof *y);
+        break;
+    case CIM_LAYER_BATCHNORM_THRESHOLD:
+        batchnorm_threshold(&L->bn, &L->in_shape, x, y);
+        break;
+    case CIM_LAYER_SIGN: /* sign(0) = +1 */
+        for (int64_t i = 0; i < n; ++i)
+            y[i] = x[i] >= 0 ? 1 : -1;
+        break;
+    case CIM_LAYER_TERNARY:
+        for (int64_t i = 0; i < n; ++i)
+            y[i] = (x[i] > 0) - (x[i] < 0);
+        break;
+    default:
+        break;
+    }
+}
+
+int32_t cim_forward_argmax(const int32_t *scores, int32_t n)
+{
+    int32_t best = 0;
+    for (int32_t k = 1; k < n; ++k)
+        if (scores[k] > scores[best])
+            best = k;
+    return best;
+}
+
+/* One image through all layers; a and b hold m->max_tensor values each. */
+static int32_t run_image(const cim_model *m, const uint8_t *pixels, int32_t *a, int32_t *b,
+                         int32_t *scores)
+{
+    const int64_t n = cim_shape_size(&m->input_shape);
+    for (int64_t i = 0; i < n; ++i)
+        a[i] = pixels[i];
+    for (int32_t l = 0; l < m->num_layers; ++l) {
+        int last = l == m->num_layers - 1;
+        cim_forward_layer(&m->layers[l], a, last ? scores : b);
+        int32_t *t = a;
+        a = b;
+        b = t;
+    }
+    return cim_forward_argmax(scores, m->num_classes);
+}
+
+static int alloc_buffers(const cim_model *m, int32_t **a, int32_t **b, cim_error *err)
+{
+    *a = malloc((size_t)m->max_tensor * sizeof **a);
+    *b = malloc((size_t)m->max_tensor * sizeof **b);
+    if (*a && *b)
+        return 0;
+    free(*a);
+    free(*b);
+    return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory for the forward pass (%lld values)",
+                         m->path ? m->path : "model", (long long)m->max_tensor);
+}
+
+int cim_forward_image(const cim_model *m, const uint8_t *pixels, int32_t *scores, cim_error *err)
+{
+    int32_t *a, *b;
+    int rc = alloc_buffers(m, &a, &b, err);
+    if (rc)
+        return rc;
+    int32_t predicted = run_image(m, pixels, a, b, scores);
+    free(a);
+    free(b);
+    return predicted;
+}
+
+int cim_forward_count_correct(const cim_model *m, const uint8_t *images, const uint8_t *labels,
+                              int64_t n_images, int32_t *predictions, int64_t *correct,
+                              cim_error *err)
+{
+    *correct = 0;
+    int32_t *a, *b;
+    int rc = alloc_buffers(m, &a, &b, err);
+    if (rc)
+        return rc;
+    int32_t *scores = malloc((size_t)m->num_classes * sizeof *scores);
+    if (!scores) {
+        free(a);
+        free(b);
+        return cim_error_set(err, CIM_ERR_NOMEM, "out of memory for %d class scores",
+                             m->num_classes);
+    }
+    const int64_t image_bytes = cim_shape_size(&m->input_shape);
+    for (int64_t i = 0; i < n_images; ++i) {
+        int32_t predicted = run_image(m, images + i * image_bytes, a, b, scores);
+        if (predictions)
+            predictions[i] = predicted;
+        *correct += predicted == labels[i];
+    }
+    free(scores);
+    free(a);
+    free(b);
+    return 0;
+}

@@ -1,0 +1,44 @@
+/* cim_forward.h -- the exact integer forward pass of a cimgpu model
+ * (data/model_format.md §4 and §6) on the host, in plain C.
+ *
+ * This is the independent definition of digital inference: the executor's
+ * digital mode, and every noise-free analog mode, must give the same class
+ * scores image for image. It is written for clarity (straight loops over the
+ * format's formulas, no im2col, no packing), not speed.
+ *
+ * Tensors are int32 in C order: [C][H][W] or [N]. Every value fits int32 for
+ * a model that cim_model_load() accepted (rule R), so nothing here checks
+ * ranges. The model is only read; the functions keep no state.
+ */
+#ifndef CIM_FORWARD_H
+#define CIM_FORWARD_H
+
+#include <stdint.h>
+
+#include "cim_error.h"
+#include "cim_model.h"
+
+/* One layer: x holds L->in_shape, y receives L->out_shape. x and y must not
+ * overlap. Exposed so that an executor can run the layers it keeps on the
+ * host (the first layer on raw pixels, thresholds, pooling) with the same
+ * code that defines them. */
+void cim_forward_layer(const cim_layer *L, const int32_t *x, int32_t *y);
+
+/* The predicted class of a score vector: the index of the largest score,
+ * ties to the lowest index. */
+int32_t cim_forward_argmax(const int32_t *scores, int32_t n);
+
+/* One image: `pixels` holds m->input_shape bytes in C order ([C][H][W]; an
+ * IDX image is C = 1, byte h*W + w). Writes m->num_classes scores and returns
+ * the predicted class (>= 0), or CIM_ERR_NOMEM. */
+int cim_forward_image(const cim_model *m, const uint8_t *pixels, int32_t *scores, cim_error *err);
+
+/* n_images images stored one after another (each as for cim_forward_image)
+ * with their labels: *correct = number of images whose predicted class equals
+ * the label. `predictions` (n_images entries) may be NULL. 0 or
+ * CIM_ERR_NOMEM. */
+int cim_forward_count_correct(const cim_model *m, const uint8_t *images, const uint8_t *labels,
+                              int64_t n_images, int32_t *predictions, int64_t *correct,
+                              cim_error *err);
+
+#endif /* CIM_FORWARD_H */

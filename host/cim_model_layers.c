@@ -1,0 +1,415 @@
+/* cim_model_layers.c -- one layer of each type: its attributes and datasets,
+ * the rules of model_format.md §4-§5 that concern it, and the shape and
+ * alphabet of the tensor it outputs.
+ *
+ * A tensor is tracked as (shape, alphabet) from input_shape and "image" on:
+ * dense and conv2d take the image or an activation output and give a
+ * pre-activation; batchnorm_threshold takes a pre-activation and must be
+ * followed by the kind's activation; sign/ternary take a pre-activation or a
+ * batchnorm output and give {-1,+1} or {-1,0,+1}; maxpool2d and flatten keep
+ * the alphabet. Each loader reads all of its layer type's required
+ * attributes first (so a missing one is reported as missing whatever else is
+ * wrong), then judges them against the input in the order of the format's
+ * tables, and reads its datasets last, once their expected shapes are known.
+ *
+ * Sizes are computed in int64 with every operand bounded first (fan-in at
+ * most 2^20, tensors at most CIM_MODEL_MAX_TENSOR elements), so no product
+ * overflows; output sizes use floor division on non-negative numerators only
+ * (a window larger than its padded input is rejected before dividing).
+ * Memory: the weight and threshold arrays are malloc'd into the layer (once
+ * their dataset's shape has been checked, so a lying attribute cannot ask
+ * for a huge allocation), and cim_model_free() releases them, also after a
+ * failure half-way through a layer.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cim_model_internal.h"
+
+#define CONV_ATTR_PAIRS 3 /* kernel, stride, padding */
+
+static const cim_value_rule bnn_weights = {-1, 1, 1, "-1 or +1 (kind \"bnn\")"};
+static const cim_value_rule tnn_weights = {-1, 1, 0, "-1, 0 or +1 (kind \"tnn\")"};
+static const cim_value_rule flip_values = {-1, 1, 1, "-1 or +1"};
+static const cim_value_rule threshold_values = {-CIM_MODEL_THRESHOLD_LIMIT,
+                                                CIM_MODEL_THRESHOLD_LIMIT, 0,
+                                                "a value within [-2^30, 2^30] (rule R)"};
+
+cim_layer_type cim_model_act_type(cim_model_kind kind)
+{
+    return kind == CIM_MODEL_BNN ? CIM_LAYER_SIGN : CIM_LAYER_TERNARY;
+}
+
+static cim_alphabet act_alphabet(cim_model_kind kind)
+{
+    return kind == CIM_MODEL_BNN ? CIM_ALPHABET_BINARY : CIM_ALPHABET_TERNARY;
+}
+
+static const cim_value_rule *weight_rule(cim_model_kind kind)
+{
+    return kind == CIM_MODEL_BNN ? &bnn_weights : &tnn_weights;
+}
+
+static void format_shape(char *buf, size_t n, const cim_shape *s)
+{
+    int64_t dims[3] = {s->dim[0], s->dim[1], s->dim[2]};
+    cim_format_dims(buf, n, s->rank, dims);
+}
+
+static int32_t clamp_i32(int64_t v)
+{
+    return v > INT32_MAX ? INT32_MAX : (int32_t)v;
+}
+
+/* ---------------------------------------------------------------------------
+ * Messages shared by several layer types
+ */
+
+static int bad_value(const char *where, cim_error *err, const char *attr, int64_t got,
+                     const char *expected)
+{
+    return cim_error_set(err, CIM_ERR_INPUT, "%s: attribute \"%s\" is %" PRId64 ", expected %s",
+                         where, attr, got, expected);
+}
+
+static int bad_pair(const char *where, cim_error *err, const char *attr, const int64_t *got,
+                    const char *expected)
+{
+    return cim_error_set(err, CIM_ERR_INPUT,
+                         "%s: attribute \"%s\" is [%" PRId64 ",%" PRId64 "], expected %s", where,
+                         attr, got[0], got[1], expected);
+}
+
+static int bad_input_alphabet(const char *where, cim_error *err, const cim_tensor_state *s,
+                              const char *expected)
+{
+    return cim_error_set(err, CIM_ERR_INPUT, "%s: input is a %s tensor, expected %s", where,
+                         cim_alphabet_name(s->alphabet), expected);
+}
+
+static int bad_input_rank(const char *where, cim_error *err, const cim_tensor_state *s,
+                          const char *expected)
+{
+    char shape[64];
+    format_shape(shape, sizeof shape, &s->shape);
+    return cim_error_set(err, CIM_ERR_INPUT, "%s: input has shape %s, expected %s", where, shape,
+                         expected);
+}
+
+static int too_large(const char *where, cim_error *err, const char *what, int64_t elements)
+{
+    return cim_error_set(err, CIM_ERR_INPUT,
+                         "%s: %s has %" PRId64 " elements, expected at most %" PRId64
+                         " (cimgpu's limit)",
+                         where, what, elements, CIM_MODEL_MAX_TENSOR);
+}
+
+/* dense and conv2d: the image or an activation output, never a pre-activation. */
+static int check_weight_layer_input(const char *where, cim_error *err, const cim_tensor_state *s,
+                                    cim_model_kind kind)
+{
+    if (s->alphabet == CIM_ALPHABET_PRE || s->alphabet == CIM_ALPHABET_BN) {
+        char expected[96];
+        snprintf(expected, sizeof expected,
+                 "the image or a %s output (two linear layers in a row are not allowed)",
+                 cim_layer_type_name(cim_model_act_type(kind)));
+        return bad_input_alphabet(where, err, s, expected);
+    }
+    return 0;
+}
+
+static int check_at_least_one(const char *where, cim_error *err, const char *attr, const int64_t *v,
+                              int n)
+{
+    for (int i = 0; i < n; ++i)
+        if (v[i] < 1)
+            return n == 1 ? bad_value(where, err, attr, v[0], "at least 1")
+                          : bad_pair(where, err, attr, v, "2 integers, each at least 1");
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * dense
+ */
+
+static int load_dense(const char *where, hid_t g, cim_model_kind kind, cim_tensor_state *s,
+                      cim_layer *L, cim_error *err)
+{
+    int64_t in = 0, out = 0;
+    int rc;
+    if ((rc = cim_mh5_int_attr(where, g, "in_features", 0, 1, &in, NULL, err)) ||
+        (rc = cim_mh5_int_attr(where, g, "out_features", 0, 1, &out, NULL, err)) ||
+        (rc = check_weight_layer_input(where, err, s, kind)))
+        return rc;
+    if (s->shape.rank != 1)
+        return bad_input_rank(where, err, s, "a 1-D input (insert a flatten layer)");
+    if (in != s->shape.dim[0]) {
+        char expected[64];
+        snprintf(expected, sizeof expected, "%d (the input's length)", s->shape.dim[0]);
+        return bad_value(where, err, "in_features", in, expected);
+    }
+    if (in > CIM_MODEL_MAX_FAN_IN)
+        return bad_value(where, err, "in_features", in, "at most 2^20 (rule R)");
+    if ((rc = check_at_least_one(where, err, "out_features", &out, 1)))
+        return rc;
+    if (out > CIM_MODEL_MAX_TENSOR)
+        return too_large(where, err, "the output", out);
+
+    L->dense.in_features = (int32_t)in;
+    L->dense.out_features = (int32_t)out;
+    int64_t dims[2] = {out, in};
+    rc = cim_mh5_int_dataset(where, g, "weight", 2, dims, weight_rule(kind), 1,
+                             (void **)&L->dense.weight, err);
+    if (rc)
+        return rc;
+    s->shape = (cim_shape){1, {(int32_t)out, 1, 1}};
+    s->alphabet = CIM_ALPHABET_PRE;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * conv2d
+ */
+
+/* pad_value must be a value of the input's alphabet when padding is used. */
+static int check_pad_value(const char *where, cim_error *err, cim_alphabet input, int64_t v)
+{
+    switch (input) {
+    case CIM_ALPHABET_IMAGE:
+        return v >= 0 && v <= CIM_MODEL_PIXEL_MAX
+                   ? 0
+                   : bad_value(where, err, "pad_value", v, "0..255 (a pixel value of the input)");
+    case CIM_ALPHABET_BINARY:
+        return v == -1 || v == 1
+                   ? 0
+                   : bad_value(where, err, "pad_value", v, "-1 or +1 (a value of the sign input)");
+    default:
+        return v >= -1 && v <= 1 ? 0
+                                 : bad_value(where, err, "pad_value", v,
+                                             "-1, 0 or +1 (a value of the ternary input)");
+    }
+}
+
+/* Output size of one axis of a window of `k` with stride `s` over `n` (padded). */
+static int64_t window_count(int64_t n, int64_t k, int64_t s)
+{
+    return (n - k) / s + 1; /* n >= k checked by the caller: floor of a non-negative quotient */
+}
+
+static int load_conv2d(const char *where, hid_t g, cim_model_kind kind, cim_tensor_state *s,
+                       cim_layer *L, cim_error *err)
+{
+    int64_t in = 0, out = 0, pad_value = 0, pair[CONV_ATTR_PAIRS][2];
+    static const char *const pair_names[CONV_ATTR_PAIRS] = {"kernel", "stride", "padding"};
+    int rc;
+    if ((rc = cim_mh5_int_attr(where, g, "in_channels", 0, 1, &in, NULL, err)) ||
+        (rc = cim_mh5_int_attr(where, g, "out_channels", 0, 1, &out, NULL, err)))
+        return rc;
+    for (int i = 0; i < CONV_ATTR_PAIRS; ++i)
+        if ((rc = cim_mh5_int_attr(where, g, pair_names[i], 2, 1, pair[i], NULL, err)))
+            return rc;
+    if ((rc = cim_mh5_int_attr(where, g, "pad_value", 0, 1, &pad_value, NULL, err)) ||
+        (rc = check_weight_layer_input(where, err, s, kind)))
+        return rc;
+    const int64_t *k = pair[0], *stride = pair[1], *pad = pair[2];
+    if (s->shape.rank != 3)
+        return bad_input_rank(where, err, s, "a 3-D [C,H,W] input");
+    if (in != s->shape.dim[0]) {
+        char expected[64];
+        snprintf(expected, sizeof expected, "%d (the input's channels)", s->shape.dim[0]);
+        return bad_value(where, err, "in_channels", in, expected);
+    }
+    if ((rc = check_at_least_one(where, err, "out_channels", &out, 1)) ||
+        (rc = check_at_least_one(where, err, "kernel", k, 2)) ||
+        (rc = check_at_least_one(where, err, "stride", stride, 2)))
+        return rc;
+    if (pad[0] < 0 || pad[1] < 0 || pad[0] >= k[0] || pad[1] >= k[1]) {
+        char expected[96];
+        snprintf(expected, sizeof expected, "0 <= padding < kernel [%" PRId64 ",%" PRId64 "]", k[0],
+                 k[1]);
+        return bad_pair(where, err, "padding", pad, expected);
+    }
+    /* kh, kw <= 2^20 before multiplying, so the fan-in product cannot overflow */
+    if (k[0] > CIM_MODEL_MAX_FAN_IN || k[1] > CIM_MODEL_MAX_FAN_IN ||
+        k[0] * k[1] > CIM_MODEL_MAX_FAN_IN || in * k[0] * k[1] > CIM_MODEL_MAX_FAN_IN)
+        return cim_error_set(err, CIM_ERR_INPUT,
+                             "%s: in_channels*kh*kw is above 2^20 (rule R): in_channels %" PRId64
+                             ", kernel [%" PRId64 ",%" PRId64 "]",
+                             where, in, k[0], k[1]);
+    int padded = pad[0] != 0 || pad[1] != 0;
+    if (padded && (rc = check_pad_value(where, err, s->alphabet, pad_value)))
+        return rc;
+    int64_t c = s->shape.dim[0], hp = s->shape.dim[1] + 2 * pad[0],
+            wp = s->shape.dim[2] + 2 * pad[1];
+    if (c * hp * wp > CIM_MODEL_MAX_TENSOR)
+        return too_large(where, err, "the padded input", c * hp * wp);
+    if (hp < k[0] || wp < k[1])
+        return bad_pair(where, err, "kernel", k,
+                        padded ? "a window that fits the padded input"
+                               : "a window that fits the input");
+    int64_t ho = window_count(hp, k[0], stride[0]), wo = window_count(wp, k[1], stride[1]);
+    if (out > CIM_MODEL_MAX_TENSOR || out * ho * wo > CIM_MODEL_MAX_TENSOR)
+        return too_large(where, err, "the output", out * ho * wo);
+
+    cim_conv2d *cv = &L->conv2d;
+    cv->in_channels = (int32_t)in;
+    cv->out_channels = (int32_t)out;
+    for (int i = 0; i < 2; ++i) {
+        cv->kernel[i] = (int32_t)k[i];
+        cv->stride[i] = clamp_i32(stride[i]); /* a stride past int32 leaves one window */
+        cv->padding[i] = (int32_t)pad[i];
+    }
+    cv->pad_value = padded ? (int32_t)pad_value : 0;
+    int64_t dims[4] = {out, in, k[0], k[1]};
+    rc = cim_mh5_int_dataset(where, g, "weight", 4, dims, weight_rule(kind), 1,
+                             (void **)&cv->weight, err);
+    if (rc)
+        return rc;
+    s->shape = (cim_shape){3, {(int32_t)out, (int32_t)ho, (int32_t)wo}};
+    s->alphabet = CIM_ALPHABET_PRE;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * maxpool2d, flatten
+ */
+
+static int load_maxpool2d(const char *where, hid_t g, cim_tensor_state *s, cim_layer *L,
+                          cim_error *err)
+{
+    int64_t k[2], stride[2];
+    int rc;
+    if ((rc = cim_mh5_int_attr(where, g, "kernel", 2, 1, k, NULL, err)) ||
+        (rc = cim_mh5_int_attr(where, g, "stride", 2, 1, stride, NULL, err)))
+        return rc;
+    if (s->shape.rank != 3)
+        return bad_input_rank(where, err, s, "a 3-D [C,H,W] input");
+    if (s->alphabet == CIM_ALPHABET_BN)
+        return bad_input_alphabet(where, err, s, "the image, a pre-activation or an activation");
+    if ((rc = check_at_least_one(where, err, "kernel", k, 2)) ||
+        (rc = check_at_least_one(where, err, "stride", stride, 2)))
+        return rc;
+    if (s->shape.dim[1] < k[0] || s->shape.dim[2] < k[1])
+        return bad_pair(where, err, "kernel", k, "a window that fits the input");
+    int64_t ho = window_count(s->shape.dim[1], k[0], stride[0]);
+    int64_t wo = window_count(s->shape.dim[2], k[1], stride[1]);
+    for (int i = 0; i < 2; ++i) {
+        L->maxpool2d.kernel[i] = (int32_t)k[i];
+        L->maxpool2d.stride[i] = clamp_i32(stride[i]);
+    }
+    s->shape.dim[1] = (int32_t)ho;
+    s->shape.dim[2] = (int32_t)wo;
+    return 0;
+}
+
+static int load_flatten(const char *where, cim_tensor_state *s, cim_error *err)
+{
+    if (s->shape.rank != 3)
+        return bad_input_rank(where, err, s, "a 3-D [C,H,W] input");
+    if (s->alphabet == CIM_ALPHABET_BN)
+        return bad_input_alphabet(where, err, s, "the image, a pre-activation or an activation");
+    s->shape = (cim_shape){1, {(int32_t)cim_shape_size(&s->shape), 1, 1}};
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * batchnorm_threshold, sign, ternary
+ */
+
+static int load_batchnorm(const char *where, hid_t g, cim_model_kind kind, int next_type,
+                          cim_tensor_state *s, cim_layer *L, cim_error *err)
+{
+    int64_t channels = 0;
+    int rc;
+    if ((rc = cim_mh5_int_attr(where, g, "channels", 0, 1, &channels, NULL, err)))
+        return rc;
+    if (s->alphabet != CIM_ALPHABET_PRE)
+        return bad_input_alphabet(where, err, s, "the output of a dense or conv2d layer");
+    int64_t c = s->shape.dim[0];
+    if (channels != c) {
+        char expected[64];
+        snprintf(expected, sizeof expected, "%" PRId64 " (the input's %s)", c,
+                 s->shape.rank == 3 ? "channels" : "length");
+        return bad_value(where, err, "channels", channels, expected);
+    }
+    cim_layer_type act = cim_model_act_type(kind);
+    if (next_type != (int)act)
+        return cim_error_set(err, CIM_ERR_INPUT,
+                             "%s: the next layer must be a \"%s\" layer (kind \"%s\")", where,
+                             cim_layer_type_name(act), cim_model_kind_name(kind));
+    cim_batchnorm_threshold *bn = &L->bn;
+    bn->channels = (int32_t)c;
+    if ((rc = cim_mh5_int_dataset(where, g, "threshold_lo", 1, &c, &threshold_values,
+                                  sizeof(int32_t), (void **)&bn->threshold_lo, err)) ||
+        (rc = cim_mh5_int_dataset(where, g, "threshold_hi", 1, &c, &threshold_values,
+                                  sizeof(int32_t), (void **)&bn->threshold_hi, err)) ||
+        (rc = cim_mh5_int_dataset(where, g, "flip", 1, &c, &flip_values, 1, (void **)&bn->flip,
+                                  err)))
+        return rc;
+    for (int64_t i = 0; i < c; ++i)
+        if ((int64_t)bn->threshold_lo[i] > (int64_t)bn->threshold_hi[i] + 1)
+            return cim_error_set(err, CIM_ERR_INPUT,
+                                 "%s: threshold_lo[%" PRId64 "] = %d is above threshold_hi[%" PRId64
+                                 "] + 1 = %" PRId64 ", expected threshold_lo <= threshold_hi + 1",
+                                 where, i, bn->threshold_lo[i], i,
+                                 (int64_t)bn->threshold_hi[i] + 1);
+    s->alphabet = CIM_ALPHABET_BN;
+    return 0;
+}
+
+static int load_activation(const char *where, cim_model_kind kind, cim_tensor_state *s,
+                           const cim_layer *L, cim_error *err)
+{
+    cim_layer_type act = cim_model_act_type(kind);
+    if (L->type != act)
+        return cim_error_set(err, CIM_ERR_INPUT,
+                             "%s: a \"%s\" model's activation layers are \"%s\", not \"%s\"", where,
+                             cim_model_kind_name(kind), cim_layer_type_name(act),
+                             cim_layer_type_name(L->type));
+    if (s->alphabet != CIM_ALPHABET_PRE && s->alphabet != CIM_ALPHABET_BN)
+        return bad_input_alphabet(where, err, s,
+                                  "the output of a dense, conv2d or batchnorm_threshold layer");
+    s->alphabet = act_alphabet(kind);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * One layer
+ */
+
+int cim_model_load_layer(const char *where, hid_t g, cim_model_kind kind, int next_type,
+                         cim_tensor_state *state, cim_layer *L, cim_error *err)
+{
+    L->in_shape = state->shape;
+    L->in_alphabet = state->alphabet;
+    int rc = 0;
+    switch (L->type) {
+    case CIM_LAYER_DENSE:
+        rc = load_dense(where, g, kind, state, L, err);
+        break;
+    case CIM_LAYER_CONV2D:
+        rc = load_conv2d(where, g, kind, state, L, err);
+        break;
+    case CIM_LAYER_BATCHNORM_THRESHOLD:
+        rc = load_batchnorm(where, g, kind, next_type, state, L, err);
+        break;
+    case CIM_LAYER_MAXPOOL2D:
+        rc = load_maxpool2d(where, g, state, L, err);
+        break;
+    case CIM_LAYER_FLATTEN:
+        rc = load_flatten(where, state, err);
+        break;
+    case CIM_LAYER_SIGN:
+    case CIM_LAYER_TERNARY:
+        rc = load_activation(where, kind, state, L, err);
+        break;
+    default:
+        rc = cim_error_set(err, CIM_ERR_INPUT, "%s: unknown layer type", where);
+    }
+    if (rc)
+        return rc;
+    L->out_shape = state->shape;
+    L->out_alphabet = state->alphabet;
+    return 0;
+}
