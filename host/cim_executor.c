@@ -1,0 +1,163 @@
+/* cim_executor.c -- see cim_executor.h.
+ *
+ * Activations are int32 tensors [set][image][layer shape], where `set` is 1
+ * until the first crossbar layer (every chip sees the same exact values) and
+ * n_trials after it. A crossbar layer gathers its input vectors as int8
+ * [set][image][position][fan_in], runs one engine job over all trials (inputs
+ * shared, or per trial), and scatters the results [trial][image][position]
+ * [channel] back into the layer's [channel][position] layout. C2C input keys
+ * are image * positions + position, with the image's dataset index.
+ *
+ * Ownership: the two activation tensors and the vector/result scratch are
+ * allocated per call and freed through the `done:` label.
+ */
+#include "cim_executor.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cim_engine.h"
+#include "cim_forward.h"
+#include "cim_netref.h"
+
+typedef struct layer_geometry {
+    int32_t rows;      /* crossbar matrix rows: output features or channels */
+    int32_t cols;      /* fan-in */
+    int32_t positions; /* input vectors per image */
+    const int8_t *weights;
+} layer_geometry;
+
+static layer_geometry geometry_of(const cim_layer *L)
+{
+    layer_geometry g;
+    if (L->type == CIM_LAYER_DENSE) {
+        g.rows = L->dense.out_features;
+        g.cols = L->dense.in_features;
+        g.positions = 1;
+        g.weights = L->dense.weight;
+    } else {
+        g.rows = L->conv2d.out_channels;
+        g.cols = L->conv2d.in_channels * L->conv2d.kernel[0] * L->conv2d.kernel[1];
+        g.positions = L->out_shape.dim[1] * L->out_shape.dim[2];
+        g.weights = L->conv2d.weight;
+    }
+    return g;
+}
+
+/* One crossbar layer for every set and image: x [sets][images][in] to
+ * y [trials][images][out]. */
+static int crossbar_layer(cim_ocl *ocl, const cim_exec_job *job, int32_t l, int64_t sets,
+                          const int32_t *x, int32_t *y, cim_error *err)
+{
+    const cim_layer *L = &job->model->layers[l];
+    const layer_geometry g = geometry_of(L);
+    const int64_t in_size = cim_shape_size(&L->in_shape), out_size = cim_shape_size(&L->out_shape);
+    const int64_t vectors_per_set = job->n_images * g.positions;
+    int8_t *vectors = malloc((size_t)(sets * vectors_per_set * g.cols));
+    int32_t *results = malloc(sizeof(int32_t) * (size_t)(job->n_trials * vectors_per_set * g.rows));
+    int rc = 0;
+    if (!vectors || !results) {
+        rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory for %lld input vectors",
+                           L->name, (long long)(sets * vectors_per_set));
+        goto done;
+    }
+    for (int64_t si = 0; si < sets * job->n_images; ++si) {
+        int8_t *v = vectors + si * g.positions * g.cols;
+        const int32_t *xi = x + si * in_size;
+        if (L->type == CIM_LAYER_DENSE) {
+            for (int32_t n = 0; n < g.cols; ++n)
+                v[n] = (int8_t)xi[n];
+        } else {
+            cim_netref_im2col(L, xi, v);
+        }
+    }
+    {
+        const cim_mvm_job mvm = {
+            .xbar = &job->xbars[l],
+            .weights = g.weights,
+            .rows = g.rows,
+            .cols = g.cols,
+            .inputs = vectors,
+            .n_inputs = (int32_t)vectors_per_set,
+            .input_first = job->first_image * (uint32_t)g.positions,
+            .trial_first = job->trial_first,
+            .n_trials = job->n_trials,
+            .inputs_per_trial = sets > 1,
+        };
+        if ((rc = cim_engine_mvm(ocl, &mvm, results, NULL, err)) != 0)
+            goto done;
+    }
+    /* results [trial][image][position][row] -> y [trial][image][row][position] */
+    for (int64_t ti = 0; ti < job->n_trials * job->n_images; ++ti) {
+        const int32_t *r = results + ti * g.positions * g.rows;
+        int32_t *yi = y + ti * out_size;
+        for (int32_t p = 0; p < g.positions; ++p)
+            for (int32_t o = 0; o < g.rows; ++o)
+                yi[(int64_t)o * g.positions + p] = r[(int64_t)p * g.rows + o];
+    }
+done:
+    free(vectors);
+    free(results);
+    return rc;
+}
+
+static int check_job(const cim_exec_job *job, cim_error *err)
+{
+    const int64_t worst = job->n_images * (int64_t)job->n_trials * job->model->max_tensor;
+    if (job->n_images < 1 || job->n_trials < 1)
+        return cim_error_set(err, CIM_ERR_USAGE, "executor: %lld images x %d trials",
+                             (long long)job->n_images, job->n_trials);
+    if (worst > ((int64_t)1 << 31) / (int64_t)sizeof(int32_t))
+        return cim_error_set(err, CIM_ERR_USAGE,
+                             "executor: %lld images x %d trials of %s need more than 2 GiB of "
+                             "activations; run fewer at once",
+                             (long long)job->n_images, job->n_trials, job->model->path);
+    return 0;
+}
+
+int cim_executor_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions, cim_error *err)
+{
+    const cim_model *m = job->model;
+    const size_t tensor = (size_t)m->max_tensor;
+    const size_t all = tensor * (size_t)job->n_images * (size_t)job->n_trials;
+    int32_t *a = NULL, *b = NULL;
+    int64_t sets = 1;
+    int rc;
+    if ((rc = check_job(job, err)) != 0)
+        return rc;
+    a = malloc(sizeof(int32_t) * all);
+    b = malloc(sizeof(int32_t) * all);
+    if (!a || !b) {
+        rc = cim_error_set(err, CIM_ERR_NOMEM, "executor: out of memory for activations");
+        goto done;
+    }
+    const int64_t in_size = cim_shape_size(&m->input_shape);
+    for (int64_t k = 0; k < job->n_images * in_size; ++k)
+        a[k] = job->images[k];
+    for (int32_t l = 0; l < m->num_layers; ++l) {
+        const cim_layer *L = &m->layers[l];
+        const int64_t li = cim_shape_size(&L->in_shape), lo = cim_shape_size(&L->out_shape);
+        if (cim_layer_on_crossbar(L)) {
+            if ((rc = crossbar_layer(ocl, job, l, sets, a, b, err)) != 0)
+                goto done;
+            sets = job->n_trials;
+        } else {
+            for (int64_t si = 0; si < sets * job->n_images; ++si)
+                cim_forward_layer(L, a + si * li, b + si * lo);
+        }
+        int32_t *t = a;
+        a = b;
+        b = t;
+    }
+    /* a holds [sets][images][num_classes]; sets is 1 for a model without
+     * crossbar layers, which every trial then shares. */
+    for (int32_t t = 0; t < job->n_trials; ++t)
+        for (int64_t k = 0; k < job->n_images; ++k)
+            predictions[(int64_t)t * job->n_images + k] = cim_forward_argmax(
+                a + ((sets > 1 ? t : 0) * job->n_images + k) * m->num_classes, m->num_classes);
+    rc = 0;
+done:
+    free(a);
+    free(b);
+    return rc;
+}

@@ -1,0 +1,37 @@
+/* cim_executor.h -- a network on simulated crossbars on the OpenCL device:
+ * many chips (trials) x many images at once, bit-identical to the reference
+ * of cim_netref.h.
+ *
+ * Layers on crossbars run through the engine (cim_engine.h): a conv2d layer's
+ * output positions become input vectors (cim_netref_im2col), a dense layer's
+ * input is one vector. The layers before the first crossbar layer are exact and
+ * shared by every trial, so they run once per image; from the first crossbar
+ * layer on every trial has its own activations. Everything between crossbar
+ * layers (thresholds, pooling, flattening) runs exactly on the host with
+ * cim_forward_layer.
+ */
+#ifndef CIM_EXECUTOR_H
+#define CIM_EXECUTOR_H
+
+#include <stdint.h>
+
+#include "cim_error.h"
+#include "cim_model.h"
+#include "cim_ocl.h"
+#include "cim_xbar.h"
+
+typedef struct cim_exec_job {
+    const cim_model *model;
+    const cim_xbar *xbars;  /* per layer, from cim_netref_resolve */
+    const uint8_t *images;  /* n_images images of the model's input shape */
+    int64_t n_images;
+    uint32_t first_image;   /* dataset index of images[0]: keys the C2C streams */
+    uint32_t trial_first;
+    int32_t n_trials;
+} cim_exec_job;
+
+/* predictions[t * n_images + k]: the class chip trial_first + t gives image
+ * k. 0, or a CIM_ERR_* code with its message. */
+int cim_executor_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions, cim_error *err);
+
+#endif /* CIM_EXECUTOR_H */

@@ -1,0 +1,152 @@
+/* test_executor.c -- the network executor on the OpenCL device against the
+ * plain-C reference network (cim_netref), prediction for prediction, with
+ * D2D and C2C noise and finite ADCs, for generated BNN and TNN models (MLP
+ * and CNN, tiled onto small crossbars) and several mappings; split into
+ * chunks of images and trials, it gives the same predictions (a trial or an
+ * image replayed alone equals itself inside the full run).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cim_config.h"
+#include "cim_executor.h"
+#include "cim_mapping.h"
+#include "cim_model.h"
+#include "cim_model_writer.h"
+#include "cim_netref.h"
+#include "cim_test_util.h"
+
+#define IMAGES 5
+#define TRIALS 3
+#define FIRST_IMAGE 10
+#define TRIAL_FIRST 4
+
+typedef struct fixture {
+    cim_ocl ocl;
+    int have_device;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    cim_error err = {0, ""};
+    f->have_device = cim_ocl_open(&f->ocl, NULL, &err) == 0;
+    *state = f;
+    if (!f->have_device) {
+        fprintf(stderr, "%s\n", err.msg);
+        return err.code == CIM_ERR_NODEVICE ? 0 : -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    if (f->have_device)
+        cim_ocl_close(&f->ocl);
+    free(f);
+    return 0;
+}
+
+static cim_config noisy_config(cim_mapping_id id, int finite)
+{
+    char json[512];
+    cim_config cfg;
+    cim_error err = {0, ""};
+    const int sym = cim_mapping_desc_of(id)->signed_current;
+    snprintf(json, sizeof json,
+             "{\"m_mode\": \"%s\", \"M\": 3, \"N\": 7, \"HRS\": 5, \"LRS\": 30, "
+             "\"HRS_NOISE\": 2, \"LRS_NOISE\": 6, \"c2c_var\": true, \"HRS_NOISE_C2C\": 1, "
+             "\"LRS_NOISE_C2C\": 2, \"adc_type\": \"%s\", \"resolution\": %d}",
+             cim_mapping_name(id),
+             finite ? (sym ? "SYM_RANGE_ADC" : "POS_RANGE_ONLY_ADC") : "INF_ADC", finite ? 4 : -1);
+    if (cim_config_parse(json, "test", &cfg, &err) != 0)
+        fail_msg("%s", err.msg);
+    return cfg;
+}
+
+static void load_generated(cim_model *m, const char *kind, int cnn)
+{
+    char dir[4096], path[4200];
+    cim_mw_model *w = cnn ? cim_mw_cnn(kind, 11) : cim_mw_mlp(kind, 11);
+    cim_error err = {0, ""};
+    assert_int_equal(cim_test_make_scratch_dir(dir, sizeof dir, "executor"), 0);
+    snprintf(path, sizeof path, "%s/model.h5", dir);
+    assert_int_equal(cim_mw_write(w, path), 0);
+    cim_mw_free(w);
+    if (cim_model_load(path, m, &err) != 0)
+        fail_msg("%s", err.msg);
+    cim_test_remove_tree(dir);
+}
+
+static void expect_reference(fixture *f, const cim_model *m, const cim_config *cfg)
+{
+    const size_t image_size = (size_t)cim_shape_size(&m->input_shape);
+    uint8_t *images = malloc(image_size * IMAGES);
+    cim_xbar *xbars = calloc((size_t)m->num_layers, sizeof *xbars);
+    int32_t got[TRIALS * IMAGES], part[TRIALS * IMAGES], *scores = malloc(sizeof(int32_t) * (size_t)m->num_classes);
+    cim_test_rng r = cim_test_rng_init(77);
+    cim_error err = {0, ""};
+    for (size_t k = 0; k < image_size * IMAGES; ++k)
+        images[k] = (uint8_t)cim_test_rng_int(&r, 0, 255);
+    if (cim_netref_resolve(m, cfg, 2024, xbars, &err) != 0)
+        fail_msg("%s", err.msg);
+    cim_exec_job job = {m, xbars, images, IMAGES, FIRST_IMAGE, TRIAL_FIRST, TRIALS};
+    if (cim_executor_run(&f->ocl, &job, got, &err) != 0)
+        fail_msg("%s", err.msg);
+    for (int t = 0; t < TRIALS; ++t) {
+        for (int k = 0; k < IMAGES; ++k) {
+            int want = cim_netref_image(m, xbars, images + k * image_size, FIRST_IMAGE + (uint32_t)k,
+                                        TRIAL_FIRST + (uint32_t)t, scores, &err);
+            if (got[t * IMAGES + k] != want)
+                fail_msg("%s, %s: trial %d image %d: executor %d, reference %d", m->path,
+                         cim_mapping_name(cfg->mapping), t, k, got[t * IMAGES + k], want);
+        }
+    }
+    /* images 2.. alone, trial TRIAL_FIRST + 1 alone: the same predictions */
+    cim_exec_job one = {m, xbars, images + 2 * image_size, IMAGES - 2, FIRST_IMAGE + 2,
+                        TRIAL_FIRST + 1, 1};
+    if (cim_executor_run(&f->ocl, &one, part, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_memory_equal(part, got + IMAGES + 2, sizeof(int32_t) * (IMAGES - 2));
+    free(images);
+    free(xbars);
+    free(scores);
+}
+
+static void test_executor_matches_reference_network(void **state)
+{
+    fixture *f = *state;
+    static const char *const kinds[] = {"bnn", "tnn"};
+    if (!f->have_device)
+        skip();
+    for (int k = 0; k < 2; ++k) {
+        for (int cnn = 0; cnn <= 1; ++cnn) {
+            cim_model m;
+            load_generated(&m, kinds[k], cnn);
+            for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
+                if (m.kind == CIM_MODEL_TNN && !cim_mapping_desc_of((cim_mapping_id)id)->ternary)
+                    continue;
+                cim_config cfg = noisy_config((cim_mapping_id)id, id % 2);
+                expect_reference(f, &m, &cfg);
+                cim_config_free(&cfg);
+            }
+            cim_model_free(&m);
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_executor_matches_reference_network),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
