@@ -44,10 +44,52 @@ static layer_geometry geometry_of(const cim_layer *L)
     return g;
 }
 
+int32_t cim_executor_crossbar_layers(const cim_model *m)
+{
+    int32_t n = 0;
+    for (int32_t l = 0; l < m->num_layers; ++l)
+        n += cim_layer_on_crossbar(&m->layers[l]);
+    return n;
+}
+
+/* Counts, per trial, the results that differ from the exact products of the
+ * same input vectors (the layer's digital evaluation). */
+static int count_mismatches(cim_ocl *ocl, const cim_exec_job *job, const cim_mvm_job *mvm,
+                            int64_t sets, const int32_t *results, int32_t crossbar_index,
+                            cim_error *err)
+{
+    const size_t per_trial = (size_t)mvm->n_inputs * mvm->rows;
+    const int32_t n_crossbar = cim_executor_crossbar_layers(job->model);
+    int32_t *exact = malloc(sizeof(int32_t) * per_trial * (size_t)sets);
+    cim_xbar digital = *mvm->xbar;
+    cim_mvm_job dj = *mvm;
+    int rc;
+    if (!exact)
+        return cim_error_set(err, CIM_ERR_NOMEM, "executor: out of memory for exact results");
+    digital.column.digital = 1;
+    digital.column.hrs = 0;
+    digital.column.delta = 1;
+    dj.xbar = &digital;
+    dj.n_trials = (int32_t)sets;
+    if ((rc = cim_engine_mvm(ocl, &dj, exact, NULL, err)) == 0) {
+        for (int32_t t = 0; t < job->n_trials; ++t) {
+            const int32_t *r = results + (size_t)t * per_trial;
+            const int32_t *e = exact + (sets > 1 ? (size_t)t * per_trial : 0);
+            int64_t differ = 0;
+            for (size_t k = 0; k < per_trial; ++k)
+                differ += r[k] != e[k];
+            job->mismatches[(int64_t)t * n_crossbar + crossbar_index] += differ;
+        }
+        job->outputs[crossbar_index] += (int64_t)per_trial;
+    }
+    free(exact);
+    return rc;
+}
+
 /* One crossbar layer for every set and image: x [sets][images][in] to
  * y [trials][images][out]. */
-static int crossbar_layer(cim_ocl *ocl, const cim_exec_job *job, int32_t l, int64_t sets,
-                          const int32_t *x, int32_t *y, cim_error *err)
+static int crossbar_layer(cim_ocl *ocl, const cim_exec_job *job, int32_t l, int32_t crossbar_index,
+                          int64_t sets, const int32_t *x, int32_t *y, cim_error *err)
 {
     const cim_layer *L = &job->model->layers[l];
     const layer_geometry g = geometry_of(L);
@@ -86,6 +128,9 @@ static int crossbar_layer(cim_ocl *ocl, const cim_exec_job *job, int32_t l, int6
         };
         if ((rc = cim_engine_mvm(ocl, &mvm, results, NULL, err)) != 0)
             goto done;
+        if (job->mismatches &&
+            (rc = count_mismatches(ocl, job, &mvm, sets, results, crossbar_index, err)) != 0)
+            goto done;
     }
     /* results [trial][image][position][row] -> y [trial][image][row][position] */
     for (int64_t ti = 0; ti < job->n_trials * job->n_images; ++ti) {
@@ -122,6 +167,7 @@ int cim_executor_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions
     const size_t all = tensor * (size_t)job->n_images * (size_t)job->n_trials;
     int32_t *a = NULL, *b = NULL;
     int64_t sets = 1;
+    int32_t crossbar_index = 0;
     int rc;
     if ((rc = check_job(job, err)) != 0)
         return rc;
@@ -138,7 +184,7 @@ int cim_executor_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions
         const cim_layer *L = &m->layers[l];
         const int64_t li = cim_shape_size(&L->in_shape), lo = cim_shape_size(&L->out_shape);
         if (cim_layer_on_crossbar(L)) {
-            if ((rc = crossbar_layer(ocl, job, l, sets, a, b, err)) != 0)
+            if ((rc = crossbar_layer(ocl, job, l, crossbar_index++, sets, a, b, err)) != 0)
                 goto done;
             sets = job->n_trials;
         } else {

@@ -28,7 +28,16 @@ typedef struct cim_exec_job {
     uint32_t first_image;   /* dataset index of images[0]: keys the C2C streams */
     uint32_t trial_first;
     int32_t n_trials;
+    /* Optional error statistics: for crossbar layer c (in model order),
+     * mismatches[t * n_crossbar + c] += outputs of trial t that differ from
+     * the exact integer W x of the same inputs (tiles summed), and
+     * outputs[c] += the outputs compared per trial. NULL: not computed. */
+    int64_t *mismatches;
+    int64_t *outputs;
 } cim_exec_job;
+
+/* Layers of the model that run on crossbars. */
+int32_t cim_executor_crossbar_layers(const cim_model *m);
 
 /* predictions[t * n_images + k]: the class chip trial_first + t gives image
  * k. 0, or a CIM_ERR_* code with its message. */

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,4 +66,44 @@ int cim_cli_unexpected_argument(cim_error *err, const char *subcommand, const ch
 {
     return cim_error_set(err, CIM_ERR_USAGE, "%s: unexpected argument '%s' (see `%s %s --help`)",
                          subcommand, arg, CIM_CLI_PROGRAM, subcommand);
+}
+
+#define CIM_PROGRESS_AFTER_S 1.0 /* work shorter than this shows no progress */
+#define CIM_PROGRESS_EVERY_S 0.5
+
+static double progress_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cim_cli_progress_start(cim_cli_progress *p)
+{
+    p->enabled = isatty(STDERR_FILENO);
+    p->shown = 0;
+    p->start = p->last = progress_now_s();
+}
+
+void cim_cli_progress_update(cim_cli_progress *p, const char *what, double fraction,
+                             uint64_t done, uint64_t total, const char *unit)
+{
+    double t;
+    if (!p->enabled)
+        return;
+    t = progress_now_s();
+    if (t - p->start < CIM_PROGRESS_AFTER_S || (p->shown && t - p->last < CIM_PROGRESS_EVERY_S))
+        return;
+    fprintf(stderr, "\r\033[Kcimgpu: %s: %llu of %llu %s (%d%%)", what, (unsigned long long)done,
+            (unsigned long long)total, unit, (int)(100.0 * fraction));
+    fflush(stderr);
+    p->shown = 1;
+    p->last = t;
+}
+
+void cim_cli_progress_end(cim_cli_progress *p)
+{
+    if (p->shown)
+        fputs("\r\033[K", stderr);
+    p->shown = 0;
 }

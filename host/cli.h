@@ -19,6 +19,8 @@
  * line (argv[1] is the subcommand's name), so that provenance records it. */
 int cim_cli_mvm(int argc, char **argv);
 int cim_cli_info(int argc, char **argv);
+/* `cimgpu [run]`: options start at argv[first]. */
+int cim_cli_run(int argc, char **argv, int first);
 
 /* Prints err as the one error line and returns its exit status. */
 int cim_cli_report(const cim_error *err);
@@ -49,5 +51,19 @@ int cim_cli_bad_option(cim_error *err, const char *subcommand, int result, int o
  * subcommands take none): "<subcommand>: unexpected argument '<arg>' (see
  * `cimgpu <subcommand> --help`)". Returns CIM_ERR_USAGE. */
 int cim_cli_unexpected_argument(cim_error *err, const char *subcommand, const char *arg);
+
+/* Progress on stderr: only when stderr is a terminal and the work has run
+ * for a second, refreshed twice a second, erased by _end (and before any
+ * error line). */
+typedef struct cim_cli_progress {
+    int enabled, shown;
+    double start, last;
+} cim_cli_progress;
+
+void cim_cli_progress_start(cim_cli_progress *p);
+/* "cimgpu: <what>: <done> of <total> <unit> (NN%)" */
+void cim_cli_progress_update(cim_cli_progress *p, const char *what, double fraction,
+                             uint64_t done, uint64_t total, const char *unit);
+void cim_cli_progress_end(cim_cli_progress *p);
 
 #endif /* CIM_CLI_H */

@@ -47,8 +47,6 @@
 #define MVM_MAX_TRIALS 1000000000ULL
 #define CHUNK_BYTES ((uint64_t)64 << 20) /* host results + traces of one chunk of trials */
 #define CHUNK_TRIALS_ENV "CIMGPU_MVM_CHUNK_TRIALS"
-#define PROGRESS_AFTER_S 1.0 /* runs shorter than this show no progress */
-#define PROGRESS_EVERY_S 0.5
 #define STDOUT_BUFFER_BYTES ((size_t)1 << 20)
 
 typedef struct mvm_options {
@@ -62,11 +60,6 @@ typedef struct mvm_matrix {
     int32_t rows, cols;
 } mvm_matrix;
 
-typedef struct progress {
-    int enabled, shown;
-    double start, last;
-} progress;
-
 /* Everything one `cimgpu mvm` run holds; release() frees it. */
 typedef struct mvm_run {
     const mvm_options *o;
@@ -79,7 +72,7 @@ typedef struct mvm_run {
     cim_ocl ocl;
     int ocl_open;
     cim_h5_mvm *h5;
-    progress prog;
+    cim_cli_progress prog;
 } mvm_run;
 
 enum {
@@ -279,35 +272,6 @@ static int check_shapes(const mvm_options *o, const mvm_matrix *w, const mvm_mat
 
 /* ---- output ---------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void progress_update(progress *p, uint64_t done, uint64_t total)
-{
-    double t;
-    if (!p->enabled)
-        return;
-    t = now_s();
-    if (t - p->start < PROGRESS_AFTER_S || (p->shown && t - p->last < PROGRESS_EVERY_S))
-        return;
-    fprintf(stderr, "\rcimgpu: mvm: %llu of %llu trials (%d%%)", (unsigned long long)done,
-            (unsigned long long)total, (int)(100.0 * (double)done / (double)total));
-    fflush(stderr);
-    p->shown = 1;
-    p->last = t;
-}
-
-static void progress_end(progress *p)
-{
-    if (p->shown)
-        fputs("\r\033[K", stderr);
-    p->shown = 0;
-}
-
 /* Appends the decimal digits of v to at; returns the new end. */
 static char *put_int(char *at, int32_t v)
 {
@@ -470,7 +434,7 @@ static int run_trials(mvm_run *run, cim_error *err)
         goto done;
     }
     setvbuf(stdout, NULL, _IOFBF, STDOUT_BUFFER_BYTES);
-    run->prog.start = now_s();
+    cim_cli_progress_start(&run->prog);
     for (uint64_t t0 = 0; t0 < o->trials; t0 += (uint64_t)chunk) {
         const uint64_t left = o->trials - t0;
         const int32_t n = left < (uint64_t)chunk ? (int32_t)left : chunk;
@@ -491,7 +455,8 @@ static int run_trials(mvm_run *run, cim_error *err)
             (run->h5 &&
              (rc = cim_h5_mvm_write(run->h5, (int64_t)t0, n, results, &trace, err)) != 0))
             goto done;
-        progress_update(&run->prog, t0 + (uint64_t)n, o->trials);
+        cim_cli_progress_update(&run->prog, "mvm", (double)(t0 + (uint64_t)n) / (double)o->trials,
+                                t0 + (uint64_t)n, o->trials, "trials");
     }
     if (fflush(stdout) != 0 || ferror(stdout))
         rc = cim_error_set(err, CIM_ERR_IO, "mvm: writing the results to standard output failed");
@@ -517,7 +482,7 @@ static int finish_outputs(mvm_run *run, cim_error *err)
 /* Releases whatever was made; a results file still open is discarded. */
 static void release(mvm_run *run)
 {
-    progress_end(&run->prog);
+    cim_cli_progress_end(&run->prog);
     guard_partial(NULL);
     cim_h5_mvm_discard(run->h5);
     run->h5 = NULL;
@@ -544,7 +509,6 @@ int cim_cli_mvm(int argc, char **argv)
         return cim_cli_report(&err);
     memset(&run, 0, sizeof run);
     run.o = &o;
-    run.prog.enabled = isatty(STDERR_FILENO);
     if ((rc = load_problem(&run, &err)) == 0 && (rc = open_outputs(&run, argc, argv, &err)) == 0 &&
         (rc = run_trials(&run, &err)) == 0)
         rc = finish_outputs(&run, &err);

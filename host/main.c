@@ -13,7 +13,6 @@
 
 #include "cli.h"
 
-#define RUN_MISSING "the network Monte-Carlo (`cimgpu run`) is not available in this build yet"
 
 static void usage(FILE *out)
 {
@@ -23,6 +22,9 @@ static void usage(FILE *out)
           "OpenCL devices.\n"
           "\n"
           "Subcommands:\n"
+          "  run     (the default) the network Monte-Carlo: --trials simulated chips classify\n"
+          "          test images (`cimgpu run --help`); `cimgpu --trials 10000` runs the\n"
+          "          shipped default model\n"
           "  mvm     the crossbar calculator: W.csv times the vectors of X.csv on\n"
           "          simulated tiles, per Monte-Carlo trial (`cimgpu mvm --help`)\n"
           "  info    version, build features, OpenCL devices, shipped models\n"
@@ -47,10 +49,8 @@ static int usage_error(const char *fmt, const char *arg)
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : NULL;
-    if (!cmd) {
-        usage(stderr);
-        return cim_error_exit_code(CIM_ERR_USAGE);
-    }
+    if (!cmd)
+        return cim_cli_run(argc, argv, 1);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;
@@ -64,8 +64,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "info") == 0)
         return cim_cli_info(argc, argv);
     if (strcmp(cmd, "run") == 0)
-        return usage_error("%s" RUN_MISSING, "");
+        return cim_cli_run(argc, argv, 2);
     if (cmd[0] == '-')
-        return usage_error("option '%s': " RUN_MISSING " (see `cimgpu --help`)", cmd);
+        return cim_cli_run(argc, argv, 1);
     return usage_error("unknown subcommand '%s' (see `cimgpu --help`)", cmd);
 }

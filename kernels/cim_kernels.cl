@@ -100,8 +100,7 @@ static inline int cim_tile_inputs(__constant const cim_launch_params *lp, long t
     return (int)(left < lp->xbar_n ? left : lp->xbar_n);
 }
 
-/* The scalar cim_column_result per lane, writing the trace: for the ideal ADC
- * and for traced runs. */
+/* The scalar cim_column_result per lane, writing the trace: for traced runs. */
 static inline void cim_column_result_each(__constant const cim_launch_params *lp,
                                           const cim_column_params *p,
                                           __constant const cim_mapping_desc *d,
@@ -213,7 +212,6 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
     __global const int *gb = g + cim_g_offset(d->n_convs, classes, lp->cols, lp->rows_pad,
                                               lp->g_block, b, 0, 0, 0, m0);
     const long conv_stride = (lp->rows_pad / lp->g_block) * classes * lp->cols * lp->g_block;
-    const int lanes = !lp->trace && (p.digital || p.adc_type != CIM_ADC_INF);
     for (long i = i0; i < i1; ++i) {
         const long row = cim_input_row(lp, b, i);
         cim_vec result = 0;
@@ -234,7 +232,7 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
                     acc0 += CIM_VLOAD(gj + entries[e]);
                 sums[j] = acc0 + acc1;
             }
-            if (lanes)
+            if (!lp->trace)
                 result += cim_column_result_lanes(&p, sums, s, n_used,
                                                   CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table);
             else
@@ -407,4 +405,17 @@ __kernel void cim_adc_probe(__constant const cim_column_params *cp,
     const cim_lvec a = cim_adc_table_lanes(&p, adc_table, in, k);
     for (int l = 0; l < CIM_VW; ++l)
         out[i0 + l] = CIM_LLANE(a, l);
+}
+
+/* Division probe: cim_div_round_lanes on given numerators, for tests that
+ * sweep every rounding case. global: (n / CIM_VW); out[i] = round(num[i] / den). */
+__kernel void cim_div_probe(__global const long *num, long den, __global long *out)
+{
+    const long i0 = get_global_id(0) * CIM_VW;
+    cim_lvec in;
+    for (int l = 0; l < CIM_VW; ++l)
+        CIM_LLANE(in, l) = num[i0 + l];
+    const cim_lvec q = cim_div_round_lanes(in, den);
+    for (int l = 0; l < CIM_VW; ++l)
+        out[i0 + l] = CIM_LLANE(q, l);
 }

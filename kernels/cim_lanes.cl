@@ -175,25 +175,44 @@ static inline cim_lvec cim_adc_table_lanes(const cim_column_params *p,
     return out;
 }
 
-/* cim_column_result lane-wise, for digital mode and finite ADCs; the ideal
- * ADC needs a 64-bit division per lane and takes the scalar function. */
+/* cim_div_round lane-wise, den > 0: a float estimate of num / den -- within
+ * one of the result for any quotient below 2^20 -- corrected exactly from the
+ * remainder r = num - q * den: rounding half away from zero means
+ * -den <= 2r < den for num >= 0 and -den < 2r <= den for num < 0. */
+static inline cim_lvec cim_div_round_lanes(cim_lvec num, long den)
+{
+    cim_lvec q = CIM_FLOAT_TO_LONG(rint(CIM_TO_FLOAT(num) / (float)den));
+    const cim_lvec r2 = 2 * (num - q * den);
+    const cim_lvec neg = num < 0;
+    q += (neg ? r2 > den : r2 >= den) ? (cim_lvec)1 : (cim_lvec)0;
+    q -= (neg ? r2 <= -den : r2 < -den) ? (cim_lvec)1 : (cim_lvec)0;
+    return q;
+}
+
+/* cim_column_result lane-wise (cim_column.h), for every ADC. */
 static inline cim_vec cim_column_result_lanes(const cim_column_params *p, const cim_vec *current,
                                               int s, int n_used, cim_vec sumw,
                                               __global const long *adc_table)
 {
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[p->mapping];
+    const int exact = !p->digital && p->adc_type == CIM_ADC_INF;
     cim_lvec r = CIM_TO_LONG(sumw) * (long)d->corr_sumw +
                  (cim_lvec)((long)d->corr_s * s + (long)d->corr_n * n_used);
+    cim_lvec exact_num = 0; /* INF: sum sign k J2, over 2 Delta */
     for (int j = 0; j < d->n_convs; ++j) {
         __constant const cim_conv *cv = &d->conv[j];
-        cim_lvec a;
         if (p->digital) {
-            a = CIM_TO_LONG(current[j]) * (long)cv->k;
+            r += CIM_TO_LONG(current[j]) * (long)(cv->k * cv->sign);
         } else {
             const long offset = ((long)cv->offset_half_s * s + (long)cv->offset_half_n * n_used) * p->hrs;
-            a = cim_adc_table_lanes(p, adc_table, 2 * CIM_TO_LONG(current[j]) + offset, cv->k);
+            const cim_lvec j2 = 2 * CIM_TO_LONG(current[j]) + offset;
+            if (exact)
+                exact_num += j2 * (long)(cv->k * cv->sign);
+            else
+                r += cim_adc_table_lanes(p, adc_table, j2, cv->k) * (long)cv->sign;
         }
-        r += a * (long)cv->sign;
     }
+    if (exact)
+        r += cim_div_round_lanes(exact_num, 2 * p->delta);
     return CIM_LONG_TO_INT(r);
 }

@@ -475,15 +475,14 @@ static int group_teardown(void **state)
 
 /* ---- top level -------------------------------------------------------- */
 
-static void test_no_arguments_prints_usage_and_exits_2(void **state)
+/* `cimgpu run --help` (and plain `cimgpu --help`) describe the default job. */
+static void test_run_help(void **state)
 {
     run_result r;
-    run(*state, &r, NULL);
-    CIM_ASSERT_I64_EQ(r.exit_code, 2);
-    assert_string_equal(r.out, "");
-    assert_non_null(strstr(r.err, "Usage: cimgpu"));
-    assert_non_null(strstr(r.err, "mvm"));
-    assert_non_null(strstr(r.err, "info"));
+    run(*state, &r, "run", "--help", NULL);
+    assert_success(&r);
+    assert_non_null(strstr(r.out, "Usage: cimgpu [run]"));
+    assert_non_null(strstr(r.out, "--trials"));
     result_free(&r);
 }
 
@@ -516,13 +515,63 @@ static void test_help_and_version(void **state)
     result_free(&r);
 }
 
-static void test_run_is_not_available_yet(void **state)
+/* The network Monte-Carlo on bad input: exit 2, one line naming the culprit. */
+static void test_run_bad_input(void **state)
 {
     static const usage_case cases[] = {
-        {{"run"}, "cimgpu run", "not available"},
-        {{"--trials", "10"}, "--trials", "not available"},
+        {{"run", "--trials", "0"}, "--trials", NULL},
+        {{"--trials", "abc"}, "--trials", NULL},
+        {{"run", "--images", "0"}, "--images", NULL},
+        {{"run", "--images", "10001"}, "image count out of range", NULL},
+        {{"run", "--first-image", "9999", "--images", "2"}, "image count out of range", NULL},
+        {{"run", "--model", "/nonexistent/m.h5"}, "/nonexistent/m.h5", NULL},
+        {{"run", "--data", "/nonexistent"}, "/nonexistent", NULL},
+        {{"run", "--mapping", "BNN_I"}, "BNN_I", "ternary"},
+        {{"run", "--mapping", "XNN"}, "XNN", NULL},
+        {{"run", "--trace"}, "--trace", NULL},
+        {{"run", "--yield-target", "2"}, "--yield-target", NULL},
+        {{"run", "--adc-bits", "17"}, "--adc-bits", NULL},
+        {{"run", "--bogus"}, "--bogus", NULL},
+        {{"run", "--config", "/nonexistent.json"}, "/nonexistent.json", NULL},
     };
     expect_usage_errors(*state, cases, sizeof cases / sizeof *cases);
+}
+
+/* A small run end to end: summary on stdout, a complete results file whose
+ * per-trial counts give the printed mean; a replayed trial (--trial-offset)
+ * equals the same trial inside the run. */
+static void test_run_small_and_replay(void **state)
+{
+    const fixture *f = *state;
+    char out[CIM_TEST_PATH_MAX], one[CIM_TEST_PATH_MAX];
+    run_result r;
+    int rank;
+    hsize_t dims[2];
+    if (!f->have_device)
+        skip();
+    scratch(f, "run.h5", out);
+    scratch(f, "one.h5", one);
+    run(f, &r, "--trials", "4", "--images", "6", "--first-image", "3", "--seed", "9",
+        "--lrs-noise", "8", "--out", out, NULL);
+    assert_success(&r);
+    assert_non_null(strstr(r.out, "mean accuracy"));
+    assert_non_null(strstr(r.out, "digital (ideal) accuracy"));
+    result_free(&r);
+    run(f, &r, "run", "--trials", "1", "--trial-offset", "2", "--images", "6", "--first-image",
+        "3", "--seed", "9", "--lrs-noise", "8", "--out", one, NULL);
+    assert_success(&r);
+    result_free(&r);
+    hid_t a = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT), b = H5Fopen(one, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(a >= 0 && b >= 0);
+    int64_t *all = read_dataset(a, "trials/correct", H5T_NATIVE_INT64, &rank, dims);
+    assert_int_equal(dims[0], 4);
+    int64_t *alone = read_dataset(b, "trials/correct", H5T_NATIVE_INT64, &rank, dims);
+    assert_int_equal(dims[0], 1);
+    CIM_ASSERT_I64_EQ(alone[0], all[2]);
+    free(all);
+    free(alone);
+    H5Fclose(a);
+    H5Fclose(b);
 }
 
 static void test_unknown_subcommand_and_options(void **state)
@@ -1011,9 +1060,10 @@ static void test_info(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_no_arguments_prints_usage_and_exits_2),
+        cmocka_unit_test(test_run_help),
         cmocka_unit_test(test_help_and_version),
-        cmocka_unit_test(test_run_is_not_available_yet),
+        cmocka_unit_test(test_run_bad_input),
+        cmocka_unit_test(test_run_small_and_replay),
         cmocka_unit_test(test_unknown_subcommand_and_options),
         cmocka_unit_test(test_required_options),
         cmocka_unit_test(test_bad_trials),

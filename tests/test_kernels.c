@@ -69,7 +69,9 @@ static int teardown(void **state)
     return 0;
 }
 
-typedef enum variant { DIGITAL, NOISE_FREE_INF, D2D_FINITE, D2D_C2C_INF, D2D_C2C_FINITE, C2C_ONLY } variant;
+typedef enum variant {
+    DIGITAL, NOISE_FREE_INF, D2D_INF, D2D_FINITE, D2D_C2C_INF, D2D_C2C_FINITE, C2C_ONLY
+} variant;
 
 /* HRS/LRS 5/30 µA; D2D sigma 2/6 µA (large against HRS, so clipping is
  * exercised), C2C sigma 1.5/3 µA; finite ADCs of the type the mapping needs
@@ -87,7 +89,7 @@ static cim_xbar make_xbar(cim_mapping_id id, variant v, int32_t xm, int32_t xn, 
         else
             cim_test_set_adc(&x, CIM_ADC_POS, bits, 0, (int64_t)xn * 30000);
     }
-    if (v == D2D_FINITE || v == D2D_C2C_INF || v == D2D_C2C_FINITE) {
+    if (v == D2D_INF || v == D2D_FINITE || v == D2D_C2C_INF || v == D2D_C2C_FINITE) {
         x.d2d_sigma_na[CIM_STATE_HRS] = 2000;
         x.d2d_sigma_na[CIM_STATE_LRS] = 6000;
     }
@@ -190,6 +192,13 @@ static void test_noise_free_inf_matches_reference(void **state)
     every_mapping(state, NOISE_FREE_INF, 37, 29, 16, 12, 4, 2, 0, 1);
 }
 
+/* The ideal ADC with D2D: the exact rational recombination rounded per tile
+ * (the kernels estimate the quotient in float and correct it exactly). */
+static void test_d2d_inf_adc_matches_reference(void **state)
+{
+    every_mapping(state, D2D_INF, 37, 29, 16, 12, 6, 3, 0, 0);
+}
+
 static void test_d2d_finite_adc_matches_reference(void **state)
 {
     every_mapping(state, D2D_FINITE, 37, 29, 16, 12, 4, 3, 0, 1);
@@ -225,7 +234,7 @@ static void test_results_independent_of_batch_size(void **state)
 static void test_inputs_per_trial_match_reference(void **state)
 {
     fixture *f = *state;
-    static const variant variants[] = {DIGITAL, D2D_FINITE, D2D_C2C_INF, NOISE_FREE_INF};
+    static const variant variants[] = {DIGITAL, D2D_FINITE, D2D_INF, D2D_C2C_INF, NOISE_FREE_INF};
     if (!f->have_device)
         skip();
     for (size_t k = 0; k < sizeof variants / sizeof variants[0]; ++k) {
@@ -382,6 +391,58 @@ static void test_adc_lanes_match_division_at_every_threshold(void **state)
     }
 }
 
+/* The kernels' lane-wise rounded division (the ideal ADC's recombination)
+ * equals cim_div_round at and around every rounding tie, both signs, even and
+ * odd denominators, up to quotients of 2^20. */
+static void test_div_round_lanes_match_reference(void **state)
+{
+    fixture *f = *state;
+    static const int64_t dens[] = {1, 2, 3, 50000, 49999, 1234567, 2 * 25000};
+    enum { PER = 16, N = 2 * 64 * PER };
+    int64_t num[N], got[N];
+    if (!f->have_device)
+        skip();
+    for (size_t c = 0; c < sizeof dens / sizeof dens[0]; ++c) {
+        const int64_t den = dens[c];
+        size_t at = 0;
+        /* quotients spread over +-2^20, numerators at q*den + den/2 + (-3..+3)
+         * (the ties for even den), at q*den, and odd offsets */
+        for (int64_t k = 0; k < 64; ++k) {
+            const int64_t q = (k - 32) * 32768 + k;
+            for (int64_t dl = -3; dl <= 3; ++dl)
+                num[at++] = q * den + den / 2 + dl;
+            for (int64_t dl = -4; dl <= 4; ++dl)
+                num[at++] = q * den + dl;
+            for (int64_t dl = 0; dl < 2 * PER - 16; ++dl)
+                num[at++] = -q * den - den / 2 + dl - 1;
+        }
+        assert_int_equal(at, N);
+        cl_int st;
+        cl_kernel kern = clCreateKernel(f->ocl.program, "cim_div_probe", &st);
+        cl_mem bn = clCreateBuffer(f->ocl.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                                   sizeof num, num, &st);
+        cl_mem bo = clCreateBuffer(f->ocl.context, CL_MEM_WRITE_ONLY, sizeof got, NULL, &st);
+        cl_long dd = den;
+        size_t global = N / (size_t)f->ocl.vector_width;
+        clSetKernelArg(kern, 0, sizeof bn, &bn);
+        clSetKernelArg(kern, 1, sizeof dd, &dd);
+        clSetKernelArg(kern, 2, sizeof bo, &bo);
+        assert_int_equal(clEnqueueNDRangeKernel(f->ocl.queue, kern, 1, NULL, &global, NULL, 0,
+                                                NULL, NULL),
+                         CL_SUCCESS);
+        assert_int_equal(clEnqueueReadBuffer(f->ocl.queue, bo, CL_TRUE, 0, sizeof got, got, 0,
+                                             NULL, NULL),
+                         CL_SUCCESS);
+        for (size_t i = 0; i < N; ++i)
+            if (got[i] != cim_div_round(num[i], den))
+                fail_msg("den %lld, num %lld: kernel %lld, reference %lld", (long long)den,
+                         (long long)num[i], (long long)got[i], (long long)cim_div_round(num[i], den));
+        clReleaseMemObject(bn);
+        clReleaseMemObject(bo);
+        clReleaseKernel(kern);
+    }
+}
+
 /* Kernels loaded from the source folder (CIMGPU_KERNEL_DIR, for kernel
  * development) compute what the embedded copy computes. */
 static void test_kernel_dir_matches_embedded(void **state)
@@ -440,6 +501,7 @@ static void test_shared_struct_layout(void **state)
     cmocka_unit_test(test_shared_struct_layout),                                                   \
         cmocka_unit_test(test_digital_matches_reference),                                          \
         cmocka_unit_test(test_noise_free_inf_matches_reference),                                   \
+        cmocka_unit_test(test_d2d_inf_adc_matches_reference),                                      \
         cmocka_unit_test(test_d2d_finite_adc_matches_reference),                                   \
         cmocka_unit_test(test_d2d_c2c_inf_matches_reference),                                      \
         cmocka_unit_test(test_d2d_c2c_finite_matches_reference),                                   \
@@ -450,6 +512,7 @@ static void test_shared_struct_layout(void **state)
         cmocka_unit_test(test_trials_differ_with_noise),                                           \
         cmocka_unit_test(test_finite_adc_levels_match_reference),                                  \
         cmocka_unit_test(test_adc_lanes_match_division_at_every_threshold),                        \
+        cmocka_unit_test(test_div_round_lanes_match_reference),                                    \
         cmocka_unit_test(test_kernel_dir_matches_embedded)
 
 int main(void)

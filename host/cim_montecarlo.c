@@ -1,0 +1,109 @@
+/* cim_montecarlo.c -- see cim_montecarlo.h.
+ *
+ * The executor holds two activation tensors of trials x images x the model's
+ * largest tensor (int32); chunks keep them within the budget. Trials are the
+ * outer loop so that a chunk of trials is complete -- every image seen --
+ * before it goes to the sink; chunking never changes a result because every
+ * random draw is keyed by global trial and dataset image.
+ */
+#include "cim_montecarlo.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cim_executor.h"
+
+#define CIM_MC_DEFAULT_BYTES ((int64_t)512 << 20)
+#define CIM_MC_MAX_TRIALS_PER_CHUNK 256
+
+void cim_mc_chunks(const cim_mc_setup *s, int32_t *trials, int64_t *images)
+{
+    const int64_t budget = s->memory_bytes > 0 ? s->memory_bytes : CIM_MC_DEFAULT_BYTES;
+    /* two int32 activation tensors plus the crossbar vectors and results */
+    const int64_t per_trial_image = 4 * (int64_t)sizeof(int32_t) * s->model->max_tensor;
+    int64_t pairs = budget / (per_trial_image > 0 ? per_trial_image : 1);
+    int64_t t = s->n_trials < CIM_MC_MAX_TRIALS_PER_CHUNK ? s->n_trials : CIM_MC_MAX_TRIALS_PER_CHUNK;
+    if (pairs < 1)
+        pairs = 1;
+    if (t > pairs)
+        t = pairs;
+    int64_t k = pairs / t;
+    if (k > s->n_images)
+        k = s->n_images;
+    *trials = (int32_t)(t < 1 ? 1 : t);
+    *images = k < 1 ? 1 : k;
+}
+
+int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc_sink sink,
+               cim_mc_progress progress, void *ctx, cim_error *err)
+{
+    int32_t chunk_trials;
+    int64_t chunk_images;
+    int64_t *correct = NULL, *mismatches = NULL, *outputs = NULL;
+    int32_t *pred = NULL, *all_pred = NULL;
+    double *layer_error = NULL;
+    const int32_t n_layers = cim_executor_crossbar_layers(s->model);
+    int rc = 0;
+    cim_mc_chunks(s, &chunk_trials, &chunk_images);
+    const size_t image_size = (size_t)cim_shape_size(&s->model->input_shape);
+    correct = malloc(sizeof(int64_t) * (size_t)chunk_trials);
+    pred = malloc(sizeof(int32_t) * (size_t)chunk_trials * (size_t)chunk_images);
+    if (want_predictions)
+        all_pred = malloc(sizeof(int32_t) * (size_t)chunk_trials * (size_t)s->n_images);
+    mismatches = malloc(sizeof(int64_t) * (size_t)chunk_trials * (size_t)(n_layers + 1));
+    outputs = malloc(sizeof(int64_t) * (size_t)(n_layers + 1));
+    layer_error = malloc(sizeof(double) * (size_t)chunk_trials * (size_t)(n_layers + 1));
+    if (!correct || !pred || (want_predictions && !all_pred) || !mismatches || !outputs ||
+        !layer_error) {
+        rc = cim_error_set(err, CIM_ERR_NOMEM, "Monte-Carlo: out of memory for %d trials x %lld "
+                           "images", chunk_trials, (long long)chunk_images);
+        goto done;
+    }
+    for (int64_t t0 = 0; t0 < s->n_trials; t0 += chunk_trials) {
+        const int32_t nt = (int32_t)(s->n_trials - t0 < chunk_trials ? s->n_trials - t0 : chunk_trials);
+        memset(correct, 0, sizeof(int64_t) * (size_t)nt);
+        memset(mismatches, 0, sizeof(int64_t) * (size_t)nt * (size_t)(n_layers + 1));
+        memset(outputs, 0, sizeof(int64_t) * (size_t)(n_layers + 1));
+        for (int64_t k0 = 0; k0 < s->n_images; k0 += chunk_images) {
+            const int64_t nk = s->n_images - k0 < chunk_images ? s->n_images - k0 : chunk_images;
+            const cim_exec_job job = {
+                .model = s->model,
+                .xbars = s->xbars,
+                .images = s->images + (size_t)k0 * image_size,
+                .n_images = nk,
+                .first_image = s->first_image + (uint32_t)k0,
+                .trial_first = s->trial_first + (uint32_t)t0,
+                .n_trials = nt,
+                .mismatches = mismatches,
+                .outputs = outputs,
+            };
+            if ((rc = cim_executor_run(ocl, &job, pred, err)) != 0)
+                goto done;
+            for (int32_t t = 0; t < nt; ++t) {
+                for (int64_t k = 0; k < nk; ++k) {
+                    const int32_t p = pred[(size_t)t * nk + k];
+                    correct[t] += p == s->labels[k0 + k];
+                    if (want_predictions)
+                        all_pred[(size_t)t * s->n_images + k0 + k] = p;
+                }
+            }
+            if (progress)
+                progress(ctx, ((double)t0 * s->n_images + (double)nt * (k0 + nk)) /
+                                  ((double)s->n_trials * s->n_images));
+        }
+        for (int64_t k = 0; k < (int64_t)nt * n_layers; ++k)
+            layer_error[k] = outputs[k % n_layers] > 0
+                                 ? (double)mismatches[k] / (double)outputs[k % n_layers]
+                                 : 0.0;
+        if ((rc = sink(ctx, s->trial_first + t0, nt, correct, layer_error, all_pred, err)) != 0)
+            goto done;
+    }
+done:
+    free(correct);
+    free(pred);
+    free(all_pred);
+    free(mismatches);
+    free(outputs);
+    free(layer_error);
+    return rc;
+}

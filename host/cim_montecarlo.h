@@ -1,0 +1,49 @@
+/* cim_montecarlo.h -- the network Monte-Carlo: many simulated chips (trials)
+ * classify the same images; each trial's correct count is one sample of the
+ * chip-accuracy distribution (DESIGN.md §3).
+ *
+ * Trials run in chunks and images in chunks inside them, both sized so that
+ * the executor's activations stay within a memory budget: memory does not grow
+ * with the number of trials. After each chunk of trials the sink receives its
+ * per-trial correct counts (and, on request, every prediction), in trial
+ * order, so a caller can write them out as they finish.
+ */
+#ifndef CIM_MONTECARLO_H
+#define CIM_MONTECARLO_H
+
+#include <stdint.h>
+
+#include "cim_error.h"
+#include "cim_model.h"
+#include "cim_ocl.h"
+#include "cim_xbar.h"
+
+typedef struct cim_mc_setup {
+    const cim_model *model;
+    const cim_xbar *xbars;  /* per layer (cim_netref_resolve) */
+    const uint8_t *images;  /* n_images images of the model's input shape */
+    const uint8_t *labels;  /* n_images labels */
+    int64_t n_images;
+    uint32_t first_image;   /* dataset index of images[0] (C2C keys) */
+    uint32_t trial_first;   /* global index of the first trial (replay) */
+    int64_t n_trials;
+    int64_t memory_bytes;   /* activation budget; 0: a default */
+} cim_mc_setup;
+
+/* Receives trials [trial_first, trial_first + n) in order: correct[n],
+ * layer_error[n * L] (L = cim_executor_crossbar_layers: per crossbar layer the
+ * fraction of its outputs that differ from the exact W x of the same inputs)
+ * and, if requested, predictions[n * n_images]. Returns 0 or a CIM_ERR_* code. */
+typedef int (*cim_mc_sink)(void *ctx, int64_t trial_first, int32_t n, const int64_t *correct,
+                           const double *layer_error, const int32_t *predictions, cim_error *err);
+
+/* Called after every chunk with the fraction of the work done. */
+typedef void (*cim_mc_progress)(void *ctx, double done);
+
+int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc_sink sink,
+               cim_mc_progress progress, void *ctx, cim_error *err);
+
+/* Trials and images per executor call for the budget (both >= 1). */
+void cim_mc_chunks(const cim_mc_setup *s, int32_t *trials, int64_t *images);
+
+#endif /* CIM_MONTECARLO_H */
