@@ -154,6 +154,7 @@ static int side_info_init(side_info *si, const cim_mvm_job *job, int vector_widt
     for (int32_t m = 0; m < job->rows; ++m)
         for (int32_t n = 0; n < job->cols; ++n)
             si->sumw[(size_t)(n / x->xbar_n) * si->rows_pad + m] += job->weights[(size_t)m * job->cols + n];
+#pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < si->input_rows; ++i)
         for (int32_t n = 0; n < job->cols; ++n)
             si->tile_s[(size_t)i * si->tiles_n + n / x->xbar_n] += job->inputs[(size_t)i * job->cols + n];
@@ -206,25 +207,47 @@ static int build_entries(const cim_mvm_job *job, const side_info *si, int64_t g_
 {
     const cim_xbar *x = job->xbar;
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
-    const int64_t plane = (int64_t)job->cols * g_block;
-    size_t count = 0;
-    *entries = malloc(sizeof(int32_t) * ((size_t)si->input_rows * job->cols + 1));
-    *entry_start = malloc(sizeof(int32_t) * ((size_t)si->input_rows * si->tiles_n + 1));
+    const int64_t plane = (int64_t)job->cols * g_block, rows = si->input_rows;
+    int class_of[3];
+    for (int v = 0; v < 3; ++v)
+        class_of[v] = cim_value_class(d, v);
+    *entries = malloc(sizeof(int32_t) * ((size_t)rows * job->cols + 1));
+    *entry_start = malloc(sizeof(int32_t) * ((size_t)rows * si->tiles_n + 1));
     if (!*entries || !*entry_start)
         return CIM_ERR_NOMEM;
-    for (int64_t i = 0; i < si->input_rows; ++i) {
+    int32_t *start = *entry_start, *list = *entries;
+    /* pass 1: how many entries each (input, tile) has; pass 2 (after a
+     * prefix sum): write them. Inputs are independent, so both run in
+     * parallel. */
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < rows; ++i) {
+        const int8_t *in = job->inputs + (size_t)i * job->cols;
         for (int32_t tn = 0; tn < si->tiles_n; ++tn) {
-            int32_t n1 = (tn + 1) * x->xbar_n < job->cols ? (tn + 1) * x->xbar_n : job->cols;
-            (*entry_start)[(size_t)i * si->tiles_n + tn] = (int32_t)count;
-            for (int32_t n = tn * x->xbar_n; n < n1; ++n) {
-                const int c = cim_value_class(d, job->inputs[(size_t)i * job->cols + n] + 1);
-                if (c >= 0)
-                    (*entries)[count++] = (int32_t)(c * plane + n * g_block);
-            }
+            const int32_t n1 = (tn + 1) * x->xbar_n < job->cols ? (tn + 1) * x->xbar_n : job->cols;
+            int32_t count = 0;
+            for (int32_t n = tn * x->xbar_n; n < n1; ++n)
+                count += class_of[in[n] + 1] >= 0;
+            start[(size_t)i * si->tiles_n + tn] = count;
         }
     }
-    (*entry_start)[(size_t)si->input_rows * si->tiles_n] = (int32_t)count;
-    *n_entries = count;
+    size_t total = 0;
+    for (size_t k = 0; k < (size_t)rows * si->tiles_n; ++k) {
+        const int32_t count = start[k];
+        start[k] = (int32_t)total;
+        total += (size_t)count;
+    }
+    start[(size_t)rows * si->tiles_n] = (int32_t)total;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < rows; ++i) {
+        const int8_t *in = job->inputs + (size_t)i * job->cols;
+        int32_t *at = list + start[(size_t)i * si->tiles_n];
+        for (int32_t n = 0; n < job->cols; ++n) {
+            const int c = class_of[in[n] + 1];
+            if (c >= 0)
+                *at++ = (int32_t)(c * plane + n * g_block);
+        }
+    }
+    *n_entries = total;
     return 0;
 }
 
@@ -240,17 +263,28 @@ static int build_bit_planes(const cim_mvm_job *job, const side_info *si, int64_t
     *drive_bits = calloc((size_t)job->n_inputs * d->n_drives * tile_words, sizeof(uint32_t));
     if (!*state_bits || !*drive_bits)
         return CIM_ERR_NOMEM;
-    for (int32_t n = 0; n < job->cols; ++n) {
-        const size_t word = (size_t)(n / x->xbar_n) * wpt + (size_t)(n % x->xbar_n) / CIM_BITS_PER_WORD;
-        const uint32_t bit = 1u << ((n % x->xbar_n) % CIM_BITS_PER_WORD);
-        for (int32_t m = 0; m < job->rows; ++m)
+    uint32_t *states = *state_bits, *drives = *drive_bits;
+#pragma omp parallel for schedule(static)
+    for (int32_t m = 0; m < job->rows; ++m) {
+        for (int32_t n = 0; n < job->cols; ++n) {
+            const size_t word = (size_t)(n / x->xbar_n) * wpt + (size_t)(n % x->xbar_n) / CIM_BITS_PER_WORD;
+            const uint32_t bit = 1u << ((n % x->xbar_n) % CIM_BITS_PER_WORD);
+            const int w = job->weights[(size_t)m * job->cols + n];
             for (int s = 0; s < d->n_slots; ++s)
-                if (cim_mapping_cell_state(x->mapping, s, job->weights[(size_t)m * job->cols + n]))
-                    (*state_bits)[((size_t)s * tile_words + word) * rows_pad + m] |= bit;
-        for (int32_t i = 0; i < job->n_inputs; ++i)
+                if (d->slot_state[s][w + 1] > 0)
+                    states[((size_t)s * tile_words + word) * rows_pad + m] |= bit;
+        }
+    }
+#pragma omp parallel for schedule(static)
+    for (int32_t i = 0; i < job->n_inputs; ++i) {
+        const int8_t *in = job->inputs + (size_t)i * job->cols;
+        for (int32_t n = 0; n < job->cols; ++n) {
+            const size_t word = (size_t)(n / x->xbar_n) * wpt + (size_t)(n % x->xbar_n) / CIM_BITS_PER_WORD;
+            const uint32_t bit = 1u << ((n % x->xbar_n) % CIM_BITS_PER_WORD);
             for (int dv = 0; dv < d->n_drives; ++dv)
-                if (cim_mapping_drive(x->mapping, dv, job->inputs[(size_t)i * job->cols + n]))
-                    (*drive_bits)[((size_t)i * d->n_drives + dv) * tile_words + word] |= bit;
+                if (d->drive[dv][in[n] + 1])
+                    drives[((size_t)i * d->n_drives + dv) * tile_words + word] |= bit;
+        }
     }
     return 0;
 }

@@ -380,8 +380,9 @@ int cim_cli_run(int argc, char **argv, int first)
     /* The digital (ideal) accuracy of the same images: one noise-free chip. */
     {
         int32_t *pred = malloc(sizeof(int32_t) * (size_t)r.data.count);
-        cim_exec_job dj = {&r.model, r.digital_xbars, r.data.images, r.data.count,
-                           (uint32_t)r.o.first_image, 0, 1, NULL, NULL};
+        cim_exec_job dj = {.model = &r.model, .xbars = r.digital_xbars, .images = r.data.images,
+                           .n_images = r.data.count, .first_image = (uint32_t)r.o.first_image,
+                           .n_trials = 1};
         if (!pred) {
             rc = cim_error_set(&err, CIM_ERR_NOMEM, "run: out of memory");
             goto done;

@@ -98,7 +98,8 @@ static void expect_reference(fixture *f, const cim_model *m, const cim_config *c
         images[k] = (uint8_t)cim_test_rng_int(&r, 0, 255);
     if (cim_netref_resolve(m, cfg, 2024, xbars, &err) != 0)
         fail_msg("%s", err.msg);
-    cim_exec_job job = {m, xbars, images, IMAGES, FIRST_IMAGE, TRIAL_FIRST, TRIALS};
+    cim_exec_job job = {.model = m, .xbars = xbars, .images = images, .n_images = IMAGES,
+                        .first_image = FIRST_IMAGE, .trial_first = TRIAL_FIRST, .n_trials = TRIALS};
     if (cim_executor_run(&f->ocl, &job, got, &err) != 0)
         fail_msg("%s", err.msg);
     for (int t = 0; t < TRIALS; ++t) {
@@ -111,8 +112,9 @@ static void expect_reference(fixture *f, const cim_model *m, const cim_config *c
         }
     }
     /* images 2.. alone, trial TRIAL_FIRST + 1 alone: the same predictions */
-    cim_exec_job one = {m, xbars, images + 2 * image_size, IMAGES - 2, FIRST_IMAGE + 2,
-                        TRIAL_FIRST + 1, 1};
+    cim_exec_job one = {.model = m, .xbars = xbars, .images = images + 2 * image_size,
+                        .n_images = IMAGES - 2, .first_image = FIRST_IMAGE + 2,
+                        .trial_first = TRIAL_FIRST + 1, .n_trials = 1};
     if (cim_executor_run(&f->ocl, &one, part, &err) != 0)
         fail_msg("%s", err.msg);
     assert_memory_equal(part, got + IMAGES + 2, sizeof(int32_t) * (IMAGES - 2));
