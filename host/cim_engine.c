@@ -19,6 +19,7 @@
 
 #include "cim_launch.h"
 #include "cim_mapping.h"
+#include "cim_parallel.h"
 
 /* Device memory one batch may use, before the device's own limits, and the
  * most trials one batch takes (more buys no speed, only memory). */
@@ -154,7 +155,7 @@ static int side_info_init(side_info *si, const cim_mvm_job *job, int vector_widt
     for (int32_t m = 0; m < job->rows; ++m)
         for (int32_t n = 0; n < job->cols; ++n)
             si->sumw[(size_t)(n / x->xbar_n) * si->rows_pad + m] += job->weights[(size_t)m * job->cols + n];
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)(si->input_rows * job->cols) >= CIM_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < si->input_rows; ++i)
         for (int32_t n = 0; n < job->cols; ++n)
             si->tile_s[(size_t)i * si->tiles_n + n / x->xbar_n] += job->inputs[(size_t)i * job->cols + n];
@@ -219,7 +220,7 @@ static int build_entries(const cim_mvm_job *job, const side_info *si, int64_t g_
     /* pass 1: how many entries each (input, tile) has; pass 2 (after a
      * prefix sum): write them. Inputs are independent, so both run in
      * parallel. */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)(rows * job->cols) >= CIM_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < rows; ++i) {
         const int8_t *in = job->inputs + (size_t)i * job->cols;
         for (int32_t tn = 0; tn < si->tiles_n; ++tn) {
@@ -237,7 +238,7 @@ static int build_entries(const cim_mvm_job *job, const side_info *si, int64_t g_
         total += (size_t)count;
     }
     start[(size_t)rows * si->tiles_n] = (int32_t)total;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)(rows * job->cols) >= CIM_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < rows; ++i) {
         const int8_t *in = job->inputs + (size_t)i * job->cols;
         int32_t *at = list + start[(size_t)i * si->tiles_n];
@@ -264,7 +265,7 @@ static int build_bit_planes(const cim_mvm_job *job, const side_info *si, int64_t
     if (!*state_bits || !*drive_bits)
         return CIM_ERR_NOMEM;
     uint32_t *states = *state_bits, *drives = *drive_bits;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)((int64_t)job->rows * job->cols) >= CIM_PARALLEL_MIN_WORK)
     for (int32_t m = 0; m < job->rows; ++m) {
         for (int32_t n = 0; n < job->cols; ++n) {
             const size_t word = (size_t)(n / x->xbar_n) * wpt + (size_t)(n % x->xbar_n) / CIM_BITS_PER_WORD;
@@ -275,7 +276,7 @@ static int build_bit_planes(const cim_mvm_job *job, const side_info *si, int64_t
                     states[((size_t)s * tile_words + word) * rows_pad + m] |= bit;
         }
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)((int64_t)job->n_inputs * job->cols) >= CIM_PARALLEL_MIN_WORK)
     for (int32_t i = 0; i < job->n_inputs; ++i) {
         const int8_t *in = job->inputs + (size_t)i * job->cols;
         for (int32_t n = 0; n < job->cols; ++n) {

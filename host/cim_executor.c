@@ -19,6 +19,7 @@
 #include "cim_engine.h"
 #include "cim_forward.h"
 #include "cim_netref.h"
+#include "cim_parallel.h"
 
 typedef struct layer_geometry {
     int32_t rows;      /* crossbar matrix rows: output features or channels */
@@ -72,7 +73,7 @@ static int count_mismatches(cim_ocl *ocl, const cim_exec_job *job, const cim_mvm
     dj.xbar = &digital;
     dj.n_trials = (int32_t)sets;
     if ((rc = cim_engine_mvm(ocl, &dj, exact, NULL, err)) == 0) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)((int64_t)job->n_trials * per_trial) >= CIM_PARALLEL_MIN_WORK)
         for (int32_t t = 0; t < job->n_trials; ++t) {
             const int32_t *r = results + (size_t)t * per_trial;
             const int32_t *e = exact + (sets > 1 ? (size_t)t * per_trial : 0);
@@ -104,7 +105,7 @@ static int crossbar_layer(cim_ocl *ocl, const cim_exec_job *job, int32_t l, int3
                            L->name, (long long)(sets * vectors_per_set));
         goto done;
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)(sets * vectors_per_set * g.cols) >= CIM_PARALLEL_MIN_WORK)
     for (int64_t si = 0; si < sets * job->n_images; ++si) {
         int8_t *v = vectors + si * g.positions * g.cols;
         const int32_t *xi = x + si * in_size;
@@ -135,7 +136,7 @@ static int crossbar_layer(cim_ocl *ocl, const cim_exec_job *job, int32_t l, int3
             goto done;
     }
     /* results [trial][image][position][row] -> y [trial][image][row][position] */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)(job->n_trials * job->n_images * out_size) >= CIM_PARALLEL_MIN_WORK)
     for (int64_t ti = 0; ti < job->n_trials * job->n_images; ++ti) {
         const int32_t *r = results + ti * g.positions * g.rows;
         int32_t *yi = y + ti * out_size;
@@ -191,7 +192,7 @@ int cim_executor_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions
                 goto done;
             sets = job->n_trials;
         } else {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)(sets * job->n_images * li) >= CIM_PARALLEL_MIN_WORK)
             for (int64_t si = 0; si < sets * job->n_images; ++si)
                 cim_forward_layer(L, a + si * li, b + si * lo);
         }

@@ -305,6 +305,15 @@ static int sink(void *ctx, int64_t trial_first, int32_t n, const int64_t *correc
     return cim_h5_run_append(r->h5, t0, n, correct, layer_error, predictions ? s->pred16 : NULL, err);
 }
 
+/* The one digital trial's correct count. */
+static int digital_sink(void *ctx, int64_t trial_first, int32_t n, const int64_t *correct,
+                        const double *layer_error, const int32_t *predictions, cim_error *err)
+{
+    (void)trial_first, (void)n, (void)layer_error, (void)predictions, (void)err;
+    *(int64_t *)ctx = correct[0];
+    return 0;
+}
+
 static void on_progress(void *ctx, double done)
 {
     sink_ctx *s = ctx;
@@ -377,21 +386,14 @@ int cim_cli_run(int argc, char **argv, int first)
                            (unsigned long long)r.o.trials);
         goto done;
     }
-    /* The digital (ideal) accuracy of the same images: one noise-free chip. */
+    /* The digital (ideal) accuracy of the same images: one noise-free chip,
+     * through the same memory-bounded chunks as the trials. */
     {
-        int32_t *pred = malloc(sizeof(int32_t) * (size_t)r.data.count);
-        cim_exec_job dj = {.model = &r.model, .xbars = r.digital_xbars, .images = r.data.images,
-                           .n_images = r.data.count, .first_image = (uint32_t)r.o.first_image,
-                           .n_trials = 1};
-        if (!pred) {
-            rc = cim_error_set(&err, CIM_ERR_NOMEM, "run: out of memory");
-            goto done;
-        }
-        rc = cim_executor_run(&r.ocl, &dj, pred, &err);
-        for (int32_t k = 0; rc == 0 && k < r.data.count; ++k)
-            digital_correct += pred[k] == r.data.labels[k];
-        free(pred);
-        if (rc != 0)
+        const cim_mc_setup digital = {
+            .model = &r.model, .xbars = r.digital_xbars, .images = r.data.images,
+            .labels = r.data.labels, .n_images = r.data.count,
+            .first_image = (uint32_t)r.o.first_image, .n_trials = 1};
+        if ((rc = cim_mc_run(&r.ocl, &digital, 0, digital_sink, NULL, &digital_correct, &err)) != 0)
             goto done;
     }
     const double yield_target = r.o.has_yield ? r.o.yield_target

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cim_idx.h"
 #include "cim_mappings.h"
 #include "cim_ocl.h"
 #include "cim_test_util.h"
@@ -928,6 +929,92 @@ static void test_failed_run_leaves_no_file(void **state)
     result_free(&r);
 }
 
+/* `cimgpu run --out R.h5` that fails leaves neither R.h5 nor R.h5.partial
+ * (and a file already at R.h5 untouched), whether it fails on the command
+ * line, the model, the dataset range or the mapping (exit 2), or on the output
+ * path, which is opened only once the model, the data and the device are
+ * ready (a folder at R.h5: exit 2; a missing folder: exit 1). A partial file
+ * left by an earlier crash does not stop the next run, which replaces it and
+ * publishes a complete R.h5. */
+static void test_run_failure_leaves_no_file(void **state)
+{
+    const fixture *f = *state;
+    char out[CIM_TEST_PATH_MAX], partial[CIM_TEST_PATH_MAX + 16], bad_model[CIM_TEST_PATH_MAX];
+    char missing[CIM_TEST_PATH_MAX];
+    char *kept;
+    run_result r;
+    struct stat st;
+    const int have_data = stat(CIM_IDX_DEFAULT_DIR "/t10k-labels-idx1-ubyte.gz", &st) == 0 ||
+                          stat(CIM_IDX_DEFAULT_DIR "/t10k-labels-idx1-ubyte", &st) == 0;
+    scratch(f, "run_failed.h5", out);
+    snprintf(partial, sizeof partial, "%s.partial", out);
+    assert_false(exists(out));
+    write_whole(scratch(f, "bad_model.h5", bad_model), "\x89HDF\r\n\x1a\n truncated");
+    const struct {
+        const char *args[12];
+        const char *culprit; /* checked when the dataset is installed */
+    } cases[] = {
+        {{"run", "--images", "10001", "--out", out}, "image count out of range"},
+        {{"run", "--first-image", "9998", "--images", "3", "--out", out},
+         "image count out of range"},
+        {{"run", "--mapping", "BNN_I", "--images", "2", "--out", out}, "BNN_I"},
+        {{"run", "--model", bad_model, "--images", "2", "--out", out}, "bad_model.h5"},
+        {{"run", "--trials", "0", "--out", out}, "--trials"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
+        for (int existing = 0; existing <= 1; ++existing) {
+            if (existing)
+                write_whole(out, "keep me\n");
+            run_argv(f, &r, cases[i].args);
+            assert_error_line(&r, 2, have_data ? cases[i].culprit : "", NULL);
+            result_free(&r);
+            if (existing) {
+                kept = cim_test_read_file(out);
+                assert_string_equal(kept, "keep me\n");
+                free(kept);
+                assert_int_equal(remove(out), 0);
+            }
+            if (exists(out) || exists(partial))
+                fail_msg("case %zu: a failed run left %s", i, exists(out) ? out : partial);
+        }
+    }
+
+    if (!f->have_device || !have_data)
+        return;
+    /* a folder where R.h5 should go: refused, the folder is left alone */
+    assert_int_equal(mkdir(out, 0755), 0);
+    run(f, &r, "run", "--images", "2", "--out", out, NULL);
+    assert_error_line(&r, 2, out, "directory", NULL);
+    result_free(&r);
+    assert_true(stat(out, &st) == 0 && S_ISDIR(st.st_mode));
+    assert_false(exists(partial));
+    assert_int_equal(rmdir(out), 0);
+
+    /* a folder that does not exist: an I/O failure naming the file */
+    scratch(f, "no_such_dir/run.h5", missing);
+    run(f, &r, "run", "--images", "2", "--out", missing, NULL);
+    assert_error_line(&r, 1, "no_such_dir/run.h5", NULL);
+    result_free(&r);
+    assert_false(exists(missing));
+
+    /* the leftover of a crash is replaced; the run publishes a complete file */
+    write_whole(partial, "left by a crash\n");
+    run(f, &r, "run", "--trials", "2", "--images", "3", "--out", out, NULL);
+    assert_success(&r);
+    result_free(&r);
+    assert_false(exists(partial));
+    hid_t file = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(file >= 0);
+    hid_t attr = H5Aopen(file, "complete", H5P_DEFAULT);
+    int32_t complete = 0;
+    assert_true(attr >= 0);
+    assert_true(H5Aread(attr, H5T_NATIVE_INT32, &complete) >= 0);
+    H5Aclose(attr);
+    H5Fclose(file);
+    CIM_ASSERT_I64_EQ(complete, 1);
+    assert_int_equal(remove(out), 0);
+}
+
 /* With --trace, per trial, input, input tile, conversion and output: the
  * column currents and ADC outputs; recombining the ADC outputs with the
  * mapping's signs and digital corrections (kernels/cim_mappings.h) must give
@@ -1080,6 +1167,7 @@ int main(void)
         cmocka_unit_test(test_chunked_trials_match),
         cmocka_unit_test(test_out_writes_results_and_provenance),
         cmocka_unit_test(test_failed_run_leaves_no_file),
+        cmocka_unit_test(test_run_failure_leaves_no_file),
         cmocka_unit_test(test_trace_shapes_and_recombination),
         cmocka_unit_test(test_calib_mode_uses_the_mvm_entry),
         cmocka_unit_test(test_info),
