@@ -36,14 +36,8 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    cim_error err = {0, ""};
-    f->have_device = cim_ocl_open(&f->ocl, NULL, &err) == 0;
     *state = f;
-    if (!f->have_device) {
-        fprintf(stderr, "%s\n", err.msg);
-        return err.code == CIM_ERR_NODEVICE ? 0 : -1;
-    }
-    return 0;
+    return cim_test_open_device(&f->ocl, &f->have_device, "test_executor");
 }
 
 static int teardown(void **state)

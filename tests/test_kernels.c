@@ -31,22 +31,17 @@ typedef struct fixture {
 static int open_device(void **state, const char *vector_width, int gpu_style)
 {
     fixture *f = calloc(1, sizeof *f);
-    cim_error err = {0, ""};
+    int rc;
     if (vector_width)
         setenv("CIMGPU_VECTOR_WIDTH", vector_width, 1);
     else
         unsetenv("CIMGPU_VECTOR_WIDTH");
-    f->have_device = cim_ocl_open(&f->ocl, NULL, &err) == 0;
+    rc = cim_test_open_device(&f->ocl, &f->have_device, "test_kernels");
     unsetenv("CIMGPU_VECTOR_WIDTH");
     if (f->have_device && gpu_style)
         f->ocl.cpu_style = 0;
     *state = f;
-    if (!f->have_device) {
-        fprintf(stderr, "%s\n", err.msg);
-        /* No device at all: skip. A device whose build fails: fail. */
-        return err.code == CIM_ERR_NODEVICE ? 0 : -1;
-    }
-    return 0;
+    return rc;
 }
 
 static int setup_default(void **state)

@@ -43,7 +43,6 @@
 #include "cim_netref.h"
 #include "cim_test_util.h"
 
-#define MODEL_DIR CIM_SOURCE_DIR "/data/models"
 #define MAX_MODELS 16
 #define DIGITAL_IMAGES 200 /* image-for-image against the forward pass */
 #define ANALOG_IMAGES 20   /* per mapping, noise-free analog vs digital */
@@ -57,40 +56,17 @@ typedef struct fixture {
     int n_models;
 } fixture;
 
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     cim_error err = {0, ""};
-    DIR *dir;
-    struct dirent *e;
     if (!f)
         return -1;
     *state = f;
-    if ((dir = opendir(MODEL_DIR)) != NULL) {
-        while ((e = readdir(dir)) != NULL && f->n_models < MAX_MODELS) {
-            size_t n = strlen(e->d_name);
-            char path[CIM_TEST_PATH_MAX];
-            if (n < 4 || strcmp(e->d_name + n - 3, ".h5") != 0)
-                continue;
-            snprintf(path, sizeof path, "%s/%s", MODEL_DIR, e->d_name);
-            f->models[f->n_models++] = strdup(path);
-        }
-        closedir(dir);
-        qsort(f->models, (size_t)f->n_models, sizeof *f->models, by_name);
-    }
+    f->n_models = cim_test_list_models(f->models, MAX_MODELS);
     if (cim_idx_load_split(CIM_IDX_DEFAULT_DIR, "t10k", &f->ds, &err) != 0)
         fprintf(stderr, "test_montecarlo: no dataset, shipped-model tests skip: %s\n", err.msg);
-    f->have_device = cim_ocl_open(&f->ocl, NULL, &err) == 0;
-    if (!f->have_device) {
-        fprintf(stderr, "test_montecarlo: no OpenCL device, tests skip: %s\n", err.msg);
-        return err.code == CIM_ERR_NODEVICE ? 0 : -1;
-    }
-    return 0;
+    return cim_test_open_device(&f->ocl, &f->have_device, "test_montecarlo");
 }
 
 static int teardown(void **state)

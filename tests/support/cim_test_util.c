@@ -226,3 +226,39 @@ void cim_test_assert_near(double actual, double expected, double tol, const char
         _fail(file, line);
     }
 }
+
+int cim_test_open_device(cim_ocl *ocl, int *have_device, const char *suite)
+{
+    cim_error err = {0, ""};
+    *have_device = cim_ocl_open(ocl, NULL, &err) == 0;
+    if (*have_device)
+        return 0;
+    fprintf(stderr, "%s: %s\n", suite, err.msg);
+    return err.code == CIM_ERR_NODEVICE ? 0 : -1;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cim_test_list_models(char **paths, int max)
+{
+    static const char dir_path[] = CIM_SOURCE_DIR "/data/models";
+    DIR *dir = opendir(dir_path);
+    struct dirent *e;
+    int n = 0;
+    if (!dir)
+        return 0;
+    while ((e = readdir(dir)) != NULL && n < max) {
+        const size_t len = strlen(e->d_name);
+        char path[CIM_TEST_PATH_MAX];
+        if (len < 4 || strcmp(e->d_name + len - 3, ".h5") != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir_path, e->d_name);
+        paths[n++] = strdup(path);
+    }
+    closedir(dir);
+    qsort(paths, (size_t)n, sizeof *paths, by_name);
+    return n;
+}

@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "cim_mapping.h"
+#include "cim_ocl.h"
 #include "cim_xbar.h"
 
 /* ---- deterministic test data ---- */
@@ -104,5 +105,17 @@ void cim_test_assert_near(double actual, double expected, double tol, const char
 #define CIM_ASSERT_NEAR(actual, expected, tol)                                                     \
     cim_test_assert_near((double)(actual), (double)(expected), (double)(tol), #actual, __FILE__,   \
                          __LINE__)
+
+/* ---- OpenCL device and shipped models ---- */
+
+/* Opens the default OpenCL device for a suite's group fixture: *have_device
+ * = 1 and 0 on success; with no OpenCL device at all, *have_device = 0 and
+ * 0 (the suite's tests skip()); a device whose kernels do not build: -1 (the
+ * group fails). The reason is printed on stderr. */
+int cim_test_open_device(cim_ocl *ocl, int *have_device, const char *suite);
+
+/* The shipped models, data/models/\*.h5, sorted by name: up to `max` paths
+ * (malloc'd, free each) into paths; returns how many. */
+int cim_test_list_models(char **paths, int max);
 
 #endif /* CIM_TEST_UTIL_H */
