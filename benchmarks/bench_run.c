@@ -22,7 +22,7 @@
  *      projection from this device, not a measurement of that run.
  *
  *   bench_run [--trials T] [--images K] [--repeat R] [--model M.h5]
- *             [--device SPEC] [--adc-bits B]
+ *             [--device SPEC] [--adc-bits B] [--first-layer host|crossbar]
  *
  * Exit status: 0; 2 for a bad option or a missing/invalid model or dataset;
  * 1 for a device or runtime failure.
@@ -66,6 +66,7 @@ static const char default_config[] =
 typedef struct bench_options {
     uint64_t trials, images, repeats;
     int adc_bits; /* -1: the config's ADC */
+    cim_pixel_layers first_layer;
     const char *model, *device;
 } bench_options;
 
@@ -93,13 +94,15 @@ static int parse_options(int argc, char **argv, bench_options *o)
     o->adc_bits = -1;
     o->model = DEFAULT_MODEL;
     o->device = NULL;
+    o->first_layer = CIM_PIXELS_ON_HOST;
     for (int a = 1; a < argc; a += 2) {
         const char *name = argv[a], *v = a + 1 < argc ? argv[a + 1] : NULL;
         uint64_t u;
         if (strcmp(name, "--trials") && strcmp(name, "--images") && strcmp(name, "--repeat") &&
-            strcmp(name, "--model") && strcmp(name, "--device") && strcmp(name, "--adc-bits"))
+            strcmp(name, "--model") && strcmp(name, "--device") && strcmp(name, "--adc-bits") &&
+            strcmp(name, "--first-layer"))
             return usage_error("unknown option '%s' (--trials --images --repeat --model "
-                               "--device --adc-bits)",
+                               "--device --adc-bits --first-layer)",
                                name);
         if (!v)
             return usage_error("option '%s' needs a value", name);
@@ -116,6 +119,10 @@ static int parse_options(int argc, char **argv, bench_options *o)
             if (cim_cli_parse_u64(v, 0, CIM_ADC_MAX_BITS, &u) != 0)
                 return usage_error("--adc-bits '%s': expected 0 (ideal) or 1..16", v);
             o->adc_bits = (int)u;
+        } else if (!strcmp(name, "--first-layer")) {
+            if (strcmp(v, "host") && strcmp(v, "crossbar"))
+                return usage_error("--first-layer '%s': expected host or crossbar", v);
+            o->first_layer = strcmp(v, "host") ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST;
         } else if (!strcmp(name, "--model")) {
             o->model = v;
         } else {
@@ -140,19 +147,16 @@ static int build_config(const bench_options *o, cim_config *cfg, cim_error *err)
     return cim_config_validate(cfg, err);
 }
 
-/* MACs per image of the layers on crossbars (the rest run exactly on the host). */
-static int64_t crossbar_macs(const cim_model *m)
+/* Crossbar MACs per image: weight uses of the layers on crossbars, once per
+ * bit plane (the rest run exactly on the host). */
+static int64_t crossbar_macs(const cim_model *m, const cim_xbar *xbars)
 {
     int64_t macs = 0;
     for (int32_t l = 0; l < m->num_layers; ++l) {
-        const cim_layer *L = &m->layers[l];
-        if (!cim_layer_on_crossbar(L))
+        if (!cim_netref_on_crossbar(&xbars[l]))
             continue;
-        if (L->type == CIM_LAYER_DENSE)
-            macs += (int64_t)L->dense.in_features * L->dense.out_features;
-        else
-            macs += (int64_t)L->conv2d.in_channels * L->conv2d.kernel[0] * L->conv2d.kernel[1] *
-                    L->conv2d.out_channels * L->out_shape.dim[1] * L->out_shape.dim[2];
+        const cim_layer_mvm g = cim_netref_layer_mvm(&m->layers[l], &xbars[l]);
+        macs += (int64_t)g.rows * g.cols * g.positions * g.planes;
     }
     return macs;
 }
@@ -198,11 +202,6 @@ int main(int argc, char **argv)
     }
     if ((rc = cim_dataset_subset(&all, 0, (int64_t)o.images, &data, &err)) != 0)
         goto fail;
-    const int32_t n_crossbar = cim_executor_crossbar_layers(&model);
-    if (n_crossbar == 0) {
-        rc = cim_error_set(&err, CIM_ERR_INPUT, "%s: no layer runs on crossbars", o.model);
-        goto fail;
-    }
     const int32_t T = (int32_t)o.trials, K = (int32_t)o.images, R = (int32_t)o.repeats;
     const int32_t ref_trials = T < REF_TRIALS ? T : REF_TRIALS;
     const int32_t ref_images = K < REF_IMAGES ? K : REF_IMAGES;
@@ -213,20 +212,26 @@ int main(int argc, char **argv)
         rc = cim_error_set(&err, CIM_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = cim_netref_resolve(&model, &cfg, 0, xbars, &err)) != 0)
+    if ((rc = cim_netref_resolve(&model, &cfg, 0, o.first_layer, xbars, &err)) != 0)
         goto fail;
+    const int32_t n_crossbar = cim_netref_crossbar_layers(&model, xbars);
+    if (n_crossbar == 0) {
+        rc = cim_error_set(&err, CIM_ERR_INPUT, "%s: no layer runs on crossbars", o.model);
+        goto fail;
+    }
     if ((rc = cim_ocl_open(&ocl, o.device, &err)) != 0)
         goto fail;
     ocl_open = 1;
 
-    const double macs = (double)model.macs_per_image, xmacs = (double)crossbar_macs(&model);
+    const double macs = (double)model.macs_per_image, xmacs = (double)crossbar_macs(&model, xbars);
     const cim_mapping_desc *md = cim_mapping_desc_of(cfg.mapping);
     printf("device: %s / %s (%u compute units)\n", ocl.platform_name, ocl.device_name,
            ocl.compute_units);
-    printf("model: %s (%s, %s, %d layers, %d on crossbars; %.3f M MACs per image, %.3f M on "
-           "crossbars)\n",
+    printf("model: %s (%s, %s, %d layers, %d on crossbars, first layer on the %s; %.3f M MACs "
+           "per image, %.3f M crossbar MACs)\n",
            o.model, model.name, cim_model_kind_name(model.kind), model.num_layers, n_crossbar,
-           macs * 1e-6, xmacs * 1e-6);
+           o.first_layer == CIM_PIXELS_ON_CROSSBAR ? "crossbar" : "host", macs * 1e-6,
+           xmacs * 1e-6);
     printf("config: %s %dx%d, HRS/LRS %g/%g uA, D2D %s sigma %g/%g uA, C2C %s, %s",
            cim_mapping_name(cfg.mapping), cfg.M, cfg.N, cfg.hrs_ua, cfg.lrs_ua,
            cfg.d2d_var ? "on" : "off", cfg.hrs_noise_ua, cfg.lrs_noise_ua,

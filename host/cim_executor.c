@@ -3,10 +3,11 @@
  * Activations are int32 tensors [set][image][layer shape], where `set` is 1
  * until the first crossbar layer (every chip sees the same exact values) and
  * n_trials after it. A crossbar layer gathers its input vectors as int8
- * [set][image][position][fan_in], runs one engine job over all trials (inputs
- * shared, or per trial), and scatters the results [trial][image][position]
- * [channel] back into the layer's [channel][position] layout. C2C input keys
- * are image * positions + position, with the image's dataset index.
+ * [set][image][position][plane][fan_in] (cim_netref_vectors), runs one engine
+ * job over all trials (inputs shared, or per trial), and turns the results
+ * [trial][image][position][plane][channel] into the layer's [channel][position]
+ * layout (cim_netref_outputs). C2C input keys are those of cim_netref.h, with
+ * the image's dataset index.
  *
  * Ownership: the two activation tensors and the vector/result scratch are
  * allocated per call and freed through the `done:` label.
@@ -21,38 +22,6 @@
 #include "cim_netref.h"
 #include "cim_parallel.h"
 
-typedef struct layer_geometry {
-    int32_t rows;      /* crossbar matrix rows: output features or channels */
-    int32_t cols;      /* fan-in */
-    int32_t positions; /* input vectors per image */
-    const int8_t *weights;
-} layer_geometry;
-
-static layer_geometry geometry_of(const cim_layer *L)
-{
-    layer_geometry g;
-    if (L->type == CIM_LAYER_DENSE) {
-        g.rows = L->dense.out_features;
-        g.cols = L->dense.in_features;
-        g.positions = 1;
-        g.weights = L->dense.weight;
-    } else {
-        g.rows = L->conv2d.out_channels;
-        g.cols = L->conv2d.in_channels * L->conv2d.kernel[0] * L->conv2d.kernel[1];
-        g.positions = L->out_shape.dim[1] * L->out_shape.dim[2];
-        g.weights = L->conv2d.weight;
-    }
-    return g;
-}
-
-int32_t cim_executor_crossbar_layers(const cim_model *m)
-{
-    int32_t n = 0;
-    for (int32_t l = 0; l < m->num_layers; ++l)
-        n += cim_layer_on_crossbar(&m->layers[l]);
-    return n;
-}
-
 /* Counts, per trial, the results that differ from the exact products of the
  * same input vectors (the layer's digital evaluation). */
 static int count_mismatches(cim_ocl *ocl, const cim_exec_job *job, const cim_mvm_job *mvm,
@@ -60,7 +29,7 @@ static int count_mismatches(cim_ocl *ocl, const cim_exec_job *job, const cim_mvm
                             cim_error *err)
 {
     const size_t per_trial = (size_t)mvm->n_inputs * mvm->rows;
-    const int32_t n_crossbar = cim_executor_crossbar_layers(job->model);
+    const int32_t n_crossbar = cim_netref_crossbar_layers(job->model, job->xbars);
     int32_t *exact = malloc(sizeof(int32_t) * per_trial * (size_t)sets);
     cim_xbar digital = *mvm->xbar;
     cim_mvm_job dj = *mvm;
@@ -94,28 +63,22 @@ static int crossbar_layer(cim_ocl *ocl, const cim_exec_job *job, int32_t l, int3
                           int64_t sets, const int32_t *x, int32_t *y, cim_error *err)
 {
     const cim_layer *L = &job->model->layers[l];
-    const layer_geometry g = geometry_of(L);
+    const cim_layer_mvm g = cim_netref_layer_mvm(L, &job->xbars[l]);
     const int64_t in_size = cim_shape_size(&L->in_shape), out_size = cim_shape_size(&L->out_shape);
-    const int64_t vectors_per_set = job->n_images * g.positions;
+    const int64_t per_image = (int64_t)g.positions * g.planes; /* vectors */
+    const int64_t vectors_per_set = job->n_images * per_image;
     int8_t *vectors = malloc((size_t)(sets * vectors_per_set * g.cols));
     int32_t *results = malloc(sizeof(int32_t) * (size_t)(job->n_trials * vectors_per_set * g.rows));
+    int64_t *row_sums = malloc(sizeof(int64_t) * (size_t)g.rows);
     int rc = 0;
-    if (!vectors || !results) {
+    if (!vectors || !results || !row_sums) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory for %lld input vectors",
                            L->name, (long long)(sets * vectors_per_set));
         goto done;
     }
 #pragma omp parallel for schedule(static) if ((int64_t)(sets * vectors_per_set * g.cols) >= CIM_PARALLEL_MIN_WORK)
-    for (int64_t si = 0; si < sets * job->n_images; ++si) {
-        int8_t *v = vectors + si * g.positions * g.cols;
-        const int32_t *xi = x + si * in_size;
-        if (L->type == CIM_LAYER_DENSE) {
-            for (int32_t n = 0; n < g.cols; ++n)
-                v[n] = (int8_t)xi[n];
-        } else {
-            cim_netref_im2col(L, xi, v);
-        }
-    }
+    for (int64_t si = 0; si < sets * job->n_images; ++si)
+        cim_netref_vectors(L, &g, x + si * in_size, vectors + si * per_image * g.cols);
     {
         const cim_mvm_job mvm = {
             .xbar = &job->xbars[l],
@@ -124,7 +87,7 @@ static int crossbar_layer(cim_ocl *ocl, const cim_exec_job *job, int32_t l, int3
             .cols = g.cols,
             .inputs = vectors,
             .n_inputs = (int32_t)vectors_per_set,
-            .input_first = job->first_image * (uint32_t)g.positions,
+            .input_first = job->first_image * (uint32_t)per_image,
             .trial_first = job->trial_first,
             .n_trials = job->n_trials,
             .inputs_per_trial = sets > 1,
@@ -135,18 +98,14 @@ static int crossbar_layer(cim_ocl *ocl, const cim_exec_job *job, int32_t l, int3
             (rc = count_mismatches(ocl, job, &mvm, sets, results, crossbar_index, err)) != 0)
             goto done;
     }
-    /* results [trial][image][position][row] -> y [trial][image][row][position] */
+    cim_netref_row_sums(&g, row_sums);
 #pragma omp parallel for schedule(static) if ((int64_t)(job->n_trials * job->n_images * out_size) >= CIM_PARALLEL_MIN_WORK)
-    for (int64_t ti = 0; ti < job->n_trials * job->n_images; ++ti) {
-        const int32_t *r = results + ti * g.positions * g.rows;
-        int32_t *yi = y + ti * out_size;
-        for (int32_t p = 0; p < g.positions; ++p)
-            for (int32_t o = 0; o < g.rows; ++o)
-                yi[(int64_t)o * g.positions + p] = r[(int64_t)p * g.rows + o];
-    }
+    for (int64_t ti = 0; ti < job->n_trials * job->n_images; ++ti)
+        cim_netref_outputs(&g, row_sums, results + ti * per_image * g.rows, y + ti * out_size);
 done:
     free(vectors);
     free(results);
+    free(row_sums);
     return rc;
 }
 
@@ -187,7 +146,7 @@ int cim_executor_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions
     for (int32_t l = 0; l < m->num_layers; ++l) {
         const cim_layer *L = &m->layers[l];
         const int64_t li = cim_shape_size(&L->in_shape), lo = cim_shape_size(&L->out_shape);
-        if (cim_layer_on_crossbar(L)) {
+        if (cim_netref_on_crossbar(&job->xbars[l])) {
             if ((rc = crossbar_layer(ocl, job, l, crossbar_index++, sets, a, b, err)) != 0)
                 goto done;
             sets = job->n_trials;

@@ -2,9 +2,10 @@
  * many chips (trials) x many images at once, bit-identical to the reference
  * of cim_netref.h.
  *
- * Layers on crossbars run through the engine (cim_engine.h): a conv2d layer's
- * output positions become input vectors (cim_netref_im2col), a dense layer's
- * input is one vector. The layers before the first crossbar layer are exact and
+ * Layers on crossbars (those cim_netref_resolve gave a crossbar) run through
+ * the engine (cim_engine.h): a conv2d layer's output positions become input
+ * vectors, a dense layer's input is one vector, raw pixels are bit planes
+ * (cim_netref_vectors). The layers before the first crossbar layer are exact and
  * shared by every trial, so they run once per image; from the first crossbar
  * layer on every trial has its own activations. Everything between crossbar
  * layers (thresholds, pooling, flattening) runs exactly on the host with
@@ -28,16 +29,14 @@ typedef struct cim_exec_job {
     uint32_t first_image;   /* dataset index of images[0]: keys the C2C streams */
     uint32_t trial_first;
     int32_t n_trials;
-    /* Optional error statistics: for crossbar layer c (in model order),
+    /* Optional error statistics: for crossbar layer c (in model order, of
+     * cim_netref_crossbar_layers; a bit-sliced layer compares every plane),
      * mismatches[t * n_crossbar + c] += outputs of trial t that differ from
      * the exact integer W x of the same inputs (tiles summed), and
      * outputs[c] += the outputs compared per trial. NULL: not computed. */
     int64_t *mismatches;
     int64_t *outputs;
 } cim_exec_job;
-
-/* Layers of the model that run on crossbars. */
-int32_t cim_executor_crossbar_layers(const cim_model *m);
 
 /* predictions[t * n_images + k]: the class chip trial_first + t gives image
  * k. 0, or a CIM_ERR_* code with its message. */

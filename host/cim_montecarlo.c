@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cim_executor.h"
+#include "cim_netref.h"
 
 #define CIM_MC_DEFAULT_BYTES ((int64_t)512 << 20)
 #define CIM_MC_MAX_TRIALS_PER_CHUNK 16 /* more trials per call only shrink the image chunks, and each call samples its trials anew */
@@ -19,8 +20,15 @@
 void cim_mc_chunks(const cim_mc_setup *s, int32_t *trials, int64_t *images)
 {
     const int64_t budget = s->memory_bytes > 0 ? s->memory_bytes : CIM_MC_DEFAULT_BYTES;
-    /* two int32 activation tensors plus the crossbar vectors and results */
-    const int64_t per_trial_image = 4 * (int64_t)sizeof(int32_t) * s->model->max_tensor;
+    /* two int32 activation tensors plus the crossbar vectors and results,
+     * which bit planes multiply */
+    int32_t planes = 1;
+    for (int32_t l = 0; l < s->model->num_layers; ++l)
+        if (cim_netref_on_crossbar(&s->xbars[l]) &&
+            s->model->layers[l].in_alphabet == CIM_ALPHABET_IMAGE)
+            planes = CIM_PIXEL_PLANES;
+    const int64_t per_trial_image =
+        (2 + 2 * (int64_t)planes) * (int64_t)sizeof(int32_t) * s->model->max_tensor;
     int64_t pairs = budget / (per_trial_image > 0 ? per_trial_image : 1);
     int64_t t = s->n_trials < CIM_MC_MAX_TRIALS_PER_CHUNK ? s->n_trials : CIM_MC_MAX_TRIALS_PER_CHUNK;
     if (pairs < 1)
@@ -42,7 +50,7 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
     int64_t *correct = NULL, *mismatches = NULL, *outputs = NULL;
     int32_t *pred = NULL, *all_pred = NULL;
     double *layer_error = NULL;
-    const int32_t n_layers = cim_executor_crossbar_layers(s->model);
+    const int32_t n_layers = cim_netref_crossbar_layers(s->model, s->xbars);
     int rc = 0;
     cim_mc_chunks(s, &chunk_trials, &chunk_images);
     const size_t image_size = (size_t)cim_shape_size(&s->model->input_shape);

@@ -31,7 +31,7 @@ typedef struct cim_mc_setup {
 } cim_mc_setup;
 
 /* Receives trials [trial_first, trial_first + n) in order: correct[n],
- * layer_error[n * L] (L = cim_executor_crossbar_layers: per crossbar layer the
+ * layer_error[n * L] (L = cim_netref_crossbar_layers: per crossbar layer the
  * fraction of its outputs that differ from the exact W x of the same inputs)
  * and, if requested, predictions[n * n_images]. Returns 0 or a CIM_ERR_* code. */
 typedef int (*cim_mc_sink)(void *ctx, int64_t trial_first, int32_t n, const int64_t *correct,

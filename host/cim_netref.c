@@ -1,8 +1,8 @@
 /* cim_netref.c -- a network on simulated crossbars, the slow and obvious way
  * (see cim_netref.h). Layers on crossbars turn their int32 input into int8
- * vectors (values are -1, 0, +1 by the model's alphabet rules), run the
- * reference MVM for the given trial and write int32 outputs in the layer's
- * output layout; everything else is cim_forward_layer. Two ping-pong tensors
+ * vectors (values -1, 0, +1 by the model's alphabet rules, or bit planes of
+ * raw pixels), run the reference MVM for the given trial and write int32
+ * outputs in the layer's output layout; everything else is cim_forward_layer. Two ping-pong tensors
  * of the model's largest size hold the activations.
  */
 #include "cim_netref.h"
@@ -13,15 +13,25 @@
 #include "cim_forward.h"
 #include "cim_mapping.h"
 #include "cim_reference.h"
+#include "cim_units.h"
 
-int cim_netref_resolve(const cim_model *m, const cim_config *cfg, uint64_t seed, cim_xbar *xbars,
-                       cim_error *err)
+static int layer_on_crossbar(const cim_layer *L, cim_pixel_layers pixels)
+{
+    if (cim_layer_on_crossbar(L))
+        return 1;
+    return pixels == CIM_PIXELS_ON_CROSSBAR &&
+           (L->type == CIM_LAYER_DENSE || L->type == CIM_LAYER_CONV2D) &&
+           L->in_alphabet == CIM_ALPHABET_IMAGE;
+}
+
+int cim_netref_resolve(const cim_model *m, const cim_config *cfg, uint64_t seed,
+                       cim_pixel_layers pixels, cim_xbar *xbars, cim_error *err)
 {
     const cim_mapping_desc *d = cim_mapping_desc_of(cfg->mapping);
     for (int32_t l = 0; l < m->num_layers; ++l) {
         const cim_layer *L = &m->layers[l];
         memset(&xbars[l], 0, sizeof xbars[l]);
-        if (!cim_layer_on_crossbar(L))
+        if (!layer_on_crossbar(L, pixels))
             continue;
         if (L->in_alphabet == CIM_ALPHABET_TERNARY && !d->ternary)
             return cim_error_set(err, CIM_ERR_CONFIG,
@@ -40,26 +50,99 @@ int cim_netref_resolve(const cim_model *m, const cim_config *cfg, uint64_t seed,
     return 0;
 }
 
-void cim_netref_im2col(const cim_layer *L, const int32_t *x, int8_t *vectors)
+int32_t cim_netref_crossbar_layers(const cim_model *m, const cim_xbar *xbars)
 {
+    int32_t n = 0;
+    for (int32_t l = 0; l < m->num_layers; ++l)
+        n += cim_netref_on_crossbar(&xbars[l]);
+    return n;
+}
+
+cim_layer_mvm cim_netref_layer_mvm(const cim_layer *L, const cim_xbar *xbar)
+{
+    cim_layer_mvm g;
+    if (L->type == CIM_LAYER_DENSE) {
+        g.rows = L->dense.out_features;
+        g.cols = L->dense.in_features;
+        g.positions = 1;
+        g.weights = L->dense.weight;
+    } else {
+        g.rows = L->conv2d.out_channels;
+        g.cols = L->conv2d.in_channels * L->conv2d.kernel[0] * L->conv2d.kernel[1];
+        g.positions = L->out_shape.dim[1] * L->out_shape.dim[2];
+        g.weights = L->conv2d.weight;
+    }
+    g.planes = L->in_alphabet == CIM_ALPHABET_IMAGE ? CIM_PIXEL_PLANES : 1;
+    g.plane_binary = g.planes > 1 && !cim_mapping_desc_of(xbar->mapping)->ternary;
+    return g;
+}
+
+/* Input n of one position's vectors (v: its first plane) holds `value`. */
+static inline void put_input(const cim_layer_mvm *g, int8_t *v, int32_t n, int32_t value)
+{
+    if (g->planes == 1) {
+        v[n] = (int8_t)value;
+        return;
+    }
+    for (int32_t b = 0; b < g->planes; ++b) {
+        const int32_t bit = (value >> b) & 1;
+        v[(size_t)b * g->cols + n] = (int8_t)(g->plane_binary ? 2 * bit - 1 : bit);
+    }
+}
+
+void cim_netref_vectors(const cim_layer *L, const cim_layer_mvm *g, const int32_t *x,
+                        int8_t *vectors)
+{
+    const size_t stride = (size_t)g->planes * g->cols; /* one position */
+    if (L->type == CIM_LAYER_DENSE) {
+        for (int32_t n = 0; n < g->cols; ++n)
+            put_input(g, vectors, n, x[n]);
+        return;
+    }
     const cim_conv2d *c = &L->conv2d;
     const int32_t H = L->in_shape.dim[1], W = L->in_shape.dim[2];
-    const int32_t Ho = L->out_shape.dim[1], Wo = L->out_shape.dim[2];
+    const int32_t Wo = L->out_shape.dim[2];
     const int32_t kh = c->kernel[0], kw = c->kernel[1];
-    const int32_t fan_in = c->in_channels * kh * kw;
-    for (int32_t i = 0; i < Ho; ++i) {
-        for (int32_t j = 0; j < Wo; ++j) {
-            int8_t *v = vectors + ((size_t)i * Wo + j) * fan_in;
-            for (int32_t ch = 0; ch < c->in_channels; ++ch) {
-                for (int32_t u = 0; u < kh; ++u) {
-                    for (int32_t w = 0; w < kw; ++w) {
-                        const int32_t r = i * c->stride[0] + u - c->padding[0];
-                        const int32_t s = j * c->stride[1] + w - c->padding[1];
-                        const int inside = r >= 0 && r < H && s >= 0 && s < W;
-                        *v++ = (int8_t)(inside ? x[((size_t)ch * H + r) * W + s] : c->pad_value);
-                    }
+    for (int32_t p = 0; p < g->positions; ++p) {
+        const int32_t i = p / Wo, j = p % Wo;
+        int8_t *v = vectors + (size_t)p * stride;
+        int32_t n = 0;
+        for (int32_t ch = 0; ch < c->in_channels; ++ch) {
+            for (int32_t u = 0; u < kh; ++u) {
+                for (int32_t w = 0; w < kw; ++w, ++n) {
+                    const int32_t r = i * c->stride[0] + u - c->padding[0];
+                    const int32_t s = j * c->stride[1] + w - c->padding[1];
+                    const int inside = r >= 0 && r < H && s >= 0 && s < W;
+                    put_input(g, v, n, inside ? x[((size_t)ch * H + r) * W + s] : c->pad_value);
                 }
             }
+        }
+    }
+}
+
+void cim_netref_row_sums(const cim_layer_mvm *g, int64_t *sums)
+{
+    for (int32_t o = 0; o < g->rows; ++o) {
+        int64_t s = 0;
+        for (int32_t n = 0; n < g->cols; ++n)
+            s += g->weights[(size_t)o * g->cols + n];
+        sums[o] = s;
+    }
+}
+
+void cim_netref_outputs(const cim_layer_mvm *g, const int64_t *row_sums, const int32_t *results,
+                        int32_t *y)
+{
+    const int64_t all_ones = ((int64_t)1 << g->planes) - 1;
+    for (int32_t p = 0; p < g->positions; ++p) {
+        const int32_t *r = results + (size_t)p * g->planes * g->rows;
+        for (int32_t o = 0; o < g->rows; ++o) {
+            int64_t acc = 0;
+            for (int32_t b = g->planes - 1; b >= 0; --b)
+                acc = 2 * acc + r[(size_t)b * g->rows + o];
+            if (g->plane_binary)
+                acc = cim_div_round(acc + all_ones * row_sums[o], 2);
+            y[(size_t)o * g->positions + p] = (int32_t)acc;
         }
     }
 }
@@ -68,37 +151,28 @@ void cim_netref_im2col(const cim_layer *L, const int32_t *x, int8_t *vectors)
 static int crossbar_layer(const cim_layer *L, const cim_xbar *xbar, const int32_t *x,
                           uint32_t image_index, uint32_t trial, int32_t *y, cim_error *err)
 {
-    const int dense = L->type == CIM_LAYER_DENSE;
-    const int32_t rows = dense ? L->dense.out_features : L->conv2d.out_channels;
-    const int32_t cols = dense ? L->dense.in_features
-                               : L->conv2d.in_channels * L->conv2d.kernel[0] * L->conv2d.kernel[1];
-    const int32_t positions = dense ? 1 : L->out_shape.dim[1] * L->out_shape.dim[2];
-    const int8_t *w = dense ? L->dense.weight : L->conv2d.weight;
-    int8_t *vectors = malloc((size_t)positions * cols);
-    int32_t *out = malloc(sizeof(int32_t) * (size_t)positions * rows);
+    const cim_layer_mvm g = cim_netref_layer_mvm(L, xbar);
+    const int32_t n_vectors = g.positions * g.planes;
+    int8_t *vectors = malloc((size_t)n_vectors * g.cols);
+    int32_t *out = malloc(sizeof(int32_t) * (size_t)n_vectors * g.rows);
+    int64_t *row_sums = malloc(sizeof(int64_t) * (size_t)g.rows);
     int rc = 0;
-    if (!vectors || !out) {
+    if (!vectors || !out || !row_sums) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory", L->name);
         goto done;
     }
-    if (dense) {
-        for (int32_t n = 0; n < cols; ++n)
-            vectors[n] = (int8_t)x[n];
-    } else {
-        cim_netref_im2col(L, x, vectors);
-    }
-    if (cim_reference_mvm(xbar, w, rows, cols, vectors, positions,
-                          image_index * (uint32_t)positions, trial, out, NULL) != 0) {
+    cim_netref_vectors(L, &g, x, vectors);
+    if (cim_reference_mvm(xbar, g.weights, g.rows, g.cols, vectors, n_vectors,
+                          image_index * (uint32_t)n_vectors, trial, out, NULL) != 0) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory", L->name);
         goto done;
     }
-    /* out is [position][channel]; the layer's output is [channel][position] */
-    for (int32_t p = 0; p < positions; ++p)
-        for (int32_t o = 0; o < rows; ++o)
-            y[(size_t)o * positions + p] = out[(size_t)p * rows + o];
+    cim_netref_row_sums(&g, row_sums);
+    cim_netref_outputs(&g, row_sums, out, y);
 done:
     free(vectors);
     free(out);
+    free(row_sums);
     return rc;
 }
 
@@ -116,7 +190,7 @@ int cim_netref_image(const cim_model *m, const cim_xbar *xbars, const uint8_t *p
         a[k] = pixels[k];
     for (int32_t l = 0; l < m->num_layers; ++l) {
         const cim_layer *L = &m->layers[l];
-        if (cim_layer_on_crossbar(L))
+        if (cim_netref_on_crossbar(&xbars[l]))
             rc = crossbar_layer(L, &xbars[l], a, image_index, trial, b, err);
         else
             cim_forward_layer(L, a, b);

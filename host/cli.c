@@ -107,3 +107,9 @@ void cim_cli_progress_end(cim_cli_progress *p)
         fputs("\r\033[K", stderr);
     p->shown = 0;
 }
+
+const char *cim_cli_model_dir(void)
+{
+    const char *dir = getenv(MODEL_DIR_ENV);
+    return dir && *dir ? dir : CIM_MODEL_DIR;
+}

@@ -27,6 +27,15 @@ int cim_cli_report(const cim_error *err);
 
 /* Parses a decimal integer in [min, max]: digits only (no sign, blanks or
  * base prefix), no overflow. 0, or -1 when text is not such a number. */
+#ifndef CIM_MODEL_DIR
+#define CIM_MODEL_DIR "data/models"
+#endif
+#define MODEL_DIR_ENV "CIMGPU_MODEL_DIR"
+
+/* The folder of the shipped models: $CIMGPU_MODEL_DIR when set and not
+ * empty, else the data/models folder this build was made from. */
+const char *cim_cli_model_dir(void);
+
 int cim_cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *value);
 
 /* getopt_long values of long-only options start here, so that getopt's

@@ -5,9 +5,8 @@
  * loaded at run time), every OpenCL device with the global index that
  * --device and CIMGPU_DEVICE accept, followed by the device a run would
  * choose by default (opening it also builds the kernels, so a broken OpenCL
- * install shows here), and the models. Models live in data/models of the
- * source tree; until the network run ships them and installs them, the
- * folder is taken from $CIMGPU_MODEL_DIR.
+ * install shows here), and the models: those in cim_cli_model_dir()
+ * (data/models of the source tree, or $CIMGPU_MODEL_DIR).
  *
  * Exit status: 0 even when no device is usable (that is information, not a
  * failure); 1 only when the device listing itself fails.
@@ -23,7 +22,6 @@
 #include "cim_ocl.h"
 #include "cli.h"
 
-#define MODEL_DIR_ENV "CIMGPU_MODEL_DIR"
 #define MODEL_SUFFIX ".h5"
 
 static const struct option long_options[] = {
@@ -86,11 +84,11 @@ static int is_model(const struct dirent *e)
 
 static void print_models(void)
 {
-    const char *dir = getenv(MODEL_DIR_ENV);
+    const char *dir = cim_cli_model_dir();
     struct dirent **list = NULL;
-    int n = (dir && *dir) ? scandir(dir, &list, is_model, alphasort) : -1;
+    int n = scandir(dir, &list, is_model, alphasort);
     if (n < 0) {
-        printf("Models: none shipped in this build\n");
+        printf("Models: none (cannot read %s)\n", dir);
         return;
     }
     if (n == 0)

@@ -33,10 +33,6 @@
 #include "cli.h"
 #include "h5_run.h"
 
-#ifndef CIM_MODEL_DIR
-#define CIM_MODEL_DIR "data/models"
-#endif
-#define MODEL_DIR_ENV "CIMGPU_MODEL_DIR"
 #define DEFAULT_MODEL "tnn_cnn.h5"
 #define DEFAULT_SPLIT "t10k"
 #define DEFAULT_IMAGES 100
@@ -56,6 +52,7 @@ typedef struct run_options {
     uint64_t images, first_image, trials, trial_offset, seed;
     double yield_target, lrs_noise, hrs_noise;
     int has_yield, has_lrs_noise, has_hrs_noise, adc_bits, c2c, trace;
+    cim_pixel_layers first_layer;
 } run_options;
 
 typedef struct run_state {
@@ -92,6 +89,9 @@ static void usage(FILE *out)
             "  --mapping NAME     BNN_I..BNN_VI, TNN_I..TNN_V\n"
             "  --adc-bits B       finite ADC of the type the mapping needs, MAX range (0: ideal)\n"
             "  --lrs-noise U, --hrs-noise U   D2D sigma in uA; --c2c adds C2C with the same sigmas\n"
+            "  --first-layer W    where weight layers on raw pixels (the first layer of an image\n"
+            "                     model) run: host (exact, the default) or crossbar (8 bit-plane\n"
+            "                     reads per input, shifted and added digitally)\n"
             "  --yield-target A   accuracy a chip must reach to count in the yield\n"
             "                     (default: digital accuracy minus %.2f)\n"
             "  --out R.h5         results file (per-trial accuracy, layer error rates, summary);\n"
@@ -117,7 +117,7 @@ static int parse_double(const char *text, double lo, double hi, double *v)
 
 enum { OPT_MODEL = 256, OPT_DATA, OPT_SPLIT, OPT_IMAGES, OPT_FIRST, OPT_TRIALS, OPT_OFFSET,
        OPT_SEED, OPT_CONFIG, OPT_MAPPING, OPT_ADC_BITS, OPT_LRS, OPT_HRS, OPT_C2C, OPT_YIELD,
-       OPT_OUT, OPT_TRACE, OPT_DEVICE };
+       OPT_OUT, OPT_TRACE, OPT_DEVICE, OPT_FIRST_LAYER };
 
 static int parse_options(int argc, char **argv, int first, run_options *o, cim_error *err)
 {
@@ -132,6 +132,7 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
         {"c2c", no_argument, 0, OPT_C2C},               {"yield-target", required_argument, 0, OPT_YIELD},
         {"out", required_argument, 0, OPT_OUT},         {"trace", no_argument, 0, OPT_TRACE},
         {"device", required_argument, 0, OPT_DEVICE},   {"help", no_argument, 0, 'h'},
+        {"first-layer", required_argument, 0, OPT_FIRST_LAYER},
         {0, 0, 0, 0}};
     uint64_t u;
     int c;
@@ -154,6 +155,14 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
         case OPT_DEVICE: o->device = a; break;
         case OPT_C2C: o->c2c = 1; break;
         case OPT_TRACE: o->trace = 1; break;
+        case OPT_FIRST_LAYER:
+            if (strcmp(a, "host") == 0)
+                o->first_layer = CIM_PIXELS_ON_HOST;
+            else if (strcmp(a, "crossbar") == 0)
+                o->first_layer = CIM_PIXELS_ON_CROSSBAR;
+            else
+                return cim_error_set(err, CIM_ERR_USAGE, "run: --first-layer '%s': expected host or crossbar", a);
+            break;
         case OPT_IMAGES:
             if (cim_cli_parse_u64(a, 1, CIM_IDX_MAX_COUNT, &o->images) != 0)
                 return cim_error_set(err, CIM_ERR_USAGE, "run: --images '%s': expected a count of at least 1", a);
@@ -245,9 +254,7 @@ static int load_inputs(run_state *r, cim_error *err)
     if (o->model) {
         snprintf(r->model_path, sizeof r->model_path, "%s", o->model);
     } else {
-        const char *dir = getenv(MODEL_DIR_ENV);
-        snprintf(r->model_path, sizeof r->model_path, "%s/%s", dir && *dir ? dir : CIM_MODEL_DIR,
-                 DEFAULT_MODEL);
+        snprintf(r->model_path, sizeof r->model_path, "%s/%s", cim_cli_model_dir(), DEFAULT_MODEL);
     }
     if ((rc = cim_model_load(r->model_path, &r->model, err)) != 0 ||
         (rc = cim_idx_load_split(o->data, o->split, &r->all, err)) != 0)
@@ -265,15 +272,16 @@ static int load_inputs(run_state *r, cim_error *err)
             return cim_error_set(err, CIM_ERR_INPUT, "%s: label %d of image %lld is not a class of %s (%d classes)",
                                  r->all.labels_path, r->data.labels[k], (long long)(o->first_image + (uint64_t)k),
                                  r->model_path, r->model.num_classes);
-    if (cim_executor_crossbar_layers(&r->model) == 0)
-        return cim_error_set(err, CIM_ERR_INPUT, "%s: no layer runs on crossbars (no dense or conv2d layer "
-                             "with binary or ternary inputs)", r->model_path);
     r->xbars = calloc((size_t)r->model.num_layers, sizeof *r->xbars);
     r->digital_xbars = calloc((size_t)r->model.num_layers, sizeof *r->digital_xbars);
     if (!r->xbars || !r->digital_xbars)
         return cim_error_set(err, CIM_ERR_NOMEM, "out of memory");
-    if ((rc = cim_netref_resolve(&r->model, &r->cfg, o->seed, r->xbars, err)) != 0)
+    if ((rc = cim_netref_resolve(&r->model, &r->cfg, o->seed, o->first_layer, r->xbars, err)) != 0)
         return rc;
+    if (cim_netref_crossbar_layers(&r->model, r->xbars) == 0)
+        return cim_error_set(err, CIM_ERR_INPUT, "%s: no layer runs on crossbars (no dense or conv2d layer "
+                             "with binary or ternary inputs; --first-layer crossbar adds those on raw pixels)",
+                             r->model_path);
     for (int32_t l = 0; l < r->model.num_layers; ++l) {
         r->digital_xbars[l] = r->xbars[l];
         r->digital_xbars[l].column.digital = 1;
@@ -321,6 +329,14 @@ static void on_progress(void *ctx, double done)
                             s->r->o.trials, "trials");
 }
 
+static int32_t weight_layers(const cim_model *m)
+{
+    int32_t n = 0;
+    for (int32_t l = 0; l < m->num_layers; ++l)
+        n += m->layers[l].type == CIM_LAYER_DENSE || m->layers[l].type == CIM_LAYER_CONV2D;
+    return n;
+}
+
 static void print_summary(const run_state *r, const cim_summary *s, int64_t digital_correct)
 {
     const cim_mapping_desc *d = cim_mapping_desc_of(r->cfg.mapping);
@@ -332,6 +348,9 @@ static void print_summary(const run_state *r, const cim_summary *s, int64_t digi
            r->cfg.d2d_var ? r->cfg.hrs_noise_ua : 0.0, r->cfg.d2d_var ? r->cfg.lrs_noise_ua : 0.0,
            r->cfg.c2c_var ? ", C2C on" : "", cim_config_adc_type_name(r->cfg.adc_type),
            d->signed_current ? " (signed currents)" : "");
+    printf("layers on crossbars: %d of %d weight layers (on raw pixels: %s)\n",
+           cim_netref_crossbar_layers(&r->model, r->xbars), weight_layers(&r->model),
+           r->o.first_layer == CIM_PIXELS_ON_CROSSBAR ? "crossbar, bit-sliced" : "host, exact");
     printf("device: %s\n\n", r->prov.device);
     printf("  %-28s %9.4f  (%lld of %lld)\n", "digital (ideal) accuracy",
            (double)digital_correct / (double)s->images, (long long)digital_correct, (long long)s->images);
@@ -378,7 +397,7 @@ int cim_cli_run(int argc, char **argv, int first)
         goto done;
     r.ocl_open = 1;
     cim_provenance_set_device(&r.prov, &r.ocl);
-    sc.n_layers = cim_executor_crossbar_layers(&r.model);
+    sc.n_layers = cim_netref_crossbar_layers(&r.model, r.xbars);
     r.correct = malloc(sizeof(int64_t) * r.o.trials);
     sc.pred16 = NULL;
     if (!r.correct) {
@@ -400,7 +419,7 @@ int cim_cli_run(int argc, char **argv, int first)
                                 : fmax(0.0, (double)digital_correct / r.data.count - YIELD_MARGIN);
     const char **names = calloc((size_t)sc.n_layers, sizeof *names);
     for (int32_t l = 0, c = 0; names && l < r.model.num_layers; ++l)
-        if (cim_layer_on_crossbar(&r.model.layers[l]))
+        if (cim_netref_on_crossbar(&r.xbars[l]))
             names[c++] = r.model.layers[l].name;
     if (r.o.out) {
         char *config_json = cim_config_to_json(&r.cfg);
@@ -408,7 +427,9 @@ int cim_cli_run(int argc, char **argv, int first)
             .path = r.o.out, .prov = &r.prov, .seed = r.o.seed, .config_json = config_json,
             .model_path = r.model_path, .model_sha256 = r.model.sha256_hex,
             .dataset_images = r.all.images_path, .dataset_labels = r.all.labels_path,
-            .mapping = cim_mapping_name(r.cfg.mapping), .trials = (int64_t)r.o.trials,
+            .mapping = cim_mapping_name(r.cfg.mapping),
+            .first_layer = r.o.first_layer == CIM_PIXELS_ON_CROSSBAR ? "crossbar" : "host",
+            .trials = (int64_t)r.o.trials,
             .images = r.data.count, .first_image = (int64_t)r.o.first_image,
             .yield_target = yield_target, .n_layers = sc.n_layers, .layer_names = names,
             .trace = r.o.trace, .labels = r.data.labels};

@@ -128,6 +128,7 @@ static int write_root_attributes(hid_t file, const cim_h5_run_meta *m, cim_error
         {"dataset_images", V_STRING, m->dataset_images, NULL},
         {"dataset_labels", V_STRING, m->dataset_labels, NULL},
         {"mapping", V_STRING, m->mapping, NULL},
+        {"first_layer", V_STRING, m->first_layer, NULL},
         {"trials", V_INT64, &m->trials, NULL},
         {"images", V_INT64, &m->images, NULL},
         {"first_image", V_INT64, &m->first_image, NULL},

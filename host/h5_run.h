@@ -15,6 +15,8 @@
  *   model_path, model_sha256 (64 lowercase hex digits; "" if not computed)
  *   dataset_images, dataset_labels   the IDX files' paths
  *   mapping         e.g. "TNN_I"                  strings ("" for NULL)
+ *   first_layer     where weight layers on raw pixels ran: "host" (exact)
+ *                   or "crossbar" (bit-sliced)     string
  *   trials          T the run was asked for       int64
  *   images          K, images per trial           int64
  *   first_image     index in the IDX file of the first image      int64
@@ -91,6 +93,7 @@ typedef struct cim_h5_run_meta {
     const char *model_sha256; /* hex digest of its bytes; NULL: stored as "" */
     const char *dataset_images, *dataset_labels;
     const char *mapping;
+    const char *first_layer;        /* "host" or "crossbar" */
     int64_t trials;                 /* T, >= 1: finish requires exactly this many */
     int64_t images;                 /* K, >= 1 */
     int64_t first_image;            /* >= 0 */

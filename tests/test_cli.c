@@ -532,6 +532,7 @@ static void test_run_bad_input(void **state)
         {{"run", "--trace"}, "--trace", NULL},
         {{"run", "--yield-target", "2"}, "--yield-target", NULL},
         {{"run", "--adc-bits", "17"}, "--adc-bits", NULL},
+        {{"run", "--first-layer", "cpu"}, "--first-layer", "host or crossbar"},
         {{"run", "--bogus"}, "--bogus", NULL},
         {{"run", "--config", "/nonexistent.json"}, "/nonexistent.json", NULL},
     };
@@ -571,6 +572,51 @@ static void test_run_small_and_replay(void **state)
     CIM_ASSERT_I64_EQ(alone[0], all[2]);
     free(all);
     free(alone);
+    H5Fclose(a);
+    H5Fclose(b);
+}
+
+/* --first-layer crossbar: the layer on raw pixels joins the crossbar layers
+ * (its error rate is stored with theirs) and the file says where it ran;
+ * without the option it runs on the host. */
+static void test_run_first_layer_on_crossbar(void **state)
+{
+    const fixture *f = *state;
+    char host[CIM_TEST_PATH_MAX], xbar[CIM_TEST_PATH_MAX];
+    run_result r;
+    int rank;
+    hsize_t dims[2];
+    if (!f->have_device)
+        skip();
+    scratch(f, "host.h5", host);
+    scratch(f, "xbar.h5", xbar);
+    run(f, &r, "--trials", "3", "--images", "8", "--lrs-noise", "9", "--hrs-noise", "3", "--out",
+        host, NULL);
+    assert_success(&r);
+    assert_non_null(strstr(r.out, "layers on crossbars: 2 of 3 weight layers (on raw pixels: host"));
+    result_free(&r);
+    run(f, &r, "--trials", "3", "--images", "8", "--lrs-noise", "9", "--hrs-noise", "3", "--out",
+        xbar, "--first-layer", "crossbar", NULL);
+    assert_success(&r);
+    assert_non_null(strstr(r.out, "layers on crossbars: 3 of 3 weight layers (on raw pixels: crossbar"));
+    result_free(&r);
+    hid_t a = H5Fopen(host, H5F_ACC_RDONLY, H5P_DEFAULT), b = H5Fopen(xbar, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(a >= 0 && b >= 0);
+    assert_string_attr(a, "first_layer", "host");
+    assert_string_attr(b, "first_layer", "crossbar");
+    double *ea = read_dataset(a, "trials/layer_error_rate", H5T_NATIVE_DOUBLE, &rank, dims);
+    assert_int_equal(dims[1], 2);
+    double *eb = read_dataset(b, "trials/layer_error_rate", H5T_NATIVE_DOUBLE, &rank, dims);
+    assert_int_equal(dims[0], 3);
+    assert_int_equal(dims[1], 3);
+    for (int t = 0; t < 3; ++t) {
+        /* the first layer's bit planes see the noise; the later layers of
+         * the same chip get different inputs, so they are compared too */
+        assert_true(eb[t * 3] > 0.0);
+        assert_true(eb[t * 3 + 1] >= 0.0 && eb[t * 3 + 2] >= 0.0);
+    }
+    free(ea);
+    free(eb);
     H5Fclose(a);
     H5Fclose(b);
 }
@@ -1124,7 +1170,9 @@ static void test_info(void **state)
     assert_non_null(strstr(r.out, "Random123"));
     assert_non_null(strstr(r.out, "OpenCL devices"));
     assert_non_null(strstr(r.out, "Default device"));
-    assert_non_null(strstr(r.out, "Models: none shipped in this build"));
+    /* the shipped models of data/models */
+    assert_non_null(strstr(r.out, "Models (" CIM_SOURCE_DIR "/data/models):"));
+    assert_non_null(strstr(r.out, "  tnn_cnn.h5\n"));
     if (f->have_device)
         assert_non_null(strstr(r.out, "[0] "));
     result_free(&r);
@@ -1151,6 +1199,7 @@ int main(void)
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_run_bad_input),
         cmocka_unit_test(test_run_small_and_replay),
+        cmocka_unit_test(test_run_first_layer_on_crossbar),
         cmocka_unit_test(test_unknown_subcommand_and_options),
         cmocka_unit_test(test_required_options),
         cmocka_unit_test(test_bad_trials),

@@ -3,7 +3,8 @@
  * D2D and C2C noise and finite ADCs, for generated BNN and TNN models (MLP
  * and CNN, tiled onto small crossbars) and several mappings; split into
  * chunks of images and trials, it gives the same predictions (a trial or an
- * image replayed alone equals itself inside the full run).
+ * image replayed alone equals itself inside the full run). The layers on raw
+ * pixels run on the host or, bit-sliced, on crossbars.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -80,7 +81,8 @@ static void load_generated(cim_model *m, const char *kind, int cnn)
     cim_test_remove_tree(dir);
 }
 
-static void expect_reference(fixture *f, const cim_model *m, const cim_config *cfg)
+static void expect_reference(fixture *f, const cim_model *m, const cim_config *cfg,
+                             cim_pixel_layers pixels)
 {
     const size_t image_size = (size_t)cim_shape_size(&m->input_shape);
     uint8_t *images = malloc(image_size * IMAGES);
@@ -90,7 +92,7 @@ static void expect_reference(fixture *f, const cim_model *m, const cim_config *c
     cim_error err = {0, ""};
     for (size_t k = 0; k < image_size * IMAGES; ++k)
         images[k] = (uint8_t)cim_test_rng_int(&r, 0, 255);
-    if (cim_netref_resolve(m, cfg, 2024, xbars, &err) != 0)
+    if (cim_netref_resolve(m, cfg, 2024, pixels, xbars, &err) != 0)
         fail_msg("%s", err.msg);
     cim_exec_job job = {.model = m, .xbars = xbars, .images = images, .n_images = IMAGES,
                         .first_image = FIRST_IMAGE, .trial_first = TRIAL_FIRST, .n_trials = TRIALS};
@@ -101,8 +103,11 @@ static void expect_reference(fixture *f, const cim_model *m, const cim_config *c
             int want = cim_netref_image(m, xbars, images + k * image_size, FIRST_IMAGE + (uint32_t)k,
                                         TRIAL_FIRST + (uint32_t)t, scores, &err);
             if (got[t * IMAGES + k] != want)
-                fail_msg("%s, %s: trial %d image %d: executor %d, reference %d", m->path,
-                         cim_mapping_name(cfg->mapping), t, k, got[t * IMAGES + k], want);
+                fail_msg("%s, %s, first layer on the %s: trial %d image %d: executor %d, "
+                         "reference %d",
+                         m->path, cim_mapping_name(cfg->mapping),
+                         pixels == CIM_PIXELS_ON_CROSSBAR ? "crossbar" : "host", t, k,
+                         got[t * IMAGES + k], want);
         }
     }
     /* images 2.. alone, trial TRIAL_FIRST + 1 alone: the same predictions */
@@ -131,7 +136,8 @@ static void test_executor_matches_reference_network(void **state)
                 if (m.kind == CIM_MODEL_TNN && !cim_mapping_desc_of((cim_mapping_id)id)->ternary)
                     continue;
                 cim_config cfg = noisy_config((cim_mapping_id)id, id % 2);
-                expect_reference(f, &m, &cfg);
+                expect_reference(f, &m, &cfg, CIM_PIXELS_ON_HOST);
+                expect_reference(f, &m, &cfg, CIM_PIXELS_ON_CROSSBAR);
                 cim_config_free(&cfg);
             }
             cim_model_free(&m);

@@ -7,7 +7,8 @@
  *   its correct count over the whole test set is the digital_test_correct the
  *   training tool stored in the model file;
  * - noise-free analog crossbars with the ideal ADC predict what digital mode
- *   predicts, for every mapping that can hold the model, and every crossbar
+ *   predicts, for every mapping that can hold the model, with the layers on
+ *   raw pixels on the host or bit-sliced onto crossbars, and every crossbar
  *   output equals the exact integer W x (the executor's error statistics);
  * - with D2D and C2C noise and a finite ADC the driver's per-trial correct
  *   counts (and predictions and layer error rates) do not depend on how trials
@@ -144,14 +145,20 @@ static cim_config noisy_config(cim_mapping_id id, int32_t xm, int32_t xn, double
     return parse_config(json);
 }
 
-static cim_xbar *resolve(const cim_model *m, const cim_config *cfg, uint64_t seed)
+static cim_xbar *resolve_with(const cim_model *m, const cim_config *cfg, uint64_t seed,
+                              cim_pixel_layers pixels)
 {
     cim_xbar *xbars = calloc((size_t)m->num_layers, sizeof *xbars);
     cim_error err = {0, ""};
     assert_non_null(xbars);
-    if (cim_netref_resolve(m, cfg, seed, xbars, &err) != 0)
+    if (cim_netref_resolve(m, cfg, seed, pixels, xbars, &err) != 0)
         fail_msg("%s", err.msg);
     return xbars;
+}
+
+static cim_xbar *resolve(const cim_model *m, const cim_config *cfg, uint64_t seed)
+{
+    return resolve_with(m, cfg, seed, CIM_PIXELS_ON_HOST);
 }
 
 /* Digital crossbars of every layer (the mapping does not matter: c = s). */
@@ -171,7 +178,7 @@ static int32_t *exec_predict(fixture *f, const cim_model *m, const cim_xbar *xba
                              const uint8_t *images, int64_t n, uint32_t first, uint32_t trial,
                              int64_t *mismatched)
 {
-    const int32_t layers = cim_executor_crossbar_layers(m);
+    const int32_t layers = cim_netref_crossbar_layers(m, xbars);
     int32_t *pred = malloc(sizeof(int32_t) * (size_t)n);
     int64_t *mismatches = calloc((size_t)layers + 1, sizeof(int64_t));
     int64_t *outputs = calloc((size_t)layers + 1, sizeof(int64_t));
@@ -220,7 +227,7 @@ static void collected_init(collected *c, const cim_mc_setup *s)
     c->trial_first = s->trial_first;
     c->n_trials = s->n_trials;
     c->n_images = s->n_images;
-    c->n_layers = cim_executor_crossbar_layers(s->model);
+    c->n_layers = cim_netref_crossbar_layers(s->model, s->xbars);
     c->next = s->trial_first;
     c->correct = calloc((size_t)s->n_trials, sizeof *c->correct);
     c->layer_error = calloc((size_t)(s->n_trials * c->n_layers) + 1, sizeof *c->layer_error);
@@ -385,27 +392,33 @@ static void test_noise_free_analog_equals_digital_every_mapping(void **state)
             if (m.kind == CIM_MODEL_TNN && !cim_mapping_desc_of((cim_mapping_id)id)->ternary)
                 continue;
             cim_config cfg = exact_config((cim_mapping_id)id, 0, 256, 256);
-            cim_xbar *ax = resolve(&m, &cfg, 99);
-            /* a trial other than 0: noise-free chips must not depend on it */
-            int32_t *got = exec_predict(f, &m, ax, images, ANALOG_IMAGES, first, 7, &mismatched);
-            /* not only the argmax: every crossbar output is the exact W x */
-            if (mismatched != 0)
-                fail_msg("%s, %s, noise-free with INF_ADC: %lld crossbar outputs differ from the "
-                         "exact W x",
-                         m.path, cim_mapping_name((cim_mapping_id)id), (long long)mismatched);
-            for (int k = 0; k < ANALOG_IMAGES; ++k)
-                if (got[k] != want[k])
-                    fail_msg("%s, %s, noise-free with INF_ADC: test image %u predicts %d, "
-                             "digital mode %d",
-                             m.path, cim_mapping_name((cim_mapping_id)id), first + (uint32_t)k,
-                             got[k], want[k]);
-            ++runs;
-            free(got);
-            free(ax);
+            for (int on_xbar = 0; on_xbar <= 1; ++on_xbar) {
+                const char *where = on_xbar ? "crossbar" : "host";
+                cim_xbar *ax = resolve_with(&m, &cfg, 99,
+                                            on_xbar ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST);
+                /* a trial other than 0: noise-free chips must not depend on it */
+                int32_t *got = exec_predict(f, &m, ax, images, ANALOG_IMAGES, first, 7, &mismatched);
+                /* not only the argmax: every crossbar output (every bit plane of
+                 * the first layer on crossbars) is the exact W x */
+                if (mismatched != 0)
+                    fail_msg("%s, %s, first layer on the %s, noise-free with INF_ADC: %lld "
+                             "crossbar outputs differ from the exact W x",
+                             m.path, cim_mapping_name((cim_mapping_id)id), where,
+                             (long long)mismatched);
+                for (int k = 0; k < ANALOG_IMAGES; ++k)
+                    if (got[k] != want[k])
+                        fail_msg("%s, %s, first layer on the %s, noise-free with INF_ADC: test "
+                                 "image %u predicts %d, digital mode %d",
+                                 m.path, cim_mapping_name((cim_mapping_id)id), where,
+                                 first + (uint32_t)k, got[k], want[k]);
+                ++runs;
+                free(got);
+                free(ax);
+            }
             cim_config_free(&cfg);
         }
         /* a BNN model runs on all 11 mappings, a TNN model on the 5 TNN ones */
-        expected_runs += m.kind == CIM_MODEL_TNN ? 5 : CIM_MAPPING_COUNT;
+        expected_runs += 2 * (m.kind == CIM_MODEL_TNN ? 5 : CIM_MAPPING_COUNT);
         free(want);
         free(dx);
         cim_model_free(&m);
@@ -548,7 +561,8 @@ static void load_generated(cim_model *m, const char *kind, int cnn, uint64_t see
 /* Generated BNN and TNN models, MLP and CNN, tiled onto 3x7 crossbars, with
  * D2D and C2C noise and a 3-bit ADC: the driver's counts are
  * chunking-invariant, equal the reference network's and replay. Three
- * mappings per model, all 11 among them (test_executor runs every mapping
+ * mappings per model, all 11 among them, the third with the first layer
+ * bit-sliced onto crossbars (test_executor runs every mapping
  * against the reference; here the chunking is what is tested, and 1x1 chunks
  * mean many small kernel launches, slow on a busy 2-core machine). */
 static void test_driver_with_noise_on_generated_models(void **state)
@@ -580,9 +594,12 @@ static void test_driver_with_noise_on_generated_models(void **state)
             const cim_mapping_id id = models[i].mappings[j];
             char what[256];
             cim_config cfg = noisy_config(id, 3, 7, 9.0, 3);
-            cim_xbar *xbars = resolve(&m, &cfg, 777);
-            snprintf(what, sizeof what, "generated %s %s on %s", models[i].kind,
-                     models[i].cnn ? "CNN" : "MLP", cim_mapping_name(id));
+            /* the third mapping with the first layer bit-sliced onto crossbars */
+            const cim_pixel_layers pixels = j == 2 ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST;
+            cim_xbar *xbars = resolve_with(&m, &cfg, 777, pixels);
+            snprintf(what, sizeof what, "generated %s %s on %s, first layer on the %s",
+                     models[i].kind, models[i].cnn ? "CNN" : "MLP", cim_mapping_name(id),
+                     j == 2 ? "crossbar" : "host");
             noisy |= expect_chunking_invariant(f, what, &m, xbars, images, labels, GEN_IMAGES, 20,
                                                3, GEN_TRIALS, 1);
             covered[id] = 1;
@@ -648,15 +665,22 @@ static void test_chunks_fit_the_budget(void **state)
     cim_model m;
     (void)state;
     load_generated(&m, "tnn", 1, 3);
-    for (size_t b = 0; b < sizeof budgets / sizeof *budgets; ++b) {
+    cim_config cfg = exact_config(CIM_TNN_I, 0, 8, 8);
+    cim_xbar *host_first = resolve_with(&m, &cfg, 1, CIM_PIXELS_ON_HOST);
+    cim_xbar *xbar_first = resolve_with(&m, &cfg, 1, CIM_PIXELS_ON_CROSSBAR);
+    for (size_t b = 0; b < 2 * sizeof budgets / sizeof *budgets; ++b) {
+        /* the second pass with the first layer's bit planes on crossbars */
+        const int sliced = b >= sizeof budgets / sizeof *budgets;
         int32_t big_chunk = 0;
         for (size_t t = 0; t < sizeof trials / sizeof *trials; ++t) {
             for (size_t k = 0; k < sizeof images / sizeof *images; ++k) {
+                const int64_t budget_b = budgets[b % (sizeof budgets / sizeof *budgets)];
                 const cim_mc_setup s = {.model = &m,
+                                        .xbars = sliced ? xbar_first : host_first,
                                         .n_images = images[k],
                                         .n_trials = trials[t],
-                                        .memory_bytes = budgets[b]};
-                const int64_t budget = budgets[b] > 0 ? budgets[b] : default_budget;
+                                        .memory_bytes = budget_b};
+                const int64_t budget = budget_b > 0 ? budget_b : default_budget;
                 int32_t ct = 0;
                 int64_t ci = 0;
                 cim_mc_chunks(&s, &ct, &ci);
@@ -676,6 +700,9 @@ static void test_chunks_fit_the_budget(void **state)
             }
         }
     }
+    free(host_first);
+    free(xbar_first);
+    cim_config_free(&cfg);
     cim_model_free(&m);
 }
 

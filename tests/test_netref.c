@@ -51,29 +51,46 @@ static void random_images(uint8_t *pixels, size_t n, uint64_t seed)
         pixels[k] = (uint8_t)cim_test_rng_int(&r, 0, 255);
 }
 
-/* Every image: the crossbar network's scores equal the exact forward pass. */
-static void expect_exact(const cim_model *m, const cim_config *cfg, const uint8_t *pixels,
-                         int n_images, uint32_t first_index)
+static void expect_exact_with(const cim_model *m, const cim_config *cfg, cim_pixel_layers pixels,
+                              const uint8_t *images, int n_images, uint32_t first_index)
 {
     cim_xbar *xbars = calloc((size_t)m->num_layers, sizeof *xbars);
     int32_t *want = malloc(sizeof(int32_t) * (size_t)m->num_classes);
     int32_t *got = malloc(sizeof(int32_t) * (size_t)m->num_classes);
     const size_t image_size = (size_t)cim_shape_size(&m->input_shape);
     cim_error err = {0, ""};
-    if (cim_netref_resolve(m, cfg, 42, xbars, &err) != 0)
+    if (cim_netref_resolve(m, cfg, 42, pixels, xbars, &err) != 0)
         fail_msg("%s", err.msg);
+    /* the first weight layer of every model here is on raw pixels */
+    int32_t first = 0;
+    while (m->layers[first].type != CIM_LAYER_DENSE && m->layers[first].type != CIM_LAYER_CONV2D)
+        ++first;
+    assert_int_equal(m->layers[first].in_alphabet, CIM_ALPHABET_IMAGE);
+    assert_int_equal(cim_netref_on_crossbar(&xbars[first]), pixels == CIM_PIXELS_ON_CROSSBAR);
     for (int k = 0; k < n_images; ++k) {
-        const uint8_t *px = pixels + (size_t)k * image_size;
+        const uint8_t *px = images + (size_t)k * image_size;
         int pw = cim_forward_image(m, px, want, &err);
         int pg = cim_netref_image(m, xbars, px, first_index + (uint32_t)k, 3, got, &err);
         assert_int_equal(pg, pw);
         if (memcmp(got, want, sizeof(int32_t) * (size_t)m->num_classes) != 0)
-            fail_msg("%s, %s: image %d scores differ from the exact forward pass", m->path,
-                     cim_mapping_name(cfg->mapping), k);
+            fail_msg("%s, %s, first layer on the %s: image %d scores differ from the exact "
+                     "forward pass",
+                     m->path, cim_mapping_name(cfg->mapping),
+                     pixels == CIM_PIXELS_ON_CROSSBAR ? "crossbar" : "host", k);
     }
     free(xbars);
     free(want);
     free(got);
+}
+
+/* Every image: the crossbar network's scores equal the exact forward pass,
+ * with the layers on raw pixels on the host or bit-sliced onto crossbars. */
+static void expect_exact(const cim_model *m, const cim_config *cfg, const uint8_t *pixels,
+                         int n_images, uint32_t first_index)
+{
+    for (int on_xbar = 0; on_xbar <= 1; ++on_xbar)
+        expect_exact_with(m, cfg, on_xbar ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST, pixels,
+                          n_images, first_index);
 }
 
 /* The generated model of `kind` in a scratch file, loaded. */
@@ -128,7 +145,7 @@ static void test_ternary_model_needs_tnn_mapping(void **state)
     load_generated(&m, "tnn", 1, path, sizeof path);
     cim_config cfg = make_config(CIM_BNN_V, 0, 8, 8, 0.0, 0);
     cim_xbar *xbars = calloc((size_t)m.num_layers, sizeof *xbars);
-    assert_int_equal(cim_netref_resolve(&m, &cfg, 1, xbars, &err), CIM_ERR_CONFIG);
+    assert_int_equal(cim_netref_resolve(&m, &cfg, 1, CIM_PIXELS_ON_HOST, xbars, &err), CIM_ERR_CONFIG);
     assert_non_null(strstr(err.msg, "BNN_V"));
     assert_non_null(strstr(err.msg, "_conv2d"));
     free(xbars);
@@ -151,7 +168,7 @@ static void test_noisy_chips_replay_and_differ(void **state)
     cim_config cfg = make_config(CIM_TNN_I, 0, 4, 8, 12.0, 1);
     cim_xbar *xbars = calloc((size_t)m.num_layers, sizeof *xbars);
     int32_t a[4], b[4], c[4];
-    assert_int_equal(cim_netref_resolve(&m, &cfg, 1234, xbars, &err), 0);
+    assert_int_equal(cim_netref_resolve(&m, &cfg, 1234, CIM_PIXELS_ON_HOST, xbars, &err), 0);
     for (int k = 0; k < IMAGES; ++k) {
         const uint8_t *px = pixels + (size_t)k * 36;
         assert_true(cim_netref_image(&m, xbars, px, (uint32_t)k, 7, a, &err) >= 0);
@@ -166,30 +183,116 @@ static void test_noisy_chips_replay_and_differ(void **state)
     cim_model_free(&m);
 }
 
-/* im2col of a 1x3x3 input, 2x2 kernel, stride 1, padding 1 with pad value
- * -1: position (0,0) sees [pad pad pad x00], position (1,1) sees
- * [x00 x01 x10 x11]. */
-static void test_im2col_pads_and_orders(void **state)
+/* A 1x3x3 input, 2x2 kernel, stride 1, padding 1 with pad value -1, 2
+ * output channels. */
+static cim_layer small_conv(int8_t *weight)
 {
     cim_layer L;
-    const int32_t x[9] = {1, 0, -1, 1, 1, 0, -1, -1, 1};
-    int8_t v[16 * 4];
-    (void)state;
     memset(&L, 0, sizeof L);
     L.type = CIM_LAYER_CONV2D;
     L.in_shape = (cim_shape){3, {1, 3, 3}};
-    L.out_shape = (cim_shape){3, {1, 4, 4}};
+    L.out_shape = (cim_shape){3, {2, 4, 4}};
+    L.in_alphabet = CIM_ALPHABET_TERNARY;
     L.conv2d.in_channels = 1;
-    L.conv2d.out_channels = 1;
+    L.conv2d.out_channels = 2;
     L.conv2d.kernel[0] = L.conv2d.kernel[1] = 2;
     L.conv2d.stride[0] = L.conv2d.stride[1] = 1;
     L.conv2d.padding[0] = L.conv2d.padding[1] = 1;
     L.conv2d.pad_value = -1;
-    cim_netref_im2col(&L, x, v);
+    L.conv2d.weight = weight;
+    return L;
+}
+
+/* im2col: position (0,0) sees [pad pad pad x00], position (1,1) sees
+ * [x00 x01 x10 x11], position (3,3) [x22 pad pad pad]. */
+static void test_im2col_pads_and_orders(void **state)
+{
+    int8_t w[8] = {1, -1, 0, 1, -1, -1, 1, 0};
+    const cim_layer L = small_conv(w);
+    const cim_xbar xbar = {.mapping = CIM_TNN_I, .xbar_m = 1};
+    const int32_t x[9] = {1, 0, -1, 1, 1, 0, -1, -1, 1};
+    int8_t v[16 * 4];
+    (void)state;
+    const cim_layer_mvm g = cim_netref_layer_mvm(&L, &xbar);
+    assert_int_equal(g.rows, 2);
+    assert_int_equal(g.cols, 4);
+    assert_int_equal(g.positions, 16);
+    assert_int_equal(g.planes, 1);
+    cim_netref_vectors(&L, &g, x, v);
     static const int8_t p00[4] = {-1, -1, -1, 1}, p11[4] = {1, 0, 1, 1}, p33[4] = {1, -1, -1, -1};
     assert_memory_equal(v, p00, 4);
     assert_memory_equal(v + 5 * 4, p11, 4);
     assert_memory_equal(v + 15 * 4, p33, 4);
+}
+
+/* Raw pixels: 8 bit planes per position, least significant first, {0,1} on
+ * a TNN mapping and {-1,+1} on a BNN mapping; shifting and adding the planes'
+ * exact products gives W x in both cases. */
+static void test_pixel_bit_planes(void **state)
+{
+    int8_t w[8] = {1, -1, 0, 1, -1, -1, 1, 0};
+    cim_layer L = small_conv(w);
+    const int32_t x[9] = {0xB1, 0, 255, 7, 128, 64, 1, 2, 200};
+    int8_t v[16 * 8 * 4];
+    int32_t planes[16 * 8 * 2], y[2 * 16];
+    int64_t sums[2];
+    (void)state;
+    L.in_alphabet = CIM_ALPHABET_IMAGE;
+    L.conv2d.pad_value = 0;
+    for (int binary = 0; binary <= 1; ++binary) {
+        const cim_xbar xbar = {.mapping = binary ? CIM_BNN_I : CIM_TNN_I, .xbar_m = 1};
+        const cim_layer_mvm g = cim_netref_layer_mvm(&L, &xbar);
+        assert_int_equal(g.planes, CIM_PIXEL_PLANES);
+        assert_int_equal(g.plane_binary, binary);
+        cim_netref_vectors(&L, &g, x, v);
+        /* position (1,1) sees [0xB1 0 7 128]; plane b of 0xB1 = 1011 0001 */
+        for (int b = 0; b < 8; ++b) {
+            const int8_t *pv = v + (5 * 8 + b) * 4;
+            const int bits[4] = {(0xB1 >> b) & 1, 0, (7 >> b) & 1, (128 >> b) & 1};
+            for (int n = 0; n < 4; ++n)
+                assert_int_equal(pv[n], binary ? 2 * bits[n] - 1 : bits[n]);
+        }
+        /* the exact product of every plane, then the combination */
+        for (int p = 0; p < 16; ++p)
+            for (int b = 0; b < 8; ++b)
+                for (int o = 0; o < 2; ++o) {
+                    int32_t acc = 0;
+                    for (int n = 0; n < 4; ++n)
+                        acc += w[o * 4 + n] * v[(p * 8 + b) * 4 + n];
+                    planes[(p * 8 + b) * 2 + o] = acc;
+                }
+        cim_netref_row_sums(&g, sums);
+        assert_int_equal(sums[0], 1);
+        assert_int_equal(sums[1], -1);
+        cim_netref_outputs(&g, sums, planes, y);
+        /* output channel 0 at position (1,1): 0xB1 - 0 + 0 + 128 */
+        assert_int_equal(y[0 * 16 + 5], 0xB1 + 128);
+        /* channel 1 at position (0,0): pads are 0, x00 * 0 */
+        assert_int_equal(y[1 * 16 + 0], 0);
+        /* channel 1 at (3,3) sees [x22 0 0 0]: -200 */
+        assert_int_equal(y[1 * 16 + 15], -200);
+    }
+    /* noisy plane results: the binary combination rounds half away from zero */
+    {
+        const cim_xbar xbar = {.mapping = CIM_BNN_I, .xbar_m = 1};
+        cim_layer D;
+        int8_t dw[1] = {1};
+        int32_t r[8] = {1, 0, 0, 0, 0, 0, 0, 0}, out;
+        int64_t one = 1;
+        memset(&D, 0, sizeof D);
+        D.type = CIM_LAYER_DENSE;
+        D.in_alphabet = CIM_ALPHABET_IMAGE;
+        D.dense.in_features = D.dense.out_features = 1;
+        D.dense.weight = dw;
+        const cim_layer_mvm g = cim_netref_layer_mvm(&D, &xbar);
+        /* (1 + 255 * 1) / 2 = 128 */
+        cim_netref_outputs(&g, &one, r, &out);
+        assert_int_equal(out, 128);
+        /* (2 + 255) / 2 = 128.5 -> 129 */
+        r[0] = 2;
+        cim_netref_outputs(&g, &one, r, &out);
+        assert_int_equal(out, 129);
+    }
 }
 
 /* Shipped models on Fashion-MNIST test images: exact without noise for a
@@ -230,6 +333,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_im2col_pads_and_orders),
+        cmocka_unit_test(test_pixel_bit_planes),
         cmocka_unit_test(test_generated_models_are_exact_without_noise),
         cmocka_unit_test(test_ternary_model_needs_tnn_mapping),
         cmocka_unit_test(test_noisy_chips_replay_and_differ),
