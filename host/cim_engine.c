@@ -156,9 +156,17 @@ static int side_info_init(side_info *si, const cim_mvm_job *job, int vector_widt
         for (int32_t n = 0; n < job->cols; ++n)
             si->sumw[(size_t)(n / x->xbar_n) * si->rows_pad + m] += job->weights[(size_t)m * job->cols + n];
 #pragma omp parallel for schedule(static) if ((int64_t)(si->input_rows * job->cols) >= CIM_PARALLEL_MIN_WORK)
-    for (int64_t i = 0; i < si->input_rows; ++i)
-        for (int32_t n = 0; n < job->cols; ++n)
-            si->tile_s[(size_t)i * si->tiles_n + n / x->xbar_n] += job->inputs[(size_t)i * job->cols + n];
+    for (int64_t i = 0; i < si->input_rows; ++i) {
+        const int8_t *in = job->inputs + (size_t)i * job->cols;
+        for (int32_t tn = 0; tn < si->tiles_n; ++tn) {
+            const int32_t n0 = tn * x->xbar_n;
+            const int32_t n1 = n0 + x->xbar_n < job->cols ? n0 + x->xbar_n : job->cols;
+            int32_t s = 0;
+            for (int32_t n = n0; n < n1; ++n)
+                s += in[n];
+            si->tile_s[(size_t)i * si->tiles_n + tn] = s;
+        }
+    }
     return 0;
 }
 
@@ -276,15 +284,26 @@ static int build_bit_planes(const cim_mvm_job *job, const side_info *si, int64_t
                     states[((size_t)s * tile_words + word) * rows_pad + m] |= bit;
         }
     }
+    /* drive bit of every value, per drive vector: one table lookup per input */
+    uint32_t drive_of[CIM_MAX_DRIVES][3];
+    for (int dv = 0; dv < d->n_drives; ++dv)
+        for (int v = 0; v < 3; ++v)
+            drive_of[dv][v] = d->drive[dv][v] ? 1u : 0u;
 #pragma omp parallel for schedule(static) if ((int64_t)((int64_t)job->n_inputs * job->cols) >= CIM_PARALLEL_MIN_WORK)
     for (int32_t i = 0; i < job->n_inputs; ++i) {
         const int8_t *in = job->inputs + (size_t)i * job->cols;
-        for (int32_t n = 0; n < job->cols; ++n) {
-            const size_t word = (size_t)(n / x->xbar_n) * wpt + (size_t)(n % x->xbar_n) / CIM_BITS_PER_WORD;
-            const uint32_t bit = 1u << ((n % x->xbar_n) % CIM_BITS_PER_WORD);
-            for (int dv = 0; dv < d->n_drives; ++dv)
-                if (d->drive[dv][in[n] + 1])
-                    drives[((size_t)i * d->n_drives + dv) * tile_words + word] |= bit;
+        for (int32_t tn = 0; tn < si->tiles_n; ++tn) {
+            for (int64_t wd = 0; wd < wpt; ++wd) {
+                const int32_t n0 = tn * x->xbar_n + (int32_t)wd * CIM_BITS_PER_WORD;
+                const int32_t n1_tile = (tn + 1) * x->xbar_n < job->cols ? (tn + 1) * x->xbar_n : job->cols;
+                const int32_t n1 = n0 + CIM_BITS_PER_WORD < n1_tile ? n0 + CIM_BITS_PER_WORD : n1_tile;
+                for (int dv = 0; dv < d->n_drives; ++dv) {
+                    uint32_t word = 0;
+                    for (int32_t n = n0; n < n1; ++n)
+                        word |= drive_of[dv][in[n] + 1] << (n - n0);
+                    drives[((size_t)i * d->n_drives + dv) * tile_words + (size_t)tn * wpt + wd] = word;
+                }
+            }
         }
     }
     return 0;

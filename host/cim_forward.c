@@ -25,15 +25,10 @@ static void dense(const cim_dense *d, const int32_t *x, int32_t *z)
     }
 }
 
-/* xp[c, r, s] of the format: the input, or pad_value outside it. */
-static int32_t padded_at(const int32_t *x, int64_t h, int64_t w, int64_t c, int64_t r, int64_t s,
-                         int32_t pad_value)
-{
-    if (r < 0 || r >= h || s < 0 || s >= w)
-        return pad_value;
-    return x[(c * h + r) * w + s];
-}
-
+/* z[o, i, j] = sum over c, u, v of w[o, c, u, v] * xp[c, i*sh + u - ph, j*sw + v - pw],
+ * xp being the input padded with pad_value. Summed one weight at a time over
+ * all output positions (the order of integer additions does not change the
+ * result), so the inner loop runs along an input row. */
 static void conv2d(const cim_conv2d *cv, const cim_shape *in, const cim_shape *out,
                    const int32_t *x, int32_t *z)
 {
@@ -41,19 +36,40 @@ static void conv2d(const cim_conv2d *cv, const cim_shape *in, const cim_shape *o
     const int64_t Ho = out->dim[1], Wo = out->dim[2];
     const int64_t kh = cv->kernel[0], kw = cv->kernel[1], sh = cv->stride[0], sw = cv->stride[1],
                   ph = cv->padding[0], pw = cv->padding[1];
-    for (int64_t o = 0; o < cv->out_channels; ++o)
-        for (int64_t i = 0; i < Ho; ++i)
-            for (int64_t j = 0; j < Wo; ++j) {
-                int32_t acc = 0;
-                for (int64_t c = 0; c < C; ++c)
-                    for (int64_t u = 0; u < kh; ++u)
-                        for (int64_t v = 0; v < kw; ++v) {
-                            int8_t wt = cv->weight[((o * C + c) * kh + u) * kw + v];
-                            acc += wt * padded_at(x, H, W, c, i * sh + u - ph, j * sw + v - pw,
-                                                  cv->pad_value);
+    const int32_t pad = cv->pad_value;
+    for (int64_t o = 0; o < cv->out_channels; ++o) {
+        int32_t *zo = z + o * Ho * Wo;
+        memset(zo, 0, sizeof(int32_t) * (size_t)(Ho * Wo));
+        for (int64_t c = 0; c < C; ++c)
+            for (int64_t u = 0; u < kh; ++u)
+                for (int64_t v = 0; v < kw; ++v) {
+                    const int32_t wt = cv->weight[((o * C + c) * kh + u) * kw + v];
+                    if (wt == 0)
+                        continue;
+                    /* output columns j whose input column j*sw + v - pw is inside */
+                    int64_t j0 = 0, j1 = Wo;
+                    while (j0 < Wo && j0 * sw + v - pw < 0)
+                        ++j0;
+                    while (j1 > j0 && (j1 - 1) * sw + v - pw >= W)
+                        --j1;
+                    for (int64_t i = 0; i < Ho; ++i) {
+                        const int64_t r = i * sh + u - ph;
+                        int32_t *zi = zo + i * Wo;
+                        if (r < 0 || r >= H) {
+                            for (int64_t j = 0; j < Wo; ++j)
+                                zi[j] += wt * pad;
+                            continue;
                         }
-                z[(o * Ho + i) * Wo + j] = acc;
-            }
+                        const int32_t *xr = x + (c * H + r) * W + v - pw;
+                        for (int64_t j = 0; j < j0; ++j)
+                            zi[j] += wt * pad;
+                        for (int64_t j = j0; j < j1; ++j)
+                            zi[j] += wt * xr[j * sw];
+                        for (int64_t j = j1; j < Wo; ++j)
+                            zi[j] += wt * pad;
+                    }
+                }
+    }
 }
 
 static void maxpool2d(const cim_maxpool2d *mp, const cim_shape *in, const cim_shape *out,
@@ -61,19 +77,21 @@ static void maxpool2d(const cim_maxpool2d *mp, const cim_shape *in, const cim_sh
 {
     const int64_t C = in->dim[0], H = in->dim[1], W = in->dim[2];
     const int64_t Ho = out->dim[1], Wo = out->dim[2];
+    const int64_t kh = mp->kernel[0], kw = mp->kernel[1], sh = mp->stride[0], sw = mp->stride[1];
     for (int64_t c = 0; c < C; ++c)
-        for (int64_t i = 0; i < Ho; ++i)
-            for (int64_t j = 0; j < Wo; ++j) {
-                int32_t best = INT32_MIN;
-                for (int64_t u = 0; u < mp->kernel[0]; ++u)
-                    for (int64_t v = 0; v < mp->kernel[1]; ++v) {
-                        int64_t r = i * mp->stride[0] + u, s = j * mp->stride[1] + v;
-                        int32_t value = x[(c * H + r) * W + s];
-                        if (value > best)
-                            best = value;
+        for (int64_t i = 0; i < Ho; ++i) {
+            int32_t *yi = y + (c * Ho + i) * Wo;
+            for (int64_t j = 0; j < Wo; ++j)
+                yi[j] = INT32_MIN;
+            for (int64_t u = 0; u < kh; ++u) {
+                const int32_t *xr = x + (c * H + i * sh + u) * W;
+                for (int64_t v = 0; v < kw; ++v)
+                    for (int64_t j = 0; j < Wo; ++j) {
+                        const int32_t value = xr[j * sw + v];
+                        yi[j] = value > yi[j] ? value : yi[j];
                     }
-                y[(c * Ho + i) * Wo + j] = best;
             }
+        }
 }
 
 /* u = z - hi above the dead zone [lo, hi], z - lo below it, 0 inside; y = flip * u. */

@@ -134,6 +134,12 @@ void cim_netref_outputs(const cim_layer_mvm *g, const int64_t *row_sums, const i
                         int32_t *y)
 {
     const int64_t all_ones = ((int64_t)1 << g->planes) - 1;
+    if (g->planes == 1) { /* a transpose */
+        for (int32_t p = 0; p < g->positions; ++p)
+            for (int32_t o = 0; o < g->rows; ++o)
+                y[(size_t)o * g->positions + p] = results[(size_t)p * g->rows + o];
+        return;
+    }
     for (int32_t p = 0; p < g->positions; ++p) {
         const int32_t *r = results + (size_t)p * g->planes * g->rows;
         for (int32_t o = 0; o < g->rows; ++o) {
