@@ -14,7 +14,7 @@
 #include "cim_executor.h"
 #include "cim_netref.h"
 
-#define CIM_MC_DEFAULT_BYTES ((int64_t)512 << 20)
+#define CIM_MC_DEFAULT_BYTES ((int64_t)1024 << 20)
 #define CIM_MC_MAX_TRIALS_PER_CHUNK 16 /* more trials per call only shrink the image chunks, and each call samples its trials anew */
 
 void cim_mc_chunks(const cim_mc_setup *s, int32_t *trials, int64_t *images)

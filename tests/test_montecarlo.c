@@ -661,7 +661,7 @@ static void test_chunks_fit_the_budget(void **state)
     static const int64_t budgets[] = {0, 1, 64 << 10, 1 << 20, 64 << 20, (int64_t)4 << 30};
     static const int64_t trials[] = {1, 3, 100, 1000, 1000000, 4000000000LL};
     static const int64_t images[] = {1, 7, 10000};
-    const int64_t default_budget = (int64_t)512 << 20; /* cim_montecarlo.c */
+    const int64_t default_budget = (int64_t)1024 << 20; /* cim_montecarlo.c */
     cim_model m;
     (void)state;
     load_generated(&m, "tnn", 1, 3);
