@@ -20,6 +20,7 @@
 #include "cim_launch.h"
 #include "cim_mapping.h"
 #include "cim_parallel.h"
+#include "cim_planes.h"
 
 /* Device memory one batch may use, before the device's own limits, and the
  * most trials one batch takes (more buys no speed, only memory). */
@@ -34,7 +35,7 @@
 
 typedef struct engine_bufs {
     cl_mem lp, cp, weights_t, pos, inputs, sumw, tile_s, entries, entry_start, work, out, trace_current,
-        trace_adc, state_bits, drive_bits, adc_table;
+        trace_adc, state_bits, drive_bits, adc_table, folded;
 } engine_bufs;
 
 static void release_bufs(engine_bufs *b)
@@ -309,11 +310,23 @@ static int build_bit_planes(const cim_mvm_job *job, const side_info *si, int64_t
     return 0;
 }
 
-static int check_job(const cim_mvm_job *job, cim_error *err)
+static int32_t planes_of(const cim_mvm_job *job)
+{
+    return job->input_planes > 1 ? job->input_planes : 1;
+}
+
+static int check_job(const cim_mvm_job *job, const cim_mvm_trace *trace, cim_error *err)
 {
     if (job->rows <= 0 || job->cols <= 0 || job->n_inputs <= 0 || job->n_trials <= 0)
         return cim_error_set(err, CIM_ERR_USAGE, "engine: empty MVM (%d x %d, %d inputs, %d trials)",
                              job->rows, job->cols, job->n_inputs, job->n_trials);
+    if (job->input_planes < 0 || job->input_planes > CIM_MAX_PLANES ||
+        job->n_inputs % planes_of(job) != 0 ||
+        (planes_of(job) > 1 && trace && (trace->current || trace->adc)))
+        return cim_error_set(err, CIM_ERR_USAGE,
+                             "engine: %d bit planes for %d inputs (1..%d planes dividing the "
+                             "inputs, no trace)",
+                             job->input_planes, job->n_inputs, CIM_MAX_PLANES);
     if ((int64_t)job->n_inputs * (job->inputs_per_trial ? job->n_trials : 1) * job->cols >
         INT32_MAX / 4)
         return cim_error_set(err, CIM_ERR_INPUT,
@@ -328,6 +341,16 @@ static size_t trace_elems(const cim_mvm_job *job, const side_info *si)
     return (size_t)job->n_inputs * si->tiles_n * d->n_convs * job->rows;
 }
 
+/* The digital path's fold of bit-plane reads [vector][plane][rows] into
+ * out[vector][rows], as cim_fold does on the device. */
+static void fold_on_host(const int32_t *reads, int32_t rows, int64_t n_vectors, int32_t planes,
+                         int32_t *out)
+{
+    for (int64_t v = 0; v < n_vectors; ++v)
+        for (int32_t m = 0; m < rows; ++m)
+            out[v * rows + m] = cim_fold_planes(reads + v * planes * rows + m, planes, rows);
+}
+
 static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
                        engine_bufs *bf, int32_t *out, const cim_mvm_trace *trace, cim_error *err)
 {
@@ -335,12 +358,19 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
     uint32_t *state_bits = NULL, *drive_bits = NULL;
     const cim_mapping_desc *d = cim_mapping_desc_of(job->xbar->mapping);
     const size_t out_elems = (size_t)job->n_inputs * job->rows, tr = trace_elems(job, si);
+    const int32_t planes = planes_of(job);
+    const size_t out_vector_elems = out_elems / (size_t)planes;
     const int tracing = trace && (trace->current || trace->adc);
+    int32_t *reads = NULL;
     cl_kernel k = NULL;
     cl_int st;
     int rc;
     const int64_t rows_pad = si->rows_pad;
     fill_launch_params(ocl, &lp, job, si, tracing);
+    if (planes > 1 && !(reads = malloc(sizeof(int32_t) * out_elems))) {
+        rc = cim_error_set(err, CIM_ERR_NOMEM, "engine: out of memory for bit-plane reads");
+        goto done;
+    }
     if ((rc = build_bit_planes(job, si, lp.words_per_tile, rows_pad, &state_bits, &drive_bits)) != 0) {
         cim_error_set(err, rc, "engine: out of memory for bit-planes");
         goto done;
@@ -373,9 +403,12 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
             (rc = launch(ocl, k, "cim_read_digital", (size_t)(rows_pad / ocl->vector_width),
                          (size_t)((job->n_inputs + lp.inputs_per_item - 1) / lp.inputs_per_item), 1,
                          job->timing ? &job->timing->read_s : NULL, err)) != 0 ||
-            (rc = read_buffer(ocl, bf->out, sizeof(int32_t) * out_elems, out, err)) != 0)
+            (rc = read_buffer(ocl, bf->out, sizeof(int32_t) * out_elems, planes > 1 ? reads : out,
+                              err)) != 0)
             goto done;
     }
+    if (planes > 1)
+        fold_on_host(reads, job->rows, (int64_t)job->n_inputs / planes, planes, out);
     if (tracing) {
         if (trace->current &&
             (rc = read_buffer(ocl, bf->trace_current, sizeof(int32_t) * tr, trace->current, err)) != 0)
@@ -386,7 +419,7 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
     }
     /* No variability in digital mode: every trial sees the same chip. */
     for (int32_t t = 1; t < job->n_trials; ++t) {
-        memcpy(out + t * out_elems, out, sizeof(int32_t) * out_elems);
+        memcpy(out + t * out_vector_elems, out, sizeof(int32_t) * out_vector_elems);
         if (tracing && trace->current)
             memcpy(trace->current + t * tr, trace->current, sizeof(int32_t) * tr);
         if (tracing && trace->adc)
@@ -397,6 +430,7 @@ done:
         clReleaseKernel(k);
     free(state_bits);
     free(drive_bits);
+    free(reads);
     return rc;
 }
 
@@ -476,6 +510,27 @@ static int32_t batch_trials(const cim_ocl *ocl, const cim_mvm_job *job, size_t w
     return (int32_t)n;
 }
 
+/* cim_fold over the read kernel's results into bf->folded. */
+static int make_fold_kernel(cim_ocl *ocl, const cim_mvm_job *job, const engine_bufs *bf,
+                            cl_kernel *k, cim_error *err)
+{
+    const cl_int rows = job->rows, planes = job->input_planes;
+    const cl_long n_vectors = job->n_inputs / job->input_planes;
+    cl_int st;
+    *k = clCreateKernel(ocl->program, "cim_fold", &st);
+    if (st == CL_SUCCESS)
+        st = clSetKernelArg(*k, 0, sizeof(cl_mem), &bf->out);
+    if (st == CL_SUCCESS)
+        st = clSetKernelArg(*k, 1, sizeof rows, &rows);
+    if (st == CL_SUCCESS)
+        st = clSetKernelArg(*k, 2, sizeof n_vectors, &n_vectors);
+    if (st == CL_SUCCESS)
+        st = clSetKernelArg(*k, 3, sizeof planes, &planes);
+    if (st == CL_SUCCESS)
+        st = clSetKernelArg(*k, 4, sizeof(cl_mem), &bf->folded);
+    return CIM_OCL_CHECK(st, err, "cim_fold arguments");
+}
+
 static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si, engine_bufs *bf,
                       int32_t *out, const cim_mvm_trace *trace, cim_error *err)
 {
@@ -489,13 +544,16 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
         sizeof(int32_t) * plane *
         (c2c ? (size_t)d->n_slots : (size_t)d->n_convs * (size_t)cim_value_classes(d));
     const size_t out_elems = (size_t)job->n_inputs * job->rows, tr = trace_elems(job, si);
+    const int32_t planes = planes_of(job);
+    const size_t out_vector_elems = out_elems / (size_t)planes;
     const int tracing = trace && (trace->current || trace->adc);
     const int32_t batch = batch_trials(ocl, job, work_per_trial,
-                                       sizeof(int32_t) * out_elems + (tracing ? 12 * tr : 0));
+                                       sizeof(int32_t) * (out_elems + (planes > 1 ? out_vector_elems : 0)) +
+                                           (tracing ? 12 * tr : 0));
     cim_launch_params lp;
     int32_t *entries = NULL, *entry_start = NULL;
     size_t n_entries = 0;
-    cl_kernel kprog = NULL, kread = NULL;
+    cl_kernel kprog = NULL, kread = NULL, kfold = NULL;
     cl_int st;
     int rc = 0;
 
@@ -516,10 +574,16 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
                                     NULL, "trace", err);
     bf->trace_adc = make_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int64_t) * tr * batch : 0,
                                 NULL, "trace", err);
-    if (!bf->lp || !bf->work || !bf->out || !bf->trace_current || !bf->trace_adc) {
+    if (planes > 1)
+        bf->folded = make_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_vector_elems * batch,
+                                 NULL, "results", err);
+    if (!bf->lp || !bf->work || !bf->out || !bf->trace_current || !bf->trace_adc ||
+        (planes > 1 && !bf->folded)) {
         rc = err ? err->code : CIM_ERR_OPENCL;
         goto done;
     }
+    if (planes > 1 && (rc = make_fold_kernel(ocl, job, bf, &kfold, err)) != 0)
+        goto done;
     if ((rc = upload_adc_table(ocl, x, bf, err)) != 0 ||
         (rc = upload_cell_layout(ocl, job, si, rows_pad, bf, err)) != 0)
         goto done;
@@ -578,8 +642,13 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
                          c2c ? (size_t)job->n_inputs
                              : (size_t)((job->n_inputs + lp.inputs_per_item - 1) / lp.inputs_per_item),
                          (size_t)bt, job->timing ? &job->timing->read_s : NULL, err)) != 0 ||
-            (rc = read_buffer(ocl, bf->out, sizeof(int32_t) * out_elems * bt,
-                              out + (size_t)t0 * out_elems, err)) != 0)
+            (planes > 1 &&
+             (rc = launch(ocl, kfold, "fold kernel", (size_t)job->rows,
+                          (size_t)(job->n_inputs / planes), (size_t)bt,
+                          job->timing ? &job->timing->read_s : NULL, err)) != 0) ||
+            (rc = read_buffer(ocl, planes > 1 ? bf->folded : bf->out,
+                              sizeof(int32_t) * out_vector_elems * bt,
+                              out + (size_t)t0 * out_vector_elems, err)) != 0)
             goto done;
         if (tracing && trace->current &&
             (rc = read_buffer(ocl, bf->trace_current, sizeof(int32_t) * tr * bt,
@@ -595,6 +664,8 @@ done:
         clReleaseKernel(kprog);
     if (kread)
         clReleaseKernel(kread);
+    if (kfold)
+        clReleaseKernel(kfold);
     free(entries);
     free(entry_start);
     return rc;
@@ -616,7 +687,7 @@ int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim
     side_info si = {0, 0, NULL, NULL, 0};
     int rc;
     memset(&bf, 0, sizeof bf);
-    if ((rc = check_job(job, err)) != 0)
+    if ((rc = check_job(job, trace, err)) != 0)
         return rc;
     if ((rc = side_info_init(&si, job, ocl->vector_width)) != 0) {
         cim_error_set(err, rc, "engine: out of memory");

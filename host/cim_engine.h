@@ -38,9 +38,15 @@ typedef struct cim_mvm_job {
     int32_t max_batch_trials; /* 0: sized to device memory; tests force small batches */
     cim_engine_timing *timing; /* optional: kernel times are added to it */
     int inputs_per_trial; /* 1: trial t reads its own inputs (a network's later layers) */
+    /* Bit-sliced inputs (cim_planes.h): 0 or 1, none; P > 1, consecutive
+     * groups of P inputs are the bit planes (least significant first) of one
+     * vector, whose result is the fold of their reads. n_inputs must be a
+     * multiple of P; no trace. */
+    int32_t input_planes;
 } cim_mvm_job;
 
-/* out[(t * n_inputs + i) * rows + m] for trial trial_first + t.
+/* out[(t * V + v) * rows + m] for trial trial_first + t and vector v of the
+ * V = n_inputs / input_planes vectors (V = n_inputs without planes).
  * trace (optional, fields may be NULL): per trial, laid out as
  * [n_trials][n_inputs][tiles_n][n_convs][rows]. */
 int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim_mvm_trace *trace,

@@ -4,9 +4,9 @@
  * until the first crossbar layer (every chip sees the same exact values) and
  * n_trials after it. A crossbar layer gathers its input vectors as int8
  * [set][image][position][plane][fan_in] (cim_netref_vectors), runs one engine
- * job over all trials (inputs shared, or per trial), and turns the results
- * [trial][image][position][plane][channel] into the layer's [channel][position]
- * layout (cim_netref_outputs). C2C input keys are those of cim_netref.h, with
+ * job over all trials (inputs shared, or per trial; bit planes folded on the
+ * device), and turns the results [trial][image][position][channel] into the
+ * layer's [channel][position] layout (cim_netref_outputs). C2C input keys are those of cim_netref.h, with
  * the image's dataset index.
  *
  * Ownership: the two activation tensors and the vector/result scratch are
@@ -28,7 +28,8 @@ static int count_mismatches(cim_ocl *ocl, const cim_exec_job *job, const cim_mvm
                             int64_t sets, const int32_t *results, int32_t crossbar_index,
                             cim_error *err)
 {
-    const size_t per_trial = (size_t)mvm->n_inputs * mvm->rows;
+    const size_t per_trial =
+        (size_t)mvm->n_inputs / (size_t)(mvm->input_planes > 1 ? mvm->input_planes : 1) * mvm->rows;
     const int32_t n_crossbar = cim_netref_crossbar_layers(job->model, job->xbars);
     int32_t *exact = malloc(sizeof(int32_t) * per_trial * (size_t)sets);
     cim_xbar digital = *mvm->xbar;
@@ -68,7 +69,8 @@ static int crossbar_layer(cim_ocl *ocl, const cim_exec_job *job, int32_t l, int3
     const int64_t per_image = (int64_t)g.positions * g.planes; /* vectors */
     const int64_t vectors_per_set = job->n_images * per_image;
     int8_t *vectors = malloc((size_t)(sets * vectors_per_set * g.cols));
-    int32_t *results = malloc(sizeof(int32_t) * (size_t)(job->n_trials * vectors_per_set * g.rows));
+    const int64_t results_per_image = (int64_t)g.positions * g.rows; /* planes folded */
+    int32_t *results = malloc(sizeof(int32_t) * (size_t)(job->n_trials * job->n_images * results_per_image));
     int64_t *row_sums = malloc(sizeof(int64_t) * (size_t)g.rows);
     int rc = 0;
     if (!vectors || !results || !row_sums) {
@@ -91,6 +93,7 @@ static int crossbar_layer(cim_ocl *ocl, const cim_exec_job *job, int32_t l, int3
             .trial_first = job->trial_first,
             .n_trials = job->n_trials,
             .inputs_per_trial = sets > 1,
+            .input_planes = g.planes,
         };
         if ((rc = cim_engine_mvm(ocl, &mvm, results, NULL, err)) != 0)
             goto done;
@@ -101,7 +104,7 @@ static int crossbar_layer(cim_ocl *ocl, const cim_exec_job *job, int32_t l, int3
     cim_netref_row_sums(&g, row_sums);
 #pragma omp parallel for schedule(static) if ((int64_t)(job->n_trials * job->n_images * out_size) >= CIM_PARALLEL_MIN_WORK)
     for (int64_t ti = 0; ti < job->n_trials * job->n_images; ++ti)
-        cim_netref_outputs(&g, row_sums, results + ti * per_image * g.rows, y + ti * out_size);
+        cim_netref_outputs(&g, row_sums, results + ti * results_per_image, y + ti * out_size);
 done:
     free(vectors);
     free(results);

@@ -30,7 +30,8 @@ typedef struct cim_exec_job {
     uint32_t trial_first;
     int32_t n_trials;
     /* Optional error statistics: for crossbar layer c (in model order, of
-     * cim_netref_crossbar_layers; a bit-sliced layer compares every plane),
+     * cim_netref_crossbar_layers; a bit-sliced layer compares its folded
+     * results, the integer the layer's digital logic receives),
      * mismatches[t * n_crossbar + c] += outputs of trial t that differ from
      * the exact integer W x of the same inputs (tiles summed), and
      * outputs[c] += the outputs compared per trial. NULL: not computed. */

@@ -13,6 +13,7 @@
 #include "cim_forward.h"
 #include "cim_mapping.h"
 #include "cim_reference.h"
+#include "cim_planes.h"
 #include "cim_units.h"
 
 static int layer_on_crossbar(const cim_layer *L, cim_pixel_layers pixels)
@@ -130,26 +131,28 @@ void cim_netref_row_sums(const cim_layer_mvm *g, int64_t *sums)
     }
 }
 
+void cim_netref_fold(const cim_layer_mvm *g, const int32_t *reads, int32_t *results)
+{
+    for (int32_t p = 0; p < g->positions; ++p)
+        for (int32_t o = 0; o < g->rows; ++o)
+            results[(size_t)p * g->rows + o] =
+                cim_fold_planes(reads + (size_t)p * g->planes * g->rows + o, g->planes, g->rows);
+}
+
 void cim_netref_outputs(const cim_layer_mvm *g, const int64_t *row_sums, const int32_t *results,
                         int32_t *y)
 {
     const int64_t all_ones = ((int64_t)1 << g->planes) - 1;
-    if (g->planes == 1) { /* a transpose */
-        for (int32_t p = 0; p < g->positions; ++p)
-            for (int32_t o = 0; o < g->rows; ++o)
-                y[(size_t)o * g->positions + p] = results[(size_t)p * g->rows + o];
-        return;
-    }
     for (int32_t p = 0; p < g->positions; ++p) {
-        const int32_t *r = results + (size_t)p * g->planes * g->rows;
-        for (int32_t o = 0; o < g->rows; ++o) {
-            int64_t acc = 0;
-            for (int32_t b = g->planes - 1; b >= 0; --b)
-                acc = 2 * acc + r[(size_t)b * g->rows + o];
-            if (g->plane_binary)
-                acc = cim_div_round(acc + all_ones * row_sums[o], 2);
-            y[(size_t)o * g->positions + p] = (int32_t)acc;
+        const int32_t *r = results + (size_t)p * g->rows;
+        if (!g->plane_binary) { /* a transpose */
+            for (int32_t o = 0; o < g->rows; ++o)
+                y[(size_t)o * g->positions + p] = r[o];
+            continue;
         }
+        for (int32_t o = 0; o < g->rows; ++o)
+            y[(size_t)o * g->positions + p] =
+                (int32_t)cim_div_round((int64_t)r[o] + all_ones * row_sums[o], 2);
     }
 }
 
@@ -161,9 +164,10 @@ static int crossbar_layer(const cim_layer *L, const cim_xbar *xbar, const int32_
     const int32_t n_vectors = g.positions * g.planes;
     int8_t *vectors = malloc((size_t)n_vectors * g.cols);
     int32_t *out = malloc(sizeof(int32_t) * (size_t)n_vectors * g.rows);
+    int32_t *folded = malloc(sizeof(int32_t) * (size_t)g.positions * g.rows);
     int64_t *row_sums = malloc(sizeof(int64_t) * (size_t)g.rows);
     int rc = 0;
-    if (!vectors || !out || !row_sums) {
+    if (!vectors || !out || !folded || !row_sums) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory", L->name);
         goto done;
     }
@@ -173,11 +177,13 @@ static int crossbar_layer(const cim_layer *L, const cim_xbar *xbar, const int32_
         rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory", L->name);
         goto done;
     }
+    cim_netref_fold(&g, out, folded);
     cim_netref_row_sums(&g, row_sums);
-    cim_netref_outputs(&g, row_sums, out, y);
+    cim_netref_outputs(&g, row_sums, folded, y);
 done:
     free(vectors);
     free(out);
+    free(folded);
     free(row_sums);
     return rc;
 }

@@ -19,7 +19,7 @@
  * multi-bit inputs: pixel x = sum_b 2^b x_b is applied as 8 bit planes
  * x_b in {0,1}, one crossbar read (with its own ADC conversions) per plane,
  * and the plane results r_b are shifted and added digitally:
- * y = sum_b 2^b r_b. A BNN mapping has no 0 input, so its planes are driven as
+ * y = sum_b 2^b r_b (cim_planes.h). A BNN mapping has no 0 input, so its planes are driven as
  * s_b = 2 x_b - 1 in {-1,+1} and y = (sum_b 2^b r_b + 255 * sum_n w_n) / 2,
  * rounded half away from zero. Noise-free with the ideal ADC both give the
  * exact W x.
@@ -88,8 +88,14 @@ void cim_netref_vectors(const cim_layer *L, const cim_layer_mvm *g, const int32_
  * binary planes (ignored otherwise). */
 void cim_netref_row_sums(const cim_layer_mvm *g, int64_t *sums);
 
-/* One image's crossbar results[positions][planes][rows] to the layer output
- * y[rows][positions], the planes shifted and added. */
+/* One image's crossbar reads[positions][planes][rows] to folded
+ * results[positions][rows] (cim_fold_planes; a copy without planes): what
+ * cim_engine_mvm returns for the same reads with input_planes = planes. */
+void cim_netref_fold(const cim_layer_mvm *g, const int32_t *reads, int32_t *results);
+
+/* One image's folded crossbar results[positions][rows] to the layer output
+ * y[rows][positions] (with binary planes, the offset of the BNN encoding
+ * and the halving). */
 void cim_netref_outputs(const cim_layer_mvm *g, const int64_t *row_sums, const int32_t *results,
                         int32_t *y);
 

@@ -11,5 +11,6 @@
 #include "cim_rng.h"
 #include "cim_column.h"
 #include "cim_launch.h"
+#include "cim_planes.h"
 
 #endif /* CIM_DEVICE_H */

@@ -18,6 +18,7 @@
  *   currents; cim_read_c2c draws each cell's per-read deviation and clips.
  * Digital path: cim_read_digital, AND-popcount over the mapping's cell and
  *   drive bit-planes, once per input (no variability).
+ * Bit-sliced inputs: cim_fold adds the reads of an input's bit planes.
  *
  * CIM_VW (columns per work-item, 1 on GPUs, 16 on CPUs for explicit SIMD) is
  * set by the host; sums are exact integers, so every width gives the same bits.
@@ -378,6 +379,17 @@ __kernel void cim_read_digital(__constant const cim_launch_params *lp,
         }
         cim_store_result(lp, result, out + i * lp->rows, m0);
     }
+}
+
+/* Bit-sliced inputs (cim_planes.h), global (rows, n_vectors, trials): the
+ * reads in[trial][n_vectors * planes][rows] of each vector's planes fold into
+ * out[trial][n_vectors][rows]. */
+__kernel void cim_fold(__global const int *in, int rows, long n_vectors, int planes,
+                       __global int *out)
+{
+    const long m = get_global_id(0), v = get_global_id(1), t = get_global_id(2);
+    const long at = t * n_vectors + v;
+    out[at * rows + m] = cim_fold_planes(in + at * planes * rows + m, planes, rows);
 }
 
 /* Layout probe: the sizes of the structs shared with the host as the device

@@ -23,6 +23,8 @@ typedef char int8_t;
 typedef short int16_t;
 typedef int int32_t;
 typedef long int64_t;
+#define INT32_MAX 2147483647
+#define INT32_MIN (-INT32_MAX - 1)
 #define CIM_CONSTANT __constant
 #define CIM_CONSTANT_PTR __constant
 #define CIM_GLOBAL __global

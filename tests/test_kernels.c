@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "cim_engine.h"
+#include "cim_planes.h"
 #include "cim_launch.h"
 #include "cim_mapping.h"
 #include "cim_reference.h"
@@ -96,19 +97,22 @@ static cim_xbar make_xbar(cim_mapping_id id, variant v, int32_t xm, int32_t xn, 
 }
 
 /* Runs the engine and the reference on the same job and compares all
- * results and (optionally) the trace. */
-static void compare_inputs(fixture *f, const cim_xbar *x, int32_t rows, int32_t cols,
+ * results and (optionally) the trace. With planes > 1 the engine folds each
+ * group of `planes` inputs (bit planes) and the reference's reads are folded
+ * with cim_fold_planes. */
+static void compare_planes(fixture *f, const cim_xbar *x, int32_t rows, int32_t cols,
                            int32_t n_inputs, uint32_t trial_first, int32_t n_trials,
-                           int32_t max_batch, int with_trace, int inputs_per_trial)
+                           int32_t max_batch, int with_trace, int inputs_per_trial, int32_t planes)
 {
+    const int32_t P = planes > 1 ? planes : 1;
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
     cim_test_rng r = cim_test_rng_init((uint64_t)rows * 7919 + (uint64_t)cols * 104729 + x->mapping);
     const size_t input_sets = inputs_per_trial ? (size_t)n_trials : 1;
     int8_t *w = malloc((size_t)rows * cols), *in = malloc(input_sets * n_inputs * cols);
-    const size_t per_trial = (size_t)n_inputs * rows;
+    const size_t per_trial = (size_t)n_inputs * rows, got_per_trial = per_trial / (size_t)P;
     const int32_t tiles_n = cim_tiles(cols, x->xbar_n);
     const size_t tr = (size_t)n_inputs * tiles_n * d->n_convs * rows;
-    int32_t *got = malloc(sizeof(int32_t) * per_trial * n_trials), *want = malloc(sizeof(int32_t) * per_trial);
+    int32_t *got = malloc(sizeof(int32_t) * got_per_trial * n_trials), *want = malloc(sizeof(int32_t) * per_trial);
     int32_t *got_cur = NULL, *want_cur = NULL;
     int64_t *got_adc = NULL, *want_adc = NULL;
     cim_mvm_trace got_trace = {NULL, NULL}, want_trace = {NULL, NULL};
@@ -128,7 +132,7 @@ static void compare_inputs(fixture *f, const cim_xbar *x, int32_t rows, int32_t 
     cim_mvm_job job = {.xbar = x, .weights = w, .rows = rows, .cols = cols, .inputs = in,
                        .n_inputs = n_inputs, .input_first = 11, .trial_first = trial_first,
                        .n_trials = n_trials, .max_batch_trials = max_batch,
-                       .inputs_per_trial = inputs_per_trial};
+                       .inputs_per_trial = inputs_per_trial, .input_planes = planes};
     int rc = cim_engine_mvm(&f->ocl, &job, got, with_trace ? &got_trace : NULL, &err);
     if (rc != 0)
         fail_msg("engine failed: %s", err.msg);
@@ -137,11 +141,14 @@ static void compare_inputs(fixture *f, const cim_xbar *x, int32_t rows, int32_t 
         assert_int_equal(cim_reference_mvm(x, w, rows, cols, trial_in, n_inputs, 11, trial_first + t,
                                            want, with_trace ? &want_trace : NULL),
                          0);
-        for (size_t k = 0; k < per_trial; ++k)
-            if (got[t * per_trial + k] != want[k])
-                fail_msg("%s trial %u input %zu output %zu: kernel %d, reference %d",
-                         cim_mapping_name(x->mapping), trial_first + t, k / rows, k % rows,
-                         got[t * per_trial + k], want[k]);
+        for (size_t k = 0; k < got_per_trial; ++k) {
+            const size_t v = k / rows, m = k % rows;
+            const int32_t expect = P > 1 ? cim_fold_planes(want + v * P * rows + m, P, rows) : want[k];
+            if (got[t * got_per_trial + k] != expect)
+                fail_msg("%s trial %u %s %zu output %zu: kernel %d, reference %d",
+                         cim_mapping_name(x->mapping), trial_first + t, P > 1 ? "vector" : "input",
+                         v, m, got[t * got_per_trial + k], expect);
+        }
         if (with_trace) {
             assert_memory_equal(got_cur + t * tr, want_cur, sizeof(int32_t) * tr);
             assert_memory_equal(got_adc + t * tr, want_adc, sizeof(int64_t) * tr);
@@ -155,6 +162,14 @@ static void compare_inputs(fixture *f, const cim_xbar *x, int32_t rows, int32_t 
     free(got_adc);
     free(want_cur);
     free(want_adc);
+}
+
+static void compare_inputs(fixture *f, const cim_xbar *x, int32_t rows, int32_t cols,
+                           int32_t n_inputs, uint32_t trial_first, int32_t n_trials,
+                           int32_t max_batch, int with_trace, int inputs_per_trial)
+{
+    compare_planes(f, x, rows, cols, n_inputs, trial_first, n_trials, max_batch, with_trace,
+                   inputs_per_trial, 0);
 }
 
 static void compare(fixture *f, const cim_xbar *x, int32_t rows, int32_t cols, int32_t n_inputs,
@@ -237,6 +252,37 @@ static void test_inputs_per_trial_match_reference(void **state)
             cim_xbar x = make_xbar((cim_mapping_id)id, variants[k], 8, 16, 4);
             compare_inputs(f, &x, 11, 37, 3, 2, 5, 2, variants[k] == D2D_FINITE, 1);
         }
+    }
+}
+
+/* Bit-sliced inputs: 8 planes per vector folded on the device (analog) or the
+ * host (digital) equal the reference's reads folded, for shared and per-trial
+ * inputs and uneven batches; a job the fold cannot take is refused. */
+static void test_bit_planes_fold_matches_reference(void **state)
+{
+    fixture *f = *state;
+    static const variant variants[] = {DIGITAL, NOISE_FREE_INF, D2D_FINITE, D2D_INF, D2D_C2C_INF};
+    if (!f->have_device)
+        skip();
+    for (size_t k = 0; k < sizeof variants / sizeof variants[0]; ++k)
+        for (int id = 0; id < CIM_MAPPING_COUNT; id += 2)
+            for (int per_trial = 0; per_trial <= 1; ++per_trial) {
+                cim_xbar x = make_xbar((cim_mapping_id)id, variants[k], 8, 16, 4);
+                compare_planes(f, &x, 11, 21, 24, 2, 5, 2, 0, per_trial, 8);
+            }
+    {
+        cim_xbar x = make_xbar(CIM_TNN_I, D2D_INF, 8, 16, 4);
+        int8_t w[4] = {1, 0, -1, 1}, in[12] = {0};
+        int32_t out[12], cur[64];
+        cim_mvm_trace trace = {cur, NULL};
+        cim_error err = {0, ""};
+        cim_mvm_job job = {.xbar = &x, .weights = w, .rows = 2, .cols = 2, .inputs = in,
+                           .n_inputs = 6, .n_trials = 1, .input_planes = 4};
+        assert_int_equal(cim_engine_mvm(&f->ocl, &job, out, NULL, &err), CIM_ERR_USAGE);
+        assert_non_null(strstr(err.msg, "bit planes"));
+        job.input_planes = 3;
+        assert_int_equal(cim_engine_mvm(&f->ocl, &job, out, &trace, &err), CIM_ERR_USAGE);
+        assert_int_equal(cim_engine_mvm(&f->ocl, &job, out, NULL, &err), 0);
     }
 }
 
@@ -504,6 +550,7 @@ static void test_shared_struct_layout(void **state)
         cmocka_unit_test(test_results_independent_of_batch_size),                                  \
         cmocka_unit_test(test_trial_replay_matches_run),                                           \
         cmocka_unit_test(test_inputs_per_trial_match_reference),                                  \
+        cmocka_unit_test(test_bit_planes_fold_matches_reference),                                 \
         cmocka_unit_test(test_trials_differ_with_noise),                                           \
         cmocka_unit_test(test_finite_adc_levels_match_reference),                                  \
         cmocka_unit_test(test_adc_lanes_match_division_at_every_threshold),                        \

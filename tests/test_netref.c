@@ -234,7 +234,7 @@ static void test_pixel_bit_planes(void **state)
     cim_layer L = small_conv(w);
     const int32_t x[9] = {0xB1, 0, 255, 7, 128, 64, 1, 2, 200};
     int8_t v[16 * 8 * 4];
-    int32_t planes[16 * 8 * 2], y[2 * 16];
+    int32_t planes[16 * 8 * 2], folded[16 * 2], y[2 * 16];
     int64_t sums[2];
     (void)state;
     L.in_alphabet = CIM_ALPHABET_IMAGE;
@@ -264,7 +264,8 @@ static void test_pixel_bit_planes(void **state)
         cim_netref_row_sums(&g, sums);
         assert_int_equal(sums[0], 1);
         assert_int_equal(sums[1], -1);
-        cim_netref_outputs(&g, sums, planes, y);
+        cim_netref_fold(&g, planes, folded);
+        cim_netref_outputs(&g, sums, folded, y);
         /* output channel 0 at position (1,1): 0xB1 - 0 + 0 + 128 */
         assert_int_equal(y[0 * 16 + 5], 0xB1 + 128);
         /* channel 1 at position (0,0): pads are 0, x00 * 0 */
@@ -277,7 +278,7 @@ static void test_pixel_bit_planes(void **state)
         const cim_xbar xbar = {.mapping = CIM_BNN_I, .xbar_m = 1};
         cim_layer D;
         int8_t dw[1] = {1};
-        int32_t r[8] = {1, 0, 0, 0, 0, 0, 0, 0}, out;
+        int32_t r[8] = {1, 0, 0, 0, 0, 0, 0, 0}, f, out;
         int64_t one = 1;
         memset(&D, 0, sizeof D);
         D.type = CIM_LAYER_DENSE;
@@ -286,12 +287,30 @@ static void test_pixel_bit_planes(void **state)
         D.dense.weight = dw;
         const cim_layer_mvm g = cim_netref_layer_mvm(&D, &xbar);
         /* (1 + 255 * 1) / 2 = 128 */
-        cim_netref_outputs(&g, &one, r, &out);
+        cim_netref_fold(&g, r, &f);
+        assert_int_equal(f, 1);
+        cim_netref_outputs(&g, &one, &f, &out);
         assert_int_equal(out, 128);
-        /* (2 + 255) / 2 = 128.5 -> 129 */
+        /* (2 + 255) / 2 = 128.5 -> 129; (-2 + 2 * -1 + 255) / 2 = 125.5 -> 126 */
         r[0] = 2;
-        cim_netref_outputs(&g, &one, r, &out);
+        cim_netref_fold(&g, r, &f);
+        cim_netref_outputs(&g, &one, &f, &out);
         assert_int_equal(out, 129);
+        r[0] = -2;
+        r[1] = -1;
+        cim_netref_fold(&g, r, &f);
+        assert_int_equal(f, -4);
+        cim_netref_outputs(&g, &one, &f, &out);
+        assert_int_equal(out, 126);
+        /* reads that would overflow int32 saturate */
+        for (int b = 0; b < 8; ++b)
+            r[b] = INT32_MAX;
+        cim_netref_fold(&g, r, &f);
+        assert_int_equal(f, INT32_MAX);
+        for (int b = 0; b < 8; ++b)
+            r[b] = INT32_MIN;
+        cim_netref_fold(&g, r, &f);
+        assert_int_equal(f, INT32_MIN);
     }
 }
 

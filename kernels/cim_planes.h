@@ -1,0 +1,30 @@
+/* cim_planes.h -- bit-sliced inputs: one input vector of multi-bit values
+ * (raw pixels) applied as P bit planes, one crossbar read each; the reads
+ * r_b of planes b = 0..P-1 fold into the vector's result
+ *   F = sum_b 2^b r_b,
+ * accumulated exactly in 64 bits and saturated to int32 (so an absurd ADC
+ * range cannot wrap differently on different devices). The host C reference
+ * (host/cim_netref.c) and the device's fold kernel both call this function,
+ * so they agree bit for bit. r points at plane 0's read; the reads of one
+ * vector lie `stride` values apart; planes <= CIM_MAX_PLANES.
+ */
+#ifndef CIM_PLANES_H
+#define CIM_PLANES_H
+
+#include "cim_portable.h"
+
+#define CIM_MAX_PLANES 16 /* 2^16 * |int32| stays far inside int64 */
+
+CIM_INLINE int32_t cim_fold_planes(const CIM_GLOBAL int32_t *r, int32_t planes, int64_t stride)
+{
+    int64_t acc = 0;
+    for (int32_t b = planes - 1; b >= 0; --b)
+        acc = 2 * acc + r[b * stride];
+    if (acc > (int64_t)INT32_MAX)
+        return INT32_MAX;
+    if (acc < (int64_t)INT32_MIN)
+        return INT32_MIN;
+    return (int32_t)acc;
+}
+
+#endif /* CIM_PLANES_H */
