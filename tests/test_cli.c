@@ -41,6 +41,7 @@
 #include "cim_idx.h"
 #include "cim_mappings.h"
 #include "cim_ocl.h"
+#include "cim_test_h5.h"
 #include "cim_test_util.h"
 
 extern char **environ;
@@ -372,48 +373,6 @@ static int count_lines(const char *text)
 
 /* ---- HDF5 readback ---------------------------------------------------- */
 
-static char *read_string_attr(hid_t loc, const char *name)
-{
-    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
-    hid_t type = H5Tcopy(H5T_C_S1);
-    char *value = NULL, *copy;
-    assert_true(attr >= 0);
-    assert_true(H5Tset_size(type, H5T_VARIABLE) >= 0);
-    assert_true(H5Tset_cset(type, H5T_CSET_UTF8) >= 0);
-    assert_true(H5Aread(attr, type, &value) >= 0);
-    copy = strdup(value ? value : "");
-    H5free_memory(value);
-    H5Tclose(type);
-    H5Aclose(attr);
-    return copy;
-}
-
-static void assert_string_attr(hid_t loc, const char *name, const char *expected)
-{
-    char *v = read_string_attr(loc, name);
-    if (strcmp(v, expected) != 0)
-        fail_msg("attribute %s = \"%s\", expected \"%s\"", name, v, expected);
-    free(v);
-}
-
-/* Reads a whole dataset as `mem_type`; returns its rank, fills dims. */
-static void *read_dataset(hid_t file, const char *name, hid_t mem_type, int *rank, hsize_t *dims)
-{
-    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT), space;
-    size_t n = 1;
-    void *data;
-    assert_true(dset >= 0);
-    space = H5Dget_space(dset);
-    *rank = H5Sget_simple_extent_dims(space, dims, NULL);
-    for (int a = 0; a < *rank; ++a)
-        n *= dims[a];
-    data = malloc(n * H5Tget_size(mem_type));
-    assert_non_null(data);
-    assert_true(H5Dread(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
-    H5Sclose(space);
-    H5Dclose(dset);
-    return data;
-}
 
 /* Chunked along whole trials (a reader loads one trial without the rest):
  * every axis but the trial axis is whole in a chunk. */
@@ -565,9 +524,9 @@ static void test_run_small_and_replay(void **state)
     result_free(&r);
     hid_t a = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT), b = H5Fopen(one, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(a >= 0 && b >= 0);
-    int64_t *all = read_dataset(a, "trials/correct", H5T_NATIVE_INT64, &rank, dims);
+    int64_t *all = cim_test_read_dataset(a, "trials/correct", H5T_NATIVE_INT64, &rank, dims);
     assert_int_equal(dims[0], 4);
-    int64_t *alone = read_dataset(b, "trials/correct", H5T_NATIVE_INT64, &rank, dims);
+    int64_t *alone = cim_test_read_dataset(b, "trials/correct", H5T_NATIVE_INT64, &rank, dims);
     assert_int_equal(dims[0], 1);
     CIM_ASSERT_I64_EQ(alone[0], all[2]);
     free(all);
@@ -602,11 +561,11 @@ static void test_run_first_layer_on_crossbar(void **state)
     result_free(&r);
     hid_t a = H5Fopen(host, H5F_ACC_RDONLY, H5P_DEFAULT), b = H5Fopen(xbar, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(a >= 0 && b >= 0);
-    assert_string_attr(a, "first_layer", "host");
-    assert_string_attr(b, "first_layer", "crossbar");
-    double *ea = read_dataset(a, "trials/layer_error_rate", H5T_NATIVE_DOUBLE, &rank, dims);
+    cim_test_assert_string_attr(a, "first_layer", "host");
+    cim_test_assert_string_attr(b, "first_layer", "crossbar");
+    double *ea = cim_test_read_dataset(a, "trials/layer_error_rate", H5T_NATIVE_DOUBLE, &rank, dims);
     assert_int_equal(dims[1], 2);
-    double *eb = read_dataset(b, "trials/layer_error_rate", H5T_NATIVE_DOUBLE, &rank, dims);
+    double *eb = cim_test_read_dataset(b, "trials/layer_error_rate", H5T_NATIVE_DOUBLE, &rank, dims);
     assert_int_equal(dims[0], 3);
     assert_int_equal(dims[1], 3);
     for (int t = 0; t < 3; ++t) {
@@ -842,7 +801,7 @@ static void test_chunked_trials_match(void **state)
     assert_string_equal(whole.out, chunked.out);
     file = H5Fopen(h5_path, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(file >= 0);
-    from_file = read_dataset(file, "results", H5T_NATIVE_INT32, &rank, dims);
+    from_file = cim_test_read_dataset(file, "results", H5T_NATIVE_INT32, &rank, dims);
     printed = parse_results(chunked.out, 5 * 6, 12);
     assert_memory_equal(from_file, printed, sizeof(int32_t) * 5 * 6 * 12);
     H5Fclose(file);
@@ -885,10 +844,10 @@ static void test_out_writes_results_and_provenance(void **state)
     for (size_t i = 0; i < sizeof attrs / sizeof *attrs; ++i)
         if (H5Aexists(file, attrs[i]) <= 0)
             fail_msg("root attribute %s missing", attrs[i]);
-    assert_string_attr(file, "format", "cimgpu-mvm");
-    assert_string_attr(file, "mapping", "BNN_II");
-    assert_string_attr(file, "current_unit", "nA");
-    assert_string_attr(file, "tool_version", CIM_VERSION);
+    cim_test_assert_string_attr(file, "format", "cimgpu-mvm");
+    cim_test_assert_string_attr(file, "mapping", "BNN_II");
+    cim_test_assert_string_attr(file, "current_unit", "nA");
+    cim_test_assert_string_attr(file, "tool_version", CIM_VERSION);
     attr = H5Aopen(file, "format_version", H5P_DEFAULT);
     assert_true(H5Aread(attr, H5T_NATIVE_INT32, &version) >= 0);
     H5Aclose(attr);
@@ -897,19 +856,19 @@ static void test_out_writes_results_and_provenance(void **state)
     assert_true(H5Aread(attr, H5T_NATIVE_UINT64, &seed) >= 0);
     H5Aclose(attr);
     CIM_ASSERT_I64_EQ(seed, 9);
-    text = read_string_attr(file, "command_line");
+    text = cim_test_read_string_attr(file, "command_line");
     assert_non_null(strstr(text, "mvm --config"));
     assert_non_null(strstr(text, "--seed 9"));
     free(text);
-    text = read_string_attr(file, "config_json");
+    text = cim_test_read_string_attr(file, "config_json");
     assert_non_null(strstr(text, "\"m_mode\":\"BNN_II\""));
     free(text);
-    text = read_string_attr(file, "created");
+    text = cim_test_read_string_attr(file, "created");
     assert_int_equal(strlen(text), strlen("2025-01-31T12:00:00Z"));
     assert_int_equal(text[strlen(text) - 1], 'Z');
     free(text);
 
-    from_file = read_dataset(file, "results", H5T_NATIVE_INT32, &rank, dims);
+    from_file = cim_test_read_dataset(file, "results", H5T_NATIVE_INT32, &rank, dims);
     CIM_ASSERT_I64_EQ(rank, 3);
     CIM_ASSERT_I64_EQ(dims[0], 2);
     CIM_ASSERT_I64_EQ(dims[1], 6);
@@ -917,7 +876,7 @@ static void test_out_writes_results_and_provenance(void **state)
     printed = parse_results(r.out, 2 * 6, 12);
     assert_memory_equal(from_file, printed, sizeof(int32_t) * 2 * 6 * 12);
     assert_chunked_by_trial(file, "results");
-    weights = read_dataset(file, "weights", H5T_NATIVE_INT8, &rank, dims);
+    weights = cim_test_read_dataset(file, "weights", H5T_NATIVE_INT8, &rank, dims);
     CIM_ASSERT_I64_EQ(dims[0], 12);
     CIM_ASSERT_I64_EQ(dims[1], 20);
     CIM_ASSERT_I64_EQ(
@@ -926,7 +885,7 @@ static void test_out_writes_results_and_provenance(void **state)
                            3)
             ->valueint);
     free(weights);
-    weights = read_dataset(file, "inputs", H5T_NATIVE_INT8, &rank, dims);
+    weights = cim_test_read_dataset(file, "inputs", H5T_NATIVE_INT8, &rank, dims);
     CIM_ASSERT_I64_EQ(dims[0], 6);
     CIM_ASSERT_I64_EQ(dims[1], 20);
     free(weights);
@@ -1092,21 +1051,21 @@ static void test_trace_shapes_and_recombination(void **state)
 
     file = H5Fopen(h5_path, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(file >= 0);
-    current = read_dataset(file, "column_current", H5T_NATIVE_INT32, &rank, dims);
+    current = cim_test_read_dataset(file, "column_current", H5T_NATIVE_INT32, &rank, dims);
     CIM_ASSERT_I64_EQ(rank, 5);
     CIM_ASSERT_I64_EQ(dims[0], T);
     CIM_ASSERT_I64_EQ(dims[1], I);
     CIM_ASSERT_I64_EQ(dims[2], TILES_N);
     CIM_ASSERT_I64_EQ(dims[3], d->n_convs);
     CIM_ASSERT_I64_EQ(dims[4], M);
-    adc = read_dataset(file, "adc_output", H5T_NATIVE_INT64, &rank, dims);
+    adc = cim_test_read_dataset(file, "adc_output", H5T_NATIVE_INT64, &rank, dims);
     CIM_ASSERT_I64_EQ(rank, 5);
     CIM_ASSERT_I64_EQ(dims[2], TILES_N);
     CIM_ASSERT_I64_EQ(dims[3], d->n_convs);
     assert_chunked_by_trial(file, "column_current");
     assert_chunked_by_trial(file, "adc_output");
     dset = H5Dopen2(file, "column_current", H5P_DEFAULT);
-    unit = read_string_attr(dset, "unit");
+    unit = cim_test_read_string_attr(dset, "unit");
     assert_string_equal(unit, "nA");
     free(unit);
     H5Dclose(dset);

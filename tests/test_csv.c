@@ -12,32 +12,16 @@
 
 #include "cim_csv.h"
 
-#define DIR_MAX 256 /* the scratch folder's path, well below CIM_TEST_PATH_MAX */
 
 typedef struct csv_fixture {
-    char dir[DIR_MAX];
+    char dir[CIM_TEST_SCRATCH_DIR_MAX]; /* first: cim_test_scratch */
 } csv_fixture;
 
 static int make_folder(void **state)
 {
-    csv_fixture *fx = calloc(1, sizeof *fx);
-    if (!fx)
-        return -1;
-    if (cim_test_make_scratch_dir(fx->dir, sizeof fx->dir, "csv") != 0) {
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
+    return cim_test_scratch_setup(state, sizeof(csv_fixture), "csv");
 }
 
-static int remove_folder(void **state)
-{
-    csv_fixture *fx = *state;
-    cim_test_remove_tree(fx->dir);
-    free(fx);
-    return 0;
-}
 
 /* Writes `len` bytes to a file `name` in the fixture folder; its path into `path`. */
 static void write_file(void **state, const char *name, const void *bytes, size_t len, char *path)
@@ -294,5 +278,5 @@ int main(void)
         cmocka_unit_test(test_binary_garbage_rejected_without_crash),
         cmocka_unit_test(test_absurd_size_rejected),
     };
-    return cmocka_run_group_tests(tests, make_folder, remove_folder);
+    return cmocka_run_group_tests(tests, make_folder, cim_test_scratch_teardown);
 }

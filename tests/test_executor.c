@@ -29,25 +29,11 @@
 #define FIRST_IMAGE 10
 #define TRIAL_FIRST 4
 
-typedef struct fixture {
-    cim_ocl ocl;
-    int have_device;
-} fixture;
+typedef cim_test_device fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    *state = f;
-    return cim_test_open_device(&f->ocl, &f->have_device, "test_executor");
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    if (f->have_device)
-        cim_ocl_close(&f->ocl);
-    free(f);
-    return 0;
+    return cim_test_device_setup(state, "test_executor");
 }
 
 static cim_config noisy_config(cim_mapping_id id, int finite)
@@ -150,5 +136,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_executor_matches_reference_network),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, cim_test_device_teardown);
 }

@@ -29,7 +29,6 @@
 
 #define PYTHON "/usr/bin/python3"
 #define SEED 77u
-#define DIR_MAX 256
 #define RANDOM_IMAGES 24
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 #define FASHION_IMAGES 10000
@@ -40,27 +39,14 @@
 #define SHIPPED_MAC_BUDGET 6e9
 
 typedef struct fixture {
-    char dir[DIR_MAX];
+    char dir[CIM_TEST_SCRATCH_DIR_MAX]; /* first: cim_test_scratch */
 } fixture;
 
 static int setup(void **state)
 {
-    fixture *fx = calloc(1, sizeof *fx);
-    if (!fx || cim_test_make_scratch_dir(fx->dir, sizeof fx->dir, "forward") != 0) {
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
+    return cim_test_scratch_setup(state, sizeof(fixture), "forward");
 }
 
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-    cim_test_remove_tree(fx->dir);
-    free(fx);
-    return 0;
-}
 
 static void path_in(void **state, const char *name, char *path)
 {
@@ -677,5 +663,5 @@ int main(void)
         cmocka_unit_test(test_python_reference_gives_the_same_scores),
         cmocka_unit_test(test_shipped_models_reproduce_their_accuracy),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, cim_test_scratch_teardown);
 }

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "cim_test_h5.h"
 #include "cim_test_util.h"
 #include "h5_run.h"
 
@@ -141,22 +142,6 @@ static void write_run(const run_data *d, const int64_t *batches, int n_batches)
 
 /* ---- HDF5 readback ---------------------------------------------------- */
 
-static void assert_string_attr(hid_t loc, const char *name, const char *expected)
-{
-    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT), type = H5Tcopy(H5T_C_S1);
-    char *value = NULL;
-    if (attr < 0)
-        fail_msg("attribute %s missing", name);
-    assert_true(H5Tset_size(type, H5T_VARIABLE) >= 0);
-    assert_true(H5Tset_cset(type, H5T_CSET_UTF8) >= 0);
-    assert_true(H5Aread(attr, type, &value) >= 0);
-    if (strcmp(value ? value : "", expected) != 0)
-        fail_msg("attribute %s = \"%s\", expected \"%s\"", name, value, expected);
-    H5free_memory(value);
-    H5Tclose(type);
-    H5Aclose(attr);
-}
-
 /* Reads a scalar attribute as mem_type into out, checking its file type's
  * class and size (e.g. a uint64 seed must not come back as int64). */
 static void read_attr(hid_t loc, const char *name, hid_t mem_type, void *out)
@@ -193,26 +178,14 @@ static int32_t attr_i32(hid_t loc, const char *name)
 static void *read_dataset(hid_t file, const char *name, hid_t mem_type, int rank, hsize_t d0,
                           hsize_t d1)
 {
-    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT), space;
-    hsize_t dims[2] = {0, 0};
-    size_t n = 1;
-    void *data;
-    if (dset < 0)
-        fail_msg("dataset %s missing", name);
-    space = H5Dget_space(dset);
-    assert_int_equal(H5Sget_simple_extent_ndims(space), rank);
-    H5Sget_simple_extent_dims(space, dims, NULL);
+    hsize_t dims[8] = {0};
+    int got_rank;
+    void *data = cim_test_read_dataset(file, name, mem_type, &got_rank, dims);
+    assert_int_equal(got_rank, rank);
     if (rank >= 1)
         CIM_ASSERT_I64_EQ(dims[0], d0);
     if (rank == 2)
         CIM_ASSERT_I64_EQ(dims[1], d1);
-    for (int a = 0; a < rank; ++a)
-        n *= dims[a];
-    data = malloc(n * H5Tget_size(mem_type) + 1);
-    assert_non_null(data);
-    assert_true(H5Dread(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
-    H5Sclose(space);
-    H5Dclose(dset);
     return data;
 }
 
@@ -257,22 +230,22 @@ static void assert_root_attributes(hid_t file, const run_data *d, int complete)
     const cim_h5_run_meta *m = &d->meta;
     uint64_t seed = 0;
     double target = 0;
-    assert_string_attr(file, "format", "cimgpu-run");
+    cim_test_assert_string_attr(file, "format", "cimgpu-run");
     CIM_ASSERT_I64_EQ(attr_i32(file, "format_version"), 1);
     CIM_ASSERT_I64_EQ(attr_i32(file, "complete"), complete);
-    assert_string_attr(file, "tool_version", CIM_VERSION);
-    assert_string_attr(file, "git_revision", d->prov.git_revision);
-    assert_string_attr(file, "command_line", "cimgpu --trials 13 --out 'it'\\''s here.h5'");
-    assert_string_attr(file, "device", d->prov.device);
-    assert_string_attr(file, "created", d->prov.created);
+    cim_test_assert_string_attr(file, "tool_version", CIM_VERSION);
+    cim_test_assert_string_attr(file, "git_revision", d->prov.git_revision);
+    cim_test_assert_string_attr(file, "command_line", "cimgpu --trials 13 --out 'it'\\''s here.h5'");
+    cim_test_assert_string_attr(file, "device", d->prov.device);
+    cim_test_assert_string_attr(file, "created", d->prov.created);
     read_attr(file, "seed", H5T_NATIVE_UINT64, &seed);
     assert_true(seed == m->seed);
-    assert_string_attr(file, "config_json", m->config_json);
-    assert_string_attr(file, "model_path", m->model_path);
-    assert_string_attr(file, "model_sha256", m->model_sha256 ? m->model_sha256 : "");
-    assert_string_attr(file, "dataset_images", m->dataset_images);
-    assert_string_attr(file, "dataset_labels", m->dataset_labels);
-    assert_string_attr(file, "mapping", m->mapping);
+    cim_test_assert_string_attr(file, "config_json", m->config_json);
+    cim_test_assert_string_attr(file, "model_path", m->model_path);
+    cim_test_assert_string_attr(file, "model_sha256", m->model_sha256 ? m->model_sha256 : "");
+    cim_test_assert_string_attr(file, "dataset_images", m->dataset_images);
+    cim_test_assert_string_attr(file, "dataset_labels", m->dataset_labels);
+    cim_test_assert_string_attr(file, "mapping", m->mapping);
     CIM_ASSERT_I64_EQ(attr_i64(file, "trials"), m->trials);
     CIM_ASSERT_I64_EQ(attr_i64(file, "images"), m->images);
     CIM_ASSERT_I64_EQ(attr_i64(file, "first_image"), m->first_image);
@@ -299,8 +272,8 @@ static void assert_layer_names(hid_t file)
         assert_string_equal(names[l], layer_names[l]);
         H5free_memory(names[l]);
     }
-    assert_string_attr(dset, "definition", CIM_H5_RUN_LAYER_ERROR_DEFINITION);
-    assert_string_attr(dset, "dims", "trial,layer");
+    cim_test_assert_string_attr(dset, "definition", CIM_H5_RUN_LAYER_ERROR_DEFINITION);
+    cim_test_assert_string_attr(dset, "dims", "trial,layer");
     H5Sclose(space);
     H5Tclose(type);
     H5Aclose(attr);
@@ -369,11 +342,11 @@ static void test_round_trip_without_trace(void **state)
     assert_int_equal(assert_per_trial_layout(file, "trials/correct"), 0);
     assert_int_equal(assert_per_trial_layout(file, "trials/layer_error_rate"), 0);
     dset = H5Dopen2(file, "trials/accuracy", H5P_DEFAULT);
-    assert_string_attr(dset, "dims", "trial");
-    assert_string_attr(dset, "definition", "correct / images");
+    cim_test_assert_string_attr(dset, "dims", "trial");
+    cim_test_assert_string_attr(dset, "definition", "correct / images");
     H5Dclose(dset);
     dset = H5Dopen2(file, "summary/q05", H5P_DEFAULT);
-    assert_string_attr(dset, "description",
+    cim_test_assert_string_attr(dset, "description",
                        "5 % quantile of /trials/accuracy (linear interpolation, numpy's default)");
     H5Dclose(dset);
     assert_int_equal(H5Lexists(file, "trace", H5P_DEFAULT), 0);

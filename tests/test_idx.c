@@ -20,35 +20,19 @@
 
 #include "cim_idx.h"
 
-#define DIR_MAX 256   /* the scratch folder's path, well below CIM_TEST_PATH_MAX */
 #define FILE_MAX 4096 /* bytes of any IDX file the tests build */
 #define FUZZ_SEED 20240611u
 #define FUZZ_FLIP_CASES 300 /* header flips of plain files, and byte flips of gzip files */
 
 typedef struct idx_fixture {
-    char dir[DIR_MAX];
+    char dir[CIM_TEST_SCRATCH_DIR_MAX]; /* first: cim_test_scratch */
 } idx_fixture;
 
 static int make_folder(void **state)
 {
-    idx_fixture *fx = calloc(1, sizeof *fx);
-    if (!fx)
-        return -1;
-    if (cim_test_make_scratch_dir(fx->dir, sizeof fx->dir, "idx") != 0) {
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
+    return cim_test_scratch_setup(state, sizeof(idx_fixture), "idx");
 }
 
-static int remove_folder(void **state)
-{
-    idx_fixture *fx = *state;
-    cim_test_remove_tree(fx->dir);
-    free(fx);
-    return 0;
-}
 
 /* ---------------------------------------------------------------------------
  * Building files
@@ -765,29 +749,36 @@ static void test_fuzz_byte_flips(void **state)
  * Fashion-MNIST (Debian's dataset-fashion-mnist)
  */
 
-static void test_fashion_mnist_t10k(void **state)
+/* A Fashion-MNIST split of `count` 28x28 images, ten classes of count / 10
+ * each (both splits are balanced); skips when the dataset is absent. */
+static void load_balanced_split(const char *split, int32_t count, cim_dataset *d)
 {
-    (void)state;
+    cim_error err = {0};
     if (access(CIM_IDX_DEFAULT_DIR, F_OK) != 0) {
         print_message("%s absent (install dataset-fashion-mnist): skipped\n", CIM_IDX_DEFAULT_DIR);
         skip();
     }
-    cim_dataset d;
-    cim_error err = {0};
-    int rc = cim_idx_load_split(CIM_IDX_DEFAULT_DIR, "t10k", &d, &err);
-    if (rc)
-        fail_msg("t10k rejected: %s", err.msg);
-    assert_int_equal(d.count, 10000);
-    assert_int_equal(d.height, 28);
-    assert_int_equal(d.width, 28);
-    assert_int_equal(d.num_classes_seen, 10);
+    if (cim_idx_load_split(CIM_IDX_DEFAULT_DIR, split, d, &err) != 0)
+        fail_msg("%s rejected: %s", split, err.msg);
+    assert_int_equal(d->count, count);
+    assert_int_equal(d->height, 28);
+    assert_int_equal(d->width, 28);
+    assert_int_equal(d->num_classes_seen, 10);
     int per_class[10] = {0};
-    for (int32_t i = 0; i < d.count; ++i) {
-        assert_true(d.labels[i] < 10);
-        per_class[d.labels[i]]++;
+    for (int32_t i = 0; i < d->count; ++i) {
+        assert_true(d->labels[i] < 10);
+        per_class[d->labels[i]]++;
     }
     for (int k = 0; k < 10; ++k)
-        CIM_ASSERT_I64_EQ(per_class[k], 1000); /* the test set is balanced */
+        CIM_ASSERT_I64_EQ(per_class[k], count / 10);
+}
+
+static void test_fashion_mnist_t10k(void **state)
+{
+    cim_dataset d;
+    cim_error err = {0};
+    (void)state;
+    load_balanced_split("t10k", 10000, &d);
     /* Known values, read independently with Python's gzip module:
      *   d = gzip.open('.../t10k-labels-idx1-ubyte.gz').read(); list(d[8:12])
      *   -> [9, 2, 1, 1]  (ankle boot, pullover, trouser, trouser)
@@ -814,24 +805,9 @@ static void test_fashion_mnist_t10k(void **state)
 
 static void test_fashion_mnist_train(void **state)
 {
-    (void)state;
-    if (access(CIM_IDX_DEFAULT_DIR, F_OK) != 0)
-        skip();
     cim_dataset d;
-    cim_error err = {0};
-    int rc = cim_idx_load_split(CIM_IDX_DEFAULT_DIR, "train", &d, &err);
-    if (rc)
-        fail_msg("train rejected: %s", err.msg);
-    assert_int_equal(d.count, 60000);
-    assert_int_equal(d.height, 28);
-    assert_int_equal(d.width, 28);
-    int per_class[10] = {0};
-    for (int32_t i = 0; i < d.count; ++i) {
-        assert_true(d.labels[i] < 10);
-        per_class[d.labels[i]]++;
-    }
-    for (int k = 0; k < 10; ++k)
-        CIM_ASSERT_I64_EQ(per_class[k], 6000);
+    (void)state;
+    load_balanced_split("train", 60000, &d);
     /* Python's gzip module: list(d[8:12]) of train-labels -> [9, 0, 0, 3] */
     assert_int_equal(d.labels[0], 9);
     assert_int_equal(d.labels[3], 3);
@@ -868,5 +844,5 @@ int main(void)
         cmocka_unit_test(test_fashion_mnist_t10k),
         cmocka_unit_test(test_fashion_mnist_train),
     };
-    return cmocka_run_group_tests(tests, make_folder, remove_folder);
+    return cmocka_run_group_tests(tests, make_folder, cim_test_scratch_teardown);
 }

@@ -24,10 +24,7 @@
 #include "cim_reference.h"
 #include "cim_test_util.h"
 
-typedef struct fixture {
-    cim_ocl ocl;
-    int have_device;
-} fixture;
+typedef cim_test_device fixture;
 
 static int open_device(void **state, const char *vector_width, int gpu_style)
 {
@@ -56,14 +53,6 @@ static int setup_gpu_style(void **state)
     return open_device(state, "1", 1);
 }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    if (f->have_device)
-        cim_ocl_close(&f->ocl);
-    free(f);
-    return 0;
-}
 
 typedef enum variant {
     DIGITAL, NOISE_FREE_INF, D2D_INF, D2D_FINITE, D2D_C2C_INF, D2D_C2C_FINITE, C2C_ONLY
@@ -564,7 +553,7 @@ int main(void)
      * blocked layout, several inputs per work-item) and the GPU style (one
      * column per work-item, columns-fastest layout, driver-chosen groups)
      * must give the same bits: run everything under both. */
-    int failed = cmocka_run_group_tests_name("kernels_device_style", tests, setup_default, teardown);
-    failed += cmocka_run_group_tests_name("kernels_gpu_style", tests, setup_gpu_style, teardown);
+    int failed = cmocka_run_group_tests_name("kernels_device_style", tests, setup_default, cim_test_device_teardown);
+    failed += cmocka_run_group_tests_name("kernels_gpu_style", tests, setup_gpu_style, cim_test_device_teardown);
     return failed;
 }

@@ -39,7 +39,6 @@
 #define MAX_CASE_FILES 512
 #define ROOT CIM_MW_ROOT
 #define TWO_30 ((int64_t)1 << 30)
-#define DIR_MAX 256 /* the scratch folder's path, well below CIM_TEST_PATH_MAX */
 
 /* ---------------------------------------------------------------------------
  * Fixture: a scratch folder and the list of case files for the Python check
@@ -53,29 +52,16 @@ typedef struct case_file {
 } case_file;
 
 typedef struct fixture {
-    char dir[DIR_MAX];
+    char dir[CIM_TEST_SCRATCH_DIR_MAX]; /* first: cim_test_scratch */
     case_file files[MAX_CASE_FILES];
     int n_files;
 } fixture;
 
 static int setup(void **state)
 {
-    fixture *fx = calloc(1, sizeof *fx);
-    if (!fx || cim_test_make_scratch_dir(fx->dir, sizeof fx->dir, "model") != 0) {
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
+    return cim_test_scratch_setup(state, sizeof(fixture), "model");
 }
 
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-    cim_test_remove_tree(fx->dir);
-    free(fx);
-    return 0;
-}
 
 static void path_in(const fixture *fx, const char *name, char *path)
 {
@@ -1601,5 +1587,5 @@ int main(void)
         /* last: it checks every case file the tests above wrote */
         cmocka_unit_test(test_python_reference_agrees),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, cim_test_scratch_teardown);
 }

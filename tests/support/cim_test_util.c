@@ -237,6 +237,41 @@ int cim_test_open_device(cim_ocl *ocl, int *have_device, const char *suite)
     return err.code == CIM_ERR_NODEVICE ? 0 : -1;
 }
 
+int cim_test_device_setup(void **state, const char *suite)
+{
+    cim_test_device *f = calloc(1, sizeof *f);
+    *state = f;
+    return f ? cim_test_open_device(&f->ocl, &f->have_device, suite) : -1;
+}
+
+int cim_test_device_teardown(void **state)
+{
+    cim_test_device *f = *state;
+    if (f && f->have_device)
+        cim_ocl_close(&f->ocl);
+    free(f);
+    return 0;
+}
+
+int cim_test_scratch_setup(void **state, size_t size, const char *suite)
+{
+    cim_test_scratch *fx = calloc(1, size > sizeof *fx ? size : sizeof *fx);
+    if (!fx || cim_test_make_scratch_dir(fx->dir, sizeof fx->dir, suite) != 0) {
+        free(fx);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+int cim_test_scratch_teardown(void **state)
+{
+    cim_test_scratch *fx = *state;
+    cim_test_remove_tree(fx->dir);
+    free(fx);
+    return 0;
+}
+
 static int by_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);

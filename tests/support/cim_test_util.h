@@ -87,6 +87,18 @@ int cim_test_make_scratch_dir(char *buf, size_t n, const char *suite);
  * does not exist. */
 void cim_test_remove_tree(const char *path);
 
+/* cmocka group fixtures of suites that write files. The suite's fixture
+ * struct starts with `char dir[CIM_TEST_SCRATCH_DIR_MAX]` (any members may
+ * follow): setup allocates `size` zeroed bytes, makes the scratch folder
+ * (cim_test_make_scratch_dir) and stores the struct in *state; teardown
+ * removes the folder and frees the struct. */
+#define CIM_TEST_SCRATCH_DIR_MAX 256 /* well below CIM_TEST_PATH_MAX */
+typedef struct cim_test_scratch {
+    char dir[CIM_TEST_SCRATCH_DIR_MAX];
+} cim_test_scratch;
+int cim_test_scratch_setup(void **state, size_t size, const char *suite);
+int cim_test_scratch_teardown(void **state);
+
 /* The whole file at `path`, malloc'd and NUL-terminated (bytes after an
  * embedded NUL are kept but hidden from string functions). Fails the test
  * when the file cannot be read. */
@@ -113,6 +125,15 @@ void cim_test_assert_near(double actual, double expected, double tol, const char
  * 0 (the suite's tests skip()); a device whose kernels do not build: -1 (the
  * group fails). The reason is printed on stderr. */
 int cim_test_open_device(cim_ocl *ocl, int *have_device, const char *suite);
+
+/* Group fixtures of suites that run kernels and need nothing else: the
+ * fixture is a cim_test_device (setup opens the device as above). */
+typedef struct cim_test_device {
+    cim_ocl ocl;
+    int have_device;
+} cim_test_device;
+int cim_test_device_setup(void **state, const char *suite);
+int cim_test_device_teardown(void **state);
 
 /* The shipped models, data/models/\*.h5, sorted by name: up to `max` paths
  * (malloc'd, free each) into paths; returns how many. */
