@@ -23,10 +23,12 @@ void cim_mc_chunks(const cim_mc_setup *s, int32_t *trials, int64_t *images)
     /* two int32 activation tensors plus the crossbar vectors and results,
      * which bit planes multiply */
     int32_t planes = 1;
-    for (int32_t l = 0; l < s->model->num_layers; ++l)
-        if (cim_netref_on_crossbar(&s->xbars[l]) &&
-            s->model->layers[l].in_alphabet == CIM_ALPHABET_IMAGE)
-            planes = CIM_PIXEL_PLANES;
+    for (int32_t l = 0; l < s->model->num_layers; ++l) {
+        if (!cim_netref_on_crossbar(&s->xbars[l]))
+            continue;
+        const cim_layer_mvm g = cim_netref_layer_mvm(&s->model->layers[l], &s->xbars[l]);
+        planes = g.planes > planes ? g.planes : planes;
+    }
     const int64_t per_trial_image =
         (2 + 2 * (int64_t)planes) * (int64_t)sizeof(int32_t) * s->model->max_tensor;
     int64_t pairs = budget / (per_trial_image > 0 ? per_trial_image : 1);
