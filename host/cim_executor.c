@@ -6,8 +6,8 @@
  * [set][image][position][plane][fan_in] (cim_netref_vectors), runs one engine
  * job over all trials (inputs shared, or per trial; bit planes folded on the
  * device), and turns the results [trial][image][position][channel] into the
- * layer's [channel][position] layout (cim_netref_outputs). C2C input keys are those of cim_netref.h, with
- * the image's dataset index.
+ * layer's [channel][position] layout (cim_netref_outputs). C2C input keys are
+ * those of cim_netref.h, with the image's dataset index.
  *
  * Ownership: the two activation tensors and the vector/result scratch are
  * allocated per call and freed through the `done:` label.

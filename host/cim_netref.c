@@ -59,6 +59,19 @@ int32_t cim_netref_crossbar_layers(const cim_model *m, const cim_xbar *xbars)
     return n;
 }
 
+int64_t cim_netref_vectors_per_image(const cim_model *m, const cim_xbar *xbars)
+{
+    int64_t most = 0;
+    for (int32_t l = 0; l < m->num_layers; ++l) {
+        if (!cim_netref_on_crossbar(&xbars[l]))
+            continue;
+        const cim_layer_mvm g = cim_netref_layer_mvm(&m->layers[l], &xbars[l]);
+        const int64_t v = (int64_t)g.positions * g.planes;
+        most = v > most ? v : most;
+    }
+    return most;
+}
+
 cim_layer_mvm cim_netref_layer_mvm(const cim_layer *L, const cim_xbar *xbar)
 {
     cim_layer_mvm g;

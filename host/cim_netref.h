@@ -64,6 +64,10 @@ static inline int cim_netref_on_crossbar(const cim_xbar *xbar)
 /* Layers that run on crossbars. */
 int32_t cim_netref_crossbar_layers(const cim_model *m, const cim_xbar *xbars);
 
+/* The most crossbar input vectors (positions x planes) one image gives a
+ * layer: images with dataset index k < 2^32 / this keep distinct C2C keys. */
+int64_t cim_netref_vectors_per_image(const cim_model *m, const cim_xbar *xbars);
+
 /* A weight layer as a crossbar matrix. Its crossbar input vectors are
  * [position][plane][cols] per image, its crossbar results
  * [position][plane][rows]. */

@@ -282,6 +282,16 @@ static int load_inputs(run_state *r, cim_error *err)
         return cim_error_set(err, CIM_ERR_INPUT, "%s: no layer runs on crossbars (no dense or conv2d layer "
                              "with binary or ternary inputs; --first-layer crossbar adds those on raw pixels)",
                              r->model_path);
+    {
+        /* C2C input keys are 32-bit: image index x vectors per image (cim_netref.h) */
+        const int64_t per_image = cim_netref_vectors_per_image(&r->model, r->xbars);
+        const int64_t images_end = (int64_t)o->first_image + r->data.count;
+        if (per_image > 0 && images_end > ((int64_t)1 << 32) / per_image)
+            return cim_error_set(err, CIM_ERR_INPUT,
+                                 "%s: images up to index %lld x %lld crossbar input vectors each "
+                                 "exceed the 2^32 read keys; use fewer or earlier images",
+                                 r->model_path, (long long)images_end - 1, (long long)per_image);
+    }
     for (int32_t l = 0; l < r->model.num_layers; ++l) {
         r->digital_xbars[l] = r->xbars[l];
         r->digital_xbars[l].column.digital = 1;

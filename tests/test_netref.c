@@ -314,6 +314,29 @@ static void test_pixel_bit_planes(void **state)
     }
 }
 
+/* The C2C key budget of the default model: 12x12 positions of its second
+ * conv on the host-first-layer plan, 28x28 positions x 8 planes of its first
+ * conv when that layer is bit-sliced onto crossbars. */
+static void test_vectors_per_image(void **state)
+{
+    cim_model m;
+    cim_error err = {0, ""};
+    (void)state;
+    if (cim_model_load(CIM_SOURCE_DIR "/data/models/tnn_cnn.h5", &m, &err) != 0)
+        skip();
+    cim_config cfg = make_config(CIM_TNN_I, 0, 256, 256, 0, 0);
+    cim_xbar *xbars = calloc((size_t)m.num_layers, sizeof *xbars);
+    assert_int_equal(cim_netref_resolve(&m, &cfg, 1, CIM_PIXELS_ON_HOST, xbars, &err), 0);
+    CIM_ASSERT_I64_EQ(cim_netref_vectors_per_image(&m, xbars), 12 * 12);
+    CIM_ASSERT_I64_EQ(cim_netref_crossbar_layers(&m, xbars), 2);
+    assert_int_equal(cim_netref_resolve(&m, &cfg, 1, CIM_PIXELS_ON_CROSSBAR, xbars, &err), 0);
+    CIM_ASSERT_I64_EQ(cim_netref_vectors_per_image(&m, xbars), 28 * 28 * CIM_PIXEL_PLANES);
+    CIM_ASSERT_I64_EQ(cim_netref_crossbar_layers(&m, xbars), 3);
+    free(xbars);
+    cim_config_free(&cfg);
+    cim_model_free(&m);
+}
+
 /* Shipped models on Fashion-MNIST test images: exact without noise for a
  * TNN and a BNN mapping each (256x256 crossbars, as the default run). */
 static void test_shipped_models_are_exact_without_noise(void **state)
@@ -353,6 +376,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_im2col_pads_and_orders),
         cmocka_unit_test(test_pixel_bit_planes),
+        cmocka_unit_test(test_vectors_per_image),
         cmocka_unit_test(test_generated_models_are_exact_without_noise),
         cmocka_unit_test(test_ternary_model_needs_tnn_mapping),
         cmocka_unit_test(test_noisy_chips_replay_and_differ),
