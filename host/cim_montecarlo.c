@@ -84,8 +84,8 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
                 .first_image = s->first_image + (uint32_t)k0,
                 .trial_first = s->trial_first + (uint32_t)t0,
                 .n_trials = nt,
-                .mismatches = mismatches,
-                .outputs = outputs,
+                .mismatches = s->skip_layer_errors ? NULL : mismatches,
+                .outputs = s->skip_layer_errors ? NULL : outputs,
             };
             if ((rc = cim_executor_run(ocl, &job, pred, err)) != 0)
                 goto done;
@@ -105,7 +105,8 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
             layer_error[k] = outputs[k % n_layers] > 0
                                  ? (double)mismatches[k] / (double)outputs[k % n_layers]
                                  : 0.0;
-        if ((rc = sink(ctx, s->trial_first + t0, nt, correct, layer_error, all_pred, err)) != 0)
+        if ((rc = sink(ctx, s->trial_first + t0, nt, correct,
+                       s->skip_layer_errors ? NULL : layer_error, all_pred, err)) != 0)
             goto done;
     }
 done:

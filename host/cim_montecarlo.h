@@ -28,11 +28,14 @@ typedef struct cim_mc_setup {
     uint32_t trial_first;   /* global index of the first trial (replay) */
     int64_t n_trials;
     int64_t memory_bytes;   /* activation budget; 0: a default */
+    int skip_layer_errors;  /* 1: no per-layer error rates (the sink gets NULL);
+                             * saves the exact evaluation of every crossbar layer */
 } cim_mc_setup;
 
 /* Receives trials [trial_first, trial_first + n) in order: correct[n],
  * layer_error[n * L] (L = cim_netref_crossbar_layers: per crossbar layer the
- * fraction of its outputs that differ from the exact W x of the same inputs)
+ * fraction of its outputs that differ from the exact W x of the same inputs;
+ * NULL with skip_layer_errors)
  * and, if requested, predictions[n * n_images]. Returns 0 or a CIM_ERR_* code. */
 typedef int (*cim_mc_sink)(void *ctx, int64_t trial_first, int32_t n, const int64_t *correct,
                            const double *layer_error, const int32_t *predictions, cim_error *err);

@@ -456,7 +456,8 @@ int cim_cli_run(int argc, char **argv, int first)
         const cim_mc_setup setup = {
             .model = &r.model, .xbars = r.xbars, .images = r.data.images, .labels = r.data.labels,
             .n_images = r.data.count, .first_image = (uint32_t)r.o.first_image,
-            .trial_first = (uint32_t)r.o.trial_offset, .n_trials = (int64_t)r.o.trials};
+            .trial_first = (uint32_t)r.o.trial_offset, .n_trials = (int64_t)r.o.trials,
+            .skip_layer_errors = r.h5 == NULL /* only the results file stores them */};
         int32_t chunk_trials;
         int64_t chunk_images;
         cim_mc_chunks(&setup, &chunk_trials, &chunk_images);

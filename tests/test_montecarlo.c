@@ -212,6 +212,7 @@ typedef struct collected {
     int64_t trial_first, n_trials, n_images;
     int32_t n_layers;
     int64_t next; /* the trial the next sink call must start at */
+    int skip_layer_errors; /* the setup's: the sink must get NULL */
     int calls;
     int64_t *correct;    /* n_trials */
     double *layer_error; /* n_trials x n_layers */
@@ -229,6 +230,7 @@ static void collected_init(collected *c, const cim_mc_setup *s)
     c->n_images = s->n_images;
     c->n_layers = cim_netref_crossbar_layers(s->model, s->xbars);
     c->next = s->trial_first;
+    c->skip_layer_errors = s->skip_layer_errors;
     c->correct = calloc((size_t)s->n_trials, sizeof *c->correct);
     c->layer_error = calloc((size_t)(s->n_trials * c->n_layers) + 1, sizeof *c->layer_error);
     c->pred = calloc((size_t)(s->n_trials * s->n_images), sizeof *c->pred);
@@ -255,8 +257,13 @@ static int collect(void *ctx, int64_t trial_first, int32_t n, const int64_t *cor
     assert_true(n >= 1 && t0 + n <= c->n_trials);
     c->next = trial_first + n;
     memcpy(c->correct + t0, correct, sizeof(int64_t) * (size_t)n);
-    memcpy(c->layer_error + t0 * c->n_layers, layer_error,
-           sizeof(double) * (size_t)n * (size_t)c->n_layers);
+    if (c->skip_layer_errors) {
+        assert_null(layer_error);
+    } else {
+        assert_non_null(layer_error);
+        memcpy(c->layer_error + t0 * c->n_layers, layer_error,
+               sizeof(double) * (size_t)n * (size_t)c->n_layers);
+    }
     if (predictions)
         memcpy(c->pred + t0 * c->n_images, predictions,
                sizeof(int32_t) * (size_t)n * (size_t)c->n_images);
@@ -476,6 +483,13 @@ static int expect_chunking_invariant(fixture *f, const char *what, const cim_mod
     CIM_ASSERT_I64_EQ(ci, n_images);
     mc_run(f, &s, 1, &big);
     CIM_ASSERT_I64_EQ(big.calls, 1);
+    /* without the layer error rates: the same counts and predictions */
+    s.skip_layer_errors = 1;
+    mc_run(f, &s, 1, &one);
+    assert_memory_equal(one.correct, big.correct, sizeof(int64_t) * (size_t)n_trials);
+    assert_memory_equal(one.pred, big.pred, sizeof(int32_t) * (size_t)(n_trials * n_images));
+    collected_free(&one);
+    s.skip_layer_errors = 0;
 
     for (int64_t t = 0; t < n_trials; ++t) {
         int64_t ref = 0;
