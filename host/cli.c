@@ -85,6 +85,16 @@ void cim_cli_progress_start(cim_cli_progress *p)
     p->start = p->last = progress_now_s();
 }
 
+/* h:mm:ss, or m:ss under an hour. */
+static void format_duration(double seconds, char *out, size_t n)
+{
+    const long long s = seconds > 0 ? (long long)(seconds + 0.5) : 0;
+    if (s >= 3600)
+        snprintf(out, n, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+    else
+        snprintf(out, n, "%lld:%02lld", s / 60, s % 60);
+}
+
 void cim_cli_progress_update(cim_cli_progress *p, const char *what, double fraction,
                              uint64_t done, uint64_t total, const char *unit)
 {
@@ -94,8 +104,13 @@ void cim_cli_progress_update(cim_cli_progress *p, const char *what, double fract
     t = progress_now_s();
     if (t - p->start < CIM_PROGRESS_AFTER_S || (p->shown && t - p->last < CIM_PROGRESS_EVERY_S))
         return;
-    fprintf(stderr, "\r\033[Kcimgpu: %s: %llu of %llu %s (%d%%)", what, (unsigned long long)done,
-            (unsigned long long)total, unit, (int)(100.0 * fraction));
+    char elapsed[32], left[32] = "";
+    format_duration(t - p->start, elapsed, sizeof elapsed);
+    if (fraction > 0.0 && fraction < 1.0)
+        format_duration((t - p->start) * (1.0 - fraction) / fraction, left, sizeof left);
+    fprintf(stderr, "\r\033[Kcimgpu: %s: %llu of %llu %s (%d%%), %s elapsed%s%s%s", what,
+            (unsigned long long)done, (unsigned long long)total, unit, (int)(100.0 * fraction),
+            elapsed, *left ? ", about " : "", left, *left ? " left" : "");
     fflush(stderr);
     p->shown = 1;
     p->last = t;

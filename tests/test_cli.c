@@ -28,6 +28,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -578,6 +580,60 @@ static void test_run_first_layer_on_crossbar(void **state)
     free(eb);
     H5Fclose(a);
     H5Fclose(b);
+}
+
+/* On a terminal, a run longer than a second shows progress on stderr (done,
+ * elapsed, time left) and clears the line at the end; run as above (not a
+ * terminal) it prints none -- every other test checks that stderr is empty
+ * or one line. */
+static void test_progress_on_a_terminal(void **state)
+{
+    const fixture *f = *state;
+    char text[1 << 16];
+    size_t len = 0;
+    struct timespec t0, t1;
+    int master, status;
+    if (!f->have_device)
+        skip();
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const pid_t pid = forkpty(&master, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) { /* stderr on the terminal, the summary to /dev/null */
+        const int null = open("/dev/null", O_WRONLY);
+        if (null < 0 || dup2(null, STDOUT_FILENO) < 0)
+            _exit(126);
+        execl(CIMGPU_BIN, CIMGPU_BIN, "--trials", "600", "--images", "100", (char *)NULL);
+        _exit(127);
+    }
+    for (;;) { /* until the child closes the terminal (EIO) or the timeout */
+        struct pollfd p = {master, POLLIN, 0};
+        const int ready = poll(&p, 1, RUN_TIMEOUT_S * 1000);
+        if (ready <= 0) {
+            kill(pid, SIGKILL);
+            fail_msg("cimgpu under a terminal did not finish within %d s", RUN_TIMEOUT_S);
+        }
+        const ssize_t n = read(master, text + len, sizeof text - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (len == sizeof text - 1)
+            fail_msg("more than %zu bytes of progress", sizeof text);
+    }
+    text[len] = '\0';
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    close(master);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    if ((double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec) < 2.0)
+        skip(); /* a device this fast finishes before progress is due */
+    if (!strstr(text, "cimgpu: run: ") || !strstr(text, " of 600 trials (") ||
+        !strstr(text, " elapsed, about ") || !strstr(text, " left"))
+        fail_msg("no progress line on the terminal: \"%s\"", text);
+    /* the last thing written clears the progress line */
+    static const char clear[] = "\r\033[K";
+    assert_true(len >= sizeof clear - 1);
+    assert_memory_equal(text + len - (sizeof clear - 1), clear, sizeof clear - 1);
 }
 
 static void test_unknown_subcommand_and_options(void **state)
@@ -1159,6 +1215,7 @@ int main(void)
         cmocka_unit_test(test_run_bad_input),
         cmocka_unit_test(test_run_small_and_replay),
         cmocka_unit_test(test_run_first_layer_on_crossbar),
+        cmocka_unit_test(test_progress_on_a_terminal),
         cmocka_unit_test(test_unknown_subcommand_and_options),
         cmocka_unit_test(test_required_options),
         cmocka_unit_test(test_bad_trials),
