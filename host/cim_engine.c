@@ -26,8 +26,6 @@
  * most trials one batch takes (more buys no speed, only memory). */
 #define CIM_ENGINE_BATCH_BYTES ((size_t)256 << 20)
 #define CIM_ENGINE_BATCH_TRIALS 1024
-/* Largest work-group along dimension 0 on CPU devices. */
-#define CIM_ENGINE_CPU_GROUP 256
 /* Inputs one read work-item evaluates in turn on CPUs (its block of
  * conductances stays in cache); GPUs take one input per work-item. */
 #define CIM_ENGINE_CPU_INPUTS_PER_ITEM 8
@@ -46,94 +44,6 @@ static void release_bufs(engine_bufs *b)
             clReleaseMemObject(all[k]);
 }
 
-static cl_mem make_buffer(cim_ocl *ocl, cl_mem_flags flags, size_t bytes, const void *host,
-                          const char *what, cim_error *err)
-{
-    cl_int st;
-    cl_mem m;
-    if (bytes == 0)
-        bytes = sizeof(int64_t); /* unused argument: a placeholder buffer */
-    m = clCreateBuffer(ocl->context, flags | (host ? CL_MEM_COPY_HOST_PTR : 0), bytes,
-                       (void *)host, &st);
-    if (st != CL_SUCCESS) {
-        cim_error_set(err, CIM_ERR_OPENCL, "OpenCL: allocating %zu bytes for %s failed: %s", bytes,
-                      what, cim_ocl_strerror(st));
-        return NULL;
-    }
-    return m;
-}
-
-static int set_args(cl_kernel k, int n, const cl_mem *args, cim_error *err)
-{
-    for (int a = 0; a < n; ++a) {
-        cl_int st = clSetKernelArg(k, (cl_uint)a, sizeof(cl_mem), &args[a]);
-        if (st != CL_SUCCESS)
-            return cim_error_set(err, CIM_ERR_OPENCL, "OpenCL: setting argument %d failed: %s", a,
-                                 cim_ocl_strerror(st));
-    }
-    return 0;
-}
-
-/* The largest divisor of n that is at most cap (>= 1). */
-static size_t largest_divisor(size_t n, size_t cap)
-{
-    for (size_t l = n < cap ? n : cap; l > 1; --l)
-        if (n % l == 0)
-            return l;
-    return 1;
-}
-
-/* Enqueues k over a 3-D range; if seconds is not NULL, waits for it and adds
- * its device time. */
-static int launch(cim_ocl *ocl, cl_kernel k, const char *name, size_t g0, size_t g1, size_t g2,
-                  double *seconds, cim_error *err)
-{
-    size_t global[3] = {g0, g1, g2};
-    cl_event ev = NULL;
-    cl_int st;
-    if (g0 == 0 || g1 == 0 || g2 == 0)
-        return 0;
-    /* CPU devices: work-groups of up to CIM_ENGINE_CPU_GROUP work-items, a
-     * whole row along dimension 0 first (measured fastest on PoCL: few groups,
-     * each sharing its trial's data in cache); GPUs: the driver's choice.
-     * Results never depend on it. */
-    size_t local[3] = {1, 1, 1};
-    int explicit_local = 0;
-    if (ocl->cpu_style) {
-        const size_t cap = ocl->max_work_group && ocl->max_work_group < CIM_ENGINE_CPU_GROUP
-                               ? ocl->max_work_group
-                               : CIM_ENGINE_CPU_GROUP;
-        local[0] = largest_divisor(g0, cap);
-        local[1] = largest_divisor(g1, cap / local[0]);
-        explicit_local = 1;
-    }
-    st = clEnqueueNDRangeKernel(ocl->queue, k, 3, NULL, global, explicit_local ? local : NULL, 0,
-                                NULL, seconds ? &ev : NULL);
-    if (st != CL_SUCCESS)
-        return cim_error_set(err, CIM_ERR_OPENCL, "OpenCL: launching %s failed: %s", name,
-                             cim_ocl_strerror(st));
-    if (ev) {
-        cl_ulong t0 = 0, t1 = 0;
-        st = clWaitForEvents(1, &ev);
-        if (st == CL_SUCCESS)
-            st = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
-        if (st == CL_SUCCESS)
-            st = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
-        clReleaseEvent(ev);
-        if (st != CL_SUCCESS)
-            return cim_error_set(err, CIM_ERR_OPENCL, "OpenCL: timing %s failed: %s", name,
-                                 cim_ocl_strerror(st));
-        *seconds += (double)(t1 - t0) * 1e-9;
-    }
-    return 0;
-}
-
-static int read_buffer(cim_ocl *ocl, cl_mem buf, size_t bytes, void *host, cim_error *err)
-{
-    cl_int st = clEnqueueReadBuffer(ocl->queue, buf, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
-    return CIM_OCL_CHECK(st, err, "clEnqueueReadBuffer");
-}
-
 /* Digital side information shared by every path. */
 typedef struct side_info {
     int32_t tiles_n;
@@ -143,19 +53,30 @@ typedef struct side_info {
     int64_t input_rows; /* n_inputs, or n_trials * n_inputs with inputs per trial */
 } side_info;
 
-static int side_info_init(side_info *si, const cim_mvm_job *job, int vector_width)
+/* The weights' part of the side information: tiles, padding, weight sums. */
+static int side_info_weights(side_info *si, const cim_mvm_job *job, int vector_width)
 {
     const cim_xbar *x = job->xbar;
     si->tiles_n = cim_tiles(job->cols, x->xbar_n);
     si->rows_pad = (job->rows + vector_width - 1) / vector_width * vector_width;
-    si->input_rows = (int64_t)job->n_inputs * (job->inputs_per_trial ? job->n_trials : 1);
     si->sumw = calloc((size_t)si->tiles_n * si->rows_pad, sizeof(int32_t));
-    si->tile_s = calloc((size_t)si->input_rows * si->tiles_n, sizeof(int32_t));
-    if (!si->sumw || !si->tile_s)
+    if (!si->sumw)
         return CIM_ERR_NOMEM;
     for (int32_t m = 0; m < job->rows; ++m)
         for (int32_t n = 0; n < job->cols; ++n)
             si->sumw[(size_t)(n / x->xbar_n) * si->rows_pad + m] += job->weights[(size_t)m * job->cols + n];
+    return 0;
+}
+
+static int side_info_init(side_info *si, const cim_mvm_job *job, int vector_width)
+{
+    const cim_xbar *x = job->xbar;
+    if (side_info_weights(si, job, vector_width) != 0)
+        return CIM_ERR_NOMEM;
+    si->input_rows = (int64_t)job->n_inputs * (job->inputs_per_trial ? job->n_trials : 1);
+    si->tile_s = calloc((size_t)si->input_rows * si->tiles_n, sizeof(int32_t));
+    if (!si->tile_s)
+        return CIM_ERR_NOMEM;
 #pragma omp parallel for schedule(static) if ((int64_t)(si->input_rows * job->cols) >= CIM_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < si->input_rows; ++i) {
         const int8_t *in = job->inputs + (size_t)i * job->cols;
@@ -376,17 +297,17 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
         goto done;
     }
     const size_t tile_words = (size_t)si->tiles_n * lp.words_per_tile;
-    bf->lp = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, &lp, "launch parameters", err);
-    bf->state_bits = make_buffer(ocl, CL_MEM_READ_ONLY,
+    bf->lp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, &lp, "launch parameters", err);
+    bf->state_bits = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY,
                                  sizeof(uint32_t) * d->n_slots * tile_words * rows_pad, state_bits,
                                  "cell bit-planes", err);
-    bf->drive_bits = make_buffer(ocl, CL_MEM_READ_ONLY,
+    bf->drive_bits = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY,
                                  sizeof(uint32_t) * job->n_inputs * d->n_drives * tile_words,
                                  drive_bits, "drive bit-planes", err);
-    bf->out = make_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_elems, NULL, "results", err);
-    bf->trace_current = make_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int32_t) * tr : 0,
+    bf->out = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_elems, NULL, "results", err);
+    bf->trace_current = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int32_t) * tr : 0,
                                     NULL, "trace", err);
-    bf->trace_adc = make_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int64_t) * tr : 0, NULL,
+    bf->trace_adc = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int64_t) * tr : 0, NULL,
                                 "trace", err);
     if (!bf->lp || !bf->state_bits || !bf->drive_bits || !bf->out || !bf->trace_current ||
         !bf->trace_adc) {
@@ -399,11 +320,11 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
     {
         const cl_mem args[] = {bf->lp, bf->cp, bf->state_bits, bf->drive_bits, bf->tile_s,
                                bf->sumw, bf->out, bf->trace_current, bf->trace_adc};
-        if ((rc = set_args(k, 9, args, err)) != 0 ||
-            (rc = launch(ocl, k, "cim_read_digital", (size_t)(rows_pad / ocl->vector_width),
+        if ((rc = cim_ocl_set_args(k, 9, args, err)) != 0 ||
+            (rc = cim_ocl_launch(ocl, k, "cim_read_digital", (size_t)(rows_pad / ocl->vector_width),
                          (size_t)((job->n_inputs + lp.inputs_per_item - 1) / lp.inputs_per_item), 1,
                          job->timing ? &job->timing->read_s : NULL, err)) != 0 ||
-            (rc = read_buffer(ocl, bf->out, sizeof(int32_t) * out_elems, planes > 1 ? reads : out,
+            (rc = cim_ocl_read(ocl, bf->out, sizeof(int32_t) * out_elems, planes > 1 ? reads : out,
                               err)) != 0)
             goto done;
     }
@@ -411,10 +332,10 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
         fold_on_host(reads, job->rows, (int64_t)job->n_inputs / planes, planes, out);
     if (tracing) {
         if (trace->current &&
-            (rc = read_buffer(ocl, bf->trace_current, sizeof(int32_t) * tr, trace->current, err)) != 0)
+            (rc = cim_ocl_read(ocl, bf->trace_current, sizeof(int32_t) * tr, trace->current, err)) != 0)
             goto done;
         if (trace->adc &&
-            (rc = read_buffer(ocl, bf->trace_adc, sizeof(int64_t) * tr, trace->adc, err)) != 0)
+            (rc = cim_ocl_read(ocl, bf->trace_adc, sizeof(int64_t) * tr, trace->adc, err)) != 0)
             goto done;
     }
     /* No variability in digital mode: every trial sees the same chip. */
@@ -459,8 +380,8 @@ static int upload_cell_layout(cim_ocl *ocl, const cim_mvm_job *job, const side_i
         pos[2 * pad + n] = (int32_t)(n / (size_t)x->xbar_n);
         pos[2 * pad + cols + n] = (int32_t)(n % (size_t)x->xbar_n);
     }
-    bf->weights_t = make_buffer(ocl, CL_MEM_READ_ONLY, pad * cols, wt, "weights", err);
-    bf->pos = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * 2 * (pad + cols), pos,
+    bf->weights_t = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, pad * cols, wt, "weights", err);
+    bf->pos = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * 2 * (pad + cols), pos,
                           "cell positions", err);
     if (!bf->weights_t || !bf->pos)
         rc = err->code;
@@ -482,7 +403,7 @@ static int upload_adc_table(cim_ocl *ocl, const cim_xbar *x, engine_bufs *bf, ci
             return cim_error_set(err, CIM_ERR_NOMEM, "engine: out of memory for the ADC table");
         cim_adc_table_build(&x->column, table);
     }
-    bf->adc_table = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int64_t) * len, table, "ADC table", err);
+    bf->adc_table = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int64_t) * len, table, "ADC table", err);
     free(table);
     return bf->adc_table ? 0 : err->code;
 }
@@ -531,18 +452,24 @@ static int make_fold_kernel(cim_ocl *ocl, const cim_mvm_job *job, const engine_b
     return CIM_OCL_CHECK(st, err, "cim_fold arguments");
 }
 
+/* Bytes of one trial's programmed cells: g (cim_program_g) or, with C2C,
+ * the raw currents (cim_program_raw). */
+static size_t work_bytes_per_trial(const cim_xbar *x, int32_t cols, int64_t rows_pad)
+{
+    const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
+    return sizeof(int32_t) * (size_t)cols * (size_t)rows_pad *
+           (cim_xbar_has_c2c(x) ? (size_t)d->n_slots
+                                : (size_t)d->n_convs * (size_t)cim_value_classes(d));
+}
+
 static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si, engine_bufs *bf,
                       int32_t *out, const cim_mvm_trace *trace, cim_error *err)
 {
     const cim_xbar *x = job->xbar;
-    const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
     const int c2c = cim_xbar_has_c2c(x);
     const int vw = ocl->vector_width;
     const int64_t rows_pad = si->rows_pad;
-    const size_t plane = (size_t)job->cols * rows_pad;
-    const size_t work_per_trial =
-        sizeof(int32_t) * plane *
-        (c2c ? (size_t)d->n_slots : (size_t)d->n_convs * (size_t)cim_value_classes(d));
+    const size_t work_per_trial = work_bytes_per_trial(x, job->cols, rows_pad);
     const size_t out_elems = (size_t)job->n_inputs * job->rows, tr = trace_elems(job, si);
     const int32_t planes = planes_of(job);
     const size_t out_vector_elems = out_elems / (size_t)planes;
@@ -566,16 +493,16 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
         goto done;
     }
     fill_launch_params(ocl, &lp, job, si, tracing);
-    bf->lp = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, NULL, "launch parameters", err);
-    bf->work = make_buffer(ocl, CL_MEM_READ_WRITE, work_per_trial * batch, NULL, "cell currents", err);
-    bf->out = make_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_elems * batch, NULL,
+    bf->lp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, NULL, "launch parameters", err);
+    bf->work = cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, work_per_trial * batch, NULL, "cell currents", err);
+    bf->out = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_elems * batch, NULL,
                           "results", err);
-    bf->trace_current = make_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int32_t) * tr * batch : 0,
+    bf->trace_current = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int32_t) * tr * batch : 0,
                                     NULL, "trace", err);
-    bf->trace_adc = make_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int64_t) * tr * batch : 0,
+    bf->trace_adc = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int64_t) * tr * batch : 0,
                                 NULL, "trace", err);
     if (planes > 1)
-        bf->folded = make_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_vector_elems * batch,
+        bf->folded = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_vector_elems * batch,
                                  NULL, "results", err);
     if (!bf->lp || !bf->work || !bf->out || !bf->trace_current || !bf->trace_adc ||
         (planes > 1 && !bf->folded)) {
@@ -588,7 +515,7 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
         (rc = upload_cell_layout(ocl, job, si, rows_pad, bf, err)) != 0)
         goto done;
     if (c2c) {
-        bf->inputs = make_buffer(ocl, CL_MEM_READ_ONLY, (size_t)si->input_rows * job->cols,
+        bf->inputs = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, (size_t)si->input_rows * job->cols,
                                  job->inputs, "inputs", err);
         if (!bf->inputs) {
             rc = err->code;
@@ -599,9 +526,9 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
             cim_error_set(err, rc, "engine: out of memory for input lists");
             goto done;
         }
-        bf->entries = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * n_entries,
+        bf->entries = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * n_entries,
                                   n_entries ? entries : NULL, "input lists", err);
-        bf->entry_start = make_buffer(ocl, CL_MEM_READ_ONLY,
+        bf->entry_start = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY,
                                       sizeof(int32_t) * ((size_t)si->input_rows * si->tiles_n + 1),
                                       entry_start, "input lists", err);
         if (!bf->entries || !bf->entry_start) {
@@ -623,8 +550,8 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
         const cl_mem rargs_c2c[] = {bf->lp,   bf->cp,     bf->weights_t, bf->pos,
                                     bf->inputs, bf->work, bf->tile_s,  bf->sumw,
                                     bf->adc_table, bf->out, bf->trace_current, bf->trace_adc};
-        if ((rc = set_args(kprog, 5, pargs, err)) != 0 ||
-            (rc = c2c ? set_args(kread, 12, rargs_c2c, err) : set_args(kread, 11, rargs_g, err)) != 0)
+        if ((rc = cim_ocl_set_args(kprog, 5, pargs, err)) != 0 ||
+            (rc = c2c ? cim_ocl_set_args(kread, 12, rargs_c2c, err) : cim_ocl_set_args(kread, 11, rargs_g, err)) != 0)
             goto done;
     }
     for (int32_t t0 = 0; t0 < job->n_trials; t0 += batch) {
@@ -634,28 +561,28 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
         st = clEnqueueWriteBuffer(ocl->queue, bf->lp, CL_TRUE, 0, sizeof lp, &lp, 0, NULL, NULL);
         if ((rc = CIM_OCL_CHECK(st, err, "clEnqueueWriteBuffer(launch parameters)")) != 0)
             goto done;
-        if ((rc = launch(ocl, kprog, "program kernel", c2c ? (size_t)job->rows : (size_t)(rows_pad / vw),
+        if ((rc = cim_ocl_launch(ocl, kprog, "program kernel", c2c ? (size_t)job->rows : (size_t)(rows_pad / vw),
                          (size_t)job->cols, (size_t)bt, job->timing ? &job->timing->program_s : NULL,
                          err)) != 0 ||
-            (rc = launch(ocl, kread, "read kernel",
+            (rc = cim_ocl_launch(ocl, kread, "read kernel",
                          c2c ? (size_t)job->rows : (size_t)(rows_pad / vw),
                          c2c ? (size_t)job->n_inputs
                              : (size_t)((job->n_inputs + lp.inputs_per_item - 1) / lp.inputs_per_item),
                          (size_t)bt, job->timing ? &job->timing->read_s : NULL, err)) != 0 ||
             (planes > 1 &&
-             (rc = launch(ocl, kfold, "fold kernel", (size_t)job->rows,
+             (rc = cim_ocl_launch(ocl, kfold, "fold kernel", (size_t)job->rows,
                           (size_t)(job->n_inputs / planes), (size_t)bt,
                           job->timing ? &job->timing->read_s : NULL, err)) != 0) ||
-            (rc = read_buffer(ocl, planes > 1 ? bf->folded : bf->out,
+            (rc = cim_ocl_read(ocl, planes > 1 ? bf->folded : bf->out,
                               sizeof(int32_t) * out_vector_elems * bt,
                               out + (size_t)t0 * out_vector_elems, err)) != 0)
             goto done;
         if (tracing && trace->current &&
-            (rc = read_buffer(ocl, bf->trace_current, sizeof(int32_t) * tr * bt,
+            (rc = cim_ocl_read(ocl, bf->trace_current, sizeof(int32_t) * tr * bt,
                               trace->current + (size_t)t0 * tr, err)) != 0)
             goto done;
         if (tracing && trace->adc &&
-            (rc = read_buffer(ocl, bf->trace_adc, sizeof(int64_t) * tr * bt,
+            (rc = cim_ocl_read(ocl, bf->trace_adc, sizeof(int64_t) * tr * bt,
                               trace->adc + (size_t)t0 * tr, err)) != 0)
             goto done;
     }
@@ -693,11 +620,11 @@ int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim
         cim_error_set(err, rc, "engine: out of memory");
         goto done;
     }
-    bf.cp = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof job->xbar->column, &job->xbar->column,
+    bf.cp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof job->xbar->column, &job->xbar->column,
                         "column parameters", err);
-    bf.sumw = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.tiles_n * si.rows_pad, si.sumw,
+    bf.sumw = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.tiles_n * si.rows_pad, si.sumw,
                           "weight sums", err);
-    bf.tile_s = make_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.input_rows * si.tiles_n,
+    bf.tile_s = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.input_rows * si.tiles_n,
                             si.tile_s, "input sums", err);
     if (!bf.cp || !bf.sumw || !bf.tile_s) {
         rc = err ? err->code : CIM_ERR_OPENCL;
@@ -709,4 +636,87 @@ done:
     release_bufs(&bf);
     side_info_free(&si);
     return rc;
+}
+
+/* ---- chips kept on the device (cim_engine.h) --------------------------- */
+
+int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weights, int32_t rows,
+                             int32_t cols, uint32_t trial_first, int32_t n_trials,
+                             cim_engine_chips *chips, cim_error *err)
+{
+    const cim_mvm_job job = {.xbar = x, .weights = weights, .rows = rows, .cols = cols,
+                             .n_inputs = 1, .trial_first = trial_first, .n_trials = n_trials};
+    side_info si = {0, 0, NULL, NULL, 0};
+    engine_bufs bf;
+    cim_launch_params lp;
+    cl_kernel k = NULL;
+    cl_int st;
+    int rc = 0;
+    memset(&bf, 0, sizeof bf);
+    memset(chips, 0, sizeof *chips);
+    if (x->column.digital || cim_xbar_has_c2c(x) || rows <= 0 || cols <= 0 || n_trials <= 0)
+        return cim_error_set(err, CIM_ERR_USAGE,
+                             "engine: kept chips are analog without C2C (%d x %d, %d trials)",
+                             rows, cols, n_trials);
+    if (side_info_weights(&si, &job, ocl->vector_width) != 0) {
+        rc = cim_error_set(err, CIM_ERR_NOMEM, "engine: out of memory");
+        goto done;
+    }
+    const size_t work = work_bytes_per_trial(x, cols, si.rows_pad) * (size_t)n_trials;
+    if (work > (size_t)ocl->max_alloc_bytes) {
+        rc = cim_error_set(err, CIM_ERR_INPUT,
+                           "engine: %d chips of a %d x %d matrix need %zu bytes, more than the "
+                           "device's largest buffer (%llu bytes)",
+                           n_trials, rows, cols, work, (unsigned long long)ocl->max_alloc_bytes);
+        goto done;
+    }
+    fill_launch_params(ocl, &lp, &job, &si, 0);
+    bf.lp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, &lp, "launch parameters", err);
+    bf.cp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof x->column, &x->column, "column parameters", err);
+    bf.sumw = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.tiles_n * si.rows_pad, si.sumw,
+                          "weight sums", err);
+    bf.work = cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, work, NULL, "cell currents", err);
+    if (!bf.lp || !bf.cp || !bf.sumw || !bf.work) {
+        rc = err ? err->code : CIM_ERR_OPENCL;
+        goto done;
+    }
+    if ((rc = upload_adc_table(ocl, x, &bf, err)) != 0 ||
+        (rc = upload_cell_layout(ocl, &job, &si, si.rows_pad, &bf, err)) != 0)
+        goto done;
+    k = clCreateKernel(ocl->program, "cim_program_g", &st);
+    if ((rc = CIM_OCL_CHECK(st, err, "clCreateKernel(cim_program_g)")) != 0)
+        goto done;
+    {
+        const cl_mem args[] = {bf.lp, bf.cp, bf.weights_t, bf.pos, bf.work};
+        if ((rc = cim_ocl_set_args(k, 5, args, err)) != 0 ||
+            (rc = cim_ocl_launch(ocl, k, "program kernel", (size_t)(si.rows_pad / ocl->vector_width),
+                         (size_t)cols, (size_t)n_trials, NULL, err)) != 0)
+            goto done;
+    }
+    chips->lp = bf.lp;
+    chips->cp = bf.cp;
+    chips->weights_t = bf.weights_t;
+    chips->sumw = bf.sumw;
+    chips->adc_table = bf.adc_table;
+    chips->g = bf.work;
+    bf.lp = bf.cp = bf.weights_t = bf.sumw = bf.adc_table = bf.work = NULL;
+    chips->rows_pad = si.rows_pad;
+    chips->n_trials = n_trials;
+done:
+    if (k)
+        clReleaseKernel(k);
+    release_bufs(&bf);
+    side_info_free(&si);
+    return rc;
+}
+
+void cim_engine_chips_release(cim_engine_chips *chips)
+{
+    cl_mem *all[] = {&chips->lp, &chips->cp, &chips->weights_t, &chips->sumw, &chips->adc_table,
+                     &chips->g};
+    for (size_t k = 0; k < sizeof all / sizeof *all; ++k) {
+        if (*all[k])
+            clReleaseMemObject(*all[k]);
+        *all[k] = NULL;
+    }
 }

@@ -72,15 +72,17 @@ static int crossbar_layer(cim_ocl *ocl, const cim_exec_job *job, int32_t l, int3
     const int64_t results_per_image = (int64_t)g.positions * g.rows; /* planes folded */
     int32_t *results = malloc(sizeof(int32_t) * (size_t)(job->n_trials * job->n_images * results_per_image));
     int64_t *row_sums = malloc(sizeof(int64_t) * (size_t)g.rows);
+    int32_t *gather = malloc(sizeof(int32_t) * (size_t)g.positions * g.cols);
     int rc = 0;
-    if (!vectors || !results || !row_sums) {
+    if (!vectors || !results || !row_sums || !gather) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory for %lld input vectors",
                            L->name, (long long)(sets * vectors_per_set));
         goto done;
     }
+    cim_netref_gather(L, &g, gather);
 #pragma omp parallel for schedule(static) if ((int64_t)(sets * vectors_per_set * g.cols) >= CIM_PARALLEL_MIN_WORK)
     for (int64_t si = 0; si < sets * job->n_images; ++si)
-        cim_netref_vectors(L, &g, x + si * in_size, vectors + si * per_image * g.cols);
+        cim_netref_vectors(&g, gather, x + si * in_size, vectors + si * per_image * g.cols);
     {
         const cim_mvm_job mvm = {
             .xbar = &job->xbars[l],
@@ -109,6 +111,7 @@ done:
     free(vectors);
     free(results);
     free(row_sums);
+    free(gather);
     return rc;
 }
 

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cim_layer_ops.h"
+
 static void dense(const cim_dense *d, const int32_t *x, int32_t *z)
 {
     for (int32_t o = 0; o < d->out_features; ++o) {
@@ -94,13 +96,6 @@ static void maxpool2d(const cim_maxpool2d *mp, const cim_shape *in, const cim_sh
         }
 }
 
-/* u = z - hi above the dead zone [lo, hi], z - lo below it, 0 inside; y = flip * u. */
-static int32_t threshold(int32_t z, int32_t lo, int32_t hi, int8_t flip)
-{
-    int32_t u = z > hi ? z - hi : z < lo ? z - lo : 0;
-    return flip * u;
-}
-
 static void batchnorm_threshold(const cim_batchnorm_threshold *bn, const cim_shape *in,
                                 const int32_t *x, int32_t *y)
 {
@@ -108,7 +103,7 @@ static void batchnorm_threshold(const cim_batchnorm_threshold *bn, const cim_sha
     for (int64_t c = 0; c < bn->channels; ++c)
         for (int64_t k = 0; k < per_channel; ++k) {
             int64_t at = c * per_channel + k;
-            y[at] = threshold(x[at], bn->threshold_lo[c], bn->threshold_hi[c], bn->flip[c]);
+            y[at] = cim_op_threshold(x[at], bn->threshold_lo[c], bn->threshold_hi[c], bn->flip[c]);
         }
 }
 
@@ -133,11 +128,11 @@ void cim_forward_layer(const cim_layer *L, const int32_t *x, int32_t *y)
         break;
     case CIM_LAYER_SIGN: /* sign(0) = +1 */
         for (int64_t i = 0; i < n; ++i)
-            y[i] = x[i] >= 0 ? 1 : -1;
+            y[i] = cim_op_sign(x[i]);
         break;
     case CIM_LAYER_TERNARY:
         for (int64_t i = 0; i < n; ++i)
-            y[i] = (x[i] > 0) - (x[i] < 0);
+            y[i] = cim_op_ternary(x[i]);
         break;
     default:
         break;

@@ -14,7 +14,6 @@
 #include "cim_mapping.h"
 #include "cim_reference.h"
 #include "cim_planes.h"
-#include "cim_units.h"
 
 static int layer_on_crossbar(const cim_layer *L, cim_pixel_layers pixels)
 {
@@ -79,11 +78,13 @@ cim_layer_mvm cim_netref_layer_mvm(const cim_layer *L, const cim_xbar *xbar)
         g.rows = L->dense.out_features;
         g.cols = L->dense.in_features;
         g.positions = 1;
+        g.pad_value = 0;
         g.weights = L->dense.weight;
     } else {
         g.rows = L->conv2d.out_channels;
         g.cols = L->conv2d.in_channels * L->conv2d.kernel[0] * L->conv2d.kernel[1];
         g.positions = L->out_shape.dim[1] * L->out_shape.dim[2];
+        g.pad_value = L->conv2d.pad_value;
         g.weights = L->conv2d.weight;
     }
     g.planes = L->in_alphabet == CIM_ALPHABET_IMAGE ? CIM_PIXEL_PLANES : 1;
@@ -91,26 +92,11 @@ cim_layer_mvm cim_netref_layer_mvm(const cim_layer *L, const cim_xbar *xbar)
     return g;
 }
 
-/* Input n of one position's vectors (v: its first plane) holds `value`. */
-static inline void put_input(const cim_layer_mvm *g, int8_t *v, int32_t n, int32_t value)
+void cim_netref_gather(const cim_layer *L, const cim_layer_mvm *g, int32_t *gather)
 {
-    if (g->planes == 1) {
-        v[n] = (int8_t)value;
-        return;
-    }
-    for (int32_t b = 0; b < g->planes; ++b) {
-        const int32_t bit = (value >> b) & 1;
-        v[(size_t)b * g->cols + n] = (int8_t)(g->plane_binary ? 2 * bit - 1 : bit);
-    }
-}
-
-void cim_netref_vectors(const cim_layer *L, const cim_layer_mvm *g, const int32_t *x,
-                        int8_t *vectors)
-{
-    const size_t stride = (size_t)g->planes * g->cols; /* one position */
     if (L->type == CIM_LAYER_DENSE) {
         for (int32_t n = 0; n < g->cols; ++n)
-            put_input(g, vectors, n, x[n]);
+            gather[n] = n;
         return;
     }
     const cim_conv2d *c = &L->conv2d;
@@ -119,16 +105,36 @@ void cim_netref_vectors(const cim_layer *L, const cim_layer_mvm *g, const int32_
     const int32_t kh = c->kernel[0], kw = c->kernel[1];
     for (int32_t p = 0; p < g->positions; ++p) {
         const int32_t i = p / Wo, j = p % Wo;
-        int8_t *v = vectors + (size_t)p * stride;
-        int32_t n = 0;
+        int32_t *at = gather + (size_t)p * g->cols;
         for (int32_t ch = 0; ch < c->in_channels; ++ch) {
             for (int32_t u = 0; u < kh; ++u) {
-                for (int32_t w = 0; w < kw; ++w, ++n) {
+                for (int32_t w = 0; w < kw; ++w) {
                     const int32_t r = i * c->stride[0] + u - c->padding[0];
                     const int32_t s = j * c->stride[1] + w - c->padding[1];
                     const int inside = r >= 0 && r < H && s >= 0 && s < W;
-                    put_input(g, v, n, inside ? x[((size_t)ch * H + r) * W + s] : c->pad_value);
+                    *at++ = inside ? (ch * H + r) * W + s : -1;
                 }
+            }
+        }
+    }
+}
+
+void cim_netref_vectors(const cim_layer_mvm *g, const int32_t *gather, const int32_t *x,
+                        int8_t *vectors)
+{
+    for (int32_t p = 0; p < g->positions; ++p) {
+        const int32_t *src = gather + (size_t)p * g->cols;
+        int8_t *v = vectors + (size_t)p * g->planes * g->cols;
+        if (g->planes == 1) {
+            for (int32_t n = 0; n < g->cols; ++n)
+                v[n] = (int8_t)(src[n] >= 0 ? x[src[n]] : g->pad_value);
+            continue;
+        }
+        for (int32_t n = 0; n < g->cols; ++n) {
+            const int32_t value = src[n] >= 0 ? x[src[n]] : g->pad_value;
+            for (int32_t b = 0; b < g->planes; ++b) {
+                const int32_t bit = (value >> b) & 1;
+                v[(size_t)b * g->cols + n] = (int8_t)(g->plane_binary ? 2 * bit - 1 : bit);
             }
         }
     }
@@ -155,7 +161,6 @@ void cim_netref_fold(const cim_layer_mvm *g, const int32_t *reads, int32_t *resu
 void cim_netref_outputs(const cim_layer_mvm *g, const int64_t *row_sums, const int32_t *results,
                         int32_t *y)
 {
-    const int64_t all_ones = ((int64_t)1 << g->planes) - 1;
     for (int32_t p = 0; p < g->positions; ++p) {
         const int32_t *r = results + (size_t)p * g->rows;
         if (!g->plane_binary) { /* a transpose */
@@ -165,7 +170,7 @@ void cim_netref_outputs(const cim_layer_mvm *g, const int64_t *row_sums, const i
         }
         for (int32_t o = 0; o < g->rows; ++o)
             y[(size_t)o * g->positions + p] =
-                (int32_t)cim_div_round((int64_t)r[o] + all_ones * row_sums[o], 2);
+                cim_plane_output(r[o], row_sums[o], g->planes, g->plane_binary);
     }
 }
 
@@ -179,12 +184,14 @@ static int crossbar_layer(const cim_layer *L, const cim_xbar *xbar, const int32_
     int32_t *out = malloc(sizeof(int32_t) * (size_t)n_vectors * g.rows);
     int32_t *folded = malloc(sizeof(int32_t) * (size_t)g.positions * g.rows);
     int64_t *row_sums = malloc(sizeof(int64_t) * (size_t)g.rows);
+    int32_t *gather = malloc(sizeof(int32_t) * (size_t)g.positions * g.cols);
     int rc = 0;
-    if (!vectors || !out || !folded || !row_sums) {
+    if (!vectors || !out || !folded || !row_sums || !gather) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory", L->name);
         goto done;
     }
-    cim_netref_vectors(L, &g, x, vectors);
+    cim_netref_gather(L, &g, gather);
+    cim_netref_vectors(&g, gather, x, vectors);
     if (cim_reference_mvm(xbar, g.weights, g.rows, g.cols, vectors, n_vectors,
                           image_index * (uint32_t)n_vectors, trial, out, NULL) != 0) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory", L->name);
@@ -198,6 +205,7 @@ done:
     free(out);
     free(folded);
     free(row_sums);
+    free(gather);
     return rc;
 }
 

@@ -77,15 +77,22 @@ typedef struct cim_layer_mvm {
     int32_t positions; /* output positions: 1 for dense */
     int32_t planes;    /* reads per position: CIM_PIXEL_PLANES on raw pixels, else 1 */
     int32_t plane_binary; /* planes driven as {-1,+1} (a BNN mapping), else {0,1} */
+    int32_t pad_value;     /* a conv2d layer's padding value; 0 for dense */
     const int8_t *weights; /* [rows][cols] */
 } cim_layer_mvm;
 
 /* The matrix of weight layer L on crossbar xbar. */
 cim_layer_mvm cim_netref_layer_mvm(const cim_layer *L, const cim_xbar *xbar);
 
-/* The crossbar input vectors of one image: x (L's in_shape) to
- * vectors[positions][planes][cols]. */
-void cim_netref_vectors(const cim_layer *L, const cim_layer_mvm *g, const int32_t *x,
+/* Where the input vectors come from, the same for every image: gather
+ * [positions][cols] holds, for fan-in index n of output position p, the
+ * index into the layer's input tensor (in_shape, C order), or -1 where the
+ * vector holds g->pad_value (a conv2d layer's padding). */
+void cim_netref_gather(const cim_layer *L, const cim_layer_mvm *g, int32_t *gather);
+
+/* The crossbar input vectors of one image: x (the layer's input tensor) to
+ * vectors[positions][planes][cols], through the gather table. */
+void cim_netref_vectors(const cim_layer_mvm *g, const int32_t *gather, const int32_t *x,
                         int8_t *vectors);
 
 /* Row sums of the weights, sums[rows]: what cim_netref_outputs needs for

@@ -338,3 +338,94 @@ void cim_ocl_close(cim_ocl *ocl)
     ocl->queue = NULL;
     ocl->context = NULL;
 }
+
+/* ---- buffers and launches (cim_ocl.h) ------------------------------------ */
+
+/* Largest work-group along dimension 0 on CPU devices. */
+#define CIM_OCL_CPU_GROUP 256
+
+cl_mem cim_ocl_buffer(cim_ocl *ocl, cl_mem_flags flags, size_t bytes, const void *host,
+                      const char *what, cim_error *err)
+{
+    cl_int st;
+    cl_mem m;
+    if (bytes == 0)
+        bytes = sizeof(int64_t); /* unused argument: a placeholder buffer */
+    m = clCreateBuffer(ocl->context, flags | (host ? CL_MEM_COPY_HOST_PTR : 0), bytes,
+                       (void *)host, &st);
+    if (st != CL_SUCCESS) {
+        cim_error_set(err, CIM_ERR_OPENCL, "OpenCL: allocating %zu bytes for %s failed: %s", bytes,
+                      what, cim_ocl_strerror(st));
+        return NULL;
+    }
+    return m;
+}
+
+int cim_ocl_set_args(cl_kernel k, int n, const cl_mem *args, cim_error *err)
+{
+    for (int a = 0; a < n; ++a) {
+        cl_int st = clSetKernelArg(k, (cl_uint)a, sizeof(cl_mem), &args[a]);
+        if (st != CL_SUCCESS)
+            return cim_error_set(err, CIM_ERR_OPENCL, "OpenCL: setting argument %d failed: %s", a,
+                                 cim_ocl_strerror(st));
+    }
+    return 0;
+}
+
+/* The largest divisor of n that is at most cap (>= 1). */
+static size_t largest_divisor(size_t n, size_t cap)
+{
+    for (size_t l = n < cap ? n : cap; l > 1; --l)
+        if (n % l == 0)
+            return l;
+    return 1;
+}
+
+int cim_ocl_launch(cim_ocl *ocl, cl_kernel k, const char *name, size_t g0, size_t g1, size_t g2,
+                   double *seconds, cim_error *err)
+{
+    size_t global[3] = {g0, g1, g2};
+    cl_event ev = NULL;
+    cl_int st;
+    if (g0 == 0 || g1 == 0 || g2 == 0)
+        return 0;
+    /* CPU devices: work-groups of up to CIM_OCL_CPU_GROUP work-items, a
+     * whole row along dimension 0 first (measured fastest on PoCL: few groups,
+     * each sharing its trial's data in cache); GPUs: the driver's choice.
+     * Results never depend on it. */
+    size_t local[3] = {1, 1, 1};
+    int explicit_local = 0;
+    if (ocl->cpu_style) {
+        const size_t cap = ocl->max_work_group && ocl->max_work_group < CIM_OCL_CPU_GROUP
+                               ? ocl->max_work_group
+                               : CIM_OCL_CPU_GROUP;
+        local[0] = largest_divisor(g0, cap);
+        local[1] = largest_divisor(g1, cap / local[0]);
+        explicit_local = 1;
+    }
+    st = clEnqueueNDRangeKernel(ocl->queue, k, 3, NULL, global, explicit_local ? local : NULL, 0,
+                                NULL, seconds ? &ev : NULL);
+    if (st != CL_SUCCESS)
+        return cim_error_set(err, CIM_ERR_OPENCL, "OpenCL: launching %s failed: %s", name,
+                             cim_ocl_strerror(st));
+    if (ev) {
+        cl_ulong t0 = 0, t1 = 0;
+        st = clWaitForEvents(1, &ev);
+        if (st == CL_SUCCESS)
+            st = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+        if (st == CL_SUCCESS)
+            st = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+        clReleaseEvent(ev);
+        if (st != CL_SUCCESS)
+            return cim_error_set(err, CIM_ERR_OPENCL, "OpenCL: timing %s failed: %s", name,
+                                 cim_ocl_strerror(st));
+        *seconds += (double)(t1 - t0) * 1e-9;
+    }
+    return 0;
+}
+
+int cim_ocl_read(cim_ocl *ocl, cl_mem buf, size_t bytes, void *host, cim_error *err)
+{
+    cl_int st = clEnqueueReadBuffer(ocl->queue, buf, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
+    return CIM_OCL_CHECK(st, err, "clEnqueueReadBuffer");
+}

@@ -57,4 +57,23 @@ const char *cim_ocl_strerror(cl_int code);
          : cim_error_set((err), CIM_ERR_OPENCL, "OpenCL: %s failed: %s", (what),                  \
                          cim_ocl_strerror(call_status)))
 
+/* A device buffer of `bytes` (a placeholder of 8 bytes for 0), filled from
+ * host when not NULL; NULL with CIM_ERR_OPENCL in err naming `what`. */
+cl_mem cim_ocl_buffer(cim_ocl *ocl, cl_mem_flags flags, size_t bytes, const void *host,
+                      const char *what, cim_error *err);
+
+/* Sets arguments 0..n-1 of k to the buffers args. */
+int cim_ocl_set_args(cl_kernel k, int n, const cl_mem *args, cim_error *err);
+
+/* Enqueues k over the 3-D range (g0, g1, g2) (nothing when one is 0). CPU
+ * devices get work-groups of up to 256 work-items, dimension 0 first (few
+ * groups, each sharing its trial's data in cache); GPUs the driver's choice;
+ * results never depend on it. If seconds is not NULL, waits and adds the
+ * kernel's device time. */
+int cim_ocl_launch(cim_ocl *ocl, cl_kernel k, const char *name, size_t g0, size_t g1, size_t g2,
+                   double *seconds, cim_error *err);
+
+/* Blocking read of the first `bytes` of buf. */
+int cim_ocl_read(cim_ocl *ocl, cl_mem buf, size_t bytes, void *host, cim_error *err);
+
 #endif /* CIM_OCL_H */

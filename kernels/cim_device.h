@@ -12,5 +12,7 @@
 #include "cim_column.h"
 #include "cim_launch.h"
 #include "cim_planes.h"
+#include "cim_layer_ops.h"
+#include "cim_network.h"
 
 #endif /* CIM_DEVICE_H */

@@ -19,6 +19,8 @@
  * Digital path: cim_read_digital, AND-popcount over the mapping's cell and
  *   drive bit-planes, once per input (no variability).
  * Bit-sliced inputs: cim_fold adds the reads of an input's bit planes.
+ * Network pipeline on the device (cim_network.cl): cim_read_layer reads a
+ *   layer's chips straight from activations; element-wise layers between.
  *
  * CIM_VW (columns per work-item, 1 on GPUs, 16 on CPUs for explicit SIMD) is
  * set by the host; sums are exact integers, so every width gives the same bits.
@@ -392,6 +394,8 @@ __kernel void cim_fold(__global const int *in, int rows, long n_vectors, int pla
     out[at * rows + m] = cim_fold_planes(in + at * planes * rows + m, planes, rows);
 }
 
+#include "cim_network.cl"
+
 /* Layout probe: the sizes of the structs shared with the host as the device
  * compiler lays them out (tests compare them with the host's). */
 __kernel void cim_layout_probe(__global long *sizes)
@@ -399,6 +403,7 @@ __kernel void cim_layout_probe(__global long *sizes)
     sizes[0] = sizeof(cim_launch_params);
     sizes[1] = sizeof(cim_column_params);
     sizes[2] = sizeof(cim_mapping_desc);
+    sizes[3] = sizeof(cim_layer_launch);
 }
 
 #include "cim_peak.cl"

@@ -12,6 +12,7 @@
 #define CIM_PLANES_H
 
 #include "cim_portable.h"
+#include "cim_units.h"
 
 #define CIM_MAX_PLANES 16 /* 2^16 * |int32| stays far inside int64 */
 
@@ -25,6 +26,18 @@ CIM_INLINE int32_t cim_fold_planes(const CIM_GLOBAL int32_t *r, int32_t planes, 
     if (acc < (int64_t)INT32_MIN)
         return INT32_MIN;
     return (int32_t)acc;
+}
+
+/* The layer output of a folded result F: F itself for {0,1} planes; for
+ * {-1,+1} planes (BNN mappings, s_b = 2 x_b - 1) the vector's W x is
+ * (F + (2^planes - 1) * row_sum) / 2, row_sum being the sum of the output
+ * row's weights, rounded half away from zero. */
+CIM_INLINE int32_t cim_plane_output(int32_t folded, int64_t row_sum, int32_t planes,
+                                    int32_t binary)
+{
+    if (!binary)
+        return folded;
+    return (int32_t)cim_div_round((int64_t)folded + (((int64_t)1 << planes) - 1) * row_sum, 2);
 }
 
 #endif /* CIM_PLANES_H */

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "cim_engine.h"
+#include "cim_network.h"
 #include "cim_planes.h"
 #include "cim_launch.h"
 #include "cim_mapping.h"
@@ -506,7 +507,7 @@ static void test_shared_struct_layout(void **state)
 {
     fixture *f = *state;
     cl_int st;
-    cl_long sizes[3] = {0, 0, 0};
+    cl_long sizes[4] = {0, 0, 0, 0};
     if (!f->have_device)
         skip();
     cl_kernel k = clCreateKernel(f->ocl.program, "cim_layout_probe", &st);
@@ -523,6 +524,7 @@ static void test_shared_struct_layout(void **state)
     assert_int_equal(sizes[0], sizeof(cim_launch_params));
     assert_int_equal(sizes[1], sizeof(cim_column_params));
     assert_int_equal(sizes[2], sizeof(cim_mapping_desc));
+    assert_int_equal(sizes[3], sizeof(cim_layer_launch));
     clReleaseMemObject(buf);
     clReleaseKernel(k);
 }

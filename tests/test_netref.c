@@ -218,7 +218,12 @@ static void test_im2col_pads_and_orders(void **state)
     assert_int_equal(g.cols, 4);
     assert_int_equal(g.positions, 16);
     assert_int_equal(g.planes, 1);
-    cim_netref_vectors(&L, &g, x, v);
+    int32_t gather[16 * 4];
+    cim_netref_gather(&L, &g, gather);
+    /* position (0,0): three pads, then x00 at index 0 */
+    static const int32_t gather00[4] = {-1, -1, -1, 0};
+    assert_memory_equal(gather, gather00, sizeof gather00);
+    cim_netref_vectors(&g, gather, x, v);
     static const int8_t p00[4] = {-1, -1, -1, 1}, p11[4] = {1, 0, 1, 1}, p33[4] = {1, -1, -1, -1};
     assert_memory_equal(v, p00, 4);
     assert_memory_equal(v + 5 * 4, p11, 4);
@@ -244,7 +249,9 @@ static void test_pixel_bit_planes(void **state)
         const cim_layer_mvm g = cim_netref_layer_mvm(&L, &xbar);
         assert_int_equal(g.planes, CIM_PIXEL_PLANES);
         assert_int_equal(g.plane_binary, binary);
-        cim_netref_vectors(&L, &g, x, v);
+        int32_t gather[16 * 4];
+        cim_netref_gather(&L, &g, gather);
+        cim_netref_vectors(&g, gather, x, v);
         /* position (1,1) sees [0xB1 0 7 128]; plane b of 0xB1 = 1011 0001 */
         for (int b = 0; b < 8; ++b) {
             const int8_t *pv = v + (5 * 8 + b) * 4;

@@ -1,0 +1,33 @@
+/* cim_network.h -- what the network executor's device pipeline tells its
+ * kernels about one layer (host C and OpenCL C share it; every field is
+ * 64-bit so both lay it out alike).
+ *
+ * Activation tensors on the device are int32 [set][image][size], set being
+ * 0 for tensors every chip shares (before the first crossbar layer) and the
+ * trial of the call otherwise -- the layout of host/cim_executor.c.
+ *
+ * cim_read_layer evaluates one crossbar layer for every (chip, image,
+ * output position) straight from the input activations: the input vector of
+ * position p lists, for fan-in index n, the activation at gather[p][n] of the
+ * image's input tensor (or pad_value where gather is -1: the padding of a
+ * conv2d layer's im2col unrolling, cim_netref.h); a layer on raw pixels reads
+ * each vector as `planes` bit planes (cim_planes.h).
+ */
+#ifndef CIM_NETWORK_H
+#define CIM_NETWORK_H
+
+#include "cim_portable.h"
+
+typedef struct cim_layer_launch {
+    int64_t positions;    /* output positions per image (1 for dense) */
+    int64_t planes;       /* reads per position: 8 on raw pixels, else 1 */
+    int64_t plane_binary; /* planes driven as {-1,+1} (BNN mappings) */
+    int64_t pad_value;    /* input value at gather = -1 */
+    int64_t in_size;      /* elements of one image's input tensor */
+    int64_t out_size;     /* elements of one image's output tensor: rows * positions */
+    int64_t n_images;
+    int64_t inputs_per_trial; /* 1: set = trial; 0: every trial reads set 0 */
+    int64_t count_exact;  /* 1: count outputs that differ from the exact W x */
+} cim_layer_launch;
+
+#endif /* CIM_NETWORK_H */
