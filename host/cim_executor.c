@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cim_engine.h"
+#include "cim_executor_device.h"
 #include "cim_forward.h"
 #include "cim_netref.h"
 #include "cim_parallel.h"
@@ -140,6 +141,8 @@ int cim_executor_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions
     int rc;
     if ((rc = check_job(job, err)) != 0)
         return rc;
+    if (cim_executor_device_applies(ocl, job))
+        return cim_executor_device_run(ocl, job, predictions, err);
     a = malloc(sizeof(int32_t) * all);
     b = malloc(sizeof(int32_t) * all);
     if (!a || !b) {

@@ -21,6 +21,12 @@
 #include "cim_ocl.h"
 #include "cim_xbar.h"
 
+typedef enum cim_pipeline {
+    CIM_PIPELINE_AUTO,
+    CIM_PIPELINE_HOST,
+    CIM_PIPELINE_DEVICE,
+} cim_pipeline;
+
 typedef struct cim_exec_job {
     const cim_model *model;
     const cim_xbar *xbars;  /* per layer, from cim_netref_resolve */
@@ -37,6 +43,13 @@ typedef struct cim_exec_job {
      * outputs[c] += the outputs compared per trial. NULL: not computed. */
     int64_t *mismatches;
     int64_t *outputs;
+    /* Where the work between crossbar reads runs (cim_executor_device.h):
+     * AUTO takes the device pipeline on GPUs where it applies, the host
+     * pipeline otherwise (on CPU devices, which share the host's cores, the
+     * host pipeline is faster); HOST and DEVICE choose (DEVICE still falls
+     * back to the host where the device pipeline does not apply: C2C,
+     * digital chips). Results are the same bits either way. */
+    cim_pipeline pipeline;
 } cim_exec_job;
 
 /* predictions[t * n_images + k]: the class chip trial_first + t gives image

@@ -228,11 +228,11 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
                 cim_vec acc0 = 0, acc1 = 0;
                 int e = e0;
                 for (; e + 1 < e1; e += 2) {
-                    acc0 += CIM_VLOAD(gj + entries[e]);
-                    acc1 += CIM_VLOAD(gj + entries[e + 1]);
+                    acc0 += CIM_VLOAD_ALIGNED(gj + entries[e]);
+                    acc1 += CIM_VLOAD_ALIGNED(gj + entries[e + 1]);
                 }
                 if (e < e1)
-                    acc0 += CIM_VLOAD(gj + entries[e]);
+                    acc0 += CIM_VLOAD_ALIGNED(gj + entries[e]);
                 sums[j] = acc0 + acc1;
             }
             if (!lp->trace)

@@ -16,6 +16,7 @@
 typedef int cim_vec;
 typedef uint cim_uvec;
 #define CIM_VLOAD(p) (*(p))
+#define CIM_VLOAD_ALIGNED(p) (*(p))
 #define CIM_VLOAD_INT(p) ((int)*(p))
 #define CIM_VSTORE(v, p) (*(p) = (v))
 #define CIM_AS_INT(x) ((int)(x))
@@ -28,6 +29,9 @@ typedef long cim_lvec;
 typedef CIM_CAT(int, CIM_VW) cim_vec;
 typedef CIM_CAT(uint, CIM_VW) cim_uvec;
 #define CIM_VLOAD(p) CIM_CAT(vload, CIM_VW)(0, p)
+/* p aligned to the whole vector (blocked g, rows_pad-strided tables): one
+ * vector load instead of the element-wise loads compilers emit for vload. */
+#define CIM_VLOAD_ALIGNED(p) (*(__global const cim_vec *)(p))
 #define CIM_VLOAD_INT(p) CIM_CAT(convert_int, CIM_VW)(CIM_CAT(vload, CIM_VW)(0, p))
 #define CIM_VSTORE(v, p) CIM_CAT(vstore, CIM_VW)(v, 0, p)
 #define CIM_AS_INT(x) CIM_CAT(as_int, CIM_VW)(x)

@@ -4,12 +4,17 @@
  * tests/test_executor.c checks the pipeline against the host pipeline and
  * the plain-C reference network, prediction for prediction. */
 
-/* global: (rows_pad / CIM_VW, n_images * positions, trials of the call).
- * lp, cp, g, sumw, adc_table, weights_t: the layer's chips as
- * cim_engine_chips_program left them (g holds those trials). x: the input
- * activations [set][image][in_size]; y: the output activations
+/* Column blocks of CIM_VW columns one work-item of cim_read_layer adds at
+ * once: the per-input work (gathering, bit plane, value class) is shared by
+ * all of them. */
+#define CIM_NET_BLOCKS 4
+
+/* global: (ceil(rows_pad / (CIM_VW * CIM_NET_BLOCKS)), n_images * positions,
+ * trials of the call). lp, cp, g, sumw, adc_table, weights_t: the layer's
+ * chips as cim_engine_chips_program left them (g holds those trials). x: the
+ * input activations [set][image][in_size]; y: the output activations
  * [trial][image][rows][positions]; mismatch (count_exact):
- * [trial][image * positions][rows_pad / CIM_VW], how many of the work-item's
+ * [trial][image * positions][global size 0], how many of the work-item's
  * outputs differ from the exact W x of the same input vector. Per tile the
  * arithmetic is cim_read_g's (column sums of g, cim_column_result_lanes);
  * bit planes fold as cim_fold_planes and become outputs as cim_plane_output. */
@@ -21,13 +26,24 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
                              __global const long *row_sums, __global int *y,
                              __global int *mismatch)
 {
-    const long m0 = get_global_id(0) * CIM_VW, v = get_global_id(1), b = get_global_id(2);
+    const long m0 = get_global_id(0) * CIM_VW * CIM_NET_BLOCKS, v = get_global_id(1);
+    const long b = get_global_id(2);
     const long positions = nl->positions, k = v / positions, p = v % positions;
     const cim_column_params prm = *cp;
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[prm.mapping];
     const int classes = cim_value_classes(d);
-    __global const int *gb = g + cim_g_offset(d->n_convs, classes, lp->cols, lp->rows_pad,
-                                              lp->g_block, b, 0, 0, 0, m0);
+    /* column blocks of this work-item inside rows_pad, and their offsets in g */
+    const long left = (lp->rows_pad - m0) / CIM_VW;
+    const int nq = left < CIM_NET_BLOCKS ? (int)left : CIM_NET_BLOCKS;
+    const long g0 = cim_g_offset(d->n_convs, classes, lp->cols, lp->rows_pad, lp->g_block, b, 0, 0,
+                                 0, m0);
+    long qoff[CIM_NET_BLOCKS];
+#pragma unroll
+    for (int q = 0; q < CIM_NET_BLOCKS; ++q)
+        qoff[q] = q < nq ? cim_g_offset(d->n_convs, classes, lp->cols, lp->rows_pad, lp->g_block,
+                                        b, 0, 0, 0, m0 + q * CIM_VW) - g0
+                         : 0;
+    __global const int *gb = g + g0;
     const long class_stride = lp->cols * lp->g_block;
     const long conv_stride = (lp->rows_pad / lp->g_block) * classes * class_stride;
     __global const int *xi = x + ((nl->inputs_per_trial ? b : 0) * nl->n_images + k) * nl->in_size;
@@ -37,48 +53,114 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
     int class_of[CIM_VALUE_CLASSES];
     for (int u = 0; u < CIM_VALUE_CLASSES; ++u)
         class_of[u] = cim_value_class(d, u);
-    cim_lvec folded = 0, folded_exact = 0;
+    const int c_minus = class_of[0], c_zero = class_of[1], c_plus = class_of[2];
+    const int simple = nq == CIM_NET_BLOCKS && planes == 1 && !count_exact;
+    cim_lvec folded[CIM_NET_BLOCKS], folded_exact[CIM_NET_BLOCKS];
+#pragma unroll
+    for (int q = 0; q < CIM_NET_BLOCKS; ++q)
+        folded[q] = folded_exact[q] = 0;
     for (int pl = planes - 1; pl >= 0; --pl) {
-        cim_vec result = 0, exact = 0;
+        cim_vec result[CIM_NET_BLOCKS], exact[CIM_NET_BLOCKS];
+#pragma unroll
+        for (int q = 0; q < CIM_NET_BLOCKS; ++q)
+            result[q] = exact[q] = 0;
         for (long tn = 0; tn < lp->tiles_n; ++tn) {
             const long n0 = tn * lp->xbar_n;
             const long n1 = n0 + lp->xbar_n < lp->cols ? n0 + lp->xbar_n : lp->cols;
-            cim_vec sums[CIM_MAX_CONVS];
-            for (int j = 0; j < CIM_MAX_CONVS; ++j)
-                sums[j] = 0;
+            /* one pass per conversion; the input sum and the exact product
+             * ride along the first */
+            cim_vec sums[CIM_MAX_CONVS][CIM_NET_BLOCKS];
             int s = 0;
-            for (long n = n0; n < n1; ++n) {
-                const int src = gat[n];
-                int xv = src >= 0 ? xi[src] : pad;
-                if (planes > 1) {
-                    const int bit = (xv >> pl) & 1;
-                    xv = binary ? 2 * bit - 1 : bit;
+            for (int j = 0; j < d->n_convs; ++j) {
+                __global const int *gj = gb + j * conv_stride;
+                cim_vec acc[CIM_NET_BLOCKS];
+#pragma unroll
+                for (int q = 0; q < CIM_NET_BLOCKS; ++q)
+                    acc[q] = 0;
+                if (simple && j == 0) {
+                    /* the hot case: whole blocks, plain inputs, no exact count */
+                    cim_vec a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                    for (long n = n0; n < n1; ++n) {
+                        const int src = gat[n];
+                        const int xv = src >= 0 ? xi[src] : pad;
+                        const int c = xv < 0 ? c_minus : xv == 0 ? c_zero : c_plus;
+                        s += xv;
+                        if (c >= 0) {
+                            __global const int *gn = gj + c * class_stride + n * lp->g_block;
+                            a0 += CIM_VLOAD_ALIGNED(gn);
+                            a1 += CIM_VLOAD_ALIGNED(gn + qoff[1]);
+                            a2 += CIM_VLOAD_ALIGNED(gn + qoff[2]);
+                            a3 += CIM_VLOAD_ALIGNED(gn + qoff[3]);
+                        }
+                    }
+                    sums[j][0] = a0;
+                    sums[j][1] = a1;
+                    sums[j][2] = a2;
+                    sums[j][3] = a3;
+                    continue;
                 }
-                s += xv;
-                const int c = class_of[xv + 1];
-                if (c >= 0) {
-                    __global const int *gn = gb + c * class_stride + n * lp->g_block;
-                    for (int j = 0; j < d->n_convs; ++j)
-                        sums[j] += CIM_VLOAD(gn + j * conv_stride);
+                for (long n = n0; n < n1; ++n) {
+                    const int src = gat[n];
+                    int xv = src >= 0 ? xi[src] : pad;
+                    if (planes > 1) {
+                        const int bit = (xv >> pl) & 1;
+                        xv = binary ? 2 * bit - 1 : bit;
+                    }
+                    const int c = class_of[xv + 1];
+                    if (c >= 0) {
+                        __global const int *gn = gj + c * class_stride + n * lp->g_block;
+#pragma unroll
+                        for (int q = 0; q < CIM_NET_BLOCKS; ++q)
+                            if (q < nq)
+                                acc[q] += CIM_VLOAD_ALIGNED(gn + qoff[q]);
+                    }
+                    if (j == 0) {
+                        s += xv;
+                        if (count_exact && xv != 0) {
+                            __global const char *wn = weights_t + n * lp->rows_pad + m0;
+#pragma unroll
+                            for (int q = 0; q < CIM_NET_BLOCKS; ++q)
+                                if (q < nq)
+                                    exact[q] += xv * CIM_VLOAD_INT(wn + q * CIM_VW);
+                        }
+                    }
                 }
-                if (count_exact && xv != 0)
-                    exact += xv * CIM_VLOAD_INT(weights_t + n * lp->rows_pad + m0);
+#pragma unroll
+                for (int q = 0; q < CIM_NET_BLOCKS; ++q)
+                    sums[j][q] = acc[q];
             }
-            result += cim_column_result_lanes(&prm, sums, s, (int)(n1 - n0),
-                                              CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table);
+#pragma unroll
+            for (int q = 0; q < CIM_NET_BLOCKS; ++q) {
+                if (q < nq) {
+                    cim_vec conv_sums[CIM_MAX_CONVS];
+                    for (int j = 0; j < d->n_convs; ++j)
+                        conv_sums[j] = sums[j][q];
+                    result[q] += cim_column_result_lanes(
+                        &prm, conv_sums, s, (int)(n1 - n0),
+                        CIM_VLOAD(sumw + tn * lp->rows_pad + m0 + q * CIM_VW), adc_table);
+                }
+            }
         }
-        folded = 2 * folded + CIM_TO_LONG(result);
-        folded_exact = 2 * folded_exact + CIM_TO_LONG(exact);
+#pragma unroll
+        for (int q = 0; q < CIM_NET_BLOCKS; ++q) {
+            folded[q] = 2 * folded[q] + CIM_TO_LONG(result[q]);
+            folded_exact[q] = 2 * folded_exact[q] + CIM_TO_LONG(exact[q]);
+        }
     }
     int differ = 0;
-    for (int l = 0; l < CIM_VW && m0 + l < lp->rows; ++l) {
-        const long m = m0 + l;
-        long f = CIM_LLANE(folded, l), fe = CIM_LLANE(folded_exact, l);
-        f = f > INT32_MAX ? INT32_MAX : f < INT32_MIN ? INT32_MIN : f;
-        fe = fe > INT32_MAX ? INT32_MAX : fe < INT32_MIN ? INT32_MIN : fe;
-        differ += f != fe;
-        y[((b * nl->n_images + k) * lp->rows + m) * positions + p] =
-            cim_plane_output((int)f, row_sums[m], planes, binary);
+#pragma unroll
+    for (int q = 0; q < CIM_NET_BLOCKS; ++q) {
+        for (int l = 0; l < CIM_VW && q < nq; ++l) {
+            const long m = m0 + q * CIM_VW + l;
+            if (m >= lp->rows)
+                break;
+            long f = CIM_LLANE(folded[q], l), fe = CIM_LLANE(folded_exact[q], l);
+            f = f > INT32_MAX ? INT32_MAX : f < INT32_MIN ? INT32_MIN : f;
+            fe = fe > INT32_MAX ? INT32_MAX : fe < INT32_MIN ? INT32_MIN : fe;
+            differ += f != fe;
+            y[((b * nl->n_images + k) * lp->rows + m) * positions + p] =
+                cim_plane_output((int)f, row_sums[m], planes, binary);
+        }
     }
     if (count_exact)
         mismatch[(b * get_global_size(1) + v) * get_global_size(0) + get_global_id(0)] = differ;

@@ -18,6 +18,7 @@
 
 #include "cim_config.h"
 #include "cim_executor.h"
+#include "cim_executor_device.h"
 #include "cim_mapping.h"
 #include "cim_model.h"
 #include "cim_model_writer.h"
@@ -131,10 +132,125 @@ static void test_executor_matches_reference_network(void **state)
     }
 }
 
+/* D2D only (the device pipeline's case), finite or ideal ADC. */
+static cim_config d2d_config(cim_mapping_id id, int finite)
+{
+    char json[512];
+    cim_config cfg;
+    cim_error err = {0, ""};
+    const int sym = cim_mapping_desc_of(id)->signed_current;
+    snprintf(json, sizeof json,
+             "{\"m_mode\": \"%s\", \"M\": 3, \"N\": 7, \"HRS\": 5, \"LRS\": 30, "
+             "\"HRS_NOISE\": 3, \"LRS_NOISE\": 8, \"adc_type\": \"%s\", \"resolution\": %d}",
+             cim_mapping_name(id),
+             finite ? (sym ? "SYM_RANGE_ADC" : "POS_RANGE_ONLY_ADC") : "INF_ADC", finite ? 3 : -1);
+    if (cim_config_parse(json, "test", &cfg, &err) != 0)
+        fail_msg("%s", err.msg);
+    return cfg;
+}
+
+/* One executor run on the given pipeline; predictions and error counts. */
+static void run_pipeline(fixture *f, const cim_model *m, const cim_xbar *xbars,
+                         const uint8_t *images, cim_pipeline pipeline, int32_t *pred,
+                         int64_t *mismatches, int64_t *outputs, int32_t n_crossbar)
+{
+    cim_error err = {0, ""};
+    memset(mismatches, 0, sizeof(int64_t) * (size_t)(TRIALS * n_crossbar));
+    memset(outputs, 0, sizeof(int64_t) * (size_t)n_crossbar);
+    const cim_exec_job job = {.model = m, .xbars = xbars, .images = images, .n_images = IMAGES,
+                              .first_image = FIRST_IMAGE, .trial_first = TRIAL_FIRST,
+                              .n_trials = TRIALS, .mismatches = mismatches, .outputs = outputs,
+                              .pipeline = pipeline};
+    if (cim_executor_run(&f->ocl, &job, pred, &err) != 0)
+        fail_msg("%s: %s", m->path, err.msg);
+}
+
+/* The device pipeline (forced, whatever the device) against the host
+ * pipeline and the reference network: the same predictions and the same
+ * per-trial, per-layer error counts, for every mapping, ideal and finite
+ * ADCs, the first layer on the host or bit-sliced, the device's and the GPU
+ * launch style; generated models whose crossbar layers tile onto 3 x 7
+ * arrays. */
+static void test_device_pipeline_matches_host_pipeline(void **state)
+{
+    fixture *f = *state;
+    static const char *const kinds[] = {"bnn", "tnn"};
+    int device_runs = 0, errors_seen = 0;
+    if (!f->have_device)
+        skip();
+    for (int k = 0; k < 2; ++k) {
+        for (int cnn = 0; cnn <= 1; ++cnn) {
+            cim_model m;
+            load_generated(&m, kinds[k], cnn);
+            const size_t image_size = (size_t)cim_shape_size(&m.input_shape);
+            uint8_t *images = malloc(image_size * IMAGES);
+            cim_xbar *xbars = calloc((size_t)m.num_layers, sizeof *xbars);
+            int32_t *scores = malloc(sizeof(int32_t) * (size_t)m.num_classes);
+            cim_test_rng r = cim_test_rng_init(91);
+            cim_error err = {0, ""};
+            for (size_t i = 0; i < image_size * IMAGES; ++i)
+                images[i] = (uint8_t)cim_test_rng_int(&r, 0, 255);
+            for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
+                if (m.kind == CIM_MODEL_TNN && !cim_mapping_desc_of((cim_mapping_id)id)->ternary)
+                    continue;
+                for (int pixels = 0; pixels <= 1; ++pixels) {
+                    cim_config cfg = d2d_config((cim_mapping_id)id, (id + pixels) % 2);
+                    if (cim_netref_resolve(&m, &cfg, 77, pixels ? CIM_PIXELS_ON_CROSSBAR
+                                                                : CIM_PIXELS_ON_HOST,
+                                           xbars, &err) != 0)
+                        fail_msg("%s", err.msg);
+                    const int32_t nc = cim_netref_crossbar_layers(&m, xbars);
+                    int32_t dev[TRIALS * IMAGES], host[TRIALS * IMAGES];
+                    int64_t dmis[TRIALS * 8], hmis[TRIALS * 8], dout[8], hout[8];
+                    assert_true(nc <= 8);
+                    const cim_exec_job probe = {.model = &m, .xbars = xbars, .n_images = IMAGES,
+                                                .n_trials = TRIALS,
+                                                .pipeline = CIM_PIPELINE_DEVICE};
+                    assert_true(cim_executor_device_applies(&f->ocl, &probe));
+                    /* every other run in the GPU launch style (columns fastest
+                     * in g, one input per work-item, driver-chosen groups) */
+                    const int cpu_style = f->ocl.cpu_style;
+                    f->ocl.cpu_style = cpu_style && (device_runs % 2 == 0);
+                    run_pipeline(f, &m, xbars, images, CIM_PIPELINE_DEVICE, dev, dmis, dout, nc);
+                    run_pipeline(f, &m, xbars, images, CIM_PIPELINE_HOST, host, hmis, hout, nc);
+                    f->ocl.cpu_style = cpu_style;
+                    assert_memory_equal(dev, host, sizeof dev);
+                    assert_memory_equal(dout, hout, sizeof(int64_t) * (size_t)nc);
+                    if (memcmp(dmis, hmis, sizeof(int64_t) * (size_t)(TRIALS * nc)) != 0)
+                        fail_msg("%s, %s, first layer on the %s: error counts differ between the "
+                                 "pipelines",
+                                 m.path, cim_mapping_name((cim_mapping_id)id),
+                                 pixels ? "crossbar" : "host");
+                    for (int t = 0; t < TRIALS; ++t)
+                        for (int i = 0; i < IMAGES; ++i)
+                            assert_int_equal(dev[t * IMAGES + i],
+                                             cim_netref_image(&m, xbars,
+                                                              images + (size_t)i * image_size,
+                                                              FIRST_IMAGE + (uint32_t)i,
+                                                              TRIAL_FIRST + (uint32_t)t, scores,
+                                                              &err));
+                    for (int i = 0; i < TRIALS * nc; ++i)
+                        errors_seen |= dmis[i] > 0;
+                    ++device_runs;
+                    cim_config_free(&cfg);
+                }
+            }
+            free(images);
+            free(xbars);
+            free(scores);
+            cim_model_free(&m);
+        }
+    }
+    /* 2 BNN models x 11 mappings + 2 TNN models x 5, twice */
+    assert_int_equal(device_runs, 2 * (2 * 11 + 2 * 5));
+    assert_true(errors_seen); /* the noise reached the crossbar outputs */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_executor_matches_reference_network),
+        cmocka_unit_test(test_device_pipeline_matches_host_pipeline),
     };
     return cmocka_run_group_tests(tests, setup, cim_test_device_teardown);
 }

@@ -174,9 +174,9 @@ static cim_xbar *digital_xbars(const cim_model *m)
  * dataset; malloc'd. The executor also counts, per crossbar layer, the
  * outputs that differ from the exact integer W x of the same inputs: their
  * sum over layers goes to *mismatched (every layer must have compared some). */
-static int32_t *exec_predict(fixture *f, const cim_model *m, const cim_xbar *xbars,
-                             const uint8_t *images, int64_t n, uint32_t first, uint32_t trial,
-                             int64_t *mismatched)
+static int32_t *exec_predict_on(fixture *f, const cim_model *m, const cim_xbar *xbars,
+                                const uint8_t *images, int64_t n, uint32_t first, uint32_t trial,
+                                cim_pipeline pipeline, int64_t *mismatched)
 {
     const int32_t layers = cim_netref_crossbar_layers(m, xbars);
     int32_t *pred = malloc(sizeof(int32_t) * (size_t)n);
@@ -191,7 +191,8 @@ static int32_t *exec_predict(fixture *f, const cim_model *m, const cim_xbar *xba
                               .trial_first = trial,
                               .n_trials = 1,
                               .mismatches = mismatches,
-                              .outputs = outputs};
+                              .outputs = outputs,
+                              .pipeline = pipeline};
     assert_true(pred && mismatches && outputs && layers > 0);
     if (cim_executor_run(&f->ocl, &job, pred, &err) != 0)
         fail_msg("%s: %s", m->path, err.msg);
@@ -204,6 +205,13 @@ static int32_t *exec_predict(fixture *f, const cim_model *m, const cim_xbar *xba
     free(mismatches);
     free(outputs);
     return pred;
+}
+
+static int32_t *exec_predict(fixture *f, const cim_model *m, const cim_xbar *xbars,
+                             const uint8_t *images, int64_t n, uint32_t first, uint32_t trial,
+                             int64_t *mismatched)
+{
+    return exec_predict_on(f, m, xbars, images, n, first, trial, CIM_PIPELINE_AUTO, mismatched);
 }
 
 /* ---- a sink that keeps everything ------------------------------------- */
@@ -403,8 +411,12 @@ static void test_noise_free_analog_equals_digital_every_mapping(void **state)
                 const char *where = on_xbar ? "crossbar" : "host";
                 cim_xbar *ax = resolve_with(&m, &cfg, 99,
                                             on_xbar ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST);
-                /* a trial other than 0: noise-free chips must not depend on it */
-                int32_t *got = exec_predict(f, &m, ax, images, ANALOG_IMAGES, first, 7, &mismatched);
+                /* a trial other than 0: noise-free chips must not depend on
+                 * it; the first mapping also through the device pipeline */
+                int32_t *got = exec_predict_on(f, &m, ax, images, ANALOG_IMAGES, first, 7,
+                                               runs % 10 == 0 ? CIM_PIPELINE_DEVICE
+                                                              : CIM_PIPELINE_AUTO,
+                                               &mismatched);
                 /* not only the argmax: every crossbar output (every bit plane of
                  * the first layer on crossbars) is the exact W x */
                 if (mismatched != 0)

@@ -1,0 +1,34 @@
+/* cim_executor_device.h -- the network executor's device pipeline: from the
+ * first crossbar layer to the class scores every activation stays on the
+ * OpenCL device (kernels/cim_network.cl). Each crossbar layer's chips are
+ * programmed once per call (cim_engine_chips_program) and read straight from
+ * the previous layer's activations (no input vectors or entry lists on the
+ * host); the element-wise layers between run as kernels; only the scores
+ * and, on request, per-trial error counts come back. The layers before the
+ * first crossbar layer (shared by every chip) run on the host, once per
+ * image, as in the host pipeline.
+ *
+ * It computes exactly what the host pipeline (cim_executor.c) computes --
+ * tests/test_executor.c compares them prediction for prediction and error
+ * count for error count -- for analog chips without C2C, the Monte-Carlo
+ * hot path; cim_executor_run takes the host pipeline for digital chips, C2C
+ * and whatever cim_executor_device_applies refuses.
+ */
+#ifndef CIM_EXECUTOR_DEVICE_H
+#define CIM_EXECUTOR_DEVICE_H
+
+#include "cim_error.h"
+#include "cim_executor.h"
+#include "cim_ocl.h"
+
+/* 1 when the device pipeline runs the job: the job's pipeline choice
+ * allows it (AUTO: not on CPU devices), crossbar layers are analog without
+ * C2C, only element-wise layers follow the first crossbar layer, and the
+ * activation buffers fit the device's largest allocation. */
+int cim_executor_device_applies(const cim_ocl *ocl, const cim_exec_job *job);
+
+/* As cim_executor_run, for a job cim_executor_device_applies accepts. */
+int cim_executor_device_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions,
+                            cim_error *err);
+
+#endif /* CIM_EXECUTOR_DEVICE_H */
