@@ -86,6 +86,7 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
                 .n_trials = nt,
                 .mismatches = s->skip_layer_errors ? NULL : mismatches,
                 .outputs = s->skip_layer_errors ? NULL : outputs,
+                .pipeline = s->pipeline,
             };
             if ((rc = cim_executor_run(ocl, &job, pred, err)) != 0)
                 goto done;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "cim_error.h"
+#include "cim_executor.h"
 #include "cim_model.h"
 #include "cim_ocl.h"
 #include "cim_xbar.h"
@@ -30,6 +31,7 @@ typedef struct cim_mc_setup {
     int64_t memory_bytes;   /* activation budget; 0: a default */
     int skip_layer_errors;  /* 1: no per-layer error rates (the sink gets NULL);
                              * saves the exact evaluation of every crossbar layer */
+    cim_pipeline pipeline;  /* the executor's pipeline (cim_executor.h); AUTO by default */
 } cim_mc_setup;
 
 /* Receives trials [trial_first, trial_first + n) in order: correct[n],

@@ -53,6 +53,7 @@ typedef struct run_options {
     double yield_target, lrs_noise, hrs_noise;
     int has_yield, has_lrs_noise, has_hrs_noise, adc_bits, c2c, trace;
     cim_pixel_layers first_layer;
+    cim_pipeline pipeline;
 } run_options;
 
 typedef struct run_state {
@@ -92,6 +93,8 @@ static void usage(FILE *out)
             "  --first-layer W    where weight layers on raw pixels (the first layer of an image\n"
             "                     model) run: host (exact, the default) or crossbar (8 bit-plane\n"
             "                     reads per input, shifted and added digitally)\n"
+            "  --pipeline P       auto (default), host or device: where the work between crossbar\n"
+            "                     reads runs (same results; auto picks the faster for the device)\n"
             "  --yield-target A   accuracy a chip must reach to count in the yield\n"
             "                     (default: digital accuracy minus %.2f)\n"
             "  --out R.h5         results file (per-trial accuracy, layer error rates, summary);\n"
@@ -117,7 +120,7 @@ static int parse_double(const char *text, double lo, double hi, double *v)
 
 enum { OPT_MODEL = 256, OPT_DATA, OPT_SPLIT, OPT_IMAGES, OPT_FIRST, OPT_TRIALS, OPT_OFFSET,
        OPT_SEED, OPT_CONFIG, OPT_MAPPING, OPT_ADC_BITS, OPT_LRS, OPT_HRS, OPT_C2C, OPT_YIELD,
-       OPT_OUT, OPT_TRACE, OPT_DEVICE, OPT_FIRST_LAYER };
+       OPT_OUT, OPT_TRACE, OPT_DEVICE, OPT_FIRST_LAYER, OPT_PIPELINE };
 
 static int parse_options(int argc, char **argv, int first, run_options *o, cim_error *err)
 {
@@ -133,6 +136,7 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
         {"out", required_argument, 0, OPT_OUT},         {"trace", no_argument, 0, OPT_TRACE},
         {"device", required_argument, 0, OPT_DEVICE},   {"help", no_argument, 0, 'h'},
         {"first-layer", required_argument, 0, OPT_FIRST_LAYER},
+        {"pipeline", required_argument, 0, OPT_PIPELINE},
         {0, 0, 0, 0}};
     uint64_t u;
     int c;
@@ -155,6 +159,16 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
         case OPT_DEVICE: o->device = a; break;
         case OPT_C2C: o->c2c = 1; break;
         case OPT_TRACE: o->trace = 1; break;
+        case OPT_PIPELINE:
+            if (strcmp(a, "auto") == 0)
+                o->pipeline = CIM_PIPELINE_AUTO;
+            else if (strcmp(a, "host") == 0)
+                o->pipeline = CIM_PIPELINE_HOST;
+            else if (strcmp(a, "device") == 0)
+                o->pipeline = CIM_PIPELINE_DEVICE;
+            else
+                return cim_error_set(err, CIM_ERR_USAGE, "run: --pipeline '%s': expected auto, host or device", a);
+            break;
         case OPT_FIRST_LAYER:
             if (strcmp(a, "host") == 0)
                 o->first_layer = CIM_PIXELS_ON_HOST;
@@ -457,7 +471,8 @@ int cim_cli_run(int argc, char **argv, int first)
             .model = &r.model, .xbars = r.xbars, .images = r.data.images, .labels = r.data.labels,
             .n_images = r.data.count, .first_image = (uint32_t)r.o.first_image,
             .trial_first = (uint32_t)r.o.trial_offset, .n_trials = (int64_t)r.o.trials,
-            .skip_layer_errors = r.h5 == NULL /* only the results file stores them */};
+            .skip_layer_errors = r.h5 == NULL /* only the results file stores them */,
+            .pipeline = r.o.pipeline};
         int32_t chunk_trials;
         int64_t chunk_images;
         cim_mc_chunks(&setup, &chunk_trials, &chunk_images);

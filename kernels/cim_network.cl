@@ -54,7 +54,6 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
     for (int u = 0; u < CIM_VALUE_CLASSES; ++u)
         class_of[u] = cim_value_class(d, u);
     const int c_minus = class_of[0], c_zero = class_of[1], c_plus = class_of[2];
-    const int simple = nq == CIM_NET_BLOCKS && planes == 1 && !count_exact;
     cim_lvec folded[CIM_NET_BLOCKS], folded_exact[CIM_NET_BLOCKS];
 #pragma unroll
     for (int q = 0; q < CIM_NET_BLOCKS; ++q)
@@ -73,32 +72,9 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
             int s = 0;
             for (int j = 0; j < d->n_convs; ++j) {
                 __global const int *gj = gb + j * conv_stride;
-                cim_vec acc[CIM_NET_BLOCKS];
-#pragma unroll
-                for (int q = 0; q < CIM_NET_BLOCKS; ++q)
-                    acc[q] = 0;
-                if (simple && j == 0) {
-                    /* the hot case: whole blocks, plain inputs, no exact count */
-                    cim_vec a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-                    for (long n = n0; n < n1; ++n) {
-                        const int src = gat[n];
-                        const int xv = src >= 0 ? xi[src] : pad;
-                        const int c = xv < 0 ? c_minus : xv == 0 ? c_zero : c_plus;
-                        s += xv;
-                        if (c >= 0) {
-                            __global const int *gn = gj + c * class_stride + n * lp->g_block;
-                            a0 += CIM_VLOAD_ALIGNED(gn);
-                            a1 += CIM_VLOAD_ALIGNED(gn + qoff[1]);
-                            a2 += CIM_VLOAD_ALIGNED(gn + qoff[2]);
-                            a3 += CIM_VLOAD_ALIGNED(gn + qoff[3]);
-                        }
-                    }
-                    sums[j][0] = a0;
-                    sums[j][1] = a1;
-                    sums[j][2] = a2;
-                    sums[j][3] = a3;
-                    continue;
-                }
+                /* named accumulators, not an array: they stay in registers */
+                cim_vec a0 = 0, a1 = 0, a2 = 0, a3 = 0, e0 = 0, e1 = 0, e2 = 0, e3 = 0;
+                const int first_pass = j == 0, exact_on = count_exact && j == 0;
                 for (long n = n0; n < n1; ++n) {
                     const int src = gat[n];
                     int xv = src >= 0 ? xi[src] : pad;
@@ -106,28 +82,40 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
                         const int bit = (xv >> pl) & 1;
                         xv = binary ? 2 * bit - 1 : bit;
                     }
-                    const int c = class_of[xv + 1];
+                    const int c = xv < 0 ? c_minus : xv == 0 ? c_zero : c_plus;
+                    if (first_pass)
+                        s += xv;
                     if (c >= 0) {
                         __global const int *gn = gj + c * class_stride + n * lp->g_block;
-#pragma unroll
-                        for (int q = 0; q < CIM_NET_BLOCKS; ++q)
-                            if (q < nq)
-                                acc[q] += CIM_VLOAD_ALIGNED(gn + qoff[q]);
+                        a0 += CIM_VLOAD_ALIGNED(gn);
+                        if (nq > 1)
+                            a1 += CIM_VLOAD_ALIGNED(gn + qoff[1]);
+                        if (nq > 2)
+                            a2 += CIM_VLOAD_ALIGNED(gn + qoff[2]);
+                        if (nq > 3)
+                            a3 += CIM_VLOAD_ALIGNED(gn + qoff[3]);
                     }
-                    if (j == 0) {
-                        s += xv;
-                        if (count_exact && xv != 0) {
-                            __global const char *wn = weights_t + n * lp->rows_pad + m0;
-#pragma unroll
-                            for (int q = 0; q < CIM_NET_BLOCKS; ++q)
-                                if (q < nq)
-                                    exact[q] += xv * CIM_VLOAD_INT(wn + q * CIM_VW);
-                        }
+                    if (exact_on && xv != 0) {
+                        __global const char *wn = weights_t + n * lp->rows_pad + m0;
+                        e0 += xv * CIM_VLOAD_INT(wn);
+                        if (nq > 1)
+                            e1 += xv * CIM_VLOAD_INT(wn + CIM_VW);
+                        if (nq > 2)
+                            e2 += xv * CIM_VLOAD_INT(wn + 2 * CIM_VW);
+                        if (nq > 3)
+                            e3 += xv * CIM_VLOAD_INT(wn + 3 * CIM_VW);
                     }
                 }
-#pragma unroll
-                for (int q = 0; q < CIM_NET_BLOCKS; ++q)
-                    sums[j][q] = acc[q];
+                sums[j][0] = a0;
+                sums[j][1] = a1;
+                sums[j][2] = a2;
+                sums[j][3] = a3;
+                if (exact_on) {
+                    exact[0] += e0;
+                    exact[1] += e1;
+                    exact[2] += e2;
+                    exact[3] += e3;
+                }
             }
 #pragma unroll
             for (int q = 0; q < CIM_NET_BLOCKS; ++q) {

@@ -494,6 +494,7 @@ static void test_run_bad_input(void **state)
         {{"run", "--yield-target", "2"}, "--yield-target", NULL},
         {{"run", "--adc-bits", "17"}, "--adc-bits", NULL},
         {{"run", "--first-layer", "cpu"}, "--first-layer", "host or crossbar"},
+        {{"run", "--pipeline", "gpu"}, "--pipeline", "auto, host or device"},
         {{"run", "--bogus"}, "--bogus", NULL},
         {{"run", "--config", "/nonexistent.json"}, "/nonexistent.json", NULL},
     };
@@ -535,6 +536,44 @@ static void test_run_small_and_replay(void **state)
     free(alone);
     H5Fclose(a);
     H5Fclose(b);
+}
+
+/* --pipeline host and --pipeline device write the same per-trial counts and
+ * layer error rates (the bits do not depend on where the work runs). */
+static void test_run_pipelines_agree(void **state)
+{
+    const fixture *f = *state;
+    char paths[2][CIM_TEST_PATH_MAX];
+    static const char *const pipelines[2] = {"host", "device"};
+    int64_t *correct[2];
+    double *errors[2];
+    int rank;
+    hsize_t dims[2][2];
+    if (!f->have_device)
+        skip();
+    for (int p = 0; p < 2; ++p) {
+        run_result r;
+        char name[32];
+        snprintf(name, sizeof name, "%s.h5", pipelines[p]);
+        scratch(f, name, paths[p]);
+        run(f, &r, "--trials", "5", "--images", "12", "--lrs-noise", "9", "--hrs-noise", "3",
+            "--adc-bits", "4", "--pipeline", pipelines[p], "--out", paths[p], NULL);
+        assert_success(&r);
+        result_free(&r);
+        hid_t file = H5Fopen(paths[p], H5F_ACC_RDONLY, H5P_DEFAULT);
+        assert_true(file >= 0);
+        correct[p] = cim_test_read_dataset(file, "trials/correct", H5T_NATIVE_INT64, &rank, dims[p]);
+        errors[p] = cim_test_read_dataset(file, "trials/layer_error_rate", H5T_NATIVE_DOUBLE, &rank,
+                                          dims[p]);
+        H5Fclose(file);
+    }
+    assert_memory_equal(dims[0], dims[1], sizeof dims[0]);
+    assert_memory_equal(correct[0], correct[1], sizeof(int64_t) * 5);
+    assert_memory_equal(errors[0], errors[1], sizeof(double) * (size_t)(dims[0][0] * dims[0][1]));
+    for (int p = 0; p < 2; ++p) {
+        free(correct[p]);
+        free(errors[p]);
+    }
 }
 
 /* --first-layer crossbar: the layer on raw pixels joins the crossbar layers
@@ -1215,6 +1254,7 @@ int main(void)
         cmocka_unit_test(test_run_bad_input),
         cmocka_unit_test(test_run_small_and_replay),
         cmocka_unit_test(test_run_first_layer_on_crossbar),
+        cmocka_unit_test(test_run_pipelines_agree),
         cmocka_unit_test(test_progress_on_a_terminal),
         cmocka_unit_test(test_unknown_subcommand_and_options),
         cmocka_unit_test(test_required_options),
