@@ -37,7 +37,10 @@ static int setup(void **state)
     return cim_test_device_setup(state, "test_executor");
 }
 
-static cim_config noisy_config(cim_mapping_id id, int finite)
+/* A 3 x 7 crossbar of mapping id, HRS/LRS 5/30 uA, D2D and optionally C2C
+ * noise, the ideal ADC or a finite one of `bits` (the type the mapping needs,
+ * MAX range). */
+static cim_config noisy_config_with(cim_mapping_id id, int c2c, int bits)
 {
     char json[512];
     cim_config cfg;
@@ -45,13 +48,18 @@ static cim_config noisy_config(cim_mapping_id id, int finite)
     const int sym = cim_mapping_desc_of(id)->signed_current;
     snprintf(json, sizeof json,
              "{\"m_mode\": \"%s\", \"M\": 3, \"N\": 7, \"HRS\": 5, \"LRS\": 30, "
-             "\"HRS_NOISE\": 2, \"LRS_NOISE\": 6, \"c2c_var\": true, \"HRS_NOISE_C2C\": 1, "
+             "\"HRS_NOISE\": %d, \"LRS_NOISE\": %d, \"c2c_var\": %s, \"HRS_NOISE_C2C\": 1, "
              "\"LRS_NOISE_C2C\": 2, \"adc_type\": \"%s\", \"resolution\": %d}",
-             cim_mapping_name(id),
-             finite ? (sym ? "SYM_RANGE_ADC" : "POS_RANGE_ONLY_ADC") : "INF_ADC", finite ? 4 : -1);
+             cim_mapping_name(id), c2c ? 2 : 3, c2c ? 6 : 8, c2c ? "true" : "false",
+             bits ? (sym ? "SYM_RANGE_ADC" : "POS_RANGE_ONLY_ADC") : "INF_ADC", bits ? bits : -1);
     if (cim_config_parse(json, "test", &cfg, &err) != 0)
         fail_msg("%s", err.msg);
     return cfg;
+}
+
+static cim_config noisy_config(cim_mapping_id id, int finite)
+{
+    return noisy_config_with(id, 1, finite ? 4 : 0);
 }
 
 static void load_generated(cim_model *m, const char *kind, int cnn)
@@ -132,23 +140,6 @@ static void test_executor_matches_reference_network(void **state)
     }
 }
 
-/* D2D only (the device pipeline's case), finite or ideal ADC. */
-static cim_config d2d_config(cim_mapping_id id, int finite)
-{
-    char json[512];
-    cim_config cfg;
-    cim_error err = {0, ""};
-    const int sym = cim_mapping_desc_of(id)->signed_current;
-    snprintf(json, sizeof json,
-             "{\"m_mode\": \"%s\", \"M\": 3, \"N\": 7, \"HRS\": 5, \"LRS\": 30, "
-             "\"HRS_NOISE\": 3, \"LRS_NOISE\": 8, \"adc_type\": \"%s\", \"resolution\": %d}",
-             cim_mapping_name(id),
-             finite ? (sym ? "SYM_RANGE_ADC" : "POS_RANGE_ONLY_ADC") : "INF_ADC", finite ? 3 : -1);
-    if (cim_config_parse(json, "test", &cfg, &err) != 0)
-        fail_msg("%s", err.msg);
-    return cfg;
-}
-
 /* One executor run on the given pipeline; predictions and error counts. */
 static void run_pipeline(fixture *f, const cim_model *m, const cim_xbar *xbars,
                          const uint8_t *images, cim_pipeline pipeline, int32_t *pred,
@@ -194,7 +185,8 @@ static void test_device_pipeline_matches_host_pipeline(void **state)
                 if (m.kind == CIM_MODEL_TNN && !cim_mapping_desc_of((cim_mapping_id)id)->ternary)
                     continue;
                 for (int pixels = 0; pixels <= 1; ++pixels) {
-                    cim_config cfg = d2d_config((cim_mapping_id)id, (id + pixels) % 2);
+                    /* D2D only: the device pipeline's case */
+                    cim_config cfg = noisy_config_with((cim_mapping_id)id, 0, (id + pixels) % 2 ? 3 : 0);
                     if (cim_netref_resolve(&m, &cfg, 77, pixels ? CIM_PIXELS_ON_CROSSBAR
                                                                 : CIM_PIXELS_ON_HOST,
                                            xbars, &err) != 0)
