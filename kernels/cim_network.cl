@@ -8,6 +8,9 @@
  * once: the per-input work (gathering, bit plane, value class) is shared by
  * all of them. */
 #define CIM_NET_BLOCKS 4
+/* Inputs whose g offsets a CPU work-item lists before adding them up
+ * (cim_read_layer's fast path). */
+#define CIM_NET_CHUNK 64
 
 /* global: (ceil(rows_pad / (CIM_VW * CIM_NET_BLOCKS)), n_images * positions,
  * trials of the call). lp, cp, g, sumw, adc_table, weights_t: the layer's
@@ -75,6 +78,40 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
                 /* named accumulators, not an array: they stay in registers */
                 cim_vec a0 = 0, a1 = 0, a2 = 0, a3 = 0, e0 = 0, e1 = 0, e2 = 0, e3 = 0;
                 const int first_pass = j == 0, exact_on = count_exact && j == 0;
+#if CIM_VW > 1
+                if (planes == 1 && !exact_on && nq == CIM_NET_BLOCKS) {
+                    /* CPUs, the hot case: the g offsets of a chunk of inputs
+                     * first (an entry list, zeros dropped), then the column
+                     * sums, so that the g loads do not wait on the chain
+                     * gather -> activation -> value class */
+                    for (long c0 = n0; c0 < n1; c0 += CIM_NET_CHUNK) {
+                        const long c1 = c0 + CIM_NET_CHUNK < n1 ? c0 + CIM_NET_CHUNK : n1;
+                        int offs[CIM_NET_CHUNK];
+                        int used = 0;
+                        for (long n = c0; n < c1; ++n) {
+                            const int src = gat[n];
+                            const int xv = src >= 0 ? xi[src] : pad;
+                            const int c = xv < 0 ? c_minus : xv == 0 ? c_zero : c_plus;
+                            if (first_pass)
+                                s += xv;
+                            offs[used] = (int)(c * class_stride + n * lp->g_block);
+                            used += c >= 0;
+                        }
+                        for (int e = 0; e < used; ++e) {
+                            __global const int *gn = gj + offs[e];
+                            a0 += CIM_VLOAD_ALIGNED(gn);
+                            a1 += CIM_VLOAD_ALIGNED(gn + qoff[1]);
+                            a2 += CIM_VLOAD_ALIGNED(gn + qoff[2]);
+                            a3 += CIM_VLOAD_ALIGNED(gn + qoff[3]);
+                        }
+                    }
+                    sums[j][0] = a0;
+                    sums[j][1] = a1;
+                    sums[j][2] = a2;
+                    sums[j][3] = a3;
+                    continue;
+                }
+#endif
                 for (long n = n0; n < n1; ++n) {
                     const int src = gat[n];
                     int xv = src >= 0 ? xi[src] : pad;

@@ -130,19 +130,26 @@ static cim_config exact_config(cim_mapping_id id, int digital, int32_t xm, int32
 }
 
 /* D2D and C2C noise (µA) and a finite ADC of `bits` over the MAX range. */
-static cim_config noisy_config(cim_mapping_id id, int32_t xm, int32_t xn, double lrs_noise,
-                               int bits)
+static cim_config noisy_config_c2c(cim_mapping_id id, int32_t xm, int32_t xn, double lrs_noise,
+                                   int bits, int c2c)
 {
     char json[640];
     const int sym = cim_mapping_desc_of(id)->signed_current;
     snprintf(json, sizeof json,
              "{\"m_mode\": \"%s\", \"M\": %d, \"N\": %d, \"HRS\": 5, \"LRS\": 30, "
-             "\"HRS_NOISE\": %g, \"LRS_NOISE\": %g, \"d2d_var\": true, \"c2c_var\": true, "
+             "\"HRS_NOISE\": %g, \"LRS_NOISE\": %g, \"d2d_var\": true, \"c2c_var\": %s, "
              "\"HRS_NOISE_C2C\": %g, \"LRS_NOISE_C2C\": %g, \"adc_type\": \"%s\", "
              "\"resolution\": %d}",
-             cim_mapping_name(id), xm, xn, lrs_noise / 3, lrs_noise, lrs_noise / 6, lrs_noise / 2,
-             sym ? "SYM_RANGE_ADC" : "POS_RANGE_ONLY_ADC", bits);
+             cim_mapping_name(id), xm, xn, lrs_noise / 3, lrs_noise, c2c ? "true" : "false",
+             lrs_noise / 6, lrs_noise / 2, sym ? "SYM_RANGE_ADC" : "POS_RANGE_ONLY_ADC", bits);
     return parse_config(json);
+}
+
+/* D2D and C2C noise, a finite ADC of `bits`. */
+static cim_config noisy_config(cim_mapping_id id, int32_t xm, int32_t xn, double lrs_noise,
+                               int bits)
+{
+    return noisy_config_c2c(id, xm, xn, lrs_noise, bits, 1);
 }
 
 static cim_xbar *resolve_with(const cim_model *m, const cim_config *cfg, uint64_t seed,
@@ -677,6 +684,55 @@ static void test_driver_with_noise_on_shipped_models(void **state)
     }
 }
 
+/* Every shipped model with D2D noise (the device pipeline's case, whose
+ * wide layers -- 64 output channels -- take the CPU fast path of
+ * cim_read_layer when no error rates are asked for): the device pipeline's
+ * counts and predictions equal the host pipeline's, with the first layer on
+ * the host or bit-sliced; with error rates too. */
+static void test_device_pipeline_on_shipped_models(void **state)
+{
+    fixture *f = *state;
+    const uint32_t first = 2000;
+    need_shipped(f);
+    for (int i = 0; i < f->n_models; ++i) {
+        cim_model m;
+        load_shipped(f, i, &m);
+        const cim_mapping_id id = m.kind == CIM_MODEL_TNN ? CIM_TNN_I : CIM_BNN_III;
+        cim_config cfg = noisy_config_c2c(id, 256, 256, 4.0, 6, 0);
+        for (int pixels = 0; pixels <= 1; ++pixels) {
+            cim_xbar *xbars = resolve_with(&m, &cfg, 31, pixels ? CIM_PIXELS_ON_CROSSBAR
+                                                                : CIM_PIXELS_ON_HOST);
+            cim_mc_setup s = {.model = &m,
+                              .xbars = xbars,
+                              .images = f->ds.images + (size_t)first * cim_shape_size(&m.input_shape),
+                              .labels = f->ds.labels + first,
+                              .n_images = SHIPPED_IMAGES,
+                              .first_image = first,
+                              .trial_first = 3,
+                              .n_trials = SHIPPED_TRIALS};
+            collected host, dev;
+            for (int skip = 1; skip >= 0; --skip) {
+                s.skip_layer_errors = skip;
+                s.pipeline = CIM_PIPELINE_HOST;
+                mc_run(f, &s, 1, &host);
+                s.pipeline = CIM_PIPELINE_DEVICE;
+                mc_run(f, &s, 1, &dev);
+                assert_memory_equal(dev.correct, host.correct, sizeof(int64_t) * SHIPPED_TRIALS);
+                assert_memory_equal(dev.pred, host.pred,
+                                    sizeof(int32_t) * SHIPPED_TRIALS * SHIPPED_IMAGES);
+                if (!skip)
+                    assert_memory_equal(dev.layer_error, host.layer_error,
+                                        sizeof(double) * SHIPPED_TRIALS * (size_t)host.n_layers);
+                collected_free(&host);
+                collected_free(&dev);
+            }
+            free(xbars);
+        }
+        cim_config_free(&cfg);
+        cim_model_free(&m);
+    }
+}
+
 /* ---- chunks and the sink ---------------------------------------------- */
 
 /* The two activation tensors of a chunk (trials x images x the largest
@@ -775,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_digital_mode_matches_forward_pass),
         cmocka_unit_test(test_noise_free_analog_equals_digital_every_mapping),
         cmocka_unit_test(test_driver_with_noise_on_shipped_models),
+        cmocka_unit_test(test_device_pipeline_on_shipped_models),
         cmocka_unit_test(test_digital_accuracy_equals_training_tool),
     };
     return cmocka_run_group_tests_name("montecarlo", tests, setup, teardown);
