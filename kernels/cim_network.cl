@@ -79,8 +79,8 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
                 cim_vec a0 = 0, a1 = 0, a2 = 0, a3 = 0, e0 = 0, e1 = 0, e2 = 0, e3 = 0;
                 const int first_pass = j == 0, exact_on = count_exact && j == 0;
 #if CIM_VW > 1
-                if (planes == 1 && !exact_on && nq == CIM_NET_BLOCKS) {
-                    /* CPUs, the hot case: the g offsets of a chunk of inputs
+                if (planes == 1 && !exact_on) {
+                    /* CPUs, plain inputs: the g offsets of a chunk of inputs
                      * first (an entry list, zeros dropped), then the column
                      * sums, so that the g loads do not wait on the chain
                      * gather -> activation -> value class */
@@ -97,12 +97,23 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
                             offs[used] = (int)(c * class_stride + n * lp->g_block);
                             used += c >= 0;
                         }
-                        for (int e = 0; e < used; ++e) {
-                            __global const int *gn = gj + offs[e];
-                            a0 += CIM_VLOAD_ALIGNED(gn);
-                            a1 += CIM_VLOAD_ALIGNED(gn + qoff[1]);
-                            a2 += CIM_VLOAD_ALIGNED(gn + qoff[2]);
-                            a3 += CIM_VLOAD_ALIGNED(gn + qoff[3]);
+                        if (nq == CIM_NET_BLOCKS) {
+                            for (int e = 0; e < used; ++e) {
+                                __global const int *gn = gj + offs[e];
+                                a0 += CIM_VLOAD_ALIGNED(gn);
+                                a1 += CIM_VLOAD_ALIGNED(gn + qoff[1]);
+                                a2 += CIM_VLOAD_ALIGNED(gn + qoff[2]);
+                                a3 += CIM_VLOAD_ALIGNED(gn + qoff[3]);
+                            }
+                        } else {
+                            for (int e = 0; e < used; ++e) {
+                                __global const int *gn = gj + offs[e];
+                                a0 += CIM_VLOAD_ALIGNED(gn);
+                                if (nq > 1)
+                                    a1 += CIM_VLOAD_ALIGNED(gn + qoff[1]);
+                                if (nq > 2)
+                                    a2 += CIM_VLOAD_ALIGNED(gn + qoff[2]);
+                            }
                         }
                     }
                     sums[j][0] = a0;
