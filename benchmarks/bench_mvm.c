@@ -18,6 +18,7 @@
 #include "cim_engine.h"
 #include "cim_mapping.h"
 #include "cim_reference.h"
+#include "cli.h"
 
 #define XBAR 256
 #define HRS_NA 5000
@@ -153,6 +154,7 @@ static double reference_rate(const cim_xbar *x, const int8_t *w, const int8_t *i
 
 int main(int argc, char **argv)
 {
+    cim_cli_keep_freed_memory(); /* as `cimgpu` does */
     int trials = 64, inputs = 512, repeats = 3;
     const char *device = NULL;
     cim_ocl ocl;

@@ -44,12 +44,11 @@ typedef struct cim_exec_job {
     int64_t *mismatches;
     int64_t *outputs;
     /* Where the work between crossbar reads runs (cim_executor_device.h):
-     * AUTO takes the device pipeline where it applies on GPUs, and on CPU
-     * devices for bit-sliced layers (8 vectors per position); otherwise the
-     * host pipeline, which is faster on CPU devices sharing the host's
-     * cores (bench_run measures both). HOST and DEVICE choose (DEVICE still
-     * falls back to the host where the device pipeline does not apply: C2C,
-     * digital chips). Results are the same bits either way. */
+     * AUTO takes the device pipeline on GPUs where it applies, the host
+     * pipeline otherwise (on CPU devices, which share the host's cores, it is
+     * the faster; bench_run measures both). HOST and DEVICE choose (DEVICE
+     * still falls back to the host where the device pipeline does not apply:
+     * C2C, digital chips). Results are the same bits either way. */
     cim_pipeline pipeline;
 } cim_exec_job;
 

@@ -44,24 +44,13 @@ static int64_t column_blocks(const cim_ocl *ocl, int32_t rows)
     return (rows + w - 1) / w;
 }
 
-/* A layer on raw pixels runs on crossbars: 8 input vectors per position,
- * which the host pipeline would write out and list one by one. */
-static int bit_sliced(const cim_exec_job *job)
-{
-    for (int32_t l = 0; l < job->model->num_layers; ++l)
-        if (cim_netref_on_crossbar(&job->xbars[l]) &&
-            job->model->layers[l].in_alphabet == CIM_ALPHABET_IMAGE)
-            return 1;
-    return 0;
-}
-
 int cim_executor_device_applies(const cim_ocl *ocl, const cim_exec_job *job)
 {
     const cim_model *m = job->model;
     const int32_t first = first_crossbar_layer(job);
     const uint64_t limit = ocl->max_alloc_bytes;
     if (job->pipeline == CIM_PIPELINE_HOST || first < 0 ||
-        (job->pipeline == CIM_PIPELINE_AUTO && ocl->cpu_style && !bit_sliced(job)))
+        (job->pipeline == CIM_PIPELINE_AUTO && ocl->cpu_style))
         return 0;
     if ((uint64_t)job->n_trials * (uint64_t)job->n_images * (uint64_t)m->max_tensor *
             sizeof(int32_t) > limit)

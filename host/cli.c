@@ -10,6 +10,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <time.h>
@@ -127,4 +128,12 @@ const char *cim_cli_model_dir(void)
 {
     const char *dir = getenv(MODEL_DIR_ENV);
     return dir && *dir ? dir : CIM_MODEL_DIR;
+}
+
+void cim_cli_keep_freed_memory(void)
+{
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
 }

@@ -32,6 +32,12 @@ int cim_cli_report(const cim_error *err);
 #endif
 #define MODEL_DIR_ENV "CIMGPU_MODEL_DIR"
 
+/* Process set-up of the programs that run the engine: the executor (and the
+ * OpenCL runtime under it) allocates the same large buffers for every chunk;
+ * keeping freed memory in the heap instead of returning it to the kernel
+ * spares a page fault per page per chunk. Call once, first thing in main. */
+void cim_cli_keep_freed_memory(void);
+
 /* The folder of the shipped models: $CIMGPU_MODEL_DIR when set and not
  * empty, else the data/models folder this build was made from. */
 const char *cim_cli_model_dir(void);

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 #if defined(__GLIBC__)
-#include <malloc.h>
 #endif
 
 #include "cli.h"
@@ -49,20 +48,9 @@ static int usage_error(const char *fmt, const char *arg)
     return cim_cli_report(&err);
 }
 
-/* The executor allocates the same large activation buffers for every chunk;
- * keeping freed memory in the heap instead of returning it to the kernel
- * spares a page fault per page per chunk. */
-static void keep_freed_memory(void)
-{
-#if defined(__GLIBC__)
-    mallopt(M_MMAP_THRESHOLD, 1 << 30);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
-#endif
-}
-
 int main(int argc, char **argv)
 {
-    keep_freed_memory();
+    cim_cli_keep_freed_memory();
     const char *cmd = argc > 1 ? argv[1] : NULL;
     if (!cmd)
         return cim_cli_run(argc, argv, 1);
