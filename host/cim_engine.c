@@ -262,16 +262,6 @@ static size_t trace_elems(const cim_mvm_job *job, const side_info *si)
     return (size_t)job->n_inputs * si->tiles_n * d->n_convs * job->rows;
 }
 
-/* The digital path's fold of bit-plane reads [vector][plane][rows] into
- * out[vector][rows], as cim_fold does on the device. */
-static void fold_on_host(const int32_t *reads, int32_t rows, int64_t n_vectors, int32_t planes,
-                         int32_t *out)
-{
-    for (int64_t v = 0; v < n_vectors; ++v)
-        for (int32_t m = 0; m < rows; ++m)
-            out[v * rows + m] = cim_fold_planes(reads + v * planes * rows + m, planes, rows);
-}
-
 static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
                        engine_bufs *bf, int32_t *out, const cim_mvm_trace *trace, cim_error *err)
 {
@@ -329,7 +319,7 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
             goto done;
     }
     if (planes > 1)
-        fold_on_host(reads, job->rows, (int64_t)job->n_inputs / planes, planes, out);
+        cim_fold_planes_host(reads, job->rows, (int64_t)job->n_inputs / planes, planes, out);
     if (tracing) {
         if (trace->current &&
             (rc = cim_ocl_read(ocl, bf->trace_current, sizeof(int32_t) * tr, trace->current, err)) != 0)
@@ -438,18 +428,15 @@ static int make_fold_kernel(cim_ocl *ocl, const cim_mvm_job *job, const engine_b
     const cl_int rows = job->rows, planes = job->input_planes;
     const cl_long n_vectors = job->n_inputs / job->input_planes;
     cl_int st;
+    int rc;
     *k = clCreateKernel(ocl->program, "cim_fold", &st);
-    if (st == CL_SUCCESS)
-        st = clSetKernelArg(*k, 0, sizeof(cl_mem), &bf->out);
-    if (st == CL_SUCCESS)
-        st = clSetKernelArg(*k, 1, sizeof rows, &rows);
-    if (st == CL_SUCCESS)
-        st = clSetKernelArg(*k, 2, sizeof n_vectors, &n_vectors);
-    if (st == CL_SUCCESS)
-        st = clSetKernelArg(*k, 3, sizeof planes, &planes);
-    if (st == CL_SUCCESS)
-        st = clSetKernelArg(*k, 4, sizeof(cl_mem), &bf->folded);
-    return CIM_OCL_CHECK(st, err, "cim_fold arguments");
+    if ((rc = CIM_OCL_CHECK(st, err, "clCreateKernel(cim_fold)")) != 0 ||
+        (rc = cim_ocl_set_arg(*k, 0, sizeof(cl_mem), &bf->out, err)) != 0 ||
+        (rc = cim_ocl_set_arg(*k, 1, sizeof rows, &rows, err)) != 0 ||
+        (rc = cim_ocl_set_arg(*k, 2, sizeof n_vectors, &n_vectors, err)) != 0 ||
+        (rc = cim_ocl_set_arg(*k, 3, sizeof planes, &planes, err)) != 0)
+        return rc;
+    return cim_ocl_set_arg(*k, 4, sizeof(cl_mem), &bf->folded, err);
 }
 
 /* Bytes of one trial's programmed cells: g (cim_program_g) or, with C2C,

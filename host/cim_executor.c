@@ -26,11 +26,9 @@
 /* Counts, per trial, the results that differ from the exact products of the
  * same input vectors (the layer's digital evaluation). */
 static int count_mismatches(cim_ocl *ocl, const cim_exec_job *job, const cim_mvm_job *mvm,
-                            int64_t sets, const int32_t *results, int32_t crossbar_index,
-                            cim_error *err)
+                            int64_t sets, const int32_t *results, size_t per_trial,
+                            int32_t crossbar_index, cim_error *err)
 {
-    const size_t per_trial =
-        (size_t)mvm->n_inputs / (size_t)(mvm->input_planes > 1 ? mvm->input_planes : 1) * mvm->rows;
     const int32_t n_crossbar = cim_netref_crossbar_layers(job->model, job->xbars);
     int32_t *exact = malloc(sizeof(int32_t) * per_trial * (size_t)sets);
     cim_xbar digital = *mvm->xbar;
@@ -101,7 +99,9 @@ static int crossbar_layer(cim_ocl *ocl, const cim_exec_job *job, int32_t l, int3
         if ((rc = cim_engine_mvm(ocl, &mvm, results, NULL, err)) != 0)
             goto done;
         if (job->mismatches &&
-            (rc = count_mismatches(ocl, job, &mvm, sets, results, crossbar_index, err)) != 0)
+            (rc = count_mismatches(ocl, job, &mvm, sets, results,
+                                   (size_t)(job->n_images * results_per_image), crossbar_index,
+                                   err)) != 0)
             goto done;
     }
     cim_netref_row_sums(&g, row_sums);
@@ -153,16 +153,12 @@ int cim_executor_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions
     for (int64_t k = 0; k < job->n_images * in_size; ++k)
         a[k] = job->images[k];
     for (int32_t l = 0; l < m->num_layers; ++l) {
-        const cim_layer *L = &m->layers[l];
-        const int64_t li = cim_shape_size(&L->in_shape), lo = cim_shape_size(&L->out_shape);
         if (cim_netref_on_crossbar(&job->xbars[l])) {
             if ((rc = crossbar_layer(ocl, job, l, crossbar_index++, sets, a, b, err)) != 0)
                 goto done;
             sets = job->n_trials;
         } else {
-#pragma omp parallel for schedule(static) if ((int64_t)(sets * job->n_images * li) >= CIM_PARALLEL_MIN_WORK)
-            for (int64_t si = 0; si < sets * job->n_images; ++si)
-                cim_forward_layer(L, a + si * li, b + si * lo);
+            cim_forward_layer_each(&m->layers[l], sets * job->n_images, a, b);
         }
         int32_t *t = a;
         a = b;

@@ -19,7 +19,6 @@
 #include "cim_forward.h"
 #include "cim_network.h"
 #include "cim_netref.h"
-#include "cim_parallel.h"
 
 static int32_t first_crossbar_layer(const cim_exec_job *job)
 {
@@ -36,8 +35,7 @@ static int elementwise(cim_layer_type t)
 }
 
 /* Work-items along dimension 0 of cim_read_layer: each adds CIM_NET_BLOCKS
- * blocks of vector_width output columns (kernels/cim_network.cl). */
-#define CIM_NET_BLOCKS 4
+ * blocks of vector_width output columns (cim_network.h). */
 static int64_t column_blocks(const cim_ocl *ocl, int32_t rows)
 {
     const int64_t w = (int64_t)ocl->vector_width * CIM_NET_BLOCKS;
@@ -91,11 +89,7 @@ static int host_prefix(const cim_exec_job *job, int32_t first, int32_t **x0, cim
     for (int64_t k = 0; k < job->n_images * in_size; ++k)
         a[k] = job->images[k];
     for (int32_t l = 0; l < first; ++l) {
-        const cim_layer *L = &m->layers[l];
-        const int64_t li = cim_shape_size(&L->in_shape), lo = cim_shape_size(&L->out_shape);
-#pragma omp parallel for schedule(static) if ((int64_t)(job->n_images * li) >= CIM_PARALLEL_MIN_WORK)
-        for (int64_t k = 0; k < job->n_images; ++k)
-            cim_forward_layer(L, a + k * li, b + k * lo);
+        cim_forward_layer_each(&m->layers[l], job->n_images, a, b);
         int32_t *t = a;
         a = b;
         b = t;
@@ -103,11 +97,6 @@ static int host_prefix(const cim_exec_job *job, int32_t first, int32_t **x0, cim
     free(b);
     *x0 = a;
     return 0;
-}
-
-static int set_arg(cl_kernel k, cl_uint index, size_t size, const void *value, cim_error *err)
-{
-    return CIM_OCL_CHECK(clSetKernelArg(k, index, size, value), err, "clSetKernelArg");
 }
 
 /* One crossbar layer: chips programmed, read from x into y; error counts
@@ -213,11 +202,11 @@ static int elementwise_layer(cim_ocl *ocl, const cim_layer *L, int64_t tensors,
             goto done;
         }
         k = kpool;
-        if ((rc = set_arg(k, 0, sizeof(cl_mem), &tables[0], err)) != 0 ||
-            (rc = set_arg(k, 1, sizeof in_size, &in_size, err)) != 0 ||
-            (rc = set_arg(k, 2, sizeof out_size, &out_size, err)) != 0 ||
-            (rc = set_arg(k, 3, sizeof(cl_mem), &x, err)) != 0 ||
-            (rc = set_arg(k, 4, sizeof(cl_mem), &y, err)) != 0)
+        if ((rc = cim_ocl_set_arg(k, 0, sizeof(cl_mem), &tables[0], err)) != 0 ||
+            (rc = cim_ocl_set_arg(k, 1, sizeof in_size, &in_size, err)) != 0 ||
+            (rc = cim_ocl_set_arg(k, 2, sizeof out_size, &out_size, err)) != 0 ||
+            (rc = cim_ocl_set_arg(k, 3, sizeof(cl_mem), &x, err)) != 0 ||
+            (rc = cim_ocl_set_arg(k, 4, sizeof(cl_mem), &y, err)) != 0)
             goto done;
     } else if (L->type == CIM_LAYER_BATCHNORM_THRESHOLD) {
         const cim_batchnorm_threshold *bn = &L->bn;
@@ -235,18 +224,18 @@ static int elementwise_layer(cim_ocl *ocl, const cim_layer *L, int64_t tensors,
         }
         k = kbn;
         if ((rc = cim_ocl_set_args(k, 3, tables, err)) != 0 ||
-            (rc = set_arg(k, 3, sizeof per_channel, &per_channel, err)) != 0 ||
-            (rc = set_arg(k, 4, sizeof out_size, &out_size, err)) != 0 ||
-            (rc = set_arg(k, 5, sizeof(cl_mem), &x, err)) != 0 ||
-            (rc = set_arg(k, 6, sizeof(cl_mem), &y, err)) != 0)
+            (rc = cim_ocl_set_arg(k, 3, sizeof per_channel, &per_channel, err)) != 0 ||
+            (rc = cim_ocl_set_arg(k, 4, sizeof out_size, &out_size, err)) != 0 ||
+            (rc = cim_ocl_set_arg(k, 5, sizeof(cl_mem), &x, err)) != 0 ||
+            (rc = cim_ocl_set_arg(k, 6, sizeof(cl_mem), &y, err)) != 0)
             goto done;
     } else {
         const cl_int ternary = L->type == CIM_LAYER_TERNARY;
         k = kact;
-        if ((rc = set_arg(k, 0, sizeof ternary, &ternary, err)) != 0 ||
-            (rc = set_arg(k, 1, sizeof out_size, &out_size, err)) != 0 ||
-            (rc = set_arg(k, 2, sizeof(cl_mem), &x, err)) != 0 ||
-            (rc = set_arg(k, 3, sizeof(cl_mem), &y, err)) != 0)
+        if ((rc = cim_ocl_set_arg(k, 0, sizeof ternary, &ternary, err)) != 0 ||
+            (rc = cim_ocl_set_arg(k, 1, sizeof out_size, &out_size, err)) != 0 ||
+            (rc = cim_ocl_set_arg(k, 2, sizeof(cl_mem), &x, err)) != 0 ||
+            (rc = cim_ocl_set_arg(k, 3, sizeof(cl_mem), &y, err)) != 0)
             goto done;
     }
     rc = cim_ocl_launch(ocl, k, L->name, (size_t)out_size, (size_t)tensors, 1, NULL, err);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cim_layer_ops.h"
+#include "cim_parallel.h"
 
 static void dense(const cim_dense *d, const int32_t *x, int32_t *z)
 {
@@ -137,6 +138,14 @@ void cim_forward_layer(const cim_layer *L, const int32_t *x, int32_t *y)
     default:
         break;
     }
+}
+
+void cim_forward_layer_each(const cim_layer *L, int64_t tensors, const int32_t *x, int32_t *y)
+{
+    const int64_t in = cim_shape_size(&L->in_shape), out = cim_shape_size(&L->out_shape);
+#pragma omp parallel for schedule(static) if ((int64_t)(tensors * in) >= CIM_PARALLEL_MIN_WORK)
+    for (int64_t t = 0; t < tensors; ++t)
+        cim_forward_layer(L, x + t * in, y + t * out);
 }
 
 int32_t cim_forward_argmax(const int32_t *scores, int32_t n)

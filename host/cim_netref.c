@@ -152,10 +152,7 @@ void cim_netref_row_sums(const cim_layer_mvm *g, int64_t *sums)
 
 void cim_netref_fold(const cim_layer_mvm *g, const int32_t *reads, int32_t *results)
 {
-    for (int32_t p = 0; p < g->positions; ++p)
-        for (int32_t o = 0; o < g->rows; ++o)
-            results[(size_t)p * g->rows + o] =
-                cim_fold_planes(reads + (size_t)p * g->planes * g->rows + o, g->planes, g->rows);
+    cim_fold_planes_host(reads, g->rows, g->positions, g->planes, results);
 }
 
 void cim_netref_outputs(const cim_layer_mvm *g, const int64_t *row_sums, const int32_t *results,

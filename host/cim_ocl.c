@@ -361,13 +361,21 @@ cl_mem cim_ocl_buffer(cim_ocl *ocl, cl_mem_flags flags, size_t bytes, const void
     return m;
 }
 
+int cim_ocl_set_arg(cl_kernel k, cl_uint index, size_t size, const void *value, cim_error *err)
+{
+    cl_int st = clSetKernelArg(k, index, size, value);
+    if (st != CL_SUCCESS)
+        return cim_error_set(err, CIM_ERR_OPENCL, "OpenCL: setting argument %u failed: %s",
+                             (unsigned)index, cim_ocl_strerror(st));
+    return 0;
+}
+
 int cim_ocl_set_args(cl_kernel k, int n, const cl_mem *args, cim_error *err)
 {
     for (int a = 0; a < n; ++a) {
-        cl_int st = clSetKernelArg(k, (cl_uint)a, sizeof(cl_mem), &args[a]);
-        if (st != CL_SUCCESS)
-            return cim_error_set(err, CIM_ERR_OPENCL, "OpenCL: setting argument %d failed: %s", a,
-                                 cim_ocl_strerror(st));
+        int rc = cim_ocl_set_arg(k, (cl_uint)a, sizeof(cl_mem), &args[a], err);
+        if (rc != 0)
+            return rc;
     }
     return 0;
 }

@@ -62,6 +62,9 @@ const char *cim_ocl_strerror(cl_int code);
 cl_mem cim_ocl_buffer(cim_ocl *ocl, cl_mem_flags flags, size_t bytes, const void *host,
                       const char *what, cim_error *err);
 
+/* Sets argument `index` of k (a buffer: size sizeof(cl_mem), value &buffer). */
+int cim_ocl_set_arg(cl_kernel k, cl_uint index, size_t size, const void *value, cim_error *err);
+
 /* Sets arguments 0..n-1 of k to the buffers args. */
 int cim_ocl_set_args(cl_kernel k, int n, const cl_mem *args, cim_error *err);
 

@@ -4,10 +4,7 @@
  * tests/test_executor.c checks the pipeline against the host pipeline and
  * the plain-C reference network, prediction for prediction. */
 
-/* Column blocks of CIM_VW columns one work-item of cim_read_layer adds at
- * once: the per-input work (gathering, bit plane, value class) is shared by
- * all of them. */
-#define CIM_NET_BLOCKS 4
+/* CIM_NET_BLOCKS: cim_network.h. */
 /* Inputs whose g offsets a CPU work-item lists before adding them up
  * (cim_read_layer's fast path). */
 #define CIM_NET_CHUNK 64

@@ -18,6 +18,12 @@
 
 #include "cim_portable.h"
 
+/* Column blocks of CIM_VW columns one work-item of cim_read_layer adds at
+ * once (the per-input work -- gathering, bit plane, value class -- is shared
+ * by all of them): the kernel's register blocking and the host's launch
+ * size. */
+#define CIM_NET_BLOCKS 4
+
 typedef struct cim_layer_launch {
     int64_t positions;    /* output positions per image (1 for dense) */
     int64_t planes;       /* reads per position: 8 on raw pixels, else 1 */

@@ -28,6 +28,18 @@ CIM_INLINE int32_t cim_fold_planes(const CIM_GLOBAL int32_t *r, int32_t planes, 
     return (int32_t)acc;
 }
 
+#if !CIM_OPENCL
+/* On the host, every vector at once: reads [n_vectors][planes][rows] to
+ * out[n_vectors][rows], as the device's cim_fold kernel does. */
+static inline void cim_fold_planes_host(const int32_t *reads, int32_t rows, int64_t n_vectors,
+                                        int32_t planes, int32_t *out)
+{
+    for (int64_t v = 0; v < n_vectors; ++v)
+        for (int32_t m = 0; m < rows; ++m)
+            out[v * rows + m] = cim_fold_planes(reads + v * planes * rows + m, planes, rows);
+}
+#endif
+
 /* The layer output of a folded result F: F itself for {0,1} planes; for
  * {-1,+1} planes (BNN mappings, s_b = 2 x_b - 1) the vector's W x is
  * (F + (2^planes - 1) * row_sum) / 2, row_sum being the sum of the output
