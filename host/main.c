@@ -14,6 +14,7 @@
 #endif
 
 #include "cli.h"
+#include "cim_build_info.h"
 
 
 static void usage(FILE *out)
@@ -59,7 +60,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
-        printf("cimgpu %s (git %s)\n", CIM_VERSION, CIM_GIT_REVISION);
+        printf("cimgpu %s (git %s)\n", CIM_VERSION, cim_git_revision);
         return 0;
     }
     if (strcmp(cmd, "mvm") == 0)

@@ -21,6 +21,7 @@
 
 #include "cim_ocl.h"
 #include "cli.h"
+#include "cim_build_info.h"
 
 #define MODEL_SUFFIX ".h5"
 
@@ -129,7 +130,7 @@ int cim_cli_info(int argc, char **argv)
         return 0;
     if (rc != 0)
         return cim_cli_report(&err);
-    printf("cimgpu %s (git %s)\n\n", CIM_VERSION, CIM_GIT_REVISION);
+    printf("cimgpu %s (git %s)\n\n", CIM_VERSION, cim_git_revision);
     print_build();
     printf("\nOpenCL devices (the index or a name substring selects one with --device or "
            "CIMGPU_DEVICE):\n");

@@ -18,7 +18,7 @@
 
 typedef struct cim_provenance {
     const char *tool_version;               /* CIM_VERSION, e.g. "0.1.0" */
-    const char *git_revision;               /* CIM_GIT_REVISION, or "unknown" */
+    const char *git_revision;               /* cim_git_revision: "<hash>[-dirty]" or "unknown" */
     char *command_line;                     /* argv joined, shell-quoted where needed */
     char device[CIM_PROVENANCE_DEVICE_MAX]; /* "platform / device (driver ...)"; "" until set */
     char created[CIM_PROVENANCE_TIME_MAX];  /* ISO-8601 UTC, "2025-01-31T12:00:00Z" */

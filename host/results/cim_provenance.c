@@ -3,9 +3,9 @@
  * The command line is stored so that pasting it into a shell repeats the run:
  * arguments made only of characters a POSIX shell leaves alone are written as
  * they are, anything else is wrapped in single quotes, with an embedded single
- * quote written as '\''. The version and git revision are compile definitions
- * that CMake sets (CIM_VERSION, CIM_GIT_REVISION), so they describe the binary,
- * not the folder it runs in. Time is UTC with a trailing Z, second resolution.
+ * quote written as '\''. The version and git revision are those of the
+ * build (cim_build_info.h), so they describe the binary, not the folder it
+ * runs in. Time is UTC with a trailing Z, second resolution.
  */
 #include "cim_provenance.h"
 
@@ -14,12 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#ifndef CIM_VERSION
-#define CIM_VERSION "unknown"
-#endif
-#ifndef CIM_GIT_REVISION
-#define CIM_GIT_REVISION "unknown"
-#endif
+#include "cim_build_info.h"
+
 
 static int shell_safe(const char *arg)
 {
@@ -87,7 +83,7 @@ int cim_provenance_init(cim_provenance *p, int argc, char *const *argv, cim_erro
     struct tm utc;
     memset(p, 0, sizeof *p);
     p->tool_version = CIM_VERSION;
-    p->git_revision = CIM_GIT_REVISION;
+    p->git_revision = cim_git_revision;
     if (now == (time_t)-1 || !gmtime_r(&now, &utc) ||
         strftime(p->created, sizeof p->created, "%Y-%m-%dT%H:%M:%SZ", &utc) == 0)
         snprintf(p->created, sizeof p->created, "unknown");
