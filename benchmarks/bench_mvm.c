@@ -196,10 +196,20 @@ int main(int argc, char **argv)
            "%d trials x %d inputs, digital %d inputs; best of %d runs (kernel device time)\n\n",
            ADC_BITS, trials, inputs, dig_inputs, repeats);
 
-    cim_mvm_job job = {.xbar = &xa, .weights = w, .rows = XBAR, .cols = XBAR, .inputs = in,
-                       .n_inputs = inputs, .n_trials = trials};
-    cim_mvm_job djob = {.xbar = &xd, .weights = w, .rows = XBAR, .cols = XBAR, .inputs = din,
-                        .n_inputs = dig_inputs, .n_trials = 1};
+    cim_mvm_job job = {.xbar = &xa,
+                       .weights = w,
+                       .rows = XBAR,
+                       .cols = XBAR,
+                       .inputs = in,
+                       .n_inputs = inputs,
+                       .n_trials = trials};
+    cim_mvm_job djob = {.xbar = &xd,
+                        .weights = w,
+                        .rows = XBAR,
+                        .cols = XBAR,
+                        .inputs = din,
+                        .n_inputs = dig_inputs,
+                        .n_trials = 1};
     if (best_timing(&ocl, &job, out, repeats, &ta, &err) != 0 ||
         best_timing(&ocl, &djob, dout, repeats, &td, &err) != 0)
         goto fail;
@@ -207,7 +217,8 @@ int main(int argc, char **argv)
     const double read_per_input = ta.read_s / ((double)trials * inputs);
     const double read_rate = macs / read_per_input;
     const double batch_rate = trials * (double)inputs * macs / (ta.program_s + ta.read_s);
-    const double mc_rate = IMAGES_PER_TRIAL * macs / (sample_per_trial + IMAGES_PER_TRIAL * read_per_input);
+    const double mc_rate =
+        IMAGES_PER_TRIAL * macs / (sample_per_trial + IMAGES_PER_TRIAL * read_per_input);
     const double digital_rate = (double)dig_inputs * macs / td.read_s;
     const double ref_rate = reference_rate(&xa, w, in, ref_inputs, out, repeats);
     const double ref_digital_rate = reference_rate(&xd, w, din, ref_inputs, dout, repeats);
@@ -230,7 +241,8 @@ int main(int argc, char **argv)
     printf("%-52s %10s\n", "trial*input*MAC per second", "G/s");
     printf("%-52s %10.2f\n", "analog read kernel (D2D-sampled chips)", read_rate * 1e-9);
     printf("%-52s %10.2f\n", "analog incl. D2D sampling, 10000 images per trial", mc_rate * 1e-9);
-    printf("%-52s %10.2f\n", "analog incl. D2D sampling, this run's inputs/trial", batch_rate * 1e-9);
+    printf("%-52s %10.2f\n", "analog incl. D2D sampling, this run's inputs/trial",
+           batch_rate * 1e-9);
     printf("%-52s %10.2f\n", "digital AND-popcount kernel", digital_rate * 1e-9);
     printf("%-52s %10.3f\n", "plain-C reference, analog (1 thread)", ref_rate * 1e-9);
     printf("%-52s %10.3f\n", "plain-C reference, digital (1 thread)", ref_digital_rate * 1e-9);

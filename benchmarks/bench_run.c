@@ -310,7 +310,8 @@ int main(int argc, char **argv)
     for (int pl = 0; pl < 1 + device_applies; ++pl) {
         const double rate = (double)T * K / pipeline_s[pl];
         printf("%-48s %14.1f %20.3f%s\n",
-               pl ? "OpenCL executor, device pipeline (wall)" : "OpenCL executor, host pipeline (wall)",
+               pl ? "OpenCL executor, device pipeline (wall)"
+                  : "OpenCL executor, host pipeline (wall)",
                rate, rate * macs * 1e-9, pl == auto_device ? "  (the default here)" : "");
     }
     printf("%-48s %14.1f %20.3f\n", "plain-C reference (cim_netref_image, 1 thread)", ref_rate,

@@ -16,7 +16,6 @@
 #include "cli.h"
 #include "cim_build_info.h"
 
-
 static void usage(FILE *out)
 {
     fputs("Usage: cimgpu SUBCOMMAND [options]\n"

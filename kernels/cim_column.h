@@ -31,8 +31,8 @@ CIM_INLINE int64_t cim_adc_input2(CIM_CONSTANT_PTR cim_conv *cv, int32_t current
  * (cim_adc.h), which gives the same outputs without divisions; the reference
  * passes NULL and divides. `adc_out`, if not NULL, receives A_j per conversion
  * (the INF value rounded half away from zero). */
-CIM_INLINE int32_t cim_column_result(const cim_column_params *p, const int32_t *current,
-                                     int32_t s, int32_t n_used, int32_t sumw,
+CIM_INLINE int32_t cim_column_result(const cim_column_params *p, const int32_t *current, int32_t s,
+                                     int32_t n_used, int32_t sumw,
                                      CIM_GLOBAL const int64_t *adc_table, int64_t *adc_out)
 {
     CIM_CONSTANT_PTR cim_mapping_desc *d = &CIM_MAPPINGS[p->mapping];

@@ -37,14 +37,14 @@ CIM_INLINE int32_t cim_gauss_q24(uint32_t u)
     if (v == 0) {
         z = CIM_GAUSS_Z_MAX;
     } else {
-        int e = CIM_CLZ32(v) - 1;          /* octave: p in [2^-(e+1), 2^-e) */
-        uint32_t vn = v << e;              /* bit 30 set */
+        int e = CIM_CLZ32(v) - 1; /* octave: p in [2^-(e+1), 2^-e) */
+        uint32_t vn = v << e;     /* bit 30 set */
         int i = (int)((vn >> CIM_GAUSS_FRAC_BITS) & (CIM_GAUSS_SUBDIV - 1));
         int64_t frac = (int64_t)(vn & ((1u << CIM_GAUSS_FRAC_BITS) - 1u));
         int32_t z0 = CIM_GAUSS_TABLE[e][i];
-        int32_t z1 = CIM_GAUSS_TABLE[e][i + 1];   /* z1 <= z0: |z| falls as p grows */
-        int64_t drop = ((int64_t)(z0 - z1) * frac + ((int64_t)1 << (CIM_GAUSS_FRAC_BITS - 1)))
-                       >> CIM_GAUSS_FRAC_BITS;
+        int32_t z1 = CIM_GAUSS_TABLE[e][i + 1]; /* z1 <= z0: |z| falls as p grows */
+        int64_t drop = ((int64_t)(z0 - z1) * frac + ((int64_t)1 << (CIM_GAUSS_FRAC_BITS - 1))) >>
+                       CIM_GAUSS_FRAC_BITS;
         z = z0 - (int32_t)drop;
     }
     return (u >> 31) ? -z : z;

@@ -35,8 +35,8 @@
 
 /* Tile index and in-tile cell index of weight (m, n) -- cim_rng.h keys --
  * from the host's position table (cim_launch.h), avoiding divisions. */
-static inline void cim_tile_cell(__constant const cim_launch_params *lp,
-                                 __global const int *pos, long m, long n, uint *tile, uint *cell)
+static inline void cim_tile_cell(__constant const cim_launch_params *lp, __global const int *pos,
+                                 long m, long n, uint *tile, uint *cell)
 {
     __global const int *row_tile = pos, *row_cell = pos + lp->rows_pad;
     __global const int *col_tile = pos + 2 * lp->rows_pad, *col_cell = col_tile + lp->cols;
@@ -66,29 +66,28 @@ static inline void cim_program_weight(__constant const cim_launch_params *lp,
  * v (x = v - 1), for scalar and lane-wise currents. Unused terms have sign 0;
  * the slot is the same for every work-item, so c is not indexed dynamically
  * (which would keep it out of registers). */
-#define CIM_DEFINE_CONV_CURRENT(name, T)                                                          \
-    static inline T name(__constant const cim_mapping_desc *d, int j, int v, const T *c)        \
-    {                                                                                            \
-        T current = 0;                                                                           \
-        _Pragma("unroll") for (int t = 0; t < CIM_MAX_TERMS; ++t)                                \
-        {                                                                                        \
-            __constant const cim_term *tm = &d->conv[j].terms[t];                                \
-            current += (T)(tm->sign * d->drive[tm->drive][v]) *                                  \
-                       (tm->slot == 0   ? c[0]                                                   \
-                        : tm->slot == 1 ? c[1]                                                   \
-                        : tm->slot == 2 ? c[2]                                                   \
-                                        : c[3]);                                                 \
-        }                                                                                        \
-        return current;                                                                          \
+#define CIM_DEFINE_CONV_CURRENT(name, T)                                                           \
+    static inline T name(__constant const cim_mapping_desc *d, int j, int v, const T *c)           \
+    {                                                                                              \
+        T current = 0;                                                                             \
+        _Pragma("unroll") for (int t = 0; t < CIM_MAX_TERMS; ++t)                                  \
+        {                                                                                          \
+            __constant const cim_term *tm = &d->conv[j].terms[t];                                  \
+            current += (T)(tm->sign * d->drive[tm->drive][v]) * (tm->slot == 0   ? c[0]            \
+                                                                 : tm->slot == 1 ? c[1]            \
+                                                                 : tm->slot == 2 ? c[2]            \
+                                                                                 : c[3]);          \
+        }                                                                                          \
+        return current;                                                                            \
     }
 CIM_DEFINE_CONV_CURRENT(cim_conv_current, int)
 CIM_DEFINE_CONV_CURRENT(cim_conv_current_lanes, cim_vec)
 
 /* Writes one output column's tile conversions to the trace buffers. */
 static inline void cim_write_trace(__constant const cim_launch_params *lp,
-                            __constant const cim_mapping_desc *d, long b, long i, long tn, long m,
-                            const int *current, const long *adc, __global int *trace_current,
-                            __global long *trace_adc)
+                                   __constant const cim_mapping_desc *d, long b, long i, long tn,
+                                   long m, const int *current, const long *adc,
+                                   __global int *trace_current, __global long *trace_adc)
 {
     for (int j = 0; j < d->n_convs; ++j) {
         long at = (((b * lp->n_inputs + i) * lp->tiles_n + tn) * d->n_convs + j) * lp->rows + m;
@@ -106,11 +105,11 @@ static inline int cim_tile_inputs(__constant const cim_launch_params *lp, long t
 /* The scalar cim_column_result per lane, writing the trace: for traced runs. */
 static inline void cim_column_result_each(__constant const cim_launch_params *lp,
                                           const cim_column_params *p,
-                                          __constant const cim_mapping_desc *d,
-                                          const cim_vec *sums, int s, int n_used,
-                                          __global const int *sumw, __global const long *adc_table,
-                                          long b, long i, long tn, long m0, cim_vec *result,
-                                          __global int *trace_current, __global long *trace_adc)
+                                          __constant const cim_mapping_desc *d, const cim_vec *sums,
+                                          int s, int n_used, __global const int *sumw,
+                                          __global const long *adc_table, long b, long i, long tn,
+                                          long m0, cim_vec *result, __global int *trace_current,
+                                          __global long *trace_adc)
 {
     for (int l = 0; l < CIM_VW; ++l) {
         const long m = m0 + l;
@@ -145,9 +144,8 @@ static inline void cim_store_result(__constant const cim_launch_params *lp, cim_
  * into g. weights_t is [cols][rows_pad] and the row halves of `pos` are
  * padded to rows_pad, so lanes past the last row read zeros; their g is 0. */
 __kernel void cim_program_g(__constant const cim_launch_params *lp,
-                            __constant const cim_column_params *cp,
-                            __global const char *weights_t, __global const int *pos,
-                            __global int *g)
+                            __constant const cim_column_params *cp, __global const char *weights_t,
+                            __global const int *pos, __global int *g)
 {
     const long m0 = get_global_id(0) * CIM_VW, n = get_global_id(1), b = get_global_id(2);
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[cp->mapping];
@@ -175,7 +173,8 @@ __kernel void cim_program_g(__constant const cim_launch_params *lp,
         const int sm = d->slot_state[s][0], s0 = d->slot_state[s][1], sp = d->slot_state[s][2];
         const cim_vec state = wv < 0 ? (cim_vec)sm : (wv == 0 ? (cim_vec)s0 : (cim_vec)sp);
         const cim_vec lrs = state == (cim_vec)1;
-        const cim_vec nominal = lrs ? (cim_vec)(int)lp->current_na[1] : (cim_vec)(int)lp->current_na[0];
+        const cim_vec nominal =
+            lrs ? (cim_vec)(int)lp->current_na[1] : (cim_vec)(int)lp->current_na[0];
         const cim_vec sigma =
             lrs ? (cim_vec)(int)lp->d2d_sigma_na[1] : (cim_vec)(int)lp->d2d_sigma_na[0];
         const cim_vec cur = nominal + cim_scale_deviate_lanes(sigma, cim_gauss_lanes(ctr[s]));
@@ -208,12 +207,13 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
 {
     const long m0 = get_global_id(0) * CIM_VW, b = get_global_id(2);
     const long i0 = get_global_id(1) * lp->inputs_per_item;
-    const long i1 = i0 + lp->inputs_per_item < lp->n_inputs ? i0 + lp->inputs_per_item : lp->n_inputs;
+    const long i1 =
+        i0 + lp->inputs_per_item < lp->n_inputs ? i0 + lp->inputs_per_item : lp->n_inputs;
     const cim_column_params p = *cp;
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[p.mapping];
     const int classes = cim_value_classes(d);
-    __global const int *gb = g + cim_g_offset(d->n_convs, classes, lp->cols, lp->rows_pad,
-                                              lp->g_block, b, 0, 0, 0, m0);
+    __global const int *gb =
+        g + cim_g_offset(d->n_convs, classes, lp->cols, lp->rows_pad, lp->g_block, b, 0, 0, 0, m0);
     const long conv_stride = (lp->rows_pad / lp->g_block) * classes * lp->cols * lp->g_block;
     for (long i = i0; i < i1; ++i) {
         const long row = cim_input_row(lp, b, i);
@@ -236,8 +236,8 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
                 sums[j] = acc0 + acc1;
             }
             if (!lp->trace)
-                result += cim_column_result_lanes(&p, sums, s, n_used,
-                                                  CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table);
+                result += cim_column_result_lanes(
+                    &p, sums, s, n_used, CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table);
             else
                 cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, adc_table, b, i, tn, m0,
                                        &result, trace_current, trace_adc);
@@ -268,10 +268,9 @@ __kernel void cim_program_raw(__constant const cim_launch_params *lp,
 __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
                            __constant const cim_column_params *cp, __global const char *weights_t,
                            __global const int *pos, __global const char *inputs,
-                           __global const int *raw,
-                           __global const int *tile_s, __global const int *sumw,
-                           __global const long *adc_table, __global int *out,
-                           __global int *trace_current, __global long *trace_adc)
+                           __global const int *raw, __global const int *tile_s,
+                           __global const int *sumw, __global const long *adc_table,
+                           __global int *out, __global int *trace_current, __global long *trace_adc)
 {
     const long m = get_global_id(0), i = get_global_id(1), b = get_global_id(2);
     const cim_column_params p = *cp;
@@ -315,8 +314,7 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
 static inline cim_vec cim_digital_current(__constant const cim_launch_params *lp,
                                           __constant const cim_mapping_desc *d, int j,
                                           __global const uint *state_bits,
-                                          __global const uint *drive_bits, long i, long tn,
-                                          long m0)
+                                          __global const uint *drive_bits, long i, long tn, long m0)
 {
     __constant const cim_conv *cv = &d->conv[j];
     const long wpt = lp->words_per_tile, tile_words = lp->tiles_n * wpt;
@@ -361,7 +359,8 @@ __kernel void cim_read_digital(__constant const cim_launch_params *lp,
 {
     const long m0 = get_global_id(0) * CIM_VW;
     const long i0 = get_global_id(1) * lp->inputs_per_item;
-    const long i1 = i0 + lp->inputs_per_item < lp->n_inputs ? i0 + lp->inputs_per_item : lp->n_inputs;
+    const long i1 =
+        i0 + lp->inputs_per_item < lp->n_inputs ? i0 + lp->inputs_per_item : lp->n_inputs;
     const cim_column_params p = *cp;
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[p.mapping];
     const long wpt = lp->words_per_tile, tile_words = lp->tiles_n * wpt;
@@ -410,9 +409,8 @@ __kernel void cim_layout_probe(__global long *sizes)
 
 /* ADC probe: the lane-wise finite ADC on given inputs, for tests that sweep
  * every threshold of large ranges. global: (n / CIM_VW); out[i] = A(j2[i], k). */
-__kernel void cim_adc_probe(__constant const cim_column_params *cp,
-                            __global const long *adc_table, __global const long *j2, int k,
-                            __global long *out)
+__kernel void cim_adc_probe(__constant const cim_column_params *cp, __global const long *adc_table,
+                            __global const long *j2, int k, __global long *out)
 {
     const long i0 = get_global_id(0) * CIM_VW;
     const cim_column_params p = *cp;

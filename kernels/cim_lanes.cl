@@ -158,8 +158,8 @@ static inline cim_vec cim_scale_deviate_lanes(cim_vec sigma, cim_vec z)
 #define CIM_TO_FLOAT(x) CIM_CAT(convert_float, CIM_VW)(x)
 #define CIM_FLOAT_TO_LONG(x) CIM_CAT(convert_long, CIM_VW)(x)
 #endif
-static inline cim_lvec cim_adc_table_lanes(const cim_column_params *p,
-                                           __global const long *table, cim_lvec j2, int k)
+static inline cim_lvec cim_adc_table_lanes(const cim_column_params *p, __global const long *table,
+                                           cim_lvec j2, int k)
 {
     const long steps = p->adc_steps;
     const float scale = (float)steps / (float)(p->adc_hi2 - p->adc_lo2);
@@ -208,7 +208,8 @@ static inline cim_vec cim_column_result_lanes(const cim_column_params *p, const 
         if (p->digital) {
             r += CIM_TO_LONG(current[j]) * (long)(cv->k * cv->sign);
         } else {
-            const long offset = ((long)cv->offset_half_s * s + (long)cv->offset_half_n * n_used) * p->hrs;
+            const long offset =
+                ((long)cv->offset_half_s * s + (long)cv->offset_half_n * n_used) * p->hrs;
             const cim_lvec j2 = 2 * CIM_TO_LONG(current[j]) + offset;
             if (exact)
                 exact_num += j2 * (long)(cv->k * cv->sign);

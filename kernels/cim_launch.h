@@ -46,17 +46,17 @@ typedef struct cim_launch_params {
     int64_t rows, cols, rows_pad;
     int64_t xbar_m, xbar_n, tiles_n;
     int64_t layer;
-    int64_t trial_first;  /* global trial index of batch entry 0 */
-    int64_t input_first;  /* C2C key of input 0 */
+    int64_t trial_first; /* global trial index of batch entry 0 */
+    int64_t input_first; /* C2C key of input 0 */
     int64_t n_inputs;
-    int64_t current_na[2];  /* nominal current by state: HRS, LRS */
+    int64_t current_na[2]; /* nominal current by state: HRS, LRS */
     int64_t d2d_sigma_na[2];
     int64_t c2c_sigma_na[2];
     int64_t d2d_on, c2c_on;
-    int64_t trace;  /* 1: write trace_current / trace_adc */
-    int64_t words_per_tile; /* digital: uint32 words per input tile */
-    int64_t g_block;         /* W: columns per block of g */
-    int64_t inputs_per_item; /* inputs one read work-item evaluates in turn */
+    int64_t trace;            /* 1: write trace_current / trace_adc */
+    int64_t words_per_tile;   /* digital: uint32 words per input tile */
+    int64_t g_block;          /* W: columns per block of g */
+    int64_t inputs_per_item;  /* inputs one read work-item evaluates in turn */
     int64_t inputs_per_trial; /* 1: every trial has its own input vectors */
     int64_t input_trial_base; /* with inputs_per_trial: the job trial of batch entry 0 */
 } cim_launch_params;

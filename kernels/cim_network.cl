@@ -23,8 +23,7 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
                              __global const int *sumw, __global const long *adc_table,
                              __global const char *weights_t, __constant const cim_layer_launch *nl,
                              __global const int *gather, __global const int *x,
-                             __global const long *row_sums, __global int *y,
-                             __global int *mismatch)
+                             __global const long *row_sums, __global int *y, __global int *mismatch)
 {
     const long m0 = get_global_id(0) * CIM_VW * CIM_NET_BLOCKS, v = get_global_id(1);
     const long b = get_global_id(2);
@@ -35,13 +34,14 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
     /* column blocks of this work-item inside rows_pad, and their offsets in g */
     const long left = (lp->rows_pad - m0) / CIM_VW;
     const int nq = left < CIM_NET_BLOCKS ? (int)left : CIM_NET_BLOCKS;
-    const long g0 = cim_g_offset(d->n_convs, classes, lp->cols, lp->rows_pad, lp->g_block, b, 0, 0,
-                                 0, m0);
+    const long g0 =
+        cim_g_offset(d->n_convs, classes, lp->cols, lp->rows_pad, lp->g_block, b, 0, 0, 0, m0);
     long qoff[CIM_NET_BLOCKS];
 #pragma unroll
     for (int q = 0; q < CIM_NET_BLOCKS; ++q)
-        qoff[q] = q < nq ? cim_g_offset(d->n_convs, classes, lp->cols, lp->rows_pad, lp->g_block,
-                                        b, 0, 0, 0, m0 + q * CIM_VW) - g0
+        qoff[q] = q < nq ? cim_g_offset(d->n_convs, classes, lp->cols, lp->rows_pad, lp->g_block, b,
+                                        0, 0, 0, m0 + q * CIM_VW) -
+                               g0
                          : 0;
     __global const int *gb = g + g0;
     const long class_stride = lp->cols * lp->g_block;
@@ -202,7 +202,7 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
 /* maxpool2d, global (out_size, sets * images); geo = {C, H, W, Ho, Wo, kh,
  * kw, sh, sw}; windows lie inside the input (model_format.md). */
 __kernel void cim_layer_maxpool2d(__constant const int *geo, long in_size, long out_size,
-                               __global const int *x, __global int *y)
+                                  __global const int *x, __global int *y)
 {
     const long o = get_global_id(0), si = get_global_id(1);
     const long H = geo[1], W = geo[2], Ho = geo[3], Wo = geo[4];
@@ -219,8 +219,8 @@ __kernel void cim_layer_maxpool2d(__constant const int *geo, long in_size, long 
 
 /* batchnorm_threshold, global (size, sets * images): channel o / per_channel. */
 __kernel void cim_layer_threshold(__global const int *lo, __global const int *hi,
-                               __global const char *flip, long per_channel, long size,
-                               __global const int *x, __global int *y)
+                                  __global const char *flip, long per_channel, long size,
+                                  __global const int *x, __global int *y)
 {
     const long o = get_global_id(0), at = get_global_id(1) * size + o, c = o / per_channel;
     y[at] = cim_op_threshold(x[at], lo[c], hi[c], flip[c]);

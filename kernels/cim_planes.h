@@ -44,8 +44,7 @@ static inline void cim_fold_planes_host(const int32_t *reads, int32_t rows, int6
  * {-1,+1} planes (BNN mappings, s_b = 2 x_b - 1) the vector's W x is
  * (F + (2^planes - 1) * row_sum) / 2, row_sum being the sum of the output
  * row's weights, rounded half away from zero. */
-CIM_INLINE int32_t cim_plane_output(int32_t folded, int64_t row_sum, int32_t planes,
-                                    int32_t binary)
+CIM_INLINE int32_t cim_plane_output(int32_t folded, int64_t row_sum, int32_t planes, int32_t binary)
 {
     if (!binary)
         return folded;

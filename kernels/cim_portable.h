@@ -6,7 +6,8 @@
  * (which typedefs uint32_t and friends when __OPENCL_VERSION__ is set); on the
  * host they come from <stdint.h>. CIM_CONSTANT marks read-only tables that live
  * in the __constant address space on the device and are plain `static const`
- * on the host (CIM_CONSTANT_PTR qualifies pointers into them); CIM_INLINE marks the small shared functions.
+ * on the host (CIM_CONSTANT_PTR qualifies pointers into them); CIM_INLINE marks the small shared
+ * functions.
  */
 #ifndef CIM_PORTABLE_H
 #define CIM_PORTABLE_H

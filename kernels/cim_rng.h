@@ -24,15 +24,15 @@
 #include "cim_gauss.h"
 
 /* Purposes: one stream family each; new physics adds a new purpose. */
-#define CIM_RNG_D2D 1u  /* device-to-device: per trial, tile, cell */
-#define CIM_RNG_C2C 2u  /* cycle-to-cycle: per trial, tile, input, cell */
+#define CIM_RNG_D2D 1u /* device-to-device: per trial, tile, cell */
+#define CIM_RNG_C2C 2u /* cycle-to-cycle: per trial, tile, input, cell */
 
 #define CIM_RNG_MAX_LAYERS 4096u
 #define CIM_RNG_MAX_TILES 65536u
 
 CIM_INLINE philox4x32_ctr_t cim_rng_block(uint64_t seed, uint32_t purpose, uint32_t layer,
-                                           uint32_t tile, uint32_t trial, uint32_t input,
-                                           uint32_t cell)
+                                          uint32_t tile, uint32_t trial, uint32_t input,
+                                          uint32_t cell)
 {
     philox4x32_key_t k;
     philox4x32_ctr_t c;

@@ -24,8 +24,7 @@ static int32_t clip_zero(int32_t c)
 }
 
 void cim_reference_program_tile(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
-                                int32_t tile, int32_t m0, int32_t n0, uint32_t trial,
-                                int32_t *raw)
+                                int32_t tile, int32_t m0, int32_t n0, uint32_t trial, int32_t *raw)
 {
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
     const int digital = (int)x->column.digital;
@@ -110,8 +109,8 @@ int cim_reference_mvm(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t 
                     int32_t sumw = 0;
                     for (int32_t n = n0; n < n0 + n_used; ++n)
                         sumw += w[(size_t)m * cols + n];
-                    read_column(x, w, cols, raw, tile, m0, n0, n_used, m, xin, input_first + (uint32_t)i,
-                                trial, current);
+                    read_column(x, w, cols, raw, tile, m0, n0, n_used, m, xin,
+                                input_first + (uint32_t)i, trial, current);
                     out[(size_t)i * rows + m] +=
                         cim_column_result(&x->column, current, s, n_used, sumw, NULL, adc);
                     if (trace) {

@@ -30,7 +30,6 @@ int cim_reference_mvm(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t 
  * to raw[slot][ml][nl] (n_slots x xbar_m x xbar_n; unused positions 0). In
  * digital mode the current is the state bit. */
 void cim_reference_program_tile(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
-                                int32_t tile, int32_t m0, int32_t n0, uint32_t trial,
-                                int32_t *raw);
+                                int32_t tile, int32_t m0, int32_t n0, uint32_t trial, int32_t *raw);
 
 #endif /* CIM_REFERENCE_H */

@@ -20,14 +20,14 @@
 
 typedef struct cim_xbar {
     cim_mapping_id mapping;
-    int32_t xbar_m;             /* logical tile: outputs */
-    int32_t xbar_n;             /* logical tile: inputs */
-    int32_t current_na[2];      /* nominal cell current by state (HRS, LRS) */
-    int32_t d2d_sigma_na[2];    /* 0: no D2D deviation for that state */
-    int32_t c2c_sigma_na[2];    /* 0: no C2C deviation for that state */
-    cim_column_params column;   /* digital flag, ADC, HRS/Delta for the ADC */
+    int32_t xbar_m;           /* logical tile: outputs */
+    int32_t xbar_n;           /* logical tile: inputs */
+    int32_t current_na[2];    /* nominal cell current by state (HRS, LRS) */
+    int32_t d2d_sigma_na[2];  /* 0: no D2D deviation for that state */
+    int32_t c2c_sigma_na[2];  /* 0: no C2C deviation for that state */
+    cim_column_params column; /* digital flag, ADC, HRS/Delta for the ADC */
     uint64_t seed;
-    uint32_t layer;             /* layer id in RNG keys (0 for `cimgpu mvm`) */
+    uint32_t layer; /* layer id in RNG keys (0 for `cimgpu mvm`) */
 } cim_xbar;
 
 static inline int cim_xbar_has_d2d(const cim_xbar *x)

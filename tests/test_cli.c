@@ -375,7 +375,6 @@ static int count_lines(const char *text)
 
 /* ---- HDF5 readback ---------------------------------------------------- */
 
-
 /* Chunked along whole trials (a reader loads one trial without the rest):
  * every axis but the trial axis is whole in a chunk. */
 static void assert_chunked_by_trial(hid_t file, const char *name)
@@ -515,17 +514,18 @@ static void test_run_small_and_replay(void **state)
         skip();
     scratch(f, "run.h5", out);
     scratch(f, "one.h5", one);
-    run(f, &r, "--trials", "4", "--images", "6", "--first-image", "3", "--seed", "9",
-        "--lrs-noise", "8", "--out", out, NULL);
+    run(f, &r, "--trials", "4", "--images", "6", "--first-image", "3", "--seed", "9", "--lrs-noise",
+        "8", "--out", out, NULL);
     assert_success(&r);
     assert_non_null(strstr(r.out, "mean accuracy"));
     assert_non_null(strstr(r.out, "digital (ideal) accuracy"));
     result_free(&r);
-    run(f, &r, "run", "--trials", "1", "--trial-offset", "2", "--images", "6", "--first-image",
-        "3", "--seed", "9", "--lrs-noise", "8", "--out", one, NULL);
+    run(f, &r, "run", "--trials", "1", "--trial-offset", "2", "--images", "6", "--first-image", "3",
+        "--seed", "9", "--lrs-noise", "8", "--out", one, NULL);
     assert_success(&r);
     result_free(&r);
-    hid_t a = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT), b = H5Fopen(one, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t a = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT),
+          b = H5Fopen(one, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(a >= 0 && b >= 0);
     int64_t *all = cim_test_read_dataset(a, "trials/correct", H5T_NATIVE_INT64, &rank, dims);
     assert_int_equal(dims[0], 4);
@@ -562,7 +562,8 @@ static void test_run_pipelines_agree(void **state)
         result_free(&r);
         hid_t file = H5Fopen(paths[p], H5F_ACC_RDONLY, H5P_DEFAULT);
         assert_true(file >= 0);
-        correct[p] = cim_test_read_dataset(file, "trials/correct", H5T_NATIVE_INT64, &rank, dims[p]);
+        correct[p] =
+            cim_test_read_dataset(file, "trials/correct", H5T_NATIVE_INT64, &rank, dims[p]);
         errors[p] = cim_test_read_dataset(file, "trials/layer_error_rate", H5T_NATIVE_DOUBLE, &rank,
                                           dims[p]);
         H5Fclose(file);
@@ -593,20 +594,25 @@ static void test_run_first_layer_on_crossbar(void **state)
     run(f, &r, "--trials", "3", "--images", "8", "--lrs-noise", "9", "--hrs-noise", "3", "--out",
         host, NULL);
     assert_success(&r);
-    assert_non_null(strstr(r.out, "layers on crossbars: 2 of 3 weight layers (on raw pixels: host"));
+    assert_non_null(
+        strstr(r.out, "layers on crossbars: 2 of 3 weight layers (on raw pixels: host"));
     result_free(&r);
     run(f, &r, "--trials", "3", "--images", "8", "--lrs-noise", "9", "--hrs-noise", "3", "--out",
         xbar, "--first-layer", "crossbar", NULL);
     assert_success(&r);
-    assert_non_null(strstr(r.out, "layers on crossbars: 3 of 3 weight layers (on raw pixels: crossbar"));
+    assert_non_null(
+        strstr(r.out, "layers on crossbars: 3 of 3 weight layers (on raw pixels: crossbar"));
     result_free(&r);
-    hid_t a = H5Fopen(host, H5F_ACC_RDONLY, H5P_DEFAULT), b = H5Fopen(xbar, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t a = H5Fopen(host, H5F_ACC_RDONLY, H5P_DEFAULT),
+          b = H5Fopen(xbar, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(a >= 0 && b >= 0);
     cim_test_assert_string_attr(a, "first_layer", "host");
     cim_test_assert_string_attr(b, "first_layer", "crossbar");
-    double *ea = cim_test_read_dataset(a, "trials/layer_error_rate", H5T_NATIVE_DOUBLE, &rank, dims);
+    double *ea =
+        cim_test_read_dataset(a, "trials/layer_error_rate", H5T_NATIVE_DOUBLE, &rank, dims);
     assert_int_equal(dims[1], 2);
-    double *eb = cim_test_read_dataset(b, "trials/layer_error_rate", H5T_NATIVE_DOUBLE, &rank, dims);
+    double *eb =
+        cim_test_read_dataset(b, "trials/layer_error_rate", H5T_NATIVE_DOUBLE, &rank, dims);
     assert_int_equal(dims[0], 3);
     assert_int_equal(dims[1], 3);
     for (int t = 0; t < 3; ++t) {

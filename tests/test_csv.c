@@ -12,7 +12,6 @@
 
 #include "cim_csv.h"
 
-
 typedef struct csv_fixture {
     char dir[CIM_TEST_SCRATCH_DIR_MAX]; /* first: cim_test_scratch */
 } csv_fixture;
@@ -21,7 +20,6 @@ static int make_folder(void **state)
 {
     return cim_test_scratch_setup(state, sizeof(csv_fixture), "csv");
 }
-
 
 /* Writes `len` bytes to a file `name` in the fixture folder; its path into `path`. */
 static void write_file(void **state, const char *name, const void *bytes, size_t len, char *path)

@@ -47,7 +47,6 @@ static int setup(void **state)
     return cim_test_scratch_setup(state, sizeof(fixture), "forward");
 }
 
-
 static void path_in(void **state, const char *name, char *path)
 {
     const fixture *fx = *state;

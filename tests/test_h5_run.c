@@ -235,7 +235,8 @@ static void assert_root_attributes(hid_t file, const run_data *d, int complete)
     CIM_ASSERT_I64_EQ(attr_i32(file, "complete"), complete);
     cim_test_assert_string_attr(file, "tool_version", CIM_VERSION);
     cim_test_assert_string_attr(file, "git_revision", d->prov.git_revision);
-    cim_test_assert_string_attr(file, "command_line", "cimgpu --trials 13 --out 'it'\\''s here.h5'");
+    cim_test_assert_string_attr(file, "command_line",
+                                "cimgpu --trials 13 --out 'it'\\''s here.h5'");
     cim_test_assert_string_attr(file, "device", d->prov.device);
     cim_test_assert_string_attr(file, "created", d->prov.created);
     read_attr(file, "seed", H5T_NATIVE_UINT64, &seed);
@@ -346,8 +347,9 @@ static void test_round_trip_without_trace(void **state)
     cim_test_assert_string_attr(dset, "definition", "correct / images");
     H5Dclose(dset);
     dset = H5Dopen2(file, "summary/q05", H5P_DEFAULT);
-    cim_test_assert_string_attr(dset, "description",
-                       "5 % quantile of /trials/accuracy (linear interpolation, numpy's default)");
+    cim_test_assert_string_attr(
+        dset, "description",
+        "5 % quantile of /trials/accuracy (linear interpolation, numpy's default)");
     H5Dclose(dset);
     assert_int_equal(H5Lexists(file, "trace", H5P_DEFAULT), 0);
     H5Fclose(file);

@@ -33,7 +33,6 @@ static int make_folder(void **state)
     return cim_test_scratch_setup(state, sizeof(idx_fixture), "idx");
 }
 
-
 /* ---------------------------------------------------------------------------
  * Building files
  */

@@ -54,9 +54,14 @@ static int setup_gpu_style(void **state)
     return open_device(state, "1", 1);
 }
 
-
 typedef enum variant {
-    DIGITAL, NOISE_FREE_INF, D2D_INF, D2D_FINITE, D2D_C2C_INF, D2D_C2C_FINITE, C2C_ONLY
+    DIGITAL,
+    NOISE_FREE_INF,
+    D2D_INF,
+    D2D_FINITE,
+    D2D_C2C_INF,
+    D2D_C2C_FINITE,
+    C2C_ONLY
 } variant;
 
 /* HRS/LRS 5/30 µA; D2D sigma 2/6 µA (large against HRS, so clipping is
@@ -96,13 +101,15 @@ static void compare_planes(fixture *f, const cim_xbar *x, int32_t rows, int32_t 
 {
     const int32_t P = planes > 1 ? planes : 1;
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
-    cim_test_rng r = cim_test_rng_init((uint64_t)rows * 7919 + (uint64_t)cols * 104729 + x->mapping);
+    cim_test_rng r =
+        cim_test_rng_init((uint64_t)rows * 7919 + (uint64_t)cols * 104729 + x->mapping);
     const size_t input_sets = inputs_per_trial ? (size_t)n_trials : 1;
     int8_t *w = malloc((size_t)rows * cols), *in = malloc(input_sets * n_inputs * cols);
     const size_t per_trial = (size_t)n_inputs * rows, got_per_trial = per_trial / (size_t)P;
     const int32_t tiles_n = cim_tiles(cols, x->xbar_n);
     const size_t tr = (size_t)n_inputs * tiles_n * d->n_convs * rows;
-    int32_t *got = malloc(sizeof(int32_t) * got_per_trial * n_trials), *want = malloc(sizeof(int32_t) * per_trial);
+    int32_t *got = malloc(sizeof(int32_t) * got_per_trial * n_trials),
+            *want = malloc(sizeof(int32_t) * per_trial);
     int32_t *got_cur = NULL, *want_cur = NULL;
     int64_t *got_adc = NULL, *want_adc = NULL;
     cim_mvm_trace got_trace = {NULL, NULL}, want_trace = {NULL, NULL};
@@ -119,21 +126,30 @@ static void compare_planes(fixture *f, const cim_xbar *x, int32_t rows, int32_t 
         want_trace.current = want_cur;
         want_trace.adc = want_adc;
     }
-    cim_mvm_job job = {.xbar = x, .weights = w, .rows = rows, .cols = cols, .inputs = in,
-                       .n_inputs = n_inputs, .input_first = 11, .trial_first = trial_first,
-                       .n_trials = n_trials, .max_batch_trials = max_batch,
-                       .inputs_per_trial = inputs_per_trial, .input_planes = planes};
+    cim_mvm_job job = {.xbar = x,
+                       .weights = w,
+                       .rows = rows,
+                       .cols = cols,
+                       .inputs = in,
+                       .n_inputs = n_inputs,
+                       .input_first = 11,
+                       .trial_first = trial_first,
+                       .n_trials = n_trials,
+                       .max_batch_trials = max_batch,
+                       .inputs_per_trial = inputs_per_trial,
+                       .input_planes = planes};
     int rc = cim_engine_mvm(&f->ocl, &job, got, with_trace ? &got_trace : NULL, &err);
     if (rc != 0)
         fail_msg("engine failed: %s", err.msg);
     for (int32_t t = 0; t < n_trials; ++t) {
         const int8_t *trial_in = in + (inputs_per_trial ? (size_t)t * n_inputs * cols : 0);
-        assert_int_equal(cim_reference_mvm(x, w, rows, cols, trial_in, n_inputs, 11, trial_first + t,
-                                           want, with_trace ? &want_trace : NULL),
+        assert_int_equal(cim_reference_mvm(x, w, rows, cols, trial_in, n_inputs, 11,
+                                           trial_first + t, want, with_trace ? &want_trace : NULL),
                          0);
         for (size_t k = 0; k < got_per_trial; ++k) {
             const size_t v = k / rows, m = k % rows;
-            const int32_t expect = P > 1 ? cim_fold_planes(want + v * P * rows + m, P, rows) : want[k];
+            const int32_t expect =
+                P > 1 ? cim_fold_planes(want + v * P * rows + m, P, rows) : want[k];
             if (got[t * got_per_trial + k] != expect)
                 fail_msg("%s trial %u %s %zu output %zu: kernel %d, reference %d",
                          cim_mapping_name(x->mapping), trial_first + t, P > 1 ? "vector" : "input",
@@ -266,8 +282,14 @@ static void test_bit_planes_fold_matches_reference(void **state)
         int32_t out[12], cur[64];
         cim_mvm_trace trace = {cur, NULL};
         cim_error err = {0, ""};
-        cim_mvm_job job = {.xbar = &x, .weights = w, .rows = 2, .cols = 2, .inputs = in,
-                           .n_inputs = 6, .n_trials = 1, .input_planes = 4};
+        cim_mvm_job job = {.xbar = &x,
+                           .weights = w,
+                           .rows = 2,
+                           .cols = 2,
+                           .inputs = in,
+                           .n_inputs = 6,
+                           .n_trials = 1,
+                           .input_planes = 4};
         assert_int_equal(cim_engine_mvm(&f->ocl, &job, out, NULL, &err), CIM_ERR_USAGE);
         assert_non_null(strstr(err.msg, "bit planes"));
         job.input_planes = 3;
@@ -289,8 +311,15 @@ static void test_trial_replay_matches_run(void **state)
     cim_xbar x = make_xbar(CIM_TNN_I, D2D_C2C_FINITE, 8, 16, 4);
     cim_test_random_values(&r, x.mapping, w, sizeof w);
     cim_test_random_values(&r, x.mapping, in, sizeof in);
-    cim_mvm_job job = {.xbar = &x, .weights = w, .rows = 12, .cols = 30, .inputs = in,
-                       .n_inputs = 4, .trial_first = 100, .n_trials = 9, .max_batch_trials = 2};
+    cim_mvm_job job = {.xbar = &x,
+                       .weights = w,
+                       .rows = 12,
+                       .cols = 30,
+                       .inputs = in,
+                       .n_inputs = 4,
+                       .trial_first = 100,
+                       .n_trials = 9,
+                       .max_batch_trials = 2};
     assert_int_equal(cim_engine_mvm(&f->ocl, &job, all, NULL, &err), 0);
     job.trial_first = 107;
     job.n_trials = 1;
@@ -312,8 +341,13 @@ static void test_trials_differ_with_noise(void **state)
     cim_xbar x = make_xbar(CIM_TNN_I, D2D_FINITE, 32, 64, 8);
     cim_test_random_values(&r, x.mapping, w, sizeof w);
     cim_test_random_values(&r, x.mapping, in, sizeof in);
-    cim_mvm_job job = {.xbar = &x, .weights = w, .rows = 32, .cols = 64, .inputs = in,
-                       .n_inputs = 8, .n_trials = 2};
+    cim_mvm_job job = {.xbar = &x,
+                       .weights = w,
+                       .rows = 32,
+                       .cols = 64,
+                       .inputs = in,
+                       .n_inputs = 8,
+                       .n_trials = 2};
     assert_int_equal(cim_engine_mvm(&f->ocl, &job, out, NULL, &err), 0);
     assert_memory_not_equal(out, out + 8 * 32, sizeof(int32_t) * 8 * 32);
 }
@@ -325,7 +359,10 @@ static void test_trials_differ_with_noise(void **state)
 static void test_finite_adc_levels_match_reference(void **state)
 {
     fixture *f = *state;
-    static const struct { int32_t bits; int64_t lo_na, hi_na; } ranges[] = {
+    static const struct {
+        int32_t bits;
+        int64_t lo_na, hi_na;
+    } ranges[] = {
         {4, -64, 64}, {5, -64, 64}, {6, -37, 53}, {7, -20, 20}, {8, 0, 64}, {3, 0, 7}, {5, 3, 40},
     };
     if (!f->have_device)
@@ -352,11 +389,18 @@ static void test_adc_lanes_match_division_at_every_threshold(void **state)
 {
     fixture *f = *state;
     /* bits, lo, hi (nA): MAX ranges of 256-row crossbars at 5/30 µA and odd ones */
-    static const struct { int32_t type, bits; int64_t lo_na, hi_na; } adcs[] = {
-        {CIM_ADC_SYM, 5, -256 * 25000LL, 256 * 25000LL}, {CIM_ADC_SYM, 8, -256 * 25000LL, 256 * 25000LL},
-        {CIM_ADC_POS, 4, 0, 256 * 30000LL},              {CIM_ADC_POS, 16, 0, 256 * 30000LL},
-        {CIM_ADC_SYM, 7, -1234567, 7654321},             {CIM_ADC_POS, 11, 333, 9876543},
-        {CIM_ADC_SYM, 3, -7, 7},                         {CIM_ADC_POS, 1, 0, 5},
+    static const struct {
+        int32_t type, bits;
+        int64_t lo_na, hi_na;
+    } adcs[] = {
+        {CIM_ADC_SYM, 5, -256 * 25000LL, 256 * 25000LL},
+        {CIM_ADC_SYM, 8, -256 * 25000LL, 256 * 25000LL},
+        {CIM_ADC_POS, 4, 0, 256 * 30000LL},
+        {CIM_ADC_POS, 16, 0, 256 * 30000LL},
+        {CIM_ADC_SYM, 7, -1234567, 7654321},
+        {CIM_ADC_POS, 11, 333, 9876543},
+        {CIM_ADC_SYM, 3, -7, 7},
+        {CIM_ADC_POS, 1, 0, 5},
     };
     if (!f->have_device)
         skip();
@@ -390,8 +434,8 @@ static void test_adc_lanes_match_division_at_every_threshold(void **state)
                                          sizeof(int64_t) * len, table, &st);
             cl_mem bj = clCreateBuffer(f->ocl.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
                                        sizeof(int64_t) * n, j2, &st);
-            cl_mem bout = clCreateBuffer(f->ocl.context, CL_MEM_WRITE_ONLY, sizeof(int64_t) * n,
-                                         NULL, &st);
+            cl_mem bout =
+                clCreateBuffer(f->ocl.context, CL_MEM_WRITE_ONLY, sizeof(int64_t) * n, NULL, &st);
             cl_int kk = k;
             size_t global = n / (size_t)f->ocl.vector_width;
             clSetKernelArg(kern, 0, sizeof bcp, &bcp);
@@ -399,9 +443,9 @@ static void test_adc_lanes_match_division_at_every_threshold(void **state)
             clSetKernelArg(kern, 2, sizeof bj, &bj);
             clSetKernelArg(kern, 3, sizeof kk, &kk);
             clSetKernelArg(kern, 4, sizeof bout, &bout);
-            assert_int_equal(clEnqueueNDRangeKernel(f->ocl.queue, kern, 1, NULL, &global, NULL, 0,
-                                                    NULL, NULL),
-                             CL_SUCCESS);
+            assert_int_equal(
+                clEnqueueNDRangeKernel(f->ocl.queue, kern, 1, NULL, &global, NULL, 0, NULL, NULL),
+                CL_SUCCESS);
             assert_int_equal(clEnqueueReadBuffer(f->ocl.queue, bout, CL_TRUE, 0,
                                                  sizeof(int64_t) * n, got, 0, NULL, NULL),
                              CL_SUCCESS);
@@ -458,16 +502,17 @@ static void test_div_round_lanes_match_reference(void **state)
         clSetKernelArg(kern, 0, sizeof bn, &bn);
         clSetKernelArg(kern, 1, sizeof dd, &dd);
         clSetKernelArg(kern, 2, sizeof bo, &bo);
-        assert_int_equal(clEnqueueNDRangeKernel(f->ocl.queue, kern, 1, NULL, &global, NULL, 0,
-                                                NULL, NULL),
-                         CL_SUCCESS);
-        assert_int_equal(clEnqueueReadBuffer(f->ocl.queue, bo, CL_TRUE, 0, sizeof got, got, 0,
-                                             NULL, NULL),
-                         CL_SUCCESS);
+        assert_int_equal(
+            clEnqueueNDRangeKernel(f->ocl.queue, kern, 1, NULL, &global, NULL, 0, NULL, NULL),
+            CL_SUCCESS);
+        assert_int_equal(
+            clEnqueueReadBuffer(f->ocl.queue, bo, CL_TRUE, 0, sizeof got, got, 0, NULL, NULL),
+            CL_SUCCESS);
         for (size_t i = 0; i < N; ++i)
             if (got[i] != cim_div_round(num[i], den))
                 fail_msg("den %lld, num %lld: kernel %lld, reference %lld", (long long)den,
-                         (long long)num[i], (long long)got[i], (long long)cim_div_round(num[i], den));
+                         (long long)num[i], (long long)got[i],
+                         (long long)cim_div_round(num[i], den));
         clReleaseMemObject(bn);
         clReleaseMemObject(bo);
         clReleaseKernel(kern);
@@ -489,8 +534,13 @@ static void test_kernel_dir_matches_embedded(void **state)
     cim_xbar x = make_xbar(CIM_TNN_IV, D2D_FINITE, 8, 16, 5);
     cim_test_random_values(&r, x.mapping, w, sizeof w);
     cim_test_random_values(&r, x.mapping, in, sizeof in);
-    cim_mvm_job job = {.xbar = &x, .weights = w, .rows = 20, .cols = 50, .inputs = in,
-                       .n_inputs = 3, .n_trials = 2};
+    cim_mvm_job job = {.xbar = &x,
+                       .weights = w,
+                       .rows = 20,
+                       .cols = 50,
+                       .inputs = in,
+                       .n_inputs = 3,
+                       .n_trials = 2};
     assert_int_equal(cim_engine_mvm(&f->ocl, &job, embedded, NULL, &err), 0);
     setenv("CIMGPU_KERNEL_DIR", CIM_SOURCE_DIR "/kernels", 1);
     int rc = cim_ocl_open(&dev, NULL, &err);
@@ -518,9 +568,9 @@ static void test_shared_struct_layout(void **state)
     assert_int_equal(clSetKernelArg(k, 0, sizeof buf, &buf), CL_SUCCESS);
     assert_int_equal(clEnqueueNDRangeKernel(f->ocl.queue, k, 1, NULL, &one, NULL, 0, NULL, NULL),
                      CL_SUCCESS);
-    assert_int_equal(clEnqueueReadBuffer(f->ocl.queue, buf, CL_TRUE, 0, sizeof sizes, sizes, 0, NULL,
-                                         NULL),
-                     CL_SUCCESS);
+    assert_int_equal(
+        clEnqueueReadBuffer(f->ocl.queue, buf, CL_TRUE, 0, sizeof sizes, sizes, 0, NULL, NULL),
+        CL_SUCCESS);
     assert_int_equal(sizes[0], sizeof(cim_launch_params));
     assert_int_equal(sizes[1], sizeof(cim_column_params));
     assert_int_equal(sizes[2], sizeof(cim_mapping_desc));
@@ -530,8 +580,7 @@ static void test_shared_struct_layout(void **state)
 }
 
 #define KERNEL_TESTS                                                                               \
-    cmocka_unit_test(test_shared_struct_layout),                                                   \
-        cmocka_unit_test(test_digital_matches_reference),                                          \
+    cmocka_unit_test(test_shared_struct_layout), cmocka_unit_test(test_digital_matches_reference), \
         cmocka_unit_test(test_noise_free_inf_matches_reference),                                   \
         cmocka_unit_test(test_d2d_inf_adc_matches_reference),                                      \
         cmocka_unit_test(test_d2d_finite_adc_matches_reference),                                   \
@@ -540,8 +589,8 @@ static void test_shared_struct_layout(void **state)
         cmocka_unit_test(test_c2c_only_matches_reference),                                         \
         cmocka_unit_test(test_results_independent_of_batch_size),                                  \
         cmocka_unit_test(test_trial_replay_matches_run),                                           \
-        cmocka_unit_test(test_inputs_per_trial_match_reference),                                  \
-        cmocka_unit_test(test_bit_planes_fold_matches_reference),                                 \
+        cmocka_unit_test(test_inputs_per_trial_match_reference),                                   \
+        cmocka_unit_test(test_bit_planes_fold_matches_reference),                                  \
         cmocka_unit_test(test_trials_differ_with_noise),                                           \
         cmocka_unit_test(test_finite_adc_levels_match_reference),                                  \
         cmocka_unit_test(test_adc_lanes_match_division_at_every_threshold),                        \
@@ -555,7 +604,9 @@ int main(void)
      * blocked layout, several inputs per work-item) and the GPU style (one
      * column per work-item, columns-fastest layout, driver-chosen groups)
      * must give the same bits: run everything under both. */
-    int failed = cmocka_run_group_tests_name("kernels_device_style", tests, setup_default, cim_test_device_teardown);
-    failed += cmocka_run_group_tests_name("kernels_gpu_style", tests, setup_gpu_style, cim_test_device_teardown);
+    int failed = cmocka_run_group_tests_name("kernels_device_style", tests, setup_default,
+                                             cim_test_device_teardown);
+    failed += cmocka_run_group_tests_name("kernels_gpu_style", tests, setup_gpu_style,
+                                          cim_test_device_teardown);
     return failed;
 }

@@ -62,7 +62,6 @@ static int setup(void **state)
     return cim_test_scratch_setup(state, sizeof(fixture), "model");
 }
 
-
 static void path_in(const fixture *fx, const char *name, char *path)
 {
     snprintf(path, CIM_TEST_PATH_MAX, "%s/%s", fx->dir, name);

@@ -226,7 +226,7 @@ static int32_t *exec_predict(fixture *f, const cim_model *m, const cim_xbar *xba
 typedef struct collected {
     int64_t trial_first, n_trials, n_images;
     int32_t n_layers;
-    int64_t next; /* the trial the next sink call must start at */
+    int64_t next;          /* the trial the next sink call must start at */
     int skip_layer_errors; /* the setup's: the sink must get NULL */
     int calls;
     int64_t *correct;    /* n_trials */
@@ -420,10 +420,9 @@ static void test_noise_free_analog_equals_digital_every_mapping(void **state)
                                             on_xbar ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST);
                 /* a trial other than 0: noise-free chips must not depend on
                  * it; the first mapping also through the device pipeline */
-                int32_t *got = exec_predict_on(f, &m, ax, images, ANALOG_IMAGES, first, 7,
-                                               runs % 10 == 0 ? CIM_PIPELINE_DEVICE
-                                                              : CIM_PIPELINE_AUTO,
-                                               &mismatched);
+                int32_t *got = exec_predict_on(
+                    f, &m, ax, images, ANALOG_IMAGES, first, 7,
+                    runs % 10 == 0 ? CIM_PIPELINE_DEVICE : CIM_PIPELINE_AUTO, &mismatched);
                 /* not only the argmax: every crossbar output (every bit plane of
                  * the first layer on crossbars) is the exact W x */
                 if (mismatched != 0)
@@ -700,11 +699,12 @@ static void test_device_pipeline_on_shipped_models(void **state)
         const cim_mapping_id id = m.kind == CIM_MODEL_TNN ? CIM_TNN_I : CIM_BNN_III;
         cim_config cfg = noisy_config_c2c(id, 256, 256, 4.0, 6, 0);
         for (int pixels = 0; pixels <= 1; ++pixels) {
-            cim_xbar *xbars = resolve_with(&m, &cfg, 31, pixels ? CIM_PIXELS_ON_CROSSBAR
-                                                                : CIM_PIXELS_ON_HOST);
+            cim_xbar *xbars =
+                resolve_with(&m, &cfg, 31, pixels ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST);
             cim_mc_setup s = {.model = &m,
                               .xbars = xbars,
-                              .images = f->ds.images + (size_t)first * cim_shape_size(&m.input_shape),
+                              .images =
+                                  f->ds.images + (size_t)first * cim_shape_size(&m.input_shape),
                               .labels = f->ds.labels + first,
                               .n_images = SHIPPED_IMAGES,
                               .first_image = first,

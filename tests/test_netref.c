@@ -37,8 +37,8 @@ static cim_config make_config(cim_mapping_id id, int digital, int32_t xm, int32_
     snprintf(json, sizeof json,
              "{\"m_mode\": \"%s\", \"M\": %d, \"N\": %d, \"digital_only\": %s, \"HRS\": 5, "
              "\"LRS\": 30, \"LRS_NOISE\": %g, \"HRS_NOISE\": %g, \"c2c_var\": %s}",
-             cim_mapping_name(id), xm, xn, digital ? "true" : "false", lrs_noise,
-             lrs_noise / 3, c2c ? "true" : "false");
+             cim_mapping_name(id), xm, xn, digital ? "true" : "false", lrs_noise, lrs_noise / 3,
+             c2c ? "true" : "false");
     if (cim_config_parse(json, "test", &cfg, &err) != 0)
         fail_msg("%s", err.msg);
     return cfg;
@@ -145,7 +145,8 @@ static void test_ternary_model_needs_tnn_mapping(void **state)
     load_generated(&m, "tnn", 1, path, sizeof path);
     cim_config cfg = make_config(CIM_BNN_V, 0, 8, 8, 0.0, 0);
     cim_xbar *xbars = calloc((size_t)m.num_layers, sizeof *xbars);
-    assert_int_equal(cim_netref_resolve(&m, &cfg, 1, CIM_PIXELS_ON_HOST, xbars, &err), CIM_ERR_CONFIG);
+    assert_int_equal(cim_netref_resolve(&m, &cfg, 1, CIM_PIXELS_ON_HOST, xbars, &err),
+                     CIM_ERR_CONFIG);
     assert_non_null(strstr(err.msg, "BNN_V"));
     assert_non_null(strstr(err.msg, "_conv2d"));
     free(xbars);

@@ -29,7 +29,7 @@ const char *cim_error_name(int code)
     switch (code) {
     case CIM_OK:
         return "CIM_OK";
-#define CIM_ERR_NAME(name, value, exit_code, desc)                                                \
+#define CIM_ERR_NAME(name, value, exit_code, desc)                                                 \
     case value:                                                                                    \
         return "CIM_ERR_" #name;
         CIM_ERR_MAP(CIM_ERR_NAME)
@@ -43,7 +43,7 @@ int cim_error_exit_code(int code)
     switch (code) {
     case CIM_OK:
         return 0;
-#define CIM_ERR_EXIT(name, value, exit_code, desc)                                                \
+#define CIM_ERR_EXIT(name, value, exit_code, desc)                                                 \
     case value:                                                                                    \
         return exit_code;
         CIM_ERR_MAP(CIM_ERR_EXIT)

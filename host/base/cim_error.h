@@ -13,14 +13,14 @@
 #include <stddef.h>
 
 /* XX(name, value, exit_code, description) */
-#define CIM_ERR_MAP(XX)                                                                          \
-    XX(USAGE, -1, 2, "bad command-line usage")                                                 \
-    XX(INPUT, -2, 2, "bad input file or value")                                                \
-    XX(CONFIG, -3, 2, "invalid crossbar configuration")                                        \
-    XX(IO, -4, 1, "file system or HDF5 failure")                                               \
-    XX(NOMEM, -5, 1, "out of memory")                                                          \
-    XX(OPENCL, -6, 1, "OpenCL failure")                                                        \
-    XX(NODEVICE, -7, 1, "no usable OpenCL device")                                             \
+#define CIM_ERR_MAP(XX)                                                                            \
+    XX(USAGE, -1, 2, "bad command-line usage")                                                     \
+    XX(INPUT, -2, 2, "bad input file or value")                                                    \
+    XX(CONFIG, -3, 2, "invalid crossbar configuration")                                            \
+    XX(IO, -4, 1, "file system or HDF5 failure")                                                   \
+    XX(NOMEM, -5, 1, "out of memory")                                                              \
+    XX(OPENCL, -6, 1, "OpenCL failure")                                                            \
+    XX(NODEVICE, -7, 1, "no usable OpenCL device")                                                 \
     XX(UNSUPPORTED, -8, 2, "feature not supported yet")
 
 typedef enum cim_err_code {

@@ -96,8 +96,8 @@ static void format_duration(double seconds, char *out, size_t n)
         snprintf(out, n, "%lld:%02lld", s / 60, s % 60);
 }
 
-void cim_cli_progress_update(cim_cli_progress *p, const char *what, double fraction,
-                             uint64_t done, uint64_t total, const char *unit)
+void cim_cli_progress_update(cim_cli_progress *p, const char *what, double fraction, uint64_t done,
+                             uint64_t total, const char *unit)
 {
     double t;
     if (!p->enabled)

@@ -77,8 +77,8 @@ typedef struct cim_cli_progress {
 
 void cim_cli_progress_start(cim_cli_progress *p);
 /* "cimgpu: <what>: <done> of <total> <unit> (NN%)" */
-void cim_cli_progress_update(cim_cli_progress *p, const char *what, double fraction,
-                             uint64_t done, uint64_t total, const char *unit);
+void cim_cli_progress_update(cim_cli_progress *p, const char *what, double fraction, uint64_t done,
+                             uint64_t total, const char *unit);
 void cim_cli_progress_end(cim_cli_progress *p);
 
 #endif /* CIM_CLI_H */

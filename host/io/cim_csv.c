@@ -23,9 +23,10 @@
 
 #define CIM_CSV_MIN_VALUE (-128)
 #define CIM_CSV_MAX_VALUE 127
-#define CIM_CSV_QUOTE_MAX 32          /* token bytes shown in a message */
-#define CIM_CSV_MAGNITUDE_CAP 1000000 /* parsing stops growing a value here: already out of range  \
-                                       */
+#define CIM_CSV_QUOTE_MAX 32 /* token bytes shown in a message */
+#define CIM_CSV_MAGNITUDE_CAP                                                                      \
+    1000000 /* parsing stops growing a value here: already out of range                            \
+             */
 #define CIM_CSV_INITIAL_CAPACITY 1024
 
 static const char utf8_bom[] = "\xEF\xBB\xBF";

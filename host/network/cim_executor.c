@@ -42,7 +42,8 @@ static int count_mismatches(cim_ocl *ocl, const cim_exec_job *job, const cim_mvm
     dj.xbar = &digital;
     dj.n_trials = (int32_t)sets;
     if ((rc = cim_engine_mvm(ocl, &dj, exact, NULL, err)) == 0) {
-#pragma omp parallel for schedule(static) if ((int64_t)((int64_t)job->n_trials * per_trial) >= CIM_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) if ((int64_t)((int64_t)job->n_trials * per_trial) >=     \
+                                              CIM_PARALLEL_MIN_WORK)
         for (int32_t t = 0; t < job->n_trials; ++t) {
             const int32_t *r = results + (size_t)t * per_trial;
             const int32_t *e = exact + (sets > 1 ? (size_t)t * per_trial : 0);
@@ -69,7 +70,8 @@ static int crossbar_layer(cim_ocl *ocl, const cim_exec_job *job, int32_t l, int3
     const int64_t vectors_per_set = job->n_images * per_image;
     int8_t *vectors = malloc((size_t)(sets * vectors_per_set * g.cols));
     const int64_t results_per_image = (int64_t)g.positions * g.rows; /* planes folded */
-    int32_t *results = malloc(sizeof(int32_t) * (size_t)(job->n_trials * job->n_images * results_per_image));
+    int32_t *results =
+        malloc(sizeof(int32_t) * (size_t)(job->n_trials * job->n_images * results_per_image));
     int64_t *row_sums = malloc(sizeof(int64_t) * (size_t)g.rows);
     int32_t *gather = malloc(sizeof(int32_t) * (size_t)g.positions * g.cols);
     int rc = 0;
@@ -79,7 +81,8 @@ static int crossbar_layer(cim_ocl *ocl, const cim_exec_job *job, int32_t l, int3
         goto done;
     }
     cim_netref_gather(L, &g, gather);
-#pragma omp parallel for schedule(static) if ((int64_t)(sets * vectors_per_set * g.cols) >= CIM_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) if ((int64_t)(sets * vectors_per_set * g.cols) >=        \
+                                              CIM_PARALLEL_MIN_WORK)
     for (int64_t si = 0; si < sets * job->n_images; ++si)
         cim_netref_vectors(&g, gather, x + si * in_size, vectors + si * per_image * g.cols);
     {
@@ -98,14 +101,14 @@ static int crossbar_layer(cim_ocl *ocl, const cim_exec_job *job, int32_t l, int3
         };
         if ((rc = cim_engine_mvm(ocl, &mvm, results, NULL, err)) != 0)
             goto done;
-        if (job->mismatches &&
-            (rc = count_mismatches(ocl, job, &mvm, sets, results,
-                                   (size_t)(job->n_images * results_per_image), crossbar_index,
-                                   err)) != 0)
+        if (job->mismatches && (rc = count_mismatches(ocl, job, &mvm, sets, results,
+                                                      (size_t)(job->n_images * results_per_image),
+                                                      crossbar_index, err)) != 0)
             goto done;
     }
     cim_netref_row_sums(&g, row_sums);
-#pragma omp parallel for schedule(static) if ((int64_t)(job->n_trials * job->n_images * out_size) >= CIM_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(                                                                 \
+    static) if ((int64_t)(job->n_trials * job->n_images * out_size) >= CIM_PARALLEL_MIN_WORK)
     for (int64_t ti = 0; ti < job->n_trials * job->n_images; ++ti)
         cim_netref_outputs(&g, row_sums, results + ti * results_per_image, y + ti * out_size);
 done:

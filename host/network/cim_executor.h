@@ -29,10 +29,10 @@ typedef enum cim_pipeline {
 
 typedef struct cim_exec_job {
     const cim_model *model;
-    const cim_xbar *xbars;  /* per layer, from cim_netref_resolve */
-    const uint8_t *images;  /* n_images images of the model's input shape */
+    const cim_xbar *xbars; /* per layer, from cim_netref_resolve */
+    const uint8_t *images; /* n_images images of the model's input shape */
     int64_t n_images;
-    uint32_t first_image;   /* dataset index of images[0]: keys the C2C streams */
+    uint32_t first_image; /* dataset index of images[0]: keys the C2C streams */
     uint32_t trial_first;
     int32_t n_trials;
     /* Optional error statistics: for crossbar layer c (in model order, of

@@ -51,7 +51,8 @@ int cim_executor_device_applies(const cim_ocl *ocl, const cim_exec_job *job)
         (job->pipeline == CIM_PIPELINE_AUTO && ocl->cpu_style))
         return 0;
     if ((uint64_t)job->n_trials * (uint64_t)job->n_images * (uint64_t)m->max_tensor *
-            sizeof(int32_t) > limit)
+            sizeof(int32_t) >
+        limit)
         return 0;
     for (int32_t l = first; l < m->num_layers; ++l) {
         const cim_xbar *x = &job->xbars[l];
@@ -149,8 +150,9 @@ static int read_layer(cim_ocl *ocl, const cim_exec_job *job, cl_kernel k, int32_
         goto done;
     }
     {
-        const cl_mem args[] = {chips.lp, chips.cp, chips.g, chips.sumw, chips.adc_table,
-                               chips.weights_t, bnl, bgather, x, brows, y, bcounts};
+        const cl_mem args[] = {
+            chips.lp, chips.cp, chips.g, chips.sumw, chips.adc_table, chips.weights_t, bnl,
+            bgather,  x,        brows,   y,          bcounts};
         if ((rc = cim_ocl_set_args(k, 12, args, err)) != 0 ||
             (rc = cim_ocl_launch(ocl, k, "network read kernel", (size_t)blocks, (size_t)vectors,
                                  (size_t)job->n_trials, NULL, err)) != 0)
@@ -182,20 +184,18 @@ done:
 }
 
 /* An element-wise layer over sets x images tensors, x to y. */
-static int elementwise_layer(cim_ocl *ocl, const cim_layer *L, int64_t tensors,
-                             cl_kernel kpool, cl_kernel kbn, cl_kernel kact, cl_mem x, cl_mem y,
-                             cim_error *err)
+static int elementwise_layer(cim_ocl *ocl, const cim_layer *L, int64_t tensors, cl_kernel kpool,
+                             cl_kernel kbn, cl_kernel kact, cl_mem x, cl_mem y, cim_error *err)
 {
     const cl_long in_size = cim_shape_size(&L->in_shape), out_size = cim_shape_size(&L->out_shape);
     cl_mem tables[3] = {NULL, NULL, NULL};
     cl_kernel k = NULL;
     int rc = 0;
     if (L->type == CIM_LAYER_MAXPOOL2D) {
-        const cl_int geo[9] = {L->in_shape.dim[0],        L->in_shape.dim[1],
-                               L->in_shape.dim[2],        L->out_shape.dim[1],
-                               L->out_shape.dim[2],       L->maxpool2d.kernel[0],
-                               L->maxpool2d.kernel[1],    L->maxpool2d.stride[0],
-                               L->maxpool2d.stride[1]};
+        const cl_int geo[9] = {
+            L->in_shape.dim[0],     L->in_shape.dim[1],     L->in_shape.dim[2],
+            L->out_shape.dim[1],    L->out_shape.dim[2],    L->maxpool2d.kernel[0],
+            L->maxpool2d.kernel[1], L->maxpool2d.stride[0], L->maxpool2d.stride[1]};
         tables[0] = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof geo, geo, "pooling geometry", err);
         if (!tables[0]) {
             rc = err->code;
@@ -290,15 +290,16 @@ int cim_executor_device_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *pred
         } else if (L->type == CIM_LAYER_FLATTEN) {
             continue; /* [C][H][W] in C order is already the flat vector */
         } else {
-            rc = elementwise_layer(ocl, L, sets * job->n_images, kernels[1], kernels[2],
-                                   kernels[3], act[cur], act[1 - cur], err);
+            rc = elementwise_layer(ocl, L, sets * job->n_images, kernels[1], kernels[2], kernels[3],
+                                   act[cur], act[1 - cur], err);
         }
         if (rc != 0)
             goto done;
         cur = 1 - cur;
     }
     {
-        const size_t n_scores = (size_t)job->n_trials * (size_t)job->n_images * (size_t)m->num_classes;
+        const size_t n_scores =
+            (size_t)job->n_trials * (size_t)job->n_images * (size_t)m->num_classes;
         scores = malloc(sizeof(int32_t) * n_scores);
         if (!scores) {
             rc = cim_error_set(err, CIM_ERR_NOMEM, "executor: out of memory for scores");

@@ -15,7 +15,9 @@
 #include "cim_netref.h"
 
 #define CIM_MC_DEFAULT_BYTES ((int64_t)1024 << 20)
-#define CIM_MC_MAX_TRIALS_PER_CHUNK 16 /* more trials per call only shrink the image chunks, and each call samples its trials anew */
+#define CIM_MC_MAX_TRIALS_PER_CHUNK                                                                \
+    16 /* more trials per call only shrink the image chunks, and each call samples its trials anew \
+        */
 
 void cim_mc_chunks(const cim_mc_setup *s, int32_t *trials, int64_t *images)
 {
@@ -32,7 +34,8 @@ void cim_mc_chunks(const cim_mc_setup *s, int32_t *trials, int64_t *images)
     const int64_t per_trial_image =
         (2 + 2 * (int64_t)planes) * (int64_t)sizeof(int32_t) * s->model->max_tensor;
     int64_t pairs = budget / (per_trial_image > 0 ? per_trial_image : 1);
-    int64_t t = s->n_trials < CIM_MC_MAX_TRIALS_PER_CHUNK ? s->n_trials : CIM_MC_MAX_TRIALS_PER_CHUNK;
+    int64_t t =
+        s->n_trials < CIM_MC_MAX_TRIALS_PER_CHUNK ? s->n_trials : CIM_MC_MAX_TRIALS_PER_CHUNK;
     if (pairs < 1)
         pairs = 1;
     if (t > pairs)
@@ -65,12 +68,15 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
     layer_error = malloc(sizeof(double) * (size_t)chunk_trials * (size_t)(n_layers + 1));
     if (!correct || !pred || (want_predictions && !all_pred) || !mismatches || !outputs ||
         !layer_error) {
-        rc = cim_error_set(err, CIM_ERR_NOMEM, "Monte-Carlo: out of memory for %d trials x %lld "
-                           "images", chunk_trials, (long long)chunk_images);
+        rc = cim_error_set(err, CIM_ERR_NOMEM,
+                           "Monte-Carlo: out of memory for %d trials x %lld "
+                           "images",
+                           chunk_trials, (long long)chunk_images);
         goto done;
     }
     for (int64_t t0 = 0; t0 < s->n_trials; t0 += chunk_trials) {
-        const int32_t nt = (int32_t)(s->n_trials - t0 < chunk_trials ? s->n_trials - t0 : chunk_trials);
+        const int32_t nt =
+            (int32_t)(s->n_trials - t0 < chunk_trials ? s->n_trials - t0 : chunk_trials);
         memset(correct, 0, sizeof(int64_t) * (size_t)nt);
         memset(mismatches, 0, sizeof(int64_t) * (size_t)nt * (size_t)(n_layers + 1));
         memset(outputs, 0, sizeof(int64_t) * (size_t)(n_layers + 1));

@@ -21,17 +21,17 @@
 
 typedef struct cim_mc_setup {
     const cim_model *model;
-    const cim_xbar *xbars;  /* per layer (cim_netref_resolve) */
-    const uint8_t *images;  /* n_images images of the model's input shape */
-    const uint8_t *labels;  /* n_images labels */
+    const cim_xbar *xbars; /* per layer (cim_netref_resolve) */
+    const uint8_t *images; /* n_images images of the model's input shape */
+    const uint8_t *labels; /* n_images labels */
     int64_t n_images;
-    uint32_t first_image;   /* dataset index of images[0] (C2C keys) */
-    uint32_t trial_first;   /* global index of the first trial (replay) */
+    uint32_t first_image; /* dataset index of images[0] (C2C keys) */
+    uint32_t trial_first; /* global index of the first trial (replay) */
     int64_t n_trials;
-    int64_t memory_bytes;   /* activation budget; 0: a default */
-    int skip_layer_errors;  /* 1: no per-layer error rates (the sink gets NULL);
-                             * saves the exact evaluation of every crossbar layer */
-    cim_pipeline pipeline;  /* the executor's pipeline (cim_executor.h); AUTO by default */
+    int64_t memory_bytes;  /* activation budget; 0: a default */
+    int skip_layer_errors; /* 1: no per-layer error rates (the sink gets NULL);
+                            * saves the exact evaluation of every crossbar layer */
+    cim_pipeline pipeline; /* the executor's pipeline (cim_executor.h); AUTO by default */
 } cim_mc_setup;
 
 /* Receives trials [trial_first, trial_first + n) in order: correct[n],

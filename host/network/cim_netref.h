@@ -72,11 +72,11 @@ int64_t cim_netref_vectors_per_image(const cim_model *m, const cim_xbar *xbars);
  * [position][plane][cols] per image, its crossbar results
  * [position][plane][rows]. */
 typedef struct cim_layer_mvm {
-    int32_t rows;      /* output features or channels */
-    int32_t cols;      /* fan-in */
-    int32_t positions; /* output positions: 1 for dense */
-    int32_t planes;    /* reads per position: CIM_PIXEL_PLANES on raw pixels, else 1 */
-    int32_t plane_binary; /* planes driven as {-1,+1} (a BNN mapping), else {0,1} */
+    int32_t rows;          /* output features or channels */
+    int32_t cols;          /* fan-in */
+    int32_t positions;     /* output positions: 1 for dense */
+    int32_t planes;        /* reads per position: CIM_PIXEL_PLANES on raw pixels, else 1 */
+    int32_t plane_binary;  /* planes driven as {-1,+1} (a BNN mapping), else {0,1} */
     int32_t pad_value;     /* a conv2d layer's padding value; 0 for dense */
     const int8_t *weights; /* [rows][cols] */
 } cim_layer_mvm;

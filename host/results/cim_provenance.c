@@ -16,7 +16,6 @@
 
 #include "cim_build_info.h"
 
-
 static int shell_safe(const char *arg)
 {
     if (!*arg)

@@ -11,10 +11,10 @@
 
 typedef struct cim_summary {
     int64_t trials;
-    int64_t images;       /* images per trial */
-    double mean;          /* mean accuracy (fraction) */
-    double std;           /* sample standard deviation (n - 1), 0 for one trial */
-    double ci95_lo;       /* 95 % CI of the mean: mean -+ t(0.975, n-1) * std / sqrt(n) */
+    int64_t images; /* images per trial */
+    double mean;    /* mean accuracy (fraction) */
+    double std;     /* sample standard deviation (n - 1), 0 for one trial */
+    double ci95_lo; /* 95 % CI of the mean: mean -+ t(0.975, n-1) * std / sqrt(n) */
     double ci95_hi;
     double min, max;
     double q01, q05, q50; /* quantiles, linear interpolation between order statistics */

@@ -79,7 +79,7 @@
 /* What the driver must put in layer_error_rate (stored as the attribute). */
 #define CIM_H5_RUN_LAYER_ERROR_DEFINITION                                                          \
     "fraction of the layer's integer outputs in the trial (over all its images, output "           \
-    "positions and channels; the tiles of an output added) that differ from the exact product "   \
+    "positions and channels; the tiles of an output added) that differ from the exact product "    \
     "W x of the same inputs"
 
 typedef struct cim_h5_run cim_h5_run; /* an open, partial results file */

@@ -32,8 +32,8 @@
 #define CIM_BITS_PER_WORD 32
 
 typedef struct engine_bufs {
-    cl_mem lp, cp, weights_t, pos, inputs, sumw, tile_s, entries, entry_start, work, out, trace_current,
-        trace_adc, state_bits, drive_bits, adc_table, folded;
+    cl_mem lp, cp, weights_t, pos, inputs, sumw, tile_s, entries, entry_start, work, out,
+        trace_current, trace_adc, state_bits, drive_bits, adc_table, folded;
 } engine_bufs;
 
 static void release_bufs(engine_bufs *b)
@@ -47,9 +47,9 @@ static void release_bufs(engine_bufs *b)
 /* Digital side information shared by every path. */
 typedef struct side_info {
     int32_t tiles_n;
-    int64_t rows_pad; /* rows rounded up to the kernels' SIMD width */
-    int32_t *sumw;   /* [tiles_n][rows_pad] */
-    int32_t *tile_s; /* [input_rows][tiles_n] */
+    int64_t rows_pad;   /* rows rounded up to the kernels' SIMD width */
+    int32_t *sumw;      /* [tiles_n][rows_pad] */
+    int32_t *tile_s;    /* [input_rows][tiles_n] */
     int64_t input_rows; /* n_inputs, or n_trials * n_inputs with inputs per trial */
 } side_info;
 
@@ -64,7 +64,8 @@ static int side_info_weights(side_info *si, const cim_mvm_job *job, int vector_w
         return CIM_ERR_NOMEM;
     for (int32_t m = 0; m < job->rows; ++m)
         for (int32_t n = 0; n < job->cols; ++n)
-            si->sumw[(size_t)(n / x->xbar_n) * si->rows_pad + m] += job->weights[(size_t)m * job->cols + n];
+            si->sumw[(size_t)(n / x->xbar_n) * si->rows_pad + m] +=
+                job->weights[(size_t)m * job->cols + n];
     return 0;
 }
 
@@ -77,7 +78,8 @@ static int side_info_init(side_info *si, const cim_mvm_job *job, int vector_widt
     si->tile_s = calloc((size_t)si->input_rows * si->tiles_n, sizeof(int32_t));
     if (!si->tile_s)
         return CIM_ERR_NOMEM;
-#pragma omp parallel for schedule(static) if ((int64_t)(si->input_rows * job->cols) >= CIM_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) if ((int64_t)(si->input_rows * job->cols) >=             \
+                                              CIM_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < si->input_rows; ++i) {
         const int8_t *in = job->inputs + (size_t)i * job->cols;
         for (int32_t tn = 0; tn < si->tiles_n; ++tn) {
@@ -195,10 +197,12 @@ static int build_bit_planes(const cim_mvm_job *job, const side_info *si, int64_t
     if (!*state_bits || !*drive_bits)
         return CIM_ERR_NOMEM;
     uint32_t *states = *state_bits, *drives = *drive_bits;
-#pragma omp parallel for schedule(static) if ((int64_t)((int64_t)job->rows * job->cols) >= CIM_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) if ((int64_t)((int64_t)job->rows * job->cols) >=         \
+                                              CIM_PARALLEL_MIN_WORK)
     for (int32_t m = 0; m < job->rows; ++m) {
         for (int32_t n = 0; n < job->cols; ++n) {
-            const size_t word = (size_t)(n / x->xbar_n) * wpt + (size_t)(n % x->xbar_n) / CIM_BITS_PER_WORD;
+            const size_t word =
+                (size_t)(n / x->xbar_n) * wpt + (size_t)(n % x->xbar_n) / CIM_BITS_PER_WORD;
             const uint32_t bit = 1u << ((n % x->xbar_n) % CIM_BITS_PER_WORD);
             const int w = job->weights[(size_t)m * job->cols + n];
             for (int s = 0; s < d->n_slots; ++s)
@@ -211,19 +215,23 @@ static int build_bit_planes(const cim_mvm_job *job, const side_info *si, int64_t
     for (int dv = 0; dv < d->n_drives; ++dv)
         for (int v = 0; v < 3; ++v)
             drive_of[dv][v] = d->drive[dv][v] ? 1u : 0u;
-#pragma omp parallel for schedule(static) if ((int64_t)((int64_t)job->n_inputs * job->cols) >= CIM_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) if ((int64_t)((int64_t)job->n_inputs * job->cols) >=     \
+                                              CIM_PARALLEL_MIN_WORK)
     for (int32_t i = 0; i < job->n_inputs; ++i) {
         const int8_t *in = job->inputs + (size_t)i * job->cols;
         for (int32_t tn = 0; tn < si->tiles_n; ++tn) {
             for (int64_t wd = 0; wd < wpt; ++wd) {
                 const int32_t n0 = tn * x->xbar_n + (int32_t)wd * CIM_BITS_PER_WORD;
-                const int32_t n1_tile = (tn + 1) * x->xbar_n < job->cols ? (tn + 1) * x->xbar_n : job->cols;
-                const int32_t n1 = n0 + CIM_BITS_PER_WORD < n1_tile ? n0 + CIM_BITS_PER_WORD : n1_tile;
+                const int32_t n1_tile =
+                    (tn + 1) * x->xbar_n < job->cols ? (tn + 1) * x->xbar_n : job->cols;
+                const int32_t n1 =
+                    n0 + CIM_BITS_PER_WORD < n1_tile ? n0 + CIM_BITS_PER_WORD : n1_tile;
                 for (int dv = 0; dv < d->n_drives; ++dv) {
                     uint32_t word = 0;
                     for (int32_t n = n0; n < n1; ++n)
                         word |= drive_of[dv][in[n] + 1] << (n - n0);
-                    drives[((size_t)i * d->n_drives + dv) * tile_words + (size_t)tn * wpt + wd] = word;
+                    drives[((size_t)i * d->n_drives + dv) * tile_words + (size_t)tn * wpt + wd] =
+                        word;
                 }
             }
         }
@@ -239,8 +247,9 @@ static int32_t planes_of(const cim_mvm_job *job)
 static int check_job(const cim_mvm_job *job, const cim_mvm_trace *trace, cim_error *err)
 {
     if (job->rows <= 0 || job->cols <= 0 || job->n_inputs <= 0 || job->n_trials <= 0)
-        return cim_error_set(err, CIM_ERR_USAGE, "engine: empty MVM (%d x %d, %d inputs, %d trials)",
-                             job->rows, job->cols, job->n_inputs, job->n_trials);
+        return cim_error_set(err, CIM_ERR_USAGE,
+                             "engine: empty MVM (%d x %d, %d inputs, %d trials)", job->rows,
+                             job->cols, job->n_inputs, job->n_trials);
     if (job->input_planes < 0 || job->input_planes > CIM_MAX_PLANES ||
         job->n_inputs % planes_of(job) != 0 ||
         (planes_of(job) > 1 && trace && (trace->current || trace->adc)))
@@ -262,8 +271,8 @@ static size_t trace_elems(const cim_mvm_job *job, const side_info *si)
     return (size_t)job->n_inputs * si->tiles_n * d->n_convs * job->rows;
 }
 
-static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
-                       engine_bufs *bf, int32_t *out, const cim_mvm_trace *trace, cim_error *err)
+static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si, engine_bufs *bf,
+                       int32_t *out, const cim_mvm_trace *trace, cim_error *err)
 {
     cim_launch_params lp;
     uint32_t *state_bits = NULL, *drive_bits = NULL;
@@ -282,23 +291,25 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
         rc = cim_error_set(err, CIM_ERR_NOMEM, "engine: out of memory for bit-plane reads");
         goto done;
     }
-    if ((rc = build_bit_planes(job, si, lp.words_per_tile, rows_pad, &state_bits, &drive_bits)) != 0) {
+    if ((rc = build_bit_planes(job, si, lp.words_per_tile, rows_pad, &state_bits, &drive_bits)) !=
+        0) {
         cim_error_set(err, rc, "engine: out of memory for bit-planes");
         goto done;
     }
     const size_t tile_words = (size_t)si->tiles_n * lp.words_per_tile;
     bf->lp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, &lp, "launch parameters", err);
-    bf->state_bits = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY,
-                                 sizeof(uint32_t) * d->n_slots * tile_words * rows_pad, state_bits,
-                                 "cell bit-planes", err);
+    bf->state_bits =
+        cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(uint32_t) * d->n_slots * tile_words * rows_pad,
+                       state_bits, "cell bit-planes", err);
     bf->drive_bits = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY,
-                                 sizeof(uint32_t) * job->n_inputs * d->n_drives * tile_words,
-                                 drive_bits, "drive bit-planes", err);
-    bf->out = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_elems, NULL, "results", err);
+                                    sizeof(uint32_t) * job->n_inputs * d->n_drives * tile_words,
+                                    drive_bits, "drive bit-planes", err);
+    bf->out =
+        cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_elems, NULL, "results", err);
     bf->trace_current = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int32_t) * tr : 0,
-                                    NULL, "trace", err);
+                                       NULL, "trace", err);
     bf->trace_adc = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int64_t) * tr : 0, NULL,
-                                "trace", err);
+                                   "trace", err);
     if (!bf->lp || !bf->state_bits || !bf->drive_bits || !bf->out || !bf->trace_current ||
         !bf->trace_adc) {
         rc = err ? err->code : CIM_ERR_OPENCL;
@@ -308,21 +319,22 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
     if ((rc = CIM_OCL_CHECK(st, err, "clCreateKernel(cim_read_digital)")) != 0)
         goto done;
     {
-        const cl_mem args[] = {bf->lp, bf->cp, bf->state_bits, bf->drive_bits, bf->tile_s,
+        const cl_mem args[] = {bf->lp,   bf->cp,  bf->state_bits,    bf->drive_bits, bf->tile_s,
                                bf->sumw, bf->out, bf->trace_current, bf->trace_adc};
         if ((rc = cim_ocl_set_args(k, 9, args, err)) != 0 ||
-            (rc = cim_ocl_launch(ocl, k, "cim_read_digital", (size_t)(rows_pad / ocl->vector_width),
-                         (size_t)((job->n_inputs + lp.inputs_per_item - 1) / lp.inputs_per_item), 1,
-                         job->timing ? &job->timing->read_s : NULL, err)) != 0 ||
+            (rc = cim_ocl_launch(
+                 ocl, k, "cim_read_digital", (size_t)(rows_pad / ocl->vector_width),
+                 (size_t)((job->n_inputs + lp.inputs_per_item - 1) / lp.inputs_per_item), 1,
+                 job->timing ? &job->timing->read_s : NULL, err)) != 0 ||
             (rc = cim_ocl_read(ocl, bf->out, sizeof(int32_t) * out_elems, planes > 1 ? reads : out,
-                              err)) != 0)
+                               err)) != 0)
             goto done;
     }
     if (planes > 1)
         cim_fold_planes_host(reads, job->rows, (int64_t)job->n_inputs / planes, planes, out);
     if (tracing) {
-        if (trace->current &&
-            (rc = cim_ocl_read(ocl, bf->trace_current, sizeof(int32_t) * tr, trace->current, err)) != 0)
+        if (trace->current && (rc = cim_ocl_read(ocl, bf->trace_current, sizeof(int32_t) * tr,
+                                                 trace->current, err)) != 0)
             goto done;
         if (trace->adc &&
             (rc = cim_ocl_read(ocl, bf->trace_adc, sizeof(int64_t) * tr, trace->adc, err)) != 0)
@@ -372,7 +384,7 @@ static int upload_cell_layout(cim_ocl *ocl, const cim_mvm_job *job, const side_i
     }
     bf->weights_t = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, pad * cols, wt, "weights", err);
     bf->pos = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * 2 * (pad + cols), pos,
-                          "cell positions", err);
+                             "cell positions", err);
     if (!bf->weights_t || !bf->pos)
         rc = err->code;
 done:
@@ -393,7 +405,8 @@ static int upload_adc_table(cim_ocl *ocl, const cim_xbar *x, engine_bufs *bf, ci
             return cim_error_set(err, CIM_ERR_NOMEM, "engine: out of memory for the ADC table");
         cim_adc_table_build(&x->column, table);
     }
-    bf->adc_table = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int64_t) * len, table, "ADC table", err);
+    bf->adc_table =
+        cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int64_t) * len, table, "ADC table", err);
     free(table);
     return bf->adc_table ? 0 : err->code;
 }
@@ -461,9 +474,10 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
     const int32_t planes = planes_of(job);
     const size_t out_vector_elems = out_elems / (size_t)planes;
     const int tracing = trace && (trace->current || trace->adc);
-    const int32_t batch = batch_trials(ocl, job, work_per_trial,
-                                       sizeof(int32_t) * (out_elems + (planes > 1 ? out_vector_elems : 0)) +
-                                           (tracing ? 12 * tr : 0));
+    const int32_t batch =
+        batch_trials(ocl, job, work_per_trial,
+                     sizeof(int32_t) * (out_elems + (planes > 1 ? out_vector_elems : 0)) +
+                         (tracing ? 12 * tr : 0));
     cim_launch_params lp;
     int32_t *entries = NULL, *entry_start = NULL;
     size_t n_entries = 0;
@@ -481,16 +495,18 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
     }
     fill_launch_params(ocl, &lp, job, si, tracing);
     bf->lp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, NULL, "launch parameters", err);
-    bf->work = cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, work_per_trial * batch, NULL, "cell currents", err);
+    bf->work =
+        cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, work_per_trial * batch, NULL, "cell currents", err);
     bf->out = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_elems * batch, NULL,
-                          "results", err);
-    bf->trace_current = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int32_t) * tr * batch : 0,
-                                    NULL, "trace", err);
-    bf->trace_adc = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int64_t) * tr * batch : 0,
-                                NULL, "trace", err);
+                             "results", err);
+    bf->trace_current = cim_ocl_buffer(
+        ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int32_t) * tr * batch : 0, NULL, "trace", err);
+    bf->trace_adc = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY,
+                                   tracing ? sizeof(int64_t) * tr * batch : 0, NULL, "trace", err);
     if (planes > 1)
-        bf->folded = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_vector_elems * batch,
-                                 NULL, "results", err);
+        bf->folded =
+            cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_vector_elems * batch, NULL,
+                           "results", err);
     if (!bf->lp || !bf->work || !bf->out || !bf->trace_current || !bf->trace_adc ||
         (planes > 1 && !bf->folded)) {
         rc = err ? err->code : CIM_ERR_OPENCL;
@@ -503,7 +519,7 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
         goto done;
     if (c2c) {
         bf->inputs = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, (size_t)si->input_rows * job->cols,
-                                 job->inputs, "inputs", err);
+                                    job->inputs, "inputs", err);
         if (!bf->inputs) {
             rc = err->code;
             goto done;
@@ -514,10 +530,10 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
             goto done;
         }
         bf->entries = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * n_entries,
-                                  n_entries ? entries : NULL, "input lists", err);
-        bf->entry_start = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY,
-                                      sizeof(int32_t) * ((size_t)si->input_rows * si->tiles_n + 1),
-                                      entry_start, "input lists", err);
+                                     n_entries ? entries : NULL, "input lists", err);
+        bf->entry_start = cim_ocl_buffer(
+            ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * ((size_t)si->input_rows * si->tiles_n + 1),
+            entry_start, "input lists", err);
         if (!bf->entries || !bf->entry_start) {
             rc = err->code;
             goto done;
@@ -531,14 +547,15 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
         goto done;
     {
         const cl_mem pargs[] = {bf->lp, bf->cp, bf->weights_t, bf->pos, bf->work};
-        const cl_mem rargs_g[] = {bf->lp,     bf->cp,   bf->work,      bf->entries,
-                                  bf->entry_start, bf->tile_s, bf->sumw, bf->adc_table,
-                                  bf->out,    bf->trace_current, bf->trace_adc};
-        const cl_mem rargs_c2c[] = {bf->lp,   bf->cp,     bf->weights_t, bf->pos,
-                                    bf->inputs, bf->work, bf->tile_s,  bf->sumw,
-                                    bf->adc_table, bf->out, bf->trace_current, bf->trace_adc};
+        const cl_mem rargs_g[] = {
+            bf->lp,   bf->cp,        bf->work, bf->entries,       bf->entry_start, bf->tile_s,
+            bf->sumw, bf->adc_table, bf->out,  bf->trace_current, bf->trace_adc};
+        const cl_mem rargs_c2c[] = {bf->lp,        bf->cp,   bf->weights_t,     bf->pos,
+                                    bf->inputs,    bf->work, bf->tile_s,        bf->sumw,
+                                    bf->adc_table, bf->out,  bf->trace_current, bf->trace_adc};
         if ((rc = cim_ocl_set_args(kprog, 5, pargs, err)) != 0 ||
-            (rc = c2c ? cim_ocl_set_args(kread, 12, rargs_c2c, err) : cim_ocl_set_args(kread, 11, rargs_g, err)) != 0)
+            (rc = c2c ? cim_ocl_set_args(kread, 12, rargs_c2c, err)
+                      : cim_ocl_set_args(kread, 11, rargs_g, err)) != 0)
             goto done;
     }
     for (int32_t t0 = 0; t0 < job->n_trials; t0 += batch) {
@@ -548,29 +565,30 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
         st = clEnqueueWriteBuffer(ocl->queue, bf->lp, CL_TRUE, 0, sizeof lp, &lp, 0, NULL, NULL);
         if ((rc = CIM_OCL_CHECK(st, err, "clEnqueueWriteBuffer(launch parameters)")) != 0)
             goto done;
-        if ((rc = cim_ocl_launch(ocl, kprog, "program kernel", c2c ? (size_t)job->rows : (size_t)(rows_pad / vw),
-                         (size_t)job->cols, (size_t)bt, job->timing ? &job->timing->program_s : NULL,
-                         err)) != 0 ||
-            (rc = cim_ocl_launch(ocl, kread, "read kernel",
-                         c2c ? (size_t)job->rows : (size_t)(rows_pad / vw),
-                         c2c ? (size_t)job->n_inputs
-                             : (size_t)((job->n_inputs + lp.inputs_per_item - 1) / lp.inputs_per_item),
-                         (size_t)bt, job->timing ? &job->timing->read_s : NULL, err)) != 0 ||
+        if ((rc = cim_ocl_launch(ocl, kprog, "program kernel",
+                                 c2c ? (size_t)job->rows : (size_t)(rows_pad / vw),
+                                 (size_t)job->cols, (size_t)bt,
+                                 job->timing ? &job->timing->program_s : NULL, err)) != 0 ||
+            (rc = cim_ocl_launch(
+                 ocl, kread, "read kernel", c2c ? (size_t)job->rows : (size_t)(rows_pad / vw),
+                 c2c ? (size_t)job->n_inputs
+                     : (size_t)((job->n_inputs + lp.inputs_per_item - 1) / lp.inputs_per_item),
+                 (size_t)bt, job->timing ? &job->timing->read_s : NULL, err)) != 0 ||
             (planes > 1 &&
              (rc = cim_ocl_launch(ocl, kfold, "fold kernel", (size_t)job->rows,
-                          (size_t)(job->n_inputs / planes), (size_t)bt,
-                          job->timing ? &job->timing->read_s : NULL, err)) != 0) ||
+                                  (size_t)(job->n_inputs / planes), (size_t)bt,
+                                  job->timing ? &job->timing->read_s : NULL, err)) != 0) ||
             (rc = cim_ocl_read(ocl, planes > 1 ? bf->folded : bf->out,
-                              sizeof(int32_t) * out_vector_elems * bt,
-                              out + (size_t)t0 * out_vector_elems, err)) != 0)
+                               sizeof(int32_t) * out_vector_elems * bt,
+                               out + (size_t)t0 * out_vector_elems, err)) != 0)
             goto done;
         if (tracing && trace->current &&
             (rc = cim_ocl_read(ocl, bf->trace_current, sizeof(int32_t) * tr * bt,
-                              trace->current + (size_t)t0 * tr, err)) != 0)
+                               trace->current + (size_t)t0 * tr, err)) != 0)
             goto done;
         if (tracing && trace->adc &&
             (rc = cim_ocl_read(ocl, bf->trace_adc, sizeof(int64_t) * tr * bt,
-                              trace->adc + (size_t)t0 * tr, err)) != 0)
+                               trace->adc + (size_t)t0 * tr, err)) != 0)
             goto done;
     }
 done:
@@ -608,11 +626,11 @@ int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim
         goto done;
     }
     bf.cp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof job->xbar->column, &job->xbar->column,
-                        "column parameters", err);
-    bf.sumw = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.tiles_n * si.rows_pad, si.sumw,
-                          "weight sums", err);
+                           "column parameters", err);
+    bf.sumw = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.tiles_n * si.rows_pad,
+                             si.sumw, "weight sums", err);
     bf.tile_s = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.input_rows * si.tiles_n,
-                            si.tile_s, "input sums", err);
+                               si.tile_s, "input sums", err);
     if (!bf.cp || !bf.sumw || !bf.tile_s) {
         rc = err ? err->code : CIM_ERR_OPENCL;
         goto done;
@@ -631,8 +649,13 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
                              int32_t cols, uint32_t trial_first, int32_t n_trials,
                              cim_engine_chips *chips, cim_error *err)
 {
-    const cim_mvm_job job = {.xbar = x, .weights = weights, .rows = rows, .cols = cols,
-                             .n_inputs = 1, .trial_first = trial_first, .n_trials = n_trials};
+    const cim_mvm_job job = {.xbar = x,
+                             .weights = weights,
+                             .rows = rows,
+                             .cols = cols,
+                             .n_inputs = 1,
+                             .trial_first = trial_first,
+                             .n_trials = n_trials};
     side_info si = {0, 0, NULL, NULL, 0};
     engine_bufs bf;
     cim_launch_params lp;
@@ -643,8 +666,8 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
     memset(chips, 0, sizeof *chips);
     if (x->column.digital || cim_xbar_has_c2c(x) || rows <= 0 || cols <= 0 || n_trials <= 0)
         return cim_error_set(err, CIM_ERR_USAGE,
-                             "engine: kept chips are analog without C2C (%d x %d, %d trials)",
-                             rows, cols, n_trials);
+                             "engine: kept chips are analog without C2C (%d x %d, %d trials)", rows,
+                             cols, n_trials);
     if (side_info_weights(&si, &job, ocl->vector_width) != 0) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "engine: out of memory");
         goto done;
@@ -659,9 +682,10 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
     }
     fill_launch_params(ocl, &lp, &job, &si, 0);
     bf.lp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, &lp, "launch parameters", err);
-    bf.cp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof x->column, &x->column, "column parameters", err);
-    bf.sumw = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.tiles_n * si.rows_pad, si.sumw,
-                          "weight sums", err);
+    bf.cp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof x->column, &x->column, "column parameters",
+                           err);
+    bf.sumw = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.tiles_n * si.rows_pad,
+                             si.sumw, "weight sums", err);
     bf.work = cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, work, NULL, "cell currents", err);
     if (!bf.lp || !bf.cp || !bf.sumw || !bf.work) {
         rc = err ? err->code : CIM_ERR_OPENCL;
@@ -676,8 +700,9 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
     {
         const cl_mem args[] = {bf.lp, bf.cp, bf.weights_t, bf.pos, bf.work};
         if ((rc = cim_ocl_set_args(k, 5, args, err)) != 0 ||
-            (rc = cim_ocl_launch(ocl, k, "program kernel", (size_t)(si.rows_pad / ocl->vector_width),
-                         (size_t)cols, (size_t)n_trials, NULL, err)) != 0)
+            (rc =
+                 cim_ocl_launch(ocl, k, "program kernel", (size_t)(si.rows_pad / ocl->vector_width),
+                                (size_t)cols, (size_t)n_trials, NULL, err)) != 0)
             goto done;
     }
     chips->lp = bf.lp;
@@ -699,8 +724,8 @@ done:
 
 void cim_engine_chips_release(cim_engine_chips *chips)
 {
-    cl_mem *all[] = {&chips->lp, &chips->cp, &chips->weights_t, &chips->sumw, &chips->adc_table,
-                     &chips->g};
+    cl_mem *all[] = {&chips->lp,   &chips->cp,        &chips->weights_t,
+                     &chips->sumw, &chips->adc_table, &chips->g};
     for (size_t k = 0; k < sizeof all / sizeof *all; ++k) {
         if (*all[k])
             clReleaseMemObject(*all[k]);

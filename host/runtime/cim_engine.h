@@ -35,9 +35,9 @@ typedef struct cim_mvm_job {
     uint32_t input_first; /* C2C key of input 0 */
     uint32_t trial_first;
     int32_t n_trials;
-    int32_t max_batch_trials; /* 0: sized to device memory; tests force small batches */
+    int32_t max_batch_trials;  /* 0: sized to device memory; tests force small batches */
     cim_engine_timing *timing; /* optional: kernel times are added to it */
-    int inputs_per_trial; /* 1: trial t reads its own inputs (a network's later layers) */
+    int inputs_per_trial;      /* 1: trial t reads its own inputs (a network's later layers) */
     /* Bit-sliced inputs (cim_planes.h): 0 or 1, none; P > 1, consecutive
      * groups of P inputs are the bit planes (least significant first) of one
      * vector, whose result is the fold of their reads. n_inputs must be a

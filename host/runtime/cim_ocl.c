@@ -144,9 +144,9 @@ static int choose(const device_entry *list, int n, const char *spec, cim_error *
         long idx = strtol(spec, &end, 10);
         if (end && *end == '\0') {
             if (idx < 0 || idx >= n)
-                return cim_error_set(err, CIM_ERR_USAGE,
-                                     "device index %ld out of range: %d device(s), see `cimgpu info`",
-                                     idx, n);
+                return cim_error_set(
+                    err, CIM_ERR_USAGE,
+                    "device index %ld out of range: %d device(s), see `cimgpu info`", idx, n);
             return (int)idx;
         }
         for (int i = 0; i < n; ++i) {
@@ -155,8 +155,8 @@ static int choose(const device_entry *list, int n, const char *spec, cim_error *
             if (contains_nocase(both, spec))
                 return i;
         }
-        return cim_error_set(err, CIM_ERR_USAGE, "no OpenCL device matches \"%s\", see `cimgpu info`",
-                             spec);
+        return cim_error_set(err, CIM_ERR_USAGE,
+                             "no OpenCL device matches \"%s\", see `cimgpu info`", spec);
     }
     for (int i = 0; i < n; ++i)
         if (list[i].type & CL_DEVICE_TYPE_GPU)
@@ -283,8 +283,8 @@ int cim_ocl_open(cim_ocl *ocl, const char *device_spec, cim_error *err)
     ocl->device_type = list[idx].type;
     memcpy(ocl->platform_name, list[idx].platform_name, sizeof ocl->platform_name);
     memcpy(ocl->device_name, list[idx].device_name, sizeof ocl->device_name);
-    clGetDeviceInfo(ocl->device, CL_DRIVER_VERSION, sizeof ocl->driver_version,
-                    ocl->driver_version, NULL);
+    clGetDeviceInfo(ocl->device, CL_DRIVER_VERSION, sizeof ocl->driver_version, ocl->driver_version,
+                    NULL);
     ocl->driver_version[sizeof ocl->driver_version - 1] = '\0';
     clGetDeviceInfo(ocl->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof ocl->global_mem_bytes,
                     &ocl->global_mem_bytes, NULL);
@@ -351,8 +351,8 @@ cl_mem cim_ocl_buffer(cim_ocl *ocl, cl_mem_flags flags, size_t bytes, const void
     cl_mem m;
     if (bytes == 0)
         bytes = sizeof(int64_t); /* unused argument: a placeholder buffer */
-    m = clCreateBuffer(ocl->context, flags | (host ? CL_MEM_COPY_HOST_PTR : 0), bytes,
-                       (void *)host, &st);
+    m = clCreateBuffer(ocl->context, flags | (host ? CL_MEM_COPY_HOST_PTR : 0), bytes, (void *)host,
+                       &st);
     if (st != CL_SUCCESS) {
         cim_error_set(err, CIM_ERR_OPENCL, "OpenCL: allocating %zu bytes for %s failed: %s", bytes,
                       what, cim_ocl_strerror(st));

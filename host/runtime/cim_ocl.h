@@ -51,11 +51,10 @@ int cim_ocl_list(FILE *out, cim_error *err);
 const char *cim_ocl_strerror(cl_int code);
 
 /* For calls returning cl_int; for calls with an error out-parameter, pass that. */
-#define CIM_OCL_CHECK(call_status, err, what)                                                    \
-    ((call_status) == CL_SUCCESS                                                                  \
-         ? 0                                                                                      \
-         : cim_error_set((err), CIM_ERR_OPENCL, "OpenCL: %s failed: %s", (what),                  \
-                         cim_ocl_strerror(call_status)))
+#define CIM_OCL_CHECK(call_status, err, what)                                                      \
+    ((call_status) == CL_SUCCESS ? 0                                                               \
+                                 : cim_error_set((err), CIM_ERR_OPENCL, "OpenCL: %s failed: %s",   \
+                                                 (what), cim_ocl_strerror(call_status)))
 
 /* A device buffer of `bytes` (a placeholder of 8 bytes for 0), filled from
  * host when not NULL; NULL with CIM_ERR_OPENCL in err naming `what`. */

@@ -36,8 +36,7 @@ void cim_test_assert_string_attr(hid_t loc, const char *name, const char *expect
     free(v);
 }
 
-void *cim_test_read_dataset(hid_t file, const char *name, hid_t mem_type, int *rank,
-                            hsize_t *dims)
+void *cim_test_read_dataset(hid_t file, const char *name, hid_t mem_type, int *rank, hsize_t *dims)
 {
     hid_t dset = H5Dopen2(file, name, H5P_DEFAULT), space;
     size_t n = 1;

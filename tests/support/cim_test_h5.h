@@ -16,7 +16,6 @@ void cim_test_assert_string_attr(hid_t loc, const char *name, const char *expect
 /* A whole dataset as mem_type, malloc'd (one spare byte, so empty datasets
  * give a pointer too); its rank into *rank and its dimensions into dims
  * (room for 8). */
-void *cim_test_read_dataset(hid_t file, const char *name, hid_t mem_type, int *rank,
-                            hsize_t *dims);
+void *cim_test_read_dataset(hid_t file, const char *name, hid_t mem_type, int *rank, hsize_t *dims);
 
 #endif /* CIM_TEST_H5_H */
