@@ -45,6 +45,19 @@ int cim_error_set(cim_error *err, int code, const char *fmt, ...)
 
 void cim_error_clear(cim_error *err);
 
+/* err itself, or `scratch` (cleared) when err is NULL: a function that must
+ * read back the code its callees recorded (rc = err->code after a call that
+ * returned a pointer) starts with `err = cim_error_or(err, &scratch);`, so
+ * every caller may pass NULL. */
+static inline cim_error *cim_error_or(cim_error *err, cim_error *scratch)
+{
+    if (err)
+        return err;
+    scratch->code = CIM_OK;
+    scratch->msg[0] = '\0';
+    return scratch;
+}
+
 /* "CIM_ERR_INPUT" etc. */
 const char *cim_error_name(int code);
 
