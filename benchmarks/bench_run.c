@@ -153,14 +153,13 @@ static int build_config(const bench_options *o, cim_config *cfg, cim_error *err)
 
 /* Crossbar MACs per image: weight uses of the layers on crossbars, once per
  * bit plane (the rest run exactly on the host). */
-static int64_t crossbar_macs(const cim_model *m, const cim_xbar *xbars)
+static int64_t crossbar_macs(const cim_plan *p)
 {
     int64_t macs = 0;
-    for (int32_t l = 0; l < m->num_layers; ++l) {
-        if (!cim_netref_on_crossbar(&xbars[l]))
-            continue;
-        const cim_layer_mvm g = cim_netref_layer_mvm(&m->layers[l], &xbars[l]);
-        macs += (int64_t)g.rows * g.cols * g.positions * g.planes;
+    for (int32_t l = 0; l < p->num_layers; ++l) {
+        const cim_layer_mvm *g = &p->layers[l].mvm;
+        if (cim_plan_on_crossbar(&p->layers[l]))
+            macs += (int64_t)g->rows * g->cols * g->positions * g->planes;
     }
     return macs;
 }
@@ -183,10 +182,11 @@ int main(int argc, char **argv)
     cim_dataset all, data;
     cim_ocl ocl;
     cim_error err;
-    cim_xbar *xbars = NULL;
+    cim_plan plan;
     int32_t *pred = NULL, *scores = NULL;
     int rc, ocl_open = 0, status = 1;
     memset(&model, 0, sizeof model);
+    memset(&plan, 0, sizeof plan);
     memset(&all, 0, sizeof all);
     memset(&data, 0, sizeof data);
     cim_cli_keep_freed_memory(); /* as `cimgpu` does: the runs measured are its runs */
@@ -210,16 +210,15 @@ int main(int argc, char **argv)
     const int32_t T = (int32_t)o.trials, K = (int32_t)o.images, R = (int32_t)o.repeats;
     const int32_t ref_trials = T < REF_TRIALS ? T : REF_TRIALS;
     const int32_t ref_images = K < REF_IMAGES ? K : REF_IMAGES;
-    xbars = calloc((size_t)model.num_layers, sizeof *xbars);
     pred = malloc(sizeof(int32_t) * (size_t)T * (size_t)K);
     scores = malloc(sizeof(int32_t) * (size_t)model.num_classes);
-    if (!xbars || !pred || !scores) {
+    if (!pred || !scores) {
         rc = cim_error_set(&err, CIM_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = cim_netref_resolve(&model, &cfg, 0, o.first_layer, xbars, &err)) != 0)
+    if ((rc = cim_plan_init(&plan, &model, &cfg, 0, o.first_layer, &err)) != 0)
         goto fail;
-    const int32_t n_crossbar = cim_netref_crossbar_layers(&model, xbars);
+    const int32_t n_crossbar = plan.n_crossbar;
     if (n_crossbar == 0) {
         rc = cim_error_set(&err, CIM_ERR_INPUT, "%s: no layer runs on crossbars", o.model);
         goto fail;
@@ -228,7 +227,7 @@ int main(int argc, char **argv)
         goto fail;
     ocl_open = 1;
 
-    const double macs = (double)model.macs_per_image, xmacs = (double)crossbar_macs(&model, xbars);
+    const double macs = (double)model.macs_per_image, xmacs = (double)crossbar_macs(&plan);
     const cim_mapping_desc *md = cim_mapping_desc_of(cfg.mapping);
     printf("device: %s / %s (%u compute units)\n", ocl.platform_name, ocl.device_name,
            ocl.compute_units);
@@ -252,8 +251,7 @@ int main(int argc, char **argv)
 
     /* (a) the executor, on the pipeline AUTO picks for this device; the
      * other pipeline too when the device pipeline applies */
-    cim_exec_job job = {.model = &model,
-                        .xbars = xbars,
+    cim_exec_job job = {.plan = &plan,
                         .images = data.images,
                         .n_images = K,
                         .first_image = 0,
@@ -292,7 +290,7 @@ int main(int argc, char **argv)
         for (int32_t t = 0; t < ref_trials; ++t)
             for (int32_t k = 0; k < ref_images; ++k) {
                 const uint8_t *px = data.images + (size_t)k * (size_t)all.height * all.width;
-                rc = cim_netref_image(&model, xbars, px, (uint32_t)k, (uint32_t)t, scores, &err);
+                rc = cim_netref_image(&plan, px, (uint32_t)k, (uint32_t)t, scores, &err);
                 if (rc < 0)
                     goto fail;
                 same += rc == pred[(size_t)t * K + k];
@@ -347,7 +345,7 @@ done:
         cim_ocl_close(&ocl);
     free(scores);
     free(pred);
-    free(xbars);
+    cim_plan_free(&plan);
     cim_dataset_free(&data);
     cim_dataset_free(&all);
     cim_model_free(&model);

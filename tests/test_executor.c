@@ -23,6 +23,7 @@
 #include "cim_model.h"
 #include "cim_model_writer.h"
 #include "cim_netref.h"
+#include "cim_plan.h"
 #include "cim_test_util.h"
 
 #define IMAGES 5
@@ -81,17 +82,14 @@ static void expect_reference(fixture *f, const cim_model *m, const cim_config *c
 {
     const size_t image_size = (size_t)cim_shape_size(&m->input_shape);
     uint8_t *images = malloc(image_size * IMAGES);
-    cim_xbar *xbars = calloc((size_t)m->num_layers, sizeof *xbars);
     int32_t got[TRIALS * IMAGES], part[TRIALS * IMAGES],
         *scores = malloc(sizeof(int32_t) * (size_t)m->num_classes);
     cim_test_rng r = cim_test_rng_init(77);
     cim_error err = {0, ""};
     for (size_t k = 0; k < image_size * IMAGES; ++k)
         images[k] = (uint8_t)cim_test_rng_int(&r, 0, 255);
-    if (cim_netref_resolve(m, cfg, 2024, pixels, xbars, &err) != 0)
-        fail_msg("%s", err.msg);
-    cim_exec_job job = {.model = m,
-                        .xbars = xbars,
+    cim_plan *xbars = cim_test_plan(m, cfg, 2024, pixels);
+    cim_exec_job job = {.plan = xbars,
                         .images = images,
                         .n_images = IMAGES,
                         .first_image = FIRST_IMAGE,
@@ -101,9 +99,8 @@ static void expect_reference(fixture *f, const cim_model *m, const cim_config *c
         fail_msg("%s", err.msg);
     for (int t = 0; t < TRIALS; ++t) {
         for (int k = 0; k < IMAGES; ++k) {
-            int want =
-                cim_netref_image(m, xbars, images + k * image_size, FIRST_IMAGE + (uint32_t)k,
-                                 TRIAL_FIRST + (uint32_t)t, scores, &err);
+            int want = cim_netref_image(xbars, images + k * image_size, FIRST_IMAGE + (uint32_t)k,
+                                        TRIAL_FIRST + (uint32_t)t, scores, &err);
             if (got[t * IMAGES + k] != want)
                 fail_msg("%s, %s, first layer on the %s: trial %d image %d: executor %d, "
                          "reference %d",
@@ -113,8 +110,7 @@ static void expect_reference(fixture *f, const cim_model *m, const cim_config *c
         }
     }
     /* images 2.. alone, trial TRIAL_FIRST + 1 alone: the same predictions */
-    cim_exec_job one = {.model = m,
-                        .xbars = xbars,
+    cim_exec_job one = {.plan = xbars,
                         .images = images + 2 * image_size,
                         .n_images = IMAGES - 2,
                         .first_image = FIRST_IMAGE + 2,
@@ -124,7 +120,7 @@ static void expect_reference(fixture *f, const cim_model *m, const cim_config *c
         fail_msg("%s", err.msg);
     assert_memory_equal(part, got + IMAGES + 2, sizeof(int32_t) * (IMAGES - 2));
     free(images);
-    free(xbars);
+    cim_test_plan_free(xbars);
     free(scores);
 }
 
@@ -152,15 +148,14 @@ static void test_executor_matches_reference_network(void **state)
 }
 
 /* One executor run on the given pipeline; predictions and error counts. */
-static void run_pipeline(fixture *f, const cim_model *m, const cim_xbar *xbars,
+static void run_pipeline(fixture *f, const cim_model *m, const cim_plan *xbars,
                          const uint8_t *images, cim_pipeline pipeline, int32_t *pred,
                          int64_t *mismatches, int64_t *outputs, int32_t n_crossbar)
 {
     cim_error err = {0, ""};
     memset(mismatches, 0, sizeof(int64_t) * (size_t)(TRIALS * n_crossbar));
     memset(outputs, 0, sizeof(int64_t) * (size_t)n_crossbar);
-    const cim_exec_job job = {.model = m,
-                              .xbars = xbars,
+    const cim_exec_job job = {.plan = xbars,
                               .images = images,
                               .n_images = IMAGES,
                               .first_image = FIRST_IMAGE,
@@ -192,7 +187,6 @@ static void test_device_pipeline_matches_host_pipeline(void **state)
             load_generated(&m, kinds[k], cnn);
             const size_t image_size = (size_t)cim_shape_size(&m.input_shape);
             uint8_t *images = malloc(image_size * IMAGES);
-            cim_xbar *xbars = calloc((size_t)m.num_layers, sizeof *xbars);
             int32_t *scores = malloc(sizeof(int32_t) * (size_t)m.num_classes);
             cim_test_rng r = cim_test_rng_init(91);
             cim_error err = {0, ""};
@@ -205,16 +199,13 @@ static void test_device_pipeline_matches_host_pipeline(void **state)
                     /* D2D only: the device pipeline's case */
                     cim_config cfg =
                         noisy_config_with((cim_mapping_id)id, 0, (id + pixels) % 2 ? 3 : 0);
-                    if (cim_netref_resolve(&m, &cfg, 77,
-                                           pixels ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST,
-                                           xbars, &err) != 0)
-                        fail_msg("%s", err.msg);
-                    const int32_t nc = cim_netref_crossbar_layers(&m, xbars);
+                    cim_plan *xbars = cim_test_plan(
+                        &m, &cfg, 77, pixels ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST);
+                    const int32_t nc = xbars->n_crossbar;
                     int32_t dev[TRIALS * IMAGES], host[TRIALS * IMAGES];
                     int64_t dmis[TRIALS * 8], hmis[TRIALS * 8], dout[8], hout[8];
                     assert_true(nc <= 8);
-                    const cim_exec_job probe = {.model = &m,
-                                                .xbars = xbars,
+                    const cim_exec_job probe = {.plan = xbars,
                                                 .n_images = IMAGES,
                                                 .n_trials = TRIALS,
                                                 .pipeline = CIM_PIPELINE_DEVICE};
@@ -237,17 +228,17 @@ static void test_device_pipeline_matches_host_pipeline(void **state)
                         for (int i = 0; i < IMAGES; ++i)
                             assert_int_equal(
                                 dev[t * IMAGES + i],
-                                cim_netref_image(&m, xbars, images + (size_t)i * image_size,
+                                cim_netref_image(xbars, images + (size_t)i * image_size,
                                                  FIRST_IMAGE + (uint32_t)i,
                                                  TRIAL_FIRST + (uint32_t)t, scores, &err));
                     for (int i = 0; i < TRIALS * nc; ++i)
                         errors_seen |= dmis[i] > 0;
                     ++device_runs;
+                    cim_test_plan_free(xbars);
                     cim_config_free(&cfg);
                 }
             }
             free(images);
-            free(xbars);
             free(scores);
             cim_model_free(&m);
         }

@@ -31,6 +31,7 @@
 
 #include "cim_model.h"
 #include "cim_model_writer.h"
+#include "cim_plan.h"
 
 #define PYTHON "/usr/bin/python3"
 #define SEED 20240611u
@@ -1311,7 +1312,7 @@ static void test_cnn_loads_shapes_alphabets_and_values(void **state)
         assert_int_equal(L->in_alphabet, want[i].in);
         assert_shape(&L->out_shape, want[i].out_rank, want[i].out[0], want[i].out[1],
                      want[i].out[2]);
-        assert_int_equal(cim_layer_on_crossbar(L), want[i].crossbar);
+        assert_int_equal(cim_plan_places_on_crossbar(L, CIM_PIXELS_ON_HOST), want[i].crossbar);
         if (i > 0) {
             assert_memory_equal(&L->in_shape, &m.layers[i - 1].out_shape, sizeof L->in_shape);
             assert_int_equal(L->in_alphabet, m.layers[i - 1].out_alphabet);
@@ -1486,7 +1487,7 @@ static void test_shipped_models_load(void **state)
         assert_true(m.digital_test_correct <= m.digital_test_images);
         int crossbar_layers = 0;
         for (int i = 0; i < m.num_layers; ++i)
-            crossbar_layers += cim_layer_on_crossbar(&m.layers[i]);
+            crossbar_layers += cim_plan_places_on_crossbar(&m.layers[i], CIM_PIXELS_ON_HOST);
         assert_true(crossbar_layers >= 1);
         cim_model_free(&m);
         ++loaded;

@@ -42,6 +42,7 @@
 #include "cim_model_writer.h"
 #include "cim_montecarlo.h"
 #include "cim_netref.h"
+#include "cim_plan.h"
 #include "cim_test_util.h"
 
 #define MAX_MODELS 16
@@ -152,27 +153,22 @@ static cim_config noisy_config(cim_mapping_id id, int32_t xm, int32_t xn, double
     return noisy_config_c2c(id, xm, xn, lrs_noise, bits, 1);
 }
 
-static cim_xbar *resolve_with(const cim_model *m, const cim_config *cfg, uint64_t seed,
+static cim_plan *resolve_with(const cim_model *m, const cim_config *cfg, uint64_t seed,
                               cim_pixel_layers pixels)
 {
-    cim_xbar *xbars = calloc((size_t)m->num_layers, sizeof *xbars);
-    cim_error err = {0, ""};
-    assert_non_null(xbars);
-    if (cim_netref_resolve(m, cfg, seed, pixels, xbars, &err) != 0)
-        fail_msg("%s", err.msg);
-    return xbars;
+    return cim_test_plan(m, cfg, seed, pixels);
 }
 
-static cim_xbar *resolve(const cim_model *m, const cim_config *cfg, uint64_t seed)
+static cim_plan *resolve(const cim_model *m, const cim_config *cfg, uint64_t seed)
 {
     return resolve_with(m, cfg, seed, CIM_PIXELS_ON_HOST);
 }
 
 /* Digital crossbars of every layer (the mapping does not matter: c = s). */
-static cim_xbar *digital_xbars(const cim_model *m)
+static cim_plan *digital_xbars(const cim_model *m)
 {
     cim_config cfg = exact_config(CIM_TNN_I, 1, 256, 256);
-    cim_xbar *x = resolve(m, &cfg, 1);
+    cim_plan *x = resolve(m, &cfg, 1);
     cim_config_free(&cfg);
     return x;
 }
@@ -181,17 +177,16 @@ static cim_xbar *digital_xbars(const cim_model *m)
  * dataset; malloc'd. The executor also counts, per crossbar layer, the
  * outputs that differ from the exact integer W x of the same inputs: their
  * sum over layers goes to *mismatched (every layer must have compared some). */
-static int32_t *exec_predict_on(fixture *f, const cim_model *m, const cim_xbar *xbars,
+static int32_t *exec_predict_on(fixture *f, const cim_model *m, const cim_plan *xbars,
                                 const uint8_t *images, int64_t n, uint32_t first, uint32_t trial,
                                 cim_pipeline pipeline, int64_t *mismatched)
 {
-    const int32_t layers = cim_netref_crossbar_layers(m, xbars);
+    const int32_t layers = xbars->n_crossbar;
     int32_t *pred = malloc(sizeof(int32_t) * (size_t)n);
     int64_t *mismatches = calloc((size_t)layers + 1, sizeof(int64_t));
     int64_t *outputs = calloc((size_t)layers + 1, sizeof(int64_t));
     cim_error err = {0, ""};
-    const cim_exec_job job = {.model = m,
-                              .xbars = xbars,
+    const cim_exec_job job = {.plan = xbars,
                               .images = images,
                               .n_images = n,
                               .first_image = first,
@@ -214,7 +209,7 @@ static int32_t *exec_predict_on(fixture *f, const cim_model *m, const cim_xbar *
     return pred;
 }
 
-static int32_t *exec_predict(fixture *f, const cim_model *m, const cim_xbar *xbars,
+static int32_t *exec_predict(fixture *f, const cim_model *m, const cim_plan *xbars,
                              const uint8_t *images, int64_t n, uint32_t first, uint32_t trial,
                              int64_t *mismatched)
 {
@@ -243,7 +238,7 @@ static void collected_init(collected *c, const cim_mc_setup *s)
     c->trial_first = s->trial_first;
     c->n_trials = s->n_trials;
     c->n_images = s->n_images;
-    c->n_layers = cim_netref_crossbar_layers(s->model, s->xbars);
+    c->n_layers = s->plan->n_crossbar;
     c->next = s->trial_first;
     c->skip_layer_errors = s->skip_layer_errors;
     c->correct = calloc((size_t)s->n_trials, sizeof *c->correct);
@@ -302,7 +297,7 @@ static void mc_run(fixture *f, const cim_mc_setup *s, int want_predictions, coll
     cim_error err = {0, ""};
     collected_init(c, s);
     if (cim_mc_run(&f->ocl, s, want_predictions, collect, on_progress, c, &err) != 0)
-        fail_msg("%s: %s", s->model->path, err.msg);
+        fail_msg("%s: %s", s->plan->model->path, err.msg);
     CIM_ASSERT_I64_EQ(c->next, s->trial_first + s->n_trials);
     assert_true(c->progress_calls >= c->calls);
     CIM_ASSERT_NEAR(c->done, 1.0, 1e-12);
@@ -322,7 +317,7 @@ static void test_digital_mode_matches_forward_pass(void **state)
         cim_model m;
         cim_error err = {0, ""};
         load_shipped(f, i, &m);
-        cim_xbar *xbars = digital_xbars(&m);
+        cim_plan *xbars = digital_xbars(&m);
         int64_t mismatched;
         int32_t *pred = exec_predict(f, &m, xbars, f->ds.images, n, 0, 0, &mismatched);
         int32_t *scores = malloc(sizeof(int32_t) * (size_t)m.num_classes);
@@ -340,7 +335,7 @@ static void test_digital_mode_matches_forward_pass(void **state)
         CIM_ASSERT_I64_EQ(mismatched, 0);
         free(scores);
         free(pred);
-        free(xbars);
+        cim_test_plan_free(xbars);
         cim_model_free(&m);
     }
     fprintf(stderr, "  digital vs forward pass, %lld images x %d models: %.1f s\n", (long long)n,
@@ -366,9 +361,8 @@ static void test_digital_accuracy_equals_training_tool(void **state)
         if (m.has_digital_test_accuracy)
             CIM_ASSERT_NEAR(m.digital_test_accuracy,
                             (double)m.digital_test_correct / (double)m.digital_test_images, 1e-4);
-        cim_xbar *xbars = digital_xbars(&m);
-        const cim_mc_setup s = {.model = &m,
-                                .xbars = xbars,
+        cim_plan *xbars = digital_xbars(&m);
+        const cim_mc_setup s = {.plan = xbars,
                                 .images = f->ds.images,
                                 .labels = f->ds.labels,
                                 .n_images = f->ds.count,
@@ -385,7 +379,7 @@ static void test_digital_accuracy_equals_training_tool(void **state)
         fprintf(stderr, "  %s: digital %lld / %d in %.1f s\n", m.path, (long long)c.correct[0],
                 TEST_IMAGES, now_s() - t);
         collected_free(&c);
-        free(xbars);
+        cim_test_plan_free(xbars);
         cim_model_free(&m);
     }
 }
@@ -407,7 +401,7 @@ static void test_noise_free_analog_equals_digital_every_mapping(void **state)
         cim_model m;
         load_shipped(f, i, &m);
         const uint8_t *images = f->ds.images + (size_t)first * cim_shape_size(&m.input_shape);
-        cim_xbar *dx = digital_xbars(&m);
+        cim_plan *dx = digital_xbars(&m);
         int64_t mismatched;
         int32_t *want = exec_predict(f, &m, dx, images, ANALOG_IMAGES, first, 0, &mismatched);
         for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
@@ -416,7 +410,7 @@ static void test_noise_free_analog_equals_digital_every_mapping(void **state)
             cim_config cfg = exact_config((cim_mapping_id)id, 0, 256, 256);
             for (int on_xbar = 0; on_xbar <= 1; ++on_xbar) {
                 const char *where = on_xbar ? "crossbar" : "host";
-                cim_xbar *ax = resolve_with(&m, &cfg, 99,
+                cim_plan *ax = resolve_with(&m, &cfg, 99,
                                             on_xbar ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST);
                 /* a trial other than 0: noise-free chips must not depend on
                  * it; the first mapping also through the device pipeline */
@@ -445,7 +439,7 @@ static void test_noise_free_analog_equals_digital_every_mapping(void **state)
         /* a BNN model runs on all 11 mappings, a TNN model on the 5 TNN ones */
         expected_runs += 2 * (m.kind == CIM_MODEL_TNN ? 5 : CIM_MAPPING_COUNT);
         free(want);
-        free(dx);
+        cim_test_plan_free(dx);
         cim_model_free(&m);
     }
     CIM_ASSERT_I64_EQ(CIM_MAPPING_COUNT, 11);
@@ -468,13 +462,12 @@ static void test_noise_free_analog_equals_digital_every_mapping(void **state)
 #define NOISE_IN_PREDICTIONS 2
 
 static int expect_chunking_invariant(fixture *f, const char *what, const cim_model *m,
-                                     const cim_xbar *xbars, const uint8_t *images,
+                                     const cim_plan *xbars, const uint8_t *images,
                                      const uint8_t *labels, int64_t n_images, uint32_t first_image,
                                      uint32_t trial_first, int64_t n_trials, int replay_every)
 {
     const size_t image_size = (size_t)cim_shape_size(&m->input_shape);
-    cim_mc_setup s = {.model = m,
-                      .xbars = xbars,
+    cim_mc_setup s = {.plan = xbars,
                       .images = images,
                       .labels = labels,
                       .n_images = n_images,
@@ -512,9 +505,9 @@ static int expect_chunking_invariant(fixture *f, const char *what, const cim_mod
     for (int64_t t = 0; t < n_trials; ++t) {
         int64_t ref = 0;
         for (int64_t k = 0; k < n_images; ++k) {
-            const int p = cim_netref_image(m, xbars, images + (size_t)k * image_size,
-                                           first_image + (uint32_t)k, trial_first + (uint32_t)t,
-                                           scores, &err);
+            const int p =
+                cim_netref_image(xbars, images + (size_t)k * image_size, first_image + (uint32_t)k,
+                                 trial_first + (uint32_t)t, scores, &err);
             assert_true(p >= 0);
             ref += p == labels[k];
             if (p != big.pred[k])
@@ -628,7 +621,7 @@ static void test_driver_with_noise_on_generated_models(void **state)
             cim_config cfg = noisy_config(id, 3, 7, 9.0, 3);
             /* the third mapping with the first layer bit-sliced onto crossbars */
             const cim_pixel_layers pixels = j == 2 ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST;
-            cim_xbar *xbars = resolve_with(&m, &cfg, 777, pixels);
+            cim_plan *xbars = resolve_with(&m, &cfg, 777, pixels);
             snprintf(what, sizeof what, "generated %s %s on %s, first layer on the %s",
                      models[i].kind, models[i].cnn ? "CNN" : "MLP", cim_mapping_name(id),
                      j == 2 ? "crossbar" : "host");
@@ -636,7 +629,7 @@ static void test_driver_with_noise_on_generated_models(void **state)
                                                3, GEN_TRIALS, 1);
             covered[id] = 1;
             ++runs;
-            free(xbars);
+            cim_test_plan_free(xbars);
             cim_config_free(&cfg);
         }
         free(images);
@@ -670,14 +663,14 @@ static void test_driver_with_noise_on_shipped_models(void **state)
         load_shipped(f, i, &m);
         const cim_mapping_id id = m.kind == CIM_MODEL_TNN ? CIM_TNN_I : CIM_BNN_III;
         cim_config cfg = noisy_config(id, 256, 256, 4.0, 6);
-        cim_xbar *xbars = resolve(&m, &cfg, 2025);
+        cim_plan *xbars = resolve(&m, &cfg, 2025);
         snprintf(what, sizeof what, "%s on %s", m.path, cim_mapping_name(id));
         const int noisy = expect_chunking_invariant(
             f, what, &m, xbars, f->ds.images + (size_t)first * cim_shape_size(&m.input_shape),
             f->ds.labels + first, SHIPPED_IMAGES, first, trial_first, SHIPPED_TRIALS, 0);
         assert_true(noisy & NOISE_IN_ADC);
         fprintf(stderr, "  driver with noise, %s: %.1f s\n", what, now_s() - t);
-        free(xbars);
+        cim_test_plan_free(xbars);
         cim_config_free(&cfg);
         cim_model_free(&m);
     }
@@ -699,10 +692,9 @@ static void test_device_pipeline_on_shipped_models(void **state)
         const cim_mapping_id id = m.kind == CIM_MODEL_TNN ? CIM_TNN_I : CIM_BNN_III;
         cim_config cfg = noisy_config_c2c(id, 256, 256, 4.0, 6, 0);
         for (int pixels = 0; pixels <= 1; ++pixels) {
-            cim_xbar *xbars =
+            cim_plan *xbars =
                 resolve_with(&m, &cfg, 31, pixels ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST);
-            cim_mc_setup s = {.model = &m,
-                              .xbars = xbars,
+            cim_mc_setup s = {.plan = xbars,
                               .images =
                                   f->ds.images + (size_t)first * cim_shape_size(&m.input_shape),
                               .labels = f->ds.labels + first,
@@ -726,7 +718,7 @@ static void test_device_pipeline_on_shipped_models(void **state)
                 collected_free(&host);
                 collected_free(&dev);
             }
-            free(xbars);
+            cim_test_plan_free(xbars);
         }
         cim_config_free(&cfg);
         cim_model_free(&m);
@@ -748,8 +740,8 @@ static void test_chunks_fit_the_budget(void **state)
     (void)state;
     load_generated(&m, "tnn", 1, 3);
     cim_config cfg = exact_config(CIM_TNN_I, 0, 8, 8);
-    cim_xbar *host_first = resolve_with(&m, &cfg, 1, CIM_PIXELS_ON_HOST);
-    cim_xbar *xbar_first = resolve_with(&m, &cfg, 1, CIM_PIXELS_ON_CROSSBAR);
+    cim_plan *host_first = resolve_with(&m, &cfg, 1, CIM_PIXELS_ON_HOST);
+    cim_plan *xbar_first = resolve_with(&m, &cfg, 1, CIM_PIXELS_ON_CROSSBAR);
     for (size_t b = 0; b < 2 * sizeof budgets / sizeof *budgets; ++b) {
         /* the second pass with the first layer's bit planes on crossbars */
         const int sliced = b >= sizeof budgets / sizeof *budgets;
@@ -757,8 +749,7 @@ static void test_chunks_fit_the_budget(void **state)
         for (size_t t = 0; t < sizeof trials / sizeof *trials; ++t) {
             for (size_t k = 0; k < sizeof images / sizeof *images; ++k) {
                 const int64_t budget_b = budgets[b % (sizeof budgets / sizeof *budgets)];
-                const cim_mc_setup s = {.model = &m,
-                                        .xbars = sliced ? xbar_first : host_first,
+                const cim_mc_setup s = {.plan = sliced ? xbar_first : host_first,
                                         .n_images = images[k],
                                         .n_trials = trials[t],
                                         .memory_bytes = budget_b};
@@ -782,8 +773,8 @@ static void test_chunks_fit_the_budget(void **state)
             }
         }
     }
-    free(host_first);
-    free(xbar_first);
+    cim_test_plan_free(host_first);
+    cim_test_plan_free(xbar_first);
     cim_config_free(&cfg);
     cim_model_free(&m);
 }
@@ -802,9 +793,8 @@ static void test_sink_error_stops_the_run(void **state)
     load_generated(&m, "bnn", 1, 4);
     random_bytes(images, sizeof images, 255, 8);
     cim_config cfg = noisy_config(CIM_BNN_II, 4, 8, 3.0, 4);
-    cim_xbar *xbars = resolve(&m, &cfg, 5);
-    const cim_mc_setup s = {.model = &m,
-                            .xbars = xbars,
+    cim_plan *xbars = resolve(&m, &cfg, 5);
+    const cim_mc_setup s = {.plan = xbars,
                             .images = images,
                             .labels = labels,
                             .n_images = 4,
@@ -817,7 +807,7 @@ static void test_sink_error_stops_the_run(void **state)
     CIM_ASSERT_I64_EQ(c.calls, 2);
     CIM_ASSERT_I64_EQ(c.next, 1); /* only trial 0 was taken */
     collected_free(&c);
-    free(xbars);
+    cim_test_plan_free(xbars);
     cim_config_free(&cfg);
     cim_model_free(&m);
 }

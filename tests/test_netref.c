@@ -22,6 +22,7 @@
 #include "cim_model.h"
 #include "cim_model_writer.h"
 #include "cim_netref.h"
+#include "cim_plan.h"
 #include "cim_test_util.h"
 
 #define IMAGES 6
@@ -54,23 +55,21 @@ static void random_images(uint8_t *pixels, size_t n, uint64_t seed)
 static void expect_exact_with(const cim_model *m, const cim_config *cfg, cim_pixel_layers pixels,
                               const uint8_t *images, int n_images, uint32_t first_index)
 {
-    cim_xbar *xbars = calloc((size_t)m->num_layers, sizeof *xbars);
     int32_t *want = malloc(sizeof(int32_t) * (size_t)m->num_classes);
     int32_t *got = malloc(sizeof(int32_t) * (size_t)m->num_classes);
     const size_t image_size = (size_t)cim_shape_size(&m->input_shape);
     cim_error err = {0, ""};
-    if (cim_netref_resolve(m, cfg, 42, pixels, xbars, &err) != 0)
-        fail_msg("%s", err.msg);
+    cim_plan *xbars = cim_test_plan(m, cfg, 42, pixels);
     /* the first weight layer of every model here is on raw pixels */
     int32_t first = 0;
     while (m->layers[first].type != CIM_LAYER_DENSE && m->layers[first].type != CIM_LAYER_CONV2D)
         ++first;
     assert_int_equal(m->layers[first].in_alphabet, CIM_ALPHABET_IMAGE);
-    assert_int_equal(cim_netref_on_crossbar(&xbars[first]), pixels == CIM_PIXELS_ON_CROSSBAR);
+    assert_int_equal(cim_plan_on_crossbar(&xbars->layers[first]), pixels == CIM_PIXELS_ON_CROSSBAR);
     for (int k = 0; k < n_images; ++k) {
         const uint8_t *px = images + (size_t)k * image_size;
         int pw = cim_forward_image(m, px, want, &err);
-        int pg = cim_netref_image(m, xbars, px, first_index + (uint32_t)k, 3, got, &err);
+        int pg = cim_netref_image(xbars, px, first_index + (uint32_t)k, 3, got, &err);
         assert_int_equal(pg, pw);
         if (memcmp(got, want, sizeof(int32_t) * (size_t)m->num_classes) != 0)
             fail_msg("%s, %s, first layer on the %s: image %d scores differ from the exact "
@@ -78,7 +77,7 @@ static void expect_exact_with(const cim_model *m, const cim_config *cfg, cim_pix
                      m->path, cim_mapping_name(cfg->mapping),
                      pixels == CIM_PIXELS_ON_CROSSBAR ? "crossbar" : "host", k);
     }
-    free(xbars);
+    cim_test_plan_free(xbars);
     free(want);
     free(got);
 }
@@ -144,12 +143,11 @@ static void test_ternary_model_needs_tnn_mapping(void **state)
     (void)state;
     load_generated(&m, "tnn", 1, path, sizeof path);
     cim_config cfg = make_config(CIM_BNN_V, 0, 8, 8, 0.0, 0);
-    cim_xbar *xbars = calloc((size_t)m.num_layers, sizeof *xbars);
-    assert_int_equal(cim_netref_resolve(&m, &cfg, 1, CIM_PIXELS_ON_HOST, xbars, &err),
-                     CIM_ERR_CONFIG);
+    cim_plan plan;
+    assert_int_equal(cim_plan_init(&plan, &m, &cfg, 1, CIM_PIXELS_ON_HOST, &err), CIM_ERR_CONFIG);
     assert_non_null(strstr(err.msg, "BNN_V"));
     assert_non_null(strstr(err.msg, "_conv2d"));
-    free(xbars);
+    cim_plan_free(&plan);
     cim_config_free(&cfg);
     cim_model_free(&m);
 }
@@ -167,19 +165,18 @@ static void test_noisy_chips_replay_and_differ(void **state)
     load_generated(&m, "tnn", 1, path, sizeof path);
     random_images(pixels, sizeof pixels, 5);
     cim_config cfg = make_config(CIM_TNN_I, 0, 4, 8, 12.0, 1);
-    cim_xbar *xbars = calloc((size_t)m.num_layers, sizeof *xbars);
     int32_t a[4], b[4], c[4];
-    assert_int_equal(cim_netref_resolve(&m, &cfg, 1234, CIM_PIXELS_ON_HOST, xbars, &err), 0);
+    cim_plan *xbars = cim_test_plan(&m, &cfg, 1234, CIM_PIXELS_ON_HOST);
     for (int k = 0; k < IMAGES; ++k) {
         const uint8_t *px = pixels + (size_t)k * 36;
-        assert_true(cim_netref_image(&m, xbars, px, (uint32_t)k, 7, a, &err) >= 0);
-        assert_true(cim_netref_image(&m, xbars, px, (uint32_t)k, 7, b, &err) >= 0);
+        assert_true(cim_netref_image(xbars, px, (uint32_t)k, 7, a, &err) >= 0);
+        assert_true(cim_netref_image(xbars, px, (uint32_t)k, 7, b, &err) >= 0);
         assert_memory_equal(a, b, sizeof a);
-        assert_true(cim_netref_image(&m, xbars, px, (uint32_t)k, 8, c, &err) >= 0);
+        assert_true(cim_netref_image(xbars, px, (uint32_t)k, 8, c, &err) >= 0);
         differ += memcmp(a, c, sizeof a) != 0;
     }
     assert_true(differ > 0);
-    free(xbars);
+    cim_test_plan_free(xbars);
     cim_config_free(&cfg);
     cim_model_free(&m);
 }
@@ -214,17 +211,17 @@ static void test_im2col_pads_and_orders(void **state)
     const int32_t x[9] = {1, 0, -1, 1, 1, 0, -1, -1, 1};
     int8_t v[16 * 4];
     (void)state;
-    const cim_layer_mvm g = cim_netref_layer_mvm(&L, &xbar);
+    const cim_layer_mvm g = cim_geometry_layer_mvm(&L, &xbar);
     assert_int_equal(g.rows, 2);
     assert_int_equal(g.cols, 4);
     assert_int_equal(g.positions, 16);
     assert_int_equal(g.planes, 1);
     int32_t gather[16 * 4];
-    cim_netref_gather(&L, &g, gather);
+    cim_geometry_gather(&L, &g, gather);
     /* position (0,0): three pads, then x00 at index 0 */
     static const int32_t gather00[4] = {-1, -1, -1, 0};
     assert_memory_equal(gather, gather00, sizeof gather00);
-    cim_netref_vectors(&g, gather, x, v);
+    cim_geometry_vectors(&g, gather, x, v);
     static const int8_t p00[4] = {-1, -1, -1, 1}, p11[4] = {1, 0, 1, 1}, p33[4] = {1, -1, -1, -1};
     assert_memory_equal(v, p00, 4);
     assert_memory_equal(v + 5 * 4, p11, 4);
@@ -247,12 +244,12 @@ static void test_pixel_bit_planes(void **state)
     L.conv2d.pad_value = 0;
     for (int binary = 0; binary <= 1; ++binary) {
         const cim_xbar xbar = {.mapping = binary ? CIM_BNN_I : CIM_TNN_I, .xbar_m = 1};
-        const cim_layer_mvm g = cim_netref_layer_mvm(&L, &xbar);
+        const cim_layer_mvm g = cim_geometry_layer_mvm(&L, &xbar);
         assert_int_equal(g.planes, CIM_PIXEL_PLANES);
         assert_int_equal(g.plane_binary, binary);
         int32_t gather[16 * 4];
-        cim_netref_gather(&L, &g, gather);
-        cim_netref_vectors(&g, gather, x, v);
+        cim_geometry_gather(&L, &g, gather);
+        cim_geometry_vectors(&g, gather, x, v);
         /* position (1,1) sees [0xB1 0 7 128]; plane b of 0xB1 = 1011 0001 */
         for (int b = 0; b < 8; ++b) {
             const int8_t *pv = v + (5 * 8 + b) * 4;
@@ -269,11 +266,11 @@ static void test_pixel_bit_planes(void **state)
                         acc += w[o * 4 + n] * v[(p * 8 + b) * 4 + n];
                     planes[(p * 8 + b) * 2 + o] = acc;
                 }
-        cim_netref_row_sums(&g, sums);
+        cim_geometry_row_sums(&g, sums);
         assert_int_equal(sums[0], 1);
         assert_int_equal(sums[1], -1);
-        cim_netref_fold(&g, planes, folded);
-        cim_netref_outputs(&g, sums, folded, y);
+        cim_geometry_fold(&g, planes, folded);
+        cim_geometry_outputs(&g, sums, folded, y);
         /* output channel 0 at position (1,1): 0xB1 - 0 + 0 + 128 */
         assert_int_equal(y[0 * 16 + 5], 0xB1 + 128);
         /* channel 1 at position (0,0): pads are 0, x00 * 0 */
@@ -293,31 +290,31 @@ static void test_pixel_bit_planes(void **state)
         D.in_alphabet = CIM_ALPHABET_IMAGE;
         D.dense.in_features = D.dense.out_features = 1;
         D.dense.weight = dw;
-        const cim_layer_mvm g = cim_netref_layer_mvm(&D, &xbar);
+        const cim_layer_mvm g = cim_geometry_layer_mvm(&D, &xbar);
         /* (1 + 255 * 1) / 2 = 128 */
-        cim_netref_fold(&g, r, &f);
+        cim_geometry_fold(&g, r, &f);
         assert_int_equal(f, 1);
-        cim_netref_outputs(&g, &one, &f, &out);
+        cim_geometry_outputs(&g, &one, &f, &out);
         assert_int_equal(out, 128);
         /* (2 + 255) / 2 = 128.5 -> 129; (-2 + 2 * -1 + 255) / 2 = 125.5 -> 126 */
         r[0] = 2;
-        cim_netref_fold(&g, r, &f);
-        cim_netref_outputs(&g, &one, &f, &out);
+        cim_geometry_fold(&g, r, &f);
+        cim_geometry_outputs(&g, &one, &f, &out);
         assert_int_equal(out, 129);
         r[0] = -2;
         r[1] = -1;
-        cim_netref_fold(&g, r, &f);
+        cim_geometry_fold(&g, r, &f);
         assert_int_equal(f, -4);
-        cim_netref_outputs(&g, &one, &f, &out);
+        cim_geometry_outputs(&g, &one, &f, &out);
         assert_int_equal(out, 126);
         /* reads that would overflow int32 saturate */
         for (int b = 0; b < 8; ++b)
             r[b] = INT32_MAX;
-        cim_netref_fold(&g, r, &f);
+        cim_geometry_fold(&g, r, &f);
         assert_int_equal(f, INT32_MAX);
         for (int b = 0; b < 8; ++b)
             r[b] = INT32_MIN;
-        cim_netref_fold(&g, r, &f);
+        cim_geometry_fold(&g, r, &f);
         assert_int_equal(f, INT32_MIN);
     }
 }
@@ -333,14 +330,14 @@ static void test_vectors_per_image(void **state)
     if (cim_model_load(CIM_SOURCE_DIR "/data/models/tnn_cnn.h5", &m, &err) != 0)
         skip();
     cim_config cfg = make_config(CIM_TNN_I, 0, 256, 256, 0, 0);
-    cim_xbar *xbars = calloc((size_t)m.num_layers, sizeof *xbars);
-    assert_int_equal(cim_netref_resolve(&m, &cfg, 1, CIM_PIXELS_ON_HOST, xbars, &err), 0);
-    CIM_ASSERT_I64_EQ(cim_netref_vectors_per_image(&m, xbars), 12 * 12);
-    CIM_ASSERT_I64_EQ(cim_netref_crossbar_layers(&m, xbars), 2);
-    assert_int_equal(cim_netref_resolve(&m, &cfg, 1, CIM_PIXELS_ON_CROSSBAR, xbars, &err), 0);
-    CIM_ASSERT_I64_EQ(cim_netref_vectors_per_image(&m, xbars), 28 * 28 * CIM_PIXEL_PLANES);
-    CIM_ASSERT_I64_EQ(cim_netref_crossbar_layers(&m, xbars), 3);
-    free(xbars);
+    cim_plan *xbars = cim_test_plan(&m, &cfg, 1, CIM_PIXELS_ON_HOST);
+    CIM_ASSERT_I64_EQ(xbars->vectors_per_image, 12 * 12);
+    CIM_ASSERT_I64_EQ(xbars->n_crossbar, 2);
+    cim_test_plan_free(xbars);
+    xbars = cim_test_plan(&m, &cfg, 1, CIM_PIXELS_ON_CROSSBAR);
+    CIM_ASSERT_I64_EQ(xbars->vectors_per_image, 28 * 28 * CIM_PIXEL_PLANES);
+    CIM_ASSERT_I64_EQ(xbars->n_crossbar, 3);
+    cim_test_plan_free(xbars);
     cim_config_free(&cfg);
     cim_model_free(&m);
 }

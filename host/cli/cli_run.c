@@ -26,7 +26,7 @@
 #include "cim_mapping.h"
 #include "cim_model.h"
 #include "cim_montecarlo.h"
-#include "cim_netref.h"
+#include "cim_plan.h"
 #include "cim_ocl.h"
 #include "cim_provenance.h"
 #include "cim_stats.h"
@@ -62,7 +62,7 @@ typedef struct run_state {
     cim_config cfg;
     cim_model model;
     cim_dataset all, data;
-    cim_xbar *xbars, *digital_xbars;
+    cim_plan plan, digital; /* the run's layer plan, and the same on digital crossbars */
     cim_ocl ocl;
     int ocl_open;
     cim_provenance prov;
@@ -351,33 +351,25 @@ static int load_inputs(run_state *r, cim_error *err)
                 err, CIM_ERR_INPUT, "%s: label %d of image %lld is not a class of %s (%d classes)",
                 r->all.labels_path, r->data.labels[k], (long long)(o->first_image + (uint64_t)k),
                 r->model_path, r->model.num_classes);
-    r->xbars = calloc((size_t)r->model.num_layers, sizeof *r->xbars);
-    r->digital_xbars = calloc((size_t)r->model.num_layers, sizeof *r->digital_xbars);
-    if (!r->xbars || !r->digital_xbars)
-        return cim_error_set(err, CIM_ERR_NOMEM, "out of memory");
-    if ((rc = cim_netref_resolve(&r->model, &r->cfg, o->seed, o->first_layer, r->xbars, err)) != 0)
+    if ((rc = cim_plan_init(&r->plan, &r->model, &r->cfg, o->seed, o->first_layer, err)) != 0 ||
+        (rc = cim_plan_init(&r->digital, &r->model, &r->cfg, o->seed, o->first_layer, err)) != 0)
         return rc;
-    if (cim_netref_crossbar_layers(&r->model, r->xbars) == 0)
+    cim_plan_make_digital(&r->digital);
+    if (r->plan.n_crossbar == 0)
         return cim_error_set(
             err, CIM_ERR_INPUT,
             "%s: no layer runs on crossbars (no dense or conv2d layer "
             "with binary or ternary inputs; --first-layer crossbar adds those on raw pixels)",
             r->model_path);
     {
-        /* C2C input keys are 32-bit: image index x vectors per image (cim_netref.h) */
-        const int64_t per_image = cim_netref_vectors_per_image(&r->model, r->xbars);
+        /* C2C input keys are 32-bit: image index x vectors per image (cim_plan.h) */
+        const int64_t per_image = r->plan.vectors_per_image;
         const int64_t images_end = (int64_t)o->first_image + r->data.count;
         if (per_image > 0 && images_end > ((int64_t)1 << 32) / per_image)
             return cim_error_set(err, CIM_ERR_INPUT,
                                  "%s: images up to index %lld x %lld crossbar input vectors each "
                                  "exceed the 2^32 read keys; use fewer or earlier images",
                                  r->model_path, (long long)images_end - 1, (long long)per_image);
-    }
-    for (int32_t l = 0; l < r->model.num_layers; ++l) {
-        r->digital_xbars[l] = r->xbars[l];
-        r->digital_xbars[l].column.digital = 1;
-        r->digital_xbars[l].column.hrs = 0;
-        r->digital_xbars[l].column.delta = 1;
     }
     return 0;
 }
@@ -442,8 +434,8 @@ static void print_summary(const run_state *r, const cim_summary *s, int64_t digi
            r->cfg.d2d_var ? r->cfg.hrs_noise_ua : 0.0, r->cfg.d2d_var ? r->cfg.lrs_noise_ua : 0.0,
            r->cfg.c2c_var ? ", C2C on" : "", cim_config_adc_type_name(r->cfg.adc_type),
            d->signed_current ? " (signed currents)" : "");
-    printf("layers on crossbars: %d of %d weight layers (on raw pixels: %s)\n",
-           cim_netref_crossbar_layers(&r->model, r->xbars), weight_layers(&r->model),
+    printf("layers on crossbars: %d of %d weight layers (on raw pixels: %s)\n", r->plan.n_crossbar,
+           weight_layers(&r->model),
            r->o.first_layer == CIM_PIXELS_ON_CROSSBAR ? "crossbar, bit-sliced" : "host, exact");
     printf("device: %s\n\n", r->prov.device);
     printf("  %-28s %9.4f  (%lld of %lld)\n", "digital (ideal) accuracy",
@@ -464,8 +456,8 @@ static void release(run_state *r)
         cim_ocl_close(&r->ocl);
     cim_provenance_free(&r->prov);
     free(r->correct);
-    free(r->xbars);
-    free(r->digital_xbars);
+    cim_plan_free(&r->plan);
+    cim_plan_free(&r->digital);
     cim_dataset_free(&r->data);
     cim_dataset_free(&r->all);
     cim_model_free(&r->model);
@@ -492,7 +484,7 @@ int cim_cli_run(int argc, char **argv, int first)
         goto done;
     r.ocl_open = 1;
     cim_provenance_set_device(&r.prov, &r.ocl);
-    sc.n_layers = cim_netref_crossbar_layers(&r.model, r.xbars);
+    sc.n_layers = r.plan.n_crossbar;
     r.correct = malloc(sizeof(int64_t) * r.o.trials);
     sc.pred16 = NULL;
     if (!r.correct) {
@@ -503,8 +495,7 @@ int cim_cli_run(int argc, char **argv, int first)
     /* The digital (ideal) accuracy of the same images: one noise-free chip,
      * through the same memory-bounded chunks as the trials. */
     {
-        const cim_mc_setup digital = {.model = &r.model,
-                                      .xbars = r.digital_xbars,
+        const cim_mc_setup digital = {.plan = &r.digital,
                                       .images = r.data.images,
                                       .labels = r.data.labels,
                                       .n_images = r.data.count,
@@ -518,7 +509,7 @@ int cim_cli_run(int argc, char **argv, int first)
                       : fmax(0.0, (double)digital_correct / r.data.count - YIELD_MARGIN);
     const char **names = calloc((size_t)sc.n_layers, sizeof *names);
     for (int32_t l = 0, c = 0; names && l < r.model.num_layers; ++l)
-        if (cim_netref_on_crossbar(&r.xbars[l]))
+        if (cim_plan_on_crossbar(&r.plan.layers[l]))
             names[c++] = r.model.layers[l].name;
     if (r.o.out) {
         char *config_json = cim_config_to_json(&r.cfg);
@@ -551,8 +542,7 @@ int cim_cli_run(int argc, char **argv, int first)
     }
     free(names);
     {
-        const cim_mc_setup setup = {.model = &r.model,
-                                    .xbars = r.xbars,
+        const cim_mc_setup setup = {.plan = &r.plan,
                                     .images = r.data.images,
                                     .labels = r.data.labels,
                                     .n_images = r.data.count,

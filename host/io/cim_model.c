@@ -86,13 +86,6 @@ int64_t cim_shape_size(const cim_shape *shape)
     return n;
 }
 
-int cim_layer_on_crossbar(const cim_layer *layer)
-{
-    return (layer->type == CIM_LAYER_DENSE || layer->type == CIM_LAYER_CONV2D) &&
-           (layer->in_alphabet == CIM_ALPHABET_BINARY ||
-            layer->in_alphabet == CIM_ALPHABET_TERNARY);
-}
-
 /* ---------------------------------------------------------------------------
  * SHA-256 of the file
  */

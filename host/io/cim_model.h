@@ -162,8 +162,4 @@ const char *cim_alphabet_name(cim_alphabet alphabet);
 /* Elements of a tensor of this shape. */
 int64_t cim_shape_size(const cim_shape *shape);
 
-/* 1 for a dense or conv2d layer whose input is binary or ternary: the layers
- * a crossbar simulates. Weight layers on raw pixels run exactly on the host. */
-int cim_layer_on_crossbar(const cim_layer *layer);
-
 #endif /* CIM_MODEL_H */

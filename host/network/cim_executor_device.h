@@ -8,17 +8,17 @@
  * first crossbar layer (shared by every chip) run on the host, once per
  * image, as in the host pipeline.
  *
- * It computes exactly what the host pipeline (cim_executor.c) computes --
+ * It computes exactly what the host pipeline (cim_executor_host.c) computes --
  * tests/test_executor.c compares them prediction for prediction and error
  * count for error count -- for analog chips without C2C, the Monte-Carlo
- * hot path; cim_executor_run takes the host pipeline for digital chips, C2C
+ * hot path; the dispatcher (cim_executor.c) takes the host pipeline for digital chips, C2C
  * and whatever cim_executor_device_applies refuses.
  */
 #ifndef CIM_EXECUTOR_DEVICE_H
 #define CIM_EXECUTOR_DEVICE_H
 
 #include "cim_error.h"
-#include "cim_executor.h"
+#include "cim_exec.h"
 #include "cim_ocl.h"
 
 /* 1 when the device pipeline runs the job: the job's pipeline choice
@@ -27,7 +27,7 @@
  * activation buffers fit the device's largest allocation. */
 int cim_executor_device_applies(const cim_ocl *ocl, const cim_exec_job *job);
 
-/* As cim_executor_run, for a job cim_executor_device_applies accepts. */
+/* As cim_executor_host_run, for a job cim_executor_device_applies accepts. */
 int cim_executor_device_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions,
                             cim_error *err);
 

@@ -1,10 +1,10 @@
 /* cim_forward.c -- the integer forward pass of model_format.md, one layer
  * type per function, each a direct transcription of the format's formula.
  *
- * A pass over one image ping-pongs between two int32 buffers of the model's
- * largest tensor (cim_model.max_tensor): the pixels are widened into the
- * first, each layer reads one buffer and writes the other, and the last
- * (dense) layer writes the scores. conv2d reads padded positions as
+ * A pass over one image is the layer walk (cim_walk.h) of the model's exact
+ * plan over two int32 buffers of its largest tensor (cim_model.max_tensor):
+ * the pixels are widened into the first, each layer reads one buffer and
+ * writes the other, and the scores are copied out of the last. conv2d reads padded positions as
  * pad_value without building the padded tensor. Accumulators are int32:
  * rule R bounds every pre-activation by 2^28 and every threshold difference
  * by 2^30 + 2^28 for any model the loader accepted.
@@ -16,6 +16,7 @@
 
 #include "cim_layer_ops.h"
 #include "cim_parallel.h"
+#include "cim_walk.h"
 
 static void dense(const cim_dense *d, const int32_t *x, int32_t *z)
 {
@@ -157,44 +158,54 @@ int32_t cim_forward_argmax(const int32_t *scores, int32_t n)
     return best;
 }
 
-/* One image through all layers; a and b hold m->max_tensor values each. */
-static int32_t run_image(const cim_model *m, const uint8_t *pixels, int32_t *a, int32_t *b,
+/* Pixels widened into the walk's first buffer; every layer exact. */
+static int32_t run_image(const cim_plan *p, const uint8_t *pixels, int32_t *const act[2],
                          int32_t *scores)
 {
+    const cim_model *m = p->model;
+    static const cim_walk_steps exact = {cim_walk_exact_one, cim_walk_exact_one};
     const int64_t n = cim_shape_size(&m->input_shape);
+    int cur = 0;
     for (int64_t i = 0; i < n; ++i)
-        a[i] = pixels[i];
-    for (int32_t l = 0; l < m->num_layers; ++l) {
-        int last = l == m->num_layers - 1;
-        cim_forward_layer(&m->layers[l], a, last ? scores : b);
-        int32_t *t = a;
-        a = b;
-        b = t;
-    }
+        act[0][i] = pixels[i];
+    (void)cim_walk(p, 0, m->num_layers, &exact, NULL, (void *const *)act, &cur, NULL);
+    memcpy(scores, act[cur], sizeof(int32_t) * (size_t)m->num_classes);
     return cim_forward_argmax(scores, m->num_classes);
 }
 
-static int alloc_buffers(const cim_model *m, int32_t **a, int32_t **b, cim_error *err)
+/* The exact plan of m and the walk's two buffers of its largest tensor. */
+static int forward_init(const cim_model *m, cim_plan *p, int32_t *act[2], cim_error *err)
 {
-    *a = malloc((size_t)m->max_tensor * sizeof **a);
-    *b = malloc((size_t)m->max_tensor * sizeof **b);
-    if (*a && *b)
+    int rc = cim_plan_init(p, m, NULL, 0, CIM_PIXELS_ON_HOST, err);
+    if (rc != 0)
+        return rc;
+    act[0] = malloc((size_t)m->max_tensor * sizeof **act);
+    act[1] = malloc((size_t)m->max_tensor * sizeof **act);
+    if (act[0] && act[1])
         return 0;
-    free(*a);
-    free(*b);
+    free(act[0]);
+    free(act[1]);
+    cim_plan_free(p);
     return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory for the forward pass (%lld values)",
                          m->path ? m->path : "model", (long long)m->max_tensor);
 }
 
+static void forward_free(cim_plan *p, int32_t *act[2])
+{
+    free(act[0]);
+    free(act[1]);
+    cim_plan_free(p);
+}
+
 int cim_forward_image(const cim_model *m, const uint8_t *pixels, int32_t *scores, cim_error *err)
 {
-    int32_t *a, *b;
-    int rc = alloc_buffers(m, &a, &b, err);
+    cim_plan p;
+    int32_t *act[2];
+    int rc = forward_init(m, &p, act, err);
     if (rc)
         return rc;
-    int32_t predicted = run_image(m, pixels, a, b, scores);
-    free(a);
-    free(b);
+    int32_t predicted = run_image(&p, pixels, act, scores);
+    forward_free(&p, act);
     return predicted;
 }
 
@@ -203,26 +214,25 @@ int cim_forward_count_correct(const cim_model *m, const uint8_t *images, const u
                               cim_error *err)
 {
     *correct = 0;
-    int32_t *a, *b;
-    int rc = alloc_buffers(m, &a, &b, err);
+    cim_plan p;
+    int32_t *act[2];
+    int rc = forward_init(m, &p, act, err);
     if (rc)
         return rc;
     int32_t *scores = malloc((size_t)m->num_classes * sizeof *scores);
     if (!scores) {
-        free(a);
-        free(b);
+        forward_free(&p, act);
         return cim_error_set(err, CIM_ERR_NOMEM, "out of memory for %d class scores",
                              m->num_classes);
     }
     const int64_t image_bytes = cim_shape_size(&m->input_shape);
     for (int64_t i = 0; i < n_images; ++i) {
-        int32_t predicted = run_image(m, images + i * image_bytes, a, b, scores);
+        int32_t predicted = run_image(&p, images + i * image_bytes, act, scores);
         if (predictions)
             predictions[i] = predicted;
         *correct += predicted == labels[i];
     }
     free(scores);
-    free(a);
-    free(b);
+    forward_free(&p, act);
     return 0;
 }

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "cim_executor.h"
-#include "cim_netref.h"
 
 #define CIM_MC_DEFAULT_BYTES ((int64_t)1024 << 20)
 #define CIM_MC_MAX_TRIALS_PER_CHUNK                                                                \
@@ -24,15 +23,9 @@ void cim_mc_chunks(const cim_mc_setup *s, int32_t *trials, int64_t *images)
     const int64_t budget = s->memory_bytes > 0 ? s->memory_bytes : CIM_MC_DEFAULT_BYTES;
     /* two int32 activation tensors plus the crossbar vectors and results,
      * which bit planes multiply */
-    int32_t planes = 1;
-    for (int32_t l = 0; l < s->model->num_layers; ++l) {
-        if (!cim_netref_on_crossbar(&s->xbars[l]))
-            continue;
-        const cim_layer_mvm g = cim_netref_layer_mvm(&s->model->layers[l], &s->xbars[l]);
-        planes = g.planes > planes ? g.planes : planes;
-    }
+    const int32_t planes = s->plan->max_planes;
     const int64_t per_trial_image =
-        (2 + 2 * (int64_t)planes) * (int64_t)sizeof(int32_t) * s->model->max_tensor;
+        (2 + 2 * (int64_t)planes) * (int64_t)sizeof(int32_t) * s->plan->model->max_tensor;
     int64_t pairs = budget / (per_trial_image > 0 ? per_trial_image : 1);
     int64_t t =
         s->n_trials < CIM_MC_MAX_TRIALS_PER_CHUNK ? s->n_trials : CIM_MC_MAX_TRIALS_PER_CHUNK;
@@ -55,10 +48,10 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
     int64_t *correct = NULL, *mismatches = NULL, *outputs = NULL;
     int32_t *pred = NULL, *all_pred = NULL;
     double *layer_error = NULL;
-    const int32_t n_layers = cim_netref_crossbar_layers(s->model, s->xbars);
+    const int32_t n_layers = s->plan->n_crossbar;
     int rc = 0;
     cim_mc_chunks(s, &chunk_trials, &chunk_images);
-    const size_t image_size = (size_t)cim_shape_size(&s->model->input_shape);
+    const size_t image_size = (size_t)cim_shape_size(&s->plan->model->input_shape);
     correct = malloc(sizeof(int64_t) * (size_t)chunk_trials);
     pred = malloc(sizeof(int32_t) * (size_t)chunk_trials * (size_t)chunk_images);
     if (want_predictions)
@@ -83,8 +76,7 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
         for (int64_t k0 = 0; k0 < s->n_images; k0 += chunk_images) {
             const int64_t nk = s->n_images - k0 < chunk_images ? s->n_images - k0 : chunk_images;
             const cim_exec_job job = {
-                .model = s->model,
-                .xbars = s->xbars,
+                .plan = s->plan,
                 .images = s->images + (size_t)k0 * image_size,
                 .n_images = nk,
                 .first_image = s->first_image + (uint32_t)k0,

@@ -14,14 +14,12 @@
 #include <stdint.h>
 
 #include "cim_error.h"
-#include "cim_executor.h"
-#include "cim_model.h"
+#include "cim_exec.h"
 #include "cim_ocl.h"
-#include "cim_xbar.h"
+#include "cim_plan.h"
 
 typedef struct cim_mc_setup {
-    const cim_model *model;
-    const cim_xbar *xbars; /* per layer (cim_netref_resolve) */
+    const cim_plan *plan;
     const uint8_t *images; /* n_images images of the model's input shape */
     const uint8_t *labels; /* n_images labels */
     int64_t n_images;
@@ -31,11 +29,11 @@ typedef struct cim_mc_setup {
     int64_t memory_bytes;  /* activation budget; 0: a default */
     int skip_layer_errors; /* 1: no per-layer error rates (the sink gets NULL);
                             * saves the exact evaluation of every crossbar layer */
-    cim_pipeline pipeline; /* the executor's pipeline (cim_executor.h); AUTO by default */
+    cim_pipeline pipeline; /* the executor's pipeline (cim_exec.h); AUTO by default */
 } cim_mc_setup;
 
 /* Receives trials [trial_first, trial_first + n) in order: correct[n],
- * layer_error[n * L] (L = cim_netref_crossbar_layers: per crossbar layer the
+ * layer_error[n * L] (L = plan->n_crossbar: per crossbar layer the
  * fraction of its outputs that differ from the exact W x of the same inputs;
  * NULL with skip_layer_errors)
  * and, if requested, predictions[n * n_images]. Returns 0 or a CIM_ERR_* code. */

@@ -297,3 +297,21 @@ int cim_test_list_models(char **paths, int max)
     qsort(paths, (size_t)n, sizeof *paths, by_name);
     return n;
 }
+
+cim_plan *cim_test_plan(const cim_model *m, const cim_config *cfg, uint64_t seed,
+                        cim_pixel_layers pixels)
+{
+    cim_plan *p = malloc(sizeof *p);
+    cim_error err = {0, ""};
+    assert_non_null(p);
+    if (cim_plan_init(p, m, cfg, seed, pixels, &err) != 0)
+        fail_msg("%s", err.msg);
+    return p;
+}
+
+void cim_test_plan_free(cim_plan *p)
+{
+    if (p)
+        cim_plan_free(p);
+    free(p);
+}

@@ -26,6 +26,7 @@
 
 #include "cim_mapping.h"
 #include "cim_ocl.h"
+#include "cim_plan.h"
 #include "cim_xbar.h"
 
 /* ---- deterministic test data ---- */
@@ -138,5 +139,11 @@ int cim_test_device_teardown(void **state);
 /* The shipped models, data/models/\*.h5, sorted by name: up to `max` paths
  * (malloc'd, free each) into paths; returns how many. */
 int cim_test_list_models(char **paths, int max);
+
+/* The layer plan of m on cfg (cim_plan_init), malloc'd; fails the test on
+ * error. cim_test_plan_free releases it. */
+cim_plan *cim_test_plan(const cim_model *m, const cim_config *cfg, uint64_t seed,
+                        cim_pixel_layers pixels);
+void cim_test_plan_free(cim_plan *p);
 
 #endif /* CIM_TEST_UTIL_H */

@@ -1,0 +1,53 @@
+/* cim_exec.h -- what the executor's two pipelines share: the job (a chunk of
+ * chips x images of one network plan), the choice of pipeline, and the
+ * counting of per-layer errors.
+ *
+ * Both pipelines walk the same plan (cim_walk.h) and compute the same bits;
+ * they differ only in where the work between crossbar reads runs
+ * (cim_executor_host.h, cim_executor_device.h). The dispatcher
+ * (cim_executor.h) picks one.
+ */
+#ifndef CIM_EXEC_H
+#define CIM_EXEC_H
+
+#include <stdint.h>
+
+#include "cim_plan.h"
+
+typedef enum cim_pipeline {
+    CIM_PIPELINE_AUTO,
+    CIM_PIPELINE_HOST,
+    CIM_PIPELINE_DEVICE,
+} cim_pipeline;
+
+typedef struct cim_exec_job {
+    const cim_plan *plan;
+    const uint8_t *images; /* n_images images of the model's input shape */
+    int64_t n_images;
+    uint32_t first_image; /* dataset index of images[0]: keys the C2C streams */
+    uint32_t trial_first;
+    int32_t n_trials;
+    /* Optional error statistics: for crossbar layer c (plan index
+     * layers[l].crossbar; a bit-sliced layer compares its folded results,
+     * the integer the layer's digital logic receives),
+     * mismatches[t * n_crossbar + c] += outputs of trial t that differ from
+     * the exact integer W x of the same inputs (tiles summed), and
+     * outputs[c] += the outputs compared per trial. NULL: not computed. */
+    int64_t *mismatches;
+    int64_t *outputs;
+    /* Where the work between crossbar reads runs: AUTO takes the device
+     * pipeline on GPUs where it applies, the host pipeline otherwise (on CPU
+     * devices, which share the host's cores, it is the faster; bench_run
+     * measures both). HOST and DEVICE choose (DEVICE still falls back to the
+     * host where the device pipeline does not apply: C2C, digital chips).
+     * Results are the same bits either way. */
+    cim_pipeline pipeline;
+} cim_exec_job;
+
+/* Adds one crossbar layer's counts to the job's statistics: differ[t] outputs
+ * of trial t (of the job's n_trials) differed from the exact W x, out of
+ * `compared` outputs per trial. No-op when the job counts nothing. */
+void cim_exec_count_errors(const cim_exec_job *job, int32_t crossbar, const int64_t *differ,
+                           int64_t compared);
+
+#endif /* CIM_EXEC_H */

@@ -1,0 +1,116 @@
+/* cim_plan.c -- see cim_plan.h. The placement rule, the crossbar of every
+ * crossbar layer (cim_config_resolve, by the layer's group name) and its
+ * geometry tables are made here once; nothing else decides where a layer
+ * runs. Ownership: gather and row_sums of each crossbar layer and the layer
+ * array belong to the plan.
+ */
+#include "cim_plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cim_mapping.h"
+
+int cim_plan_places_on_crossbar(const cim_layer *L, cim_pixel_layers pixels)
+{
+    if (L->type != CIM_LAYER_DENSE && L->type != CIM_LAYER_CONV2D)
+        return 0;
+    if (L->in_alphabet == CIM_ALPHABET_BINARY || L->in_alphabet == CIM_ALPHABET_TERNARY)
+        return 1;
+    return pixels == CIM_PIXELS_ON_CROSSBAR && L->in_alphabet == CIM_ALPHABET_IMAGE;
+}
+
+/* Checks that the mapping holds layer L, then resolves its crossbar and
+ * computes its geometry tables. */
+static int plan_crossbar_layer(cim_plan *p, const cim_config *cfg, uint64_t seed, int32_t l,
+                               cim_error *err)
+{
+    const cim_model *m = p->model;
+    cim_layer_plan *lp = &p->layers[l];
+    const cim_layer *L = lp->layer;
+    const cim_mapping_desc *d = cim_mapping_desc_of(cfg->mapping);
+    const char *what = L->in_alphabet == CIM_ALPHABET_TERNARY ? "inputs"
+                       : m->kind == CIM_MODEL_TNN             ? "weights"
+                                                              : NULL;
+    if (what && !d->ternary)
+        return cim_error_set(err, CIM_ERR_CONFIG,
+                             "%s: layer %s has ternary %s, mapping %s holds only {-1,+1} "
+                             "(use a TNN_* mapping)",
+                             m->path, L->name, what, cim_mapping_name(cfg->mapping));
+    int rc = cim_config_resolve(cfg, L->name, seed, (uint32_t)l, &lp->xbar, err);
+    if (rc != 0)
+        return rc;
+    lp->mvm = cim_geometry_layer_mvm(L, &lp->xbar);
+    lp->gather = malloc(sizeof(int32_t) * (size_t)lp->mvm.positions * (size_t)lp->mvm.cols);
+    lp->row_sums = malloc(sizeof(int64_t) * (size_t)lp->mvm.rows);
+    if (!lp->gather || !lp->row_sums)
+        return cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory for its gather table",
+                             L->name);
+    cim_geometry_gather(L, &lp->mvm, lp->gather);
+    cim_geometry_row_sums(&lp->mvm, lp->row_sums);
+    lp->crossbar = p->n_crossbar++;
+    if (p->first_crossbar < 0)
+        p->first_crossbar = l;
+    if (lp->mvm.planes > p->max_planes)
+        p->max_planes = lp->mvm.planes;
+    const int64_t vectors = (int64_t)lp->mvm.positions * lp->mvm.planes;
+    if (vectors > p->vectors_per_image)
+        p->vectors_per_image = vectors;
+    return 0;
+}
+
+int cim_plan_init(cim_plan *p, const cim_model *m, const cim_config *cfg, uint64_t seed,
+                  cim_pixel_layers pixels, cim_error *err)
+{
+    memset(p, 0, sizeof *p);
+    p->model = m;
+    p->pixels = pixels;
+    p->first_crossbar = -1;
+    p->max_planes = 1;
+    p->layers = calloc((size_t)m->num_layers, sizeof *p->layers);
+    if (!p->layers)
+        return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory for the layer plan", m->path);
+    p->num_layers = m->num_layers;
+    for (int32_t l = 0; l < m->num_layers; ++l) {
+        cim_layer_plan *lp = &p->layers[l];
+        lp->layer = &m->layers[l];
+        lp->in_size = cim_shape_size(&lp->layer->in_shape);
+        lp->out_size = cim_shape_size(&lp->layer->out_shape);
+        lp->crossbar = -1;
+        if (!cfg || !cim_plan_places_on_crossbar(lp->layer, pixels))
+            continue;
+        int rc = plan_crossbar_layer(p, cfg, seed, l, err);
+        if (rc != 0) {
+            cim_plan_free(p);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+cim_xbar cim_plan_digital_xbar(const cim_xbar *x)
+{
+    cim_xbar d = *x;
+    d.column.digital = 1;
+    d.column.hrs = 0;
+    d.column.delta = 1;
+    return d;
+}
+
+void cim_plan_make_digital(cim_plan *p)
+{
+    for (int32_t l = 0; l < p->num_layers; ++l)
+        if (cim_plan_on_crossbar(&p->layers[l]))
+            p->layers[l].xbar = cim_plan_digital_xbar(&p->layers[l].xbar);
+}
+
+void cim_plan_free(cim_plan *p)
+{
+    for (int32_t l = 0; p->layers && l < p->num_layers; ++l) {
+        free(p->layers[l].gather);
+        free(p->layers[l].row_sums);
+    }
+    free(p->layers);
+    memset(p, 0, sizeof *p);
+    p->first_crossbar = -1;
+}
