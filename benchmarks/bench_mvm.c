@@ -93,7 +93,9 @@ static double peak(cim_ocl *ocl, const char *name, double ops_per_step_item, cim
     const size_t items = (size_t)ocl->compute_units * 4096, local = PEAK_LOCAL;
     const int steps = PEAK_STEPS;
     cl_int st;
-    cl_kernel k = clCreateKernel(ocl->program, name, &st);
+    cl_kernel k = NULL;
+    if (cim_ocl_kernel(ocl, name, &k, err) != 0)
+        return 0;
     cl_mem buf = clCreateBuffer(ocl->context, CL_MEM_WRITE_ONLY, items * sizeof(int), NULL, &st);
     cl_event ev;
     cl_ulong t0, t1;
@@ -112,7 +114,6 @@ static double peak(cim_ocl *ocl, const char *name, double ops_per_step_item, cim
         clReleaseEvent(ev);
     }
     clReleaseMemObject(buf);
-    clReleaseKernel(k);
     return ops_per_step_item * steps * (double)items / ((double)(t1 - t0) * 1e-9);
 }
 

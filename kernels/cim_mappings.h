@@ -27,19 +27,26 @@
 #define CIM_MAX_CONVS 4
 #define CIM_MAX_TERMS 4
 
+/* The mappings in id order: one list generates the enum (CIM_BNN_I ...) and
+ * the names ("BNN_I" ..., mapping/cim_mapping.c). XX(name) */
+#define CIM_MAPPING_LIST(XX)                                                                       \
+    XX(BNN_I)                                                                                      \
+    XX(BNN_II)                                                                                     \
+    XX(BNN_III)                                                                                    \
+    XX(BNN_IV)                                                                                     \
+    XX(BNN_V)                                                                                      \
+    XX(BNN_VI)                                                                                     \
+    XX(TNN_I)                                                                                      \
+    XX(TNN_II)                                                                                     \
+    XX(TNN_III)                                                                                    \
+    XX(TNN_IV)                                                                                     \
+    XX(TNN_V)
+
 typedef enum cim_mapping_id {
-    CIM_BNN_I,
-    CIM_BNN_II,
-    CIM_BNN_III,
-    CIM_BNN_IV,
-    CIM_BNN_V,
-    CIM_BNN_VI,
-    CIM_TNN_I,
-    CIM_TNN_II,
-    CIM_TNN_III,
-    CIM_TNN_IV,
-    CIM_TNN_V,
-    CIM_MAPPING_COUNT
+#define CIM_MAPPING_ENUM(name) CIM_##name,
+    CIM_MAPPING_LIST(CIM_MAPPING_ENUM)
+#undef CIM_MAPPING_ENUM
+        CIM_MAPPING_COUNT
 } cim_mapping_id;
 
 typedef struct cim_term {

@@ -9,8 +9,9 @@
 #include <string.h>
 
 static const char *const mapping_names[CIM_MAPPING_COUNT] = {
-    "BNN_I", "BNN_II", "BNN_III", "BNN_IV", "BNN_V", "BNN_VI",
-    "TNN_I", "TNN_II", "TNN_III", "TNN_IV", "TNN_V",
+#define CIM_MAPPING_NAME(name) #name,
+    CIM_MAPPING_LIST(CIM_MAPPING_NAME)
+#undef CIM_MAPPING_NAME
 };
 
 const char *cim_mapping_name(cim_mapping_id id)

@@ -427,7 +427,8 @@ static void test_adc_lanes_match_division_at_every_threshold(void **state)
             j2[at++] = p->adc_hi2;
         for (int k = 1; k <= 2; ++k) {
             cl_int st;
-            cl_kernel kern = clCreateKernel(f->ocl.program, "cim_adc_probe", &st);
+            cl_kernel kern = NULL;
+            assert_int_equal(cim_ocl_kernel(&f->ocl, "cim_adc_probe", &kern, NULL), 0);
             cl_mem bcp = clCreateBuffer(f->ocl.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
                                         sizeof *p, (void *)p, &st);
             cl_mem btab = clCreateBuffer(f->ocl.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
@@ -458,7 +459,6 @@ static void test_adc_lanes_match_division_at_every_threshold(void **state)
             clReleaseMemObject(btab);
             clReleaseMemObject(bj);
             clReleaseMemObject(bout);
-            clReleaseKernel(kern);
         }
         free(table);
         free(j2);
@@ -493,7 +493,8 @@ static void test_div_round_lanes_match_reference(void **state)
         }
         assert_int_equal(at, N);
         cl_int st;
-        cl_kernel kern = clCreateKernel(f->ocl.program, "cim_div_probe", &st);
+        cl_kernel kern = NULL;
+        assert_int_equal(cim_ocl_kernel(&f->ocl, "cim_div_probe", &kern, NULL), 0);
         cl_mem bn = clCreateBuffer(f->ocl.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
                                    sizeof num, num, &st);
         cl_mem bo = clCreateBuffer(f->ocl.context, CL_MEM_WRITE_ONLY, sizeof got, NULL, &st);
@@ -515,7 +516,6 @@ static void test_div_round_lanes_match_reference(void **state)
                          (long long)cim_div_round(num[i], den));
         clReleaseMemObject(bn);
         clReleaseMemObject(bo);
-        clReleaseKernel(kern);
     }
 }
 
@@ -560,8 +560,8 @@ static void test_shared_struct_layout(void **state)
     cl_long sizes[4] = {0, 0, 0, 0};
     if (!f->have_device)
         skip();
-    cl_kernel k = clCreateKernel(f->ocl.program, "cim_layout_probe", &st);
-    assert_int_equal(st, CL_SUCCESS);
+    cl_kernel k = NULL;
+    assert_int_equal(cim_ocl_kernel(&f->ocl, "cim_layout_probe", &k, NULL), 0);
     cl_mem buf = clCreateBuffer(f->ocl.context, CL_MEM_WRITE_ONLY, sizeof sizes, NULL, &st);
     assert_int_equal(st, CL_SUCCESS);
     size_t one = 1;
@@ -576,7 +576,6 @@ static void test_shared_struct_layout(void **state)
     assert_int_equal(sizes[2], sizeof(cim_mapping_desc));
     assert_int_equal(sizes[3], sizeof(cim_layer_launch));
     clReleaseMemObject(buf);
-    clReleaseKernel(k);
 }
 
 #define KERNEL_TESTS                                                                               \

@@ -9,8 +9,13 @@
  * batch size only changes how much device memory one launch uses, never a
  * result: every random draw is keyed by its global trial index.
  *
- * Ownership: every cl_mem and cl_kernel made here is released before return,
- * through the single `done:` label.
+ * Errors: the public entry points substitute a scratch cim_error for a NULL
+ * one (cim_error_or), so every static helper gets a valid err and may read
+ * err->code after a helper that returned a pointer.
+ *
+ * Ownership: every cl_mem made here is released before return, through the
+ * single `done:` label; kernels belong to the cim_ocl (cim_ocl_kernel), and
+ * every argument is set before each launch.
  */
 #include "cim_engine.h"
 
@@ -283,7 +288,6 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
     const int tracing = trace && (trace->current || trace->adc);
     int32_t *reads = NULL;
     cl_kernel k = NULL;
-    cl_int st;
     int rc;
     const int64_t rows_pad = si->rows_pad;
     fill_launch_params(ocl, &lp, job, si, tracing);
@@ -312,11 +316,10 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
                                    "trace", err);
     if (!bf->lp || !bf->state_bits || !bf->drive_bits || !bf->out || !bf->trace_current ||
         !bf->trace_adc) {
-        rc = err ? err->code : CIM_ERR_OPENCL;
+        rc = err->code;
         goto done;
     }
-    k = clCreateKernel(ocl->program, "cim_read_digital", &st);
-    if ((rc = CIM_OCL_CHECK(st, err, "clCreateKernel(cim_read_digital)")) != 0)
+    if ((rc = cim_ocl_kernel(ocl, "cim_read_digital", &k, err)) != 0)
         goto done;
     {
         const cl_mem args[] = {bf->lp,   bf->cp,  bf->state_bits,    bf->drive_bits, bf->tile_s,
@@ -349,8 +352,6 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
             memcpy(trace->adc + t * tr, trace->adc, sizeof(int64_t) * tr);
     }
 done:
-    if (k)
-        clReleaseKernel(k);
     free(state_bits);
     free(drive_bits);
     free(reads);
@@ -440,10 +441,8 @@ static int make_fold_kernel(cim_ocl *ocl, const cim_mvm_job *job, const engine_b
 {
     const cl_int rows = job->rows, planes = job->input_planes;
     const cl_long n_vectors = job->n_inputs / job->input_planes;
-    cl_int st;
     int rc;
-    *k = clCreateKernel(ocl->program, "cim_fold", &st);
-    if ((rc = CIM_OCL_CHECK(st, err, "clCreateKernel(cim_fold)")) != 0 ||
+    if ((rc = cim_ocl_kernel(ocl, "cim_fold", k, err)) != 0 ||
         (rc = cim_ocl_set_arg(*k, 0, sizeof(cl_mem), &bf->out, err)) != 0 ||
         (rc = cim_ocl_set_arg(*k, 1, sizeof rows, &rows, err)) != 0 ||
         (rc = cim_ocl_set_arg(*k, 2, sizeof n_vectors, &n_vectors, err)) != 0 ||
@@ -509,7 +508,7 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
                            "results", err);
     if (!bf->lp || !bf->work || !bf->out || !bf->trace_current || !bf->trace_adc ||
         (planes > 1 && !bf->folded)) {
-        rc = err ? err->code : CIM_ERR_OPENCL;
+        rc = err->code;
         goto done;
     }
     if (planes > 1 && (rc = make_fold_kernel(ocl, job, bf, &kfold, err)) != 0)
@@ -539,11 +538,8 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
             goto done;
         }
     }
-    kprog = clCreateKernel(ocl->program, c2c ? "cim_program_raw" : "cim_program_g", &st);
-    if ((rc = CIM_OCL_CHECK(st, err, "clCreateKernel(program)")) != 0)
-        goto done;
-    kread = clCreateKernel(ocl->program, c2c ? "cim_read_c2c" : "cim_read_g", &st);
-    if ((rc = CIM_OCL_CHECK(st, err, "clCreateKernel(read)")) != 0)
+    if ((rc = cim_ocl_kernel(ocl, c2c ? "cim_program_raw" : "cim_program_g", &kprog, err)) != 0 ||
+        (rc = cim_ocl_kernel(ocl, c2c ? "cim_read_c2c" : "cim_read_g", &kread, err)) != 0)
         goto done;
     {
         const cl_mem pargs[] = {bf->lp, bf->cp, bf->weights_t, bf->pos, bf->work};
@@ -592,12 +588,6 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
             goto done;
     }
 done:
-    if (kprog)
-        clReleaseKernel(kprog);
-    if (kread)
-        clReleaseKernel(kread);
-    if (kfold)
-        clReleaseKernel(kfold);
     free(entries);
     free(entry_start);
     return rc;
@@ -606,6 +596,8 @@ done:
 int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim_mvm_trace *trace,
                    cim_error *err)
 {
+    cim_error scratch;
+    err = cim_error_or(err, &scratch); /* the helpers below read err->code */
     if (job->xbar->column.digital && job->inputs_per_trial && job->n_trials > 1) {
         /* No variability: the trials' inputs are just more inputs of one chip,
          * and [trial][input][row] is the same layout either way. */
@@ -632,7 +624,7 @@ int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim
     bf.tile_s = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.input_rows * si.tiles_n,
                                si.tile_s, "input sums", err);
     if (!bf.cp || !bf.sumw || !bf.tile_s) {
-        rc = err ? err->code : CIM_ERR_OPENCL;
+        rc = err->code;
         goto done;
     }
     rc = job->xbar->column.digital ? run_digital(ocl, job, &si, &bf, out, trace, err)
@@ -649,6 +641,8 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
                              int32_t cols, uint32_t trial_first, int32_t n_trials,
                              cim_engine_chips *chips, cim_error *err)
 {
+    cim_error scratch;
+    err = cim_error_or(err, &scratch); /* the helpers below read err->code */
     const cim_mvm_job job = {.xbar = x,
                              .weights = weights,
                              .rows = rows,
@@ -660,7 +654,6 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
     engine_bufs bf;
     cim_launch_params lp;
     cl_kernel k = NULL;
-    cl_int st;
     int rc = 0;
     memset(&bf, 0, sizeof bf);
     memset(chips, 0, sizeof *chips);
@@ -688,14 +681,13 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
                              si.sumw, "weight sums", err);
     bf.work = cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, work, NULL, "cell currents", err);
     if (!bf.lp || !bf.cp || !bf.sumw || !bf.work) {
-        rc = err ? err->code : CIM_ERR_OPENCL;
+        rc = err->code;
         goto done;
     }
     if ((rc = upload_adc_table(ocl, x, &bf, err)) != 0 ||
         (rc = upload_cell_layout(ocl, &job, &si, si.rows_pad, &bf, err)) != 0)
         goto done;
-    k = clCreateKernel(ocl->program, "cim_program_g", &st);
-    if ((rc = CIM_OCL_CHECK(st, err, "clCreateKernel(cim_program_g)")) != 0)
+    if ((rc = cim_ocl_kernel(ocl, "cim_program_g", &k, err)) != 0)
         goto done;
     {
         const cl_mem args[] = {bf.lp, bf.cp, bf.weights_t, bf.pos, bf.work};
@@ -715,8 +707,6 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
     chips->rows_pad = si.rows_pad;
     chips->n_trials = n_trials;
 done:
-    if (k)
-        clReleaseKernel(k);
     release_bufs(&bf);
     side_info_free(&si);
     return rc;

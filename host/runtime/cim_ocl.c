@@ -13,8 +13,12 @@
  * without a rebuild. On a build failure the device's whole build log is
  * reported together with the options used.
  *
+ * Kernels are created once per program, on first use (cim_ocl_kernel), and
+ * cached in the cim_ocl by name.
+ *
  * Ownership: cim_ocl_open() fills a caller-owned cim_ocl; cim_ocl_close()
- * releases whatever was created, so it is safe after a failed open.
+ * releases whatever was created (cached kernels included), so it is safe
+ * after a failed open.
  */
 #include "cim_ocl.h"
 
@@ -234,7 +238,7 @@ static int build_program(cim_ocl *ocl, cim_error *err)
     if (dev_dir && *dev_dir) {
         dev_text = read_dev_source(dev_dir, err);
         if (!dev_text)
-            return err ? err->code : CIM_ERR_IO;
+            return err->code;
         src = dev_text;
         len = strlen(dev_text);
         snprintf(options, sizeof options, "%s -D CIM_VW=%d -I %s -I %s", CIM_CL_STD,
@@ -271,6 +275,8 @@ int cim_ocl_open(cim_ocl *ocl, const char *device_spec, cim_error *err)
     device_entry list[CIM_MAX_DEVICES];
     int n, idx, rc;
     cl_int st;
+    cim_error scratch;
+    err = cim_error_or(err, &scratch); /* build_program reads err->code */
     memset(ocl, 0, sizeof *ocl);
     if (!device_spec || !*device_spec)
         device_spec = getenv("CIMGPU_DEVICE");
@@ -328,6 +334,9 @@ fail:
 
 void cim_ocl_close(cim_ocl *ocl)
 {
+    for (int i = 0; i < ocl->n_kernels; ++i)
+        clReleaseKernel(ocl->kernels[i].kernel);
+    ocl->n_kernels = 0;
     if (ocl->program)
         clReleaseProgram(ocl->program);
     if (ocl->queue)
@@ -337,6 +346,31 @@ void cim_ocl_close(cim_ocl *ocl)
     ocl->program = NULL;
     ocl->queue = NULL;
     ocl->context = NULL;
+}
+
+int cim_ocl_kernel(cim_ocl *ocl, const char *name, cl_kernel *kernel, cim_error *err)
+{
+    cl_int st;
+    *kernel = NULL;
+    for (int i = 0; i < ocl->n_kernels; ++i) {
+        if (strcmp(ocl->kernels[i].name, name) == 0) {
+            *kernel = ocl->kernels[i].kernel;
+            return 0;
+        }
+    }
+    if (strlen(name) >= CIM_OCL_KERNEL_NAME_MAX || ocl->n_kernels == CIM_OCL_MAX_KERNELS)
+        return cim_error_set(err, CIM_ERR_OPENCL,
+                             "OpenCL: kernel %s: name too long or more than %d kernels", name,
+                             CIM_OCL_MAX_KERNELS);
+    cl_kernel k = clCreateKernel(ocl->program, name, &st);
+    if (st != CL_SUCCESS)
+        return cim_error_set(err, CIM_ERR_OPENCL, "OpenCL: creating kernel %s failed: %s", name,
+                             cim_ocl_strerror(st));
+    cim_ocl_kernel_entry *e = &ocl->kernels[ocl->n_kernels++];
+    snprintf(e->name, sizeof e->name, "%s", name);
+    e->kernel = k;
+    *kernel = k;
+    return 0;
 }
 
 /* ---- buffers and launches (cim_ocl.h) ------------------------------------ */

@@ -18,6 +18,15 @@
 
 #include "cim_error.h"
 
+/* Kernels of the program, created on first use (cim_ocl_kernel). */
+#define CIM_OCL_MAX_KERNELS 32
+#define CIM_OCL_KERNEL_NAME_MAX 64
+
+typedef struct cim_ocl_kernel_entry {
+    char name[CIM_OCL_KERNEL_NAME_MAX];
+    cl_kernel kernel;
+} cim_ocl_kernel_entry;
+
 typedef struct cim_ocl {
     cl_platform_id platform;
     cl_device_id device;
@@ -38,11 +47,21 @@ typedef struct cim_ocl {
      * columns fastest, one input per work-item, the driver's work-groups.
      * Tests set it to run the GPU style on a CPU device; results are the same. */
     int cpu_style;
+    cim_ocl_kernel_entry kernels[CIM_OCL_MAX_KERNELS]; /* cache of cim_ocl_kernel */
+    int n_kernels;
 } cim_ocl;
 
 /* Opens the chosen device and builds the program. 0 or CIM_ERR_*. */
 int cim_ocl_open(cim_ocl *ocl, const char *device_spec, cim_error *err);
+/* Releases the kernels, the program, the queue and the context. */
 void cim_ocl_close(cim_ocl *ocl);
+
+/* The program's kernel `name` in *kernel: created on first use and kept in
+ * ocl until cim_ocl_close (callers never release it). Its arguments persist
+ * between uses, so a caller sets every argument before each launch. 0, or
+ * CIM_ERR_OPENCL with a message naming the kernel. Not thread-safe: one
+ * thread drives a cim_ocl. */
+int cim_ocl_kernel(cim_ocl *ocl, const char *name, cl_kernel *kernel, cim_error *err);
 
 /* Prints every platform and device with its global index. */
 int cim_ocl_list(FILE *out, cim_error *err);
