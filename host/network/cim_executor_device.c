@@ -7,8 +7,9 @@
  * model's largest tensor take turns as input and output.
  *
  * Ownership: everything a call allocates (host prefix buffers, device
- * tensors, kernels, each crossbar layer's chips and tables) is released
- * before it returns, through the `done:` labels.
+ * tensors, each crossbar layer's chips and tables) is released before it
+ * returns, through the `done:` labels; the kernels belong to the cim_ocl
+ * (cim_ocl_kernel).
  */
 #include "cim_executor_device.h"
 
@@ -245,11 +246,9 @@ int cim_executor_device_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *pred
     err = cim_error_or(err, &scratch);
     if ((rc = cim_executor_host_prefix(job, first, &x0, err)) != 0)
         goto done;
-    for (int i = 0; i < K_COUNT; ++i) {
-        dw.k[i] = clCreateKernel(ocl->program, kernel_names[i], &st);
-        if ((rc = CIM_OCL_CHECK(st, err, kernel_names[i])) != 0)
+    for (int i = 0; i < K_COUNT; ++i)
+        if ((rc = cim_ocl_kernel(ocl, kernel_names[i], &dw.k[i], err)) != 0)
             goto done;
-    }
     act[0] = cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, act_bytes, NULL, "activations", err);
     act[1] = cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, act_bytes, NULL, "activations", err);
     if (!act[0] || !act[1]) {
@@ -278,9 +277,6 @@ int cim_executor_device_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *pred
             predictions[ti] = cim_forward_argmax(scores + ti * m->num_classes, m->num_classes);
     }
 done:
-    for (int i = 0; i < K_COUNT; ++i)
-        if (dw.k[i])
-            clReleaseKernel(dw.k[i]);
     for (int i = 0; i < 2; ++i)
         if (act[i])
             clReleaseMemObject(act[i]);
