@@ -581,7 +581,6 @@ int cim_cli_run(int argc, char **argv, int first)
         goto done;
     if (r.h5) {
         rc = cim_h5_run_finish(r.h5, &summary, digital_correct, &err);
-        r.h5 = NULL;
         if (rc != 0)
             goto done;
     }
