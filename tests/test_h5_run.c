@@ -22,6 +22,7 @@
 
 #include "cim_test_h5.h"
 #include "cim_test_util.h"
+#include "cim_h5file.h"
 #include "h5_mvm.h"
 #include "h5_run.h"
 
@@ -527,6 +528,50 @@ static void test_use_after_finish_is_usage_error(void **state)
     run_data_free(&d);
 }
 
+/* An HDF5 failure is CIM_ERR_IO naming R.h5 and the object; the handle is
+ * broken from then on (append and finish refuse with CIM_ERR_IO), and
+ * discard removes the partial file. */
+static void test_hdf5_failure_breaks_the_handle(void **state)
+{
+    static const int64_t values[2] = {4, 5};
+    const int32_t again = 2;
+    const cim_h5_value duplicate = {"format", CIM_H5_INT32, &again, 0, NULL};
+    run_data d;
+    cim_error err = {0, ""};
+    cim_h5file *f = NULL;
+    int slot = -1;
+    hsize_t dims[1] = {2};
+    (void)state;
+    run_data_init(&d, "broken.h5", 2, 3, 0);
+    {
+        const cim_h5file_spec spec = {.path = d.path,
+                                      .format = "cimgpu-test",
+                                      .format_version = 1,
+                                      .flags = CIM_H5FILE_MARKS_COMPLETE,
+                                      .prov = &d.prov,
+                                      .trials = 2};
+        assert_int_equal(cim_h5file_create(&spec, &f, &err), 0);
+    }
+    assert_int_equal(cim_h5file_trial_dataset(f, cim_h5file_root(f), "values", H5T_STD_I64LE, 1,
+                                              dims, CIM_H5_EXTENDIBLE, NULL, 0, &slot, &err),
+                     0);
+    assert_int_equal(cim_h5file_attrs(f, cim_h5file_root(f), &duplicate, 1, &err), CIM_ERR_IO);
+    assert_non_null(strstr(err.msg, d.path));
+    assert_non_null(strstr(err.msg, "write the root attribute \"format\""));
+    cim_error_clear(&err);
+    assert_int_equal(cim_h5file_check_append(f, 0, 2, &err), CIM_ERR_IO);
+    cim_error_clear(&err);
+    assert_int_equal(cim_h5file_append(f, slot, 2, H5T_NATIVE_INT64, values, &err), CIM_ERR_IO);
+    cim_error_clear(&err);
+    assert_int_equal(cim_h5file_finish(f, &err), CIM_ERR_IO);
+    assert_non_null(strstr(err.msg, "an earlier write failed"));
+    assert_true(exists(d.partial));
+    cim_h5file_discard(f);
+    assert_false(exists(d.partial));
+    assert_false(exists(d.path));
+    run_data_free(&d);
+}
+
 /* discard removes the partial file and never the file at path. */
 static void test_discard_leaves_no_file(void **state)
 {
@@ -744,6 +789,7 @@ int main(void)
         cmocka_unit_test(test_out_of_order_append_rejected),
         cmocka_unit_test(test_finish_checks_trials_and_summary),
         cmocka_unit_test(test_use_after_finish_is_usage_error),
+        cmocka_unit_test(test_hdf5_failure_breaks_the_handle),
         cmocka_unit_test(test_discard_leaves_no_file),
         cmocka_unit_test(test_crash_keeps_finished_trials_in_partial),
         cmocka_unit_test(test_missing_directory_is_io_error),

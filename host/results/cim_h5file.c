@@ -162,19 +162,20 @@ static int publish(cim_h5file *f, cim_error *err)
     return 0;
 }
 
-/* Closes every open id; -1 if any close failed. */
-static int close_all(cim_h5file *f)
+/* Closes every open id, the file last; CIM_ERR_IO (broken) if any close
+ * failed. discard passes err NULL: it has no one to tell. */
+static int close_all(cim_h5file *f, cim_error *err)
 {
-    int rc = 0;
+    int failed = 0;
     for (int d = 0; d < f->n_dsets; ++d) {
         if (f->dsets[d].id >= 0 && H5Dclose(f->dsets[d].id) < 0)
-            rc = -1;
+            failed = 1;
         f->dsets[d].id = -1;
     }
     if (f->file >= 0 && H5Fclose(f->file) < 0)
-        rc = -1;
+        failed = 1;
     f->file = -1;
-    return rc;
+    return failed ? fail(f, "close the file", err) : 0;
 }
 
 /* ---- create ---------------------------------------------------------- */
@@ -423,17 +424,14 @@ int cim_h5file_check_finish(const cim_h5file *f, cim_error *err)
     return 0;
 }
 
-static herr_t mark_complete(hid_t file)
+static int mark_complete(cim_h5file *f, cim_error *err)
 {
     const int32_t one = 1;
-    hid_t attr = H5Aopen(file, "complete", H5P_DEFAULT);
-    herr_t st;
-    if (attr < 0)
-        return -1;
-    st = H5Awrite(attr, H5T_NATIVE_INT32, &one);
-    if (H5Aclose(attr) < 0)
+    hid_t attr = H5Aopen(f->file, "complete", H5P_DEFAULT);
+    herr_t st = attr < 0 ? -1 : H5Awrite(attr, H5T_NATIVE_INT32, &one);
+    if (attr >= 0 && H5Aclose(attr) < 0)
         st = -1;
-    return st;
+    return st < 0 ? fail(f, "write the root attribute \"complete\"", err) : 0;
 }
 
 int cim_h5file_finish(cim_h5file *f, cim_error *err)
@@ -441,13 +439,11 @@ int cim_h5file_finish(cim_h5file *f, cim_error *err)
     int rc = cim_h5file_check_finish(f, err);
     if (rc != 0)
         return rc;
-    if ((f->flags & CIM_H5FILE_MARKS_COMPLETE) && mark_complete(f->file) < 0)
-        return fail(f, "write the root attribute \"complete\"", err);
+    if ((f->flags & CIM_H5FILE_MARKS_COMPLETE) && (rc = mark_complete(f, err)) != 0)
+        return rc;
     if (H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0)
         return fail(f, "flush the file", err);
-    if (close_all(f) != 0)
-        return fail(f, "close the file", err);
-    if ((rc = publish(f, err)) != 0)
+    if ((rc = close_all(f, err)) != 0 || (rc = publish(f, err)) != 0)
         return rc;
     f->state = H5FILE_FINISHED;
     return 0;
@@ -457,7 +453,7 @@ void cim_h5file_discard(cim_h5file *f)
 {
     if (!f)
         return;
-    close_all(f);
+    close_all(f, NULL);
     if (f->created && f->partial)
         remove(f->partial);
     free(f->dsets);
