@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "cim_clock.h"
 #include "cim_engine.h"
 #include "cim_mapping.h"
 #include "cim_reference.h"
@@ -31,13 +31,6 @@
 #define IMAGES_PER_TRIAL 10000 /* Fashion-MNIST test set */
 #define PEAK_STEPS 4096
 #define PEAK_LOCAL 64 /* work-group size of the peak kernels */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void make_xbar(cim_xbar *x, int digital)
 {
@@ -144,10 +137,10 @@ static double reference_rate(const cim_xbar *x, const int8_t *w, const int8_t *i
 {
     double best = 0;
     for (int r = 0; r < repeats; ++r) {
-        double t0 = now_s();
+        double t0 = cim_clock_now_s();
         if (cim_reference_mvm(x, w, XBAR, XBAR, in, n_inputs, 0, 0, out, NULL) != 0)
             return 0;
-        double rate = n_inputs * (double)XBAR * XBAR / (now_s() - t0);
+        double rate = n_inputs * (double)XBAR * XBAR / (cim_clock_now_s() - t0);
         best = rate > best ? rate : best;
     }
     return best;

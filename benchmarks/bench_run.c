@@ -34,8 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "cim_clock.h"
 #include "cim_config.h"
 #include "cim_executor.h"
 #include "cim_executor_device.h"
@@ -61,25 +61,12 @@
 #define REFSIM_MACS_PER_CORE 0.72e9
 #define REFSIM_CORES 2
 
-/* The default crossbar of cli_run.c, verbatim. */
-static const char default_config[] =
-    "{\"m_mode\": \"TNN_I\", \"M\": 256, \"N\": 256, \"HRS\": 5.0, \"LRS\": 30.0, "
-    "\"adc_type\": \"INF_ADC\", \"resolution\": -1, \"HRS_NOISE\": 1.0, \"LRS_NOISE\": 4.0, "
-    "\"d2d_var\": true, \"c2c_var\": false}";
-
 typedef struct bench_options {
     uint64_t trials, images, repeats;
     int adc_bits; /* -1: the config's ADC */
     cim_pixel_layers first_layer;
     const char *model, *device;
 } bench_options;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -139,15 +126,11 @@ static int parse_options(int argc, char **argv, bench_options *o)
 /* The default config with --adc-bits applied as `cimgpu run` applies it. */
 static int build_config(const bench_options *o, cim_config *cfg, cim_error *err)
 {
-    int rc = cim_config_parse(default_config, "default config", cfg, err);
+    int rc = cim_config_run_default(cfg, err);
     if (rc != 0)
         return rc;
-    if (o->adc_bits >= 0) {
-        const int sym = cim_mapping_desc_of(cfg->mapping)->signed_current;
-        cfg->adc_type = o->adc_bits == 0 ? CIM_ADC_INF : (sym ? CIM_ADC_SYM : CIM_ADC_POS);
-        cfg->resolution = o->adc_bits == 0 ? -1 : o->adc_bits;
-        cfg->calib_mode = CIM_CALIB_MAX;
-    }
+    if (o->adc_bits >= 0)
+        cim_config_set_adc_bits(cfg, o->adc_bits);
     return cim_config_validate(cfg, err);
 }
 
@@ -267,10 +250,10 @@ int main(int argc, char **argv)
     for (int pl = 0; pl < 1 + device_applies; ++pl) {
         job.pipeline = pl ? CIM_PIPELINE_DEVICE : CIM_PIPELINE_HOST;
         for (int32_t r = -1; r < R; ++r) {
-            const double t0 = now_s();
+            const double t0 = cim_clock_now_s();
             if ((rc = cim_executor_run(&ocl, &job, pred, &err)) != 0)
                 goto fail;
-            const double dt = now_s() - t0;
+            const double dt = cim_clock_now_s() - t0;
             if (r == 0 || (r > 0 && dt < pipeline_s[pl]))
                 pipeline_s[pl] = dt;
         }
@@ -286,7 +269,7 @@ int main(int argc, char **argv)
     const int64_t ref_pairs = (int64_t)ref_trials * ref_images;
     for (int32_t r = 0; r < R; ++r) {
         int64_t same = 0;
-        const double t0 = now_s();
+        const double t0 = cim_clock_now_s();
         for (int32_t t = 0; t < ref_trials; ++t)
             for (int32_t k = 0; k < ref_images; ++k) {
                 const uint8_t *px = data.images + (size_t)k * (size_t)all.height * all.width;
@@ -295,7 +278,7 @@ int main(int argc, char **argv)
                     goto fail;
                 same += rc == pred[(size_t)t * K + k];
             }
-        const double dt = now_s() - t0;
+        const double dt = cim_clock_now_s() - t0;
         if (r == 0 || dt < ref_s)
             ref_s = dt;
         agree = same;

@@ -1,4 +1,5 @@
-/* test_h5_run.c -- the network Monte-Carlo's results file (host/h5_run.h):
+/* test_h5_run.c -- the network Monte-Carlo's results file (h5_run.h), and
+ * the life cycle it shares with `mvm --out` (cim_h5file.h):
  * written in uneven batches and read back with the plain HDF5 C API (and with
  * h5py where it is installed), value for value; the partial-file protocol
  * (nothing under the final name before finish, nothing left after a discard
@@ -21,6 +22,8 @@
 
 #include "cim_test_h5.h"
 #include "cim_test_util.h"
+#include "cim_h5file.h"
+#include "h5_mvm.h"
 #include "h5_run.h"
 
 #define PYTHON "/usr/bin/python3"
@@ -117,8 +120,9 @@ static int append(cim_h5_run *w, const run_data *d, int64_t first, int64_t n, ci
                              d->meta.trace ? d->predictions + first * d->meta.images : NULL, err);
 }
 
-/* Creates, appends in the given batch sizes (summing to the trial count) and
- * finishes, checking on the way that the final name appears only at the end. */
+/* Creates, appends in the given batch sizes (summing to the trial count),
+ * finishes and discards, checking on the way that the final name appears
+ * only at the end and that discarding a published file leaves it. */
 static void write_run(const run_data *d, const int64_t *batches, int n_batches)
 {
     cim_error err = {0, ""};
@@ -138,6 +142,8 @@ static void write_run(const run_data *d, const int64_t *batches, int n_batches)
         fail_msg("finish: %s", err.msg);
     assert_true(exists(d->path));
     assert_false(exists(d->partial));
+    cim_h5_run_discard(w);
+    assert_true(exists(d->path));
 }
 
 /* ---- HDF5 readback ---------------------------------------------------- */
@@ -425,8 +431,8 @@ static void test_out_of_order_append_rejected(void **state)
     run_data_free(&d);
 }
 
-/* finish refuses a file short of trials or a summary of other data, and then
- * removes the partial file. */
+/* finish refuses a file short of trials or a summary of other data, writing
+ * nothing; the discard that follows removes the partial file. */
 static void test_finish_checks_trials_and_summary(void **state)
 {
     run_data d;
@@ -439,8 +445,10 @@ static void test_finish_checks_trials_and_summary(void **state)
     assert_int_equal(append(w, &d, 0, 5, &err), 0);
     assert_int_equal(cim_h5_run_finish(w, &d.summary, 1, &err), CIM_ERR_USAGE);
     assert_non_null(strstr(err.msg, "5 of 6 trials written"));
-    assert_false(exists(d.partial));
+    assert_true(exists(d.partial));
     assert_false(exists(d.path));
+    cim_h5_run_discard(w);
+    assert_false(exists(d.partial));
 
     const struct {
         int64_t trials, images;
@@ -457,9 +465,110 @@ static void test_finish_checks_trials_and_summary(void **state)
         wrong.yield_target = cases[c].target;
         assert_int_equal(cim_h5_run_finish(w, &wrong, cases[c].digital, &err), CIM_ERR_USAGE);
         assert_non_null(strstr(err.msg, d.path));
+        assert_false(exists(d.path));
+        cim_h5_run_discard(w);
         assert_false(exists(d.partial));
         assert_false(exists(d.path));
     }
+    run_data_free(&d);
+}
+
+/* Appending or finishing after finish is a programming error, the same code
+ * from both writers (one life cycle), and leaves the published file alone. */
+static void test_use_after_finish_is_usage_error(void **state)
+{
+    static const int8_t weights[2 * 3] = {1, -1, 0, 1, 1, -1}, inputs[3] = {1, 0, -1};
+    static const int32_t results[2] = {3, -2};
+    run_data d;
+    cim_error err = {0, ""};
+    cim_h5_run *w = NULL;
+    cim_h5_mvm *h = NULL;
+    char mvm_path[CIM_TEST_PATH_MAX + 16];
+    (void)state;
+    run_data_init(&d, "twice.h5", 2, 3, 0);
+    assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
+    assert_int_equal(append(w, &d, 0, 2, &err), 0);
+    assert_int_equal(cim_h5_run_finish(w, &d.summary, 1, &err), 0);
+    assert_int_equal(append(w, &d, 2, 1, &err), CIM_ERR_USAGE);
+    assert_non_null(strstr(err.msg, "after the file was finished"));
+    cim_error_clear(&err);
+    assert_int_equal(cim_h5_run_finish(w, &d.summary, 1, &err), CIM_ERR_USAGE);
+    cim_h5_run_discard(w);
+    assert_int_equal(H5Fis_hdf5(d.path), 1);
+
+    snprintf(mvm_path, sizeof mvm_path, "%s/twice_mvm.h5", d.dir);
+    {
+        const cim_h5_mvm_spec spec = {.path = mvm_path,
+                                      .prov = &d.prov,
+                                      .seed = 7,
+                                      .config_json = "{}",
+                                      .mapping = "TNN_I",
+                                      .weights = weights,
+                                      .rows = 2,
+                                      .cols = 3,
+                                      .inputs = inputs,
+                                      .n_inputs = 1,
+                                      .n_trials = 1};
+        cim_error_clear(&err);
+        assert_int_equal(cim_h5_mvm_create(&spec, &h, &err), 0);
+    }
+    assert_int_equal(cim_h5_mvm_finish(h, &err), CIM_ERR_USAGE); /* no trial yet */
+    cim_error_clear(&err);
+    assert_int_equal(cim_h5_mvm_write(h, 1, 1, results, NULL, &err), CIM_ERR_USAGE);
+    assert_non_null(strstr(err.msg, "out of order"));
+    cim_error_clear(&err);
+    assert_int_equal(cim_h5_mvm_write(h, 0, 1, results, NULL, &err), 0);
+    assert_int_equal(cim_h5_mvm_finish(h, &err), 0);
+    assert_int_equal(cim_h5_mvm_write(h, 1, 1, results, NULL, &err), CIM_ERR_USAGE);
+    assert_non_null(strstr(err.msg, "after the file was finished"));
+    cim_error_clear(&err);
+    assert_int_equal(cim_h5_mvm_finish(h, &err), CIM_ERR_USAGE);
+    cim_h5_mvm_discard(h);
+    assert_int_equal(H5Fis_hdf5(mvm_path), 1);
+    run_data_free(&d);
+}
+
+/* An HDF5 failure is CIM_ERR_IO naming R.h5 and the object; the handle is
+ * broken from then on (append and finish refuse with CIM_ERR_IO), and
+ * discard removes the partial file. */
+static void test_hdf5_failure_breaks_the_handle(void **state)
+{
+    static const int64_t values[2] = {4, 5};
+    const int32_t again = 2;
+    const cim_h5_value duplicate = {"format", CIM_H5_INT32, &again, 0, NULL};
+    run_data d;
+    cim_error err = {0, ""};
+    cim_h5file *f = NULL;
+    int slot = -1;
+    hsize_t dims[1] = {2};
+    (void)state;
+    run_data_init(&d, "broken.h5", 2, 3, 0);
+    {
+        const cim_h5file_spec spec = {.path = d.path,
+                                      .format = "cimgpu-test",
+                                      .format_version = 1,
+                                      .flags = CIM_H5FILE_MARKS_COMPLETE,
+                                      .prov = &d.prov,
+                                      .trials = 2};
+        assert_int_equal(cim_h5file_create(&spec, &f, &err), 0);
+    }
+    assert_int_equal(cim_h5file_trial_dataset(f, cim_h5file_root(f), "values", H5T_STD_I64LE, 1,
+                                              dims, CIM_H5_EXTENDIBLE, NULL, 0, &slot, &err),
+                     0);
+    assert_int_equal(cim_h5file_attrs(f, cim_h5file_root(f), &duplicate, 1, &err), CIM_ERR_IO);
+    assert_non_null(strstr(err.msg, d.path));
+    assert_non_null(strstr(err.msg, "write the root attribute \"format\""));
+    cim_error_clear(&err);
+    assert_int_equal(cim_h5file_check_append(f, 0, 2, &err), CIM_ERR_IO);
+    cim_error_clear(&err);
+    assert_int_equal(cim_h5file_append(f, slot, 2, H5T_NATIVE_INT64, values, &err), CIM_ERR_IO);
+    cim_error_clear(&err);
+    assert_int_equal(cim_h5file_finish(f, &err), CIM_ERR_IO);
+    assert_non_null(strstr(err.msg, "an earlier write failed"));
+    assert_true(exists(d.partial));
+    cim_h5file_discard(f);
+    assert_false(exists(d.partial));
+    assert_false(exists(d.path));
     run_data_free(&d);
 }
 
@@ -679,6 +788,8 @@ int main(void)
         cmocka_unit_test(test_round_trip_with_trace),
         cmocka_unit_test(test_out_of_order_append_rejected),
         cmocka_unit_test(test_finish_checks_trials_and_summary),
+        cmocka_unit_test(test_use_after_finish_is_usage_error),
+        cmocka_unit_test(test_hdf5_failure_breaks_the_handle),
         cmocka_unit_test(test_discard_leaves_no_file),
         cmocka_unit_test(test_crash_keeps_finished_trials_in_partial),
         cmocka_unit_test(test_missing_directory_is_io_error),

@@ -31,8 +31,8 @@
 
 #include <cmocka.h>
 #include <dirent.h>
-#include <time.h>
 
+#include "cim_clock.h"
 #include "cim_config.h"
 #include "cim_executor.h"
 #include "cim_forward.h"
@@ -88,13 +88,6 @@ static void need_shipped(const fixture *f)
 {
     if (!f->have_device || f->ds.count == 0 || f->n_models == 0)
         skip();
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 static void load_shipped(const fixture *f, int i, cim_model *m)
@@ -310,7 +303,7 @@ static void mc_run(fixture *f, const cim_mc_setup *s, int want_predictions, coll
 static void test_digital_mode_matches_forward_pass(void **state)
 {
     fixture *f = *state;
-    const double t = now_s();
+    const double t = cim_clock_now_s();
     need_shipped(f);
     const int64_t n = f->ds.count < DIGITAL_IMAGES ? f->ds.count : DIGITAL_IMAGES;
     for (int i = 0; i < f->n_models; ++i) {
@@ -339,7 +332,7 @@ static void test_digital_mode_matches_forward_pass(void **state)
         cim_model_free(&m);
     }
     fprintf(stderr, "  digital vs forward pass, %lld images x %d models: %.1f s\n", (long long)n,
-            f->n_models, now_s() - t);
+            f->n_models, cim_clock_now_s() - t);
 }
 
 /* All 10000 test images through the driver on digital crossbars: the correct
@@ -350,7 +343,7 @@ static void test_digital_accuracy_equals_training_tool(void **state)
     fixture *f = *state;
     need_shipped(f);
     for (int i = 0; i < f->n_models; ++i) {
-        const double t = now_s();
+        const double t = cim_clock_now_s();
         cim_model m;
         collected c;
         load_shipped(f, i, &m);
@@ -377,7 +370,7 @@ static void test_digital_accuracy_equals_training_tool(void **state)
         for (int32_t l = 0; l < c.n_layers; ++l)
             CIM_ASSERT_NEAR(c.layer_error[l], 0.0, 0.0);
         fprintf(stderr, "  %s: digital %lld / %d in %.1f s\n", m.path, (long long)c.correct[0],
-                TEST_IMAGES, now_s() - t);
+                TEST_IMAGES, cim_clock_now_s() - t);
         collected_free(&c);
         cim_test_plan_free(xbars);
         cim_model_free(&m);
@@ -392,7 +385,7 @@ static void test_digital_accuracy_equals_training_tool(void **state)
 static void test_noise_free_analog_equals_digital_every_mapping(void **state)
 {
     fixture *f = *state;
-    const double t = now_s();
+    const double t = cim_clock_now_s();
     const uint32_t first = 100;
     int runs = 0, expected_runs = 0;
     need_shipped(f);
@@ -445,7 +438,7 @@ static void test_noise_free_analog_equals_digital_every_mapping(void **state)
     CIM_ASSERT_I64_EQ(CIM_MAPPING_COUNT, 11);
     CIM_ASSERT_I64_EQ(runs, expected_runs);
     fprintf(stderr, "  noise-free analog, %d model x mapping runs of %d images: %.1f s\n", runs,
-            ANALOG_IMAGES, now_s() - t);
+            ANALOG_IMAGES, cim_clock_now_s() - t);
 }
 
 /* ---- the driver with noise -------------------------------------------- */
@@ -603,7 +596,7 @@ static void test_driver_with_noise_on_generated_models(void **state)
         {"tnn", 0, {CIM_TNN_I, CIM_TNN_III, CIM_TNN_V}},
         {"tnn", 1, {CIM_TNN_II, CIM_TNN_IV, CIM_TNN_I}},
     };
-    const double t = now_s();
+    const double t = cim_clock_now_s();
     int noisy = 0, runs = 0, covered[CIM_MAPPING_COUNT] = {0};
     if (!f->have_device)
         skip();
@@ -640,7 +633,8 @@ static void test_driver_with_noise_on_generated_models(void **state)
             fail_msg("mapping %s not tested", cim_mapping_name((cim_mapping_id)id));
     /* the noise reached the ADC outputs and the predictions */
     CIM_ASSERT_I64_EQ(noisy, NOISE_IN_ADC | NOISE_IN_PREDICTIONS);
-    fprintf(stderr, "  driver with noise, generated models, %d runs: %.1f s\n", runs, now_s() - t);
+    fprintf(stderr, "  driver with noise, generated models, %d runs: %.1f s\n", runs,
+            cim_clock_now_s() - t);
 }
 
 #define SHIPPED_IMAGES 8
@@ -657,7 +651,7 @@ static void test_driver_with_noise_on_shipped_models(void **state)
     need_shipped(f);
     assert_true(f->ds.count >= (int32_t)(first + SHIPPED_IMAGES));
     for (int i = 0; i < f->n_models; ++i) {
-        const double t = now_s();
+        const double t = cim_clock_now_s();
         cim_model m;
         char what[CIM_TEST_PATH_MAX + 64];
         load_shipped(f, i, &m);
@@ -669,7 +663,7 @@ static void test_driver_with_noise_on_shipped_models(void **state)
             f, what, &m, xbars, f->ds.images + (size_t)first * cim_shape_size(&m.input_shape),
             f->ds.labels + first, SHIPPED_IMAGES, first, trial_first, SHIPPED_TRIALS, 0);
         assert_true(noisy & NOISE_IN_ADC);
-        fprintf(stderr, "  driver with noise, %s: %.1f s\n", what, now_s() - t);
+        fprintf(stderr, "  driver with noise, %s: %.1f s\n", what, cim_clock_now_s() - t);
         cim_test_plan_free(xbars);
         cim_config_free(&cfg);
         cim_model_free(&m);

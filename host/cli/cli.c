@@ -13,10 +13,11 @@
 #include <malloc.h>
 #include <getopt.h>
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cim_clock.h"
 
 int cim_cli_report(const cim_error *err)
 {
@@ -72,18 +73,11 @@ int cim_cli_unexpected_argument(cim_error *err, const char *subcommand, const ch
 #define CIM_PROGRESS_AFTER_S 1.0 /* work shorter than this shows no progress */
 #define CIM_PROGRESS_EVERY_S 0.5
 
-static double progress_now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 void cim_cli_progress_start(cim_cli_progress *p)
 {
     p->enabled = isatty(STDERR_FILENO);
     p->shown = 0;
-    p->start = p->last = progress_now_s();
+    p->start = p->last = cim_clock_now_s();
 }
 
 /* h:mm:ss, or m:ss under an hour. */
@@ -102,7 +96,7 @@ void cim_cli_progress_update(cim_cli_progress *p, const char *what, double fract
     double t;
     if (!p->enabled)
         return;
-    t = progress_now_s();
+    t = cim_clock_now_s();
     if (t - p->start < CIM_PROGRESS_AFTER_S || (p->shown && t - p->last < CIM_PROGRESS_EVERY_S))
         return;
     char elapsed[32], left[32] = "";

@@ -471,12 +471,10 @@ done:
 /* Publishes the results file: the partial file becomes R.h5. */
 static int finish_outputs(mvm_run *run, cim_error *err)
 {
-    cim_h5_mvm *h5 = run->h5;
-    if (!h5)
+    if (!run->h5)
         return 0;
-    run->h5 = NULL;
     guard_partial(NULL);
-    return cim_h5_mvm_finish(h5, err);
+    return cim_h5_mvm_finish(run->h5, err);
 }
 
 /* Releases whatever was made; a results file still open is discarded. */

@@ -40,13 +40,6 @@
 #define MAX_TRIALS 100000000ULL
 #define YIELD_MARGIN 0.01 /* default yield target: digital accuracy minus one point */
 
-/* The default crossbar: a 256x256 TNN_I array at HRS/LRS 5/30 µA with D2D
- * deviations of 1/4 µA (the CIM-Explorer paper's range) and an ideal ADC. */
-static const char default_config[] =
-    "{\"m_mode\": \"TNN_I\", \"M\": 256, \"N\": 256, \"HRS\": 5.0, \"LRS\": 30.0, "
-    "\"adc_type\": \"INF_ADC\", \"resolution\": -1, \"HRS_NOISE\": 1.0, \"LRS_NOISE\": 4.0, "
-    "\"d2d_var\": true, \"c2c_var\": false}";
-
 typedef struct run_options {
     const char *model, *data, *split, *config, *mapping, *out, *device;
     uint64_t images, first_image, trials, trial_offset, seed;
@@ -297,8 +290,8 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
 static int build_config(run_state *r, cim_error *err)
 {
     const run_options *o = &r->o;
-    int rc = o->config ? cim_config_load(o->config, &r->cfg, err)
-                       : cim_config_parse(default_config, "default config", &r->cfg, err);
+    int rc =
+        o->config ? cim_config_load(o->config, &r->cfg, err) : cim_config_run_default(&r->cfg, err);
     if (rc != 0)
         return rc;
     if (o->mapping && cim_mapping_from_name(o->mapping, &r->cfg.mapping) != 0)
@@ -306,10 +299,7 @@ static int build_config(run_state *r, cim_error *err)
                              "run: --mapping '%s': expected BNN_I..BNN_VI or TNN_I..TNN_V",
                              o->mapping);
     if (o->adc_bits >= 0) {
-        const int sym = cim_mapping_desc_of(r->cfg.mapping)->signed_current;
-        r->cfg.adc_type = o->adc_bits == 0 ? CIM_ADC_INF : (sym ? CIM_ADC_SYM : CIM_ADC_POS);
-        r->cfg.resolution = o->adc_bits == 0 ? -1 : o->adc_bits;
-        r->cfg.calib_mode = CIM_CALIB_MAX;
+        cim_config_set_adc_bits(&r->cfg, o->adc_bits);
     } else if (o->mapping && r->cfg.adc_type != CIM_ADC_INF) {
         /* a new mapping may need the other finite ADC type */
         r->cfg.adc_type =
@@ -571,7 +561,6 @@ int cim_cli_run(int argc, char **argv, int first)
         goto done;
     if (r.h5) {
         rc = cim_h5_run_finish(r.h5, &summary, digital_correct, &err);
-        r.h5 = NULL;
         if (rc != 0)
             goto done;
     }

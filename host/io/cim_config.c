@@ -9,7 +9,8 @@
  * JSON (cim_config_json.c) all walk this table, so the keys a results file
  * records are exactly the keys the parser reads, checked by the same ranges.
  * The special kinds (m_mode, SPLIT, adc_calib_dict) have their own code in
- * each of those files.
+ * each of those files. The default crossbar of `cimgpu run` (and of its
+ * benchmark) is defined here once, as the JSON a user would write.
  *
  * Messages are one line: "<origin>: key "<key>": expected <what>, got <value>"
  * with origin "config" when none was given.
@@ -26,6 +27,7 @@
 #include <string.h>
 
 #include "cim_config_internal.h"
+#include "cim_mapping.h"
 
 #define CIM_DEFAULT_HRS_UA 5.0
 #define CIM_DEFAULT_LRS_UA 30.0
@@ -215,6 +217,24 @@ void cim_config_default(cim_config *cfg)
     cfg->read_disturb_mitigation_fp = cfg->read_disturb_update_tolerance = cfg->w_res = NAN;
     cfg->read_disturb_update_freq = 1;
     cfg->read_disturb_mitigation_strategy = CIM_RD_MITIGATION_OFF;
+}
+
+static const char run_default_json[] =
+    "{\"m_mode\": \"TNN_I\", \"M\": 256, \"N\": 256, \"HRS\": 5.0, \"LRS\": 30.0, "
+    "\"adc_type\": \"INF_ADC\", \"resolution\": -1, \"HRS_NOISE\": 1.0, \"LRS_NOISE\": 4.0, "
+    "\"d2d_var\": true, \"c2c_var\": false}";
+
+int cim_config_run_default(cim_config *cfg, cim_error *err)
+{
+    return cim_config_parse(run_default_json, "default config", cfg, err);
+}
+
+void cim_config_set_adc_bits(cim_config *cfg, int bits)
+{
+    const int sym = cim_mapping_desc_of(cfg->mapping)->signed_current;
+    cfg->adc_type = bits == 0 ? CIM_ADC_INF : (sym ? CIM_ADC_SYM : CIM_ADC_POS);
+    cfg->resolution = bits == 0 ? -1 : bits;
+    cfg->calib_mode = CIM_CALIB_MAX;
 }
 
 const cim_calib_range *cim_config_find_calib(const cim_config *cfg, const char *layer_name)

@@ -93,6 +93,18 @@ typedef struct cim_config {
  * 256 x 256 crossbar (the paper's typical size), W_BIT = I_BIT = 2. */
 void cim_config_default(cim_config *cfg);
 
+/* The crossbar `cimgpu run` uses without --config, and its benchmark: a
+ * 256x256 TNN_I array at HRS/LRS 5/30 uA with D2D deviations of 1/4 uA (the
+ * CIM-Explorer paper's range) and an ideal ADC. As cim_config_parse of that
+ * JSON with origin "default config". */
+int cim_config_run_default(cim_config *cfg, cim_error *err);
+
+/* What `--adc-bits B` does to a config: B = 0 selects the ideal ADC, B >= 1
+ * a B-bit finite ADC of the type the mapping's column current needs
+ * (SYM_RANGE_ADC for signed currents, POS_RANGE_ONLY_ADC otherwise) with
+ * the MAX range. Validation is the caller's (cim_config_validate). */
+void cim_config_set_adc_bits(cim_config *cfg, int bits);
+
 /* Parses and validates `json_text` into *cfg (which needs no initialisation
  * and must later go to cim_config_free). `origin` names the source in
  * messages (NULL: "config"). 0, or CIM_ERR_CONFIG / CIM_ERR_UNSUPPORTED /

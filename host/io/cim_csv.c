@@ -15,11 +15,12 @@
  */
 #include "cim_csv.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cim_text.h"
 
 #define CIM_CSV_MIN_VALUE (-128)
 #define CIM_CSV_MAX_VALUE 127
@@ -45,26 +46,6 @@ typedef struct csv_reader {
 static int is_blank_char(char ch)
 {
     return ch == ' ' || ch == '\t';
-}
-
-/* The token [s, s+n) quoted for a message, with non-printables as \xNN. */
-static void quote_token(char *buf, size_t size, const char *s, size_t n)
-{
-    size_t used = 0;
-    buf[used++] = '"';
-    for (size_t i = 0; i < n && i < CIM_CSV_QUOTE_MAX && used + 6 < size; ++i) {
-        unsigned char ch = (unsigned char)s[i];
-        if (isprint(ch) && ch != '"' && ch != '\\')
-            buf[used++] = (char)ch;
-        else
-            used += (size_t)snprintf(buf + used, size - used, "\\x%02x", ch);
-    }
-    if (n > CIM_CSV_QUOTE_MAX && used + 5 < size) {
-        memcpy(buf + used, "...", 3);
-        used += 3;
-    }
-    buf[used++] = '"';
-    buf[used] = '\0';
 }
 
 static int append_value(csv_reader *r, int v)
@@ -118,15 +99,15 @@ static int scan_value(csv_reader *r, const char *s, size_t n, size_t *pos)
             return cim_error_set(r->err, CIM_ERR_INPUT,
                                  "%s:%ld:%zu: empty value, expected an integer", r->path, r->line,
                                  start + 1);
-        char quoted[4 * CIM_CSV_QUOTE_MAX + 8];
-        quote_token(quoted, sizeof quoted, s + start, end - start);
+        char quoted[CIM_TEXT_QUOTE_SIZE(CIM_CSV_QUOTE_MAX)];
+        cim_text_quote(quoted, sizeof quoted, s + start, end - start, CIM_CSV_QUOTE_MAX);
         return cim_error_set(r->err, CIM_ERR_INPUT, "%s:%ld:%zu: %s is not an integer", r->path,
                              r->line, start + 1, quoted);
     }
     long v = negative ? -magnitude : magnitude;
     if (v < CIM_CSV_MIN_VALUE || v > CIM_CSV_MAX_VALUE) {
-        char quoted[4 * CIM_CSV_QUOTE_MAX + 8];
-        quote_token(quoted, sizeof quoted, s + start, token_end - start);
+        char quoted[CIM_TEXT_QUOTE_SIZE(CIM_CSV_QUOTE_MAX)];
+        cim_text_quote(quoted, sizeof quoted, s + start, token_end - start, CIM_CSV_QUOTE_MAX);
         return cim_error_set(r->err, CIM_ERR_INPUT, "%s:%ld:%zu: value %s is outside %d..%d",
                              r->path, r->line, start + 1, quoted, CIM_CSV_MIN_VALUE,
                              CIM_CSV_MAX_VALUE);

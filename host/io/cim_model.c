@@ -25,7 +25,6 @@
  */
 #include "cim_model.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
@@ -35,6 +34,7 @@
 #include <sys/stat.h>
 
 #include "cim_model_internal.h"
+#include "cim_text.h"
 
 #define HASH_CHUNK_BYTES 65536
 #define QUOTE_MAX 48 /* bytes of a string value shown in a message */
@@ -127,26 +127,6 @@ int cim_file_sha256_hex(const char *path, char hex[CIM_MODEL_SHA256_HEX_LEN + 1]
  * Root attributes
  */
 
-/* The string [s, s+n) in double quotes for a message, non-printables as \xNN. */
-static void quote(char *buf, size_t size, const char *s, size_t n)
-{
-    size_t used = 0;
-    buf[used++] = '"';
-    for (size_t i = 0; i < n && i < QUOTE_MAX && used + 6 < size; ++i) {
-        unsigned char ch = (unsigned char)s[i];
-        if (isprint(ch) && ch != '"' && ch != '\\')
-            buf[used++] = (char)ch;
-        else
-            used += (size_t)snprintf(buf + used, size - used, "\\x%02x", ch);
-    }
-    if (n > QUOTE_MAX && used + 5 < size) {
-        memcpy(buf + used, "...", 3);
-        used += 3;
-    }
-    buf[used++] = '"';
-    buf[used] = '\0';
-}
-
 static int string_is(const char *s, size_t len, const char *want)
 {
     return len == strlen(want) && memcmp(s, want, len) == 0;
@@ -166,8 +146,8 @@ static int expect_string(const char *where, hid_t loc, const char *name, const c
     } else if (alt && string_is(value, len, alt)) {
         *which = 1;
     } else {
-        char got[4 * QUOTE_MAX + 8];
-        quote(got, sizeof got, value, len);
+        char got[CIM_TEXT_QUOTE_SIZE(QUOTE_MAX)];
+        cim_text_quote(got, sizeof got, value, len, QUOTE_MAX);
         rc = cim_error_set(err, CIM_ERR_INPUT, "%s: attribute \"%s\" is %s, expected \"%s\"%s%s%s",
                            where, name, got, want, alt ? " or \"" : "", alt ? alt : "",
                            alt ? "\"" : "");
@@ -307,8 +287,8 @@ static int check_layer_type(const char *where, hid_t g, const char *name, int in
     if (rc)
         return rc;
     const char *named = name + LAYER_INDEX_DIGITS + 1;
-    char got[4 * QUOTE_MAX + 8];
-    quote(got, sizeof got, value, len);
+    char got[CIM_TEXT_QUOTE_SIZE(QUOTE_MAX)];
+    cim_text_quote(got, sizeof got, value, len, QUOTE_MAX);
     if (!string_is(value, len, named)) {
         rc = cim_error_set(err, CIM_ERR_INPUT,
                            "%s: attribute \"type\" is %s, expected \"%s\" (as the name says)",
@@ -348,8 +328,8 @@ static int layer_names(const char *where, hid_t layers, const cim_model *m, laye
         if (fits < 0)
             return fits;
         if (!fits || type_of_name(names[i], i) == -2) {
-            char got[4 * QUOTE_MAX + 8];
-            quote(got, sizeof got, names[i], strlen(names[i]));
+            char got[CIM_TEXT_QUOTE_SIZE(QUOTE_MAX)];
+            cim_text_quote(got, sizeof got, names[i], strlen(names[i]), QUOTE_MAX);
             return cim_error_set(err, CIM_ERR_INPUT,
                                  "%s: group \"" LAYERS_GROUP "\": member %s is badly named or out "
                                  "of order, expected \"%03d_<type>\" (member %d in name order)",

@@ -1,5 +1,5 @@
-/* cim_h5util.c -- the HDF5 plumbing every results file shares; see
- * cim_h5util.h.
+/* cim_h5util.c -- the HDF5 primitives every results file shares; see
+ * cim_h5util.h. The partial-file life cycle built on them is cim_h5file.c.
  *
  * Errors: HDF5 reports through its own error stack. Automatic printing is
  * turned off (cim_h5_quiet) and cim_h5_fail() appends the innermost
@@ -18,21 +18,12 @@
  * into every HDF5 reader). An extendible dataset is chunked for the trial
  * count its writer expects, starts empty and grows with each batch written.
  *
- * The partial file: the writer creates "R.h5.partial" (HDF5 truncates one
- * left by an earlier crash), closes it when complete, and cim_h5_publish()
- * fsyncs it -- so that the rename never publishes a file whose data is not yet
- * on disk -- and renames it onto R.h5. A reader therefore sees either the old
- * R.h5 or a complete new one.
+ * Every id opened here is closed here, on every path; nothing is allocated
+ * on the heap.
  */
 #include "cim_h5util.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define CHUNK_MIN_BYTES ((hsize_t)64 << 10)
 #define CHUNK_MAX_BYTES ((hsize_t)16 << 20)
@@ -65,57 +56,71 @@ int cim_h5_fail(cim_error *err, const char *path, const char *what)
                          detail[0] ? ": " : "", detail);
 }
 
-/* ---- attributes ------------------------------------------------------ */
+/* ---- named values ---------------------------------------------------- */
 
-herr_t cim_h5_attr_write(hid_t loc, const char *name, hid_t file_type, hid_t mem_type,
-                         const void *value)
+hid_t cim_h5_file_type(cim_h5_kind kind)
 {
-    hid_t space = H5Screate(H5S_SCALAR), attr = -1;
+    switch (kind) {
+    case CIM_H5_INT32:
+        return H5T_STD_I32LE;
+    case CIM_H5_INT64:
+        return H5T_STD_I64LE;
+    case CIM_H5_UINT64:
+        return H5T_STD_U64LE;
+    case CIM_H5_DOUBLE:
+        return H5T_IEEE_F64LE;
+    case CIM_H5_STRING:
+    case CIM_H5_STRINGS:
+        break;
+    }
+    return -1;
+}
+
+hid_t cim_h5_mem_type(cim_h5_kind kind)
+{
+    switch (kind) {
+    case CIM_H5_INT32:
+        return H5T_NATIVE_INT32;
+    case CIM_H5_INT64:
+        return H5T_NATIVE_INT64;
+    case CIM_H5_UINT64:
+        return H5T_NATIVE_UINT64;
+    case CIM_H5_DOUBLE:
+        return H5T_NATIVE_DOUBLE;
+    case CIM_H5_STRING:
+    case CIM_H5_STRINGS:
+        break;
+    }
+    return -1;
+}
+
+herr_t cim_h5_attr_write(hid_t loc, const cim_h5_value *v)
+{
+    const int is_string = v->kind == CIM_H5_STRING || v->kind == CIM_H5_STRINGS;
+    const char *text = v->kind == CIM_H5_STRING && v->value ? v->value : "";
+    const void *data = v->kind == CIM_H5_STRING ? (const void *)&text : v->value;
+    hid_t type = is_string ? H5Tcopy(H5T_C_S1) : cim_h5_file_type(v->kind);
+    hid_t space = -1, attr = -1;
     herr_t st = -1;
+    if (type < 0)
+        return -1;
+    if (is_string && (H5Tset_size(type, H5T_VARIABLE) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0))
+        goto done;
+    space =
+        v->kind == CIM_H5_STRINGS ? H5Screate_simple(1, &v->count, NULL) : H5Screate(H5S_SCALAR);
     if (space < 0)
         goto done;
-    attr = H5Acreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (attr < 0)
-        goto done;
-    st = H5Awrite(attr, mem_type, value);
+    attr = H5Acreate2(loc, v->name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (attr >= 0)
+        st = H5Awrite(attr, is_string ? type : cim_h5_mem_type(v->kind), data);
 done:
     if (attr >= 0 && H5Aclose(attr) < 0)
         st = -1;
     if (space >= 0)
         H5Sclose(space);
+    if (is_string)
+        H5Tclose(type);
     return st;
-}
-
-herr_t cim_h5_attr_string(hid_t loc, const char *name, const char *value)
-{
-    hid_t type = H5Tcopy(H5T_C_S1);
-    herr_t st = -1;
-    if (type < 0)
-        return -1;
-    if (H5Tset_size(type, H5T_VARIABLE) >= 0 && H5Tset_cset(type, H5T_CSET_UTF8) >= 0)
-        st = cim_h5_attr_write(loc, name, type, type, &value);
-    H5Tclose(type);
-    return st;
-}
-
-herr_t cim_h5_attr_int32(hid_t loc, const char *name, int32_t value)
-{
-    return cim_h5_attr_write(loc, name, H5T_STD_I32LE, H5T_NATIVE_INT32, &value);
-}
-
-herr_t cim_h5_attr_int64(hid_t loc, const char *name, int64_t value)
-{
-    return cim_h5_attr_write(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
-}
-
-herr_t cim_h5_attr_uint64(hid_t loc, const char *name, uint64_t value)
-{
-    return cim_h5_attr_write(loc, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &value);
-}
-
-herr_t cim_h5_attr_double(hid_t loc, const char *name, double value)
-{
-    return cim_h5_attr_write(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
 }
 
 /* ---- datasets -------------------------------------------------------- */
@@ -188,7 +193,8 @@ done:
     return dset;
 }
 
-herr_t cim_h5_write_trials(hid_t dset, hsize_t t0, hsize_t n, hid_t mem_type, const void *buf)
+herr_t cim_h5_write_trials(hid_t dset, hsize_t t0, hsize_t n, hid_t mem_type, const void *buf,
+                           int extend)
 {
     hsize_t dims[CIM_H5_MAX_RANK], start[CIM_H5_MAX_RANK] = {0};
     hid_t fspace = H5Dget_space(dset), mspace = -1;
@@ -199,6 +205,12 @@ herr_t cim_h5_write_trials(hid_t dset, hsize_t t0, hsize_t n, hid_t mem_type, co
     rank = H5Sget_simple_extent_ndims(fspace);
     if (rank < 1 || rank > CIM_H5_MAX_RANK || H5Sget_simple_extent_dims(fspace, dims, NULL) < 0)
         goto done;
+    if (extend) {
+        dims[0] = t0 + n;
+        H5Sclose(fspace);
+        if (H5Dset_extent(dset, dims) < 0 || (fspace = H5Dget_space(dset)) < 0)
+            return -1;
+    }
     start[0] = t0;
     dims[0] = n;
     mspace = H5Screate_simple(rank, dims, NULL);
@@ -210,68 +222,4 @@ done:
         H5Sclose(mspace);
     H5Sclose(fspace);
     return st;
-}
-
-/* ---- the partial-file life cycle ------------------------------------- */
-
-char *cim_h5_concat(const char *path, const char *suffix)
-{
-    size_t a = strlen(path), b = strlen(suffix);
-    char *d = malloc(a + b + 1);
-    if (d) {
-        memcpy(d, path, a);
-        memcpy(d + a, suffix, b + 1);
-    }
-    return d;
-}
-
-int cim_h5_prepare_partial(const char *path, const char *partial, cim_error *err)
-{
-    struct stat st;
-    FILE *f;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return cim_error_set(err, CIM_ERR_USAGE, "--out %s: is a directory", path);
-    f = fopen(partial, "wb");
-    if (!f)
-        return cim_error_set(err, CIM_ERR_IO, "%s: cannot create %s: %s", path, partial,
-                             strerror(errno));
-    fclose(f);
-    return 0;
-}
-
-hid_t cim_h5_create_file(const char *partial)
-{
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file;
-    if (fapl < 0)
-        return -1;
-#if H5_VERSION_GE(1, 10, 7)
-    H5Pset_file_locking(fapl, 1, 1);
-#endif
-    file = H5Fcreate(partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
-    return file;
-}
-
-/* 0 or an errno. File systems that cannot sync (EINVAL) are accepted. */
-static int sync_file(const char *name)
-{
-    int fd = open(name, O_RDONLY), rc = 0;
-    if (fd < 0)
-        return errno;
-    if (fsync(fd) != 0 && errno != EINVAL)
-        rc = errno;
-    close(fd);
-    return rc;
-}
-
-int cim_h5_publish(const char *path, const char *partial, cim_error *err)
-{
-    int sync_errno = sync_file(partial);
-    if (sync_errno != 0)
-        return cim_error_set(err, CIM_ERR_IO, "%s: cannot sync %s: %s", path, partial,
-                             strerror(sync_errno));
-    if (rename(partial, path) != 0)
-        return cim_error_set(err, CIM_ERR_IO, "%s: cannot rename %s onto it: %s", path, partial,
-                             strerror(errno));
-    return 0;
 }

@@ -1,14 +1,15 @@
-/* cim_h5util.h -- what every cimgpu results file shares: HDF5 errors as one
- * CIM_ERR_IO line naming the file, scalar attributes, trial-chunked datasets
- * written by hyperslab, and the partial-file life cycle (write "R.h5.partial",
- * sync it, rename it onto "R.h5") that keeps a half-written file from ever
- * appearing under the final name.
+/* cim_h5util.h -- the HDF5 primitives under every cimgpu results file:
+ * quiet error stacks turned into one CIM_ERR_IO line, attributes described
+ * by a table of named values, and trial-chunked datasets written by
+ * hyperslab.
  *
- * Used by h5_mvm.c (`cimgpu mvm --out`) and h5_run.c (the network run's
- * results). Functions returning herr_t/hid_t follow HDF5's convention (< 0 on
- * failure, the HDF5 error stack holding why) so that a caller can chain them
- * and report once with cim_h5_fail(); those returning int are 0 or a CIM_ERR_*
- * code with the message already set.
+ * Internal to host/results. The writers do not call these directly: they go
+ * through the results-file life cycle (cim_h5file.h), which knows the file's
+ * name and turns every failure into a message where it is seen. Functions
+ * returning herr_t/hid_t here follow HDF5's own convention (< 0 on failure,
+ * the HDF5 error stack holding why), like the HDF5 calls they wrap; the one
+ * function that knows the file (cim_h5file.c) reports them through
+ * cim_h5_fail(), which reads that stack.
  */
 #ifndef CIM_H5UTIL_H
 #define CIM_H5UTIL_H
@@ -18,7 +19,6 @@
 
 #include "cim_error.h"
 
-#define CIM_H5_PARTIAL_SUFFIX ".partial"
 #define CIM_H5_MAX_RANK 5 /* the largest rank cim_h5_create_dataset() accepts */
 
 /* Turns off HDF5's automatic printing of its error stack (we report one
@@ -29,15 +29,34 @@ void cim_h5_quiet(void);
  * and returns CIM_ERR_IO. */
 int cim_h5_fail(cim_error *err, const char *path, const char *what);
 
-/* ---- attributes (scalar, created on loc; string values are variable-length
- * UTF-8, which h5py returns as str) ---- */
-herr_t cim_h5_attr_write(hid_t loc, const char *name, hid_t file_type, hid_t mem_type,
-                         const void *value);
-herr_t cim_h5_attr_string(hid_t loc, const char *name, const char *value);
-herr_t cim_h5_attr_int32(hid_t loc, const char *name, int32_t value);
-herr_t cim_h5_attr_int64(hid_t loc, const char *name, int64_t value);
-herr_t cim_h5_attr_uint64(hid_t loc, const char *name, uint64_t value);
-herr_t cim_h5_attr_double(hid_t loc, const char *name, double value);
+/* ---- named values: attributes, and the scalar datasets of a summary ---- */
+
+typedef enum cim_h5_kind {
+    CIM_H5_STRING,  /* value is the const char * itself; NULL is stored as "" */
+    CIM_H5_STRINGS, /* value is a const char *const [count], none NULL */
+    CIM_H5_INT32,   /* value points at the number */
+    CIM_H5_INT64,
+    CIM_H5_UINT64,
+    CIM_H5_DOUBLE,
+} cim_h5_kind;
+
+typedef struct cim_h5_value {
+    const char *name;
+    cim_h5_kind kind;
+    const void *value;
+    hsize_t count;           /* CIM_H5_STRINGS only */
+    const char *description; /* scalar datasets: their "description" attribute */
+} cim_h5_value;
+
+/* Creates attribute v->name on loc: scalar, or 1-D for CIM_H5_STRINGS;
+ * strings are variable-length UTF-8 (h5py returns str), numbers
+ * little-endian of their width. */
+herr_t cim_h5_attr_write(hid_t loc, const cim_h5_value *v);
+
+/* The little-endian file type and native memory type of a numeric kind;
+ * -1 for the string kinds. */
+hid_t cim_h5_file_type(cim_h5_kind kind);
+hid_t cim_h5_mem_type(cim_h5_kind kind);
 
 /* ---- datasets ---- */
 
@@ -56,27 +75,9 @@ hid_t cim_h5_create_dataset(hid_t loc, const char *name, hid_t file_type, int ra
                             const hsize_t *dims, unsigned flags);
 
 /* Writes n trials starting at t0 (whole inner axes) from buf, which holds them
- * contiguously as mem_type. The dataset must already extend past t0 + n. */
-herr_t cim_h5_write_trials(hid_t dset, hsize_t t0, hsize_t n, hid_t mem_type, const void *buf);
-
-/* ---- the partial-file life cycle ---- */
-
-/* path followed by suffix, malloc'd; NULL when out of memory. */
-char *cim_h5_concat(const char *path, const char *suffix);
-
-/* Fails early, with the system's words, where the partial file cannot be made
- * (CIM_ERR_IO "<path>: cannot create <partial>: <strerror>") or `path` is a
- * directory (CIM_ERR_USAGE "--out <path>: is a directory"). Leaves an empty
- * partial file behind on success. */
-int cim_h5_prepare_partial(const char *path, const char *partial, cim_error *err);
-
-/* H5Fcreate(partial, truncate) with file locking where the file system can
- * lock; carries on without where it cannot (NFS, some container mounts). */
-hid_t cim_h5_create_file(const char *partial);
-
-/* The closed partial file is fsync'ed, then renamed onto path. CIM_ERR_IO
- * naming path on failure (the partial file is then left for the caller to
- * remove). */
-int cim_h5_publish(const char *path, const char *partial, cim_error *err);
+ * contiguously as mem_type; an extendible dataset is first grown to t0 + n
+ * trials, any other must already extend that far. */
+herr_t cim_h5_write_trials(hid_t dset, hsize_t t0, hsize_t n, hid_t mem_type, const void *buf,
+                           int extend);
 
 #endif /* CIM_H5UTIL_H */

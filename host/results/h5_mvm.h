@@ -17,10 +17,12 @@
  * several small trials up to 64 KiB) and deflate-compressed when large, so one
  * trial loads without the rest.
  *
- * Crash safety: everything is written to "R.h5.partial" beside the target,
- * flushed, closed and synced, and only then renamed onto R.h5. Any failure, or
- * cim_h5_mvm_discard(), removes the partial file; a pre-existing R.h5 is
- * replaced only by a complete file.
+ * Crash safety (cim_h5file.h): everything is written to "R.h5.partial"
+ * beside the target, flushed, closed and synced, and only then renamed onto
+ * R.h5; discarding the handle before that removes the partial file, so a
+ * pre-existing R.h5 is replaced only by a complete file. Misuse (trials out
+ * of order, finishing early or twice, writing after finish) is
+ * CIM_ERR_USAGE; HDF5 failures CIM_ERR_IO naming R.h5.
  */
 #ifndef H5_MVM_H
 #define H5_MVM_H
@@ -53,7 +55,8 @@ typedef struct cim_h5_mvm_spec {
 } cim_h5_mvm_spec;
 
 /* Creates the partial file with its attributes, weights and inputs and the
- * empty per-trial datasets. 0, or CIM_ERR_IO/NOMEM (nothing left on disk). */
+ * empty per-trial datasets. 0, or CIM_ERR_USAGE/IO/NOMEM (nothing left on
+ * disk, *out NULL). */
 int cim_h5_mvm_create(const cim_h5_mvm_spec *spec, cim_h5_mvm **out, cim_error *err);
 
 /* Writes trials trial_first .. trial_first + n_trials - 1: results laid out as
@@ -61,14 +64,17 @@ int cim_h5_mvm_create(const cim_h5_mvm_spec *spec, cim_h5_mvm **out, cim_error *
 int cim_h5_mvm_write(cim_h5_mvm *h, int64_t trial_first, int32_t n_trials, const int32_t *results,
                      const cim_mvm_trace *trace, cim_error *err);
 
-/* Checks every trial was written, closes and renames onto the target. Frees h
- * whatever happens; on failure the partial file is removed. */
+/* Checks every trial was written, closes and renames onto the target. h
+ * stays until cim_h5_mvm_discard (which, after a failure, removes the partial
+ * file). */
 int cim_h5_mvm_finish(cim_h5_mvm *h, cim_error *err);
 
 /* The partial file's name, e.g. for a signal handler that removes it. */
 const char *cim_h5_mvm_partial_path(const cim_h5_mvm *h);
 
-/* Abandons the file: closes it, removes the partial file, frees h. NULL ok. */
+/* Releases h, finished or not: closes the file, removes the partial file
+ * unless it was published, frees h. NULL ok. Every handle create returns
+ * goes here exactly once. */
 void cim_h5_mvm_discard(cim_h5_mvm *h);
 
 #endif /* H5_MVM_H */

@@ -51,18 +51,19 @@
  *                trial t; extendible, chunked by whole trials; attribute dims
  *   labels       int16 [K]     the true classes of those images
  *
- * Writing and crash safety: create writes "R.h5.partial" beside R.h5 with the
- * root attributes (complete = 0) and the empty per-trial datasets; append
- * grows them by a batch of trials (hyperslab writes, memory independent of T)
- * and flushes the file, so a process that dies between appends leaves a
- * partial file, readable by any HDF5 reader, holding every trial appended
- * (its datasets' extent is that count). Dying inside an append, or the
- * machine losing power, may leave it unreadable: HDF5 1.10 keeps no journal,
- * and the partial file is fsync'ed only by finish. finish writes /summary,
- * sets complete = 1, flushes, closes, fsyncs and renames onto R.h5. Only
- * then does R.h5 appear (or a pre-existing R.h5 get replaced). HDF5 failures
- * are CIM_ERR_IO naming R.h5; misuse (trials out of order, counts out of
- * range, a summary that does not match) CIM_ERR_USAGE.
+ * Writing and crash safety (the life cycle of cim_h5file.h): create writes
+ * "R.h5.partial" beside R.h5 with the root attributes (complete = 0) and the
+ * empty per-trial datasets; append grows them by a batch of trials
+ * (hyperslab writes, memory independent of T) and flushes the file, so a
+ * process that dies between appends leaves a partial file, readable by any
+ * HDF5 reader, holding every trial appended (its datasets' extent is that
+ * count). Dying inside an append, or the machine losing power, may leave it
+ * unreadable: HDF5 1.10 keeps no journal, and the partial file is fsync'ed
+ * only by finish. finish writes /summary, sets complete = 1, flushes,
+ * closes, fsyncs and renames onto R.h5. Only then does R.h5 appear (or a
+ * pre-existing R.h5 get replaced). HDF5 failures are CIM_ERR_IO naming R.h5;
+ * misuse (trials out of order, counts out of range, a summary that does not
+ * match, append or finish after finish) CIM_ERR_USAGE.
  */
 #ifndef H5_RUN_H
 #define H5_RUN_H
@@ -129,15 +130,18 @@ int64_t cim_h5_run_trials_written(const cim_h5_run *w);
 /* Writes /summary (s from cim_summarize over all the trials: s->trials,
  * s->images and s->yield_target must match the file) and the digital
  * accuracy digital_correct / images, marks the file complete and publishes
- * it under meta->path. Frees w whatever happens; on failure the partial file
- * is removed and R.h5, if it existed, is left as it was. */
+ * it under meta->path. CIM_ERR_USAGE (checked before any write) leaves the
+ * file as it was; after CIM_ERR_IO the file is unusable. Either way w stays
+ * until cim_h5_run_discard, which then removes the partial file; R.h5, if
+ * it existed, is left as it was. */
 int cim_h5_run_finish(cim_h5_run *w, const cim_summary *s, int64_t digital_correct, cim_error *err);
 
 /* The partial file's name, e.g. for a signal handler that removes it. */
 const char *cim_h5_run_partial_path(const cim_h5_run *w);
 
-/* Abandons the file: closes it, removes the partial file (never R.h5),
- * frees w. NULL ok. */
+/* Releases w, finished or not: closes the file, removes the partial file
+ * unless it was published (never R.h5), frees w. NULL ok. Every handle
+ * create returns goes here exactly once. */
 void cim_h5_run_discard(cim_h5_run *w);
 
 #endif /* H5_RUN_H */
