@@ -160,11 +160,9 @@ __kernel void cim_program_g(__constant const cim_launch_params *lp,
     const cim_vec m = (cim_vec)(int)m0 + CIM_LANE_INDEX;
     const cim_vec live = m < (cim_vec)(int)lp->rows;
     cim_uvec ctr[4];
-    ctr[0] = CIM_TO_UINT(CIM_VLOAD(row_cell + m0) + col_cell[n]);
-    ctr[1] = (cim_uvec)(uint)(lp->trial_first + b);
-    ctr[2] = (CIM_TO_UINT(CIM_VLOAD(row_tile + m0) + col_tile[n]) << 16) |
-             (cim_uvec)(((uint)lp->layer << 4) | CIM_RNG_D2D);
-    ctr[3] = 0;
+    CIM_RNG_COUNTER(
+        ctr, CIM_TO_UINT(CIM_VLOAD(row_cell + m0) + col_cell[n]), (uint)(lp->trial_first + b),
+        CIM_TO_UINT(CIM_VLOAD(row_tile + m0) + col_tile[n]), (uint)lp->layer, CIM_RNG_D2D, 0u);
     cim_philox_lanes(ctr, (uint)(lp->seed & 0xffffffffu), (uint)(lp->seed >> 32));
     cim_vec c[CIM_MAX_SLOTS];
 #pragma unroll
@@ -237,7 +235,7 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
             }
             if (!lp->trace)
                 result += cim_column_result_lanes(
-                    &p, sums, s, n_used, CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table);
+                    &p, sums, s, n_used, CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table, 0);
             else
                 cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, adc_table, b, i, tn, m0,
                                        &result, trace_current, trace_adc);
@@ -373,7 +371,7 @@ __kernel void cim_read_digital(__constant const cim_launch_params *lp,
                 sums[j] = cim_digital_current(lp, d, j, state_bits, drive_bits, i, tn, m0);
             if (!lp->trace)
                 result += cim_column_result_lanes(&p, sums, s, n_used,
-                                                  CIM_VLOAD(sumw + tn * lp->rows_pad + m0), 0);
+                                                  CIM_VLOAD(sumw + tn * lp->rows_pad + m0), 0, 0);
             else
                 cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, 0, 0, i, tn, m0, &result,
                                        trace_current, trace_adc);

@@ -170,14 +170,14 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
                         conv_sums[j] = sums[j][q];
                     result[q] += cim_column_result_lanes(
                         &prm, conv_sums, s, (int)(n1 - n0),
-                        CIM_VLOAD(sumw + tn * lp->rows_pad + m0 + q * CIM_VW), adc_table);
+                        CIM_VLOAD(sumw + tn * lp->rows_pad + m0 + q * CIM_VW), adc_table, 0);
                 }
             }
         }
 #pragma unroll
         for (int q = 0; q < CIM_NET_BLOCKS; ++q) {
-            folded[q] = 2 * folded[q] + CIM_TO_LONG(result[q]);
-            folded_exact[q] = 2 * folded_exact[q] + CIM_TO_LONG(exact[q]);
+            folded[q] = CIM_FOLD_PLANE(folded[q], CIM_TO_LONG(result[q]));
+            folded_exact[q] = CIM_FOLD_PLANE(folded_exact[q], CIM_TO_LONG(exact[q]));
         }
     }
     int differ = 0;
@@ -187,12 +187,11 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
             const long m = m0 + q * CIM_VW + l;
             if (m >= lp->rows)
                 break;
-            long f = CIM_LLANE(folded[q], l), fe = CIM_LLANE(folded_exact[q], l);
-            f = f > INT32_MAX ? INT32_MAX : f < INT32_MIN ? INT32_MIN : f;
-            fe = fe > INT32_MAX ? INT32_MAX : fe < INT32_MIN ? INT32_MIN : fe;
+            const int f = cim_saturate_int32(CIM_LLANE(folded[q], l));
+            const int fe = cim_saturate_int32(CIM_LLANE(folded_exact[q], l));
             differ += f != fe;
             y[((b * nl->n_images + k) * lp->rows + m) * positions + p] =
-                cim_plane_output((int)f, row_sums[m], planes, binary);
+                cim_plane_output(f, row_sums[m], planes, binary);
         }
     }
     if (count_exact)
