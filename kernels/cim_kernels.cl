@@ -24,6 +24,24 @@
  *
  * CIM_VW (columns per work-item, 1 on GPUs, 16 on CPUs for explicit SIMD) is
  * set by the host; sums are exact integers, so every width gives the same bits.
+ *
+ * Every read kernel has the three steps of mapping/cim_reference.c, marked
+ * in the code: programming (cim_program_g / cim_program_raw: cells of a
+ * trial), the column-currents step (the g-sum loops of cim_read_g and
+ * cim_read_layer, the per-cell loop of cim_read_c2c, cim_digital_current)
+ * and conversion (cim_column_result[_lanes], cim_column.h). Where the
+ * future models go:
+ *   - bit-line IR drop: the column-currents step. A ladder is not a sum of
+ *     per-weight contributions, so such reads take the per-cell path of
+ *     cim_read_c2c (programmed currents kept in `raw`, one column walked in
+ *     row order) with the ladder in place of the sum; g stays for plain sums.
+ *   - read disturb: a per-tile cell state that evolves across reads, i.e.
+ *     `raw` becomes a read-write state buffer, updated after each read of the
+ *     column-currents step (reads of one chip then run in image order).
+ *   - stuck-at faults: the programming step, a per-cell per-trial draw like
+ *     D2D under a new purpose of cim_rng.h.
+ *   - measured device distributions: the Gaussian table sampler
+ *     (cim_gauss.h), an empirical inverse-CDF table per cell state.
  */
 #include "cim_device.h"
 
@@ -220,6 +238,7 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
             const int e0 = entry_start[row * lp->tiles_n + tn];
             const int e1 = entry_start[row * lp->tiles_n + tn + 1];
             const int s = tile_s[row * lp->tiles_n + tn], n_used = cim_tile_inputs(lp, tn);
+            /* column currents: the sum of g over the driving inputs */
             cim_vec sums[CIM_MAX_CONVS];
             for (int j = 0; j < d->n_convs; ++j) {
                 __global const int *gj = gb + j * conv_stride;
@@ -282,6 +301,7 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
         const int n_used = cim_tile_inputs(lp, tn);
         int current[CIM_MAX_CONVS] = {0, 0, 0, 0};
         long adc[CIM_MAX_CONVS];
+        /* column currents: every cell of the column with its C2C deviation */
         for (long n = tn * lp->xbar_n; n < tn * lp->xbar_n + n_used; ++n) {
             const int v = inputs[row * lp->cols + n] + 1, wv = weights_t[n * lp->rows_pad + m];
             int z[4], c[CIM_MAX_SLOTS];

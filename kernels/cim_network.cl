@@ -2,9 +2,21 @@
  * a crossbar layer read straight from the activations of the layer before,
  * and the element-wise layers between crossbar layers (cim_layer_ops.h).
  * tests/test_executor.c checks the pipeline against the host pipeline and
- * the plain-C reference network, prediction for prediction. */
+ * the plain-C reference network, prediction for prediction.
+ *
+ * cim_read_layer has the read steps of cim_kernels.cl: the chips come
+ * programmed (g, cim_program_g); per tile, the column-currents step is the
+ * g-sum loop over the gathered inputs (`sums`), then conversion
+ * (cim_column_result_lanes) and the plane fold (cim_planes.h). A column model
+ * other than a plain sum (IR drop) or read disturb changes the column-currents
+ * step; such chips are read through the engine's per-cell path instead of g
+ * (cim_kernels.cl says how), so this kernel keeps serving plain-sum chips. */
 
-/* CIM_NET_BLOCKS: cim_network.h. */
+/* CIM_NET_BLOCKS: cim_network.h. The column-currents loops below hold one
+ * named accumulator per block (registers, not an array), written out for 4. */
+#if CIM_NET_BLOCKS != 4
+#error "cim_read_layer is written for CIM_NET_BLOCKS == 4 accumulators"
+#endif
 /* Inputs whose g offsets a CPU work-item lists before adding them up
  * (cim_read_layer's fast path). */
 #define CIM_NET_CHUNK 64
@@ -66,8 +78,8 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
         for (long tn = 0; tn < lp->tiles_n; ++tn) {
             const long n0 = tn * lp->xbar_n;
             const long n1 = n0 + lp->xbar_n < lp->cols ? n0 + lp->xbar_n : lp->cols;
-            /* one pass per conversion; the input sum and the exact product
-             * ride along the first */
+            /* column currents: one pass per conversion; the input sum and
+             * the exact product ride along the first */
             cim_vec sums[CIM_MAX_CONVS][CIM_NET_BLOCKS];
             int s = 0;
             for (int j = 0; j < d->n_convs; ++j) {
