@@ -1,13 +1,13 @@
 /* cim_engine.c -- runs crossbar MVMs on the OpenCL device (see cim_engine.h).
  *
- * Per call: the host derives the digital side information once (cim_engine_side.c) (weight sums
- * per tile column, input sums per tile, the list of driving input positions
- * per input and tile, or the bit-planes in digital mode), uploads it with the
- * weights, then walks the trials in batches. Each analog batch is two
- * launches: program (cells of every weight for every trial of the batch) and
- * read (every input x every output column x every trial of the batch). The
- * batch size only changes how much device memory one launch uses, never a
- * result: every random draw is keyed by its global trial index.
+ * Per call: the host derives the digital side information once
+ * (cim_engine_side.c: weight sums per tile column, input sums per tile, the
+ * list of driving input positions per input and tile, or the bit-planes in
+ * digital mode), uploads it with the weights, then walks the trials in batches. Each analog batch
+ * is two launches: program (cells of every weight for every trial of the batch) and read (every
+ * input x every output column x every trial of the batch). The batch size only changes how much
+ * device memory one launch uses, never a result: every random draw is keyed by its global trial
+ * index.
  *
  * Errors: the public entry points substitute a scratch cim_error for a NULL
  * one (cim_error_or), so every static helper gets a valid err and may read
