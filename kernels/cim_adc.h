@@ -19,6 +19,7 @@
 
 #include "cim_portable.h"
 #include "cim_units.h"
+#include "cim_lanes.h"
 
 #define CIM_ADC_INF 0 /* INF_ADC: ideal */
 #define CIM_ADC_POS 1 /* POS_RANGE_ONLY_ADC: unsigned */
@@ -89,20 +90,36 @@ static inline void cim_adc_table_build(const cim_column_params *p, int64_t *tabl
 }
 #endif
 
-CIM_INLINE int64_t cim_adc_convert_table(const cim_column_params *p,
-                                         CIM_GLOBAL const int64_t *table, int64_t j2, int32_t k)
-{
-    /* Branch-free binary search for the number of thresholds <= j2 (the
-     * answer stays in [first, first + count]); the same steps for every
-     * input, so it vectorises and never mispredicts. steps >= 1. */
-    int64_t first = 0, count = p->adc_steps;
-    while (count > 1) {
-        int64_t half_count = count >> 1;
-        first += table[first + half_count - 1] <= j2 ? half_count : 0;
-        count -= half_count;
+/* name(p, table, j2, k): the finite ADC's output A for input(s) j2 of lane kind
+ * K from the level table, without a division. The level r = floor((j2 - lo)
+ * * steps / span + 1/2), clipped to 0..steps, is first estimated in float --
+ * within 0.02 of the exact ratio for any steps < 2^16; truncation instead of
+ * floor only differs below 0, where the clip gives 0 either way -- and then
+ * made exact by comparing j2 with the two neighbouring thresholds, whatever
+ * the float rounding: three table reads per lane. steps >= 1. */
+#define CIM_DEFINE_ADC_TABLE(name, K)                                                              \
+    CIM_INLINE CIM_##K##_LONG name(const cim_column_params *p, CIM_GLOBAL const int64_t *table,    \
+                                   CIM_##K##_LONG j2, int32_t k)                                   \
+    {                                                                                              \
+        const int64_t steps = p->adc_steps;                                                        \
+        const float scale = (float)steps / (float)(p->adc_hi2 - p->adc_lo2);                       \
+        CIM_##K##_LONG level =                                                                     \
+            CIM_##K##_FLOAT_TO_LONG(CIM_##K##_TO_FLOAT(j2 - p->adc_lo2) * scale + 0.5f);           \
+        level = level < 0 ? (CIM_##K##_LONG)0 : (level > steps ? (CIM_##K##_LONG)steps : level);   \
+        CIM_##K##_LONG below, above, out; /* thresholds T_level and T_(level+1) */                 \
+        for (int l = 0; l < CIM_##K##_LANES; ++l) {                                                \
+            const int64_t q = CIM_##K##_LLANE(level, l);                                           \
+            CIM_##K##_LLANE(below, l) = q >= 1 ? table[q - 1] : INT64_MIN;                         \
+            CIM_##K##_LLANE(above, l) = q < steps ? table[q] : INT64_MAX;                          \
+        }                                                                                          \
+        level += below > j2 ? (CIM_##K##_LONG) - 1 : (CIM_##K##_LONG)0;                            \
+        level += above <= j2 ? (CIM_##K##_LONG)1 : (CIM_##K##_LONG)0;                              \
+        const int64_t base = steps + (k - 1) * (steps + 1);                                        \
+        for (int l = 0; l < CIM_##K##_LANES; ++l)                                                  \
+            CIM_##K##_LLANE(out, l) = table[base + CIM_##K##_LLANE(level, l)];                     \
+        return out;                                                                                \
     }
-    first += table[first] <= j2;
-    return table[p->adc_steps + (k - 1) * (p->adc_steps + 1) + first];
-}
+
+CIM_DEFINE_ADC_TABLE(cim_adc_convert_table, S)
 
 #endif /* CIM_ADC_H */

@@ -10,6 +10,12 @@
  * Digital mode: c = s, so J = I and A = k * I exactly.
  * INF ADC: sum_j sign_j * k_j * J_j / Delta is accumulated exactly and
  * rounded half away from zero once per tile.
+ *
+ * This is the conversion step of a read: it sees only column currents, so a
+ * column model other than a plain sum (bit-line IR drop) changes how the
+ * currents are formed, never this file. It is one definition over a lane
+ * kind (CIM_DEFINE_COLUMN_RESULT, cim_lanes.h): cim_column_result is the
+ * scalar instance, the kernels' cim_column_result_lanes the CIM_VW-lane one.
  */
 #ifndef CIM_COLUMN_H
 #define CIM_COLUMN_H
@@ -17,6 +23,7 @@
 #include "cim_portable.h"
 #include "cim_units.h"
 #include "cim_adc.h"
+#include "cim_lanes.h"
 #include "cim_mappings.h"
 
 /* ADC input of conversion `cv` in half-units: 2 I + (os S + on N) HRS. */
@@ -27,41 +34,60 @@ CIM_INLINE int64_t cim_adc_input2(CIM_CONSTANT_PTR cim_conv *cv, int32_t current
            ((int64_t)cv->offset_half_s * s + (int64_t)cv->offset_half_n * n_used) * hrs;
 }
 
-/* Tile result r_m. `adc_table`, if not NULL, is the finite ADC's level table
- * (cim_adc.h), which gives the same outputs without divisions; the reference
- * passes NULL and divides. `adc_out`, if not NULL, receives A_j per conversion
- * (the INF value rounded half away from zero). */
-CIM_INLINE int32_t cim_column_result(const cim_column_params *p, const int32_t *current, int32_t s,
-                                     int32_t n_used, int32_t sumw,
-                                     CIM_GLOBAL const int64_t *adc_table, int64_t *adc_out)
+/* Finite ADC, scalar: from the level table when there is one, else by the
+ * divisions of the definition (cim_adc_convert). */
+CIM_INLINE int64_t cim_adc_convert_any(const cim_column_params *p,
+                                       CIM_GLOBAL const int64_t *adc_table, int64_t j2, int32_t k)
 {
-    CIM_CONSTANT_PTR cim_mapping_desc *d = &CIM_MAPPINGS[p->mapping];
-    int64_t r = (int64_t)d->corr_sumw * sumw + (int64_t)d->corr_s * s + (int64_t)d->corr_n * n_used;
-    int64_t exact_num = 0; /* INF: sum sign k J2, over denominator 2 Delta */
-    for (int j = 0; j < d->n_convs; ++j) {
-        CIM_CONSTANT_PTR cim_conv *cv = &d->conv[j];
-        int64_t a;
-        if (p->digital) {
-            a = (int64_t)cv->k * current[j];
-        } else {
-            int64_t j2 = cim_adc_input2(cv, current[j], s, n_used, p->hrs);
-            if (p->adc_type == CIM_ADC_INF) {
-                exact_num += cv->sign * cv->k * j2;
-                a = cim_div_round(cv->k * j2, 2 * p->delta);
-            } else if (adc_table) {
-                a = cim_adc_convert_table(p, adc_table, j2, cv->k);
-            } else {
-                a = cim_adc_convert(p, j2, cv->k);
-            }
-        }
-        if (adc_out)
-            adc_out[j] = a;
-        if (p->digital || p->adc_type != CIM_ADC_INF)
-            r += cv->sign * a;
-    }
-    if (!p->digital && p->adc_type == CIM_ADC_INF)
-        r += cim_div_round(exact_num, 2 * p->delta);
-    return (int32_t)r;
+    return adc_table ? cim_adc_convert_table(p, adc_table, j2, k) : cim_adc_convert(p, j2, k);
 }
+
+/* name(p, current, s, n_used, sumw, adc_table, adc_out): tile result r_m for
+ * lane kind K, from the column currents current[j] of the conversions and
+ * the column's weight sum sumw; s and n_used are the tile's (shared by the
+ * lanes). CONVERT(p, adc_table, j2, k) is the finite ADC and DIV_ROUND(num,
+ * den) the rounding of the INF ADC, both for kind K. `adc_out`, if not NULL,
+ * receives A_j per conversion (the INF value rounded half away from zero). */
+#define CIM_DEFINE_COLUMN_RESULT(name, K, CONVERT, DIV_ROUND)                                      \
+    CIM_INLINE CIM_##K##_INT name(const cim_column_params *p, const CIM_##K##_INT *current,        \
+                                  int32_t s, int32_t n_used, CIM_##K##_INT sumw,                   \
+                                  CIM_GLOBAL const int64_t *adc_table, CIM_##K##_LONG *adc_out)    \
+    {                                                                                              \
+        CIM_CONSTANT_PTR cim_mapping_desc *d = &CIM_MAPPINGS[p->mapping];                          \
+        const int exact = !p->digital && p->adc_type == CIM_ADC_INF;                               \
+        CIM_##K##_LONG r = CIM_##K##_TO_LONG(sumw) * (int64_t)d->corr_sumw +                       \
+                           (CIM_##K##_LONG)((int64_t)d->corr_s * s + (int64_t)d->corr_n * n_used); \
+        CIM_##K##_LONG exact_num = 0; /* INF: sum sign k J2, over denominator 2 Delta */           \
+        for (int j = 0; j < d->n_convs; ++j) {                                                     \
+            CIM_CONSTANT_PTR cim_conv *cv = &d->conv[j];                                           \
+            CIM_##K##_LONG a = 0;                                                                  \
+            if (p->digital) {                                                                      \
+                a = CIM_##K##_TO_LONG(current[j]) * (int64_t)cv->k;                                \
+            } else {                                                                               \
+                const int64_t offset =                                                             \
+                    ((int64_t)cv->offset_half_s * s + (int64_t)cv->offset_half_n * n_used) *       \
+                    p->hrs;                                                                        \
+                const CIM_##K##_LONG j2 = 2 * CIM_##K##_TO_LONG(current[j]) + offset;              \
+                if (exact) {                                                                       \
+                    exact_num += j2 * (int64_t)(cv->k * cv->sign);                                 \
+                    if (adc_out)                                                                   \
+                        a = DIV_ROUND(j2 * (int64_t)cv->k, 2 * p->delta);                          \
+                } else {                                                                           \
+                    a = CONVERT(p, adc_table, j2, cv->k);                                          \
+                }                                                                                  \
+            }                                                                                      \
+            if (adc_out)                                                                           \
+                adc_out[j] = a;                                                                    \
+            if (!exact)                                                                            \
+                r += a * (int64_t)cv->sign;                                                        \
+        }                                                                                          \
+        if (exact)                                                                                 \
+            r += DIV_ROUND(exact_num, 2 * p->delta);                                               \
+        return CIM_##K##_LONG_TO_INT(r);                                                           \
+    }
+
+/* The scalar instance, for the reference (adc_table NULL: divisions) and the
+ * scalar kernels (the level table). */
+CIM_DEFINE_COLUMN_RESULT(cim_column_result, S, cim_adc_convert_any, cim_div_round)
 
 #endif /* CIM_COLUMN_H */

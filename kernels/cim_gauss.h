@@ -11,43 +11,56 @@
  * exact one everywhere (measured maximum 5.03e-5, near p = 0.254), and the
  * tail is cut at |z| = 6.338 (CIM_GAUSS_Z_MAX, the quantile of p = 2^-32, for
  * v = 0; the next largest |z| is 6.230, p = 2^-31).
- * The same table mechanism serves a measured current distribution later: an
- * empirical inverse CDF with the same octave layout.
+ *
+ * The sampler is one definition over a lane kind (CIM_DEFINE_GAUSS,
+ * cim_lanes.h): cim_gauss_q24 is its scalar instance, the kernels' lane-wise
+ * sampler its CIM_VW-lane instance. The interpolation is exact integer
+ * arithmetic in 32-bit halves (below), so every instance gives the same z.
+ *
+ * Measured device distributions plug in here: an empirical inverse-CDF table
+ * per cell state with the same octave layout, read by this same sampler
+ * (the table becomes a parameter; the callers pick it by the cell's state).
  */
 #ifndef CIM_GAUSS_H
 #define CIM_GAUSS_H
 
 #include "cim_portable.h"
 #include "cim_units.h"
+#include "cim_lanes.h"
 #include "cim_gauss_table.h"
-
-#if CIM_OPENCL
-#define CIM_CLZ32(x) ((int)clz((uint)(x)))
-#else
-#define CIM_CLZ32(x) __builtin_clz(x)
-#endif
 
 /* Fraction bits left below the 5 sub-interval index bits of a normalised v. */
 #define CIM_GAUSS_FRAC_BITS 25
 
-CIM_INLINE int32_t cim_gauss_q24(uint32_t u)
-{
-    uint32_t v = u & 0x7fffffffu;
-    int32_t z;
-    if (v == 0) {
-        z = CIM_GAUSS_Z_MAX;
-    } else {
-        int e = CIM_CLZ32(v) - 1; /* octave: p in [2^-(e+1), 2^-e) */
-        uint32_t vn = v << e;     /* bit 30 set */
-        int i = (int)((vn >> CIM_GAUSS_FRAC_BITS) & (CIM_GAUSS_SUBDIV - 1));
-        int64_t frac = (int64_t)(vn & ((1u << CIM_GAUSS_FRAC_BITS) - 1u));
-        int32_t z0 = CIM_GAUSS_TABLE[e][i];
-        int32_t z1 = CIM_GAUSS_TABLE[e][i + 1]; /* z1 <= z0: |z| falls as p grows */
-        int64_t drop = ((int64_t)(z0 - z1) * frac + ((int64_t)1 << (CIM_GAUSS_FRAC_BITS - 1))) >>
-                       CIM_GAUSS_FRAC_BITS;
-        z = z0 - (int32_t)drop;
+/* name(u): the Q24 deviate of uniform word(s) u (lane kind K). v = 0 is the
+ * table's cut-off CIM_GAUSS_Z_MAX. The interpolation drop = ((z0 - z1) *
+ * frac + 2^24) >> 25 (round half up) is computed in 32-bit halves: with
+ * A = (z0 - z1) << 7 (node gaps are < 2^25, checked by
+ * tools/gen_gauss_table.py), A * frac = drop' * 2^32 + low exactly, and
+ * drop = mul_hi(A, frac) + (low >> 31). */
+#define CIM_DEFINE_GAUSS(name, K)                                                                  \
+    CIM_INLINE CIM_##K##_INT name(CIM_##K##_UINT u)                                                \
+    {                                                                                              \
+        const CIM_##K##_UINT v = u & 0x7fffffffu;                                                  \
+        const CIM_##K##_UINT vz = v == 0 ? (CIM_##K##_UINT)1 : v; /* v = 0: see the end */         \
+        const CIM_##K##_UINT e = CIM_##K##_CLZ(vz) - 1u;          /* p in [2^-(e+1), 2^-e) */      \
+        const CIM_##K##_UINT vn = vz << e;                        /* bit 30 set */                 \
+        const CIM_##K##_UINT idx = (vn >> CIM_GAUSS_FRAC_BITS) & (CIM_GAUSS_SUBDIV - 1);           \
+        const CIM_##K##_UINT frac = vn & ((1u << CIM_GAUSS_FRAC_BITS) - 1u);                       \
+        CIM_##K##_INT z0, z1; /* z1 <= z0: |z| falls as p grows */                                 \
+        for (int l = 0; l < CIM_##K##_LANES; ++l) {                                                \
+            CIM_CONSTANT_PTR int32_t *node =                                                       \
+                &CIM_GAUSS_TABLE[CIM_##K##_ULANE(e, l)][CIM_##K##_ULANE(idx, l)];                  \
+            CIM_##K##_LANE(z0, l) = node[0];                                                       \
+            CIM_##K##_LANE(z1, l) = node[1];                                                       \
+        }                                                                                          \
+        const CIM_##K##_UINT a = CIM_##K##_TO_UINT(z0 - z1) << 7;                                  \
+        const CIM_##K##_UINT drop = CIM_##K##_MULHI(a, frac) + ((a * frac) >> 31);                 \
+        CIM_##K##_INT z = z0 - CIM_##K##_AS_INT(drop);                                             \
+        z = v == 0 ? (CIM_##K##_INT)CIM_GAUSS_Z_MAX : z;                                           \
+        return (u >> 31) != 0 ? -z : z;                                                            \
     }
-    return (u >> 31) ? -z : z;
-}
+
+CIM_DEFINE_GAUSS(cim_gauss_q24, S)
 
 #endif /* CIM_GAUSS_H */

@@ -24,6 +24,24 @@
  *
  * CIM_VW (columns per work-item, 1 on GPUs, 16 on CPUs for explicit SIMD) is
  * set by the host; sums are exact integers, so every width gives the same bits.
+ *
+ * Every read kernel has the three steps of mapping/cim_reference.c, marked
+ * in the code: programming (cim_program_g / cim_program_raw: cells of a
+ * trial), the column-currents step (the g-sum loops of cim_read_g and
+ * cim_read_layer, the per-cell loop of cim_read_c2c, cim_digital_current)
+ * and conversion (cim_column_result[_lanes], cim_column.h). Where the
+ * future models go:
+ *   - bit-line IR drop: the column-currents step. A ladder is not a sum of
+ *     per-weight contributions, so such reads take the per-cell path of
+ *     cim_read_c2c (programmed currents kept in `raw`, one column walked in
+ *     row order) with the ladder in place of the sum; g stays for plain sums.
+ *   - read disturb: a per-tile cell state that evolves across reads, i.e.
+ *     `raw` becomes a read-write state buffer, updated after each read of the
+ *     column-currents step (reads of one chip then run in image order).
+ *   - stuck-at faults: the programming step, a per-cell per-trial draw like
+ *     D2D under a new purpose of cim_rng.h.
+ *   - measured device distributions: the Gaussian table sampler
+ *     (cim_gauss.h), an empirical inverse-CDF table per cell state.
  */
 #include "cim_device.h"
 
@@ -160,11 +178,9 @@ __kernel void cim_program_g(__constant const cim_launch_params *lp,
     const cim_vec m = (cim_vec)(int)m0 + CIM_LANE_INDEX;
     const cim_vec live = m < (cim_vec)(int)lp->rows;
     cim_uvec ctr[4];
-    ctr[0] = CIM_TO_UINT(CIM_VLOAD(row_cell + m0) + col_cell[n]);
-    ctr[1] = (cim_uvec)(uint)(lp->trial_first + b);
-    ctr[2] = (CIM_TO_UINT(CIM_VLOAD(row_tile + m0) + col_tile[n]) << 16) |
-             (cim_uvec)(((uint)lp->layer << 4) | CIM_RNG_D2D);
-    ctr[3] = 0;
+    CIM_RNG_COUNTER(
+        ctr, CIM_TO_UINT(CIM_VLOAD(row_cell + m0) + col_cell[n]), (uint)(lp->trial_first + b),
+        CIM_TO_UINT(CIM_VLOAD(row_tile + m0) + col_tile[n]), (uint)lp->layer, CIM_RNG_D2D, 0u);
     cim_philox_lanes(ctr, (uint)(lp->seed & 0xffffffffu), (uint)(lp->seed >> 32));
     cim_vec c[CIM_MAX_SLOTS];
 #pragma unroll
@@ -222,6 +238,7 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
             const int e0 = entry_start[row * lp->tiles_n + tn];
             const int e1 = entry_start[row * lp->tiles_n + tn + 1];
             const int s = tile_s[row * lp->tiles_n + tn], n_used = cim_tile_inputs(lp, tn);
+            /* column currents: the sum of g over the driving inputs */
             cim_vec sums[CIM_MAX_CONVS];
             for (int j = 0; j < d->n_convs; ++j) {
                 __global const int *gj = gb + j * conv_stride;
@@ -237,7 +254,7 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
             }
             if (!lp->trace)
                 result += cim_column_result_lanes(
-                    &p, sums, s, n_used, CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table);
+                    &p, sums, s, n_used, CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table, 0);
             else
                 cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, adc_table, b, i, tn, m0,
                                        &result, trace_current, trace_adc);
@@ -284,6 +301,7 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
         const int n_used = cim_tile_inputs(lp, tn);
         int current[CIM_MAX_CONVS] = {0, 0, 0, 0};
         long adc[CIM_MAX_CONVS];
+        /* column currents: every cell of the column with its C2C deviation */
         for (long n = tn * lp->xbar_n; n < tn * lp->xbar_n + n_used; ++n) {
             const int v = inputs[row * lp->cols + n] + 1, wv = weights_t[n * lp->rows_pad + m];
             int z[4], c[CIM_MAX_SLOTS];
@@ -373,7 +391,7 @@ __kernel void cim_read_digital(__constant const cim_launch_params *lp,
                 sums[j] = cim_digital_current(lp, d, j, state_bits, drive_bits, i, tn, m0);
             if (!lp->trace)
                 result += cim_column_result_lanes(&p, sums, s, n_used,
-                                                  CIM_VLOAD(sumw + tn * lp->rows_pad + m0), 0);
+                                                  CIM_VLOAD(sumw + tn * lp->rows_pad + m0), 0, 0);
             else
                 cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, 0, 0, i, tn, m0, &result,
                                        trace_current, trace_adc);

@@ -2,9 +2,21 @@
  * a crossbar layer read straight from the activations of the layer before,
  * and the element-wise layers between crossbar layers (cim_layer_ops.h).
  * tests/test_executor.c checks the pipeline against the host pipeline and
- * the plain-C reference network, prediction for prediction. */
+ * the plain-C reference network, prediction for prediction.
+ *
+ * cim_read_layer has the read steps of cim_kernels.cl: the chips come
+ * programmed (g, cim_program_g); per tile, the column-currents step is the
+ * g-sum loop over the gathered inputs (`sums`), then conversion
+ * (cim_column_result_lanes) and the plane fold (cim_planes.h). A column model
+ * other than a plain sum (IR drop) or read disturb changes the column-currents
+ * step; such chips are read through the engine's per-cell path instead of g
+ * (cim_kernels.cl says how), so this kernel keeps serving plain-sum chips. */
 
-/* CIM_NET_BLOCKS: cim_network.h. */
+/* CIM_NET_BLOCKS: cim_network.h. The column-currents loops below hold one
+ * named accumulator per block (registers, not an array), written out for 4. */
+#if CIM_NET_BLOCKS != 4
+#error "cim_read_layer is written for CIM_NET_BLOCKS == 4 accumulators"
+#endif
 /* Inputs whose g offsets a CPU work-item lists before adding them up
  * (cim_read_layer's fast path). */
 #define CIM_NET_CHUNK 64
@@ -66,8 +78,8 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
         for (long tn = 0; tn < lp->tiles_n; ++tn) {
             const long n0 = tn * lp->xbar_n;
             const long n1 = n0 + lp->xbar_n < lp->cols ? n0 + lp->xbar_n : lp->cols;
-            /* one pass per conversion; the input sum and the exact product
-             * ride along the first */
+            /* column currents: one pass per conversion; the input sum and
+             * the exact product ride along the first */
             cim_vec sums[CIM_MAX_CONVS][CIM_NET_BLOCKS];
             int s = 0;
             for (int j = 0; j < d->n_convs; ++j) {
@@ -170,14 +182,14 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
                         conv_sums[j] = sums[j][q];
                     result[q] += cim_column_result_lanes(
                         &prm, conv_sums, s, (int)(n1 - n0),
-                        CIM_VLOAD(sumw + tn * lp->rows_pad + m0 + q * CIM_VW), adc_table);
+                        CIM_VLOAD(sumw + tn * lp->rows_pad + m0 + q * CIM_VW), adc_table, 0);
                 }
             }
         }
 #pragma unroll
         for (int q = 0; q < CIM_NET_BLOCKS; ++q) {
-            folded[q] = 2 * folded[q] + CIM_TO_LONG(result[q]);
-            folded_exact[q] = 2 * folded_exact[q] + CIM_TO_LONG(exact[q]);
+            folded[q] = CIM_FOLD_PLANE(folded[q], CIM_TO_LONG(result[q]));
+            folded_exact[q] = CIM_FOLD_PLANE(folded_exact[q], CIM_TO_LONG(exact[q]));
         }
     }
     int differ = 0;
@@ -187,12 +199,11 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
             const long m = m0 + q * CIM_VW + l;
             if (m >= lp->rows)
                 break;
-            long f = CIM_LLANE(folded[q], l), fe = CIM_LLANE(folded_exact[q], l);
-            f = f > INT32_MAX ? INT32_MAX : f < INT32_MIN ? INT32_MIN : f;
-            fe = fe > INT32_MAX ? INT32_MAX : fe < INT32_MIN ? INT32_MIN : fe;
+            const int f = cim_saturate_int32(CIM_LLANE(folded[q], l));
+            const int fe = cim_saturate_int32(CIM_LLANE(folded_exact[q], l));
             differ += f != fe;
             y[((b * nl->n_images + k) * lp->rows + m) * positions + p] =
-                cim_plane_output((int)f, row_sums[m], planes, binary);
+                cim_plane_output(f, row_sums[m], planes, binary);
         }
     }
     if (count_exact)

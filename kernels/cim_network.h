@@ -23,6 +23,8 @@
  * by all of them): the kernel's register blocking and the host's launch
  * size. */
 #define CIM_NET_BLOCKS 4
+/* cim_read_layer (cim_network.cl) holds one named accumulator per block. */
+CIM_STATIC_ASSERT(CIM_NET_BLOCKS == 4, cim_read_layer_has_four_accumulators);
 
 typedef struct cim_layer_launch {
     int64_t positions;    /* output positions per image (1 for dense) */

@@ -4,8 +4,9 @@
  *   F = sum_b 2^b r_b,
  * accumulated exactly in 64 bits and saturated to int32 (so an absurd ADC
  * range cannot wrap differently on different devices). The host C reference
- * (host/cim_netref.c) and the device's fold kernel both call this function,
- * so they agree bit for bit. r points at plane 0's read; the reads of one
+ * (host/cim_netref.c), the device's fold kernel and the network kernel
+ * (lane-wise, cim_network.cl) all fold with CIM_FOLD_PLANE and saturate with
+ * cim_saturate_int32, so they agree bit for bit. r points at plane 0's read; the reads of one
  * vector lie `stride` values apart; planes <= CIM_MAX_PLANES.
  */
 #ifndef CIM_PLANES_H
@@ -16,16 +17,25 @@
 
 #define CIM_MAX_PLANES 16 /* 2^16 * |int32| stays far inside int64 */
 
+/* One step of the fold, most significant plane first: acc of the planes
+ * above, read of this plane -> acc of this plane and those above. For any
+ * integer type, scalar or lane-wise (int64 lanes). */
+#define CIM_FOLD_PLANE(acc, read) (2 * (acc) + (read))
+
+/* The folded 64-bit sum as the layer's int32 value, saturated. */
+CIM_INLINE int32_t cim_saturate_int32(int64_t acc)
+{
+    return acc > (int64_t)INT32_MAX   ? INT32_MAX
+           : acc < (int64_t)INT32_MIN ? INT32_MIN
+                                      : (int32_t)acc;
+}
+
 CIM_INLINE int32_t cim_fold_planes(const CIM_GLOBAL int32_t *r, int32_t planes, int64_t stride)
 {
     int64_t acc = 0;
     for (int32_t b = planes - 1; b >= 0; --b)
-        acc = 2 * acc + r[b * stride];
-    if (acc > (int64_t)INT32_MAX)
-        return INT32_MAX;
-    if (acc < (int64_t)INT32_MIN)
-        return INT32_MIN;
-    return (int32_t)acc;
+        acc = CIM_FOLD_PLANE(acc, r[b * stride]);
+    return cim_saturate_int32(acc);
 }
 
 #if !CIM_OPENCL

@@ -7,7 +7,8 @@
  * host they come from <stdint.h>. CIM_CONSTANT marks read-only tables that live
  * in the __constant address space on the device and are plain `static const`
  * on the host (CIM_CONSTANT_PTR qualifies pointers into them); CIM_INLINE marks the small shared
- * functions.
+ * functions; CIM_UNROLL asks the device compiler to unroll the loop that
+ * follows (usable inside macros; nothing on the host).
  */
 #ifndef CIM_PORTABLE_H
 #define CIM_PORTABLE_H
@@ -26,11 +27,14 @@ typedef int int32_t;
 typedef long int64_t;
 #define INT32_MAX 2147483647
 #define INT32_MIN (-INT32_MAX - 1)
+#define INT64_MAX LONG_MAX
+#define INT64_MIN LONG_MIN
 #define CIM_CONSTANT __constant
 #define CIM_CONSTANT_PTR __constant
 #define CIM_GLOBAL __global
 #define CIM_INLINE static inline
 #define CIM_STATIC_ASSERT(cond, name)
+#define CIM_UNROLL _Pragma("unroll")
 #else
 #include <stdint.h>
 #define CIM_CONSTANT static const
@@ -38,6 +42,7 @@ typedef long int64_t;
 #define CIM_GLOBAL
 #define CIM_INLINE static inline
 #define CIM_STATIC_ASSERT(cond, name) _Static_assert(cond, #name)
+#define CIM_UNROLL
 #endif
 
 #endif /* CIM_PORTABLE_H */

@@ -15,12 +15,23 @@
  * CIM_MAX_SLOTS = 4 cells per weight). `input` is the index of the input
  * vector (or image) for per-read draws, 0 for per-trial draws.
  * Limits: layer < 4096, tile < 65536, purpose < 16.
+ *
+ * The counter layout is written once (CIM_RNG_COUNTER) and Philox4x32-10 once
+ * (CIM_DEFINE_PHILOX, with Random123's multipliers and Weyl constants), both
+ * over a lane kind (cim_lanes.h): the scalar instances below serve the host
+ * reference and the scalar kernels, the CIM_VW-lane instance the vector
+ * kernels (cim_lanes.cl). tests/test_rng.c checks the scalar instance against
+ * Random123's own philox4x32 and its known answers.
+ *
+ * Future stuck-at faults are one more per-trial, per-cell draw like D2D: a
+ * new purpose below, drawn where the cells are programmed.
  */
 #ifndef CIM_RNG_H
 #define CIM_RNG_H
 
 #include "cim_portable.h"
 #include <Random123/philox.h>
+#include "cim_lanes.h"
 #include "cim_gauss.h"
 
 /* Purposes: one stream family each; new physics adds a new purpose. */
@@ -29,20 +40,51 @@
 
 #define CIM_RNG_MAX_LAYERS 4096u
 #define CIM_RNG_MAX_TILES 65536u
+#define CIM_RNG_ROUNDS 10
+
+/* The counter of a draw (layout above) into c[0..3]: cell, tile (lane-wise
+ * or scalar) and trial, input (scalar, broadcast to every lane). */
+#define CIM_RNG_COUNTER(c, cell, trial, tile, layer, purpose, input)                               \
+    do {                                                                                           \
+        (c)[0] = (cell);                                                                           \
+        (c)[1] = (trial);                                                                          \
+        (c)[2] = ((tile) << 16) | (((uint32_t)(layer) << 4) | (uint32_t)(purpose));                \
+        (c)[3] = (input);                                                                          \
+    } while (0)
+
+/* name(c, k0, k1): Philox4x32 with CIM_RNG_ROUNDS rounds of counters c[0..3]
+ * (lane kind K) under the key (k0, k1), in place. One round is Random123's
+ * _philox4x32round; the key is bumped by the Weyl constants between rounds. */
+#define CIM_DEFINE_PHILOX(name, K)                                                                 \
+    CIM_INLINE void name(CIM_##K##_UINT *c, uint32_t k0, uint32_t k1)                              \
+    {                                                                                              \
+        CIM_UNROLL for (int r = 0; r < CIM_RNG_ROUNDS; ++r)                                        \
+        {                                                                                          \
+            if (r > 0) {                                                                           \
+                k0 += PHILOX_W32_0;                                                                \
+                k1 += PHILOX_W32_1;                                                                \
+            }                                                                                      \
+            const CIM_##K##_UINT hi0 = CIM_##K##_MULHI((CIM_##K##_UINT)PHILOX_M4x32_0, c[0]);      \
+            const CIM_##K##_UINT lo0 = (CIM_##K##_UINT)PHILOX_M4x32_0 * c[0];                      \
+            const CIM_##K##_UINT hi1 = CIM_##K##_MULHI((CIM_##K##_UINT)PHILOX_M4x32_1, c[2]);      \
+            const CIM_##K##_UINT lo1 = (CIM_##K##_UINT)PHILOX_M4x32_1 * c[2];                      \
+            c[0] = hi1 ^ c[1] ^ k0;                                                                \
+            c[1] = lo1;                                                                            \
+            c[2] = hi0 ^ c[3] ^ k1;                                                                \
+            c[3] = lo0;                                                                            \
+        }                                                                                          \
+    }
+
+CIM_DEFINE_PHILOX(cim_philox4x32_10, S)
 
 CIM_INLINE philox4x32_ctr_t cim_rng_block(uint64_t seed, uint32_t purpose, uint32_t layer,
                                           uint32_t tile, uint32_t trial, uint32_t input,
                                           uint32_t cell)
 {
-    philox4x32_key_t k;
     philox4x32_ctr_t c;
-    k.v[0] = (uint32_t)(seed & 0xffffffffu);
-    k.v[1] = (uint32_t)(seed >> 32);
-    c.v[0] = cell;
-    c.v[1] = trial;
-    c.v[2] = (tile << 16) | (layer << 4) | purpose;
-    c.v[3] = input;
-    return philox4x32(c, k);
+    CIM_RNG_COUNTER(c.v, cell, trial, tile, layer, purpose, input);
+    cim_philox4x32_10(c.v, (uint32_t)(seed & 0xffffffffu), (uint32_t)(seed >> 32));
+    return c;
 }
 
 /* Four Q24 standard normal deviates for the four cell slots of one weight. */

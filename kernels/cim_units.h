@@ -10,12 +10,16 @@
  * handled in half-units (2·nA) inside cim_adc.h.
  *
  * Rounding rule used everywhere a rational becomes an integer: round half away
- * from zero (SEMANTICS.md, ADC).
+ * from zero (SEMANTICS.md, ADC). cim_div_round is its definition; kernels that
+ * divide lane-wise estimate the quotient in float and make it exact with
+ * CIM_DEFINE_DIV_ROUND_ESTIMATED's correction step (tests/test_kernels.c
+ * sweeps every rounding case against cim_div_round).
  */
 #ifndef CIM_UNITS_H
 #define CIM_UNITS_H
 
 #include "cim_portable.h"
+#include "cim_lanes.h"
 
 /* Current unit: 1 nA. A cell of 30 µA is 30000 units. */
 #define CIM_NA_PER_UA 1000
@@ -33,14 +37,39 @@ CIM_INLINE int64_t cim_div_round(int64_t num, int64_t den)
     return q;
 }
 
-/* sigma_units · z / 2^CIM_Z_FRAC_BITS, rounded half away from zero: a
- * Gaussian deviate z (Q24) scaled to a current deviation in nA. */
-CIM_INLINE int32_t cim_scale_deviate(int32_t sigma_units, int32_t z_q24)
-{
-    int64_t p = (int64_t)sigma_units * (int64_t)z_q24;
-    int64_t round_bias = (int64_t)1 << (CIM_Z_FRAC_BITS - 1);
-    int64_t mag = ((p >= 0 ? p : -p) + round_bias) >> CIM_Z_FRAC_BITS;
-    return (int32_t)(p >= 0 ? mag : -mag);
-}
+/* name(num, den) = cim_div_round(num, den) for lane kind K, den > 0, |num /
+ * den| < 2^20: a float estimate q of num / den (within one of the result),
+ * then the exact correction from the remainder r = num - q * den: rounding
+ * half away from zero means -den <= 2r < den for num >= 0 and
+ * -den < 2r <= den for num < 0. */
+#define CIM_DEFINE_DIV_ROUND_ESTIMATED(name, K)                                                    \
+    CIM_INLINE CIM_##K##_LONG name(CIM_##K##_LONG num, int64_t den)                                \
+    {                                                                                              \
+        CIM_##K##_LONG q = CIM_##K##_FLOAT_TO_LONG(rint(CIM_##K##_TO_FLOAT(num) / (float)den));    \
+        const CIM_##K##_LONG r2 = 2 * (num - q * den);                                             \
+        q += (num < 0 ? r2 > den : r2 >= den) ? (CIM_##K##_LONG)1 : (CIM_##K##_LONG)0;             \
+        q -= (num < 0 ? r2 <= -den : r2 < -den) ? (CIM_##K##_LONG)1 : (CIM_##K##_LONG)0;           \
+        return q;                                                                                  \
+    }
+
+/* name(sigma_units, z_q24) = sigma_units · z / 2^CIM_Z_FRAC_BITS, rounded half
+ * away from zero: a Gaussian deviate z (Q24) scaled to a current deviation in
+ * nA, for lane kind K. Exact for 0 <= sigma < 2^24 (the config allows at most
+ * 10^7 nA) and |z| < 2^27 (cim_gauss.h: |z| <= 6.34 * 2^24): the 64-bit product
+ * p = sigma |z| < 2^51 is formed from its 32-bit halves, and
+ * (p + 2^23) >> 24 = (hi << 8) + (lo >> 24) + bit 23 of lo. */
+#define CIM_DEFINE_SCALE_DEVIATE(name, K)                                                          \
+    CIM_INLINE CIM_##K##_INT name(CIM_##K##_INT sigma_units, CIM_##K##_INT z_q24)                  \
+    {                                                                                              \
+        const CIM_##K##_UINT s = CIM_##K##_TO_UINT(sigma_units);                                   \
+        const CIM_##K##_UINT mz = CIM_##K##_TO_UINT(z_q24 < 0 ? -z_q24 : z_q24);                   \
+        const CIM_##K##_UINT hi = CIM_##K##_MULHI(s, mz), lo = s * mz;                             \
+        const CIM_##K##_INT mag =                                                                  \
+            CIM_##K##_AS_INT((hi << (32 - CIM_Z_FRAC_BITS)) + (lo >> CIM_Z_FRAC_BITS) +            \
+                             ((lo >> (CIM_Z_FRAC_BITS - 1)) & 1u));                                \
+        return z_q24 < 0 ? -mag : mag;                                                             \
+    }
+
+CIM_DEFINE_SCALE_DEVIATE(cim_scale_deviate, S)
 
 #endif /* CIM_UNITS_H */

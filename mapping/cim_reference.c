@@ -1,11 +1,23 @@
 /* cim_reference.c -- the reference MVM, written for clarity, not speed.
  *
- * For every tile (SEMANTICS.md): program its cells for this trial (nominal
- * current of the cell's state plus its D2D deviation), then for every input
- * vector read it: each cell current gets a fresh C2C deviation, shared by all
- * reads of that input, and is clipped at zero; each conversion sums its terms
- * into a column current; cim_column_result() applies ADC and recombination;
- * the tile results of one output are added as integers.
+ * Three steps per tile, each one function, so that a future model changes
+ * one of them (SEMANTICS.md, PHYSICS.md):
+ *   1. programming, cim_reference_program_tile: every cell's current for this
+ *      trial (nominal current of its state plus its D2D deviation). Stuck-at
+ *      faults go here: a per-cell, per-trial draw like D2D under a new RNG
+ *      purpose (cim_rng.h) that overrides the programmed current.
+ *   2. the read, cim_reference_read_tile_columns: programmed cells + the row
+ *      drives of one input vector -> the column current of every conversion
+ *      of every output column of the tile. Each cell current gets a fresh
+ *      C2C deviation, shared by all reads of that input, and is clipped at
+ *      zero; each conversion sums its terms. Bit-line IR drop replaces the
+ *      plain sum here (the ladder of PHYSICS.md §1 over the driven cells);
+ *      read disturb makes `raw` a per-tile cell state that this step updates
+ *      after each read (PHYSICS.md §2) instead of a constant.
+ *   3. conversion, cim_column_result(): ADC and recombination of one
+ *      column's currents; the tile results of one output add as integers.
+ * Measured device distributions replace the Gaussian table sampler
+ * (cim_gauss.h) that steps 1 and 2 draw from.
  *
  * Random draws come from cim_rng.h keyed by (seed, layer, tile, trial, input,
  * cell), exactly as the kernels key them.
@@ -83,6 +95,17 @@ static void read_column(const cim_xbar *x, const int8_t *w, int32_t cols, const 
     }
 }
 
+void cim_reference_read_tile_columns(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
+                                     const int32_t *raw, int32_t tile, int32_t m0, int32_t n0,
+                                     const int8_t *xin, uint32_t input, uint32_t trial,
+                                     int32_t *current)
+{
+    const int32_t n_used = cols - n0 < x->xbar_n ? cols - n0 : x->xbar_n;
+    for (int32_t m = m0; m < rows && m < m0 + x->xbar_m; ++m)
+        read_column(x, w, cols, raw, tile, m0, n0, n_used, m, xin, input, trial,
+                    current + (size_t)(m - m0) * CIM_MAX_CONVS);
+}
+
 int cim_reference_mvm(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
                       const int8_t *in, int32_t n_inputs, uint32_t input_first, uint32_t trial,
                       int32_t *out, const cim_mvm_trace *trace)
@@ -90,8 +113,12 @@ int cim_reference_mvm(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t 
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
     const int32_t tiles_m = cim_tiles(rows, x->xbar_m), tiles_n = cim_tiles(cols, x->xbar_n);
     int32_t *raw = malloc(sizeof(int32_t) * (size_t)x->xbar_m * x->xbar_n * d->n_slots);
-    if (!raw)
+    int32_t *currents = malloc(sizeof(int32_t) * (size_t)x->xbar_m * CIM_MAX_CONVS);
+    if (!raw || !currents) {
+        free(raw);
+        free(currents);
         return -1;
+    }
     memset(out, 0, sizeof(int32_t) * (size_t)n_inputs * rows);
     for (int32_t tm = 0; tm < tiles_m; ++tm) {
         for (int32_t tn = 0; tn < tiles_n; ++tn) {
@@ -103,14 +130,14 @@ int cim_reference_mvm(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t 
                 int32_t s = 0;
                 for (int32_t n = n0; n < n0 + n_used; ++n)
                     s += xin[n];
+                cim_reference_read_tile_columns(x, w, rows, cols, raw, tile, m0, n0, xin,
+                                                input_first + (uint32_t)i, trial, currents);
                 for (int32_t m = m0; m < rows && m < m0 + x->xbar_m; ++m) {
-                    int32_t current[CIM_MAX_CONVS];
+                    const int32_t *current = currents + (size_t)(m - m0) * CIM_MAX_CONVS;
                     int64_t adc[CIM_MAX_CONVS];
                     int32_t sumw = 0;
                     for (int32_t n = n0; n < n0 + n_used; ++n)
                         sumw += w[(size_t)m * cols + n];
-                    read_column(x, w, cols, raw, tile, m0, n0, n_used, m, xin,
-                                input_first + (uint32_t)i, trial, current);
                     out[(size_t)i * rows + m] +=
                         cim_column_result(&x->column, current, s, n_used, sumw, NULL, adc);
                     if (trace) {
@@ -127,5 +154,6 @@ int cim_reference_mvm(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t 
         }
     }
     free(raw);
+    free(currents);
     return 0;
 }

@@ -32,4 +32,16 @@ int cim_reference_mvm(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t 
 void cim_reference_program_tile(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
                                 int32_t tile, int32_t m0, int32_t n0, uint32_t trial, int32_t *raw);
 
+/* The read step: programmed cells `raw` of tile `tile` (as
+ * cim_reference_program_tile wrote them) under the row drives of input vector
+ * xin (cols values; input index `input` in the C2C streams), to the column
+ * currents (nA) of every conversion j of every output m of the tile:
+ * current[(m - m0) * CIM_MAX_CONVS + j]. This is where a column model other
+ * than a plain sum (IR drop) or cells that change between reads (read
+ * disturb) plug in. */
+void cim_reference_read_tile_columns(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
+                                     const int32_t *raw, int32_t tile, int32_t m0, int32_t n0,
+                                     const int8_t *xin, uint32_t input, uint32_t trial,
+                                     int32_t *current);
+
 #endif /* CIM_REFERENCE_H */

@@ -1,13 +1,13 @@
 /* cim_engine.c -- runs crossbar MVMs on the OpenCL device (see cim_engine.h).
  *
- * Per call: the host derives the digital side information once (weight sums
- * per tile column, input sums per tile, the list of driving input positions
- * per input and tile, or the bit-planes in digital mode), uploads it with the
- * weights, then walks the trials in batches. Each analog batch is two
- * launches: program (cells of every weight for every trial of the batch) and
- * read (every input x every output column x every trial of the batch). The
- * batch size only changes how much device memory one launch uses, never a
- * result: every random draw is keyed by its global trial index.
+ * Per call: the host derives the digital side information once
+ * (cim_engine_side.c: weight sums per tile column, input sums per tile, the
+ * list of driving input positions per input and tile, or the bit-planes in
+ * digital mode), uploads it with the weights, then walks the trials in batches. Each analog batch
+ * is two launches: program (cells of every weight for every trial of the batch) and read (every
+ * input x every output column x every trial of the batch). The batch size only changes how much
+ * device memory one launch uses, never a result: every random draw is keyed by its global trial
+ * index.
  *
  * Errors: the public entry points substitute a scratch cim_error for a NULL
  * one (cim_error_or), so every static helper gets a valid err and may read
@@ -18,6 +18,7 @@
  * every argument is set before each launch.
  */
 #include "cim_engine.h"
+#include "cim_engine_side.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,6 @@
 /* Inputs one read work-item evaluates in turn on CPUs (its block of
  * conductances stays in cache); GPUs take one input per work-item. */
 #define CIM_ENGINE_CPU_INPUTS_PER_ITEM 8
-#define CIM_BITS_PER_WORD 32
 
 typedef struct engine_bufs {
     cl_mem lp, cp, weights_t, pos, inputs, sumw, tile_s, entries, entry_start, work, out,
@@ -49,67 +49,11 @@ static void release_bufs(engine_bufs *b)
             clReleaseMemObject(all[k]);
 }
 
-/* Digital side information shared by every path. */
-typedef struct side_info {
-    int32_t tiles_n;
-    int64_t rows_pad;   /* rows rounded up to the kernels' SIMD width */
-    int32_t *sumw;      /* [tiles_n][rows_pad] */
-    int32_t *tile_s;    /* [input_rows][tiles_n] */
-    int64_t input_rows; /* n_inputs, or n_trials * n_inputs with inputs per trial */
-} side_info;
-
-/* The weights' part of the side information: tiles, padding, weight sums. */
-static int side_info_weights(side_info *si, const cim_mvm_job *job, int vector_width)
-{
-    const cim_xbar *x = job->xbar;
-    si->tiles_n = cim_tiles(job->cols, x->xbar_n);
-    si->rows_pad = (job->rows + vector_width - 1) / vector_width * vector_width;
-    si->sumw = calloc((size_t)si->tiles_n * si->rows_pad, sizeof(int32_t));
-    if (!si->sumw)
-        return CIM_ERR_NOMEM;
-    for (int32_t m = 0; m < job->rows; ++m)
-        for (int32_t n = 0; n < job->cols; ++n)
-            si->sumw[(size_t)(n / x->xbar_n) * si->rows_pad + m] +=
-                job->weights[(size_t)m * job->cols + n];
-    return 0;
-}
-
-static int side_info_init(side_info *si, const cim_mvm_job *job, int vector_width)
-{
-    const cim_xbar *x = job->xbar;
-    if (side_info_weights(si, job, vector_width) != 0)
-        return CIM_ERR_NOMEM;
-    si->input_rows = (int64_t)job->n_inputs * (job->inputs_per_trial ? job->n_trials : 1);
-    si->tile_s = calloc((size_t)si->input_rows * si->tiles_n, sizeof(int32_t));
-    if (!si->tile_s)
-        return CIM_ERR_NOMEM;
-#pragma omp parallel for schedule(static) if ((int64_t)(si->input_rows * job->cols) >=             \
-                                              CIM_PARALLEL_MIN_WORK)
-    for (int64_t i = 0; i < si->input_rows; ++i) {
-        const int8_t *in = job->inputs + (size_t)i * job->cols;
-        for (int32_t tn = 0; tn < si->tiles_n; ++tn) {
-            const int32_t n0 = tn * x->xbar_n;
-            const int32_t n1 = n0 + x->xbar_n < job->cols ? n0 + x->xbar_n : job->cols;
-            int32_t s = 0;
-            for (int32_t n = n0; n < n1; ++n)
-                s += in[n];
-            si->tile_s[(size_t)i * si->tiles_n + tn] = s;
-        }
-    }
-    return 0;
-}
-
-static void side_info_free(side_info *si)
-{
-    free(si->sumw);
-    free(si->tile_s);
-}
-
 /* Launch parameters of a job. CPU-style devices read g in blocks of one
  * work-item's columns, several inputs per work-item; GPUs keep columns
  * fastest for coalesced loads, one input per work-item. */
 static void fill_launch_params(const cim_ocl *ocl, cim_launch_params *lp, const cim_mvm_job *job,
-                               const side_info *si, int tracing)
+                               const cim_side_info *si, int tracing)
 {
     const cim_xbar *x = job->xbar;
     memset(lp, 0, sizeof *lp);
@@ -138,112 +82,6 @@ static void fill_launch_params(const cim_ocl *ocl, cim_launch_params *lp, const 
     lp->inputs_per_trial = job->inputs_per_trial;
 }
 
-/* Entry list of cim_launch.h: offsets class(x + 1) * cols * W + n * W of the
- * input positions that drive a row, per input and input tile. */
-static int build_entries(const cim_mvm_job *job, const side_info *si, int64_t g_block,
-                         int32_t **entries, int32_t **entry_start, size_t *n_entries)
-{
-    const cim_xbar *x = job->xbar;
-    const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
-    const int64_t plane = (int64_t)job->cols * g_block, rows = si->input_rows;
-    int class_of[3];
-    for (int v = 0; v < 3; ++v)
-        class_of[v] = cim_value_class(d, v);
-    *entries = malloc(sizeof(int32_t) * ((size_t)rows * job->cols + 1));
-    *entry_start = malloc(sizeof(int32_t) * ((size_t)rows * si->tiles_n + 1));
-    if (!*entries || !*entry_start)
-        return CIM_ERR_NOMEM;
-    int32_t *start = *entry_start, *list = *entries;
-    /* pass 1: how many entries each (input, tile) has; pass 2 (after a
-     * prefix sum): write them. Inputs are independent, so both run in
-     * parallel. */
-#pragma omp parallel for schedule(static) if ((int64_t)(rows * job->cols) >= CIM_PARALLEL_MIN_WORK)
-    for (int64_t i = 0; i < rows; ++i) {
-        const int8_t *in = job->inputs + (size_t)i * job->cols;
-        for (int32_t tn = 0; tn < si->tiles_n; ++tn) {
-            const int32_t n1 = (tn + 1) * x->xbar_n < job->cols ? (tn + 1) * x->xbar_n : job->cols;
-            int32_t count = 0;
-            for (int32_t n = tn * x->xbar_n; n < n1; ++n)
-                count += class_of[in[n] + 1] >= 0;
-            start[(size_t)i * si->tiles_n + tn] = count;
-        }
-    }
-    size_t total = 0;
-    for (size_t k = 0; k < (size_t)rows * si->tiles_n; ++k) {
-        const int32_t count = start[k];
-        start[k] = (int32_t)total;
-        total += (size_t)count;
-    }
-    start[(size_t)rows * si->tiles_n] = (int32_t)total;
-#pragma omp parallel for schedule(static) if ((int64_t)(rows * job->cols) >= CIM_PARALLEL_MIN_WORK)
-    for (int64_t i = 0; i < rows; ++i) {
-        const int8_t *in = job->inputs + (size_t)i * job->cols;
-        int32_t *at = list + start[(size_t)i * si->tiles_n];
-        for (int32_t n = 0; n < job->cols; ++n) {
-            const int c = class_of[in[n] + 1];
-            if (c >= 0)
-                *at++ = (int32_t)(c * plane + n * g_block);
-        }
-    }
-    *n_entries = total;
-    return 0;
-}
-
-/* Bit-planes of cim_read_digital: states [slot][tile][word][rows_pad],
- * drives [input][drive][tile][word]. */
-static int build_bit_planes(const cim_mvm_job *job, const side_info *si, int64_t wpt,
-                            int64_t rows_pad, uint32_t **state_bits, uint32_t **drive_bits)
-{
-    const cim_xbar *x = job->xbar;
-    const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
-    const size_t tile_words = (size_t)si->tiles_n * wpt;
-    *state_bits = calloc((size_t)d->n_slots * tile_words * rows_pad, sizeof(uint32_t));
-    *drive_bits = calloc((size_t)job->n_inputs * d->n_drives * tile_words, sizeof(uint32_t));
-    if (!*state_bits || !*drive_bits)
-        return CIM_ERR_NOMEM;
-    uint32_t *states = *state_bits, *drives = *drive_bits;
-#pragma omp parallel for schedule(static) if ((int64_t)((int64_t)job->rows * job->cols) >=         \
-                                              CIM_PARALLEL_MIN_WORK)
-    for (int32_t m = 0; m < job->rows; ++m) {
-        for (int32_t n = 0; n < job->cols; ++n) {
-            const size_t word =
-                (size_t)(n / x->xbar_n) * wpt + (size_t)(n % x->xbar_n) / CIM_BITS_PER_WORD;
-            const uint32_t bit = 1u << ((n % x->xbar_n) % CIM_BITS_PER_WORD);
-            const int w = job->weights[(size_t)m * job->cols + n];
-            for (int s = 0; s < d->n_slots; ++s)
-                if (d->slot_state[s][w + 1] > 0)
-                    states[((size_t)s * tile_words + word) * rows_pad + m] |= bit;
-        }
-    }
-    /* drive bit of every value, per drive vector: one table lookup per input */
-    uint32_t drive_of[CIM_MAX_DRIVES][3];
-    for (int dv = 0; dv < d->n_drives; ++dv)
-        for (int v = 0; v < 3; ++v)
-            drive_of[dv][v] = d->drive[dv][v] ? 1u : 0u;
-#pragma omp parallel for schedule(static) if ((int64_t)((int64_t)job->n_inputs * job->cols) >=     \
-                                              CIM_PARALLEL_MIN_WORK)
-    for (int32_t i = 0; i < job->n_inputs; ++i) {
-        const int8_t *in = job->inputs + (size_t)i * job->cols;
-        for (int32_t tn = 0; tn < si->tiles_n; ++tn) {
-            for (int64_t wd = 0; wd < wpt; ++wd) {
-                const int32_t n0 = tn * x->xbar_n + (int32_t)wd * CIM_BITS_PER_WORD;
-                const int32_t n1_tile =
-                    (tn + 1) * x->xbar_n < job->cols ? (tn + 1) * x->xbar_n : job->cols;
-                const int32_t n1 =
-                    n0 + CIM_BITS_PER_WORD < n1_tile ? n0 + CIM_BITS_PER_WORD : n1_tile;
-                for (int dv = 0; dv < d->n_drives; ++dv) {
-                    uint32_t word = 0;
-                    for (int32_t n = n0; n < n1; ++n)
-                        word |= drive_of[dv][in[n] + 1] << (n - n0);
-                    drives[((size_t)i * d->n_drives + dv) * tile_words + (size_t)tn * wpt + wd] =
-                        word;
-                }
-            }
-        }
-    }
-    return 0;
-}
-
 static int32_t planes_of(const cim_mvm_job *job)
 {
     return job->input_planes > 1 ? job->input_planes : 1;
@@ -270,14 +108,14 @@ static int check_job(const cim_mvm_job *job, const cim_mvm_trace *trace, cim_err
     return 0;
 }
 
-static size_t trace_elems(const cim_mvm_job *job, const side_info *si)
+static size_t trace_elems(const cim_mvm_job *job, const cim_side_info *si)
 {
     const cim_mapping_desc *d = cim_mapping_desc_of(job->xbar->mapping);
     return (size_t)job->n_inputs * si->tiles_n * d->n_convs * job->rows;
 }
 
-static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si, engine_bufs *bf,
-                       int32_t *out, const cim_mvm_trace *trace, cim_error *err)
+static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info *si,
+                       engine_bufs *bf, int32_t *out, const cim_mvm_trace *trace, cim_error *err)
 {
     cim_launch_params lp;
     uint32_t *state_bits = NULL, *drive_bits = NULL;
@@ -295,8 +133,8 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si
         rc = cim_error_set(err, CIM_ERR_NOMEM, "engine: out of memory for bit-plane reads");
         goto done;
     }
-    if ((rc = build_bit_planes(job, si, lp.words_per_tile, rows_pad, &state_bits, &drive_bits)) !=
-        0) {
+    if ((rc = cim_side_bit_planes(job, si, lp.words_per_tile, rows_pad, &state_bits,
+                                  &drive_bits)) != 0) {
         cim_error_set(err, rc, "engine: out of memory for bit-planes");
         goto done;
     }
@@ -360,7 +198,7 @@ done:
 
 /* The transposed weights and the position table of cim_launch.h, padded
  * to rows_pad rows with zeros. */
-static int upload_cell_layout(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
+static int upload_cell_layout(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info *si,
                               int64_t rows_pad, engine_bufs *bf, cim_error *err)
 {
     const cim_xbar *x = job->xbar;
@@ -461,8 +299,8 @@ static size_t work_bytes_per_trial(const cim_xbar *x, int32_t cols, int64_t rows
                                 : (size_t)d->n_convs * (size_t)cim_value_classes(d));
 }
 
-static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si, engine_bufs *bf,
-                      int32_t *out, const cim_mvm_trace *trace, cim_error *err)
+static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info *si,
+                      engine_bufs *bf, int32_t *out, const cim_mvm_trace *trace, cim_error *err)
 {
     const cim_xbar *x = job->xbar;
     const int c2c = cim_xbar_has_c2c(x);
@@ -524,7 +362,7 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const side_info *si,
             goto done;
         }
     } else {
-        if ((rc = build_entries(job, si, lp.g_block, &entries, &entry_start, &n_entries)) != 0) {
+        if ((rc = cim_side_entries(job, si, lp.g_block, &entries, &entry_start, &n_entries)) != 0) {
             cim_error_set(err, rc, "engine: out of memory for input lists");
             goto done;
         }
@@ -608,12 +446,12 @@ int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim
         return cim_engine_mvm(ocl, &flat, out, trace, err);
     }
     engine_bufs bf;
-    side_info si = {0, 0, NULL, NULL, 0};
+    cim_side_info si = {0, 0, NULL, NULL, 0};
     int rc;
     memset(&bf, 0, sizeof bf);
     if ((rc = check_job(job, trace, err)) != 0)
         return rc;
-    if ((rc = side_info_init(&si, job, ocl->vector_width)) != 0) {
+    if ((rc = cim_side_init(&si, job, ocl->vector_width)) != 0) {
         cim_error_set(err, rc, "engine: out of memory");
         goto done;
     }
@@ -631,7 +469,7 @@ int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim
                                    : run_analog(ocl, job, &si, &bf, out, trace, err);
 done:
     release_bufs(&bf);
-    side_info_free(&si);
+    cim_side_free(&si);
     return rc;
 }
 
@@ -650,7 +488,7 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
                              .n_inputs = 1,
                              .trial_first = trial_first,
                              .n_trials = n_trials};
-    side_info si = {0, 0, NULL, NULL, 0};
+    cim_side_info si = {0, 0, NULL, NULL, 0};
     engine_bufs bf;
     cim_launch_params lp;
     cl_kernel k = NULL;
@@ -661,7 +499,7 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
         return cim_error_set(err, CIM_ERR_USAGE,
                              "engine: kept chips are analog without C2C (%d x %d, %d trials)", rows,
                              cols, n_trials);
-    if (side_info_weights(&si, &job, ocl->vector_width) != 0) {
+    if (cim_side_weights(&si, &job, ocl->vector_width) != 0) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "engine: out of memory");
         goto done;
     }
@@ -708,7 +546,7 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
     chips->n_trials = n_trials;
 done:
     release_bufs(&bf);
-    side_info_free(&si);
+    cim_side_free(&si);
     return rc;
 }
 
