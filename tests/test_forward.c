@@ -1,4 +1,4 @@
-/* test_forward.c -- the plain-C integer forward pass (host/cim_forward.h),
+/* test_forward.c -- the plain-C integer forward pass (host/network/cim_forward.h),
  * the definition of digital inference, checked three independent ways:
  *
  * 1. Hand-computed networks: tiny models whose every intermediate value is

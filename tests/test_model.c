@@ -1,4 +1,4 @@
-/* test_model.c -- the model loader (host/cim_model.h) against every rule of
+/* test_model.c -- the model loader (host/io/cim_model.h) against every rule of
  * data/model_format.md, one broken item at a time.
  *
  * Each case starts from a small valid model of tests/support/cim_model_writer
