@@ -1,0 +1,251 @@
+/* test_plan.c -- the layer plan and the layer walk (host/network/cim_plan.h,
+ * cim_walk.h): where each layer of a model is placed, what the plan records
+ * about it, and how the walk visits layers and hands buffers to the steps.
+ * The arithmetic the steps do is tested elsewhere (test_forward, test_netref,
+ * test_executor); here the steps are recorders.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cim_config.h"
+#include "cim_model.h"
+#include "cim_model_writer.h"
+#include "cim_plan.h"
+#include "cim_test_util.h"
+#include "cim_walk.h"
+
+static cim_config tnn_config(int32_t xm, int32_t xn)
+{
+    char json[256];
+    cim_config cfg;
+    cim_error err = {0, ""};
+    snprintf(json, sizeof json,
+             "{\"m_mode\": \"TNN_I\", \"M\": %d, \"N\": %d, \"HRS\": 5, \"LRS\": 30, "
+             "\"LRS_NOISE\": 1, \"HRS_NOISE\": 0.5}",
+             xm, xn);
+    if (cim_config_parse(json, "test", &cfg, &err) != 0)
+        fail_msg("%s", err.msg);
+    return cfg;
+}
+
+static void load_cnn(cim_model *m, const char *kind)
+{
+    char dir[4096], path[4200];
+    cim_mw_model *w = cim_mw_cnn(kind, 3);
+    cim_error err = {0, ""};
+    assert_int_equal(cim_test_make_scratch_dir(dir, sizeof dir, "plan"), 0);
+    snprintf(path, sizeof path, "%s/model.h5", dir);
+    assert_int_equal(cim_mw_write(w, path), 0);
+    cim_mw_free(w);
+    if (cim_model_load(path, m, &err) != 0)
+        fail_msg("%s", err.msg);
+    cim_test_remove_tree(dir);
+}
+
+static int is_weight_layer(const cim_layer *L)
+{
+    return L->type == CIM_LAYER_DENSE || L->type == CIM_LAYER_CONV2D;
+}
+
+/* Weight layers on binary/ternary inputs go on crossbars; the first layer on
+ * raw pixels only when asked; nothing else ever. The plan's counts, indices
+ * and tables follow from that. */
+static void test_placement_and_plan_fields(void **state)
+{
+    cim_model m;
+    (void)state;
+    load_cnn(&m, "tnn");
+    cim_config cfg = tnn_config(4, 8);
+    for (int pixels = 0; pixels <= 1; ++pixels) {
+        const cim_pixel_layers where = pixels ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST;
+        cim_plan *p = cim_test_plan(&m, &cfg, 9, where);
+        int32_t n = 0, first = -1, planes = 1;
+        int64_t vectors = 0;
+        for (int32_t l = 0; l < m.num_layers; ++l) {
+            const cim_layer *L = &m.layers[l];
+            const cim_layer_plan *lp = &p->layers[l];
+            const int want = is_weight_layer(L) && (L->in_alphabet != CIM_ALPHABET_IMAGE || pixels);
+            assert_int_equal(cim_plan_places_on_crossbar(L, where), want);
+            assert_int_equal(cim_plan_on_crossbar(lp), want);
+            assert_ptr_equal(lp->layer, L);
+            CIM_ASSERT_I64_EQ(lp->in_size, cim_shape_size(&L->in_shape));
+            CIM_ASSERT_I64_EQ(lp->out_size, cim_shape_size(&L->out_shape));
+            assert_int_equal(cim_plan_shared_input(p, l), first < 0 || l == first);
+            if (!want) {
+                assert_null(lp->gather);
+                continue;
+            }
+            if (first < 0) {
+                first = l;
+                assert_int_equal(cim_plan_shared_input(p, l), 1);
+            }
+            assert_int_equal(lp->crossbar, n++);
+            assert_int_equal(lp->xbar.layer, (uint32_t)l); /* the RNG layer key */
+            assert_int_equal(lp->xbar.xbar_m, 4);
+            assert_non_null(lp->gather);
+            assert_non_null(lp->row_sums);
+            assert_int_equal(lp->mvm.planes,
+                             L->in_alphabet == CIM_ALPHABET_IMAGE ? CIM_PIXEL_PLANES : 1);
+            planes = lp->mvm.planes > planes ? lp->mvm.planes : planes;
+            const int64_t v = (int64_t)lp->mvm.positions * lp->mvm.planes;
+            vectors = v > vectors ? v : vectors;
+        }
+        assert_int_equal(p->n_crossbar, n);
+        assert_true(n >= 2 + pixels);
+        assert_int_equal(p->first_crossbar, first);
+        assert_int_equal(p->max_planes, planes);
+        CIM_ASSERT_I64_EQ(p->vectors_per_image, vectors);
+        cim_test_plan_free(p);
+    }
+    cim_config_free(&cfg);
+    cim_model_free(&m);
+}
+
+/* Without a crossbar config every layer is exact and every input shared; the
+ * digital twin reads every crossbar layer exactly and keeps its tiles. */
+static void test_exact_plan_and_digital_twin(void **state)
+{
+    cim_model m;
+    cim_plan p;
+    cim_error err = {0, ""};
+    (void)state;
+    load_cnn(&m, "bnn");
+    assert_int_equal(cim_plan_init(&p, &m, NULL, 0, CIM_PIXELS_ON_CROSSBAR, &err), 0);
+    assert_int_equal(p.n_crossbar, 0);
+    assert_int_equal(p.first_crossbar, -1);
+    for (int32_t l = 0; l <= m.num_layers; ++l)
+        assert_int_equal(cim_plan_shared_input(&p, l), 1);
+    cim_plan_free(&p);
+    cim_plan_free(&p); /* a freed plan is a zeroed plan */
+
+    cim_config cfg = tnn_config(3, 5);
+    cim_plan *d = cim_test_plan(&m, &cfg, 1, CIM_PIXELS_ON_HOST);
+    cim_plan *a = cim_test_plan(&m, &cfg, 1, CIM_PIXELS_ON_HOST);
+    cim_plan_make_digital(d);
+    for (int32_t l = 0; l < m.num_layers; ++l) {
+        if (!cim_plan_on_crossbar(&a->layers[l]))
+            continue;
+        const cim_xbar *x = &a->layers[l].xbar, *y = &d->layers[l].xbar;
+        assert_int_equal(x->column.digital, 0);
+        assert_int_equal(y->column.digital, 1);
+        assert_int_equal(y->xbar_m, x->xbar_m);
+        assert_int_equal(y->xbar_n, x->xbar_n);
+        assert_int_equal(y->mapping, x->mapping);
+        assert_int_equal(y->layer, x->layer);
+    }
+    cim_test_plan_free(a);
+    cim_test_plan_free(d);
+    cim_config_free(&cfg);
+    cim_model_free(&m);
+}
+
+/* A step that records what the walk gave it. */
+typedef struct trace {
+    int32_t layers[64];
+    int crossbar[64];
+    void *x[64], *y[64];
+    int n;
+    int32_t fail_at;       /* layer whose step fails, -1: none */
+    int32_t in_place_from; /* exact steps at or after this layer leave output in x */
+} trace;
+
+static int record(trace *t, const cim_plan *p, int32_t l, void *x, void *y, int crossbar)
+{
+    (void)p;
+    t->layers[t->n] = l;
+    t->crossbar[t->n] = crossbar;
+    t->x[t->n] = x;
+    t->y[t->n] = y;
+    ++t->n;
+    if (l == t->fail_at)
+        return CIM_ERR_INPUT;
+    return !crossbar && t->in_place_from >= 0 && l >= t->in_place_from ? CIM_WALK_IN_PLACE : 0;
+}
+
+static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *x, void *y, cim_error *e)
+{
+    (void)e;
+    return record(ctx, p, l, x, y, 1);
+}
+
+static int exact_step(void *ctx, const cim_plan *p, int32_t l, void *x, void *y, cim_error *e)
+{
+    (void)e;
+    return record(ctx, p, l, x, y, 0);
+}
+
+/* Layers [from, to) in order, each to its placement's step; input in
+ * act[cur], output in the other buffer, which becomes the next input, except
+ * after an in-place step; the first failure stops the walk with its code. */
+static void test_walk_visits_layers_and_swaps_buffers(void **state)
+{
+    cim_model m;
+    int bufs[2];
+    void *const act[2] = {&bufs[0], &bufs[1]};
+    static const cim_walk_steps steps = {crossbar_step, exact_step};
+    cim_error err = {0, ""};
+    (void)state;
+    load_cnn(&m, "tnn");
+    cim_config cfg = tnn_config(4, 8);
+    cim_plan *p = cim_test_plan(&m, &cfg, 1, CIM_PIXELS_ON_HOST);
+    assert_true(m.num_layers >= 4 && m.num_layers <= 64);
+    for (int32_t from = 0; from < 2; ++from) {
+        trace t = {.fail_at = -1, .in_place_from = -1};
+        int cur = 1;
+        assert_int_equal(cim_walk(p, from, m.num_layers, &steps, &t, act, &cur, &err), 0);
+        assert_int_equal(t.n, m.num_layers - from);
+        for (int i = 0; i < t.n; ++i) {
+            const int32_t l = from + i;
+            assert_int_equal(t.layers[i], l);
+            assert_int_equal(t.crossbar[i], cim_plan_on_crossbar(&p->layers[l]));
+            assert_ptr_equal(t.x[i], act[(1 + i) % 2]);
+            assert_ptr_equal(t.y[i], act[i % 2]);
+        }
+        assert_int_equal(cur, (1 + t.n) % 2);
+    }
+    {
+        /* in place from layer 2 on: exact layers from there do not swap */
+        trace t = {.fail_at = -1, .in_place_from = 2};
+        int cur = 0, swaps = 0;
+        assert_int_equal(cim_walk(p, 0, m.num_layers, &steps, &t, act, &cur, &err), 0);
+        for (int i = 0; i < t.n; ++i) {
+            assert_ptr_equal(t.x[i], act[swaps % 2]);
+            swaps += !(i >= 2 && !t.crossbar[i]);
+        }
+        assert_int_equal(cur, swaps % 2);
+    }
+    {
+        trace t = {.fail_at = 2, .in_place_from = -1};
+        int cur = 0;
+        assert_int_equal(cim_walk(p, 0, m.num_layers, &steps, &t, act, &cur, &err), CIM_ERR_INPUT);
+        assert_int_equal(t.n, 3);
+        assert_int_equal(cur, 0); /* two swaps before the failing step */
+    }
+    {
+        trace t = {.fail_at = -1, .in_place_from = -1};
+        int cur = 0;
+        assert_int_equal(cim_walk(p, 3, 3, &steps, &t, act, &cur, &err), 0);
+        assert_int_equal(t.n, 0);
+        assert_int_equal(cur, 0);
+    }
+    cim_test_plan_free(p);
+    cim_config_free(&cfg);
+    cim_model_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_placement_and_plan_fields),
+        cmocka_unit_test(test_exact_plan_and_digital_twin),
+        cmocka_unit_test(test_walk_visits_layers_and_swaps_buffers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
