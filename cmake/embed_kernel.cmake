@@ -34,6 +34,9 @@ file(REMOVE ${OUT}.tmp)
 string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," body "${hex}")
 string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)"
        "\\1\n" body "${body}")
+# The array stays plain char, as OpenCL's clCreateProgramWithSource takes it;
+# bytes above 0x7f (UTF-8 in comments) are cast, not narrowed implicitly.
+string(REGEX REPLACE "0x([89a-f][0-9a-f])," "(char)0x\\1," body "${body}")
 file(WRITE ${OUT}
      "/* Generated from ${SRC} by embed_kernel.cmake; do not edit. */\n"
      "#include <stddef.h>\n"

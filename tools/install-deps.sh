@@ -7,6 +7,8 @@ packages=(
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   libhdf5-dev hdf5-tools libcjson-dev libcmocka-dev librandom123-dev zlib1g-dev libssl-dev
   dataset-fashion-mnist
+  python3 python3-numpy python3-h5py
+  clang-format
 )
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
