@@ -27,7 +27,7 @@
 #include "cim_model.h"
 #include "cim_model_writer.h"
 
-#define PYTHON "/usr/bin/python3"
+#define PYTHON CIM_PYTHON /* Debian's python3, found by CMake */
 #define SEED 77u
 #define RANDOM_IMAGES 24
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"

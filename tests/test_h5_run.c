@@ -26,7 +26,7 @@
 #include "h5_mvm.h"
 #include "h5_run.h"
 
-#define PYTHON "/usr/bin/python3"
+#define PYTHON CIM_PYTHON /* Debian's python3, found by CMake */
 #define N_LAYERS 3
 #define MAX_TRIALS 64
 #define MAX_IMAGES 20000

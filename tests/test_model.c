@@ -33,7 +33,7 @@
 #include "cim_model_writer.h"
 #include "cim_plan.h"
 
-#define PYTHON "/usr/bin/python3"
+#define PYTHON CIM_PYTHON /* Debian's python3, found by CMake */
 #define SEED 20240611u
 #define MAX_EDITS 4
 #define MAX_WANT 3
