@@ -133,11 +133,9 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info
         rc = cim_error_set(err, CIM_ERR_NOMEM, "engine: out of memory for bit-plane reads");
         goto done;
     }
-    if ((rc = cim_side_bit_planes(job, si, lp.words_per_tile, rows_pad, &state_bits,
-                                  &drive_bits)) != 0) {
-        cim_error_set(err, rc, "engine: out of memory for bit-planes");
+    if ((rc = cim_side_bit_planes(job, si, lp.words_per_tile, rows_pad, &state_bits, &drive_bits,
+                                  err)) != 0)
         goto done;
-    }
     const size_t tile_words = (size_t)si->tiles_n * lp.words_per_tile;
     bf->lp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, &lp, "launch parameters", err);
     bf->state_bits =
@@ -362,10 +360,9 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
             goto done;
         }
     } else {
-        if ((rc = cim_side_entries(job, si, lp.g_block, &entries, &entry_start, &n_entries)) != 0) {
-            cim_error_set(err, rc, "engine: out of memory for input lists");
+        if ((rc = cim_side_entries(job, si, lp.g_block, &entries, &entry_start, &n_entries, err)) !=
+            0)
             goto done;
-        }
         bf->entries = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * n_entries,
                                      n_entries ? entries : NULL, "input lists", err);
         bf->entry_start = cim_ocl_buffer(
@@ -451,10 +448,8 @@ int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim
     memset(&bf, 0, sizeof bf);
     if ((rc = check_job(job, trace, err)) != 0)
         return rc;
-    if ((rc = cim_side_init(&si, job, ocl->vector_width)) != 0) {
-        cim_error_set(err, rc, "engine: out of memory");
+    if ((rc = cim_side_init(&si, job, ocl->vector_width, err)) != 0)
         goto done;
-    }
     bf.cp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof job->xbar->column, &job->xbar->column,
                            "column parameters", err);
     bf.sumw = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.tiles_n * si.rows_pad,
@@ -499,10 +494,8 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
         return cim_error_set(err, CIM_ERR_USAGE,
                              "engine: kept chips are analog without C2C (%d x %d, %d trials)", rows,
                              cols, n_trials);
-    if (cim_side_weights(&si, &job, ocl->vector_width) != 0) {
-        rc = cim_error_set(err, CIM_ERR_NOMEM, "engine: out of memory");
+    if ((rc = cim_side_weights(&si, &job, ocl->vector_width, err)) != 0)
         goto done;
-    }
     const size_t work = work_bytes_per_trial(x, cols, si.rows_pad) * (size_t)n_trials;
     if (work > (size_t)ocl->max_alloc_bytes) {
         rc = cim_error_set(err, CIM_ERR_INPUT,

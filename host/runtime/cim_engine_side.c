@@ -12,14 +12,16 @@
 #include "cim_parallel.h"
 
 /* The weights' part of the side information: tiles, padding, weight sums. */
-int cim_side_weights(cim_side_info *si, const cim_mvm_job *job, int vector_width)
+int cim_side_weights(cim_side_info *si, const cim_mvm_job *job, int vector_width, cim_error *err)
 {
     const cim_xbar *x = job->xbar;
     si->tiles_n = cim_tiles(job->cols, x->xbar_n);
     si->rows_pad = (job->rows + vector_width - 1) / vector_width * vector_width;
     si->sumw = calloc((size_t)si->tiles_n * si->rows_pad, sizeof(int32_t));
     if (!si->sumw)
-        return CIM_ERR_NOMEM;
+        return cim_error_set(err, CIM_ERR_NOMEM,
+                             "engine: out of memory for the weight sums of %d x %d weights",
+                             job->rows, job->cols);
     for (int32_t m = 0; m < job->rows; ++m)
         for (int32_t n = 0; n < job->cols; ++n)
             si->sumw[(size_t)(n / x->xbar_n) * si->rows_pad + m] +=
@@ -27,15 +29,18 @@ int cim_side_weights(cim_side_info *si, const cim_mvm_job *job, int vector_width
     return 0;
 }
 
-int cim_side_init(cim_side_info *si, const cim_mvm_job *job, int vector_width)
+int cim_side_init(cim_side_info *si, const cim_mvm_job *job, int vector_width, cim_error *err)
 {
     const cim_xbar *x = job->xbar;
-    if (cim_side_weights(si, job, vector_width) != 0)
-        return CIM_ERR_NOMEM;
+    int rc = cim_side_weights(si, job, vector_width, err);
+    if (rc != 0)
+        return rc;
     si->input_rows = (int64_t)job->n_inputs * (job->inputs_per_trial ? job->n_trials : 1);
     si->tile_s = calloc((size_t)si->input_rows * si->tiles_n, sizeof(int32_t));
     if (!si->tile_s)
-        return CIM_ERR_NOMEM;
+        return cim_error_set(err, CIM_ERR_NOMEM,
+                             "engine: out of memory for the sums of %lld inputs",
+                             (long long)si->input_rows);
 #pragma omp parallel for schedule(static) if ((int64_t)(si->input_rows * job->cols) >=             \
                                               CIM_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < si->input_rows; ++i) {
@@ -60,7 +65,7 @@ void cim_side_free(cim_side_info *si)
 /* Entry list of cim_launch.h: offsets class(x + 1) * cols * W + n * W of the
  * input positions that drive a row, per input and input tile. */
 int cim_side_entries(const cim_mvm_job *job, const cim_side_info *si, int64_t g_block,
-                     int32_t **entries, int32_t **entry_start, size_t *n_entries)
+                     int32_t **entries, int32_t **entry_start, size_t *n_entries, cim_error *err)
 {
     const cim_xbar *x = job->xbar;
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
@@ -71,7 +76,9 @@ int cim_side_entries(const cim_mvm_job *job, const cim_side_info *si, int64_t g_
     *entries = malloc(sizeof(int32_t) * ((size_t)rows * job->cols + 1));
     *entry_start = malloc(sizeof(int32_t) * ((size_t)rows * si->tiles_n + 1));
     if (!*entries || !*entry_start)
-        return CIM_ERR_NOMEM;
+        return cim_error_set(err, CIM_ERR_NOMEM,
+                             "engine: out of memory for the input lists of %lld inputs",
+                             (long long)rows);
     int32_t *start = *entry_start, *list = *entries;
     /* pass 1: how many entries each (input, tile) has; pass 2 (after a
      * prefix sum): write them. Inputs are independent, so both run in
@@ -111,7 +118,8 @@ int cim_side_entries(const cim_mvm_job *job, const cim_side_info *si, int64_t g_
 /* Bit-planes of cim_read_digital: states [slot][tile][word][rows_pad],
  * drives [input][drive][tile][word]. */
 int cim_side_bit_planes(const cim_mvm_job *job, const cim_side_info *si, int64_t wpt,
-                        int64_t rows_pad, uint32_t **state_bits, uint32_t **drive_bits)
+                        int64_t rows_pad, uint32_t **state_bits, uint32_t **drive_bits,
+                        cim_error *err)
 {
     const cim_xbar *x = job->xbar;
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
@@ -119,7 +127,9 @@ int cim_side_bit_planes(const cim_mvm_job *job, const cim_side_info *si, int64_t
     *state_bits = calloc((size_t)d->n_slots * tile_words * rows_pad, sizeof(uint32_t));
     *drive_bits = calloc((size_t)job->n_inputs * d->n_drives * tile_words, sizeof(uint32_t));
     if (!*state_bits || !*drive_bits)
-        return CIM_ERR_NOMEM;
+        return cim_error_set(err, CIM_ERR_NOMEM,
+                             "engine: out of memory for the bit-planes of %d inputs",
+                             job->n_inputs);
     uint32_t *states = *state_bits, *drives = *drive_bits;
 #pragma omp parallel for schedule(static) if ((int64_t)((int64_t)job->rows * job->cols) >=         \
                                               CIM_PARALLEL_MIN_WORK)

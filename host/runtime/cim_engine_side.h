@@ -3,7 +3,7 @@
  * weight sums per tile column, input sums per tile) and the tables the read
  * kernels index -- the entry lists of driving inputs and the bit-planes of
  * the digital kernel (layouts: kernels/cim_launch.h). Pure host code; no
- * OpenCL. Functions return 0 or CIM_ERR_NOMEM; the caller writes the message.
+ * OpenCL. Functions return 0 or CIM_ERR_NOMEM with its message in err.
  * cim_side_free releases what cim_side_weights / cim_side_init allocated.
  */
 #ifndef CIM_ENGINE_SIDE_H
@@ -26,21 +26,22 @@ typedef struct cim_side_info {
 } cim_side_info;
 
 /* The weights' part of the side information: tiles, padding, weight sums. */
-int cim_side_weights(cim_side_info *si, const cim_mvm_job *job, int vector_width);
+int cim_side_weights(cim_side_info *si, const cim_mvm_job *job, int vector_width, cim_error *err);
 
 /* All of it: cim_side_weights plus the input sums of every input tile. */
-int cim_side_init(cim_side_info *si, const cim_mvm_job *job, int vector_width);
+int cim_side_init(cim_side_info *si, const cim_mvm_job *job, int vector_width, cim_error *err);
 
 void cim_side_free(cim_side_info *si);
 
 /* Entry list of cim_launch.h: offsets class(x + 1) * cols * W + n * W of the
  * input positions that drive a row, per input and input tile. */
 int cim_side_entries(const cim_mvm_job *job, const cim_side_info *si, int64_t g_block,
-                     int32_t **entries, int32_t **entry_start, size_t *n_entries);
+                     int32_t **entries, int32_t **entry_start, size_t *n_entries, cim_error *err);
 
 /* Bit-planes of cim_read_digital: states [slot][tile][word][rows_pad],
  * drives [input][drive][tile][word]. */
 int cim_side_bit_planes(const cim_mvm_job *job, const cim_side_info *si, int64_t wpt,
-                        int64_t rows_pad, uint32_t **state_bits, uint32_t **drive_bits);
+                        int64_t rows_pad, uint32_t **state_bits, uint32_t **drive_bits,
+                        cim_error *err);
 
 #endif /* CIM_ENGINE_SIDE_H */
