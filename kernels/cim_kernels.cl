@@ -412,6 +412,7 @@ __kernel void cim_fold(__global const int *in, int rows, long n_vectors, int pla
 }
 
 #include "cim_network.cl"
+#include "cim_exact.cl"
 
 /* Layout probe: the sizes of the structs shared with the host as the device
  * compiler lays them out (tests compare them with the host's). */

@@ -22,6 +22,14 @@
  * integer type, scalar or lane-wise (int64 lanes). */
 #define CIM_FOLD_PLANE(acc, read) (2 * (acc) + (read))
 
+/* What bit plane b of an input value drives: its bit in {0,1}, or as
+ * 2 x_b - 1 in {-1,+1} for binary planes (BNN mappings, which have no 0). */
+CIM_INLINE int32_t cim_plane_input(int32_t value, int32_t b, int32_t binary)
+{
+    const int32_t bit = (value >> b) & 1;
+    return binary ? 2 * bit - 1 : bit;
+}
+
 /* The folded 64-bit sum as the layer's int32 value, saturated. */
 CIM_INLINE int32_t cim_saturate_int32(int64_t acc)
 {

@@ -10,6 +10,7 @@
 
 #include "cim_engine.h"
 #include "cim_forward.h"
+#include "cim_layer_exact.h"
 #include "cim_parallel.h"
 #include "cim_walk.h"
 
@@ -24,24 +25,20 @@ static int64_t sets_of(const host_walk *h, const cim_plan *p, int32_t l)
 }
 
 /* Counts, per trial, the results that differ from the exact products of the
- * same input vectors: the same engine job on the digital crossbar. */
-static int count_errors(const host_walk *h, const cim_layer_plan *lp, const cim_mvm_job *mvm,
-                        int64_t sets, const int32_t *results, size_t per_trial, cim_error *err)
+ * same input vectors (cim_layer_exact.h); x is the layer's input. */
+static int count_errors(const host_walk *h, const cim_layer_plan *lp, int64_t sets,
+                        const int32_t *x, const int32_t *results, size_t per_trial, cim_error *err)
 {
     const cim_exec_job *job = h->job;
     int32_t *exact = malloc(sizeof(int32_t) * per_trial * (size_t)sets);
     int64_t *differ = calloc((size_t)job->n_trials, sizeof *differ);
-    const cim_xbar digital = cim_plan_digital_xbar(mvm->xbar);
-    cim_mvm_job dj = *mvm;
     int rc;
     if (!exact || !differ) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory for exact results",
                            lp->layer->name);
         goto done;
     }
-    dj.xbar = &digital;
-    dj.n_trials = (int32_t)sets;
-    if ((rc = cim_engine_mvm(h->ocl, &dj, exact, NULL, err)) != 0)
+    if ((rc = cim_layer_exact_host(h->ocl, lp, job->n_images, sets, x, exact, err)) != 0)
         goto done;
 #pragma omp parallel for schedule(static) if ((int64_t)((int64_t)job->n_trials * per_trial) >=     \
                                               CIM_PARALLEL_MIN_WORK)
@@ -105,7 +102,7 @@ static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void
     if ((rc = cim_engine_mvm(h->ocl, &mvm, results, NULL, err)) != 0)
         goto done;
     if (job->mismatches &&
-        (rc = count_errors(h, lp, &mvm, sets, results, (size_t)(job->n_images * results_per_image),
+        (rc = count_errors(h, lp, sets, x, results, (size_t)(job->n_images * results_per_image),
                            err)) != 0)
         goto done;
 #pragma omp parallel for schedule(                                                                 \

@@ -10,8 +10,8 @@
  * or per trial; bit planes folded on the device), and turns the results
  * [trial][image][position][channel] into the layer's [channel][position]
  * layout (cim_geometry_outputs). Element-wise layers run with
- * cim_forward_layer. The exact W x for the error counts is the same job on
- * the layer's digital crossbar (cim_plan_digital_xbar).
+ * cim_forward_layer. The exact W x for the error counts comes from
+ * cim_layer_exact.h, as in the device pipeline.
  */
 #ifndef CIM_EXECUTOR_HOST_H
 #define CIM_EXECUTOR_HOST_H

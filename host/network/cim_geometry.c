@@ -68,10 +68,8 @@ void cim_geometry_vectors(const cim_layer_mvm *g, const int32_t *gather, const i
         }
         for (int32_t n = 0; n < g->cols; ++n) {
             const int32_t value = src[n] >= 0 ? x[src[n]] : g->pad_value;
-            for (int32_t b = 0; b < g->planes; ++b) {
-                const int32_t bit = (value >> b) & 1;
-                v[(size_t)b * g->cols + n] = (int8_t)(g->plane_binary ? 2 * bit - 1 : bit);
-            }
+            for (int32_t b = 0; b < g->planes; ++b)
+                v[(size_t)b * g->cols + n] = (int8_t)cim_plane_input(value, b, g->plane_binary);
         }
     }
 }

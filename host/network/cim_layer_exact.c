@@ -1,0 +1,94 @@
+/* cim_layer_exact.c -- see cim_layer_exact.h. Every call uploads the layer's
+ * transposed weights, its gather table and launch parameters and releases
+ * them before returning; only the result buffer of cim_layer_exact_device
+ * outlives the call, owned by the caller.
+ */
+#include "cim_layer_exact.h"
+
+#include <stdlib.h>
+
+#include "cim_network.h"
+
+int cim_layer_exact_device(cim_ocl *ocl, const cim_layer_plan *lp, int64_t n_images, int64_t sets,
+                           cl_mem x, cl_mem *exact, cim_error *err)
+{
+    const cim_layer_mvm *g = &lp->mvm;
+    const size_t n_out = (size_t)(sets * n_images * g->positions) * (size_t)g->rows;
+    const cim_layer_launch nl = {
+        .positions = g->positions,
+        .planes = g->planes,
+        .plane_binary = g->plane_binary,
+        .pad_value = g->pad_value,
+        .in_size = lp->in_size,
+        .out_size = lp->out_size,
+        .n_images = n_images,
+    };
+    const cl_int rows = g->rows, cols = g->cols;
+    int8_t *wt = malloc((size_t)rows * (size_t)cols);
+    cl_mem bnl = NULL, bwt = NULL, bgather = NULL, out = NULL;
+    cl_kernel k;
+    cim_error scratch;
+    int rc;
+    err = cim_error_or(err, &scratch);
+    *exact = NULL;
+    if (!wt)
+        return cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory for its weights",
+                             lp->layer->name);
+    for (int32_t m = 0; m < rows; ++m)
+        for (int32_t n = 0; n < cols; ++n)
+            wt[(size_t)n * rows + m] = g->weights[(size_t)m * cols + n];
+    if ((rc = cim_ocl_kernel(ocl, "cim_exact_layer", &k, err)) != 0)
+        goto done;
+    bnl = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof nl, &nl, "layer parameters", err);
+    bwt = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, (size_t)rows * (size_t)cols, wt, "weights", err);
+    bgather =
+        cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * (size_t)g->positions * (size_t)cols,
+                       lp->gather, "gather table", err);
+    out =
+        cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, sizeof(int32_t) * n_out, NULL, "exact results", err);
+    if (!bnl || !bwt || !bgather || !out) {
+        rc = err->code;
+        goto done;
+    }
+    if ((rc = cim_ocl_set_arg(k, 0, sizeof(cl_mem), &bnl, err)) != 0 ||
+        (rc = cim_ocl_set_arg(k, 1, sizeof rows, &rows, err)) != 0 ||
+        (rc = cim_ocl_set_arg(k, 2, sizeof cols, &cols, err)) != 0 ||
+        (rc = cim_ocl_set_arg(k, 3, sizeof(cl_mem), &bwt, err)) != 0 ||
+        (rc = cim_ocl_set_arg(k, 4, sizeof(cl_mem), &bgather, err)) != 0 ||
+        (rc = cim_ocl_set_arg(k, 5, sizeof(cl_mem), &x, err)) != 0 ||
+        (rc = cim_ocl_set_arg(k, 6, sizeof(cl_mem), &out, err)) != 0 ||
+        (rc = cim_ocl_launch(ocl, k, "exact W x", (size_t)rows,
+                             (size_t)(sets * n_images * g->positions), 1, NULL, err)) != 0)
+        goto done;
+    *exact = out;
+    out = NULL;
+done:;
+    const cl_mem bufs[] = {bnl, bwt, bgather, out};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; ++i)
+        if (bufs[i])
+            clReleaseMemObject(bufs[i]);
+    free(wt);
+    return rc;
+}
+
+int cim_layer_exact_host(cim_ocl *ocl, const cim_layer_plan *lp, int64_t n_images, int64_t sets,
+                         const int32_t *x, int32_t *exact, cim_error *err)
+{
+    const cim_layer_mvm *g = &lp->mvm;
+    const size_t n_out = (size_t)(sets * n_images * g->positions) * (size_t)g->rows;
+    cim_error scratch;
+    err = cim_error_or(err, &scratch);
+    cl_mem bx = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY,
+                               sizeof(int32_t) * (size_t)(sets * n_images * lp->in_size), x,
+                               "layer input", err);
+    cl_mem out = NULL;
+    int rc;
+    if (!bx)
+        return err->code;
+    if ((rc = cim_layer_exact_device(ocl, lp, n_images, sets, bx, &out, err)) == 0)
+        rc = cim_ocl_read(ocl, out, sizeof(int32_t) * n_out, exact, err);
+    if (out)
+        clReleaseMemObject(out);
+    clReleaseMemObject(bx);
+    return rc;
+}

@@ -1,0 +1,29 @@
+/* cim_layer_exact.h -- the exact W x of a crossbar layer's input vectors on
+ * the device (kernels/cim_exact.cl): what both executor pipelines compare a
+ * chip's crossbar results with when they count per-layer errors. One
+ * definition, one kernel; the pipelines differ only in where the layer's
+ * input activations already are (the device pipeline's own buffer, the host
+ * pipeline's host tensor, uploaded).
+ */
+#ifndef CIM_LAYER_EXACT_H
+#define CIM_LAYER_EXACT_H
+
+#include <stdint.h>
+
+#include "cim_error.h"
+#include "cim_ocl.h"
+#include "cim_plan.h"
+
+/* exact[set][image * positions][rows] (int32, a new device buffer the caller
+ * releases): the folded exact result of every input vector of layer lp for
+ * `sets` sets of n_images input tensors in x ([set][image][in_size], on the
+ * device). 0, or a CIM_ERR_* code with its message (*exact NULL). */
+int cim_layer_exact_device(cim_ocl *ocl, const cim_layer_plan *lp, int64_t n_images, int64_t sets,
+                           cl_mem x, cl_mem *exact, cim_error *err);
+
+/* The same from host tensors x, into host memory exact (sets * n_images *
+ * positions * rows values). */
+int cim_layer_exact_host(cim_ocl *ocl, const cim_layer_plan *lp, int64_t n_images, int64_t sets,
+                         const int32_t *x, int32_t *exact, cim_error *err);
+
+#endif /* CIM_LAYER_EXACT_H */
