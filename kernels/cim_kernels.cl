@@ -1,7 +1,8 @@
 /* cim_kernels.cl -- every OpenCL kernel of cimgpu, built as one program.
  *
- * The arithmetic lives in the shared headers (cim_rng.h, cim_column.h, the
- * mapping table); the kernels below only arrange it for throughput, and
+ * The arithmetic lives in the shared headers (cim_rng.h, cim_cells.h,
+ * cim_column.h, the mapping table); the kernels below only arrange it for
+ * throughput, and
  * tests/test_kernels.c checks every output bit for bit against
  * mapping/cim_reference.c.
  *
@@ -39,7 +40,8 @@
  *     `raw` becomes a read-write state buffer, updated after each read of the
  *     column-currents step (reads of one chip then run in image order).
  *   - stuck-at faults: the programming step, a per-cell per-trial draw like
- *     D2D under a new purpose of cim_rng.h.
+ *     D2D under a new purpose of cim_rng.h, overriding the cell state inside
+ *     cim_program_cells[_lanes] (cim_cells.h), which every path shares.
  *   - measured device distributions: the Gaussian table sampler
  *     (cim_gauss.h), an empirical inverse-CDF table per cell state.
  */
@@ -63,43 +65,16 @@ static inline void cim_tile_cell(__constant const cim_launch_params *lp, __globa
 }
 
 /* Programmed currents of the cells of weight wv at tile/cell in trial
- * `trial`: nominal current of each slot's state plus its D2D deviation, not
- * clipped. Straight-line code (fixed trip counts, no data-dependent branches),
- * so that compilers vectorise it across work-items. A sigma of 0 adds 0. */
+ * `trial` (cim_program_cells, cim_cells.h), not clipped. A sigma of 0 adds 0. */
 static inline void cim_program_weight(__constant const cim_launch_params *lp,
                                       __constant const cim_mapping_desc *d, int wv, uint tile,
                                       uint cell, uint trial, int *raw)
 {
     int z[4];
     cim_rng_normals4(lp->seed, CIM_RNG_D2D, (uint)lp->layer, tile, trial, 0, cell, z);
-#pragma unroll
-    for (int s = 0; s < CIM_MAX_SLOTS; ++s) {
-        int state = d->slot_state[s][wv + 1];
-        state = state < 0 ? 0 : state; /* unused slot */
-        raw[s] = (int)lp->current_na[state] + cim_scale_deviate((int)lp->d2d_sigma_na[state], z[s]);
-    }
+    cim_program_cells(d, wv, (int)lp->current_na[0], (int)lp->current_na[1],
+                      (int)lp->d2d_sigma_na[0], (int)lp->d2d_sigma_na[1], z, raw);
 }
-
-/* Column current that cell currents c[] add to conversion j for input class
- * v (x = v - 1), for scalar and lane-wise currents. Unused terms have sign 0;
- * the slot is the same for every work-item, so c is not indexed dynamically
- * (which would keep it out of registers). */
-#define CIM_DEFINE_CONV_CURRENT(name, T)                                                           \
-    static inline T name(__constant const cim_mapping_desc *d, int j, int v, const T *c)           \
-    {                                                                                              \
-        T current = 0;                                                                             \
-        _Pragma("unroll") for (int t = 0; t < CIM_MAX_TERMS; ++t)                                  \
-        {                                                                                          \
-            __constant const cim_term *tm = &d->conv[j].terms[t];                                  \
-            current += (T)(tm->sign * d->drive[tm->drive][v]) * (tm->slot == 0   ? c[0]            \
-                                                                 : tm->slot == 1 ? c[1]            \
-                                                                 : tm->slot == 2 ? c[2]            \
-                                                                                 : c[3]);          \
-        }                                                                                          \
-        return current;                                                                            \
-    }
-CIM_DEFINE_CONV_CURRENT(cim_conv_current, int)
-CIM_DEFINE_CONV_CURRENT(cim_conv_current_lanes, cim_vec)
 
 /* Writes one output column's tile conversions to the trace buffers. */
 static inline void cim_write_trace(__constant const cim_launch_params *lp,
@@ -182,20 +157,15 @@ __kernel void cim_program_g(__constant const cim_launch_params *lp,
         ctr, CIM_TO_UINT(CIM_VLOAD(row_cell + m0) + col_cell[n]), (uint)(lp->trial_first + b),
         CIM_TO_UINT(CIM_VLOAD(row_tile + m0) + col_tile[n]), (uint)lp->layer, CIM_RNG_D2D, 0u);
     cim_philox_lanes(ctr, (uint)(lp->seed & 0xffffffffu), (uint)(lp->seed >> 32));
-    cim_vec c[CIM_MAX_SLOTS];
+    cim_vec z[CIM_MAX_SLOTS], c[CIM_MAX_SLOTS];
 #pragma unroll
-    for (int s = 0; s < CIM_MAX_SLOTS; ++s) {
-        /* state of slot s for each lane's weight; unused slots read as HRS */
-        const int sm = d->slot_state[s][0], s0 = d->slot_state[s][1], sp = d->slot_state[s][2];
-        const cim_vec state = wv < 0 ? (cim_vec)sm : (wv == 0 ? (cim_vec)s0 : (cim_vec)sp);
-        const cim_vec lrs = state == (cim_vec)1;
-        const cim_vec nominal =
-            lrs ? (cim_vec)(int)lp->current_na[1] : (cim_vec)(int)lp->current_na[0];
-        const cim_vec sigma =
-            lrs ? (cim_vec)(int)lp->d2d_sigma_na[1] : (cim_vec)(int)lp->d2d_sigma_na[0];
-        const cim_vec cur = nominal + cim_scale_deviate_lanes(sigma, cim_gauss_lanes(ctr[s]));
-        c[s] = cur < 0 ? (cim_vec)0 : cur;
-    }
+    for (int s = 0; s < CIM_MAX_SLOTS; ++s)
+        z[s] = cim_gauss_lanes(ctr[s]);
+    cim_program_cells_lanes(d, wv, (int)lp->current_na[0], (int)lp->current_na[1],
+                            (int)lp->d2d_sigma_na[0], (int)lp->d2d_sigma_na[1], z, c);
+#pragma unroll
+    for (int s = 0; s < CIM_MAX_SLOTS; ++s)
+        c[s] = c[s] < 0 ? (cim_vec)0 : c[s];
 #pragma unroll
     for (int j = 0; j < CIM_MAX_CONVS; ++j) {
         if (j < d->n_convs) {
@@ -304,16 +274,14 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
         /* column currents: every cell of the column with its C2C deviation */
         for (long n = tn * lp->xbar_n; n < tn * lp->xbar_n + n_used; ++n) {
             const int v = inputs[row * lp->cols + n] + 1, wv = weights_t[n * lp->rows_pad + m];
-            int z[4], c[CIM_MAX_SLOTS];
+            int z[4], programmed[CIM_MAX_SLOTS], c[CIM_MAX_SLOTS];
             uint tile, cell;
             cim_tile_cell(lp, pos, m, n, &tile, &cell);
             cim_rng_normals4(lp->seed, CIM_RNG_C2C, (uint)lp->layer, tile, trial, input, cell, z);
-            for (int s = 0; s < d->n_slots; ++s) {
-                int state = d->slot_state[s][wv + 1];
-                int cur = rb[s * plane + n * lp->rows_pad] +
-                          cim_scale_deviate((int)lp->c2c_sigma_na[state], z[s]);
-                c[s] = cur < 0 ? 0 : cur;
-            }
+            for (int s = 0; s < d->n_slots; ++s)
+                programmed[s] = rb[s * plane + n * lp->rows_pad];
+            cim_read_cells(d, wv, programmed, (int)lp->c2c_sigma_na[0], (int)lp->c2c_sigma_na[1], z,
+                           c);
             for (int j = 0; j < d->n_convs; ++j)
                 current[j] += cim_conv_current(d, j, v, c);
         }

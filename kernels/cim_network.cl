@@ -13,10 +13,25 @@
  * (cim_kernels.cl says how), so this kernel keeps serving plain-sum chips. */
 
 /* CIM_NET_BLOCKS: cim_network.h. The column-currents loops below hold one
- * named accumulator per block (registers, not an array), written out for 4. */
-#if CIM_NET_BLOCKS != 4
-#error "cim_read_layer is written for CIM_NET_BLOCKS == 4 accumulators"
-#endif
+ * named accumulator per block, a<q> for g and e<q> for the exact product
+ * (registers, not an array), declared and used through CIM_NET_EACH_BLOCK.
+ * Block q's g lies qoff[q] after block 0's (0 for q = 0, folded at compile
+ * time); "live" blocks are those inside rows_pad (q < nq; block 0 always). */
+#define CIM_NET_QOFF(q) ((q) == 0 ? 0 : qoff[q])
+#define CIM_NET_DECLARE(q) cim_vec a##q = 0, e##q = 0;
+#define CIM_NET_ADD_G(q) a##q += CIM_VLOAD_ALIGNED(gn + CIM_NET_QOFF(q));
+#define CIM_NET_ADD_G_LIVE(q)                                                                      \
+    if ((q) == 0 || (q) < nq)                                                                      \
+        a##q += CIM_VLOAD_ALIGNED(gn + CIM_NET_QOFF(q));
+/* the same where nq < CIM_NET_BLOCKS is known: the last block drops out */
+#define CIM_NET_ADD_G_PARTIAL(q)                                                                   \
+    if ((q) == 0 || ((q) < CIM_NET_BLOCKS - 1 && (q) < nq))                                        \
+        a##q += CIM_VLOAD_ALIGNED(gn + CIM_NET_QOFF(q));
+#define CIM_NET_ADD_EXACT_LIVE(q)                                                                  \
+    if ((q) == 0 || (q) < nq)                                                                      \
+        e##q += xv * CIM_VLOAD_INT(wn + (q)*CIM_VW);
+#define CIM_NET_STORE_SUMS(q) sums[j][q] = a##q;
+#define CIM_NET_ADD_EXACT(q) exact[q] += e##q;
 /* Inputs whose g offsets a CPU work-item lists before adding them up
  * (cim_read_layer's fast path). */
 #define CIM_NET_CHUNK 64
@@ -85,7 +100,7 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
             for (int j = 0; j < d->n_convs; ++j) {
                 __global const int *gj = gb + j * conv_stride;
                 /* named accumulators, not an array: they stay in registers */
-                cim_vec a0 = 0, a1 = 0, a2 = 0, a3 = 0, e0 = 0, e1 = 0, e2 = 0, e3 = 0;
+                CIM_NET_EACH_BLOCK(CIM_NET_DECLARE)
                 const int first_pass = j == 0, exact_on = count_exact && j == 0;
 #if CIM_VW > 1
                 if (planes == 1 && !exact_on) {
@@ -109,26 +124,16 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
                         if (nq == CIM_NET_BLOCKS) {
                             for (int e = 0; e < used; ++e) {
                                 __global const int *gn = gj + offs[e];
-                                a0 += CIM_VLOAD_ALIGNED(gn);
-                                a1 += CIM_VLOAD_ALIGNED(gn + qoff[1]);
-                                a2 += CIM_VLOAD_ALIGNED(gn + qoff[2]);
-                                a3 += CIM_VLOAD_ALIGNED(gn + qoff[3]);
+                                CIM_NET_EACH_BLOCK(CIM_NET_ADD_G)
                             }
                         } else {
                             for (int e = 0; e < used; ++e) {
                                 __global const int *gn = gj + offs[e];
-                                a0 += CIM_VLOAD_ALIGNED(gn);
-                                if (nq > 1)
-                                    a1 += CIM_VLOAD_ALIGNED(gn + qoff[1]);
-                                if (nq > 2)
-                                    a2 += CIM_VLOAD_ALIGNED(gn + qoff[2]);
+                                CIM_NET_EACH_BLOCK(CIM_NET_ADD_G_PARTIAL)
                             }
                         }
                     }
-                    sums[j][0] = a0;
-                    sums[j][1] = a1;
-                    sums[j][2] = a2;
-                    sums[j][3] = a3;
+                    CIM_NET_EACH_BLOCK(CIM_NET_STORE_SUMS)
                     continue;
                 }
 #endif
@@ -144,34 +149,16 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
                         s += xv;
                     if (c >= 0) {
                         __global const int *gn = gj + c * class_stride + n * lp->g_block;
-                        a0 += CIM_VLOAD_ALIGNED(gn);
-                        if (nq > 1)
-                            a1 += CIM_VLOAD_ALIGNED(gn + qoff[1]);
-                        if (nq > 2)
-                            a2 += CIM_VLOAD_ALIGNED(gn + qoff[2]);
-                        if (nq > 3)
-                            a3 += CIM_VLOAD_ALIGNED(gn + qoff[3]);
+                        CIM_NET_EACH_BLOCK(CIM_NET_ADD_G_LIVE)
                     }
                     if (exact_on && xv != 0) {
                         __global const char *wn = weights_t + n * lp->rows_pad + m0;
-                        e0 += xv * CIM_VLOAD_INT(wn);
-                        if (nq > 1)
-                            e1 += xv * CIM_VLOAD_INT(wn + CIM_VW);
-                        if (nq > 2)
-                            e2 += xv * CIM_VLOAD_INT(wn + 2 * CIM_VW);
-                        if (nq > 3)
-                            e3 += xv * CIM_VLOAD_INT(wn + 3 * CIM_VW);
+                        CIM_NET_EACH_BLOCK(CIM_NET_ADD_EXACT_LIVE)
                     }
                 }
-                sums[j][0] = a0;
-                sums[j][1] = a1;
-                sums[j][2] = a2;
-                sums[j][3] = a3;
+                CIM_NET_EACH_BLOCK(CIM_NET_STORE_SUMS)
                 if (exact_on) {
-                    exact[0] += e0;
-                    exact[1] += e1;
-                    exact[2] += e2;
-                    exact[3] += e3;
+                    CIM_NET_EACH_BLOCK(CIM_NET_ADD_EXACT)
                 }
             }
 #pragma unroll

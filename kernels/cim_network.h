@@ -23,8 +23,20 @@
  * by all of them): the kernel's register blocking and the host's launch
  * size. */
 #define CIM_NET_BLOCKS 4
-/* cim_read_layer (cim_network.cl) holds one named accumulator per block. */
-CIM_STATIC_ASSERT(CIM_NET_BLOCKS == 4, cim_read_layer_has_four_accumulators);
+/* X(0) X(1) ... X(CIM_NET_BLOCKS - 1): cim_read_layer (cim_network.cl) holds
+ * one named accumulator per block (registers, not an array) and writes the
+ * code of each block through this, so the blocks follow the define. */
+#if CIM_NET_BLOCKS == 1
+#define CIM_NET_EACH_BLOCK(X) X(0)
+#elif CIM_NET_BLOCKS == 2
+#define CIM_NET_EACH_BLOCK(X) X(0) X(1)
+#elif CIM_NET_BLOCKS == 4
+#define CIM_NET_EACH_BLOCK(X) X(0) X(1) X(2) X(3)
+#elif CIM_NET_BLOCKS == 8
+#define CIM_NET_EACH_BLOCK(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#else
+#error "CIM_NET_BLOCKS must be 1, 2, 4 or 8 (CIM_NET_EACH_BLOCK)"
+#endif
 
 typedef struct cim_layer_launch {
     int64_t positions;    /* output positions per image (1 for dense) */

@@ -3,14 +3,16 @@
  * Three steps per tile, each one function, so that a future model changes
  * one of them (SEMANTICS.md, PHYSICS.md):
  *   1. programming, cim_reference_program_tile: every cell's current for this
- *      trial (nominal current of its state plus its D2D deviation). Stuck-at
- *      faults go here: a per-cell, per-trial draw like D2D under a new RNG
- *      purpose (cim_rng.h) that overrides the programmed current.
+ *      trial (nominal current of its state plus its D2D deviation:
+ *      cim_program_cells, cim_cells.h, shared with the kernels). Stuck-at
+ *      faults go there: a per-cell, per-trial draw like D2D under a new RNG
+ *      purpose (cim_rng.h) that overrides the cell's state.
  *   2. the read, cim_reference_read_tile_columns: programmed cells + the row
  *      drives of one input vector -> the column current of every conversion
  *      of every output column of the tile. Each cell current gets a fresh
  *      C2C deviation, shared by all reads of that input, and is clipped at
- *      zero; each conversion sums its terms. Bit-line IR drop replaces the
+ *      zero; each conversion sums its terms (cim_conv_current, cim_cells.h,
+ *      the kernels' term sum too). Bit-line IR drop replaces the
  *      plain sum here (the ladder of PHYSICS.md §1 over the driven cells);
  *      read disturb makes `raw` a per-tile cell state that this step updates
  *      after each read (PHYSICS.md §2) instead of a constant.
@@ -27,13 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cim_cells.h"
 #include "cim_mapping.h"
 #include "cim_rng.h"
-
-static int32_t clip_zero(int32_t c)
-{
-    return c < 0 ? 0 : c;
-}
 
 void cim_reference_program_tile(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
                                 int32_t tile, int32_t m0, int32_t n0, uint32_t trial, int32_t *raw)
@@ -47,16 +45,16 @@ void cim_reference_program_tile(const cim_xbar *x, const int8_t *w, int32_t rows
         for (int32_t n = n0; n < cols && n < n0 + x->xbar_n; ++n) {
             uint32_t cell = (uint32_t)((m - m0) * x->xbar_n + (n - n0));
             int wv = w[(size_t)m * cols + n];
-            int32_t z[4] = {0, 0, 0, 0};
+            int32_t z[4] = {0, 0, 0, 0}, c[CIM_MAX_SLOTS];
             if (d2d)
                 cim_rng_normals4(x->seed, CIM_RNG_D2D, x->layer, (uint32_t)tile, trial, 0, cell, z);
-            for (int s = 0; s < d->n_slots; ++s) {
-                int state = cim_mapping_cell_state(x->mapping, s, wv);
-                int32_t c = digital ? state : x->current_na[state];
-                if (d2d)
-                    c += cim_scale_deviate(x->d2d_sigma_na[state], z[s]);
-                raw[s * plane + cell] = c;
-            }
+            if (digital)
+                cim_program_cells(d, wv, 0, 1, 0, 0, z, c); /* the state bit */
+            else
+                cim_program_cells(d, wv, x->current_na[0], x->current_na[1], x->d2d_sigma_na[0],
+                                  x->d2d_sigma_na[1], z, c);
+            for (int s = 0; s < d->n_slots; ++s)
+                raw[s * plane + cell] = c[s];
         }
     }
 }
@@ -75,23 +73,15 @@ static void read_column(const cim_xbar *x, const int8_t *w, int32_t cols, const 
         uint32_t cell = (uint32_t)((m - m0) * x->xbar_n + (n - n0));
         int wv = w[(size_t)m * cols + n];
         int xv = xin[n];
-        int32_t c[CIM_MAX_SLOTS];
+        int32_t programmed[CIM_MAX_SLOTS], c[CIM_MAX_SLOTS] = {0, 0, 0, 0};
         int32_t z[4] = {0, 0, 0, 0};
         if (c2c)
             cim_rng_normals4(x->seed, CIM_RNG_C2C, x->layer, (uint32_t)tile, trial, input, cell, z);
-        for (int s = 0; s < d->n_slots; ++s) {
-            int32_t v = raw[s * plane + cell];
-            if (c2c)
-                v += cim_scale_deviate(x->c2c_sigma_na[cim_mapping_cell_state(x->mapping, s, wv)],
-                                       z[s]);
-            c[s] = clip_zero(v);
-        }
-        for (int j = 0; j < d->n_convs; ++j) {
-            const cim_conv *cv = &d->conv[j];
-            for (int t = 0; t < cv->n_terms; ++t)
-                if (cim_mapping_drive(x->mapping, cv->terms[t].drive, xv))
-                    current[j] += cv->terms[t].sign * c[cv->terms[t].slot];
-        }
+        for (int s = 0; s < d->n_slots; ++s)
+            programmed[s] = raw[s * plane + cell];
+        cim_read_cells(d, wv, programmed, x->c2c_sigma_na[0], x->c2c_sigma_na[1], z, c);
+        for (int j = 0; j < d->n_convs; ++j)
+            current[j] += cim_conv_current(d, j, xv + 1, c); /* drive[.][x + 1] */
     }
 }
 
