@@ -13,12 +13,12 @@
  * (cim_kernels.cl says how), so this kernel keeps serving plain-sum chips. */
 
 /* CIM_NET_BLOCKS: cim_network.h. The column-currents loops below hold one
- * named accumulator per block, a<q> for g and e<q> for the exact product
- * (registers, not an array), declared and used through CIM_NET_EACH_BLOCK.
+ * named accumulator a<q> per block (registers, not an array), declared and
+ * used through CIM_NET_EACH_BLOCK.
  * Block q's g lies qoff[q] after block 0's (0 for q = 0, folded at compile
  * time); "live" blocks are those inside rows_pad (q < nq; block 0 always). */
 #define CIM_NET_QOFF(q) ((q) == 0 ? 0 : qoff[q])
-#define CIM_NET_DECLARE(q) cim_vec a##q = 0, e##q = 0;
+#define CIM_NET_DECLARE(q) cim_vec a##q = 0;
 #define CIM_NET_ADD_G(q) a##q += CIM_VLOAD_ALIGNED(gn + CIM_NET_QOFF(q));
 #define CIM_NET_ADD_G_LIVE(q)                                                                      \
     if ((q) == 0 || (q) < nq)                                                                      \
@@ -27,28 +27,25 @@
 #define CIM_NET_ADD_G_PARTIAL(q)                                                                   \
     if ((q) == 0 || ((q) < CIM_NET_BLOCKS - 1 && (q) < nq))                                        \
         a##q += CIM_VLOAD_ALIGNED(gn + CIM_NET_QOFF(q));
-#define CIM_NET_ADD_EXACT_LIVE(q)                                                                  \
-    if ((q) == 0 || (q) < nq)                                                                      \
-        e##q += xv * CIM_VLOAD_INT(wn + (q)*CIM_VW);
 #define CIM_NET_STORE_SUMS(q) sums[j][q] = a##q;
-#define CIM_NET_ADD_EXACT(q) exact[q] += e##q;
 /* Inputs whose g offsets a CPU work-item lists before adding them up
  * (cim_read_layer's fast path). */
 #define CIM_NET_CHUNK 64
 
 /* global: (ceil(rows_pad / (CIM_VW * CIM_NET_BLOCKS)), n_images * positions,
- * trials of the call). lp, cp, g, sumw, adc_table, weights_t: the layer's
+ * trials of the call). lp, cp, g, sumw, adc_table: the layer's
  * chips as cim_engine_chips_program left them (g holds those trials). x: the
  * input activations [set][image][in_size]; y: the output activations
- * [trial][image][rows][positions]; mismatch (count_exact):
- * [trial][image * positions][global size 0], how many of the work-item's
- * outputs differ from the exact W x of the same input vector. Per tile the
+ * [trial][image][rows][positions]; with count_exact, exact: the exact W x of
+ * the same input vectors [set][image * positions][rows] (cim_exact.cl) and
+ * mismatch [trial][image * positions][global size 0]: how many of the
+ * work-item's folded results differ from it. Per tile the
  * arithmetic is cim_read_g's (column sums of g, cim_column_result_lanes);
  * bit planes fold as cim_fold_planes and become outputs as cim_plane_output. */
 __kernel void cim_read_layer(__constant const cim_launch_params *lp,
                              __constant const cim_column_params *cp, __global const int *g,
                              __global const int *sumw, __global const long *adc_table,
-                             __global const char *weights_t, __constant const cim_layer_launch *nl,
+                             __global const int *exact, __constant const cim_layer_launch *nl,
                              __global const int *gather, __global const int *x,
                              __global const long *row_sums, __global int *y, __global int *mismatch)
 {
@@ -73,7 +70,8 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
     __global const int *gb = g + g0;
     const long class_stride = lp->cols * lp->g_block;
     const long conv_stride = (lp->rows_pad / lp->g_block) * classes * class_stride;
-    __global const int *xi = x + ((nl->inputs_per_trial ? b : 0) * nl->n_images + k) * nl->in_size;
+    const long set = nl->inputs_per_trial ? b : 0;
+    __global const int *xi = x + (set * nl->n_images + k) * nl->in_size;
     __global const int *gat = gather + p * lp->cols;
     const int planes = (int)nl->planes, binary = (int)nl->plane_binary, pad = (int)nl->pad_value;
     const int count_exact = (int)nl->count_exact;
@@ -81,29 +79,29 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
     for (int u = 0; u < CIM_VALUE_CLASSES; ++u)
         class_of[u] = cim_value_class(d, u);
     const int c_minus = class_of[0], c_zero = class_of[1], c_plus = class_of[2];
-    cim_lvec folded[CIM_NET_BLOCKS], folded_exact[CIM_NET_BLOCKS];
+    cim_lvec folded[CIM_NET_BLOCKS];
 #pragma unroll
     for (int q = 0; q < CIM_NET_BLOCKS; ++q)
-        folded[q] = folded_exact[q] = 0;
+        folded[q] = 0;
     for (int pl = planes - 1; pl >= 0; --pl) {
-        cim_vec result[CIM_NET_BLOCKS], exact[CIM_NET_BLOCKS];
+        cim_vec result[CIM_NET_BLOCKS];
 #pragma unroll
         for (int q = 0; q < CIM_NET_BLOCKS; ++q)
-            result[q] = exact[q] = 0;
+            result[q] = 0;
         for (long tn = 0; tn < lp->tiles_n; ++tn) {
             const long n0 = tn * lp->xbar_n;
             const long n1 = n0 + lp->xbar_n < lp->cols ? n0 + lp->xbar_n : lp->cols;
-            /* column currents: one pass per conversion; the input sum and
-             * the exact product ride along the first */
+            /* column currents: one pass per conversion; the input sum
+             * rides along the first */
             cim_vec sums[CIM_MAX_CONVS][CIM_NET_BLOCKS];
             int s = 0;
             for (int j = 0; j < d->n_convs; ++j) {
                 __global const int *gj = gb + j * conv_stride;
                 /* named accumulators, not an array: they stay in registers */
                 CIM_NET_EACH_BLOCK(CIM_NET_DECLARE)
-                const int first_pass = j == 0, exact_on = count_exact && j == 0;
+                const int first_pass = j == 0;
 #if CIM_VW > 1
-                if (planes == 1 && !exact_on) {
+                if (planes == 1) {
                     /* CPUs, plain inputs: the g offsets of a chunk of inputs
                      * first (an entry list, zeros dropped), then the column
                      * sums, so that the g loads do not wait on the chain
@@ -139,11 +137,8 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
 #endif
                 for (long n = n0; n < n1; ++n) {
                     const int src = gat[n];
-                    int xv = src >= 0 ? xi[src] : pad;
-                    if (planes > 1) {
-                        const int bit = (xv >> pl) & 1;
-                        xv = binary ? 2 * bit - 1 : bit;
-                    }
+                    const int value = src >= 0 ? xi[src] : pad;
+                    const int xv = planes > 1 ? cim_plane_input(value, pl, binary) : value;
                     const int c = xv < 0 ? c_minus : xv == 0 ? c_zero : c_plus;
                     if (first_pass)
                         s += xv;
@@ -151,15 +146,8 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
                         __global const int *gn = gj + c * class_stride + n * lp->g_block;
                         CIM_NET_EACH_BLOCK(CIM_NET_ADD_G_LIVE)
                     }
-                    if (exact_on && xv != 0) {
-                        __global const char *wn = weights_t + n * lp->rows_pad + m0;
-                        CIM_NET_EACH_BLOCK(CIM_NET_ADD_EXACT_LIVE)
-                    }
                 }
                 CIM_NET_EACH_BLOCK(CIM_NET_STORE_SUMS)
-                if (exact_on) {
-                    CIM_NET_EACH_BLOCK(CIM_NET_ADD_EXACT)
-                }
             }
 #pragma unroll
             for (int q = 0; q < CIM_NET_BLOCKS; ++q) {
@@ -174,11 +162,10 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
             }
         }
 #pragma unroll
-        for (int q = 0; q < CIM_NET_BLOCKS; ++q) {
+        for (int q = 0; q < CIM_NET_BLOCKS; ++q)
             folded[q] = CIM_FOLD_PLANE(folded[q], CIM_TO_LONG(result[q]));
-            folded_exact[q] = CIM_FOLD_PLANE(folded_exact[q], CIM_TO_LONG(exact[q]));
-        }
     }
+    __global const int *exact_v = exact + (set * get_global_size(1) + v) * lp->rows;
     int differ = 0;
 #pragma unroll
     for (int q = 0; q < CIM_NET_BLOCKS; ++q) {
@@ -187,8 +174,8 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
             if (m >= lp->rows)
                 break;
             const int f = cim_saturate_int32(CIM_LLANE(folded[q], l));
-            const int fe = cim_saturate_int32(CIM_LLANE(folded_exact[q], l));
-            differ += f != fe;
+            if (count_exact)
+                differ += f != exact_v[m];
             y[((b * nl->n_images + k) * lp->rows + m) * positions + p] =
                 cim_plane_output(f, row_sums[m], planes, binary);
         }

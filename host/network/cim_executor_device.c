@@ -19,6 +19,7 @@
 #include "cim_engine.h"
 #include "cim_executor_host.h"
 #include "cim_forward.h"
+#include "cim_layer_exact.h"
 #include "cim_network.h"
 #include "cim_walk.h"
 
@@ -87,13 +88,14 @@ static int read_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void *yv
     const cim_layer_plan *lp = &p->layers[l];
     const cim_layer_mvm *g = &lp->mvm;
     const int count = job->mismatches != NULL;
+    const int64_t sets = cim_plan_shared_input(p, l) ? 1 : job->n_trials;
     const int64_t vectors = job->n_images * g->positions, blocks = column_blocks(ocl, g->rows);
     const size_t n_counts = count ? (size_t)(job->n_trials * vectors * blocks) : 0;
     cl_mem x = xv, y = yv;
     cim_engine_chips chips;
     int32_t *counts = count ? malloc(sizeof(int32_t) * n_counts) : NULL;
     int64_t *differ = count ? calloc((size_t)job->n_trials, sizeof *differ) : NULL;
-    cl_mem bgather = NULL, brows = NULL, bnl = NULL, bcounts = NULL;
+    cl_mem bgather = NULL, brows = NULL, bnl = NULL, bcounts = NULL, bexact = NULL;
     int rc;
     memset(&chips, 0, sizeof chips);
     if (count && (!counts || !differ)) {
@@ -111,7 +113,7 @@ static int read_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void *yv
         .in_size = lp->in_size,
         .out_size = lp->out_size,
         .n_images = job->n_images,
-        .inputs_per_trial = !cim_plan_shared_input(p, l),
+        .inputs_per_trial = sets > 1,
         .count_exact = count,
     };
     bgather = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY,
@@ -122,14 +124,19 @@ static int read_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void *yv
     bnl = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof nl, &nl, "layer parameters", err);
     bcounts = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * n_counts, NULL,
                              "error counts", err);
-    if (!bgather || !brows || !bnl || !bcounts) {
+    /* the exact W x of the same input vectors, when counting errors */
+    if (count && (rc = cim_layer_exact_device(ocl, lp, job->n_images, sets, x, &bexact, err)) != 0)
+        goto done;
+    if (!count)
+        bexact = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, 0, NULL, "exact results", err);
+    if (!bgather || !brows || !bnl || !bcounts || !bexact) {
         rc = err->code;
         goto done;
     }
     {
-        const cl_mem args[] = {
-            chips.lp, chips.cp, chips.g, chips.sumw, chips.adc_table, chips.weights_t, bnl,
-            bgather,  x,        brows,   y,          bcounts};
+        const cl_mem args[] = {chips.lp, chips.cp, chips.g, chips.sumw, chips.adc_table,
+                               bexact,   bnl,      bgather, x,          brows,
+                               y,        bcounts};
         cl_kernel k = dw->k[K_READ];
         if ((rc = cim_ocl_set_args(k, 12, args, err)) != 0 ||
             (rc = cim_ocl_launch(ocl, k, "network read kernel", (size_t)blocks, (size_t)vectors,
@@ -147,7 +154,7 @@ static int read_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void *yv
     }
 done:
     cim_engine_chips_release(&chips);
-    cl_mem bufs[] = {bgather, brows, bnl, bcounts};
+    cl_mem bufs[] = {bgather, brows, bnl, bcounts, bexact};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; ++i)
         if (bufs[i])
             clReleaseMemObject(bufs[i]);

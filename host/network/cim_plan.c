@@ -88,7 +88,7 @@ int cim_plan_init(cim_plan *p, const cim_model *m, const cim_config *cfg, uint64
     return 0;
 }
 
-cim_xbar cim_plan_digital_xbar(const cim_xbar *x)
+static cim_xbar digital_xbar(const cim_xbar *x)
 {
     cim_xbar d = *x;
     d.column.digital = 1;
@@ -101,7 +101,7 @@ void cim_plan_make_digital(cim_plan *p)
 {
     for (int32_t l = 0; l < p->num_layers; ++l)
         if (cim_plan_on_crossbar(&p->layers[l]))
-            p->layers[l].xbar = cim_plan_digital_xbar(&p->layers[l].xbar);
+            p->layers[l].xbar = digital_xbar(&p->layers[l].xbar);
 }
 
 void cim_plan_free(cim_plan *p)

@@ -73,11 +73,8 @@ int cim_plan_places_on_crossbar(const cim_layer *L, cim_pixel_layers pixels);
 int cim_plan_init(cim_plan *p, const cim_model *m, const cim_config *cfg, uint64_t seed,
                   cim_pixel_layers pixels, cim_error *err);
 
-/* The digital twin of a crossbar: the same cells and tiles, read exactly
- * (c = s, no ADC, no variability): its results are the exact W x. */
-cim_xbar cim_plan_digital_xbar(const cim_xbar *x);
-
-/* Makes every crossbar layer of p digital (the ideal accuracy of a run). */
+/* Makes every crossbar layer of p digital: the same cells and tiles, read
+ * exactly (c = s, no ADC, no variability); the ideal accuracy of a run. */
 void cim_plan_make_digital(cim_plan *p);
 
 /* Releases the plan's tables and zeroes it; a zeroed plan is fine. */
