@@ -105,17 +105,9 @@ static int read_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void *yv
     if ((rc = cim_engine_chips_program(ocl, &lp->xbar, g->weights, g->rows, g->cols,
                                        job->trial_first, job->n_trials, &chips, err)) != 0)
         goto done;
-    const cim_layer_launch nl = {
-        .positions = g->positions,
-        .planes = g->planes,
-        .plane_binary = g->plane_binary,
-        .pad_value = g->pad_value,
-        .in_size = lp->in_size,
-        .out_size = lp->out_size,
-        .n_images = job->n_images,
-        .inputs_per_trial = sets > 1,
-        .count_exact = count,
-    };
+    cim_layer_launch nl = cim_layer_launch_of(lp, job->n_images);
+    nl.inputs_per_trial = sets > 1;
+    nl.count_exact = count;
     bgather = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY,
                              sizeof(int32_t) * (size_t)g->positions * (size_t)g->cols, lp->gather,
                              "gather table", err);

@@ -7,22 +7,26 @@
 
 #include <stdlib.h>
 
-#include "cim_network.h"
+cim_layer_launch cim_layer_launch_of(const cim_layer_plan *lp, int64_t n_images)
+{
+    const cim_layer_launch nl = {
+        .positions = lp->mvm.positions,
+        .planes = lp->mvm.planes,
+        .plane_binary = lp->mvm.plane_binary,
+        .pad_value = lp->mvm.pad_value,
+        .in_size = lp->in_size,
+        .out_size = lp->out_size,
+        .n_images = n_images,
+    };
+    return nl;
+}
 
 int cim_layer_exact_device(cim_ocl *ocl, const cim_layer_plan *lp, int64_t n_images, int64_t sets,
                            cl_mem x, cl_mem *exact, cim_error *err)
 {
     const cim_layer_mvm *g = &lp->mvm;
     const size_t n_out = (size_t)(sets * n_images * g->positions) * (size_t)g->rows;
-    const cim_layer_launch nl = {
-        .positions = g->positions,
-        .planes = g->planes,
-        .plane_binary = g->plane_binary,
-        .pad_value = g->pad_value,
-        .in_size = lp->in_size,
-        .out_size = lp->out_size,
-        .n_images = n_images,
-    };
+    const cim_layer_launch nl = cim_layer_launch_of(lp, n_images);
     const cl_int rows = g->rows, cols = g->cols;
     int8_t *wt = malloc((size_t)rows * (size_t)cols);
     cl_mem bnl = NULL, bwt = NULL, bgather = NULL, out = NULL;

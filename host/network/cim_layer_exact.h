@@ -11,8 +11,14 @@
 #include <stdint.h>
 
 #include "cim_error.h"
+#include "cim_network.h"
 #include "cim_ocl.h"
 #include "cim_plan.h"
+
+/* What the device kernels of the network (cim_network.cl, cim_exact.cl) are
+ * told about layer lp for n_images images per set: its geometry and sizes;
+ * inputs_per_trial and count_exact 0 (the caller's to set). */
+cim_layer_launch cim_layer_launch_of(const cim_layer_plan *lp, int64_t n_images);
 
 /* exact[set][image * positions][rows] (int32, a new device buffer the caller
  * releases): the folded exact result of every input vector of layer lp for
