@@ -28,7 +28,8 @@ int cim_layer_exact_device(cim_ocl *ocl, const cim_layer_plan *lp, int64_t n_ima
     const size_t n_out = (size_t)(sets * n_images * g->positions) * (size_t)g->rows;
     const cim_layer_launch nl = cim_layer_launch_of(lp, n_images);
     const cl_int rows = g->rows, cols = g->cols;
-    int8_t *wt = malloc((size_t)rows * (size_t)cols);
+    const cl_long vw = ocl->vector_width, rows_pad = (rows + vw - 1) / vw * vw;
+    int8_t *wt = calloc((size_t)rows_pad * (size_t)cols, 1);
     cl_mem bnl = NULL, bwt = NULL, bgather = NULL, out = NULL;
     cl_kernel k;
     cim_error scratch;
@@ -40,11 +41,12 @@ int cim_layer_exact_device(cim_ocl *ocl, const cim_layer_plan *lp, int64_t n_ima
                              lp->layer->name);
     for (int32_t m = 0; m < rows; ++m)
         for (int32_t n = 0; n < cols; ++n)
-            wt[(size_t)n * rows + m] = g->weights[(size_t)m * cols + n];
+            wt[(size_t)n * (size_t)rows_pad + (size_t)m] = g->weights[(size_t)m * cols + n];
     if ((rc = cim_ocl_kernel(ocl, "cim_exact_layer", &k, err)) != 0)
         goto done;
     bnl = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof nl, &nl, "layer parameters", err);
-    bwt = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, (size_t)rows * (size_t)cols, wt, "weights", err);
+    bwt =
+        cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, (size_t)rows_pad * (size_t)cols, wt, "weights", err);
     bgather =
         cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * (size_t)g->positions * (size_t)cols,
                        lp->gather, "gather table", err);
@@ -56,12 +58,13 @@ int cim_layer_exact_device(cim_ocl *ocl, const cim_layer_plan *lp, int64_t n_ima
     }
     if ((rc = cim_ocl_set_arg(k, 0, sizeof(cl_mem), &bnl, err)) != 0 ||
         (rc = cim_ocl_set_arg(k, 1, sizeof rows, &rows, err)) != 0 ||
-        (rc = cim_ocl_set_arg(k, 2, sizeof cols, &cols, err)) != 0 ||
-        (rc = cim_ocl_set_arg(k, 3, sizeof(cl_mem), &bwt, err)) != 0 ||
-        (rc = cim_ocl_set_arg(k, 4, sizeof(cl_mem), &bgather, err)) != 0 ||
-        (rc = cim_ocl_set_arg(k, 5, sizeof(cl_mem), &x, err)) != 0 ||
-        (rc = cim_ocl_set_arg(k, 6, sizeof(cl_mem), &out, err)) != 0 ||
-        (rc = cim_ocl_launch(ocl, k, "exact W x", (size_t)rows,
+        (rc = cim_ocl_set_arg(k, 2, sizeof rows_pad, &rows_pad, err)) != 0 ||
+        (rc = cim_ocl_set_arg(k, 3, sizeof cols, &cols, err)) != 0 ||
+        (rc = cim_ocl_set_arg(k, 4, sizeof(cl_mem), &bwt, err)) != 0 ||
+        (rc = cim_ocl_set_arg(k, 5, sizeof(cl_mem), &bgather, err)) != 0 ||
+        (rc = cim_ocl_set_arg(k, 6, sizeof(cl_mem), &x, err)) != 0 ||
+        (rc = cim_ocl_set_arg(k, 7, sizeof(cl_mem), &out, err)) != 0 ||
+        (rc = cim_ocl_launch(ocl, k, "exact W x", (size_t)(rows_pad / vw),
                              (size_t)(sets * n_images * g->positions), 1, NULL, err)) != 0)
         goto done;
     *exact = out;
