@@ -1,5 +1,5 @@
 /* cim_layer_ops.h -- the element-wise layers of data/model_format.md, one
- * definition for the host forward pass (host/cim_forward.c) and the device
+ * definition for the host forward pass (host/network/cim_forward.c) and the device
  * pipeline's kernels (kernels/cim_network.cl).
  */
 #ifndef CIM_LAYER_OPS_H

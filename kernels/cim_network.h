@@ -4,13 +4,13 @@
  *
  * Activation tensors on the device are int32 [set][image][size], set being
  * 0 for tensors every chip shares (before the first crossbar layer) and the
- * trial of the call otherwise -- the layout of host/cim_executor.c.
+ * trial of the call otherwise -- the layout of host/network/cim_executor_host.c.
  *
  * cim_read_layer evaluates one crossbar layer for every (chip, image,
  * output position) straight from the input activations: the input vector of
  * position p lists, for fan-in index n, the activation at gather[p][n] of the
  * image's input tensor (or pad_value where gather is -1: the padding of a
- * conv2d layer's im2col unrolling, cim_netref.h); a layer on raw pixels reads
+ * conv2d layer's im2col unrolling, cim_geometry.h); a layer on raw pixels reads
  * each vector as `planes` bit planes (cim_planes.h).
  */
 #ifndef CIM_NETWORK_H

@@ -4,7 +4,7 @@
  *   F = sum_b 2^b r_b,
  * accumulated exactly in 64 bits and saturated to int32 (so an absurd ADC
  * range cannot wrap differently on different devices). The host C reference
- * (host/cim_netref.c), the device's fold kernel and the network kernel
+ * (host/network/cim_geometry.c), the device's fold kernel and the network kernel
  * (lane-wise, cim_network.cl) all fold with CIM_FOLD_PLANE and saturate with
  * cim_saturate_int32, so they agree bit for bit. r points at plane 0's read; the reads of one
  * vector lie `stride` values apart; planes <= CIM_MAX_PLANES.

@@ -1,7 +1,7 @@
 /* cim_xbar.h -- a crossbar fully resolved to integers: what the reference and
  * the kernels need to evaluate one layer's matrix on simulated tiles.
  *
- * host/config.c turns the user's JSON (µA, names, booleans) into this struct
+ * host/io/cim_config_resolve.c turns the user's JSON (µA, names, booleans) into this struct
  * once; from here on there are no floating-point values. Tiling: a matrix of
  * `rows` outputs x `cols` inputs is cut into tiles of xbar_m x xbar_n (the
  * logical crossbar size, SEMANTICS.md); tile (tm, tn) has index
