@@ -425,7 +425,7 @@ static void test_noise_free_analog_equals_digital_every_mapping(void **state)
                                  first + (uint32_t)k, got[k], want[k]);
                 ++runs;
                 free(got);
-                free(ax);
+                cim_test_plan_free(ax);
             }
             cim_config_free(&cfg);
         }
