@@ -1,6 +1,6 @@
 /* bench_mvm.c -- throughput of the crossbar kernels against the plain-C
  * reference and against the device's own peak, measured in one run
- * (DESIGN.md §8). Not a test: it prints figures and ratios.
+ * (docs/design.md §5). Not a test: it prints figures and ratios.
  *
  * Workload: a 256x256 TNN_I tile (the paper's typical crossbar), HRS/LRS
  * 5/30 µA, D2D sigma 1/3 µA, 5-bit symmetric ADC with MAX range; random
@@ -25,7 +25,7 @@
 #define LRS_NA 30000
 #define ADC_BITS 5
 /* Reference simulator of the CIM-Explorer flow on this machine kind
- * (DESIGN.md §8): 0.72 G MAC/s per core, 4 ms per sampled 256x256 chip. */
+ * (docs/design.md §5): 0.72 G MAC/s per core, 4 ms per sampled 256x256 chip. */
 #define REFSIM_MACS_PER_CORE 0.72e9
 #define REFSIM_CORES 2
 #define IMAGES_PER_TRIAL 10000 /* Fashion-MNIST test set */
@@ -257,7 +257,7 @@ int main(int argc, char **argv)
     printf("  D2D sampling: %.3f ms per chip = %.2f%% of its %d images  (target <= 1%%)\n",
            sample_per_trial * 1e3, 100.0 * sample_per_trial / (read_per_input * IMAGES_PER_TRIAL),
            IMAGES_PER_TRIAL);
-    printf("  (reference simulator: %.2f G MAC/s = %.2f per core x %d cores, DESIGN.md)\n",
+    printf("  (reference simulator: %.2f G MAC/s = %.2f per core x %d cores, docs/design.md)\n",
            refsim * 1e-9, REFSIM_MACS_PER_CORE * 1e-9, REFSIM_CORES);
     free(w);
     free(in);

@@ -1,4 +1,4 @@
-/* bench_run.c -- throughput of the network Monte-Carlo (issue 3, DESIGN.md
+/* bench_run.c -- throughput of the network Monte-Carlo (issue 3, docs/design.md
  * §7-§8): the OpenCL executor against the plain-C reference network, in one
  * run. Not a test: it prints figures and ratios.
  *
@@ -21,7 +21,7 @@
  *  (c) the ratio executor / reference;
  *  (d) a projection at the measured rate of `cimgpu --trials 10000` over the
  *      default 100 images and over all 10000 test images, compared with the
- *      H100 target of DESIGN.md §8 (10000 x 10000 in 60 s). It is a
+ *      H100 target of docs/design.md §5 (10000 x 10000 in 60 s). It is a
  *      projection from this device, not a measurement of that run.
  *
  *   bench_run [--trials T] [--images K] [--repeat R] [--model M.h5]
@@ -56,8 +56,8 @@
 #define TEST_IMAGES 10000 /* Fashion-MNIST test set */
 #define CLI_IMAGES 100    /* `cimgpu run` default --images */
 #define PROJ_TRIALS 10000
-#define H100_TARGET_S 60.0 /* DESIGN.md §8: 10000 trials x 10000 images */
-/* Reference simulator of the CIM-Explorer flow (DESIGN.md §8). */
+#define H100_TARGET_S 60.0 /* docs/design.md §5: 10000 trials x 10000 images */
+/* Reference simulator of the CIM-Explorer flow (docs/design.md §5). */
 #define REFSIM_MACS_PER_CORE 0.72e9
 #define REFSIM_CORES 2
 
@@ -305,7 +305,7 @@ int main(int argc, char **argv)
     printf("\nratios\n");
     printf("  executor / plain-C reference                     %10.1fx\n", exec_rate / ref_rate);
     printf("  executor crossbar MACs / reference simulator     %10.2fx  (%.2f G MAC/s = %.2f per "
-           "core x %d, DESIGN.md §8)\n",
+           "core x %d, docs/design.md §5)\n",
            exec_rate * xmacs / refsim, refsim * 1e-9, REFSIM_MACS_PER_CORE * 1e-9, REFSIM_CORES);
 
     printf("\nprojection on THIS device (%s) at the measured executor rate, not a measurement:\n",
@@ -315,7 +315,7 @@ int main(int argc, char **argv)
     print_duration("cimgpu --trials 10000 --images 10000",
                    (double)PROJ_TRIALS * TEST_IMAGES / exec_rate);
     printf("  %-50s %10.1f s  (%.0f trial*image/s)\n",
-           "DESIGN.md §8 target on one H100, 10000 x 10000", H100_TARGET_S, target_rate);
+           "docs/design.md §5 target on one H100, 10000 x 10000", H100_TARGET_S, target_rate);
     printf("  %-50s %10.4fx  (projected time %.0fx the target's)\n",
            "measured rate / H100 target rate", exec_rate / target_rate, target_rate / exec_rate);
     status = 0;

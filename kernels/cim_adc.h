@@ -1,4 +1,4 @@
-/* cim_adc.h -- the ADC models in exact integer arithmetic (SEMANTICS.md, ADC).
+/* cim_adc.h -- the ADC models in exact integer arithmetic (docs/semantics.md, ADC).
  *
  * A(I, k, o): J = I + o is converted with scale k / Delta.
  *   INF: A = J * k / Delta, kept exact (a rational) by the caller until an integer

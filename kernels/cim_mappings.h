@@ -1,4 +1,4 @@
-/* cim_mappings.h -- the eleven crossbar mappings as data (SEMANTICS.md).
+/* cim_mappings.h -- the eleven crossbar mappings as data (docs/semantics.md).
  *
  * A mapping is described by four small tables instead of code:
  *   - slot_state[s][w+1]: the state bit (1 = LRS, 0 = HRS) of physical cell slot
@@ -75,7 +75,7 @@ typedef struct cim_mapping_desc {
     int32_t corr_sumw; /* digital correction coefficients */
     int32_t corr_s;
     int32_t corr_n;
-    int32_t rows_per_input; /* physical footprint (SEMANTICS.md table) */
+    int32_t rows_per_input; /* physical footprint (docs/semantics.md table) */
     int32_t cols_per_output;
     int8_t slot_state[CIM_MAX_SLOTS][3];
     int8_t drive[CIM_MAX_DRIVES][3];

@@ -1,6 +1,6 @@
 /* cim_peak.cl -- peak micro-kernels for benchmarks/ (device only): the
  * device's own rate for the operation each MVM kernel is made of, measured
- * in the same run as the kernels (DESIGN.md §8). */
+ * in the same run as the kernels (docs/design.md §5). */
 
 /* cim_peak_int_add: 16 independent int32 vector accumulator chains, one add
  * each per step (2 * CIM_PEAK_PAIRS * CIM_VW adds per step and work-item). */

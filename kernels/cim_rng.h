@@ -1,4 +1,4 @@
-/* cim_rng.h -- the keyed random streams of a simulation (DESIGN.md §4).
+/* cim_rng.h -- the keyed random streams of a simulation (docs/design.md §2).
  *
  * Every random draw is Philox4x32-10 (Random123) of a counter built from the
  * draw's logical coordinates, never from work-item ids, so a draw is the same

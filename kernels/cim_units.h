@@ -10,7 +10,7 @@
  * handled in half-units (2·nA) inside cim_adc.h.
  *
  * Rounding rule used everywhere a rational becomes an integer: round half away
- * from zero (SEMANTICS.md, ADC). cim_div_round is its definition; kernels that
+ * from zero (docs/semantics.md, ADC). cim_div_round is its definition; kernels that
  * divide lane-wise estimate the quotient in float and make it exact with
  * CIM_DEFINE_DIV_ROUND_ESTIMATED's correction step (tests/test_kernels.c
  * sweeps every rounding case against cim_div_round).

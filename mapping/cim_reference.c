@@ -1,7 +1,7 @@
 /* cim_reference.c -- the reference MVM, written for clarity, not speed.
  *
  * Three steps per tile, each one function, so that a future model changes
- * one of them (SEMANTICS.md, PHYSICS.md):
+ * one of them (docs/semantics.md; docs/HACKING.md for the models to come):
  *   1. programming, cim_reference_program_tile: every cell's current for this
  *      trial (nominal current of its state plus its D2D deviation:
  *      cim_program_cells, cim_cells.h, shared with the kernels). Stuck-at
@@ -13,9 +13,9 @@
  *      C2C deviation, shared by all reads of that input, and is clipped at
  *      zero; each conversion sums its terms (cim_conv_current, cim_cells.h,
  *      the kernels' term sum too). Bit-line IR drop replaces the
- *      plain sum here (the ladder of PHYSICS.md §1 over the driven cells);
+ *      plain sum here (the bit-line ladder of IR drop over the driven cells);
  *      read disturb makes `raw` a per-tile cell state that this step updates
- *      after each read (PHYSICS.md §2) instead of a constant.
+ *      after each read (read disturb) instead of a constant.
  *   3. conversion, cim_column_result(): ADC and recombination of one
  *      column's currents; the tile results of one output add as integers.
  * Measured device distributions replace the Gaussian table sampler

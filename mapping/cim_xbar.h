@@ -4,7 +4,7 @@
  * host/io/cim_config_resolve.c turns the user's JSON (µA, names, booleans) into this struct
  * once; from here on there are no floating-point values. Tiling: a matrix of
  * `rows` outputs x `cols` inputs is cut into tiles of xbar_m x xbar_n (the
- * logical crossbar size, SEMANTICS.md); tile (tm, tn) has index
+ * logical crossbar size, docs/semantics.md); tile (tm, tn) has index
  * tm * tiles_n + tn and holds outputs tm*xbar_m.. and inputs tn*xbar_n...
  */
 #ifndef CIM_XBAR_H

@@ -1,6 +1,6 @@
 /* test_adc.c -- the ADC models and the rounding rules, on hand-computed cases.
  *
- * SEMANTICS.md, ADC: J = I + o; a finite ADC clips J to [lo, hi], quantizes
+ * docs/semantics.md, ADC: J = I + o; a finite ADC clips J to [lo, hi], quantizes
  * it to Jq = lo + h * round((J - lo) / h) with h = (hi - lo) / steps, and
  * outputs A = round(Jq * k / Delta); every round is half away from zero.
  * POS has steps = 2^b - 1, SYM steps = 2^b - 2. INF keeps J * k / Delta exact

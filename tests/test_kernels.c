@@ -66,7 +66,7 @@ typedef enum variant {
 
 /* HRS/LRS 5/30 µA; D2D sigma 2/6 µA (large against HRS, so clipping is
  * exercised), C2C sigma 1.5/3 µA; finite ADCs of the type the mapping needs
- * with the MAX range (SEMANTICS.md). */
+ * with the MAX range (docs/semantics.md). */
 static cim_xbar make_xbar(cim_mapping_id id, variant v, int32_t xm, int32_t xn, int bits)
 {
     const cim_mapping_desc *d = cim_mapping_desc_of(id);

@@ -1,12 +1,12 @@
 /* test_mapping.c -- every mapping computes W·x exactly when nothing is noisy.
  *
- * Two layers of proof, both over all eleven mappings (SEMANTICS.md):
+ * Two layers of proof, both over all eleven mappings (docs/semantics.md):
  *  1. The table of kernels/cim_mappings.h, element by element: for every
  *     valid (w, x), the conversions' signed, scaled sums of cell terms plus the
  *     digital corrections give w·x -- in digital mode (c = s), and in analog
  *     mode as a polynomial in HRS and Delta (the HRS coefficient must vanish,
  *     the Delta coefficient must be w·x). The footprint columns of the table
- *     must match SEMANTICS.md's "Physical footprint" table.
+ *     must match the "Footprint" table of docs/semantics.md.
  *  2. The reference MVM (mapping/cim_reference.c) end to end: digital mode and
  *     noise-free analog with an INF ADC equal plain W·x exactly on random
  *     matrices of several shapes (one tile, several tiles with ragged last
@@ -48,7 +48,7 @@ static const shape SHAPES[] = {
 
 /* ---- 1. the mapping table ---- */
 
-/* SEMANTICS.md, "The mappings" and "Physical footprint", one row per mapping:
+/* docs/semantics.md, "The mappings" and "Footprint", one row per mapping:
  * ternary alphabet, signed column current, cells per weight, drive vectors,
  * conversions per read, physical rows per input, physical columns per output. */
 typedef struct footprint {
@@ -274,7 +274,7 @@ static void test_same_sign_terms_never_share_an_input(void **state)
 static void test_names_round_trip(void **state)
 {
     (void)state;
-    /* Names and order from SEMANTICS.md; the order is part of the formats. */
+    /* Names and order from docs/semantics.md; the order is part of the formats. */
     static const char *const names[CIM_MAPPING_COUNT] = {
         "BNN_I", "BNN_II", "BNN_III", "BNN_IV", "BNN_V", "BNN_VI",
         "TNN_I", "TNN_II", "TNN_III", "TNN_IV", "TNN_V",

@@ -1,4 +1,4 @@
-/* test_rng.c -- the keyed random streams (kernels/cim_rng.h, DESIGN.md §4).
+/* test_rng.c -- the keyed random streams (kernels/cim_rng.h, docs/design.md §2).
  *
  * 1. Philox4x32 known answers, through <Random123/philox.h> exactly as the
  *    project includes it (via cim_rng.h), so a wrong or miscompiled header is

@@ -1,5 +1,5 @@
 /* test_variability.c -- D2D and C2C variability in the reference MVM
- * (SEMANTICS.md, Variability; mapping/cim_reference.c).
+ * (docs/semantics.md, Variability; mapping/cim_reference.c).
  *
  * Statistical checks compare the column currents of the trace
  * (cim_mvm_trace.current) with their analytic distribution. For conversion j

@@ -1,7 +1,7 @@
 /* cli.h -- what the cimgpu subcommands share: their entry points, the
  * one-line error report and strict parsing of numeric option values.
  *
- * Contract of every subcommand (DESIGN.md §5): it returns the process exit
+ * Contract of every subcommand (docs/design.md §3): it returns the process exit
  * status (0 success, 1 runtime failure, 2 bad usage or bad input); an error is
  * exactly one line on stderr, "cimgpu: <message>"; `--help` prints the usage
  * on stdout and returns 0.

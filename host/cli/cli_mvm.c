@@ -1,4 +1,4 @@
-/* cli_mvm.c -- `cimgpu mvm`: the crossbar calculator (DESIGN.md §5).
+/* cli_mvm.c -- `cimgpu mvm`: the crossbar calculator (docs/design.md §3).
  *
  * Everything the user gave is checked before the OpenCL device is opened, so
  * that bad input fails fast with exit status 2: options, then the config

@@ -1,4 +1,4 @@
-/* cli_run.c -- `cimgpu [run]`: the network Monte-Carlo (DESIGN.md §3, §5).
+/* cli_run.c -- `cimgpu [run]`: the network Monte-Carlo (docs/design.md §1, §3).
  *
  * With no options it runs the shipped default model (data/models/tnn_cnn.h5)
  * on the first DEFAULT_IMAGES Fashion-MNIST test images with the default

@@ -1,7 +1,7 @@
 /* cim_config.h -- the crossbar configuration: the CIM-Explorer reference
  * simulator's JSON keys, validated, and resolved to the integers of cim_xbar.
  *
- * Keys, meaning and defaults (SEMANTICS.md, "Configuration keys"):
+ * Keys, meaning and defaults (README, "Config keys"):
  *   m_mode            mapping name, "BNN_I" .. "TNN_V"                 required
  *   M, N              logical crossbar: outputs x inputs, 1..65536,
  *                     M*N <= 2^26                                      required

@@ -72,7 +72,7 @@ typedef struct cim_key_spec {
     const char *feature; /* BOOL: true means this unsupported feature */
 } cim_key_spec;
 
-/* Every key, in the order of SEMANTICS.md and of the provenance JSON. */
+/* Every key, in the order of the provenance JSON. */
 CIM_CONFIG_INTERNAL extern const cim_key_spec cim_config_keys[];
 CIM_CONFIG_INTERNAL extern const int cim_config_n_keys;
 

@@ -210,7 +210,7 @@ static int unknown_key(parse_ctx *c, const char *key)
                                  cim_config_origin(c->origin), quoted, cim_config_keys[i].name);
     }
     return cim_error_set(c->err, CIM_ERR_CONFIG,
-                         "%s: unknown key %s (see SEMANTICS.md, \"Configuration keys\")",
+                         "%s: unknown key %s (see the README, \"Config keys\")",
                          cim_config_origin(c->origin), quoted);
 }
 

@@ -1,6 +1,6 @@
 /* cim_montecarlo.h -- the network Monte-Carlo: many simulated chips (trials)
  * classify the same images; each trial's correct count is one sample of the
- * chip-accuracy distribution (DESIGN.md §3).
+ * chip-accuracy distribution (docs/design.md §1).
  *
  * Trials run in chunks and images in chunks inside them, both sized so that
  * the executor's activations stay within a memory budget: memory does not grow

@@ -1,5 +1,5 @@
 /* cim_stats.h -- the summary of a Monte-Carlo accuracy distribution
- * (DESIGN.md §3): mean, standard deviation, 95 % confidence interval of the
+ * (docs/design.md §1): mean, standard deviation, 95 % confidence interval of the
  * mean, quantiles and yield, computed from per-trial correct counts.
  */
 #ifndef CIM_STATS_H

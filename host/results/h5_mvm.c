@@ -25,7 +25,7 @@ struct cim_h5_mvm {
 
 #define TRACE_AXES "trial,input,input_tile,conversion,output"
 #define ADC_DESCRIPTION                                                                            \
-    "A(J,k,o) of SEMANTICS.md for each conversion: the output of a finite "                        \
+    "A(J,k,o) of docs/semantics.md for each conversion: the output of a finite "                   \
     "ADC; with INF_ADC the exact value J*k/Delta rounded half away from "                          \
     "zero; in digital mode k times the column current"
 

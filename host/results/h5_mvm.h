@@ -1,4 +1,4 @@
-/* h5_mvm.h -- the results file of `cimgpu mvm --out R.h5` (DESIGN.md §6).
+/* h5_mvm.h -- the results file of `cimgpu mvm --out R.h5` (docs/design.md §4).
  *
  * Layout (any HDF5 reader opens it without our code):
  *   root attributes  format = "cimgpu-mvm", format_version = 1 (int32),
@@ -12,7 +12,7 @@
  *   with --trace:
  *   column_current   int32 [T][I][tiles_n][n_convs][M], attributes unit, dims
  *   adc_output       int64 [T][I][tiles_n][n_convs][M], attributes dims,
- *                    description: A(J,k,o) of SEMANTICS.md per conversion
+ *                    description: A(J,k,o) of docs/semantics.md per conversion
  * Per-trial datasets are chunked along whole trials (one trial per chunk, or
  * several small trials up to 64 KiB) and deflate-compressed when large, so one
  * trial loads without the rest.

@@ -1,5 +1,5 @@
 /* h5_run.h -- the results file of the network Monte-Carlo (`cimgpu run
- * --out R.h5`, DESIGN.md §3 and §6). Any HDF5 reader opens it without our
+ * --out R.h5`, docs/design.md §1 and §4). Any HDF5 reader opens it without our
  * code; T is the number of trials, L of crossbar layers, K of images.
  *
  * Root attributes

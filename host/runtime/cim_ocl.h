@@ -1,7 +1,7 @@
 /* cim_ocl.h -- the OpenCL runtime: device choice, context, queue and the
  * cimgpu program built from the kernels embedded at build time.
  *
- * Device choice (DESIGN.md §5): a spec string, else $CIMGPU_DEVICE, else the
+ * Device choice (docs/design.md §3): a spec string, else $CIMGPU_DEVICE, else the
  * first GPU of any platform, else the first CPU device. A spec is either a
  * global device index (as `cimgpu info` numbers devices) or a case-insensitive
  * substring of "platform name / device name".
