@@ -116,12 +116,17 @@ static int read_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void *yv
     bnl = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof nl, &nl, "layer parameters", err);
     bcounts = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * n_counts, NULL,
                              "error counts", err);
-    /* the exact W x of the same input vectors, when counting errors */
-    if (count && (rc = cim_layer_exact_device(ocl, lp, job->n_images, sets, x, &bexact, err)) != 0)
+    if (!bgather || !brows || !bnl || !bcounts) {
+        rc = err->code;
         goto done;
-    if (!count)
-        bexact = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, 0, NULL, "exact results", err);
-    if (!bgather || !brows || !bnl || !bcounts || !bexact) {
+    }
+    /* the exact W x of the same input vectors, when counting errors, from
+     * the tables the read uses */
+    if (count) {
+        const cim_layer_exact_tables t = {bnl, chips.weights_t, bgather, chips.rows_pad};
+        if ((rc = cim_layer_exact_device(ocl, lp, &t, job->n_images, sets, x, &bexact, err)) != 0)
+            goto done;
+    } else if (!(bexact = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, 0, NULL, "exact results", err))) {
         rc = err->code;
         goto done;
     }
