@@ -65,16 +65,8 @@ static cim_config noisy_config(cim_mapping_id id, int finite)
 
 static void load_generated(cim_model *m, const char *kind, int cnn)
 {
-    char dir[4096], path[4200];
-    cim_mw_model *w = cnn ? cim_mw_cnn(kind, 11) : cim_mw_mlp(kind, 11);
-    cim_error err = {0, ""};
-    assert_int_equal(cim_test_make_scratch_dir(dir, sizeof dir, "executor"), 0);
-    snprintf(path, sizeof path, "%s/model.h5", dir);
-    assert_int_equal(cim_mw_write(w, path), 0);
-    cim_mw_free(w);
-    if (cim_model_load(path, m, &err) != 0)
-        fail_msg("%s", err.msg);
-    cim_test_remove_tree(dir);
+    cim_mw_load_scratch(cnn ? cim_mw_cnn(kind, 11) : cim_mw_mlp(kind, 11), "executor", "model.h5",
+                        m);
 }
 
 static void expect_reference(fixture *f, const cim_model *m, const cim_config *cfg,

@@ -561,16 +561,10 @@ static void random_bytes(uint8_t *out, size_t n, int32_t hi, uint64_t seed)
 /* A generated model written to a scratch file and loaded. */
 static void load_generated(cim_model *m, const char *kind, int cnn, uint64_t seed)
 {
-    char dir[CIM_TEST_PATH_MAX], path[CIM_TEST_PATH_MAX + 32];
-    cim_mw_model *w = cnn ? cim_mw_cnn(kind, seed) : cim_mw_mlp(kind, seed);
-    cim_error err = {0, ""};
-    assert_int_equal(cim_test_make_scratch_dir(dir, sizeof dir, "montecarlo"), 0);
-    snprintf(path, sizeof path, "%s/%s_%s.h5", dir, kind, cnn ? "cnn" : "mlp");
-    assert_int_equal(cim_mw_write(w, path), 0);
-    cim_mw_free(w);
-    if (cim_model_load(path, m, &err) != 0)
-        fail_msg("%s", err.msg);
-    cim_test_remove_tree(dir);
+    char name[32];
+    snprintf(name, sizeof name, "%s_%s.h5", kind, cnn ? "cnn" : "mlp");
+    cim_mw_load_scratch(cnn ? cim_mw_cnn(kind, seed) : cim_mw_mlp(kind, seed), "montecarlo", name,
+                        m);
 }
 
 #define GEN_IMAGES 6

@@ -37,16 +37,7 @@ static cim_config tnn_config(int32_t xm, int32_t xn)
 
 static void load_cnn(cim_model *m, const char *kind)
 {
-    char dir[4096], path[4200];
-    cim_mw_model *w = cim_mw_cnn(kind, 3);
-    cim_error err = {0, ""};
-    assert_int_equal(cim_test_make_scratch_dir(dir, sizeof dir, "plan"), 0);
-    snprintf(path, sizeof path, "%s/model.h5", dir);
-    assert_int_equal(cim_mw_write(w, path), 0);
-    cim_mw_free(w);
-    if (cim_model_load(path, m, &err) != 0)
-        fail_msg("%s", err.msg);
-    cim_test_remove_tree(dir);
+    cim_mw_load_scratch(cim_mw_cnn(kind, 3), "plan", "model.h5", m);
 }
 
 static int is_weight_layer(const cim_layer *L)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cim_model.h"
 #include "cim_test_util.h"
 
 #define DEFAULT_THRESHOLD_SPREAD 3
@@ -546,4 +547,17 @@ int cim_mw_write(const cim_mw_model *m, const char *path)
         rc = -1;
     H5Eset_auto2(H5E_DEFAULT, old_func, old_data);
     return rc;
+}
+
+void cim_mw_load_scratch(cim_mw_model *w, const char *suite, const char *name, cim_model *m)
+{
+    char dir[CIM_TEST_PATH_MAX], path[CIM_TEST_PATH_MAX + 32];
+    cim_error err = {0, ""};
+    assert_int_equal(cim_test_make_scratch_dir(dir, sizeof dir, suite), 0);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(cim_mw_write(w, path), 0);
+    cim_mw_free(w);
+    if (cim_model_load(path, m, &err) != 0)
+        fail_msg("%s", err.msg);
+    cim_test_remove_tree(dir);
 }

@@ -104,6 +104,12 @@ int cim_mw_layer(cim_mw_model *m, const char *type);
 cim_mw_model *cim_mw_mlp(const char *kind, uint64_t seed);
 cim_mw_model *cim_mw_cnn(const char *kind, uint64_t seed);
 
+/* Writes w as file `name` into a fresh scratch folder of `suite`, frees w,
+ * loads the file into *m and removes the folder; fails the test if any step
+ * fails. */
+struct cim_model;
+void cim_mw_load_scratch(cim_mw_model *w, const char *suite, const char *name, struct cim_model *m);
+
 /* ---- items of the root (layer = CIM_MW_ROOT) or of layer `layer` ---- */
 
 /* The item; fails the test when it does not exist. */
