@@ -1076,6 +1076,52 @@ static void test_copy(void **state)
     cim_config_free(&b);
 }
 
+/* --adc-bits: the bits, and the ADC type the mapping needs; the range mode
+ * stays (CALIB with its dict, or MAX); 0 is the ideal ADC. */
+static void test_set_adc_bits_keeps_the_range_mode(void **state)
+{
+    (void)state;
+    cim_config cfg;
+    cim_xbar x;
+    cim_error err = {0};
+    expect_accepted("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":5,\"adc_calib_mode\":\"CALIB\","
+                    "\"adc_calib_dict\":{\"mvm\":[-3,4]}}",
+                    &cfg);
+    cim_config_set_adc_bits(&cfg, 3);
+    assert_int_equal(cfg.adc_type, CIM_ADC_SYM);
+    assert_int_equal(cfg.resolution, 3);
+    assert_int_equal(cfg.calib_mode, CIM_CALIB_CALIB);
+    assert_int_equal(cfg.n_calib, 1);
+    resolve_ok(&cfg, "mvm", &x);
+    assert_int_equal(x.column.adc_lo2, -6000); /* the dict's range, half-units */
+    assert_int_equal(x.column.adc_hi2, 8000);
+    assert_int_equal(x.column.adc_steps, cim_adc_steps(CIM_ADC_SYM, 3));
+    cim_config_set_adc_bits(&cfg, 0);
+    assert_int_equal(cfg.adc_type, CIM_ADC_INF);
+    assert_int_equal(cfg.resolution, -1);
+    assert_int_equal(cfg.calib_mode, CIM_CALIB_CALIB);
+    assert_int_equal(cim_config_validate(&cfg, &err), 0);
+    cim_config_free(&cfg);
+
+    /* MAX stays MAX; a non-negative mapping gets the POS ADC */
+    expect_accepted("{\"m_mode\":\"BNN_III\"}", &cfg);
+    cim_config_set_adc_bits(&cfg, 4);
+    assert_int_equal(cfg.adc_type, CIM_ADC_POS);
+    assert_int_equal(cfg.resolution, 4);
+    assert_int_equal(cfg.calib_mode, CIM_CALIB_MAX);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.column.adc_lo2, 0);
+    assert_int_equal(x.column.adc_hi2, 2 * 8 * 30000);
+    cim_config_free(&cfg);
+
+    /* CALIB without entries: bits alone cannot give it a range */
+    expect_accepted("{\"adc_calib_mode\":\"CALIB\"}", &cfg);
+    cim_config_set_adc_bits(&cfg, 3);
+    assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "key \"adc_calib_dict\": is missing or empty"));
+    cim_config_free(&cfg);
+}
+
 /* ---------------------------------------------------------------------------
  * End to end: the worked examples
  */
@@ -1194,6 +1240,7 @@ int main(void)
         cmocka_unit_test(test_parse_over_no_base_is_the_reference),
         cmocka_unit_test(test_load_over),
         cmocka_unit_test(test_copy),
+        cmocka_unit_test(test_set_adc_bits_keeps_the_range_mode),
         cmocka_unit_test(test_worked_examples_match_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

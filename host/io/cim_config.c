@@ -239,7 +239,7 @@ void cim_config_set_adc_bits(cim_config *cfg, int bits)
 {
     cfg->adc_type = bits == 0 ? CIM_ADC_INF : cim_config_finite_adc_type(cfg->mapping);
     cfg->resolution = bits == 0 ? CIM_INF_RESOLUTION : bits;
-    cfg->calib_mode = CIM_CALIB_MAX;
+    /* calib_mode and adc_calib_dict stay: the bits are not the range */
 }
 
 const cim_calib_range *cim_config_find_calib(const cim_config *cfg, const char *layer_name)

@@ -119,9 +119,12 @@ int cim_config_run_default(cim_config *cfg, cim_error *err);
  * signed current, CIM_ADC_POS for a non-negative one. */
 int cim_config_finite_adc_type(cim_mapping_id mapping);
 
-/* What `--adc-bits B` does to a config: B = 0 selects the ideal ADC, B >= 1
- * a B-bit finite ADC of the type the mapping needs (cim_config_finite_adc_type)
- * with the MAX range. Validation is the caller's (cim_config_validate). */
+/* What `--adc-bits B` does to a config: B = 0 selects the ideal ADC
+ * (resolution -1), B >= 1 a B-bit finite ADC of the type the mapping needs
+ * (cim_config_finite_adc_type). The range mode is kept: MAX stays MAX, CALIB
+ * stays CALIB with its adc_calib_dict (a CALIB config without entries then
+ * fails validation, naming adc_calib_dict). Validation is the caller's
+ * (cim_config_validate). */
 void cim_config_set_adc_bits(cim_config *cfg, int bits);
 
 /* Parses and validates `json_text` into *cfg (which needs no initialisation
