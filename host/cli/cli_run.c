@@ -64,39 +64,91 @@ typedef struct run_state {
     cim_cli_progress prog;
 } run_state;
 
+/* The run's defaults, from the default config itself, so --help cannot
+ * disagree with what runs. */
+static void usage_defaults(FILE *out)
+{
+    cim_config d;
+    if (cim_config_run_default(&d, NULL) != 0)
+        return;
+    fprintf(out,
+            "Defaults (what each option and config key not given means):\n"
+            "  model        %s/%s, or $%s/%s\n"
+            "  dataset      %s, split %s, images 0..%d\n"
+            "  trials       %d chips from trial 0, seed 0\n"
+            "  crossbar     %s %dx%d, HRS/LRS %g/%g uA, digital_only %s\n"
+            "  D2D          %s, sigma HRS/LRS %g/%g uA\n"
+            "  C2C          %s, sigma HRS/LRS: the D2D ones (%g/%g uA)\n"
+            "  ADC          %s (ideal, resolution %d), range mode %s\n"
+            "  first layer  host (exact); pipeline auto; yield target: digital accuracy - %.2f\n"
+            "\n"
+            "--config CFG.json is read over that crossbar: every key the file does not name\n"
+            "keeps the default above, so m_mode, M and N are optional. Keys derived from others\n"
+            "follow the file: W_BIT and I_BIT the alphabet of its m_mode, HRS_NOISE_C2C and\n"
+            "LRS_NOISE_C2C its HRS_NOISE and LRS_NOISE; a finite adc_type needs its\n"
+            "resolution. For a noise-free run set \"d2d_var\": false (or both sigmas to 0).\n"
+            "The flags below override the file.\n",
+            CIM_MODEL_DIR, DEFAULT_MODEL, MODEL_DIR_ENV, DEFAULT_MODEL, CIM_IDX_DEFAULT_DIR,
+            DEFAULT_SPLIT, DEFAULT_IMAGES - 1, DEFAULT_TRIALS, cim_mapping_name(d.mapping), d.M,
+            d.N, d.hrs_ua, d.lrs_ua, d.digital ? "on" : "off", d.d2d_var ? "on" : "off",
+            d.hrs_noise_ua, d.lrs_noise_ua, d.c2c_var ? "on" : "off", d.hrs_noise_c2c_ua,
+            d.lrs_noise_c2c_ua, cim_config_adc_type_name(d.adc_type), d.resolution,
+            d.calib_mode == CIM_CALIB_CALIB ? "CALIB" : "MAX", YIELD_MARGIN);
+    cim_config_free(&d);
+}
+
 static void usage(FILE *out)
 {
+    fputs("Usage: cimgpu [run] [--model M.h5] [--data DIR] [--split NAME] [--images K]\n"
+          "                    [--first-image F] [--trials T] [--trial-offset O] [--seed S]\n"
+          "                    [--config CFG.json] [--mapping NAME] [--adc-bits B]\n"
+          "                    [--lrs-noise U] [--hrs-noise U] [--c2c]\n"
+          "                    [--first-layer host|crossbar] [--pipeline auto|host|device]\n"
+          "                    [--yield-target A] [--out R.h5 [--trace]] [--device SPEC]\n"
+          "\n"
+          "The network Monte-Carlo: --trials simulated chips classify the same test images;\n"
+          "prints the accuracy distribution next to the digital (ideal) accuracy.\n"
+          "\n",
+          out);
+    usage_defaults(out);
     fprintf(
         out,
-        "Usage: cimgpu [run] [options]\n"
-        "The network Monte-Carlo: --trials simulated chips classify the same test images; prints\n"
-        "the accuracy distribution next to the digital (ideal) accuracy.\n"
+        "\n"
         "Options:\n"
-        "  --model M.h5       model file (default %s/%s, or $%s)\n"
-        "  --data DIR         IDX dataset folder (default %s), split --split (default %s)\n"
-        "  --images K         test images per chip (default %d); --first-image F (default 0)\n"
-        "  --trials T         chips (default %d, at most %llu); --trial-offset O replays trials\n"
-        "                     O..O+T-1 of a larger run (same results as inside it)\n"
-        "  --seed S           random seed, 0..2^64-1 (default 0)\n"
-        "  --config CFG.json  crossbar config, the reference simulator's keys (default: 256x256\n"
-        "                     TNN_I, HRS/LRS 5/30 uA, D2D sigma 1/4 uA, ideal ADC); flags below\n"
-        "                     override it; CALIB ranges are looked up by layer name\n"
-        "  --mapping NAME     BNN_I..BNN_VI, TNN_I..TNN_V\n"
-        "  --adc-bits B       finite ADC of the type the mapping needs, MAX range (0: ideal)\n"
-        "  --lrs-noise U, --hrs-noise U   D2D sigma in uA; --c2c adds C2C with the same sigmas\n"
+        "  --model M.h5       model file\n"
+        "  --data DIR         IDX dataset folder\n"
+        "  --split NAME       the files DIR/NAME-images-idx3-ubyte and NAME-labels-idx1-ubyte,\n"
+        "                     gzip'd or plain\n"
+        "  --images K         test images per chip\n"
+        "  --first-image F    dataset index of the first image\n"
+        "  --trials T         chips, at most %llu\n"
+        "  --trial-offset O   the first trial's index: replays trials O..O+T-1 of a larger\n"
+        "                     run (same results as inside it)\n"
+        "  --seed S           random seed, 0..2^64-1\n"
+        "  --config CFG.json  crossbar config, the reference simulator's keys (README,\n"
+        "                     \"Config keys\"), read over the default crossbar; with\n"
+        "                     adc_calib_mode CALIB each layer's ADC range is its\n"
+        "                     adc_calib_dict entry (e.g. \"004_conv2d\")\n"
+        "  --mapping NAME     BNN_I..BNN_VI, TNN_I..TNN_V (a finite ADC takes the type the\n"
+        "                     mapping needs)\n"
+        "  --adc-bits B       B-bit ADC of the type the mapping needs (SYM_RANGE_ADC for\n"
+        "                     signed column currents, else POS_RANGE_ONLY_ADC), 1..%d; the\n"
+        "                     range mode stays the config's (MAX, or CALIB with its\n"
+        "                     adc_calib_dict); 0: the ideal ADC\n"
+        "  --lrs-noise U      sigma of LRS cells in uA, D2D and C2C alike (0..10000)\n"
+        "  --hrs-noise U      sigma of HRS cells in uA, D2D and C2C alike (0..10000)\n"
+        "  --c2c              turns C2C (a fresh deviation per read) on\n"
         "  --first-layer W    where weight layers on raw pixels (the first layer of an image\n"
-        "                     model) run: host (exact, the default) or crossbar (8 bit-plane\n"
-        "                     reads per input, shifted and added digitally)\n"
-        "  --pipeline P       auto (default), host or device: where the work between crossbar\n"
-        "                     reads runs (same results; auto picks the faster for the device)\n"
+        "                     model) run: host (exact) or crossbar (8 bit-plane reads per\n"
+        "                     input, shifted and added digitally)\n"
+        "  --pipeline P       auto, host or device: where the work between crossbar reads\n"
+        "                     runs (same results; auto picks the faster for the device)\n"
         "  --yield-target A   accuracy a chip must reach to count in the yield\n"
-        "                     (default: digital accuracy minus %.2f)\n"
-        "  --out R.h5         results file (per-trial accuracy, layer error rates, summary);\n"
-        "                     --trace adds every prediction\n"
+        "  --out R.h5         results file (per-trial accuracy, layer error rates, summary)\n"
+        "  --trace            with --out: also record every prediction\n"
         "  --device SPEC      OpenCL device (see `cimgpu info`)\n"
-        "  -h, --help\n",
-        CIM_MODEL_DIR, DEFAULT_MODEL, MODEL_DIR_ENV, CIM_IDX_DEFAULT_DIR, DEFAULT_SPLIT,
-        DEFAULT_IMAGES, DEFAULT_TRIALS, (unsigned long long)MAX_TRIALS, YIELD_MARGIN);
+        "  -h, --help         show this help and exit\n",
+        (unsigned long long)MAX_TRIALS, CIM_ADC_MAX_BITS);
 }
 
 static int parse_double(const char *text, double lo, double hi, double *v)
@@ -286,12 +338,20 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
     return 0;
 }
 
-/* The config: file or default, then the flags, then validation. */
+/* The config: the run's default crossbar with the --config file read over it
+ * (every key the file does not name keeps the default; cim_config.h), then
+ * the flags, then validation. */
 static int build_config(run_state *r, cim_error *err)
 {
     const run_options *o = &r->o;
-    int rc =
-        o->config ? cim_config_load(o->config, &r->cfg, err) : cim_config_run_default(&r->cfg, err);
+    cim_config base;
+    int rc;
+    if (!o->config) {
+        rc = cim_config_run_default(&r->cfg, err);
+    } else if ((rc = cim_config_run_default(&base, err)) == 0) {
+        rc = cim_config_load_over(o->config, &base, &r->cfg, err);
+        cim_config_free(&base);
+    }
     if (rc != 0)
         return rc;
     if (o->mapping && cim_mapping_from_name(o->mapping, &r->cfg.mapping) != 0)
@@ -299,11 +359,10 @@ static int build_config(run_state *r, cim_error *err)
                              "run: --mapping '%s': expected BNN_I..BNN_VI or TNN_I..TNN_V",
                              o->mapping);
     if (o->adc_bits >= 0) {
-        cim_config_set_adc_bits(&r->cfg, o->adc_bits);
+        cim_config_set_adc_bits(&r->cfg, o->adc_bits); /* keeps MAX or CALIB */
     } else if (o->mapping && r->cfg.adc_type != CIM_ADC_INF) {
         /* a new mapping may need the other finite ADC type */
-        r->cfg.adc_type =
-            cim_mapping_desc_of(r->cfg.mapping)->signed_current ? CIM_ADC_SYM : CIM_ADC_POS;
+        r->cfg.adc_type = cim_config_finite_adc_type(r->cfg.mapping);
     }
     if (o->has_lrs_noise)
         r->cfg.lrs_noise_ua = r->cfg.lrs_noise_c2c_ua = o->lrs_noise;
