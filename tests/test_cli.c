@@ -190,6 +190,21 @@ static void assert_success(const run_result *r)
         fail_msg("exit status %d; stderr: %s", r->exit_code, r->err);
 }
 
+/* A `cimgpu run` that fails once it has started: stdout holds the start
+ * banner (what runs) and no results; stderr the one error line naming
+ * `culprit` (and `culprit2` when not NULL), exit status `code`. */
+static void assert_error_after_banner(const run_result *r, int code, const char *culprit,
+                                      const char *culprit2)
+{
+    run_result e = *r;
+    static const char start[] = "cimgpu " CIM_VERSION ": ";
+    if (strncmp(r->out, start, sizeof start - 1) != 0 || !strstr(r->out, "\ndevice: ") ||
+        strstr(r->out, "mean accuracy"))
+        fail_msg("stdout should be the start banner alone, got: \"%s\"", r->out);
+    e.out = (char *)"";
+    assert_error_line(&e, code, culprit, culprit2, NULL);
+}
+
 /* Runs cimgpu with the NULL-terminated `args` and expects exit status 2 and
  * one error line naming `culprit` (and `culprit2` when not NULL). */
 static void expect_usage_error(const fixture *f, const char *const *args, const char *culprit,
@@ -1090,7 +1105,7 @@ static void test_run_failure_leaves_no_file(void **state)
     /* a folder where R.h5 should go: refused, the folder is left alone */
     assert_int_equal(mkdir(out, 0755), 0);
     run(f, &r, "run", "--images", "2", "--out", out, NULL);
-    assert_error_line(&r, 2, out, "directory", NULL);
+    assert_error_after_banner(&r, 2, out, "directory");
     result_free(&r);
     assert_true(stat(out, &st) == 0 && S_ISDIR(st.st_mode));
     assert_false(exists(partial));
@@ -1099,7 +1114,7 @@ static void test_run_failure_leaves_no_file(void **state)
     /* a folder that does not exist: an I/O failure naming the file */
     scratch(f, "no_such_dir/run.h5", missing);
     run(f, &r, "run", "--images", "2", "--out", missing, NULL);
-    assert_error_line(&r, 1, "no_such_dir/run.h5", NULL);
+    assert_error_after_banner(&r, 1, "no_such_dir/run.h5", NULL);
     result_free(&r);
     assert_false(exists(missing));
 
@@ -1329,7 +1344,7 @@ static void test_synopsis_lists_every_option(void **state)
                              "\ncimgpu mvm --config CFG.json --weights");
 }
 
-/* ---- `cimgpu run --config` -------------------------------------------- */
+/* ---- what `cimgpu run` prints and its config ------------------------- */
 
 /* The stdout of `cimgpu run --trials 4 --images 100` with `--config config`
  * when config is not NULL (malloc'd); the run must succeed, stderr empty. */
@@ -1357,7 +1372,7 @@ static double printed_std(const char *out)
 /* A run's --config is read over the run's default crossbar: a file without
  * noise keys runs with the default D2D sigmas 1/4 uA -- exactly the run
  * without --config -- whether it names m_mode, M and N or not; a noise-free
- * file differs. `cimgpu mvm` still requires m_mode, M and N. */
+ * file says so and differs. `cimgpu mvm` still requires m_mode, M and N. */
 static void test_run_config_reads_over_the_defaults(void **state)
 {
     fixture *f = *state;
@@ -1370,9 +1385,12 @@ static void test_run_config_reads_over_the_defaults(void **state)
     char *defaults = run_small(f, NULL);
     char *with_full = run_small(f, full);
     assert_string_equal(with_full, defaults);
+    assert_non_null(strstr(defaults, "\nvariability: D2D on, sigma HRS/LRS 1/4 uA; "
+                                     "C2C off, sigma HRS/LRS 1/4 uA\n"));
     char *with_partial = run_small(f, partial);
     assert_string_equal(with_partial, defaults);
     char *noise_free = run_small(f, quiet);
+    assert_non_null(strstr(noise_free, "\nvariability: D2D off, "));
     /* noise free, every chip is the digital network; with D2D they differ */
     assert_true(printed_std(noise_free) == 0.0);
     assert_true(printed_std(defaults) > 0.0);
@@ -1384,6 +1402,57 @@ static void test_run_config_reads_over_the_defaults(void **state)
     run(f, &r, "mvm", "--config", partial, "--weights", CLI_DATA "w_bnn.csv", "--inputs",
         CLI_DATA "x_bnn.csv", NULL);
     assert_error_line(&r, 2, "run_partial.json", "\"m_mode\": is missing", NULL);
+    result_free(&r);
+}
+
+/* The banner, on stdout before the results: the ADC's bits and range mode
+ * (CALIB keeps its per-layer adc_calib_dict ranges under --adc-bits), the
+ * seed, the trials and their offset, the images, the pipeline; a 3-bit
+ * CALIB run and a 3-bit MAX run print different ADC lines. */
+static void test_run_banner_says_what_runs(void **state)
+{
+    fixture *f = *state;
+    char calib[CIM_TEST_PATH_MAX];
+    run_result r;
+    NEED_DEVICE(f);
+    write_whole(scratch(f, "run_calib.json", calib),
+                "{\"m_mode\":\"TNN_I\",\"M\":256,\"N\":256,\"adc_calib_mode\":\"CALIB\","
+                "\"adc_calib_dict\":{\"004_conv2d\":[-300,300],\"009_dense\":[-500,500]}}");
+    run(f, &r, "run", "--config", calib, "--adc-bits", "3", "--trials", "2", "--trial-offset", "3",
+        "--images", "5", "--first-image", "7", "--seed", "11", "--pipeline", "host", NULL);
+    assert_success(&r);
+    const char *results = strstr(r.out, "\n\n  digital (ideal) accuracy");
+    assert_non_null(results);
+    static const char *const banner[] = {
+        "cimgpu " CIM_VERSION ": ",
+        " on 5 images (7..11 of ",
+        "), 2 chips (trials 3..4), seed 11\n",
+        "\ncrossbar: TNN_I 256x256, HRS/LRS 5/30 uA (signed column currents)\n",
+        "\nvariability: D2D on, sigma HRS/LRS 1/4 uA; C2C off, sigma HRS/LRS 1/4 uA\n",
+        "\nADC: SYM_RANGE_ADC, 3 bits, range CALIB per layer from adc_calib_dict: "
+        "004_conv2d -300..300 uA, 009_dense -500..500 uA\n",
+        "\nlayers on crossbars: 2 of 3 weight layers (on raw pixels: host, exact)\n",
+        "\npipeline: host\n",
+        "\ndevice: ",
+    };
+    for (size_t i = 0; i < sizeof banner / sizeof *banner; ++i) {
+        const char *at = strstr(r.out, banner[i]);
+        if (!at || at > results)
+            fail_msg("no \"%s\" before the results in:\n%s", banner[i], r.out);
+    }
+    result_free(&r);
+
+    run(f, &r, "run", "--adc-bits", "3", "--trials", "2", "--images", "5", "--seed", "11", NULL);
+    assert_success(&r);
+    assert_non_null(strstr(r.out, "\nADC: SYM_RANGE_ADC, 3 bits, range MAX -6400..6400 uA"));
+    result_free(&r);
+
+    run(f, &r, "run", "--config", calib, "--adc-bits", "0", "--trials", "1", "--images", "2",
+        "--mapping", "TNN_I", "--c2c", NULL);
+    assert_success(&r);
+    assert_non_null(strstr(r.out, "\nADC: INF_ADC, ideal"));
+    assert_non_null(strstr(r.out, "; C2C on, sigma HRS/LRS 1/4 uA\n"));
+    assert_non_null(strstr(r.out, "\npipeline: auto -> host (C2C)\n"));
     result_free(&r);
 }
 
@@ -1454,6 +1523,7 @@ int main(void)
         cmocka_unit_test(test_info),
         cmocka_unit_test(test_synopsis_lists_every_option),
         cmocka_unit_test(test_run_config_reads_over_the_defaults),
+        cmocka_unit_test(test_run_banner_says_what_runs),
     };
     return cmocka_run_group_tests_name("cli", tests, group_setup, group_teardown);
 }

@@ -8,8 +8,9 @@
  *
  * The run: the digital (ideal) accuracy of the same images first, then the
  * trials in chunks (cim_montecarlo.h); each finished chunk goes to the
- * results file at once, so a long run loses no finished trial. The summary
- * table goes to stdout; progress to stderr when it is a terminal.
+ * results file at once, so a long run loses no finished trial. Standard
+ * output gets what runs (print_banner) before any work, and the results
+ * table at the end; progress goes to stderr when it is a terminal.
  *
  * Ownership: a run_state holds everything one run allocates; release() frees
  * it and discards an unfinished results file.
@@ -106,8 +107,10 @@ static void usage(FILE *out)
           "                    [--first-layer host|crossbar] [--pipeline auto|host|device]\n"
           "                    [--yield-target A] [--out R.h5 [--trace]] [--device SPEC]\n"
           "\n"
-          "The network Monte-Carlo: --trials simulated chips classify the same test images;\n"
-          "prints the accuracy distribution next to the digital (ideal) accuracy.\n"
+          "The network Monte-Carlo: --trials simulated chips classify the same test images.\n"
+          "Prints what runs first (model, images, trials, seed, crossbar, variability, ADC,\n"
+          "layers, pipeline, device), then the accuracy distribution next to the digital\n"
+          "(ideal) accuracy.\n"
           "\n",
           out);
     usage_defaults(out);
@@ -471,22 +474,98 @@ static int32_t weight_layers(const cim_model *m)
     return n;
 }
 
-static void print_summary(const run_state *r, const cim_summary *s, int64_t digital_correct)
+/* The ADC's half-unit (2 nA) range value in uA. */
+static double half_units_ua(int64_t v)
 {
-    const cim_mapping_desc *d = cim_mapping_desc_of(r->cfg.mapping);
-    printf("cimgpu %s: %s on %lld images (%s from %llu), %lld chips, seed %llu\n", CIM_VERSION,
-           r->model_path, (long long)r->data.count, r->all.images_path,
-           (unsigned long long)r->o.first_image, (long long)s->trials,
-           (unsigned long long)r->o.seed);
-    printf("crossbar: %s %dx%d, HRS/LRS %g/%g uA, D2D sigma %g/%g uA%s, %s ADC%s\n",
-           cim_mapping_name(r->cfg.mapping), r->cfg.M, r->cfg.N, r->cfg.hrs_ua, r->cfg.lrs_ua,
-           r->cfg.d2d_var ? r->cfg.hrs_noise_ua : 0.0, r->cfg.d2d_var ? r->cfg.lrs_noise_ua : 0.0,
-           r->cfg.c2c_var ? ", C2C on" : "", cim_config_adc_type_name(r->cfg.adc_type),
-           d->signed_current ? " (signed currents)" : "");
+    return (double)v / (2.0 * CIM_NA_PER_UA);
+}
+
+static void print_adc(const run_state *r)
+{
+    const cim_config *c = &r->cfg;
+    if (c->digital) {
+        printf("ADC: none (digital_only)\n");
+        return;
+    }
+    if (c->adc_type == CIM_ADC_INF) {
+        printf("ADC: %s, ideal (bits and range do not apply)\n",
+               cim_config_adc_type_name(c->adc_type));
+        return;
+    }
+    printf("ADC: %s, %d bits, ", cim_config_adc_type_name(c->adc_type), c->resolution);
+    if (c->calib_mode == CIM_CALIB_MAX) {
+        const cim_column_params *p = &r->plan.layers[r->plan.first_crossbar].xbar.column;
+        printf("range MAX %g..%g uA (%s for N = %d rows)\n", half_units_ua(p->adc_lo2),
+               half_units_ua(p->adc_hi2),
+               c->adc_type == CIM_ADC_POS ? "N x LRS" : "N x (LRS - HRS)", c->N);
+        return;
+    }
+    printf("range CALIB per layer from adc_calib_dict:");
+    for (int32_t l = 0, n = 0; l < r->plan.num_layers; ++l) {
+        const cim_layer_plan *lp = &r->plan.layers[l];
+        if (cim_plan_on_crossbar(lp))
+            printf("%s %s %g..%g uA", n++ ? "," : "", lp->layer->name,
+                   half_units_ua(lp->xbar.column.adc_lo2), half_units_ua(lp->xbar.column.adc_hi2));
+    }
+    printf("\n");
+}
+
+/* Where the work between crossbar reads runs: the choice, and what it
+ * comes to for these chips on this device (cim_exec.h). */
+static void print_pipeline(const run_state *r)
+{
+    static const char *const names[] = {"auto", "host", "device"};
+    const cim_pipeline p = r->o.pipeline;
+    const char *taken = p == CIM_PIPELINE_AUTO ? "device" : NULL;
+    if (p == CIM_PIPELINE_HOST)
+        taken = NULL;
+    else if (r->cfg.digital)
+        taken = "host (digital chips)";
+    else if (cim_xbar_has_c2c(&r->plan.layers[r->plan.first_crossbar].xbar))
+        taken = "host (C2C)";
+    else if (p == CIM_PIPELINE_AUTO && r->ocl.cpu_style)
+        taken = "host (CPU device)";
+    printf("pipeline: %s%s%s\n", names[p], taken ? " -> " : "", taken ? taken : "");
+}
+
+/* What runs, before any work: everything that defines the run (model,
+ * images, trials, seed, crossbar, variability, ADC, layer placement,
+ * pipeline, device), so that whoever watches the progress knows what it is. */
+static void print_banner(const run_state *r)
+{
+    const cim_config *c = &r->cfg;
+    const cim_mapping_desc *d = cim_mapping_desc_of(c->mapping);
+    printf(
+        "cimgpu %s: %s on %lld images (%llu..%llu of %s), %llu chips (trials %llu..%llu), "
+        "seed %llu\n",
+        CIM_VERSION, r->model_path, (long long)r->data.count, (unsigned long long)r->o.first_image,
+        (unsigned long long)r->o.first_image + (unsigned long long)r->data.count - 1,
+        r->all.images_path, (unsigned long long)r->o.trials, (unsigned long long)r->o.trial_offset,
+        (unsigned long long)(r->o.trial_offset + r->o.trials - 1), (unsigned long long)r->o.seed);
+    if (c->digital) {
+        printf("crossbar: %s %dx%d, digital_only (exact integer counts)\n",
+               cim_mapping_name(c->mapping), c->M, c->N);
+        printf("variability: none (digital_only)\n");
+    } else {
+        printf("crossbar: %s %dx%d, HRS/LRS %g/%g uA (%s column currents)\n",
+               cim_mapping_name(c->mapping), c->M, c->N, c->hrs_ua, c->lrs_ua,
+               d->signed_current ? "signed" : "non-negative");
+        printf("variability: D2D %s, sigma HRS/LRS %g/%g uA; C2C %s, sigma HRS/LRS %g/%g uA\n",
+               c->d2d_var ? "on" : "off", c->hrs_noise_ua, c->lrs_noise_ua,
+               c->c2c_var ? "on" : "off", c->hrs_noise_c2c_ua, c->lrs_noise_c2c_ua);
+    }
+    print_adc(r);
     printf("layers on crossbars: %d of %d weight layers (on raw pixels: %s)\n", r->plan.n_crossbar,
            weight_layers(&r->model),
            r->o.first_layer == CIM_PIXELS_ON_CROSSBAR ? "crossbar, bit-sliced" : "host, exact");
+    print_pipeline(r);
     printf("device: %s\n\n", r->prov.device);
+    fflush(stdout); /* seen before the work starts, even through a pipe */
+}
+
+/* The results, after the run. */
+static void print_summary(const cim_summary *s, int64_t digital_correct)
+{
     printf("  %-28s %9.4f  (%lld of %lld)\n", "digital (ideal) accuracy",
            (double)digital_correct / (double)s->images, (long long)digital_correct,
            (long long)s->images);
@@ -533,6 +612,7 @@ int cim_cli_run(int argc, char **argv, int first)
         goto done;
     r.ocl_open = 1;
     cim_provenance_set_device(&r.prov, &r.ocl);
+    print_banner(&r);
     sc.n_layers = r.plan.n_crossbar;
     r.correct = malloc(sizeof(int64_t) * r.o.trials);
     sc.pred16 = NULL;
@@ -623,7 +703,7 @@ int cim_cli_run(int argc, char **argv, int first)
         if (rc != 0)
             goto done;
     }
-    print_summary(&r, &summary, digital_correct);
+    print_summary(&summary, digital_correct);
 done:
     free(sc.pred16);
     release(&r);
