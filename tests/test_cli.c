@@ -1232,7 +1232,39 @@ static void test_calib_mode_uses_the_mvm_entry(void **state)
     result_free(&r);
 }
 
-/* ---- the option lists ------------------------------------------------ */
+/* ---- help and the option lists --------------------------------------- */
+
+/* `cimgpu help SUBCOMMAND` prints exactly what `cimgpu SUBCOMMAND --help`
+ * prints (stdout, exit 0); `cimgpu help` is `cimgpu --help`; an unknown
+ * subcommand or a further argument is a usage error. */
+static void test_help_subcommand(void **state)
+{
+    static const char *const topics[] = {"run", "mvm", "info"};
+    run_result help, direct;
+    for (size_t i = 0; i < sizeof topics / sizeof *topics; ++i) {
+        run(*state, &help, "help", topics[i], NULL);
+        run(*state, &direct, topics[i], "--help", NULL);
+        assert_success(&help);
+        assert_success(&direct);
+        assert_string_equal(help.err, "");
+        assert_true(strlen(help.out) > 0);
+        assert_string_equal(help.out, direct.out);
+        result_free(&help);
+        result_free(&direct);
+    }
+    run(*state, &help, "help", NULL);
+    run(*state, &direct, "--help", NULL);
+    assert_success(&help);
+    assert_string_equal(help.out, direct.out);
+    assert_non_null(strstr(help.out, "help"));
+    result_free(&help);
+    result_free(&direct);
+    static const usage_case cases[] = {
+        {{"help", "nosuch"}, "nosuch", "unknown subcommand"},
+        {{"help", "run", "extra"}, "extra", NULL},
+    };
+    expect_usage_errors(*state, cases, sizeof cases / sizeof *cases);
+}
 
 /* 1 if `text` holds "--name" not followed by more of an option name. */
 static int names_option(const char *text, const char *name, size_t len)
@@ -1521,6 +1553,7 @@ int main(void)
         cmocka_unit_test(test_trace_shapes_and_recombination),
         cmocka_unit_test(test_calib_mode_uses_the_mvm_entry),
         cmocka_unit_test(test_info),
+        cmocka_unit_test(test_help_subcommand),
         cmocka_unit_test(test_synopsis_lists_every_option),
         cmocka_unit_test(test_run_config_reads_over_the_defaults),
         cmocka_unit_test(test_run_banner_says_what_runs),

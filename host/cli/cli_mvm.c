@@ -137,7 +137,7 @@ static void usage(FILE *out)
           "  --device SPEC      OpenCL device: an index or a name substring as listed by\n"
           "                     `cimgpu info` (default: $CIMGPU_DEVICE, else the first\n"
           "                     GPU, else the first CPU device)\n"
-          "  -h, --help         show this help and exit\n"
+          "  -h, --help         show this help and exit (also `cimgpu help mvm`)\n"
           "\n"
           "Standard output: for trial 0, 1, ..., T-1 and, within a trial, for each input\n"
           "in file order, one line of the M integer results, comma-separated, no spaces.\n"

@@ -150,7 +150,7 @@ static void usage(FILE *out)
         "  --out R.h5         results file (per-trial accuracy, layer error rates, summary)\n"
         "  --trace            with --out: also record every prediction\n"
         "  --device SPEC      OpenCL device (see `cimgpu info`)\n"
-        "  -h, --help         show this help and exit\n",
+        "  -h, --help         show this help and exit (also `cimgpu help run`)\n",
         (unsigned long long)MAX_TRIALS, CIM_ADC_MAX_BITS);
 }
 
