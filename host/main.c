@@ -30,6 +30,7 @@ static void usage(FILE *out)
           "  mvm     the crossbar calculator: W.csv times the vectors of X.csv on\n"
           "          simulated tiles, per Monte-Carlo trial (`cimgpu mvm --help`)\n"
           "  info    version, build features, OpenCL devices, shipped models\n"
+          "  help    `cimgpu help SUBCOMMAND` prints what `cimgpu SUBCOMMAND --help` does\n"
           "\n"
           "Options:\n"
           "  -h, --help     show this help and exit\n"
@@ -66,6 +67,12 @@ int main(int argc, char **argv)
         return cim_cli_mvm(argc, argv);
     if (strcmp(cmd, "info") == 0)
         return cim_cli_info(argc, argv);
+    if (strcmp(cmd, "help") == 0 && (argc == 2 || (argc == 3 && strcmp(argv[2], "help") == 0))) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0)
+        return cim_cli_help(argc, argv);
     if (strcmp(cmd, "run") == 0)
         return cim_cli_run(argc, argv, 2);
     if (cmd[0] == '-')

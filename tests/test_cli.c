@@ -190,6 +190,21 @@ static void assert_success(const run_result *r)
         fail_msg("exit status %d; stderr: %s", r->exit_code, r->err);
 }
 
+/* A `cimgpu run` that fails once it has started: stdout holds the start
+ * banner (what runs) and no results; stderr the one error line naming
+ * `culprit` (and `culprit2` when not NULL), exit status `code`. */
+static void assert_error_after_banner(const run_result *r, int code, const char *culprit,
+                                      const char *culprit2)
+{
+    run_result e = *r;
+    static const char start[] = "cimgpu " CIM_VERSION ": ";
+    if (strncmp(r->out, start, sizeof start - 1) != 0 || !strstr(r->out, "\ndevice: ") ||
+        strstr(r->out, "mean accuracy"))
+        fail_msg("stdout should be the start banner alone, got: \"%s\"", r->out);
+    e.out = (char *)"";
+    assert_error_line(&e, code, culprit, culprit2, NULL);
+}
+
 /* Runs cimgpu with the NULL-terminated `args` and expects exit status 2 and
  * one error line naming `culprit` (and `culprit2` when not NULL). */
 static void expect_usage_error(const fixture *f, const char *const *args, const char *culprit,
@@ -1090,7 +1105,7 @@ static void test_run_failure_leaves_no_file(void **state)
     /* a folder where R.h5 should go: refused, the folder is left alone */
     assert_int_equal(mkdir(out, 0755), 0);
     run(f, &r, "run", "--images", "2", "--out", out, NULL);
-    assert_error_line(&r, 2, out, "directory", NULL);
+    assert_error_after_banner(&r, 2, out, "directory");
     result_free(&r);
     assert_true(stat(out, &st) == 0 && S_ISDIR(st.st_mode));
     assert_false(exists(partial));
@@ -1099,7 +1114,7 @@ static void test_run_failure_leaves_no_file(void **state)
     /* a folder that does not exist: an I/O failure naming the file */
     scratch(f, "no_such_dir/run.h5", missing);
     run(f, &r, "run", "--images", "2", "--out", missing, NULL);
-    assert_error_line(&r, 1, "no_such_dir/run.h5", NULL);
+    assert_error_after_banner(&r, 1, "no_such_dir/run.h5", NULL);
     result_free(&r);
     assert_false(exists(missing));
 
@@ -1217,6 +1232,262 @@ static void test_calib_mode_uses_the_mvm_entry(void **state)
     result_free(&r);
 }
 
+/* ---- help and the option lists --------------------------------------- */
+
+/* `cimgpu help SUBCOMMAND` prints exactly what `cimgpu SUBCOMMAND --help`
+ * prints (stdout, exit 0); `cimgpu help` is `cimgpu --help`; an unknown
+ * subcommand or a further argument is a usage error. */
+static void test_help_subcommand(void **state)
+{
+    static const char *const topics[] = {"run", "mvm", "info"};
+    run_result help, direct;
+    for (size_t i = 0; i < sizeof topics / sizeof *topics; ++i) {
+        run(*state, &help, "help", topics[i], NULL);
+        run(*state, &direct, topics[i], "--help", NULL);
+        assert_success(&help);
+        assert_success(&direct);
+        assert_string_equal(help.err, "");
+        assert_true(strlen(help.out) > 0);
+        assert_string_equal(help.out, direct.out);
+        result_free(&help);
+        result_free(&direct);
+    }
+    run(*state, &help, "help", NULL);
+    run(*state, &direct, "--help", NULL);
+    assert_success(&help);
+    assert_string_equal(help.out, direct.out);
+    assert_non_null(strstr(help.out, "help"));
+    result_free(&help);
+    result_free(&direct);
+    static const usage_case cases[] = {
+        {{"help", "nosuch"}, "nosuch", "unknown subcommand"},
+        {{"help", "run", "extra"}, "extra", NULL},
+    };
+    expect_usage_errors(*state, cases, sizeof cases / sizeof *cases);
+}
+
+/* 1 if `text` holds "--name" not followed by more of an option name. */
+static int names_option(const char *text, const char *name, size_t len)
+{
+    for (const char *at = strstr(text, "--"); at; at = strstr(at + 2, "--")) {
+        const char c = at[2 + len];
+        if (strncmp(at + 2, name, len) == 0 && !(c == '-' || (c >= 'a' && c <= 'z')))
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 if the option list (the lines of `list`) has an entry for --name: a line
+ * starting "  --name" or "  -x, --name". */
+static int lists_option(const char *list, const char *name, size_t len)
+{
+    for (const char *line = list; line && *line; line = strchr(line, '\n'), line += line != NULL) {
+        const char *at = line + strspn(line, " ");
+        if (at == line)
+            continue;
+        if (at[0] == '-' && at[1] != '-' && at[2] == ',')
+            at += 3 + strspn(at + 3, " ");
+        const char c = at[2 + len];
+        if (strncmp(at, "--", 2) == 0 && strncmp(at + 2, name, len) == 0 &&
+            !(c == '-' || (c >= 'a' && c <= 'z')))
+            return 1;
+    }
+    return 0;
+}
+
+/* The lines from the one that starts with `first` (after its leading
+ * newline) to the next line that is empty or starts with ``` (malloc'd). */
+static char *lines_from(const char *text, const char *first)
+{
+    const char *at = strstr(text, first);
+    if (!at)
+        fail_msg("no \"%s\" in the text", first + 1);
+    ++at;
+    const char *end = at;
+    while (*end && *end != '\n' && strncmp(end, "```", 3) != 0)
+        end = strchr(end, '\n') ? strchr(end, '\n') + 1 : end + strlen(end);
+    char *out = strndup(at, (size_t)(end - at));
+    assert_non_null(out);
+    return out;
+}
+
+/* Every long option that a subcommand's getopt table (`source`, read from
+ * the tree) accepts appears in the synopsis of its --help (the text before
+ * the first empty line), in its option list (after "Options:" or
+ * "Required:") and in the README's synopsis block, the lines from the one
+ * that starts `readme_heading` (with its newline) to the end of the code
+ * block (--help only in the option list). */
+static void check_options_documented(const fixture *f, const char *subcommand, const char *source,
+                                     const char *readme_heading)
+{
+    char path[CIM_TEST_PATH_MAX];
+    run_result r;
+    snprintf(path, sizeof path, "%s/%s", CIM_SOURCE_DIR, source);
+    char *code = cim_test_read_file(path);
+    char *readme = cim_test_read_file(CIM_SOURCE_DIR "/README.md");
+    char *readme_synopsis = lines_from(readme, readme_heading);
+    run(f, &r, subcommand, "--help", NULL);
+    assert_success(&r);
+    const char *blank = strstr(r.out, "\n\n");
+    assert_non_null(blank);
+    char *synopsis = strndup(r.out, (size_t)(blank - r.out));
+    assert_non_null(synopsis);
+    const char *list = strstr(r.out, "\nRequired:\n");
+    if (!list)
+        list = strstr(r.out, "\nOptions:\n");
+    assert_non_null(list);
+    const char *table = strstr(code, "struct option");
+    if (!table)
+        fail_msg("%s: no getopt table", path);
+    const char *table_end = strstr(table, "{0, 0, 0, 0}");
+    const char *null_end = strstr(table, "{NULL, 0, NULL, 0}");
+    if (!table_end || (null_end && null_end < table_end))
+        table_end = null_end;
+    assert_non_null(table_end);
+    int n = 0;
+    for (const char *at = strstr(table, "{\""); at && at < table_end; at = strstr(at + 2, "{\"")) {
+        const char *name = at + 2;
+        const size_t len = strcspn(name, "\"");
+        if (!lists_option(list, name, len))
+            fail_msg("%s --help: no entry for --%.*s in the option list", subcommand, (int)len,
+                     name);
+        if (len == 4 && strncmp(name, "help", 4) == 0)
+            continue;
+        if (!names_option(synopsis, name, len))
+            fail_msg("%s --help: the synopsis lacks --%.*s:\n%s", subcommand, (int)len, name,
+                     synopsis);
+        if (!names_option(readme_synopsis, name, len))
+            fail_msg("README: the %s synopsis lacks --%.*s:\n%s", subcommand, (int)len, name,
+                     readme_synopsis);
+        ++n;
+    }
+    assert_true(n >= 7); /* the table was found and read */
+    free(synopsis);
+    free(readme_synopsis);
+    free(readme);
+    free(code);
+    result_free(&r);
+}
+
+static void test_synopsis_lists_every_option(void **state)
+{
+    check_options_documented(*state, "run", "host/cli/cli_run.c", "\ncimgpu [run] [--model");
+    check_options_documented(*state, "mvm", "host/cli/cli_mvm.c",
+                             "\ncimgpu mvm --config CFG.json --weights");
+}
+
+/* ---- what `cimgpu run` prints and its config ------------------------- */
+
+/* The stdout of `cimgpu run --trials 4 --images 100` with `--config config`
+ * when config is not NULL (malloc'd); the run must succeed, stderr empty. */
+static char *run_small(const fixture *f, const char *config)
+{
+    const char *args[] = {"run", "--trials", "4", "--images", "100", "--config", config, NULL};
+    run_result r;
+    if (!config)
+        args[5] = NULL;
+    run_argv(f, &r, args);
+    assert_success(&r);
+    assert_string_equal(r.err, "");
+    free(r.err);
+    return r.out;
+}
+
+/* The standard deviation of the chips' accuracy in a run's results. */
+static double printed_std(const char *out)
+{
+    const char *at = strstr(out, "\n  standard deviation ");
+    assert_non_null(at);
+    return strtod(at + strlen("\n  standard deviation "), NULL);
+}
+
+/* A run's --config is read over the run's default crossbar: a file without
+ * noise keys runs with the default D2D sigmas 1/4 uA -- exactly the run
+ * without --config -- whether it names m_mode, M and N or not; a noise-free
+ * file says so and differs. `cimgpu mvm` still requires m_mode, M and N. */
+static void test_run_config_reads_over_the_defaults(void **state)
+{
+    fixture *f = *state;
+    char full[CIM_TEST_PATH_MAX], partial[CIM_TEST_PATH_MAX], quiet[CIM_TEST_PATH_MAX];
+    run_result r;
+    NEED_DEVICE(f);
+    write_whole(scratch(f, "run_full.json", full), "{\"m_mode\":\"TNN_I\",\"M\":256,\"N\":256}");
+    write_whole(scratch(f, "run_partial.json", partial), "{\"LRS\":30}");
+    write_whole(scratch(f, "run_quiet.json", quiet), "{\"d2d_var\":false}");
+    char *defaults = run_small(f, NULL);
+    char *with_full = run_small(f, full);
+    assert_string_equal(with_full, defaults);
+    assert_non_null(strstr(defaults, "\nvariability: D2D on, sigma HRS/LRS 1/4 uA; "
+                                     "C2C off, sigma HRS/LRS 1/4 uA\n"));
+    char *with_partial = run_small(f, partial);
+    assert_string_equal(with_partial, defaults);
+    char *noise_free = run_small(f, quiet);
+    assert_non_null(strstr(noise_free, "\nvariability: D2D off, "));
+    /* noise free, every chip is the digital network; with D2D they differ */
+    assert_true(printed_std(noise_free) == 0.0);
+    assert_true(printed_std(defaults) > 0.0);
+    free(defaults);
+    free(with_full);
+    free(with_partial);
+    free(noise_free);
+
+    run(f, &r, "mvm", "--config", partial, "--weights", CLI_DATA "w_bnn.csv", "--inputs",
+        CLI_DATA "x_bnn.csv", NULL);
+    assert_error_line(&r, 2, "run_partial.json", "\"m_mode\": is missing", NULL);
+    result_free(&r);
+}
+
+/* The banner, on stdout before the results: the ADC's bits and range mode
+ * (CALIB keeps its per-layer adc_calib_dict ranges under --adc-bits), the
+ * seed, the trials and their offset, the images, the pipeline; a 3-bit
+ * CALIB run and a 3-bit MAX run print different ADC lines. */
+static void test_run_banner_says_what_runs(void **state)
+{
+    fixture *f = *state;
+    char calib[CIM_TEST_PATH_MAX];
+    run_result r;
+    NEED_DEVICE(f);
+    write_whole(scratch(f, "run_calib.json", calib),
+                "{\"m_mode\":\"TNN_I\",\"M\":256,\"N\":256,\"adc_calib_mode\":\"CALIB\","
+                "\"adc_calib_dict\":{\"004_conv2d\":[-300,300],\"009_dense\":[-500,500]}}");
+    run(f, &r, "run", "--config", calib, "--adc-bits", "3", "--trials", "2", "--trial-offset", "3",
+        "--images", "5", "--first-image", "7", "--seed", "11", "--pipeline", "host", NULL);
+    assert_success(&r);
+    const char *results = strstr(r.out, "\n\n  digital (ideal) accuracy");
+    assert_non_null(results);
+    static const char *const banner[] = {
+        "cimgpu " CIM_VERSION ": ",
+        " on 5 images (7..11 of ",
+        "), 2 chips (trials 3..4), seed 11\n",
+        "\ncrossbar: TNN_I 256x256, HRS/LRS 5/30 uA (signed column currents)\n",
+        "\nvariability: D2D on, sigma HRS/LRS 1/4 uA; C2C off, sigma HRS/LRS 1/4 uA\n",
+        "\nADC: SYM_RANGE_ADC, 3 bits, range CALIB per layer from adc_calib_dict: "
+        "004_conv2d -300..300 uA, 009_dense -500..500 uA\n",
+        "\nlayers on crossbars: 2 of 3 weight layers (on raw pixels: host, exact)\n",
+        "\npipeline: host\n",
+        "\ndevice: ",
+    };
+    for (size_t i = 0; i < sizeof banner / sizeof *banner; ++i) {
+        const char *at = strstr(r.out, banner[i]);
+        if (!at || at > results)
+            fail_msg("no \"%s\" before the results in:\n%s", banner[i], r.out);
+    }
+    result_free(&r);
+
+    run(f, &r, "run", "--adc-bits", "3", "--trials", "2", "--images", "5", "--seed", "11", NULL);
+    assert_success(&r);
+    assert_non_null(strstr(r.out, "\nADC: SYM_RANGE_ADC, 3 bits, range MAX -6400..6400 uA"));
+    result_free(&r);
+
+    run(f, &r, "run", "--config", calib, "--adc-bits", "0", "--trials", "1", "--images", "2",
+        "--mapping", "TNN_I", "--c2c", NULL);
+    assert_success(&r);
+    assert_non_null(strstr(r.out, "\nADC: INF_ADC, ideal"));
+    assert_non_null(strstr(r.out, "; C2C on, sigma HRS/LRS 1/4 uA\n"));
+    assert_non_null(strstr(r.out, "\npipeline: auto -> host (C2C)\n"));
+    result_free(&r);
+}
+
 static void test_info(void **state)
 {
     fixture *f = *state;
@@ -1282,6 +1553,10 @@ int main(void)
         cmocka_unit_test(test_trace_shapes_and_recombination),
         cmocka_unit_test(test_calib_mode_uses_the_mvm_entry),
         cmocka_unit_test(test_info),
+        cmocka_unit_test(test_help_subcommand),
+        cmocka_unit_test(test_synopsis_lists_every_option),
+        cmocka_unit_test(test_run_config_reads_over_the_defaults),
+        cmocka_unit_test(test_run_banner_says_what_runs),
     };
     return cmocka_run_group_tests_name("cli", tests, group_setup, group_teardown);
 }

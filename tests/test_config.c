@@ -872,6 +872,257 @@ static void test_load_file(void **state)
 }
 
 /* ---------------------------------------------------------------------------
+ * Reading over a base (`cimgpu run --config`)
+ */
+
+static void parse_over_ok(const char *text, const cim_config *base, cim_config *cfg)
+{
+    cim_error err = {0};
+    if (cim_config_parse_over(text, ORIGIN, base, cfg, &err))
+        fail_msg("%s over the base rejected: %s", text, err.msg);
+    assert_string_equal(cfg->origin, ORIGIN);
+}
+
+static void expect_rejected_over(const char *text, const cim_config *base, const char *needle)
+{
+    cim_config cfg;
+    cim_error err = {0};
+    int rc = cim_config_parse_over(text, ORIGIN, base, &cfg, &err);
+    if (rc != CIM_ERR_CONFIG || !strstr(err.msg, needle))
+        fail_msg("%s over the base: got %s \"%s\", expected \"%s\"", text, cim_error_name(rc),
+                 err.msg, needle);
+    assert_null(cfg.calib);
+    assert_null(cfg.origin);
+    cim_config_free(&cfg);
+}
+
+/* Over the run's default crossbar every key the text does not name keeps
+ * the default -- noise included -- and nothing is required; the derived keys
+ * follow the result (W_BIT/I_BIT the mapping, the C2C sigmas the D2D ones). */
+static void test_parse_over_the_run_default(void **state)
+{
+    (void)state;
+    cim_config base, cfg;
+    cim_error err = {0};
+    assert_int_equal(cim_config_run_default(&base, &err), 0);
+
+    parse_over_ok("{}", &base, &cfg);
+    assert_configs_equal(&cfg, &base);
+    assert_true(cfg.hrs_noise_ua == 1.0 && cfg.lrs_noise_ua == 4.0);
+    assert_true(cfg.hrs_noise_c2c_ua == 1.0 && cfg.lrs_noise_c2c_ua == 4.0);
+    assert_int_equal(cfg.d2d_var, 1);
+    assert_int_equal(cfg.c2c_var, 0);
+    cim_config_free(&cfg);
+
+    /* a complete reference config without noise keys: still the default noise */
+    parse_over_ok("{\"m_mode\":\"TNN_I\",\"M\":256,\"N\":256}", &base, &cfg);
+    assert_configs_equal(&cfg, &base);
+    cim_config_free(&cfg);
+
+    parse_over_ok("{\"HRS_NOISE\":2,\"N\":128}", &base, &cfg);
+    assert_true(cfg.hrs_noise_ua == 2.0 && cfg.lrs_noise_ua == 4.0);
+    assert_true(cfg.hrs_noise_c2c_ua == 2.0 && cfg.lrs_noise_c2c_ua == 4.0);
+    assert_int_equal(cfg.M, 256);
+    assert_int_equal(cfg.N, 128);
+    assert_int_equal(cfg.mapping, CIM_TNN_I);
+    cim_config_free(&cfg);
+
+    parse_over_ok("{\"m_mode\":\"BNN_III\",\"LRS_NOISE_C2C\":7,\"c2c_var\":true}", &base, &cfg);
+    assert_int_equal(cfg.mapping, CIM_BNN_III);
+    assert_int_equal(cfg.w_bit, 1); /* BNN: derived from the new mapping */
+    assert_int_equal(cfg.i_bit, 1);
+    assert_int_equal(cfg.adc_type, CIM_ADC_INF);
+    assert_int_equal(cfg.resolution, -1);
+    assert_true(cfg.hrs_noise_c2c_ua == 1.0 && cfg.lrs_noise_c2c_ua == 7.0);
+    assert_int_equal(cfg.c2c_var, 1);
+    cim_config_free(&cfg);
+
+    parse_over_ok("{\"d2d_var\":false}", &base, &cfg);
+    assert_int_equal(cfg.d2d_var, 0);
+    cim_xbar x;
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.d2d_sigma_na[CIM_STATE_HRS], 0);
+    assert_int_equal(x.d2d_sigma_na[CIM_STATE_LRS], 0);
+    cim_config_free(&cfg);
+
+    /* a finite ADC needs its bits; bits alone do not make the ADC finite */
+    parse_over_ok("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":5}", &base, &cfg);
+    assert_int_equal(cfg.resolution, 5);
+    cim_config_free(&cfg);
+    expect_rejected_over("{\"adc_type\":\"SYM_RANGE_ADC\"}", &base,
+                         ORIGIN ": key \"resolution\": is missing");
+    expect_rejected_over("{\"resolution\":4}", &base,
+                         ORIGIN ": key \"resolution\": 4 bits need a finite \"adc_type\"");
+    /* the rules of the whole still hold */
+    expect_rejected_over("{\"m_mode\":\"BNN_III\",\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":4}",
+                         &base, "needs POS_RANGE_ONLY_ADC or INF_ADC");
+    expect_rejected_over("{\"M\":0}", &base, ORIGIN ": key \"M\"");
+    expect_rejected_over("{\"bogus\":1}", &base, "unknown key");
+
+    /* the base is the caller's and unchanged */
+    assert_string_equal(base.origin, "default config");
+    assert_true(base.hrs_noise_ua == 1.0);
+    cim_config_free(&base);
+}
+
+/* Over a base with a finite ADC: the type follows a new mapping's
+ * signedness, the bits stay, INF_ADC drops them; a dict replaces the base's
+ * as a whole, and the result owns its copy. */
+static void test_parse_over_a_finite_calibrated_base(void **state)
+{
+    (void)state;
+    cim_config base, cfg;
+    expect_accepted("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":5,\"adc_calib_mode\":\"CALIB\","
+                    "\"adc_calib_dict\":{\"a\":[-1,2],\"mvm\":[-3,4]}}",
+                    &base);
+
+    parse_over_ok("{\"m_mode\":\"BNN_III\"}", &base, &cfg);
+    assert_int_equal(cfg.adc_type, CIM_ADC_POS);
+    assert_int_equal(cfg.resolution, 5);
+    assert_int_equal(cfg.calib_mode, CIM_CALIB_CALIB);
+    assert_int_equal(cfg.n_calib, 2);
+    assert_true(cfg.calib != base.calib);
+    assert_true(cim_config_find_calib(&cfg, "a") != cim_config_find_calib(&base, "a"));
+    assert_true(cim_config_find_calib(&cfg, "mvm")->hi_ua == 4.0);
+    cim_config_free(&cfg);
+
+    parse_over_ok("{\"resolution\":3}", &base, &cfg);
+    assert_int_equal(cfg.adc_type, CIM_ADC_SYM);
+    assert_int_equal(cfg.resolution, 3);
+    cim_config_free(&cfg);
+
+    parse_over_ok("{\"adc_type\":\"INF_ADC\"}", &base, &cfg);
+    assert_int_equal(cfg.resolution, -1);
+    cim_config_free(&cfg);
+
+    parse_over_ok("{\"adc_calib_dict\":{\"b\":[0,1]}}", &base, &cfg);
+    assert_int_equal(cfg.n_calib, 1);
+    assert_null(cim_config_find_calib(&cfg, "a"));
+    assert_non_null(cim_config_find_calib(&cfg, "b"));
+    cim_config_free(&cfg);
+
+    expect_rejected_over("{\"adc_calib_dict\":{}}", &base, "adc_calib_dict");
+    assert_int_equal(base.n_calib, 2);
+    cim_config_free(&base);
+}
+
+/* Without a base: the reference simulator's semantics, as cim_config_parse
+ * (m_mode, M, N required; no noise by default). */
+static void test_parse_over_no_base_is_the_reference(void **state)
+{
+    (void)state;
+    cim_config cfg;
+    cim_error err = {0};
+    assert_int_equal(cim_config_parse_over("{\"M\":4,\"N\":8}", ORIGIN, NULL, &cfg, &err),
+                     CIM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, ORIGIN ": key \"m_mode\": is missing"));
+    cim_config_free(&cfg);
+    parse_over_ok(BASE_JSON, NULL, &cfg);
+    assert_true(cfg.hrs_noise_ua == 0.0 && cfg.lrs_noise_ua == 0.0);
+    assert_int_equal(cfg.adc_type, CIM_ADC_INF);
+    cim_config_free(&cfg);
+}
+
+/* cim_config_load_over reads a file over the base; cim_config_load reads
+ * the same file by the reference's rules. */
+static void test_load_over(void **state)
+{
+    (void)state;
+    char dir[128], path[256];
+    assert_int_equal(cim_test_make_scratch_dir(dir, sizeof dir, "config_over"), 0);
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("{\"LRS\": 40}\n", f);
+    fclose(f);
+    cim_config base, cfg;
+    cim_error err = {0};
+    assert_int_equal(cim_config_run_default(&base, &err), 0);
+    assert_int_equal(cim_config_load_over(path, &base, &cfg, &err), 0);
+    assert_string_equal(cfg.origin, path);
+    assert_int_equal(cfg.mapping, CIM_TNN_I);
+    assert_int_equal(cfg.M, 256);
+    assert_true(cfg.lrs_ua == 40.0 && cfg.hrs_ua == 5.0);
+    assert_true(cfg.hrs_noise_ua == 1.0 && cfg.lrs_noise_ua == 4.0);
+    cim_config_free(&cfg);
+
+    assert_int_equal(cim_config_load(path, &cfg, &err), CIM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "key \"m_mode\": is missing"));
+    cim_config_free(&cfg);
+
+    assert_int_equal(unlink(path), 0);
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_load_over(path, &base, &cfg, &err), CIM_ERR_INPUT);
+    assert_non_null(strstr(err.msg, "cannot open"));
+    assert_null(cfg.origin);
+    cim_config_free(&cfg);
+    cim_config_free(&base);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* cim_config_copy: an equal config that owns its own strings. */
+static void test_copy(void **state)
+{
+    (void)state;
+    cim_config a, b;
+    cim_error err = {0};
+    expect_accepted("{\"adc_calib_mode\":\"CALIB\",\"adc_calib_dict\":{\"x\":[-1,1]}}", &a);
+    assert_int_equal(cim_config_copy(&b, &a, &err), 0);
+    assert_configs_equal(&a, &b);
+    assert_string_equal(b.origin, a.origin);
+    assert_true(b.origin != a.origin && b.calib != a.calib && b.calib[0].layer != a.calib[0].layer);
+    cim_config_free(&a);
+    assert_string_equal(b.calib[0].layer, "x");
+    cim_config_free(&b);
+}
+
+/* --adc-bits: the bits, and the ADC type the mapping needs; the range mode
+ * stays (CALIB with its dict, or MAX); 0 is the ideal ADC. */
+static void test_set_adc_bits_keeps_the_range_mode(void **state)
+{
+    (void)state;
+    cim_config cfg;
+    cim_xbar x;
+    cim_error err = {0};
+    expect_accepted("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":5,\"adc_calib_mode\":\"CALIB\","
+                    "\"adc_calib_dict\":{\"mvm\":[-3,4]}}",
+                    &cfg);
+    cim_config_set_adc_bits(&cfg, 3);
+    assert_int_equal(cfg.adc_type, CIM_ADC_SYM);
+    assert_int_equal(cfg.resolution, 3);
+    assert_int_equal(cfg.calib_mode, CIM_CALIB_CALIB);
+    assert_int_equal(cfg.n_calib, 1);
+    resolve_ok(&cfg, "mvm", &x);
+    assert_int_equal(x.column.adc_lo2, -6000); /* the dict's range, half-units */
+    assert_int_equal(x.column.adc_hi2, 8000);
+    assert_int_equal(x.column.adc_steps, cim_adc_steps(CIM_ADC_SYM, 3));
+    cim_config_set_adc_bits(&cfg, 0);
+    assert_int_equal(cfg.adc_type, CIM_ADC_INF);
+    assert_int_equal(cfg.resolution, -1);
+    assert_int_equal(cfg.calib_mode, CIM_CALIB_CALIB);
+    assert_int_equal(cim_config_validate(&cfg, &err), 0);
+    cim_config_free(&cfg);
+
+    /* MAX stays MAX; a non-negative mapping gets the POS ADC */
+    expect_accepted("{\"m_mode\":\"BNN_III\"}", &cfg);
+    cim_config_set_adc_bits(&cfg, 4);
+    assert_int_equal(cfg.adc_type, CIM_ADC_POS);
+    assert_int_equal(cfg.resolution, 4);
+    assert_int_equal(cfg.calib_mode, CIM_CALIB_MAX);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.column.adc_lo2, 0);
+    assert_int_equal(x.column.adc_hi2, 2 * 8 * 30000);
+    cim_config_free(&cfg);
+
+    /* CALIB without entries: bits alone cannot give it a range */
+    expect_accepted("{\"adc_calib_mode\":\"CALIB\"}", &cfg);
+    cim_config_set_adc_bits(&cfg, 3);
+    assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "key \"adc_calib_dict\": is missing or empty"));
+    cim_config_free(&cfg);
+}
+
+/* ---------------------------------------------------------------------------
  * End to end: the worked examples
  */
 
@@ -984,6 +1235,12 @@ int main(void)
         cmocka_unit_test(test_validate_checks_edited_structs),
         cmocka_unit_test(test_to_json_round_trips),
         cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_parse_over_the_run_default),
+        cmocka_unit_test(test_parse_over_a_finite_calibrated_base),
+        cmocka_unit_test(test_parse_over_no_base_is_the_reference),
+        cmocka_unit_test(test_load_over),
+        cmocka_unit_test(test_copy),
+        cmocka_unit_test(test_set_adc_bits_keeps_the_range_mode),
         cmocka_unit_test(test_worked_examples_match_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,30 @@ int cim_cli_unexpected_argument(cim_error *err, const char *subcommand, const ch
                          subcommand, arg, CIM_CLI_PROGRAM, subcommand);
 }
 
+int cim_cli_help(int argc, char **argv)
+{
+    static char help_option[] = "--help";
+    cim_error err;
+    cim_error_clear(&err);
+    if (argc > 3) {
+        cim_error_set(&err, CIM_ERR_USAGE, "help: unexpected argument '%s' (see `%s --help`)",
+                      argv[3], CIM_CLI_PROGRAM);
+        return cim_cli_report(&err);
+    }
+    const char *topic = argc > 2 ? argv[2] : "";
+    /* the subcommand's own command line, as `cimgpu TOPIC --help` gives it */
+    char *args[] = {argv[0], argc > 2 ? argv[2] : NULL, help_option, NULL};
+    if (strcmp(topic, "run") == 0)
+        return cim_cli_run(3, args, 2);
+    if (strcmp(topic, "mvm") == 0)
+        return cim_cli_mvm(3, args);
+    if (strcmp(topic, "info") == 0)
+        return cim_cli_info(3, args);
+    cim_error_set(&err, CIM_ERR_USAGE, "help: unknown subcommand '%s' (see `%s --help`)", topic,
+                  CIM_CLI_PROGRAM);
+    return cim_cli_report(&err);
+}
+
 #define CIM_PROGRESS_AFTER_S 1.0 /* work shorter than this shows no progress */
 #define CIM_PROGRESS_EVERY_S 0.5
 

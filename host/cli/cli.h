@@ -21,6 +21,11 @@ int cim_cli_mvm(int argc, char **argv);
 int cim_cli_info(int argc, char **argv);
 /* `cimgpu [run]`: options start at argv[first]. */
 int cim_cli_run(int argc, char **argv, int first);
+/* `cimgpu help SUBCOMMAND` (argv[1] is "help"): what `cimgpu SUBCOMMAND
+ * --help` prints, on stdout, exit 0; an unknown subcommand or a further
+ * argument is the usage error (exit 2). `cimgpu help` alone and `cimgpu help
+ * help` are the program's own --help, which main answers. */
+int cim_cli_help(int argc, char **argv);
 
 /* Prints err as the one error line and returns its exit status. */
 int cim_cli_report(const cim_error *err);

@@ -101,7 +101,8 @@ static const struct option long_options[] = {
 
 static void usage(FILE *out)
 {
-    fputs("Usage: cimgpu mvm --config CFG.json --weights W.csv --inputs X.csv [options]\n"
+    fputs("Usage: cimgpu mvm --config CFG.json --weights W.csv --inputs X.csv [--trials T]\n"
+          "                  [--seed S] [--out R.h5 [--trace]] [--device SPEC]\n"
           "\n"
           "The crossbar calculator: multiplies the weight matrix of W.csv with every input\n"
           "vector of X.csv on simulated crossbar tiles, once per Monte-Carlo trial (one\n"
@@ -110,7 +111,9 @@ static void usage(FILE *out)
           "Required:\n"
           "  --config CFG.json  crossbar configuration with the reference simulator's keys\n"
           "                     (m_mode, M, N, HRS, LRS, digital_only, adc_type, resolution,\n"
-          "                     adc_calib_mode, HRS_NOISE, LRS_NOISE, d2d_var, c2c_var, ...).\n"
+          "                     adc_calib_mode, HRS_NOISE, LRS_NOISE, d2d_var, c2c_var, ...):\n"
+          "                     m_mode, M and N are required, every other key has the\n"
+          "                     reference's default (README, \"Config keys\"; e.g. no noise).\n"
           "                     M x N is the crossbar; larger matrices are tiled. With\n"
           "                     adc_calib_mode CALIB the ADC range is the adc_calib_dict\n"
           "                     entry named \"mvm\".\n"
@@ -134,7 +137,7 @@ static void usage(FILE *out)
           "  --device SPEC      OpenCL device: an index or a name substring as listed by\n"
           "                     `cimgpu info` (default: $CIMGPU_DEVICE, else the first\n"
           "                     GPU, else the first CPU device)\n"
-          "  -h, --help         show this help and exit\n"
+          "  -h, --help         show this help and exit (also `cimgpu help mvm`)\n"
           "\n"
           "Standard output: for trial 0, 1, ..., T-1 and, within a trial, for each input\n"
           "in file order, one line of the M integer results, comma-separated, no spaces.\n"

@@ -8,8 +8,9 @@
  *
  * The run: the digital (ideal) accuracy of the same images first, then the
  * trials in chunks (cim_montecarlo.h); each finished chunk goes to the
- * results file at once, so a long run loses no finished trial. The summary
- * table goes to stdout; progress to stderr when it is a terminal.
+ * results file at once, so a long run loses no finished trial. Standard
+ * output gets what runs (print_banner) before any work, and the results
+ * table at the end; progress goes to stderr when it is a terminal.
  *
  * Ownership: a run_state holds everything one run allocates; release() frees
  * it and discards an unfinished results file.
@@ -64,39 +65,93 @@ typedef struct run_state {
     cim_cli_progress prog;
 } run_state;
 
+/* The run's defaults, from the default config itself, so --help cannot
+ * disagree with what runs. */
+static void usage_defaults(FILE *out)
+{
+    cim_config d;
+    if (cim_config_run_default(&d, NULL) != 0)
+        return;
+    fprintf(out,
+            "Defaults (what each option and config key not given means):\n"
+            "  model        %s/%s, or $%s/%s\n"
+            "  dataset      %s, split %s, images 0..%d\n"
+            "  trials       %d chips from trial 0, seed 0\n"
+            "  crossbar     %s %dx%d, HRS/LRS %g/%g uA, digital_only %s\n"
+            "  D2D          %s, sigma HRS/LRS %g/%g uA\n"
+            "  C2C          %s, sigma HRS/LRS: the D2D ones (%g/%g uA)\n"
+            "  ADC          %s (ideal, resolution %d), range mode %s\n"
+            "  first layer  host (exact); pipeline auto; yield target: digital accuracy - %.2f\n"
+            "\n"
+            "--config CFG.json is read over that crossbar: every key the file does not name\n"
+            "keeps the default above, so m_mode, M and N are optional. Keys derived from others\n"
+            "follow the file: W_BIT and I_BIT the alphabet of its m_mode, HRS_NOISE_C2C and\n"
+            "LRS_NOISE_C2C its HRS_NOISE and LRS_NOISE; a finite adc_type needs its\n"
+            "resolution. For a noise-free run set \"d2d_var\": false (or both sigmas to 0).\n"
+            "The flags below override the file.\n",
+            CIM_MODEL_DIR, DEFAULT_MODEL, MODEL_DIR_ENV, DEFAULT_MODEL, CIM_IDX_DEFAULT_DIR,
+            DEFAULT_SPLIT, DEFAULT_IMAGES - 1, DEFAULT_TRIALS, cim_mapping_name(d.mapping), d.M,
+            d.N, d.hrs_ua, d.lrs_ua, d.digital ? "on" : "off", d.d2d_var ? "on" : "off",
+            d.hrs_noise_ua, d.lrs_noise_ua, d.c2c_var ? "on" : "off", d.hrs_noise_c2c_ua,
+            d.lrs_noise_c2c_ua, cim_config_adc_type_name(d.adc_type), d.resolution,
+            d.calib_mode == CIM_CALIB_CALIB ? "CALIB" : "MAX", YIELD_MARGIN);
+    cim_config_free(&d);
+}
+
 static void usage(FILE *out)
 {
+    fputs("Usage: cimgpu [run] [--model M.h5] [--data DIR] [--split NAME] [--images K]\n"
+          "                    [--first-image F] [--trials T] [--trial-offset O] [--seed S]\n"
+          "                    [--config CFG.json] [--mapping NAME] [--adc-bits B]\n"
+          "                    [--lrs-noise U] [--hrs-noise U] [--c2c]\n"
+          "                    [--first-layer host|crossbar] [--pipeline auto|host|device]\n"
+          "                    [--yield-target A] [--out R.h5 [--trace]] [--device SPEC]\n"
+          "\n"
+          "The network Monte-Carlo: --trials simulated chips classify the same test images.\n"
+          "Prints what runs first (model, images, trials, seed, crossbar, variability, ADC,\n"
+          "layers, pipeline, device), then the accuracy distribution next to the digital\n"
+          "(ideal) accuracy.\n"
+          "\n",
+          out);
+    usage_defaults(out);
     fprintf(
         out,
-        "Usage: cimgpu [run] [options]\n"
-        "The network Monte-Carlo: --trials simulated chips classify the same test images; prints\n"
-        "the accuracy distribution next to the digital (ideal) accuracy.\n"
+        "\n"
         "Options:\n"
-        "  --model M.h5       model file (default %s/%s, or $%s)\n"
-        "  --data DIR         IDX dataset folder (default %s), split --split (default %s)\n"
-        "  --images K         test images per chip (default %d); --first-image F (default 0)\n"
-        "  --trials T         chips (default %d, at most %llu); --trial-offset O replays trials\n"
-        "                     O..O+T-1 of a larger run (same results as inside it)\n"
-        "  --seed S           random seed, 0..2^64-1 (default 0)\n"
-        "  --config CFG.json  crossbar config, the reference simulator's keys (default: 256x256\n"
-        "                     TNN_I, HRS/LRS 5/30 uA, D2D sigma 1/4 uA, ideal ADC); flags below\n"
-        "                     override it; CALIB ranges are looked up by layer name\n"
-        "  --mapping NAME     BNN_I..BNN_VI, TNN_I..TNN_V\n"
-        "  --adc-bits B       finite ADC of the type the mapping needs, MAX range (0: ideal)\n"
-        "  --lrs-noise U, --hrs-noise U   D2D sigma in uA; --c2c adds C2C with the same sigmas\n"
+        "  --model M.h5       model file\n"
+        "  --data DIR         IDX dataset folder\n"
+        "  --split NAME       the files DIR/NAME-images-idx3-ubyte and NAME-labels-idx1-ubyte,\n"
+        "                     gzip'd or plain\n"
+        "  --images K         test images per chip\n"
+        "  --first-image F    dataset index of the first image\n"
+        "  --trials T         chips, at most %llu\n"
+        "  --trial-offset O   the first trial's index: replays trials O..O+T-1 of a larger\n"
+        "                     run (same results as inside it)\n"
+        "  --seed S           random seed, 0..2^64-1\n"
+        "  --config CFG.json  crossbar config, the reference simulator's keys (README,\n"
+        "                     \"Config keys\"), read over the default crossbar; with\n"
+        "                     adc_calib_mode CALIB each layer's ADC range is its\n"
+        "                     adc_calib_dict entry (e.g. \"004_conv2d\")\n"
+        "  --mapping NAME     BNN_I..BNN_VI, TNN_I..TNN_V (a finite ADC takes the type the\n"
+        "                     mapping needs)\n"
+        "  --adc-bits B       B-bit ADC of the type the mapping needs (SYM_RANGE_ADC for\n"
+        "                     signed column currents, else POS_RANGE_ONLY_ADC), 1..%d; the\n"
+        "                     range mode stays the config's (MAX, or CALIB with its\n"
+        "                     adc_calib_dict); 0: the ideal ADC\n"
+        "  --lrs-noise U      sigma of LRS cells in uA, D2D and C2C alike (0..10000)\n"
+        "  --hrs-noise U      sigma of HRS cells in uA, D2D and C2C alike (0..10000)\n"
+        "  --c2c              turns C2C (a fresh deviation per read) on\n"
         "  --first-layer W    where weight layers on raw pixels (the first layer of an image\n"
-        "                     model) run: host (exact, the default) or crossbar (8 bit-plane\n"
-        "                     reads per input, shifted and added digitally)\n"
-        "  --pipeline P       auto (default), host or device: where the work between crossbar\n"
-        "                     reads runs (same results; auto picks the faster for the device)\n"
+        "                     model) run: host (exact) or crossbar (8 bit-plane reads per\n"
+        "                     input, shifted and added digitally)\n"
+        "  --pipeline P       auto, host or device: where the work between crossbar reads\n"
+        "                     runs (same results; auto picks the faster for the device)\n"
         "  --yield-target A   accuracy a chip must reach to count in the yield\n"
-        "                     (default: digital accuracy minus %.2f)\n"
-        "  --out R.h5         results file (per-trial accuracy, layer error rates, summary);\n"
-        "                     --trace adds every prediction\n"
+        "  --out R.h5         results file (per-trial accuracy, layer error rates, summary)\n"
+        "  --trace            with --out: also record every prediction\n"
         "  --device SPEC      OpenCL device (see `cimgpu info`)\n"
-        "  -h, --help\n",
-        CIM_MODEL_DIR, DEFAULT_MODEL, MODEL_DIR_ENV, CIM_IDX_DEFAULT_DIR, DEFAULT_SPLIT,
-        DEFAULT_IMAGES, DEFAULT_TRIALS, (unsigned long long)MAX_TRIALS, YIELD_MARGIN);
+        "  -h, --help         show this help and exit (also `cimgpu help run`)\n",
+        (unsigned long long)MAX_TRIALS, CIM_ADC_MAX_BITS);
 }
 
 static int parse_double(const char *text, double lo, double hi, double *v)
@@ -286,12 +341,20 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
     return 0;
 }
 
-/* The config: file or default, then the flags, then validation. */
+/* The config: the run's default crossbar with the --config file read over it
+ * (every key the file does not name keeps the default; cim_config.h), then
+ * the flags, then validation. */
 static int build_config(run_state *r, cim_error *err)
 {
     const run_options *o = &r->o;
-    int rc =
-        o->config ? cim_config_load(o->config, &r->cfg, err) : cim_config_run_default(&r->cfg, err);
+    cim_config base;
+    int rc;
+    if (!o->config) {
+        rc = cim_config_run_default(&r->cfg, err);
+    } else if ((rc = cim_config_run_default(&base, err)) == 0) {
+        rc = cim_config_load_over(o->config, &base, &r->cfg, err);
+        cim_config_free(&base);
+    }
     if (rc != 0)
         return rc;
     if (o->mapping && cim_mapping_from_name(o->mapping, &r->cfg.mapping) != 0)
@@ -299,11 +362,10 @@ static int build_config(run_state *r, cim_error *err)
                              "run: --mapping '%s': expected BNN_I..BNN_VI or TNN_I..TNN_V",
                              o->mapping);
     if (o->adc_bits >= 0) {
-        cim_config_set_adc_bits(&r->cfg, o->adc_bits);
+        cim_config_set_adc_bits(&r->cfg, o->adc_bits); /* keeps MAX or CALIB */
     } else if (o->mapping && r->cfg.adc_type != CIM_ADC_INF) {
         /* a new mapping may need the other finite ADC type */
-        r->cfg.adc_type =
-            cim_mapping_desc_of(r->cfg.mapping)->signed_current ? CIM_ADC_SYM : CIM_ADC_POS;
+        r->cfg.adc_type = cim_config_finite_adc_type(r->cfg.mapping);
     }
     if (o->has_lrs_noise)
         r->cfg.lrs_noise_ua = r->cfg.lrs_noise_c2c_ua = o->lrs_noise;
@@ -412,22 +474,98 @@ static int32_t weight_layers(const cim_model *m)
     return n;
 }
 
-static void print_summary(const run_state *r, const cim_summary *s, int64_t digital_correct)
+/* The ADC's half-unit (2 nA) range value in uA. */
+static double half_units_ua(int64_t v)
 {
-    const cim_mapping_desc *d = cim_mapping_desc_of(r->cfg.mapping);
-    printf("cimgpu %s: %s on %lld images (%s from %llu), %lld chips, seed %llu\n", CIM_VERSION,
-           r->model_path, (long long)r->data.count, r->all.images_path,
-           (unsigned long long)r->o.first_image, (long long)s->trials,
-           (unsigned long long)r->o.seed);
-    printf("crossbar: %s %dx%d, HRS/LRS %g/%g uA, D2D sigma %g/%g uA%s, %s ADC%s\n",
-           cim_mapping_name(r->cfg.mapping), r->cfg.M, r->cfg.N, r->cfg.hrs_ua, r->cfg.lrs_ua,
-           r->cfg.d2d_var ? r->cfg.hrs_noise_ua : 0.0, r->cfg.d2d_var ? r->cfg.lrs_noise_ua : 0.0,
-           r->cfg.c2c_var ? ", C2C on" : "", cim_config_adc_type_name(r->cfg.adc_type),
-           d->signed_current ? " (signed currents)" : "");
+    return (double)v / (2.0 * CIM_NA_PER_UA);
+}
+
+static void print_adc(const run_state *r)
+{
+    const cim_config *c = &r->cfg;
+    if (c->digital) {
+        printf("ADC: none (digital_only)\n");
+        return;
+    }
+    if (c->adc_type == CIM_ADC_INF) {
+        printf("ADC: %s, ideal (bits and range do not apply)\n",
+               cim_config_adc_type_name(c->adc_type));
+        return;
+    }
+    printf("ADC: %s, %d bits, ", cim_config_adc_type_name(c->adc_type), c->resolution);
+    if (c->calib_mode == CIM_CALIB_MAX) {
+        const cim_column_params *p = &r->plan.layers[r->plan.first_crossbar].xbar.column;
+        printf("range MAX %g..%g uA (%s for N = %d rows)\n", half_units_ua(p->adc_lo2),
+               half_units_ua(p->adc_hi2),
+               c->adc_type == CIM_ADC_POS ? "N x LRS" : "N x (LRS - HRS)", c->N);
+        return;
+    }
+    printf("range CALIB per layer from adc_calib_dict:");
+    for (int32_t l = 0, n = 0; l < r->plan.num_layers; ++l) {
+        const cim_layer_plan *lp = &r->plan.layers[l];
+        if (cim_plan_on_crossbar(lp))
+            printf("%s %s %g..%g uA", n++ ? "," : "", lp->layer->name,
+                   half_units_ua(lp->xbar.column.adc_lo2), half_units_ua(lp->xbar.column.adc_hi2));
+    }
+    printf("\n");
+}
+
+/* Where the work between crossbar reads runs: the choice, and what it
+ * comes to for these chips on this device (cim_exec.h). */
+static void print_pipeline(const run_state *r)
+{
+    static const char *const names[] = {"auto", "host", "device"};
+    const cim_pipeline p = r->o.pipeline;
+    const char *taken = p == CIM_PIPELINE_AUTO ? "device" : NULL;
+    if (p == CIM_PIPELINE_HOST)
+        taken = NULL;
+    else if (r->cfg.digital)
+        taken = "host (digital chips)";
+    else if (cim_xbar_has_c2c(&r->plan.layers[r->plan.first_crossbar].xbar))
+        taken = "host (C2C)";
+    else if (p == CIM_PIPELINE_AUTO && r->ocl.cpu_style)
+        taken = "host (CPU device)";
+    printf("pipeline: %s%s%s\n", names[p], taken ? " -> " : "", taken ? taken : "");
+}
+
+/* What runs, before any work: everything that defines the run (model,
+ * images, trials, seed, crossbar, variability, ADC, layer placement,
+ * pipeline, device), so that whoever watches the progress knows what it is. */
+static void print_banner(const run_state *r)
+{
+    const cim_config *c = &r->cfg;
+    const cim_mapping_desc *d = cim_mapping_desc_of(c->mapping);
+    printf(
+        "cimgpu %s: %s on %lld images (%llu..%llu of %s), %llu chips (trials %llu..%llu), "
+        "seed %llu\n",
+        CIM_VERSION, r->model_path, (long long)r->data.count, (unsigned long long)r->o.first_image,
+        (unsigned long long)r->o.first_image + (unsigned long long)r->data.count - 1,
+        r->all.images_path, (unsigned long long)r->o.trials, (unsigned long long)r->o.trial_offset,
+        (unsigned long long)(r->o.trial_offset + r->o.trials - 1), (unsigned long long)r->o.seed);
+    if (c->digital) {
+        printf("crossbar: %s %dx%d, digital_only (exact integer counts)\n",
+               cim_mapping_name(c->mapping), c->M, c->N);
+        printf("variability: none (digital_only)\n");
+    } else {
+        printf("crossbar: %s %dx%d, HRS/LRS %g/%g uA (%s column currents)\n",
+               cim_mapping_name(c->mapping), c->M, c->N, c->hrs_ua, c->lrs_ua,
+               d->signed_current ? "signed" : "non-negative");
+        printf("variability: D2D %s, sigma HRS/LRS %g/%g uA; C2C %s, sigma HRS/LRS %g/%g uA\n",
+               c->d2d_var ? "on" : "off", c->hrs_noise_ua, c->lrs_noise_ua,
+               c->c2c_var ? "on" : "off", c->hrs_noise_c2c_ua, c->lrs_noise_c2c_ua);
+    }
+    print_adc(r);
     printf("layers on crossbars: %d of %d weight layers (on raw pixels: %s)\n", r->plan.n_crossbar,
            weight_layers(&r->model),
            r->o.first_layer == CIM_PIXELS_ON_CROSSBAR ? "crossbar, bit-sliced" : "host, exact");
+    print_pipeline(r);
     printf("device: %s\n\n", r->prov.device);
+    fflush(stdout); /* seen before the work starts, even through a pipe */
+}
+
+/* The results, after the run. */
+static void print_summary(const cim_summary *s, int64_t digital_correct)
+{
     printf("  %-28s %9.4f  (%lld of %lld)\n", "digital (ideal) accuracy",
            (double)digital_correct / (double)s->images, (long long)digital_correct,
            (long long)s->images);
@@ -474,6 +612,7 @@ int cim_cli_run(int argc, char **argv, int first)
         goto done;
     r.ocl_open = 1;
     cim_provenance_set_device(&r.prov, &r.ocl);
+    print_banner(&r);
     sc.n_layers = r.plan.n_crossbar;
     r.correct = malloc(sizeof(int64_t) * r.o.trials);
     sc.pred16 = NULL;
@@ -564,7 +703,7 @@ int cim_cli_run(int argc, char **argv, int first)
         if (rc != 0)
             goto done;
     }
-    print_summary(&r, &summary, digital_correct);
+    print_summary(&summary, digital_correct);
 done:
     free(sc.pred16);
     release(&r);

@@ -10,7 +10,8 @@
  * records are exactly the keys the parser reads, checked by the same ranges.
  * The special kinds (m_mode, SPLIT, adc_calib_dict) have their own code in
  * each of those files. The default crossbar of `cimgpu run` (and of its
- * benchmark) is defined here once, as the JSON a user would write.
+ * benchmark) is defined here once, as the JSON a user would write; a run's
+ * --config file is read over it (cim_config_load_over).
  *
  * Messages are one line: "<origin>: key "<key>": expected <what>, got <value>"
  * with origin "config" when none was given.
@@ -229,12 +230,16 @@ int cim_config_run_default(cim_config *cfg, cim_error *err)
     return cim_config_parse(run_default_json, "default config", cfg, err);
 }
 
+int cim_config_finite_adc_type(cim_mapping_id mapping)
+{
+    return cim_mapping_desc_of(mapping)->signed_current ? CIM_ADC_SYM : CIM_ADC_POS;
+}
+
 void cim_config_set_adc_bits(cim_config *cfg, int bits)
 {
-    const int sym = cim_mapping_desc_of(cfg->mapping)->signed_current;
-    cfg->adc_type = bits == 0 ? CIM_ADC_INF : (sym ? CIM_ADC_SYM : CIM_ADC_POS);
-    cfg->resolution = bits == 0 ? -1 : bits;
-    cfg->calib_mode = CIM_CALIB_MAX;
+    cfg->adc_type = bits == 0 ? CIM_ADC_INF : cim_config_finite_adc_type(cfg->mapping);
+    cfg->resolution = bits == 0 ? CIM_INF_RESOLUTION : bits;
+    /* calib_mode and adc_calib_dict stay: the bits are not the range */
 }
 
 const cim_calib_range *cim_config_find_calib(const cim_config *cfg, const char *layer_name)
@@ -252,6 +257,33 @@ void cim_config_free_calib(cim_config *cfg)
     free(cfg->calib);
     cfg->calib = NULL;
     cfg->n_calib = 0;
+}
+
+int cim_config_copy(cim_config *dst, const cim_config *src, cim_error *err)
+{
+    *dst = *src;
+    dst->origin = NULL;
+    dst->calib = NULL;
+    dst->n_calib = 0;
+    if (src->origin && !(dst->origin = strdup(src->origin)))
+        goto nomem;
+    if (src->n_calib > 0) {
+        dst->calib = calloc((size_t)src->n_calib, sizeof *dst->calib);
+        if (!dst->calib)
+            goto nomem;
+        for (int i = 0; i < src->n_calib; ++i) {
+            dst->calib[i] = src->calib[i];
+            dst->calib[i].layer = src->calib[i].layer ? strdup(src->calib[i].layer) : NULL;
+            dst->n_calib = i + 1;
+            if (src->calib[i].layer && !dst->calib[i].layer)
+                goto nomem;
+        }
+    }
+    return 0;
+nomem:
+    cim_config_free(dst);
+    return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory copying the config",
+                         cim_config_origin(src->origin));
 }
 
 void cim_config_free(cim_config *cfg)

@@ -33,6 +33,22 @@
  * Any other key, a wrong type or a value out of range is CIM_ERR_CONFIG with
  * one line naming the origin (file name), the key and what was expected.
  *
+ * Read over a base (cim_config_parse_over, cim_config_load_over; `cimgpu run`
+ * reads its --config over cim_config_run_default): nothing is required, and
+ * every key the text does not name keeps the base's value -- adc_calib_dict
+ * as a whole: a dict in the text replaces the base's -- except the keys
+ * derived from others, which follow the resulting config as they do above:
+ *   W_BIT, I_BIT      the alphabet of the resulting m_mode
+ *   HRS_NOISE_C2C, LRS_NOISE_C2C   the resulting HRS_NOISE, LRS_NOISE
+ *   adc_type          the base's; when that is finite, the finite type the
+ *                     resulting m_mode needs (SYM_RANGE_ADC for a signed
+ *                     column current, POS_RANGE_ONLY_ADC otherwise)
+ *   resolution        -1 when the resulting adc_type is INF_ADC; with a
+ *                     finite one the base's bits if the base's ADC is
+ *                     finite, else the key is missing (an error, as above)
+ * Without a base the base is cim_config_default and m_mode, M, N are
+ * required: the reference simulator's semantics, which `cimgpu mvm` uses.
+ *
  * Ownership: cim_config owns `origin` and `calib` (with its layer names);
  * cim_config_free releases them and leaves the defaults behind. A config that
  * failed to parse holds only defaults.
@@ -99,10 +115,16 @@ void cim_config_default(cim_config *cfg);
  * JSON with origin "default config". */
 int cim_config_run_default(cim_config *cfg, cim_error *err);
 
-/* What `--adc-bits B` does to a config: B = 0 selects the ideal ADC, B >= 1
- * a B-bit finite ADC of the type the mapping's column current needs
- * (SYM_RANGE_ADC for signed currents, POS_RANGE_ONLY_ADC otherwise) with
- * the MAX range. Validation is the caller's (cim_config_validate). */
+/* The finite ADC type a mapping's column current needs: CIM_ADC_SYM for a
+ * signed current, CIM_ADC_POS for a non-negative one. */
+int cim_config_finite_adc_type(cim_mapping_id mapping);
+
+/* What `--adc-bits B` does to a config: B = 0 selects the ideal ADC
+ * (resolution -1), B >= 1 a B-bit finite ADC of the type the mapping needs
+ * (cim_config_finite_adc_type). The range mode is kept: MAX stays MAX, CALIB
+ * stays CALIB with its adc_calib_dict (a CALIB config without entries then
+ * fails validation, naming adc_calib_dict). Validation is the caller's
+ * (cim_config_validate). */
 void cim_config_set_adc_bits(cim_config *cfg, int bits);
 
 /* Parses and validates `json_text` into *cfg (which needs no initialisation
@@ -111,9 +133,23 @@ void cim_config_set_adc_bits(cim_config *cfg, int bits);
  * CIM_ERR_NOMEM with err filled; on error *cfg holds the defaults. */
 int cim_config_parse(const char *json_text, const char *origin, cim_config *cfg, cim_error *err);
 
+/* As cim_config_parse, read over `base` (a valid config, not cfg itself;
+ * NULL: cim_config_default with m_mode, M, N required): see "Read over a
+ * base" above. *cfg gets its own copy of everything it holds, so base stays
+ * the caller's; its origin is `origin`. */
+int cim_config_parse_over(const char *json_text, const char *origin, const cim_config *base,
+                          cim_config *cfg, cim_error *err);
+
 /* Reads the file at `path` and parses it with the path as origin.
  * CIM_ERR_INPUT if the file cannot be read (or exceeds 16 MiB). */
 int cim_config_load(const char *path, cim_config *cfg, cim_error *err);
+
+/* As cim_config_load, read over `base` (cim_config_parse_over). */
+int cim_config_load_over(const char *path, const cim_config *base, cim_config *cfg, cim_error *err);
+
+/* A deep copy of src into dst (which needs no initialisation and must later
+ * go to cim_config_free): 0, or CIM_ERR_NOMEM with dst holding the defaults. */
+int cim_config_copy(cim_config *dst, const cim_config *src, cim_error *err);
 
 void cim_config_free(cim_config *cfg);
 

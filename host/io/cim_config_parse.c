@@ -6,7 +6,13 @@
  * repeated keys are rejected here, as is a text that is not one JSON object.
  * After the members come the required keys (m_mode, M, N) and the defaults
  * that depend on other keys (W_BIT and I_BIT from the mapping's alphabet, the
- * C2C sigmas from the D2D ones); then cim_config_validate judges the whole.
+ * C2C sigmas from the D2D ones, the ADC's type and bits); then
+ * cim_config_validate judges the whole.
+ *
+ * One parser serves both readings of a config (cim_config.h): the reference
+ * simulator's (no base: cim_config_default underneath, m_mode, M, N required)
+ * and `cimgpu run`'s (over a base config: the members are parsed onto a copy
+ * of the base, nothing is required, and the derived keys follow the result).
  *
  * Invariants: on any error the struct is released and reset to the defaults,
  * so the caller frees nothing and nothing leaks; every message names the
@@ -50,6 +56,7 @@ static void format_json(char *buf, size_t n, const cJSON *v)
 
 typedef struct parse_ctx {
     const char *origin;
+    const cim_config *base; /* NULL: the reference's defaults and required keys */
     cim_config *cfg;
     cim_error *err;
     uint64_t given; /* bit i: cim_config_keys[i] was present */
@@ -237,11 +244,12 @@ static int was_given(const parse_ctx *c, const char *name)
     return i >= 0 && (c->given & ((uint64_t)1 << i));
 }
 
-/* Required keys, and defaults that depend on other keys. */
+/* Required keys (without a base), and the keys derived from others: the
+ * same rules with or without a base (cim_config.h, "Read over a base"). */
 static int finish_members(parse_ctx *c)
 {
     static const char *const required[] = {"m_mode", "M", "N"};
-    for (int i = 0; i < CIM_COUNT_OF(required); ++i)
+    for (int i = 0; !c->base && i < CIM_COUNT_OF(required); ++i)
         if (!was_given(c, required[i]))
             return cim_config_key_error(c->origin, CIM_ERR_CONFIG, c->err, required[i],
                                         "is missing (required)");
@@ -255,11 +263,26 @@ static int finish_members(parse_ctx *c)
         cfg->hrs_noise_c2c_ua = cfg->hrs_noise_ua;
     if (!was_given(c, "LRS_NOISE_C2C"))
         cfg->lrs_noise_c2c_ua = cfg->lrs_noise_ua;
-    if (cfg->adc_type != CIM_ADC_INF && !was_given(c, "resolution"))
-        return cim_config_key_error(c->origin, CIM_ERR_CONFIG, c->err, "resolution",
-                                    "is missing; %s needs an integer from %d to %d",
-                                    cim_config_adc_type_names[cfg->adc_type], CIM_ADC_MIN_BITS,
-                                    CIM_ADC_MAX_BITS);
+    /* the base's finite ADC follows a new mapping's signedness */
+    const int base_finite = c->base && c->base->adc_type != CIM_ADC_INF;
+    if (!was_given(c, "adc_type") && base_finite)
+        cfg->adc_type = cim_config_finite_adc_type(cfg->mapping);
+    if (c->base && was_given(c, "resolution") && !was_given(c, "adc_type") &&
+        cfg->adc_type == CIM_ADC_INF && cfg->resolution != CIM_INF_RESOLUTION)
+        return cim_config_key_error(
+            c->origin, CIM_ERR_CONFIG, c->err, "resolution",
+            "%d bits need a finite \"adc_type\" (the default is INF_ADC; %s needs \"%s\")",
+            cfg->resolution, cim_mapping_name(cfg->mapping),
+            cim_config_adc_type_names[cim_config_finite_adc_type(cfg->mapping)]);
+    if (!was_given(c, "resolution")) {
+        if (cfg->adc_type == CIM_ADC_INF)
+            cfg->resolution = CIM_INF_RESOLUTION;
+        else if (!base_finite)
+            return cim_config_key_error(c->origin, CIM_ERR_CONFIG, c->err, "resolution",
+                                        "is missing; %s needs an integer from %d to %d",
+                                        cim_config_adc_type_names[cfg->adc_type], CIM_ADC_MIN_BITS,
+                                        CIM_ADC_MAX_BITS);
+    }
     return 0;
 }
 
@@ -313,15 +336,25 @@ static int parse_root(parse_ctx *c, const char *json_text)
     return rc;
 }
 
-int cim_config_parse(const char *json_text, const char *origin, cim_config *cfg, cim_error *err)
+int cim_config_parse_over(const char *json_text, const char *origin, const cim_config *base,
+                          cim_config *cfg, cim_error *err)
 {
     cim_config_default(cfg);
+    if (base) {
+        int rc = cim_config_copy(cfg, base, err);
+        if (rc)
+            return rc;
+        free(cfg->origin);
+        cfg->origin = NULL;
+    }
     if (origin) {
         cfg->origin = strdup(origin);
-        if (!cfg->origin)
+        if (!cfg->origin) {
+            cim_config_free(cfg);
             return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory", origin);
+        }
     }
-    parse_ctx c = {origin, cfg, err, 0};
+    parse_ctx c = {origin, base, cfg, err, 0};
     int rc = json_text ? parse_root(&c, json_text)
                        : cim_error_set(err, CIM_ERR_CONFIG, "%s: no config text",
                                        cim_config_origin(origin));
@@ -330,6 +363,11 @@ int cim_config_parse(const char *json_text, const char *origin, cim_config *cfg,
     if (rc)
         cim_config_free(cfg);
     return rc;
+}
+
+int cim_config_parse(const char *json_text, const char *origin, cim_config *cfg, cim_error *err)
+{
+    return cim_config_parse_over(json_text, origin, NULL, cfg, err);
 }
 
 /* ---------------------------------------------------------------------------
@@ -389,14 +427,19 @@ static int read_text_file(const char *path, char **text, cim_error *err)
     return 0;
 }
 
-int cim_config_load(const char *path, cim_config *cfg, cim_error *err)
+int cim_config_load_over(const char *path, const cim_config *base, cim_config *cfg, cim_error *err)
 {
     char *text;
     cim_config_default(cfg);
     int rc = read_text_file(path, &text, err);
     if (rc)
         return rc;
-    rc = cim_config_parse(text, path, cfg, err);
+    rc = cim_config_parse_over(text, path, base, cfg, err);
     free(text);
     return rc;
+}
+
+int cim_config_load(const char *path, cim_config *cfg, cim_error *err)
+{
+    return cim_config_load_over(path, NULL, cfg, err);
 }
