@@ -21,7 +21,8 @@
     XX(NOMEM, -5, 1, "out of memory")                                                              \
     XX(OPENCL, -6, 1, "OpenCL failure")                                                            \
     XX(NODEVICE, -7, 1, "no usable OpenCL device")                                                 \
-    XX(UNSUPPORTED, -8, 2, "feature not supported yet")
+    XX(UNSUPPORTED, -8, 2, "feature not supported yet")                                            \
+    XX(INTERRUPTED, -9, 130, "stopped by a signal (the exit status is 128 + the signal)")
 
 typedef enum cim_err_code {
     CIM_OK = 0,

@@ -52,7 +52,7 @@
 typedef struct mvm_options {
     const char *config_path, *weights_path, *inputs_path, *out_path, *device;
     uint64_t trials, seed;
-    int trace;
+    int trace, force;
 } mvm_options;
 
 typedef struct mvm_matrix {
@@ -71,6 +71,7 @@ typedef struct mvm_run {
     cim_provenance prov;
     cim_ocl ocl;
     int ocl_open;
+    cim_outfile out; /* the claimed --out (cim_outfile.h) */
     cim_h5_mvm *h5;
     cim_cli_progress prog;
 } mvm_run;
@@ -84,6 +85,7 @@ enum {
     OPT_OUT,
     OPT_TRACE,
     OPT_DEVICE,
+    OPT_FORCE,
 };
 
 static const struct option long_options[] = {
@@ -95,6 +97,7 @@ static const struct option long_options[] = {
     {"out", required_argument, NULL, OPT_OUT},
     {"trace", no_argument, NULL, OPT_TRACE},
     {"device", required_argument, NULL, OPT_DEVICE},
+    {"force", no_argument, NULL, OPT_FORCE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -102,7 +105,7 @@ static const struct option long_options[] = {
 static void usage(FILE *out)
 {
     fputs("Usage: cimgpu mvm --config CFG.json --weights W.csv --inputs X.csv [--trials T]\n"
-          "                  [--seed S] [--out R.h5 [--trace]] [--device SPEC]\n"
+          "                  [--seed S] [--out R.h5 [--trace] [--force]] [--device SPEC]\n"
           "\n"
           "The crossbar calculator: multiplies the weight matrix of W.csv with every input\n"
           "vector of X.csv on simulated crossbar tiles, once per Monte-Carlo trial (one\n"
@@ -130,7 +133,8 @@ static void usage(FILE *out)
           "                     every device\n"
           "  --out R.h5         also write the results to an HDF5 file, with provenance,\n"
           "                     the resolved config, weights and inputs; R.h5 appears\n"
-          "                     only once complete\n"
+          "                     only once complete; it may not be one of the inputs\n"
+          "  --force            with --out: replace an existing R.h5 (refused without)\n"
           "  --trace            with --out: also record every conversion's column current\n"
           "                     (nA) and ADC output, [trial][input][input tile][conversion]\n"
           "                     [output]\n"
@@ -187,6 +191,9 @@ static int parse_options(int argc, char **argv, mvm_options *o, cim_error *err)
         case OPT_DEVICE:
             o->device = optarg;
             break;
+        case OPT_FORCE:
+            o->force = 1;
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -204,6 +211,9 @@ static int parse_options(int argc, char **argv, mvm_options *o, cim_error *err)
     if (o->trace && !o->out_path)
         return cim_error_set(err, CIM_ERR_USAGE,
                              "mvm: --trace records into the results file: it needs --out R.h5");
+    if (o->force && !o->out_path)
+        return cim_error_set(err, CIM_ERR_USAGE, "mvm: --force replaces a results file: it needs "
+                                                 "--out R.h5");
     return 0;
 }
 
@@ -390,7 +400,7 @@ static int open_outputs(mvm_run *run, int argc, char **argv, cim_error *err)
         return cim_error_set(err, CIM_ERR_NOMEM, "mvm: out of memory");
     {
         const cim_h5_mvm_spec spec = {
-            .path = o->out_path,
+            .out = &run->out,
             .prov = &run->prov,
             .seed = o->seed,
             .config_json = config_json,
@@ -487,6 +497,7 @@ static void release(mvm_run *run)
     guard_partial(NULL);
     cim_h5_mvm_discard(run->h5);
     run->h5 = NULL;
+    cim_outfile_release(&run->out, 0);
     if (run->ocl_open)
         cim_ocl_close(&run->ocl);
     cim_provenance_free(&run->prov);
@@ -510,6 +521,17 @@ int cim_cli_mvm(int argc, char **argv)
         return cim_cli_report(&err);
     memset(&run, 0, sizeof run);
     run.o = &o;
+    if (o.out_path) {
+        /* the results file is claimed first: a bad --out fails before any work */
+        const cim_outfile_input inputs[] = {
+            {"--config", o.config_path}, {"--weights", o.weights_path}, {"--inputs", o.inputs_path}};
+        const cim_outfile_spec out = {.path = o.out_path,
+                                      .inputs = inputs,
+                                      .n_inputs = (int)(sizeof inputs / sizeof *inputs),
+                                      .force = o.force};
+        if ((rc = cim_outfile_claim(&out, &run.out, &err)) != 0)
+            return cim_cli_report(&err);
+    }
     if ((rc = load_problem(&run, &err)) == 0 && (rc = open_outputs(&run, argc, argv, &err)) == 0 &&
         (rc = run_trials(&run, &err)) == 0)
         rc = finish_outputs(&run, &err);

@@ -29,7 +29,9 @@
 #include "cim_montecarlo.h"
 #include "cim_plan.h"
 #include "cim_ocl.h"
+#include "cim_outfile.h"
 #include "cim_provenance.h"
+#include "cim_signal.h"
 #include "cim_stats.h"
 #include "cli.h"
 #include "h5_run.h"
@@ -45,7 +47,7 @@ typedef struct run_options {
     const char *model, *data, *split, *config, *mapping, *out, *device;
     uint64_t images, first_image, trials, trial_offset, seed;
     double yield_target, lrs_noise, hrs_noise;
-    int has_yield, has_lrs_noise, has_hrs_noise, adc_bits, c2c, trace;
+    int has_yield, has_lrs_noise, has_hrs_noise, adc_bits, c2c, trace, resume, force;
     cim_pixel_layers first_layer;
     cim_pipeline pipeline;
 } run_options;
@@ -60,8 +62,13 @@ typedef struct run_state {
     cim_ocl ocl;
     int ocl_open;
     cim_provenance prov;
+    cim_outfile out; /* the claimed --out (cim_outfile.h) */
     cim_h5_run *h5;
     int64_t *correct;
+    int64_t done;            /* trials finished (resumed or run) */
+    int64_t resumed;         /* of those, copied from the interrupted run */
+    int64_t digital_correct; /* the noise-free chip's */
+    int interrupted;         /* the signal that stopped the run, or 0 */
     cim_cli_progress prog;
 } run_state;
 
@@ -105,7 +112,8 @@ static void usage(FILE *out)
           "                    [--config CFG.json] [--mapping NAME] [--adc-bits B]\n"
           "                    [--lrs-noise U] [--hrs-noise U] [--c2c]\n"
           "                    [--first-layer host|crossbar] [--pipeline auto|host|device]\n"
-          "                    [--yield-target A] [--out R.h5 [--trace]] [--device SPEC]\n"
+          "                    [--yield-target A] [--out R.h5 [--trace] [--resume] [--force]]\n"
+          "                    [--device SPEC]\n"
           "\n"
           "The network Monte-Carlo: --trials simulated chips classify the same test images.\n"
           "Prints what runs first (model, images, trials, seed, crossbar, variability, ADC,\n"
@@ -147,10 +155,20 @@ static void usage(FILE *out)
         "  --pipeline P       auto, host or device: where the work between crossbar reads\n"
         "                     runs (same results; auto picks the faster for the device)\n"
         "  --yield-target A   accuracy a chip must reach to count in the yield\n"
-        "  --out R.h5         results file (per-trial accuracy, layer error rates, summary)\n"
+        "  --out R.h5         results file (per-trial accuracy, layer error rates, summary),\n"
+        "                     written as R.h5.partial, readable while it grows (HDF5 SWMR),\n"
+        "                     renamed to R.h5 when complete; it may not be an input\n"
         "  --trace            with --out: also record every prediction\n"
+        "  --resume           with --out: complete the interrupted run in R.h5.partial (same\n"
+        "                     command): keeps its finished trials, runs the rest\n"
+        "  --force            with --out: replace an existing R.h5, or discard an interrupted\n"
+        "                     run's R.h5.partial (never one a live run holds)\n"
         "  --device SPEC      OpenCL device (see `cimgpu info`)\n"
-        "  -h, --help         show this help and exit (also `cimgpu help run`)\n",
+        "  -h, --help         show this help and exit (also `cimgpu help run`)\n"
+        "\n"
+        "SIGINT (Ctrl-C), SIGTERM and SIGHUP stop the run after the current chunk of\n"
+        "trials: R.h5.partial keeps every finished trial (--resume completes it) and the\n"
+        "exit status is 128 + the signal (130, 143, 129); a second signal stops at once.\n",
         (unsigned long long)MAX_TRIALS, CIM_ADC_MAX_BITS);
 }
 
@@ -187,7 +205,9 @@ enum {
     OPT_TRACE,
     OPT_DEVICE,
     OPT_FIRST_LAYER,
-    OPT_PIPELINE
+    OPT_PIPELINE,
+    OPT_RESUME,
+    OPT_FORCE
 };
 
 static int parse_options(int argc, char **argv, int first, run_options *o, cim_error *err)
@@ -213,6 +233,8 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
                                          {"help", no_argument, 0, 'h'},
                                          {"first-layer", required_argument, 0, OPT_FIRST_LAYER},
                                          {"pipeline", required_argument, 0, OPT_PIPELINE},
+                                         {"resume", no_argument, 0, OPT_RESUME},
+                                         {"force", no_argument, 0, OPT_FORCE},
                                          {0, 0, 0, 0}};
     uint64_t u;
     int c;
@@ -252,6 +274,12 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
             break;
         case OPT_TRACE:
             o->trace = 1;
+            break;
+        case OPT_RESUME:
+            o->resume = 1;
+            break;
+        case OPT_FORCE:
+            o->force = 1;
             break;
         case OPT_PIPELINE:
             if (strcmp(a, "auto") == 0)
@@ -333,8 +361,9 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
     }
     if (optind < argc)
         return cim_cli_unexpected_argument(err, "run", argv[optind]);
-    if (o->trace && !o->out)
-        return cim_error_set(err, CIM_ERR_USAGE, "run: --trace needs --out R.h5");
+    if ((o->trace || o->resume || o->force) && !o->out)
+        return cim_error_set(err, CIM_ERR_USAGE, "run: %s needs --out R.h5",
+                             o->trace ? "--trace" : o->resume ? "--resume" : "--force");
     if (o->trials + o->trial_offset > (uint64_t)UINT32_MAX + 1)
         return cim_error_set(err, CIM_ERR_USAGE,
                              "run: --trial-offset + --trials exceed 2^32 trials");
@@ -380,11 +409,6 @@ static int load_inputs(run_state *r, cim_error *err)
 {
     const run_options *o = &r->o;
     int rc;
-    if (o->model) {
-        snprintf(r->model_path, sizeof r->model_path, "%s", o->model);
-    } else {
-        snprintf(r->model_path, sizeof r->model_path, "%s/%s", cim_cli_model_dir(), DEFAULT_MODEL);
-    }
     if ((rc = cim_model_load(r->model_path, &r->model, err)) != 0 ||
         (rc = cim_idx_load_split(o->data, o->split, &r->all, err)) != 0)
         return rc;
@@ -432,38 +456,57 @@ typedef struct sink_ctx {
     int16_t *pred16;
 } sink_ctx;
 
+/* A signal caught since the run began ends it at this chunk boundary. */
+static int check_signal(run_state *r, cim_error *err)
+{
+    const int sig = cim_signal_caught();
+    if (sig == 0)
+        return 0;
+    r->interrupted = sig;
+    return cim_error_set(err, CIM_ERR_INTERRUPTED, "run: interrupted by %s", cim_signal_name(sig));
+}
+
 static int sink(void *ctx, int64_t trial_first, int32_t n, const int64_t *correct,
                 const double *layer_error, const int32_t *predictions, cim_error *err)
 {
     sink_ctx *s = ctx;
     run_state *r = s->r;
     const int64_t t0 = trial_first - (int64_t)r->o.trial_offset;
+    int rc = 0;
     memcpy(r->correct + t0, correct, sizeof(int64_t) * (size_t)n);
-    if (!r->h5)
-        return 0;
-    if (predictions) {
-        for (int64_t k = 0; k < (int64_t)n * r->data.count; ++k)
-            s->pred16[k] = (int16_t)predictions[k];
+    if (r->h5) {
+        if (predictions) {
+            for (int64_t k = 0; k < (int64_t)n * r->data.count; ++k)
+                s->pred16[k] = (int16_t)predictions[k];
+        }
+        rc = cim_h5_run_append(r->h5, t0, n, correct, layer_error, predictions ? s->pred16 : NULL,
+                               err);
     }
-    return cim_h5_run_append(r->h5, t0, n, correct, layer_error, predictions ? s->pred16 : NULL,
-                             err);
+    if (rc == 0)
+        r->done = t0 + n;
+    return rc != 0 ? rc : check_signal(r, err);
 }
 
 /* The one digital trial's correct count. */
 static int digital_sink(void *ctx, int64_t trial_first, int32_t n, const int64_t *correct,
                         const double *layer_error, const int32_t *predictions, cim_error *err)
 {
-    (void)trial_first, (void)n, (void)layer_error, (void)predictions, (void)err;
-    *(int64_t *)ctx = correct[0];
-    return 0;
+    run_state *r = ctx;
+    (void)trial_first, (void)n, (void)layer_error, (void)predictions;
+    r->digital_correct = correct[0];
+    return check_signal(r, err);
 }
 
+/* done: the fraction of this invocation's trials; a resumed run counts its
+ * predecessor's too. */
 static void on_progress(void *ctx, double done)
 {
     sink_ctx *s = ctx;
-    cim_cli_progress_update(&s->r->prog, "run", done,
-                            (uint64_t)(done * (double)s->r->o.trials + 0.5), s->r->o.trials,
-                            "trials");
+    run_state *r = s->r;
+    const double total = (double)r->o.trials, before = (double)r->resumed;
+    const double trials = before + done * (total - before);
+    cim_cli_progress_update(&r->prog, "run", trials / total, (uint64_t)(trials + 0.5),
+                            r->o.trials, "trials");
 }
 
 static int32_t weight_layers(const cim_model *m)
@@ -577,9 +620,184 @@ static void print_summary(const cim_summary *s, int64_t digital_correct)
     printf("  %-28s %9.4f  (accuracy >= %.4f)\n", "yield", s->yield, s->yield_target);
 }
 
+/* The model's path (default or --model), which the claim compares too. */
+static void resolve_model_path(run_state *r)
+{
+    if (r->o.model)
+        snprintf(r->model_path, sizeof r->model_path, "%s", r->o.model);
+    else
+        snprintf(r->model_path, sizeof r->model_path, "%s/%s", cim_cli_model_dir(), DEFAULT_MODEL);
+}
+
+/* --out is claimed before anything slow (cim_outfile.h): it may be none of
+ * the run's inputs, under any of the names the dataset loader tries. */
+static int claim_out(run_state *r, cim_error *err)
+{
+    const run_options *o = &r->o;
+    char names[4][4096];
+    static const char *const kinds[2] = {"images-idx3-ubyte", "labels-idx1-ubyte"};
+    cim_outfile_input inputs[6];
+    int n = 0;
+    if (!o->out)
+        return 0;
+    inputs[n++] = (cim_outfile_input){"--model", r->model_path};
+    inputs[n++] = (cim_outfile_input){"--config", o->config};
+    for (int k = 0; k < 2; ++k)
+        for (int gz = 0; gz < 2; ++gz) {
+            char *name = names[2 * k + gz];
+            snprintf(name, sizeof names[0], "%s/%s-%s%s", o->data, o->split, kinds[k],
+                     gz ? ".gz" : "");
+            inputs[n++] = (cim_outfile_input){"--data", name};
+        }
+    {
+        const cim_outfile_spec spec = {.path = o->out,
+                                       .inputs = inputs,
+                                       .n_inputs = n,
+                                       .force = o->force,
+                                       .resume = o->resume};
+        int rc = cim_outfile_claim(&spec, &r->out, err);
+        if (rc == 0 && o->resume && !cim_outfile_old_partial(&r->out))
+            fprintf(stderr, "cimgpu: --resume: no %s%s to resume; the run starts from trial 0\n",
+                    o->out, CIM_OUTFILE_PARTIAL_SUFFIX);
+        return rc;
+    }
+}
+
+/* The results file: its layout, then (resuming) the finished trials of the
+ * interrupted run copied over, then published as R.h5.partial. */
+static int open_results(run_state *r, double yield_target, cim_error *err)
+{
+    char images_sha[CIM_MODEL_SHA256_HEX_LEN + 1], labels_sha[CIM_MODEL_SHA256_HEX_LEN + 1];
+    const int32_t n_layers = r->plan.n_crossbar;
+    const char **names = calloc((size_t)n_layers, sizeof *names);
+    char *config_json = cim_config_to_json(&r->cfg);
+    cim_h5_run_prior prior;
+    int rc;
+    memset(&prior, 0, sizeof prior);
+    for (int32_t l = 0, c = 0; names && l < r->model.num_layers; ++l)
+        if (cim_plan_on_crossbar(&r->plan.layers[l]))
+            names[c++] = r->model.layers[l].name;
+    if (!names || !config_json) {
+        rc = cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory");
+        goto done;
+    }
+    if ((rc = cim_file_sha256_hex(r->all.images_path, images_sha, err)) != 0 ||
+        (rc = cim_file_sha256_hex(r->all.labels_path, labels_sha, err)) != 0)
+        goto done;
+    {
+        const cim_h5_run_meta meta = {
+            .out = &r->out,
+            .prov = &r->prov,
+            .seed = r->o.seed,
+            .config_json = config_json,
+            .model_path = r->model_path,
+            .model_sha256 = r->model.sha256_hex,
+            .dataset_images = r->all.images_path,
+            .dataset_labels = r->all.labels_path,
+            .dataset_images_sha256 = images_sha,
+            .dataset_labels_sha256 = labels_sha,
+            .mapping = cim_mapping_name(r->cfg.mapping),
+            .first_layer = r->o.first_layer == CIM_PIXELS_ON_CROSSBAR ? "crossbar" : "host",
+            .trials = (int64_t)r->o.trials,
+            .trial_offset = (int64_t)r->o.trial_offset,
+            .images = r->data.count,
+            .first_image = (int64_t)r->o.first_image,
+            .yield_target = yield_target,
+            .n_layers = n_layers,
+            .layer_names = names,
+            .trace = r->o.trace,
+            .labels = r->data.labels};
+        const char *old = cim_outfile_old_partial(&r->out);
+        if (old && (rc = cim_h5_run_read_partial(old, &meta, &prior, err)) != 0)
+            goto done;
+        if ((rc = cim_h5_run_create(&meta, &r->h5, err)) != 0)
+            goto done;
+    }
+    if (prior.trials > 0) {
+        if ((rc = cim_h5_run_append(r->h5, 0, prior.trials, prior.correct, prior.layer_error_rate,
+                                    prior.predictions, err)) != 0)
+            goto done;
+        memcpy(r->correct, prior.correct, sizeof *r->correct * (size_t)prior.trials);
+        r->done = r->resumed = prior.trials;
+    }
+    rc = cim_h5_run_start(r->h5, err);
+done:
+    cim_h5_run_prior_free(&prior);
+    free(config_json);
+    free(names);
+    return rc;
+}
+
+/* The trials not finished yet, chunk by chunk (each appended as it ends). */
+static int run_trials(run_state *r, cim_error *err)
+{
+    sink_ctx sc = {r, r->plan.n_crossbar, NULL};
+    const cim_mc_setup setup = {.plan = &r->plan,
+                                .images = r->data.images,
+                                .labels = r->data.labels,
+                                .n_images = r->data.count,
+                                .first_image = (uint32_t)r->o.first_image,
+                                .trial_first = (uint32_t)(r->o.trial_offset + (uint64_t)r->done),
+                                .n_trials = (int64_t)r->o.trials - r->done,
+                                .skip_layer_errors =
+                                    r->h5 == NULL /* only the results file stores them */,
+                                .pipeline = r->o.pipeline};
+    int32_t chunk_trials;
+    int64_t chunk_images;
+    int rc;
+    if (setup.n_trials == 0)
+        return 0;
+    cim_mc_chunks(&setup, &chunk_trials, &chunk_images);
+    if (r->o.trace &&
+        !(sc.pred16 = malloc(sizeof(int16_t) * (size_t)chunk_trials * (size_t)r->data.count)))
+        return cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory for the trace");
+    cim_cli_progress_start(&r->prog);
+    rc = cim_mc_run(&r->ocl, &setup, r->o.trace, sink, on_progress, &sc, err);
+    cim_cli_progress_end(&r->prog);
+    free(sc.pred16);
+    return rc;
+}
+
+/* Does R.h5.partial stay? When it is published and holds finished trials
+ * (and the run did not finish): --resume completes it. */
+static int keeps_partial(const run_state *r)
+{
+    return r->h5 && r->out.partial_ours && cim_h5_run_trials_written(r->h5) > 0;
+}
+
+/* The one error line; an interrupted run says what it kept and how to go
+ * on, and exits 128 + the signal. */
+static int report(run_state *r, cim_error *err)
+{
+    const int kept = keeps_partial(r);
+    const size_t len = strlen(err->msg);
+    const int64_t written = kept ? cim_h5_run_trials_written(r->h5) : 0;
+    if (r->interrupted) {
+        if (kept)
+            snprintf(err->msg + len, sizeof err->msg - len,
+                     " after %lld of %llu trials; %s keeps them: the same command with --resume "
+                     "completes the run",
+                     (long long)written, (unsigned long long)r->o.trials, r->out.partial);
+        else
+            snprintf(err->msg + len, sizeof err->msg - len, " after %lld of %llu trials%s",
+                     (long long)r->done, (unsigned long long)r->o.trials,
+                     r->o.out ? "" : " (without --out nothing is kept)");
+        cim_cli_report(err);
+        return cim_signal_exit_status(r->interrupted);
+    }
+    if (kept)
+        snprintf(err->msg + len, sizeof err->msg - len,
+                 " (%s keeps %lld finished trials: --resume completes the run)", r->out.partial,
+                 (long long)written);
+    return cim_cli_report(err);
+}
+
 static void release(run_state *r)
 {
+    const int keep = keeps_partial(r);
     cim_h5_run_discard(r->h5);
+    r->h5 = NULL;
+    cim_outfile_release(&r->out, keep);
     if (r->ocl_open)
         cim_ocl_close(&r->ocl);
     cim_provenance_free(&r->prov);
@@ -592,120 +810,68 @@ static void release(run_state *r)
     cim_config_free(&r->cfg);
 }
 
+/* Everything before the trials: config, inputs, device, the banner, the
+ * digital accuracy of the same images (one noise-free chip, through the
+ * same memory-bounded chunks as the trials), the results file. */
+static int prepare(run_state *r, int argc, char **argv, double *yield_target, cim_error *err)
+{
+    int rc;
+    if ((rc = build_config(r, err)) != 0 || (rc = load_inputs(r, err)) != 0 ||
+        (rc = cim_provenance_init(&r->prov, argc, argv, err)) != 0 ||
+        (rc = cim_ocl_open(&r->ocl, r->o.device, err)) != 0)
+        return rc;
+    r->ocl_open = 1;
+    cim_provenance_set_device(&r->prov, &r->ocl);
+    print_banner(r);
+    r->correct = malloc(sizeof(int64_t) * r->o.trials);
+    if (!r->correct)
+        return cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory for %llu trials",
+                             (unsigned long long)r->o.trials);
+    if ((rc = check_signal(r, err)) != 0)
+        return rc;
+    {
+        const cim_mc_setup digital = {.plan = &r->digital,
+                                      .images = r->data.images,
+                                      .labels = r->data.labels,
+                                      .n_images = r->data.count,
+                                      .first_image = (uint32_t)r->o.first_image,
+                                      .n_trials = 1};
+        if ((rc = cim_mc_run(&r->ocl, &digital, 0, digital_sink, NULL, r, err)) != 0)
+            return rc;
+    }
+    *yield_target = r->o.has_yield
+                        ? r->o.yield_target
+                        : fmax(0.0, (double)r->digital_correct / r->data.count - YIELD_MARGIN);
+    return r->o.out ? open_results(r, *yield_target, err) : 0;
+}
+
 int cim_cli_run(int argc, char **argv, int first)
 {
     run_state r;
     cim_error err;
-    sink_ctx sc = {&r, 0, NULL};
-    int64_t digital_correct = 0;
     cim_summary summary;
+    double yield_target = 0;
     int rc;
     memset(&r, 0, sizeof r);
     cim_error_clear(&err);
     rc = parse_options(argc, argv, first, &r.o, &err);
     if (rc == 1)
         return 0;
-    if (rc != 0 || (rc = build_config(&r, &err)) != 0 || (rc = load_inputs(&r, &err)) != 0 ||
-        (rc = cim_provenance_init(&r.prov, argc, argv, &err)) != 0)
-        goto done;
-    if ((rc = cim_ocl_open(&r.ocl, r.o.device, &err)) != 0)
-        goto done;
-    r.ocl_open = 1;
-    cim_provenance_set_device(&r.prov, &r.ocl);
-    print_banner(&r);
-    sc.n_layers = r.plan.n_crossbar;
-    r.correct = malloc(sizeof(int64_t) * r.o.trials);
-    sc.pred16 = NULL;
-    if (!r.correct) {
-        rc = cim_error_set(&err, CIM_ERR_NOMEM, "run: out of memory for %llu trials",
-                           (unsigned long long)r.o.trials);
-        goto done;
-    }
-    /* The digital (ideal) accuracy of the same images: one noise-free chip,
-     * through the same memory-bounded chunks as the trials. */
-    {
-        const cim_mc_setup digital = {.plan = &r.digital,
-                                      .images = r.data.images,
-                                      .labels = r.data.labels,
-                                      .n_images = r.data.count,
-                                      .first_image = (uint32_t)r.o.first_image,
-                                      .n_trials = 1};
-        if ((rc = cim_mc_run(&r.ocl, &digital, 0, digital_sink, NULL, &digital_correct, &err)) != 0)
-            goto done;
-    }
-    const double yield_target =
-        r.o.has_yield ? r.o.yield_target
-                      : fmax(0.0, (double)digital_correct / r.data.count - YIELD_MARGIN);
-    const char **names = calloc((size_t)sc.n_layers, sizeof *names);
-    for (int32_t l = 0, c = 0; names && l < r.model.num_layers; ++l)
-        if (cim_plan_on_crossbar(&r.plan.layers[l]))
-            names[c++] = r.model.layers[l].name;
-    if (r.o.out) {
-        char *config_json = cim_config_to_json(&r.cfg);
-        const cim_h5_run_meta meta = {
-            .path = r.o.out,
-            .prov = &r.prov,
-            .seed = r.o.seed,
-            .config_json = config_json,
-            .model_path = r.model_path,
-            .model_sha256 = r.model.sha256_hex,
-            .dataset_images = r.all.images_path,
-            .dataset_labels = r.all.labels_path,
-            .mapping = cim_mapping_name(r.cfg.mapping),
-            .first_layer = r.o.first_layer == CIM_PIXELS_ON_CROSSBAR ? "crossbar" : "host",
-            .trials = (int64_t)r.o.trials,
-            .images = r.data.count,
-            .first_image = (int64_t)r.o.first_image,
-            .yield_target = yield_target,
-            .n_layers = sc.n_layers,
-            .layer_names = names,
-            .trace = r.o.trace,
-            .labels = r.data.labels};
-        rc = names && config_json ? cim_h5_run_create(&meta, &r.h5, &err)
-                                  : cim_error_set(&err, CIM_ERR_NOMEM, "run: out of memory");
-        free(config_json);
-        if (rc != 0) {
-            free(names);
-            goto done;
-        }
-    }
-    free(names);
-    {
-        const cim_mc_setup setup = {.plan = &r.plan,
-                                    .images = r.data.images,
-                                    .labels = r.data.labels,
-                                    .n_images = r.data.count,
-                                    .first_image = (uint32_t)r.o.first_image,
-                                    .trial_first = (uint32_t)r.o.trial_offset,
-                                    .n_trials = (int64_t)r.o.trials,
-                                    .skip_layer_errors =
-                                        r.h5 == NULL /* only the results file stores them */,
-                                    .pipeline = r.o.pipeline};
-        int32_t chunk_trials;
-        int64_t chunk_images;
-        cim_mc_chunks(&setup, &chunk_trials, &chunk_images);
-        if (r.o.trace &&
-            !(sc.pred16 = malloc(sizeof(int16_t) * (size_t)chunk_trials * (size_t)r.data.count))) {
-            rc = cim_error_set(&err, CIM_ERR_NOMEM, "run: out of memory for the trace");
-            goto done;
-        }
-        cim_cli_progress_start(&r.prog);
-        rc = cim_mc_run(&r.ocl, &setup, r.o.trace, sink, on_progress, &sc, &err);
-        cim_cli_progress_end(&r.prog);
-        if (rc != 0)
-            goto done;
-    }
-    if ((rc = cim_summarize(r.correct, (int64_t)r.o.trials, r.data.count, yield_target, &summary,
-                            &err)) != 0)
-        goto done;
-    if (r.h5) {
-        rc = cim_h5_run_finish(r.h5, &summary, digital_correct, &err);
-        if (rc != 0)
-            goto done;
-    }
-    print_summary(&summary, digital_correct);
-done:
-    free(sc.pred16);
+    if (rc != 0)
+        return cim_cli_report(&err);
+    resolve_model_path(&r);
+    if ((rc = claim_out(&r, &err)) != 0)
+        return cim_cli_report(&err);
+    cim_signal_catch();
+    if ((rc = prepare(&r, argc, argv, &yield_target, &err)) == 0 &&
+        (rc = run_trials(&r, &err)) == 0 &&
+        (rc = cim_summarize(r.correct, (int64_t)r.o.trials, r.data.count, yield_target, &summary,
+                            &err)) == 0 &&
+        (!r.h5 || (rc = cim_h5_run_finish(r.h5, &summary, r.digital_correct, &err)) == 0))
+        print_summary(&summary, r.digital_correct);
+    if (rc != 0)
+        rc = report(&r, &err);
     release(&r);
-    return rc == 0 ? 0 : cim_cli_report(&err);
+    cim_signal_release();
+    return rc;
 }

@@ -46,12 +46,13 @@ typedef struct trial_dataset {
 } trial_dataset;
 
 struct cim_h5file {
-    char *path;
-    char *partial;
+    char *path;       /* R.h5, for messages */
+    cim_outfile *out; /* the claimed file: the caller's */
     hid_t file;
+    hid_t counter; /* the trials_written dataset */
+    int started;   /* SWMR on, R.h5.partial published */
     unsigned flags;
     h5file_state state;
-    int created; /* the partial file on disk is this handle's */
     int64_t trials;
     int64_t written; /* trials 0 .. written-1 are in every per-trial dataset */
     trial_dataset *dsets;
@@ -92,74 +93,75 @@ static int fail_object(cim_h5file *f, const char *verb, hid_t loc, const char *n
     return fail(f, what, err);
 }
 
-/* ---- the partial file ------------------------------------------------ */
+/* ---- the file ------------------------------------------------------- */
 
-static char *concat(const char *path, const char *suffix)
+static char *copy_string(const char *text)
 {
-    size_t a = strlen(path), b = strlen(suffix);
-    char *d = malloc(a + b + 1);
-    if (d) {
-        memcpy(d, path, a);
-        memcpy(d + a, suffix, b + 1);
-    }
+    size_t n = strlen(text) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, text, n);
     return d;
 }
 
-/* Fails early, with the system's words, where the partial file cannot be
- * made or R.h5 is a directory; leaves an empty partial file on success. */
-static int create_partial(cim_h5file *f, cim_error *err)
-{
-    struct stat st;
-    FILE *file;
-    if (stat(f->path, &st) == 0 && S_ISDIR(st.st_mode))
-        return cim_error_set(err, CIM_ERR_USAGE, "--out %s: is a directory", f->path);
-    file = fopen(f->partial, "wb");
-    if (!file)
-        return cim_error_set(err, CIM_ERR_IO, "%s: cannot create %s: %s", f->path, f->partial,
-                             strerror(errno));
-    fclose(file);
-    f->created = 1;
-    return 0;
-}
-
-/* H5Fcreate(partial, truncate) with file locking where the file system can
- * lock; carries on without where it cannot (NFS, some container mounts). */
-static int create_hdf5(cim_h5file *f, cim_error *err)
+/* The file access properties of every results file: the latest format
+ * (which single-writer/multiple-reader access needs) and no HDF5 file lock:
+ * the claim (cim_outfile.h) already holds a lock of its own, and HDF5's
+ * would keep SWMR readers from opening the file. */
+static hid_t file_access(void)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0)
-        return fail(f, "create the file", err);
+        return -1;
+    if (H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0) {
+        H5Pclose(fapl);
+        return -1;
+    }
 #if H5_VERSION_GE(1, 10, 7)
-    H5Pset_file_locking(fapl, 1, 1);
+    H5Pset_file_locking(fapl, 0, 1);
 #endif
-    f->file = H5Fcreate(f->partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    return fapl;
+}
+
+/* H5Fcreate on the claimed output's new file (truncating it: it is empty). */
+static int create_hdf5(cim_h5file *f, cim_error *err)
+{
+    hid_t fapl;
+    int rc = cim_outfile_make(f->out, err);
+    if (rc != 0) {
+        f->state = H5FILE_BROKEN;
+        return rc;
+    }
+    fapl = file_access();
+    if (fapl < 0)
+        return fail(f, "create the file", err);
+    f->file = H5Fcreate(cim_outfile_new_name(f->out), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     return f->file < 0 ? fail(f, "create the file", err) : 0;
 }
 
-/* The closed partial file is fsync'ed (file systems that cannot sync,
- * EINVAL, are accepted), then renamed onto R.h5. */
-static int publish(cim_h5file *f, cim_error *err)
+/* The root dataset trials_written (int64 scalar, allocated at creation, so
+ * that each commit rewrites the same 8 bytes in place). */
+static int create_counter(cim_h5file *f, cim_error *err)
 {
-    int fd = open(f->partial, O_RDONLY), sync_errno = 0;
-    if (fd < 0)
-        sync_errno = errno;
-    else if (fsync(fd) != 0 && errno != EINVAL)
-        sync_errno = errno;
-    if (fd >= 0)
-        close(fd);
-    if (sync_errno != 0) {
-        f->state = H5FILE_BROKEN;
-        return cim_error_set(err, CIM_ERR_IO, "%s: cannot sync %s: %s", f->path, f->partial,
-                             strerror(sync_errno));
+    const int64_t zero = 0;
+    hid_t space = H5Screate(H5S_SCALAR), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    int rc = 0;
+    if (space < 0 || dcpl < 0 || H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0 ||
+        (f->counter = H5Dcreate2(f->file, CIM_H5FILE_COUNTER, H5T_STD_I64LE, space, H5P_DEFAULT,
+                                 dcpl, H5P_DEFAULT)) < 0 ||
+        H5Dwrite(f->counter, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &zero) < 0)
+        rc = fail(f, "create the dataset \"" CIM_H5FILE_COUNTER "\"", err);
+    if (space >= 0)
+        H5Sclose(space);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (rc == 0) {
+        const cim_h5_value description = {"description", CIM_H5_STRING,
+                                          CIM_H5FILE_COUNTER_DESCRIPTION, 0, NULL};
+        rc = cim_h5file_attrs(f, f->counter, &description, 1, err);
     }
-    if (rename(f->partial, f->path) != 0) {
-        f->state = H5FILE_BROKEN;
-        return cim_error_set(err, CIM_ERR_IO, "%s: cannot rename %s onto it: %s", f->path,
-                             f->partial, strerror(errno));
-    }
-    f->created = 0;
-    return 0;
+    return rc;
 }
 
 /* Closes every open id, the file last; CIM_ERR_IO (broken) if any close
@@ -172,6 +174,9 @@ static int close_all(cim_h5file *f, cim_error *err)
             failed = 1;
         f->dsets[d].id = -1;
     }
+    if (f->counter >= 0 && H5Dclose(f->counter) < 0)
+        failed = 1;
+    f->counter = -1;
     if (f->file >= 0 && H5Fclose(f->file) < 0)
         failed = 1;
     f->file = -1;
@@ -179,6 +184,8 @@ static int close_all(cim_h5file *f, cim_error *err)
 }
 
 /* ---- create ---------------------------------------------------------- */
+
+static int check_open(const cim_h5file *f, const char *action, cim_error *err);
 
 /* The root attributes of every results file, in this order. */
 static int write_provenance(cim_h5file *f, const cim_h5file_spec *s, cim_error *err)
@@ -212,29 +219,46 @@ int cim_h5file_create(const cim_h5file_spec *s, cim_h5file **out, cim_error *err
     int rc;
     *out = NULL;
     cim_h5_quiet();
-    if (!s->path || !*s->path)
-        return cim_error_set(err, CIM_ERR_USAGE, "results file: no path given");
+    if (!s->out || !s->out->path)
+        return cim_error_set(err, CIM_ERR_USAGE, "results file: no claimed output file given");
     if (!s->prov || !s->format || s->trials < 1)
         return cim_error_set(err, CIM_ERR_USAGE, "%s: no provenance, format or trials given",
-                             s->path);
+                             s->out->path);
     f = calloc(1, sizeof *f);
     if (!f)
-        return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory", s->path);
-    f->file = -1;
+        return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory", s->out->path);
+    f->file = f->counter = -1;
     f->flags = s->flags;
     f->trials = s->trials;
-    f->path = concat(s->path, "");
-    f->partial = concat(s->path, CIM_H5_PARTIAL_SUFFIX);
-    if (!f->path || !f->partial) {
+    f->out = s->out;
+    f->path = copy_string(s->out->path);
+    if (!f->path) {
         cim_h5file_discard(f);
-        return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory", s->path);
+        return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory", s->out->path);
     }
-    if ((rc = create_partial(f, err)) != 0 || (rc = create_hdf5(f, err)) != 0 ||
-        (rc = write_provenance(f, s, err)) != 0) {
+    if ((rc = create_hdf5(f, err)) != 0 || (rc = write_provenance(f, s, err)) != 0 ||
+        (rc = create_counter(f, err)) != 0) {
         cim_h5file_discard(f);
         return rc;
     }
     *out = f;
+    return 0;
+}
+
+int cim_h5file_start(cim_h5file *f, cim_error *err)
+{
+    int rc = check_open(f, "start", err);
+    if (rc != 0)
+        return rc;
+    if (f->started)
+        return cim_error_set(err, CIM_ERR_USAGE, "%s: started twice", f->path);
+    if (H5Fstart_swmr_write(f->file) < 0)
+        return fail(f, "start single-writer/multiple-reader access", err);
+    if ((rc = cim_outfile_publish_partial(f->out, err)) != 0) {
+        f->state = H5FILE_BROKEN;
+        return rc;
+    }
+    f->started = 1;
     return 0;
 }
 
@@ -250,7 +274,7 @@ const char *cim_h5file_path(const cim_h5file *f)
 
 const char *cim_h5file_partial_path(const cim_h5file *f)
 {
-    return f->partial;
+    return f->out->partial;
 }
 
 int64_t cim_h5file_trials_written(const cim_h5file *f)
@@ -317,6 +341,20 @@ int cim_h5file_write_dataset(cim_h5file *f, hid_t loc, const char *name, hid_t f
     if (space >= 0)
         H5Sclose(space);
     return rc;
+}
+
+int cim_h5file_rewrite_dataset(cim_h5file *f, const char *path, hid_t mem_type, const void *data,
+                               cim_error *err)
+{
+    hid_t dset = H5Dopen2(f->file, path, H5P_DEFAULT);
+    herr_t st = dset < 0 ? -1 : H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    char what[WHAT_MAX];
+    if (dset >= 0 && H5Dclose(dset) < 0)
+        st = -1;
+    if (st >= 0)
+        return 0;
+    snprintf(what, sizeof what, "write the dataset \"%s\"", path);
+    return fail(f, what, err);
 }
 
 int cim_h5file_trial_dataset(cim_h5file *f, hid_t loc, const char *name, hid_t file_type, int rank,
@@ -403,12 +441,19 @@ int cim_h5file_flush(cim_h5file *f, cim_error *err)
 
 int cim_h5file_commit(cim_h5file *f, int64_t n_trials, int flush, cim_error *err)
 {
+    int64_t written;
     int rc = cim_h5file_check_append(f, f->written, n_trials, err);
-    if (rc == 0 && flush)
-        rc = cim_h5file_flush(f, err);
-    if (rc == 0)
-        f->written += n_trials;
-    return rc;
+    if (rc != 0)
+        return rc;
+    /* the rows first, then the count that says they are whole */
+    if (flush && (rc = cim_h5file_flush(f, err)) != 0)
+        return rc;
+    written = f->written + n_trials;
+    if (H5Dwrite(f->counter, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &written) < 0 ||
+        (flush && H5Dflush(f->counter) < 0))
+        return fail(f, "write the dataset \"" CIM_H5FILE_COUNTER "\"", err);
+    f->written = written;
+    return 0;
 }
 
 /* ---- finish ---------------------------------------------------------- */
@@ -421,6 +466,8 @@ int cim_h5file_check_finish(const cim_h5file *f, cim_error *err)
     if (f->written != f->trials)
         return cim_error_set(err, CIM_ERR_USAGE, "%s: %lld of %lld trials written", f->path,
                              (long long)f->written, (long long)f->trials);
+    if (!f->started)
+        return cim_error_set(err, CIM_ERR_USAGE, "%s: finish before start", f->path);
     return 0;
 }
 
@@ -443,8 +490,12 @@ int cim_h5file_finish(cim_h5file *f, cim_error *err)
         return rc;
     if (H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0)
         return fail(f, "flush the file", err);
-    if ((rc = close_all(f, err)) != 0 || (rc = publish(f, err)) != 0)
+    if ((rc = close_all(f, err)) != 0)
         return rc;
+    if ((rc = cim_outfile_publish(f->out, err)) != 0) {
+        f->state = H5FILE_BROKEN;
+        return rc;
+    }
     f->state = H5FILE_FINISHED;
     return 0;
 }
@@ -454,10 +505,7 @@ void cim_h5file_discard(cim_h5file *f)
     if (!f)
         return;
     close_all(f, NULL);
-    if (f->created && f->partial)
-        remove(f->partial);
     free(f->dsets);
     free(f->path);
-    free(f->partial);
     free(f);
 }

@@ -1,36 +1,42 @@
 /* cim_h5file.h -- the life cycle of every cimgpu results file, whatever its
- * layout (`cimgpu mvm --out`: h5_mvm.c, the network run: h5_run.c, and the
- * sweep writer to come):
+ * layout (`cimgpu mvm --out`: h5_mvm.c, the network run: h5_run.c), on the
+ * file a claim (cim_outfile.h) made for it:
  *
- *   create   makes "R.h5.partial" beside R.h5 and writes the root attributes
- *            every results file carries (format, format_version, [complete =
- *            0,] tool_version, git_revision, command_line, device, created,
- *            seed, config_json);
+ *   create   makes the HDF5 file (latest format) in the claimed new file and
+ *            writes the root attributes every results file carries (format,
+ *            format_version, [complete = 0,] tool_version, git_revision,
+ *            command_line, device, created, seed, config_json) and the root
+ *            dataset trials_written (0);
  *   layout   the writer adds its own root attributes, groups, whole datasets
  *            and per-trial datasets through the functions below, each of
  *            which fills err naming R.h5 where HDF5 fails;
  *   append   batches of trials, strictly in order, to every per-trial
- *            dataset (extendible ones grow with each batch);
+ *            dataset (extendible ones grow with each batch); commit then
+ *            flushes and only then raises trials_written, so trials
+ *            0 .. trials_written-1 are whole in the file whenever the process
+ *            dies. Appends may come before start (a resumed run copies the
+ *            finished trials of its predecessor first);
+ *   start    switches the file to single-writer/multiple-reader access
+ *            (H5Fstart_swmr_write: from now on readers may open it while it
+ *            grows, and no object can be added) and publishes it as
+ *            R.h5.partial;
  *   finish   once every trial is in: complete = 1, flush, close, fsync and
- *            rename onto R.h5. Only then does R.h5 appear or get replaced;
- *   discard  closes what is open, removes the partial file if this handle
- *            made it and did not publish it, and frees the handle.
+ *            rename onto R.h5 (cim_outfile_publish);
+ *   discard  closes what is open and frees the handle; the caller's
+ *            cim_outfile_release() then decides whether R.h5.partial stays.
+ *
+ * Everything a writer's file holds must therefore exist before start: the
+ * summary datasets a finish fills are created with the layout.
  *
  * Contract. Every handle create returns is released by exactly one discard,
- * whether finish succeeded, failed or never ran; discard never touches R.h5.
- * The handle outlives finish so that misuse is an error, not a use after
- * free: append or finish after a successful finish, a batch out of order,
- * finish before every trial is in are CIM_ERR_USAGE (a programming error),
- * checked before anything is written, the file left as it was. HDF5 and
- * file-system failures are CIM_ERR_IO naming R.h5; after one the handle is
- * broken (datasets may disagree in extent): append and finish answer
- * CIM_ERR_IO and only discard remains, which removes the partial file.
- *
- * Where the next features go: exclusive creation of the partial file and
- * refusing one another run holds (issue 9) change create_partial() in
- * cim_h5file.c only; resume will add a cim_h5file_reopen() that opens an
- * existing partial file with trials_written taken from its datasets' extent
- * and `created` false, so that discard keeps the finished trials.
+ * whether finish succeeded, failed or never ran. The handle outlives finish
+ * so that misuse is an error, not a use after free: append or finish after
+ * a successful finish, a batch out of order, finish before every trial is in
+ * or before start are CIM_ERR_USAGE (a programming error), checked before
+ * anything is written, the file left as it was. HDF5 and file-system
+ * failures are CIM_ERR_IO naming R.h5; after one the handle is broken
+ * (datasets may disagree in extent, trials_written does not count the
+ * batch): append and finish answer CIM_ERR_IO and only discard remains.
  */
 #ifndef CIM_H5FILE_H
 #define CIM_H5FILE_H
@@ -41,16 +47,20 @@
 
 #include "cim_error.h"
 #include "cim_h5util.h"
+#include "cim_outfile.h"
 #include "cim_provenance.h"
 
-#define CIM_H5_PARTIAL_SUFFIX ".partial"
+#define CIM_H5FILE_COUNTER "trials_written"
+#define CIM_H5FILE_COUNTER_DESCRIPTION                                                             \
+    "trials 0 .. trials_written-1 of every per-trial dataset are final; rows past them may be "   \
+    "in flight"
 
 enum {
     CIM_H5FILE_MARKS_COMPLETE = 1, /* root attribute complete (int32): 0, 1 once finished */
 };
 
 typedef struct cim_h5file_spec {
-    const char *path;   /* R.h5, the file to produce */
+    cim_outfile *out;   /* the claimed file (path R.h5), the caller's; outlives the handle */
     const char *format; /* root attribute format, e.g. "cimgpu-run" */
     int32_t format_version;
     unsigned flags; /* CIM_H5FILE_* */
@@ -62,10 +72,9 @@ typedef struct cim_h5file_spec {
 
 typedef struct cim_h5file cim_h5file; /* an open results file and its state */
 
-/* Makes the partial file with the common root attributes. 0, or
- * CIM_ERR_USAGE (`path` is a directory, bad spec), CIM_ERR_IO (the folder is
- * missing or unwritable, HDF5 failed), CIM_ERR_NOMEM; on failure nothing is
- * left on disk and *out is NULL. */
+/* Makes the HDF5 file in the claimed new file with the common root
+ * attributes and trials_written. 0, or CIM_ERR_USAGE (bad spec), CIM_ERR_IO
+ * (HDF5 failed), CIM_ERR_NOMEM; on failure *out is NULL. */
 int cim_h5file_create(const cim_h5file_spec *spec, cim_h5file **out, cim_error *err);
 
 hid_t cim_h5file_root(const cim_h5file *f);               /* the file, for groups */
@@ -90,12 +99,22 @@ int cim_h5file_write_dataset(cim_h5file *f, hid_t loc, const char *name, hid_t f
                              const hsize_t *dims, hid_t mem_type, const void *data,
                              const cim_h5_value *attrs, size_t n_attrs, cim_error *err);
 
+/* Overwrites the whole existing dataset at `path` (from the root, e.g.
+ * "summary/mean") from data; allowed in SWMR mode. */
+int cim_h5file_rewrite_dataset(cim_h5file *f, const char *path, hid_t mem_type, const void *data,
+                               cim_error *err);
+
 /* A per-trial dataset (flags: CIM_H5_PER_TRIAL implied, CIM_H5_EXTENDIBLE
  * optional; dims[0] is spec->trials) with attrs on it, kept open by the
  * handle until finish or discard; *slot names it to cim_h5file_append. */
 int cim_h5file_trial_dataset(cim_h5file *f, hid_t loc, const char *name, hid_t file_type, int rank,
                              const hsize_t *dims, unsigned flags, const cim_h5_value *attrs,
                              size_t n_attrs, int *slot, cim_error *err);
+
+/* SWMR on, then the file is published as R.h5.partial. 0, CIM_ERR_USAGE
+ * (started already; another run made R.h5.partial meanwhile), CIM_ERR_IO
+ * (broken). */
+int cim_h5file_start(cim_h5file *f, cim_error *err);
 
 /* ---- append: check, write each dataset, commit ---- */
 
@@ -114,9 +133,9 @@ int cim_h5file_append(cim_h5file *f, int slot, int64_t n_trials, hid_t mem_type,
  * is made. 0, CIM_ERR_USAGE after finish, CIM_ERR_IO. */
 int cim_h5file_flush(cim_h5file *f, cim_error *err);
 
-/* The batch is in every dataset: optionally flushes the file (so a process
- * dying before the next batch leaves a partial file holding these trials),
- * then counts the trials written. */
+/* The batch is in every dataset: optionally flushes the file, then raises
+ * trials_written (flushed too with flush), so a process dying after it
+ * leaves a partial file that says it holds these trials. */
 int cim_h5file_commit(cim_h5file *f, int64_t n_trials, int flush, cim_error *err);
 
 /* ---- finish ---- */
@@ -128,11 +147,10 @@ int cim_h5file_check_finish(const cim_h5file *f, cim_error *err);
 
 /* Publishes the file: check_finish, complete = 1 (with
  * CIM_H5FILE_MARKS_COMPLETE), flush, close, fsync, rename onto R.h5. The
- * handle stays to be discarded. */
+ * handle stays to be discarded. Needs start. */
 int cim_h5file_finish(cim_h5file *f, cim_error *err);
 
-/* Closes, removes the partial file (only if this handle created it and it
- * was not published), frees f. NULL ok. */
+/* Closes everything open and frees f; touches no file name. NULL ok. */
 void cim_h5file_discard(cim_h5file *f);
 
 #endif /* CIM_H5FILE_H */

@@ -18,12 +18,14 @@
  * into every HDF5 reader). An extendible dataset is chunked for the trial
  * count its writer expects, starts empty and grows with each batch written.
  *
- * Every id opened here is closed here, on every path; nothing is allocated
- * on the heap.
+ * Every id opened here is closed here, on every path; the heap holds only
+ * the strings cim_h5_attr_read_string() hands to its caller.
  */
 #include "cim_h5util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define CHUNK_MIN_BYTES ((hsize_t)64 << 10)
 #define CHUNK_MAX_BYTES ((hsize_t)16 << 20)
@@ -120,6 +122,63 @@ done:
         H5Sclose(space);
     if (is_string)
         H5Tclose(type);
+    return st;
+}
+
+herr_t cim_h5_attr_read_string(hid_t loc, const char *name, char **out)
+{
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT), ftype = -1, mtype = -1;
+    herr_t st = -1;
+    *out = NULL;
+    if (attr < 0)
+        return -1;
+    ftype = H5Aget_type(attr);
+    if (ftype < 0 || H5Tget_class(ftype) != H5T_STRING || (mtype = H5Tcopy(H5T_C_S1)) < 0)
+        goto done;
+    if (H5Tis_variable_str(ftype) > 0) {
+        char *text = NULL;
+        if (H5Tset_size(mtype, H5T_VARIABLE) >= 0 && H5Tset_cset(mtype, H5Tget_cset(ftype)) >= 0 &&
+            H5Aread(attr, mtype, &text) >= 0 && text) {
+            size_t n = strlen(text) + 1;
+            if ((*out = malloc(n)) != NULL) {
+                memcpy(*out, text, n);
+                st = 0;
+            }
+            H5free_memory(text);
+        }
+    } else {
+        size_t n = H5Tget_size(ftype);
+        if (n > 0 && n < ((size_t)1 << 26) && H5Tset_size(mtype, n + 1) >= 0 &&
+            (*out = calloc(n + 1, 1)) != NULL) {
+            if (H5Aread(attr, mtype, *out) >= 0)
+                st = 0;
+            else {
+                free(*out);
+                *out = NULL;
+            }
+        }
+    }
+done:
+    if (mtype >= 0)
+        H5Tclose(mtype);
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    H5Aclose(attr);
+    return st;
+}
+
+herr_t cim_h5_attr_read_scalar(hid_t loc, const char *name, hid_t mem_type, void *value)
+{
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT), space = -1;
+    herr_t st = -1;
+    if (attr < 0)
+        return -1;
+    space = H5Aget_space(attr);
+    if (space >= 0 && H5Sget_simple_extent_npoints(space) == 1)
+        st = H5Aread(attr, mem_type, value);
+    if (space >= 0)
+        H5Sclose(space);
+    H5Aclose(attr);
     return st;
 }
 

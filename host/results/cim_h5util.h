@@ -53,6 +53,12 @@ typedef struct cim_h5_value {
  * little-endian of their width. */
 herr_t cim_h5_attr_write(hid_t loc, const cim_h5_value *v);
 
+/* Reads string attribute `name` of loc (variable or fixed length) into a
+ * malloc'd *out, or a scalar numeric attribute converted to mem_type. < 0
+ * when it is missing or of another kind. */
+herr_t cim_h5_attr_read_string(hid_t loc, const char *name, char **out);
+herr_t cim_h5_attr_read_scalar(hid_t loc, const char *name, hid_t mem_type, void *value);
+
 /* The little-endian file type and native memory type of a numeric kind;
  * -1 for the string kinds. */
 hid_t cim_h5_file_type(cim_h5_kind kind);

@@ -82,7 +82,7 @@ void cim_h5_mvm_discard(cim_h5_mvm *h)
 int cim_h5_mvm_create(const cim_h5_mvm_spec *s, cim_h5_mvm **out, cim_error *err)
 {
     const cim_h5file_spec file = {
-        .path = s->path,
+        .out = s->out,
         .format = CIM_H5_MVM_FORMAT,
         .format_version = CIM_H5_MVM_FORMAT_VERSION,
         .flags = 0,
@@ -95,11 +95,11 @@ int cim_h5_mvm_create(const cim_h5_mvm_spec *s, cim_h5_mvm **out, cim_error *err
     int rc;
     *out = NULL;
     if (!h)
-        return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory", s->path);
+        return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory", s->out->path);
     for (int d = 0; d < DS_COUNT; ++d)
         h->slot[d] = -1;
     if ((rc = cim_h5file_create(&file, &h->file, err)) != 0 ||
-        (rc = create_layout(h, s, err)) != 0) {
+        (rc = create_layout(h, s, err)) != 0 || (rc = cim_h5file_start(h->file, err)) != 0) {
         cim_h5_mvm_discard(h);
         return rc;
     }

@@ -17,12 +17,13 @@
  * several small trials up to 64 KiB) and deflate-compressed when large, so one
  * trial loads without the rest.
  *
- * Crash safety (cim_h5file.h): everything is written to "R.h5.partial"
- * beside the target, flushed, closed and synced, and only then renamed onto
- * R.h5; discarding the handle before that removes the partial file, so a
- * pre-existing R.h5 is replaced only by a complete file. Misuse (trials out
- * of order, finishing early or twice, writing after finish) is
- * CIM_ERR_USAGE; HDF5 failures CIM_ERR_IO naming R.h5.
+ * Crash safety (cim_h5file.h, cim_outfile.h): the file is made in the
+ * claimed new file, published as "R.h5.partial" once its layout is in
+ * (SWMR), flushed, closed and synced, and only then renamed onto R.h5; the
+ * caller's cim_outfile_release() removes an unfinished partial file, so R.h5
+ * only ever appears complete. Misuse (trials out of order, finishing early
+ * or twice, writing after finish) is CIM_ERR_USAGE; HDF5 failures
+ * CIM_ERR_IO naming R.h5.
  */
 #ifndef H5_MVM_H
 #define H5_MVM_H
@@ -30,6 +31,7 @@
 #include <stdint.h>
 
 #include "cim_error.h"
+#include "cim_outfile.h"
 #include "cim_provenance.h"
 #include "cim_reference.h"
 
@@ -39,7 +41,7 @@
 typedef struct cim_h5_mvm cim_h5_mvm; /* an open, partial results file */
 
 typedef struct cim_h5_mvm_spec {
-    const char *path; /* the file to produce */
+    cim_outfile *out; /* the claimed file (cim_outfile.h): path R.h5 */
     const cim_provenance *prov;
     uint64_t seed;
     const char *config_json;
@@ -54,9 +56,9 @@ typedef struct cim_h5_mvm_spec {
     int32_t tiles_n, n_convs;
 } cim_h5_mvm_spec;
 
-/* Creates the partial file with its attributes, weights and inputs and the
- * empty per-trial datasets. 0, or CIM_ERR_USAGE/IO/NOMEM (nothing left on
- * disk, *out NULL). */
+/* Creates the file in spec->out with its attributes, weights, inputs and the
+ * empty per-trial datasets, and publishes it as R.h5.partial. 0, or
+ * CIM_ERR_USAGE/IO/NOMEM (*out NULL). */
 int cim_h5_mvm_create(const cim_h5_mvm_spec *spec, cim_h5_mvm **out, cim_error *err);
 
 /* Writes trials trial_first .. trial_first + n_trials - 1: results laid out as
@@ -65,16 +67,15 @@ int cim_h5_mvm_write(cim_h5_mvm *h, int64_t trial_first, int32_t n_trials, const
                      const cim_mvm_trace *trace, cim_error *err);
 
 /* Checks every trial was written, closes and renames onto the target. h
- * stays until cim_h5_mvm_discard (which, after a failure, removes the partial
- * file). */
+ * stays until cim_h5_mvm_discard. */
 int cim_h5_mvm_finish(cim_h5_mvm *h, cim_error *err);
 
 /* The partial file's name, e.g. for a signal handler that removes it. */
 const char *cim_h5_mvm_partial_path(const cim_h5_mvm *h);
 
-/* Releases h, finished or not: closes the file, removes the partial file
- * unless it was published, frees h. NULL ok. Every handle create returns
- * goes here exactly once. */
+/* Releases h, finished or not: closes the file and frees h (file names are
+ * cim_outfile_release's). NULL ok. Every handle create returns goes here
+ * exactly once. */
 void cim_h5_mvm_discard(cim_h5_mvm *h);
 
 #endif /* H5_MVM_H */

@@ -24,6 +24,8 @@
 #include "h5_run.h"
 
 #include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cim_h5file.h"
@@ -40,11 +42,13 @@ struct cim_h5_run {
 
 /* ---- create ---------------------------------------------------------- */
 
+static int create_summary(cim_h5_run *w, cim_error *err);
+
 static int check_meta(const cim_h5_run_meta *m, cim_error *err)
 {
-    const char *p = m->path;
+    const char *p = m->out ? m->out->path : NULL;
     if (!p || !*p)
-        return cim_error_set(err, CIM_ERR_USAGE, "results file: no path given");
+        return cim_error_set(err, CIM_ERR_USAGE, "results file: no claimed output file given");
     if (!m->prov)
         return cim_error_set(err, CIM_ERR_USAGE, "%s: no provenance given", p);
     if (m->trials < 1 || m->images < 1 || m->first_image < 0)
@@ -72,9 +76,12 @@ static int write_root_attributes(cim_h5_run *w, const cim_h5_run_meta *m, cim_er
         {"model_sha256", CIM_H5_STRING, m->model_sha256, 0, NULL},
         {"dataset_images", CIM_H5_STRING, m->dataset_images, 0, NULL},
         {"dataset_labels", CIM_H5_STRING, m->dataset_labels, 0, NULL},
+        {"dataset_images_sha256", CIM_H5_STRING, m->dataset_images_sha256, 0, NULL},
+        {"dataset_labels_sha256", CIM_H5_STRING, m->dataset_labels_sha256, 0, NULL},
         {"mapping", CIM_H5_STRING, m->mapping, 0, NULL},
         {"first_layer", CIM_H5_STRING, m->first_layer, 0, NULL},
         {"trials", CIM_H5_INT64, &m->trials, 0, NULL},
+        {"trial_offset", CIM_H5_INT64, &m->trial_offset, 0, NULL},
         {"images", CIM_H5_INT64, &m->images, 0, NULL},
         {"first_image", CIM_H5_INT64, &m->first_image, 0, NULL},
         {"yield_target", CIM_H5_DOUBLE, &m->yield_target, 0, NULL},
@@ -141,6 +148,11 @@ const char *cim_h5_run_partial_path(const cim_h5_run *w)
     return cim_h5file_partial_path(w->file);
 }
 
+int cim_h5_run_start(cim_h5_run *w, cim_error *err)
+{
+    return cim_h5file_start(w->file, err);
+}
+
 int64_t cim_h5_run_trials_written(const cim_h5_run *w)
 {
     return cim_h5file_trials_written(w->file);
@@ -163,7 +175,7 @@ int cim_h5_run_create(const cim_h5_run_meta *m, cim_h5_run **out, cim_error *err
         return rc;
     w = calloc(1, sizeof *w);
     if (!w)
-        return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory", m->path);
+        return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory", m->out->path);
     for (int d = 0; d < DS_COUNT; ++d)
         w->slot[d] = -1;
     w->trials = m->trials;
@@ -172,7 +184,7 @@ int cim_h5_run_create(const cim_h5_run_meta *m, cim_h5_run **out, cim_error *err
     w->yield_target = m->yield_target;
     {
         const cim_h5file_spec file = {
-            .path = m->path,
+            .out = m->out,
             .format = CIM_H5_RUN_FORMAT,
             .format_version = CIM_H5_RUN_FORMAT_VERSION,
             .flags = CIM_H5FILE_MARKS_COMPLETE,
@@ -186,7 +198,7 @@ int cim_h5_run_create(const cim_h5_run_meta *m, cim_h5_run **out, cim_error *err
     if (rc == 0 && (rc = write_root_attributes(w, m, err)) == 0 &&
         (rc = create_trials_group(w, m, err)) == 0 &&
         (!w->trace || (rc = create_trace_group(w, m, err)) == 0))
-        rc = cim_h5file_flush(w->file, err);
+        rc = create_summary(w, err);
     if (rc != 0) {
         cim_h5_run_discard(w);
         return rc;
@@ -248,10 +260,17 @@ int cim_h5_run_append(cim_h5_run *w, int64_t trial_first, int64_t n_trials, cons
 #define QUANTILE_NOTE " of /trials/accuracy (linear interpolation, numpy's default)"
 #define CI_NOTE " of the 95 % confidence interval of the mean: mean -+ t(0.975, n-1) std / sqrt(n)"
 
-static int write_summary(cim_h5_run *w, const cim_summary *s, int64_t digital_correct,
-                         cim_error *err)
+/* The /summary datasets, in one table for the layout (names, kinds,
+ * descriptions) and for finish (values). */
+typedef struct summary_values {
+    cim_summary s;
+    double digital_accuracy;
+    int64_t digital_correct;
+} summary_values;
+
+static size_t summary_table(const summary_values *v, cim_h5_value *t)
 {
-    const double digital_accuracy = (double)digital_correct / (double)w->images;
+    const cim_summary *s = &v->s;
     const cim_h5_value values[] = {
         {"mean", CIM_H5_DOUBLE, &s->mean, 0, "mean of /trials/accuracy"},
         {"std", CIM_H5_DOUBLE, &s->std, 0, "sample standard deviation (n - 1) of /trials/accuracy"},
@@ -265,24 +284,65 @@ static int write_summary(cim_h5_run *w, const cim_summary *s, int64_t digital_co
         {"yield", CIM_H5_DOUBLE, &s->yield, 0, "fraction of trials with accuracy >= yield_target"},
         {"yield_target", CIM_H5_DOUBLE, &s->yield_target, 0,
          "accuracy a chip must reach for the yield"},
-        {"digital_accuracy", CIM_H5_DOUBLE, &digital_accuracy, 0,
+        {"digital_accuracy", CIM_H5_DOUBLE, &v->digital_accuracy, 0,
          "accuracy of the same model on the same images without variability and with ideal "
          "ADCs: digital_correct / images"},
-        {"digital_correct", CIM_H5_INT64, &digital_correct, 0,
+        {"digital_correct", CIM_H5_INT64, &v->digital_correct, 0,
          "images the noise-free model classifies correctly"},
         {"trials", CIM_H5_INT64, &s->trials, 0, "trials (simulated chips) summarised"},
         {"images", CIM_H5_INT64, &s->images, 0, "images per trial"},
     };
+    for (size_t i = 0; i < sizeof values / sizeof *values; ++i)
+        t[i] = values[i];
+    return sizeof values / sizeof *values;
+}
+
+#define SUMMARY_MAX 16
+
+/* Layout: every summary dataset exists from the start (SWMR allows no new
+ * objects later), holding NaN or -1 until finish writes the values. */
+static int create_summary(cim_h5_run *w, cim_error *err)
+{
+    summary_values v;
+    cim_h5_value t[SUMMARY_MAX];
+    size_t n;
     hid_t g;
-    int rc = cim_h5file_group(w->file, "summary", &g, err);
-    for (size_t i = 0; rc == 0 && i < sizeof values / sizeof *values; ++i) {
-        const cim_h5_value description = {"description", CIM_H5_STRING, values[i].description, 0,
+    int rc;
+    v.s.mean = v.s.std = v.s.ci95_lo = v.s.ci95_hi = v.s.min = v.s.max = NAN;
+    v.s.q01 = v.s.q05 = v.s.q50 = v.s.yield = v.s.yield_target = v.digital_accuracy = NAN;
+    v.s.trials = v.s.images = v.digital_correct = -1;
+    n = summary_table(&v, t);
+    rc = cim_h5file_group(w->file, "summary", &g, err);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; rc == 0 && i < n; ++i) {
+        const cim_h5_value description = {"description", CIM_H5_STRING, t[i].description, 0,
                                           NULL};
-        rc = cim_h5file_write_dataset(w->file, g, values[i].name, cim_h5_file_type(values[i].kind),
-                                      0, NULL, cim_h5_mem_type(values[i].kind), values[i].value,
-                                      &description, 1, err);
+        rc = cim_h5file_write_dataset(w->file, g, t[i].name, cim_h5_file_type(t[i].kind), 0, NULL,
+                                      cim_h5_mem_type(t[i].kind), t[i].value, &description, 1,
+                                      err);
     }
     return cim_h5file_close_group(w->file, g, rc, err);
+}
+
+static int write_summary(cim_h5_run *w, const cim_summary *s, int64_t digital_correct,
+                         cim_error *err)
+{
+    summary_values v;
+    cim_h5_value t[SUMMARY_MAX];
+    size_t n;
+    int rc = 0;
+    char path[64];
+    v.s = *s;
+    v.digital_correct = digital_correct;
+    v.digital_accuracy = (double)digital_correct / (double)w->images;
+    n = summary_table(&v, t);
+    for (size_t i = 0; rc == 0 && i < n; ++i) {
+        snprintf(path, sizeof path, "summary/%s", t[i].name);
+        rc = cim_h5file_rewrite_dataset(w->file, path, cim_h5_mem_type(t[i].kind), t[i].value,
+                                        err);
+    }
+    return rc;
 }
 
 static int check_summary(const cim_h5_run *w, const cim_summary *s, int64_t digital_correct,

@@ -14,14 +14,20 @@
  *   config_json     the fully resolved crossbar config as JSON
  *   model_path, model_sha256 (64 lowercase hex digits; "" if not computed)
  *   dataset_images, dataset_labels   the IDX files' paths
+ *   dataset_images_sha256, dataset_labels_sha256   their bytes' SHA-256
  *   mapping         e.g. "TNN_I"                  strings ("" for NULL)
  *   first_layer     where weight layers on raw pixels ran: "host" (exact)
  *                   or "crossbar" (bit-sliced)     string
  *   trials          T the run was asked for       int64
+ *   trial_offset    global index of trial 0 (--trial-offset)     int64
  *   images          K, images per trial           int64
  *   first_image     index in the IDX file of the first image      int64
  *   yield_target    accuracy the yield counts     float64
  *   trace           1 if /trace is present        int32
+ *
+ * trials_written (root dataset, int64 scalar): trials 0 .. trials_written-1
+ *   of every /trials and /trace dataset are final; equals T in a finished
+ *   file. A reader of a growing file reads it first, then that many rows.
  *
  * /trials (group): one row per trial, trial t at row t; extendible along
  *   trials, chunked by whole trials (64 KiB chunks), shuffle+deflate once the
@@ -33,7 +39,8 @@
  *                       definition  CIM_H5_RUN_LAYER_ERROR_DEFINITION
  *   each with attribute dims ("trial" or "trial,layer").
  *
- * /summary (group, written by finish): one scalar dataset per number, each
+ * /summary (group, created with the layout holding NaN / -1, filled by
+ *   finish): one scalar dataset per number, each
  *   with a "description" attribute --
  *   float64: mean, std, ci95_lo, ci95_hi, min, max, q01, q05, q50, yield,
  *            yield_target, digital_accuracy;   int64: trials, images,
@@ -51,19 +58,17 @@
  *                trial t; extendible, chunked by whole trials; attribute dims
  *   labels       int16 [K]     the true classes of those images
  *
- * Writing and crash safety (the life cycle of cim_h5file.h): create writes
- * "R.h5.partial" beside R.h5 with the root attributes (complete = 0) and the
- * empty per-trial datasets; append grows them by a batch of trials
- * (hyperslab writes, memory independent of T) and flushes the file, so a
- * process that dies between appends leaves a partial file, readable by any
- * HDF5 reader, holding every trial appended (its datasets' extent is that
- * count). Dying inside an append, or the machine losing power, may leave it
- * unreadable: HDF5 1.10 keeps no journal, and the partial file is fsync'ed
- * only by finish. finish writes /summary, sets complete = 1, flushes,
- * closes, fsyncs and renames onto R.h5. Only then does R.h5 appear (or a
- * pre-existing R.h5 get replaced). HDF5 failures are CIM_ERR_IO naming R.h5;
- * misuse (trials out of order, counts out of range, a summary that does not
- * match, append or finish after finish) CIM_ERR_USAGE.
+ * Writing and crash safety (the life cycle of cim_h5file.h): create makes
+ * the whole layout in the claimed new file; start switches it to SWMR and
+ * names it "R.h5.partial"; each append grows the per-trial datasets by a
+ * batch (hyperslab writes, memory independent of T), flushes, then raises
+ * trials_written. HDF5's SWMR mode keeps the file readable at every moment,
+ * so a process killed at any point leaves a partial file whose first
+ * trials_written trials are whole (cim_h5_run_read_partial reads them back to
+ * resume). finish fills /summary, sets complete = 1, closes, fsyncs and
+ * renames onto R.h5. HDF5 failures are CIM_ERR_IO naming R.h5; misuse
+ * (trials out of order, counts out of range, a summary that does not match,
+ * append or finish after finish) CIM_ERR_USAGE.
  */
 #ifndef H5_RUN_H
 #define H5_RUN_H
@@ -71,6 +76,7 @@
 #include <stdint.h>
 
 #include "cim_error.h"
+#include "cim_outfile.h"
 #include "cim_provenance.h"
 #include "cim_stats.h"
 
@@ -86,16 +92,18 @@
 typedef struct cim_h5_run cim_h5_run; /* an open, partial results file */
 
 typedef struct cim_h5_run_meta {
-    const char *path;           /* the file to produce */
+    cim_outfile *out;           /* the claimed file (cim_outfile.h); path R.h5 */
     const cim_provenance *prov; /* tool, revision, command line, device, time */
     uint64_t seed;
     const char *config_json;  /* resolved config */
     const char *model_path;   /* the model file as given */
     const char *model_sha256; /* hex digest of its bytes; NULL: stored as "" */
     const char *dataset_images, *dataset_labels;
+    const char *dataset_images_sha256, *dataset_labels_sha256; /* NULL: stored as "" */
     const char *mapping;
     const char *first_layer;        /* "host" or "crossbar" */
     int64_t trials;                 /* T, >= 1: finish requires exactly this many */
+    int64_t trial_offset;           /* global index of trial 0 */
     int64_t images;                 /* K, >= 1 */
     int64_t first_image;            /* >= 0 */
     double yield_target;            /* must equal the summary's */
@@ -105,10 +113,10 @@ typedef struct cim_h5_run_meta {
     const uint8_t *labels;          /* K true classes; required with trace */
 } cim_h5_run_meta;
 
-/* Checks meta, creates the partial file with the root attributes and the
- * empty per-trial datasets. 0, or CIM_ERR_USAGE (bad meta), CIM_ERR_IO (the
- * folder is missing, HDF5 failed: the message names meta->path),
- * CIM_ERR_NOMEM; on failure nothing is left on disk and *out is NULL. */
+/* Checks meta, creates the file in meta->out with the root attributes, the
+ * empty per-trial datasets and the summary placeholders. 0, or
+ * CIM_ERR_USAGE (bad meta), CIM_ERR_IO (HDF5 failed: the message names
+ * R.h5), CIM_ERR_NOMEM; on failure *out is NULL. */
 int cim_h5_run_create(const cim_h5_run_meta *meta, cim_h5_run **out, cim_error *err);
 
 /* Appends trials trial_first .. trial_first + n_trials - 1, where
@@ -124,6 +132,10 @@ int cim_h5_run_create(const cim_h5_run_meta *meta, cim_h5_run **out, cim_error *
 int cim_h5_run_append(cim_h5_run *w, int64_t trial_first, int64_t n_trials, const int64_t *correct,
                       const double *layer_error_rate, const int16_t *predictions, cim_error *err);
 
+/* Publishes the file as R.h5.partial in SWMR mode (cim_h5file_start):
+ * after the layout and any trials copied from a predecessor. */
+int cim_h5_run_start(cim_h5_run *w, cim_error *err);
+
 /* Trials appended so far. */
 int64_t cim_h5_run_trials_written(const cim_h5_run *w);
 
@@ -136,12 +148,32 @@ int64_t cim_h5_run_trials_written(const cim_h5_run *w);
  * it existed, is left as it was. */
 int cim_h5_run_finish(cim_h5_run *w, const cim_summary *s, int64_t digital_correct, cim_error *err);
 
-/* The partial file's name, e.g. for a signal handler that removes it. */
+/* The partial file's name. */
 const char *cim_h5_run_partial_path(const cim_h5_run *w);
 
-/* Releases w, finished or not: closes the file, removes the partial file
- * unless it was published (never R.h5), frees w. NULL ok. Every handle
- * create returns goes here exactly once. */
+/* Releases w, finished or not: closes the file and frees w; file names are
+ * cim_outfile_release's. NULL ok. Every handle create returns goes here
+ * exactly once. */
 void cim_h5_run_discard(cim_h5_run *w);
+
+/* ---- resume: the finished trials of an interrupted run ---- */
+
+typedef struct cim_h5_run_prior {
+    int64_t trials;           /* n: trials_written of the partial file */
+    int64_t *correct;         /* [n] */
+    double *layer_error_rate; /* [n][L] */
+    int16_t *predictions;     /* [n][K] with trace, else NULL */
+} cim_h5_run_prior;
+
+/* Opens the partial file at `path` as an SWMR reader, checks that it is the
+ * run `expect` describes -- format, tool version and revision, model and
+ * dataset digests, resolved config, seed, trial range, image range, mapping,
+ * first-layer placement, trace, yield target, crossbar layers -- and reads
+ * its first trials_written trials. 0; CIM_ERR_INPUT naming the first thing
+ * that differs ("its seed is 1, this run's is 0") or why the file cannot be
+ * read; CIM_ERR_NOMEM. Free *prior with cim_h5_run_prior_free. */
+int cim_h5_run_read_partial(const char *path, const cim_h5_run_meta *expect,
+                            cim_h5_run_prior *prior, cim_error *err);
+void cim_h5_run_prior_free(cim_h5_run_prior *prior);
 
 #endif /* H5_RUN_H */
