@@ -765,6 +765,43 @@ static void test_bad_configs(void **state)
                      "\"mvm\"");
 }
 
+/* A 1-bit SYM_RANGE_ADC (2^1 - 1 = 1 level) is bad input wherever it comes
+ * from: `run --adc-bits 1` on the default TNN_I crossbar, a `run --config`
+ * and an `mvm --config` with resolution 1. A 1-bit POS_RANGE_ONLY_ADC (2
+ * levels) still runs. */
+static void test_one_bit_adcs(void **state)
+{
+    const fixture *f = *state;
+    static const char *const levels = "2^b - 1 levels";
+    char cfg[CIM_TEST_PATH_MAX], pos1[CIM_TEST_PATH_MAX];
+    run_result r;
+    run(f, &r, "run", "--adc-bits", "1", "--trials", "2", NULL);
+    assert_error_line(&r, 2, "\"resolution\"", "SYM_RANGE_ADC", levels, "got 1", NULL);
+    result_free(&r);
+
+    write_whole(scratch(f, "sym1.json", cfg),
+                "{\"m_mode\": \"BNN_I\", \"M\": 4, \"N\": 5, \"adc_type\": \"SYM_RANGE_ADC\", "
+                "\"resolution\": 1}\n");
+    run(f, &r, "mvm", "--config", cfg, "--weights", CLI_DATA "w_bnn.csv", "--inputs",
+        CLI_DATA "x_bnn.csv", NULL);
+    assert_error_line(&r, 2, "sym1.json", "\"resolution\"", levels, NULL);
+    result_free(&r);
+    run(f, &r, "run", "--config", cfg, "--trials", "2", NULL);
+    assert_error_line(&r, 2, "sym1.json", "\"resolution\"", levels, NULL);
+    result_free(&r);
+
+    write_whole(scratch(f, "pos1.json", pos1),
+                "{\"m_mode\": \"BNN_III\", \"M\": 4, \"N\": 5, \"adc_type\": "
+                "\"POS_RANGE_ONLY_ADC\", \"resolution\": 1}\n");
+    if (!f->have_device)
+        return;
+    run(f, &r, "mvm", "--config", pos1, "--weights", CLI_DATA "w_bnn.csv", "--inputs",
+        CLI_DATA "x_bnn.csv", NULL);
+    assert_success(&r);
+    assert_int_equal(count_lines(r.out), 2);
+    result_free(&r);
+}
+
 static void test_bad_device(void **state)
 {
     fixture *f = *state;
@@ -1271,6 +1308,7 @@ int main(void)
         cmocka_unit_test(test_values_outside_the_alphabet),
         cmocka_unit_test(test_shape_mismatch),
         cmocka_unit_test(test_bad_configs),
+        cmocka_unit_test(test_one_bit_adcs),
         cmocka_unit_test(test_bad_device),
         cmocka_unit_test(test_worked_examples),
         cmocka_unit_test(test_noise_free_trials_repeat),
