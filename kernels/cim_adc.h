@@ -5,14 +5,16 @@
  *        is needed (cim_column.h).
  *   POS (b bits): J clipped to [lo, hi], steps = 2^b - 1 intervals.
  *   SYM (b bits): the same with steps = 2^b - 2, so that zero is a level when
- *        lo = -hi.
+ *        lo = -hi; b >= 2 (one bit would leave the single level 0 and no step).
  *   Finite: Jq = lo + h * round((J - lo) / h), h = (hi - lo) / steps, and
  *        A = round(Jq * k / Delta), both rounds half away from zero, evaluated as
  *        exact ratios of 64-bit integers.
  * ADC inputs and ranges are in half-units (2 * nA) so that offsets like
  * S * HRS / 2 stay integers. Magnitudes are bounded when the config is
- * validated: |J| < 2^33 half-units and steps < 2^16, so every product below
- * fits in 64 bits.
+ * validated: |J| < 2^33 half-units, 1 <= steps < 2^16, lo < hi and
+ * Delta >= 1, so every product below fits in 64 bits and no divisor is 0.
+ * Parameters outside that (which config validation rejects) convert to 0
+ * instead of dividing by zero.
  */
 #ifndef CIM_ADC_H
 #define CIM_ADC_H
@@ -25,7 +27,8 @@
 #define CIM_ADC_POS 1 /* POS_RANGE_ONLY_ADC: unsigned */
 #define CIM_ADC_SYM 2 /* SYM_RANGE_ADC: signed, odd number of levels */
 
-#define CIM_ADC_MIN_BITS 1
+#define CIM_ADC_MIN_BITS 1     /* POS: 2 levels */
+#define CIM_ADC_SYM_MIN_BITS 2 /* SYM: 2^b - 1 levels, at least 3 (-h, 0, +h) */
 #define CIM_ADC_MAX_BITS 16
 
 /* Everything needed to turn a tile's column currents into its integer result.
@@ -44,16 +47,33 @@ typedef struct cim_column_params {
 
 CIM_STATIC_ASSERT(sizeof(cim_column_params) == 64, cim_column_params_size);
 
-/* Number of intervals between the 2^bits levels of a finite ADC. */
+/* Fewest bits a finite ADC of this type may have. */
+CIM_INLINE int32_t cim_adc_min_bits(int32_t adc_type)
+{
+    return adc_type == CIM_ADC_SYM ? CIM_ADC_SYM_MIN_BITS : CIM_ADC_MIN_BITS;
+}
+
+/* Number of intervals between the levels of a finite ADC: 2^bits - 1 (POS)
+ * or 2^bits - 2 (SYM, 0 for one bit: a single level). */
 CIM_INLINE int64_t cim_adc_steps(int32_t adc_type, int32_t bits)
 {
     int64_t levels = (int64_t)1 << bits;
     return adc_type == CIM_ADC_SYM ? levels - 2 : levels - 1;
 }
 
-/* Finite ADC: the integer output A for input j2 (half-units) and scale k. */
+/* Whether p's finite-ADC fields can be converted with: at least one step, a
+ * non-empty range and Delta >= 1 (every divisor below is then positive). */
+CIM_INLINE int cim_adc_usable(const cim_column_params *p)
+{
+    return p->adc_steps >= 1 && p->adc_hi2 > p->adc_lo2 && p->delta >= 1;
+}
+
+/* Finite ADC: the integer output A for input j2 (half-units) and scale k; 0
+ * when p is not usable. */
 CIM_INLINE int64_t cim_adc_convert(const cim_column_params *p, int64_t j2, int32_t k)
 {
+    if (!cim_adc_usable(p))
+        return 0;
     int64_t lo = p->adc_lo2, hi = p->adc_hi2, steps = p->adc_steps;
     int64_t jc = j2 < lo ? lo : (j2 > hi ? hi : j2);
     int64_t level = cim_div_round((jc - lo) * steps, hi - lo);
@@ -69,7 +89,8 @@ CIM_INLINE int64_t cim_adc_convert(const cim_column_params *p, int64_t j2, int32
  *                              (round half away from zero of a non-negative
  *                              ratio, and clipping, both fall out of the count);
  *   table[steps + k_i*(steps+1) + level], k_i = k - 1 in {0, 1}: the output A.
- * cim_adc_table_len() entries. */
+ * cim_adc_table_len() entries. When p is not usable every output is 0, as
+ * cim_adc_convert gives. */
 CIM_INLINE int64_t cim_adc_table_len(const cim_column_params *p)
 {
     return p->adc_steps + 2 * (p->adc_steps + 1);
@@ -79,6 +100,11 @@ CIM_INLINE int64_t cim_adc_table_len(const cim_column_params *p)
 static inline void cim_adc_table_build(const cim_column_params *p, int64_t *table)
 {
     const int64_t lo = p->adc_lo2, span = p->adc_hi2 - p->adc_lo2, steps = p->adc_steps;
+    if (!cim_adc_usable(p)) {
+        for (int64_t i = 0; i < cim_adc_table_len(p); ++i)
+            table[i] = 0;
+        return;
+    }
     for (int64_t l = 1; l <= steps; ++l) {
         int64_t num = (2 * l - 1) * span, den = 2 * steps;
         table[l - 1] = lo + (num + den - 1) / den;
@@ -96,13 +122,15 @@ static inline void cim_adc_table_build(const cim_column_params *p, int64_t *tabl
  * within 0.02 of the exact ratio for any steps < 2^16; truncation instead of
  * floor only differs below 0, where the clip gives 0 either way -- and then
  * made exact by comparing j2 with the two neighbouring thresholds, whatever
- * the float rounding: three table reads per lane. steps >= 1. */
+ * the float rounding: three table reads per lane. For parameters that are
+ * not usable the estimate is 0 and the table's outputs are all 0. */
 #define CIM_DEFINE_ADC_TABLE(name, K)                                                              \
     CIM_INLINE CIM_##K##_LONG name(const cim_column_params *p, CIM_GLOBAL const int64_t *table,    \
                                    CIM_##K##_LONG j2, int32_t k)                                   \
     {                                                                                              \
         const int64_t steps = p->adc_steps;                                                        \
-        const float scale = (float)steps / (float)(p->adc_hi2 - p->adc_lo2);                       \
+        const float scale =                                                                        \
+            cim_adc_usable(p) ? (float)steps / (float)(p->adc_hi2 - p->adc_lo2) : 0.0f;            \
         CIM_##K##_LONG level =                                                                     \
             CIM_##K##_FLOAT_TO_LONG(CIM_##K##_TO_FLOAT(j2 - p->adc_lo2) * scale + 0.5f);           \
         level = level < 0 ? (CIM_##K##_LONG)0 : (level > steps ? (CIM_##K##_LONG)steps : level);   \

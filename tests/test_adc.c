@@ -109,6 +109,37 @@ static void test_adc_steps_per_type(void **state)
     CIM_ASSERT_I64_EQ(cim_adc_steps(CIM_ADC_SYM, 16), 65534);
 }
 
+/* Parameters that config validation rejects -- a 1-bit SYM ADC (one level,
+ * 0 steps), an empty range, Delta = 0 -- convert to 0 in both forms instead
+ * of dividing by zero; the minimum bits per type are those that leave at
+ * least one step. */
+static void test_unusable_params_convert_to_zero(void **state)
+{
+    (void)state;
+    CIM_ASSERT_I64_EQ(cim_adc_min_bits(CIM_ADC_POS), 1);
+    CIM_ASSERT_I64_EQ(cim_adc_min_bits(CIM_ADC_SYM), 2);
+    CIM_ASSERT_I64_EQ(cim_adc_steps(CIM_ADC_SYM, 1), 0);
+    CIM_ASSERT_I64_EQ(cim_adc_steps(CIM_ADC_POS, cim_adc_min_bits(CIM_ADC_POS)), 1);
+    CIM_ASSERT_I64_EQ(cim_adc_steps(CIM_ADC_SYM, cim_adc_min_bits(CIM_ADC_SYM)), 2);
+
+    cim_column_params bad[3];
+    bad[0] = finite_adc(CIM_ADC_SYM, 1, -8000, 8000, 1000); /* 0 steps */
+    bad[1] = finite_adc(CIM_ADC_SYM, 3, 4000, 4000, 1000);  /* lo = hi */
+    bad[2] = finite_adc(CIM_ADC_POS, 3, 0, 7000, 0);        /* Delta = 0 */
+    static const int64_t inputs_na[] = {-9000, -8000, -1, 0, 1, 3999, 4000, 7000, 8000, 9000};
+    for (int b = 0; b < 3; ++b) {
+        assert_false(cim_adc_usable(&bad[b]));
+        for (size_t i = 0; i < sizeof inputs_na / sizeof inputs_na[0]; ++i)
+            for (int k = 1; k <= 2; ++k)
+                CIM_ASSERT_I64_EQ(convert_na(&bad[b], inputs_na[i], k), 0);
+    }
+    cim_column_params sym2 = finite_adc(CIM_ADC_SYM, 2, -8000, 8000, 1000);
+    assert_true(cim_adc_usable(&sym2));
+    CIM_ASSERT_I64_EQ(convert_na(&sym2, -5000, 1), -8); /* levels -8000, 0, 8000 nA */
+    CIM_ASSERT_I64_EQ(convert_na(&sym2, 3999, 1), 0);
+    CIM_ASSERT_I64_EQ(convert_na(&sym2, 4000, 2), 16);
+}
+
 /* POS, 3 bits, range [0, 7000] nA, Delta = 1000 nA: h = 7000 / 7 = 1000 nA,
  * so the level is round(J / 1000) and A = k * level. */
 static void test_pos_clipping_edges(void **state)
@@ -525,6 +556,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_adc_steps_per_type),
+        cmocka_unit_test(test_unusable_params_convert_to_zero),
         cmocka_unit_test(test_pos_clipping_edges),
         cmocka_unit_test(test_pos_level_ties_round_away_from_zero),
         cmocka_unit_test(test_pos_output_ties_round_away_from_zero),

@@ -515,6 +515,60 @@ static void test_run_bad_input(void **state)
     expect_usage_errors(*state, cases, sizeof cases / sizeof *cases);
 }
 
+/* Writes <dir>/<split>-images-idx3-ubyte (`count` images of h x w bytes) and
+ * <dir>/<split>-labels-idx1-ubyte (labels 0, 1, ...) for `run --data --split`. */
+static void write_idx_pair(const fixture *f, const char *split, uint32_t count, uint32_t h,
+                           uint32_t w)
+{
+    char name[64], path[CIM_TEST_PATH_MAX];
+    const uint32_t image_dims[3] = {count, h, w};
+    for (int labels = 0; labels <= 1; ++labels) {
+        snprintf(name, sizeof name, "%s-%s", split,
+                 labels ? "labels-idx1-ubyte" : "images-idx3-ubyte");
+        FILE *fp = fopen(scratch(f, name, path), "wb");
+        assert_non_null(fp);
+        const int rank = labels ? 1 : 3;
+        const uint8_t magic[4] = {0, 0, 0x08, (uint8_t)rank};
+        assert_int_equal(fwrite(magic, 1, 4, fp), 4);
+        for (int i = 0; i < rank; ++i) {
+            const uint32_t v = image_dims[i];
+            const uint8_t be[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
+                                   (uint8_t)v};
+            assert_int_equal(fwrite(be, 1, 4, fp), 4);
+        }
+        const uint64_t n = labels ? count : (uint64_t)count * h * w;
+        for (uint64_t i = 0; i < n; ++i)
+            assert_int_equal(fputc(labels ? (int)(i % 10) : (int)(i % 251), fp) != EOF, 1);
+        assert_int_equal(fclose(fp), 0);
+    }
+}
+
+/* IDX images whose pixel count equals the model's input (784 for the default
+ * [1,28,28]) but whose geometry does not -- 1x784, 14x56 -- are bad input:
+ * exit 2, one line naming the images file, its shape and the model's. */
+static void test_run_dataset_shape_mismatch(void **state)
+{
+    const fixture *f = *state;
+    static const struct {
+        const char *split;
+        uint32_t h, w;
+        const char *shape;
+    } cases[] = {{"flat", 1, 784, "[1,1,784]"}, {"wide", 14, 56, "[1,14,56]"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
+        char images[CIM_TEST_PATH_MAX], name[64];
+        write_idx_pair(f, cases[i].split, 3, cases[i].h, cases[i].w);
+        snprintf(name, sizeof name, "%s-images-idx3-ubyte", cases[i].split);
+        scratch(f, name, images);
+        const char *const args[] = {"run",      "--data", f->dir,     "--split", cases[i].split,
+                                    "--images", "2",      "--trials", "2",       NULL};
+        run_result r;
+        run_argv(f, &r, args);
+        assert_error_line(&r, 2, images, cases[i].shape, "tnn_cnn.h5", "input_shape [1,28,28]",
+                          NULL);
+        result_free(&r);
+    }
+}
+
 /* A small run end to end: summary on stdout, a complete results file whose
  * per-trial counts give the printed mean; a replayed trial (--trial-offset)
  * equals the same trial inside the run. */
@@ -778,6 +832,43 @@ static void test_bad_configs(void **state)
                      "POS_RANGE_ONLY_ADC");
     expect_mvm_error(*state, "calib_no_mvm.json", "w_bnn.csv", "x_bnn.csv", "calib_no_mvm.json",
                      "\"mvm\"");
+}
+
+/* A 1-bit SYM_RANGE_ADC (2^1 - 1 = 1 level) is bad input wherever it comes
+ * from: `run --adc-bits 1` on the default TNN_I crossbar, a `run --config`
+ * and an `mvm --config` with resolution 1. A 1-bit POS_RANGE_ONLY_ADC (2
+ * levels) still runs. */
+static void test_one_bit_adcs(void **state)
+{
+    const fixture *f = *state;
+    static const char *const levels = "2^b - 1 levels";
+    char cfg[CIM_TEST_PATH_MAX], pos1[CIM_TEST_PATH_MAX];
+    run_result r;
+    run(f, &r, "run", "--adc-bits", "1", "--trials", "2", NULL);
+    assert_error_line(&r, 2, "\"resolution\"", "SYM_RANGE_ADC", levels, "got 1", NULL);
+    result_free(&r);
+
+    write_whole(scratch(f, "sym1.json", cfg),
+                "{\"m_mode\": \"BNN_I\", \"M\": 4, \"N\": 5, \"adc_type\": \"SYM_RANGE_ADC\", "
+                "\"resolution\": 1}\n");
+    run(f, &r, "mvm", "--config", cfg, "--weights", CLI_DATA "w_bnn.csv", "--inputs",
+        CLI_DATA "x_bnn.csv", NULL);
+    assert_error_line(&r, 2, "sym1.json", "\"resolution\"", levels, NULL);
+    result_free(&r);
+    run(f, &r, "run", "--config", cfg, "--trials", "2", NULL);
+    assert_error_line(&r, 2, "sym1.json", "\"resolution\"", levels, NULL);
+    result_free(&r);
+
+    write_whole(scratch(f, "pos1.json", pos1),
+                "{\"m_mode\": \"BNN_III\", \"M\": 4, \"N\": 5, \"adc_type\": "
+                "\"POS_RANGE_ONLY_ADC\", \"resolution\": 1}\n");
+    if (!f->have_device)
+        return;
+    run(f, &r, "mvm", "--config", pos1, "--weights", CLI_DATA "w_bnn.csv", "--inputs",
+        CLI_DATA "x_bnn.csv", NULL);
+    assert_success(&r);
+    assert_int_equal(count_lines(r.out), 2);
+    result_free(&r);
 }
 
 static void test_bad_device(void **state)
@@ -1529,6 +1620,7 @@ int main(void)
         cmocka_unit_test(test_run_help),
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_run_bad_input),
+        cmocka_unit_test(test_run_dataset_shape_mismatch),
         cmocka_unit_test(test_run_small_and_replay),
         cmocka_unit_test(test_run_first_layer_on_crossbar),
         cmocka_unit_test(test_run_pipelines_agree),
@@ -1542,6 +1634,7 @@ int main(void)
         cmocka_unit_test(test_values_outside_the_alphabet),
         cmocka_unit_test(test_shape_mismatch),
         cmocka_unit_test(test_bad_configs),
+        cmocka_unit_test(test_one_bit_adcs),
         cmocka_unit_test(test_bad_device),
         cmocka_unit_test(test_worked_examples),
         cmocka_unit_test(test_noise_free_trials_repeat),

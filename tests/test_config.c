@@ -354,26 +354,113 @@ static void test_resolution_rules(void **state)
 {
     (void)state;
     cim_config cfg;
+    cim_xbar x;
     /* INF: -1 or no key */
     expect_accepted("{\"adc_type\":\"INF_ADC\",\"resolution\":-1}", &cfg);
     cim_config_free(&cfg);
     expect_rejected("{\"adc_type\":\"INF_ADC\",\"resolution\":4}", CIM_ERR_CONFIG,
                     ORIGIN ": key \"resolution\": expected -1 (or no key) with INF_ADC, got 4");
     expect_rejected("{\"resolution\":0}", CIM_ERR_CONFIG, "with INF_ADC, got 0");
-    /* finite: 1..16, required */
+    /* finite: 2..16 for SYM, 1..16 for POS, required */
     expect_rejected("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":0}", CIM_ERR_CONFIG,
-                    "expected an integer from 1 to 16 for SYM_RANGE_ADC, got 0");
-    expect_rejected("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":17}", CIM_ERR_CONFIG,
-                    "expected an integer from 1 to 16 for SYM_RANGE_ADC, got 17");
+                    "expected an integer from 2 to 16 for SYM_RANGE_ADC");
+    expect_rejected("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":17}", CIM_ERR_CONFIG, "got 17");
     expect_rejected("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":-1}", CIM_ERR_CONFIG, "got -1");
     expect_rejected("{\"adc_type\":\"SYM_RANGE_ADC\"}", CIM_ERR_CONFIG,
-                    ORIGIN ": key \"resolution\": is missing");
-    expect_accepted("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":1}", &cfg);
+                    ORIGIN ": key \"resolution\": is missing; SYM_RANGE_ADC needs an integer "
+                           "from 2 to 16");
+    expect_rejected("{\"m_mode\":\"BNN_III\",\"adc_type\":\"POS_RANGE_ONLY_ADC\"}", CIM_ERR_CONFIG,
+                    "is missing; POS_RANGE_ONLY_ADC needs an integer from 1 to 16");
+    expect_rejected("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":1}", CIM_ERR_CONFIG, "got 1");
+    expect_accepted("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":2}", &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.column.adc_steps, 2); /* levels -h, 0, +h */
     cim_config_free(&cfg);
     expect_accepted("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":16}", &cfg);
-    cim_xbar x;
     resolve_ok(&cfg, NULL, &x);
     assert_int_equal(x.column.adc_steps, (1 << 16) - 2);
+    cim_config_free(&cfg);
+}
+
+/* A 1-bit SYM_RANGE_ADC has 2^1 - 1 = 1 level and no step between levels: it
+ * is rejected with the reason, from JSON, from a file and after
+ * cim_config_set_adc_bits() (how `cimgpu run --adc-bits` sets it), for every
+ * signed-current mapping. A 1-bit POS_RANGE_ONLY_ADC (2 levels, one step) is
+ * a working ADC and stays accepted. */
+static void test_one_bit_adcs(void **state)
+{
+    (void)state;
+    static const char reason[] =
+        "key \"resolution\": expected an integer from 2 to 16 for SYM_RANGE_ADC (a b-bit signed "
+        "ADC has 2^b - 1 levels, symmetric about 0: one bit would leave the single level 0), got 1";
+    cim_config cfg;
+    cim_xbar x;
+    cim_error err = {0};
+    char dir[128], path[256], expected[512];
+
+    int rc = parse_patched("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":1}", &cfg, &err);
+    assert_int_equal(rc, CIM_ERR_CONFIG);
+    snprintf(expected, sizeof expected, ORIGIN ": %s", reason);
+    assert_string_equal(err.msg, expected);
+    cim_config_free(&cfg);
+
+    /* from a file: the message names the file */
+    assert_int_equal(cim_test_make_scratch_dir(dir, sizeof dir, "config"), 0);
+    snprintf(path, sizeof path, "%s/sym1.json", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("{\"m_mode\": \"TNN_I\", \"M\": 8, \"N\": 8, \"adc_type\": \"SYM_RANGE_ADC\", "
+          "\"resolution\": 1}\n",
+          f);
+    fclose(f);
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_load(path, &cfg, &err), CIM_ERR_CONFIG);
+    snprintf(expected, sizeof expected, "%s: %s", path, reason);
+    assert_string_equal(err.msg, expected);
+    cim_config_free(&cfg);
+    cim_test_remove_tree(dir);
+
+    /* the setter picks the ADC type of the mapping; validation judges the bits */
+    for (int m = 0; m < CIM_MAPPING_COUNT; ++m) {
+        assert_int_equal(cim_config_run_default(&cfg, NULL), 0);
+        cfg.mapping = (cim_mapping_id)m;
+        const int signed_current = CIM_MAPPINGS[m].signed_current;
+        cim_config_set_adc_bits(&cfg, 1);
+        assert_int_equal(cfg.adc_type, signed_current ? CIM_ADC_SYM : CIM_ADC_POS);
+        cim_error_clear(&err);
+        rc = cim_config_validate(&cfg, &err);
+        if (signed_current) {
+            if (rc != CIM_ERR_CONFIG || !strstr(err.msg, reason))
+                fail_msg("%s with 1 bit: got %s \"%s\"", cim_mapping_name((cim_mapping_id)m),
+                         cim_error_name(rc), err.msg);
+            assert_non_null(strstr(err.msg, "default config: "));
+            assert_int_equal(cim_config_resolve(&cfg, NULL, 0, 0, &x, NULL), CIM_ERR_CONFIG);
+        } else {
+            if (rc != 0)
+                fail_msg("%s with 1 bit: %s", cim_mapping_name((cim_mapping_id)m), err.msg);
+            resolve_ok(&cfg, NULL, &x);
+            assert_int_equal(x.column.adc_type, CIM_ADC_POS);
+            assert_int_equal(x.column.adc_steps, 1); /* levels lo and hi */
+        }
+        cim_config_set_adc_bits(&cfg, 2);
+        cim_error_clear(&err);
+        if (cim_config_validate(&cfg, &err) != 0)
+            fail_msg("%s with 2 bits: %s", cim_mapping_name((cim_mapping_id)m), err.msg);
+        cim_config_free(&cfg);
+    }
+
+    /* a 1-bit POS ADC from JSON resolves and converts: J below the middle of
+     * [0, 2 N LRS] gives level 0, at or above it the top level */
+    expect_accepted("{\"m_mode\":\"BNN_V\",\"N\":4,\"adc_type\":\"POS_RANGE_ONLY_ADC\","
+                    "\"resolution\":1}",
+                    &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.column.adc_steps, 1);
+    assert_int_equal(x.column.adc_lo2, 0);
+    assert_int_equal(x.column.adc_hi2, 2 * 4 * 30000);
+    /* hi = 4 LRS = 120000 nA; Jq = 0 or 120000 nA; A = round(Jq * 2 / 25000) */
+    assert_int_equal(cim_adc_convert(&x.column, 2 * 59999, 2), 0);
+    assert_int_equal(cim_adc_convert(&x.column, 2 * 60000, 2), 10); /* 9.6 */
     cim_config_free(&cfg);
 }
 
@@ -1224,6 +1311,7 @@ int main(void)
         cmocka_unit_test(test_invalid_json_reports_line),
         cmocka_unit_test(test_mapping_adc_combinations_follow_signed_current),
         cmocka_unit_test(test_resolution_rules),
+        cmocka_unit_test(test_one_bit_adcs),
         cmocka_unit_test(test_tnn_iv_v_bit_layout),
         cmocka_unit_test(test_currents_checked),
         cmocka_unit_test(test_size_limits),

@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "cim_idx.h"
+#include "cim_model.h"
 
 #define FILE_MAX 4096 /* bytes of any IDX file the tests build */
 #define FUZZ_SEED 20240611u
@@ -619,6 +620,75 @@ static void test_count_mismatch_names_both_files(void **state)
     expect_load_error(images, labels, CIM_ERR_INPUT, want);
 }
 
+/* cim_dataset_check_input_shape: IDX images are [1, H, W]; a model's
+ * input_shape matches only with C = 1 and the same H and W -- the same pixel
+ * count in another geometry, or more channels, is a mismatch naming both
+ * shapes and both files. */
+static void test_input_shape_must_match_the_model(void **state)
+{
+    static const struct {
+        int32_t h, w;           /* of the images */
+        int32_t c, mh, mw;      /* the model's input_shape */
+        const char *got, *want; /* NULL: a match */
+    } cases[] = {
+        {28, 28, 1, 28, 28, NULL, NULL},
+        {14, 56, 1, 14, 56, NULL, NULL},
+        {1, 784, 1, 28, 28, "[1,1,784] (1x784 pixels", "input_shape [1,28,28]"},
+        {14, 56, 1, 28, 28, "[1,14,56] (14x56 pixels", "input_shape [1,28,28]"},
+        {784, 1, 1, 28, 28, "[1,784,1]", "[1,28,28]"},
+        {28, 28, 1, 28, 27, "[1,28,28]", "[1,28,27]"},
+        {28, 28, 1, 14, 56, "[1,28,28]", "[1,14,56]"},
+        {28, 28, 3, 28, 28, "[1,28,28]", "[3,28,28] (IDX images have one channel)"},
+    };
+    cim_model m;
+    memset(&m, 0, sizeof m);
+    char model_path[] = "/models/m.h5";
+    m.path = model_path;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        cim_dataset d;
+        memset(&d, 0, sizeof d);
+        snprintf(d.images_path, sizeof d.images_path, "/data/x-images-idx3-ubyte");
+        d.count = 1;
+        d.height = cases[i].h;
+        d.width = cases[i].w;
+        m.input_shape = (cim_shape){3, {cases[i].c, cases[i].mh, cases[i].mw}};
+        cim_error err = {0};
+        int rc = cim_dataset_check_input_shape(&d, &m, &err);
+        if (!cases[i].got) {
+            if (rc != 0)
+                fail_msg("case %zu: %s", i, err.msg);
+            continue;
+        }
+        if (rc != CIM_ERR_INPUT)
+            fail_msg("case %zu: got %s \"%s\", expected CIM_ERR_INPUT", i, cim_error_name(rc),
+                     err.msg);
+        assert_null(strchr(err.msg, '\n'));
+        const char *want[] = {
+            "dataset shape mismatch", d.images_path, cases[i].got, model_path, cases[i].want, NULL};
+        expect_substrings(err.msg, want);
+    }
+
+    /* a 1x784 file as loaded: 784 pixels per image, as many as [1,28,28] */
+    uint8_t px[2 * 784];
+    for (size_t i = 0; i < sizeof px; ++i)
+        px[i] = (uint8_t)i;
+    char images[CIM_TEST_PATH_MAX], labels[CIM_TEST_PATH_MAX];
+    idx_bytes im = images_file(2, 1, 784, px);
+    idx_bytes lb = labels_file(2, small_labels);
+    write_plain(state, "flat-images", im.b, im.n, images);
+    write_plain(state, "flat-labels", lb.b, lb.n, labels);
+    cim_dataset d;
+    cim_error err = {0};
+    assert_int_equal(cim_idx_load_dataset(images, labels, &d, &err), 0);
+    m.input_shape = (cim_shape){3, {1, 28, 28}};
+    assert_int_equal(cim_dataset_check_input_shape(&d, &m, &err), CIM_ERR_INPUT);
+    const char *want[] = {images, "[1,1,784]", "[1,28,28]", NULL};
+    expect_substrings(err.msg, want);
+    m.input_shape = (cim_shape){3, {1, 1, 784}};
+    assert_int_equal(cim_dataset_check_input_shape(&d, &m, NULL), 0);
+    cim_dataset_free(&d);
+}
+
 static void test_path_too_long(void **state)
 {
     (void)state;
@@ -837,6 +907,7 @@ int main(void)
         cmocka_unit_test(test_trailing_garbage),
         cmocka_unit_test(test_corrupt_gzip_stream),
         cmocka_unit_test(test_count_mismatch_names_both_files),
+        cmocka_unit_test(test_input_shape_must_match_the_model),
         cmocka_unit_test(test_path_too_long),
         cmocka_unit_test(test_fuzz_truncated_gzip),
         cmocka_unit_test(test_fuzz_byte_flips),

@@ -15,9 +15,13 @@
  * a case is marked as a known difference (listed in the report of that test).
  * It is skipped when /usr/bin/python3 lacks numpy or h5py.
  *
- * Also here: files that are not models at all (missing, empty, text, a
- * folder, truncated at several lengths), the SHA-256 known answers, the
- * values a valid model loads into, and the shipped models (data/models).
+ * Also here: small files that declare a model beyond cimgpu's size limit
+ * (unwritten datasets of huge declared shapes), loaded in a child process
+ * under an address-space cap so that allocating what they declare fails
+ * (no cap under ASan/TSan, whose shadow memory needs the address space);
+ * files that are not models at all (missing, empty, text, a folder,
+ * truncated at several lengths), the SHA-256 known answers, the values a
+ * valid model loads into, and the shipped models (data/models).
  */
 #include "cim_test_util.h"
 
@@ -26,7 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cim_model.h"
@@ -856,6 +862,10 @@ static const model_case dense_cases[] = {
      .edits = {E_NONE},
      .want = {"layer 002_dense: input is a pre-activation tensor, expected the image or a sign "
               "output"}},
+    {.what = "a later layer's shape is judged before an earlier layer's weights are read",
+     .build = mlp_bnn,
+     .edits = {E_VALUE(1, "weight", 0, 2), E_INT(4, "in_features", 7)},
+     .want = {"layer 004_dense: attribute \"in_features\" is 7, expected 8 (the input's length)"}},
 };
 
 static const model_case conv_cases[] = {
@@ -1342,6 +1352,231 @@ static void test_cnn_loads_shapes_alphabets_and_values(void **state)
 }
 
 /* ---------------------------------------------------------------------------
+ * Limits: a small file that declares a huge model fails before any allocation
+ */
+
+/* Address-space limits and sanitizers' shadow memory do not mix. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                         \
+    __has_feature(memory_sanitizer)
+#define UNDER_SANITIZER 1
+#endif
+#endif
+#ifndef UNDER_SANITIZER
+#define UNDER_SANITIZER 0
+#endif
+
+#define LOAD_HEADROOM ((rlim_t)32 << 20) /* bytes of address space a capped load may add */
+
+/* Loads `path` (and frees the model) in a child process whose address space
+ * may grow by at most LOAD_HEADROOM beyond what it has after fork(), so that
+ * a loader that allocates what the file declares gets CIM_ERR_NOMEM (or
+ * dies) instead of the memory. Under a sanitizer the load runs here without
+ * the cap. Returns the loader's code; its message in *err. */
+static int load_capped(const char *path, cim_error *err)
+{
+    cim_error_clear(err);
+    if (UNDER_SANITIZER) {
+        cim_model m;
+        int rc = cim_model_load(path, &m, err);
+        cim_model_free(&m);
+        return rc;
+    }
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        cim_error e = {0, ""};
+        int rc = CIM_ERR_IO;
+        unsigned long pages = 0;
+        struct rlimit lim;
+        FILE *statm = fopen("/proc/self/statm", "r");
+        int have_size = statm && fscanf(statm, "%lu", &pages) == 1;
+        if (statm)
+            fclose(statm);
+        if (have_size && getrlimit(RLIMIT_AS, &lim) == 0) {
+            lim.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + LOAD_HEADROOM;
+            if (setrlimit(RLIMIT_AS, &lim) == 0) {
+                cim_model m;
+                rc = cim_model_load(path, &m, &e);
+                cim_model_free(&m);
+            } else {
+                snprintf(e.msg, sizeof e.msg, "setrlimit(RLIMIT_AS) failed");
+            }
+        } else {
+            snprintf(e.msg, sizeof e.msg, "cannot read the process size");
+        }
+        ssize_t n = write(fds[1], &rc, sizeof rc);
+        n += write(fds[1], e.msg, sizeof e.msg);
+        _exit(n == (ssize_t)(sizeof rc + sizeof e.msg) ? 0 : 1);
+    }
+    close(fds[1]);
+    int rc = 0;
+    size_t got = 0;
+    char buf[sizeof rc + sizeof err->msg];
+    for (ssize_t n; got < sizeof buf && (n = read(fds[0], buf + got, sizeof buf - got)) > 0;)
+        got += (size_t)n;
+    close(fds[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (got != sizeof buf || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("%s: the capped load died (%s %d) without a result", path,
+                 WIFSIGNALED(status) ? "signal" : "exit status",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    memcpy(&rc, buf, sizeof rc);
+    memcpy(err->msg, buf + sizeof rc, sizeof err->msg);
+    err->msg[sizeof err->msg - 1] = '\0';
+    err->code = rc;
+    return rc;
+}
+
+/* A dense layer in -> out whose weight is declared but unwritten (zeros: a
+ * valid tnn weight); returns its index. */
+static int unwritten_dense(cim_mw_model *m, int64_t in, int64_t out)
+{
+    int l = cim_mw_layer(m, "dense");
+    cim_mw_set_int(m, l, "in_features", in);
+    cim_mw_set_int(m, l, "out_features", out);
+    const int64_t dims[2] = {out, in};
+    cim_mw_set_unwritten(m, l, "weight", CIM_MW_I8, 2, dims, 0);
+    return l;
+}
+
+/* A batchnorm_threshold layer of `channels` whose datasets are unwritten
+ * (thresholds 0, flips +1). */
+static int unwritten_batchnorm(cim_mw_model *m, int64_t channels)
+{
+    int l = cim_mw_layer(m, "batchnorm_threshold");
+    cim_mw_set_int(m, l, "channels", channels);
+    cim_mw_set_unwritten(m, l, "threshold_lo", CIM_MW_I32, 1, &channels, 0);
+    cim_mw_set_unwritten(m, l, "threshold_hi", CIM_MW_I32, 1, &channels, 0);
+    cim_mw_set_unwritten(m, l, "flip", CIM_MW_I8, 1, &channels, 1);
+    return l;
+}
+
+/* [1,28,28] flatten, dense 784 -> 2^28: 210 G weights in a few kilobytes. */
+static cim_mw_model *huge_dense(void)
+{
+    cim_mw_model *m = cim_mw_new("tnn", 1, 28, 28, 10, SEED);
+    cim_mw_flatten(m);
+    unwritten_dense(m, 784, (int64_t)1 << 28);
+    unwritten_dense(m, (int64_t)1 << 28, 10);
+    return m;
+}
+
+/* [1,28,28] conv 1 -> 2^21 channels of 28x28 kernels: 1.6 G weights. */
+static cim_mw_model *huge_conv(void)
+{
+    cim_mw_model *m = cim_mw_new("tnn", 1, 28, 28, 10, SEED);
+    int l = cim_mw_conv2d(m, 1, 1, 28, 28, 1, 1, 0, 0, 0, NULL);
+    cim_mw_set_int(m, l, "out_channels", (int64_t)1 << 21);
+    const int64_t dims[4] = {(int64_t)1 << 21, 1, 28, 28};
+    cim_mw_set_unwritten(m, l, "weight", CIM_MW_I8, 4, dims, 0);
+    cim_mw_activation(m);
+    cim_mw_flatten(m);
+    unwritten_dense(m, (int64_t)1 << 21, 10);
+    return m;
+}
+
+/* [1,8192,8192] conv 1x1, flatten, batchnorm of 2^26 channels: one weight,
+ * but 3 x 2^26 threshold and flip values. */
+static cim_mw_model *huge_batchnorm(void)
+{
+    cim_mw_model *m = cim_mw_new("tnn", 1, 8192, 8192, 10, SEED);
+    const int8_t one = 1;
+    cim_mw_conv2d(m, 1, 1, 1, 1, 1, 1, 0, 0, 0, &one);
+    cim_mw_flatten(m);
+    unwritten_batchnorm(m, (int64_t)1 << 26);
+    cim_mw_activation(m);
+    unwritten_dense(m, (int64_t)1 << 26, 10);
+    return m;
+}
+
+/* Every dataset within the limit, but not all of them together: 784 x 84500
+ * weights, 3 x 84500 thresholds and flips, 84500 x 10 weights = 67 346 500
+ * values > 2^26 = 67 108 864. */
+static cim_mw_model *over_budget_in_all(void)
+{
+    cim_mw_model *m = cim_mw_new("tnn", 1, 28, 28, 10, SEED);
+    cim_mw_flatten(m);
+    unwritten_dense(m, 784, 84500);
+    unwritten_batchnorm(m, 84500);
+    cim_mw_activation(m);
+    unwritten_dense(m, 84500, 10);
+    return m;
+}
+
+/* A large first layer (784 x 65536 weights, 51 MB, within the limit) and a
+ * next layer that does not fit it: rejected before the first is allocated. */
+static cim_mw_model *large_then_mismatch(void)
+{
+    cim_mw_model *m = cim_mw_new("tnn", 1, 28, 28, 10, SEED);
+    cim_mw_flatten(m);
+    unwritten_dense(m, 784, 65536);
+    cim_mw_activation(m);
+    unwritten_dense(m, 65535, 10);
+    return m;
+}
+
+static void test_huge_declared_models_fail_before_allocating(void **state)
+{
+    static const struct {
+        const char *what;
+        cim_mw_model *(*build)(void);
+        const char *want[3];
+    } cases[] = {
+        {"dense 784 -> 2^28",
+         huge_dense,
+         {"layer 001_dense: dataset \"weight\" of shape [268435456,784] holds 210453397504 values",
+          "expected at most 67108864 in all", "cimgpu's limit"}},
+        {"conv2d 1 -> 2^21",
+         huge_conv,
+         {"layer 000_conv2d: dataset \"weight\" of shape [2097152,1,28,28] holds 1644167168",
+          "expected at most 67108864 in all"}},
+        {"batchnorm of 2^26 channels",
+         huge_batchnorm,
+         {"layer 002_batchnorm_threshold: dataset \"threshold_lo\" of shape [67108864] holds "
+          "67108864 values, which bring the model's datasets to 67108865"}},
+        {"every layer fits, the model does not",
+         over_budget_in_all,
+         {"layer 004_dense: dataset \"weight\" of shape [10,84500] holds 845000 values, which "
+          "bring the model's datasets to 67346500, expected at most 67108864 in all"}},
+        {"a large layer, then one that does not fit it",
+         large_then_mismatch,
+         {"layer 003_dense: attribute \"in_features\" is 65535, expected 65536 (the input's "
+          "length)"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        char name[32], path[CIM_TEST_PATH_MAX];
+        snprintf(name, sizeof name, "huge_%zu.h5", i);
+        cim_mw_model *w = cases[i].build();
+        write_model(state, w, name, path);
+        cim_mw_free(w);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        if (st.st_size > 64 * 1024)
+            fail_msg("%s: the file has %lld bytes, expected a small one", cases[i].what,
+                     (long long)st.st_size);
+        cim_error err;
+        int rc = load_capped(path, &err);
+        if (rc != CIM_ERR_INPUT)
+            fail_msg("%s: expected CIM_ERR_INPUT, got %s: %s", cases[i].what, cim_error_name(rc),
+                     err.msg);
+        if (strncmp(err.msg, path, strlen(path)) != 0 || strchr(err.msg, '\n'))
+            fail_msg("%s: not one line starting with the path: %s", cases[i].what, err.msg);
+        for (int k = 0; k < 3 && cases[i].want[k]; ++k)
+            if (!has_substring(err.msg, cases[i].want[k]))
+                fail_msg("%s: message lacks '%s': %s", cases[i].what, cases[i].want[k], err.msg);
+        assert_int_equal(remove(path), 0);
+    }
+}
+
+/* ---------------------------------------------------------------------------
  * Files that are not models
  */
 
@@ -1579,6 +1814,7 @@ int main(void)
         cmocka_unit_test(test_activation_and_last_layer_rules),
         cmocka_unit_test(test_valid_variants_load),
         cmocka_unit_test(test_cnn_loads_shapes_alphabets_and_values),
+        cmocka_unit_test(test_huge_declared_models_fail_before_allocating),
         cmocka_unit_test(test_missing_empty_text_and_folder),
         cmocka_unit_test(test_hdf5_file_that_is_not_a_model),
         cmocka_unit_test(test_truncated_files),

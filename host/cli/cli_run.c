@@ -412,12 +412,8 @@ static int load_inputs(run_state *r, cim_error *err)
     if ((rc = cim_model_load(r->model_path, &r->model, err)) != 0 ||
         (rc = cim_idx_load_split(o->data, o->split, &r->all, err)) != 0)
         return rc;
-    if (r->all.height * r->all.width != cim_shape_size(&r->model.input_shape))
-        return cim_error_set(
-            err, CIM_ERR_INPUT,
-            "dataset shape mismatch: %s has %dx%d images, model %s expects %dx%dx%d",
-            r->all.images_path, r->all.height, r->all.width, r->model_path,
-            r->model.input_shape.dim[0], r->model.input_shape.dim[1], r->model.input_shape.dim[2]);
+    if ((rc = cim_dataset_check_input_shape(&r->all, &r->model, err)) != 0)
+        return rc;
     if ((rc = cim_dataset_subset(&r->all, (int64_t)o->first_image, (int64_t)o->images, &r->data,
                                  err)) != 0)
         return rc;

@@ -8,7 +8,8 @@
  *   digital_only      bool: c = s, no ADC, no variability              false
  *   HRS, LRS          mean cell currents, µA, 0 <= HRS < LRS <= 10000  5, 30
  *   adc_type          "INF_ADC", "POS_RANGE_ONLY_ADC", "SYM_RANGE_ADC" "INF_ADC"
- *   resolution        bits: -1 with INF_ADC, 1..16 otherwise           -1
+ *   resolution        bits: -1 with INF_ADC, 1..16 with POS_RANGE_ONLY_ADC,
+ *                     2..16 with SYM_RANGE_ADC                         -1
  *   adc_calib_mode    "MAX" or "CALIB"                                 "MAX"
  *   adc_calib_dict    {layer: [lo, hi]} µA, lo < hi, |lo|, |hi| <= 2e6;
  *                     required by CALIB with a finite ADC (with INF_ADC

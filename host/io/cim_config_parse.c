@@ -280,8 +280,8 @@ static int finish_members(parse_ctx *c)
         else if (!base_finite)
             return cim_config_key_error(c->origin, CIM_ERR_CONFIG, c->err, "resolution",
                                         "is missing; %s needs an integer from %d to %d",
-                                        cim_config_adc_type_names[cfg->adc_type], CIM_ADC_MIN_BITS,
-                                        CIM_ADC_MAX_BITS);
+                                        cim_config_adc_type_names[cfg->adc_type],
+                                        cim_adc_min_bits(cfg->adc_type), CIM_ADC_MAX_BITS);
     }
     return 0;
 }

@@ -6,10 +6,11 @@
  *      ranges the parser applies, now on the stored values; a `true` feature
  *      flag that cimgpu does not support yet is CIM_ERR_UNSUPPORTED;
  *   2. the special keys: mapping id, M * N cells, SPLIT, adc_calib_dict;
- *   3. the combinations: LRS > HRS; resolution vs. adc_type; mapping vs.
- *      adc_type (a signed column current needs SYM or INF, a non-negative one
- *      POS or INF); CALIB with a finite ADC needs its dict; TNN_IV/TNN_V need
- *      W_BIT = 2 and SPLIT = [1, 1].
+ *   3. the combinations: LRS > HRS; resolution vs. adc_type (-1 for INF,
+ *      1..16 bits for POS, 2..16 for SYM, whose 2^b - 1 levels have no step
+ *      between them for b = 1); mapping vs. adc_type (a signed column current
+ *      needs SYM or INF, a non-negative one POS or INF); CALIB with a finite
+ *      ADC needs its dict; TNN_IV/TNN_V need W_BIT = 2 and SPLIT = [1, 1].
  * The first broken rule is reported, as one line naming the origin and the
  * key. Nothing here allocates or changes the config; later layers may index
  * tables by values the earlier ones have checked.
@@ -134,10 +135,17 @@ static int validate_adc(const cim_config *cfg, cim_error *err)
                                         "expected -1 (or no key) with INF_ADC, got %d",
                                         cfg->resolution);
     } else {
-        if (cfg->resolution < CIM_ADC_MIN_BITS || cfg->resolution > CIM_ADC_MAX_BITS)
-            return cim_config_key_error(origin, CIM_ERR_CONFIG, err, "resolution",
-                                        "expected an integer from %d to %d for %s, got %d",
-                                        CIM_ADC_MIN_BITS, CIM_ADC_MAX_BITS, adc, cfg->resolution);
+        const int min_bits = cim_adc_min_bits(cfg->adc_type);
+        if (cfg->resolution < min_bits || cfg->resolution > CIM_ADC_MAX_BITS)
+            return cim_config_key_error(
+                origin, CIM_ERR_CONFIG, err, "resolution",
+                "expected an integer from %d to %d for %s%s, got %d", min_bits, CIM_ADC_MAX_BITS,
+                adc,
+                cfg->adc_type == CIM_ADC_SYM
+                    ? " (a b-bit signed ADC has 2^b - 1 levels, symmetric about 0: one bit "
+                      "would leave the single level 0)"
+                    : "",
+                cfg->resolution);
         int signed_current = CIM_MAPPINGS[cfg->mapping].signed_current;
         int needed = signed_current ? CIM_ADC_SYM : CIM_ADC_POS;
         if (cfg->adc_type != needed)

@@ -19,6 +19,9 @@
  * read error from the system (Z_ERRNO). Bytes after the end of a gzip stream
  * that do not start another gzip member are ignored by zlib, as gunzip does.
  *
+ * A dataset is single-channel: cim_dataset_check_input_shape() matches it
+ * against a model's [C, H, W] input with C = 1 and the same H and W.
+ *
  * Ownership: idx_read() owns its buffer until it succeeds; the dataset owns
  * both buffers until cim_dataset_free(). A failed load leaves *d zeroed.
  */
@@ -31,6 +34,8 @@
 #include <unistd.h>
 
 #include <zlib.h>
+
+#include "cim_model.h"
 
 #define IDX_MAGIC_BYTES 4
 #define IDX_DIM_BYTES 4           /* each dimension: big-endian uint32 */
@@ -399,6 +404,24 @@ int cim_dataset_subset(const cim_dataset *src, int64_t first, int64_t count, cim
     memcpy(out->images_path, src->images_path, sizeof out->images_path);
     memcpy(out->labels_path, src->labels_path, sizeof out->labels_path);
     return 0;
+}
+
+int cim_dataset_check_input_shape(const cim_dataset *d, const cim_model *m, cim_error *err)
+{
+    const cim_shape *in = &m->input_shape;
+    if (in->rank == 3 && in->dim[0] == 1 && in->dim[1] == d->height && in->dim[2] == d->width)
+        return 0;
+    char want[64];
+    if (in->rank == 3)
+        snprintf(want, sizeof want, "[%d,%d,%d]", in->dim[0], in->dim[1], in->dim[2]);
+    else
+        snprintf(want, sizeof want, "[%d]", in->dim[0]);
+    return cim_error_set(err, CIM_ERR_INPUT,
+                         "dataset shape mismatch: %s holds images of shape [1,%d,%d] (%dx%d "
+                         "pixels, one channel), but model %s expects input_shape %s%s",
+                         d->images_path, d->height, d->width, d->height, d->width,
+                         m->path ? m->path : "(unnamed)", want,
+                         in->rank == 3 && in->dim[0] != 1 ? " (IDX images have one channel)" : "");
 }
 
 void cim_dataset_free(cim_dataset *d)

@@ -19,6 +19,8 @@
 
 #include "cim_error.h"
 
+struct cim_model; /* cim_model.h */
+
 /* Debian's dataset-fashion-mnist installs the four .gz files here. */
 #define CIM_IDX_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
 
@@ -54,6 +56,15 @@ int cim_idx_load_split(const char *dir, const char *split, cim_dataset *d, cim_e
  * "image count out of range", naming the images file and its size. */
 int cim_dataset_subset(const cim_dataset *src, int64_t first, int64_t count, cim_dataset *out,
                        cim_error *err);
+
+/* Whether the images of `d` are inputs of model `m`. An IDX image file holds
+ * count x height x width bytes, one channel per image (data/model_format.md,
+ * §3: C = 1, x[0, h, w] = byte h*W + w), and the loader accepts no other rank,
+ * so the model's input_shape must be exactly [1, height, width]: the same
+ * number of pixels in another geometry (1x784 for [1,28,28]) is no match.
+ * 0, or CIM_ERR_INPUT, "dataset shape mismatch: ...", naming the images file
+ * with its image shape and the model file with its input_shape. */
+int cim_dataset_check_input_shape(const cim_dataset *d, const struct cim_model *m, cim_error *err);
 
 /* Frees the buffers and zeroes *d; safe on a zeroed or already freed dataset. */
 void cim_dataset_free(cim_dataset *d);

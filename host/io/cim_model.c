@@ -13,7 +13,13 @@
  * such), then the names of /layers' members in HDF5's name order, which for
  * NNN_<type> names is the layer order. Each layer is loaded by
  * cim_model_layers.c against the (shape, alphabet) state its predecessor
- * left; the last layer must be dense with num_classes outputs.
+ * left; the last layer must be dense with num_classes outputs. The layers
+ * are walked twice: a check pass (every attribute and shape rule, every
+ * dataset's type and stored dimensions, the CIM_MODEL_MAX_VALUES budget of
+ * the whole model; nothing sized by the file is allocated) and, only when
+ * the whole model passes it, a read pass that allocates and reads the
+ * datasets. So the first broken shape rule of any layer is reported before
+ * any value is read, and a file cannot ask for more memory than the limit.
  *
  * HDF5 prints its error stack on stderr by default; that is switched off for
  * the whole load (H5Eset_auto2) and the previous handler restored on every
@@ -340,7 +346,7 @@ static int layer_names(const char *where, hid_t layers, const cim_model *m, laye
 }
 
 static int load_layer(const char *path, hid_t layers, cim_model *m, const layer_name *names, int i,
-                      cim_tensor_state *state, cim_error *err)
+                      cim_model_pass *pass, cim_tensor_state *state, cim_error *err)
 {
     char where[CIM_MODEL_WHERE_MAX];
     snprintf(where, sizeof where, "%s: layer %s", path, names[i]);
@@ -355,7 +361,7 @@ static int load_layer(const char *path, hid_t layers, cim_model *m, const layer_
         snprintf(L->name, sizeof L->name, "%s", names[i]);
         int next = i + 1 < m->num_layers ? type_of_name(names[i + 1], i + 1) : -1;
         if ((rc = check_layer_type(where, g, names[i], i, &L->type, err)) == 0)
-            rc = cim_model_load_layer(where, g, m->kind, next < 0 ? -1 : next, state, L, err);
+            rc = cim_model_load_layer(where, g, m->kind, next < 0 ? -1 : next, pass, state, L, err);
     }
     H5Oclose(g);
     return rc;
@@ -404,19 +410,22 @@ static int load_layers(const char *path, hid_t f, cim_model *m, cim_error *err)
     }
     if ((rc = layer_names(path, layers, m, names, err)))
         goto done;
-    cim_tensor_state state = {m->input_shape, CIM_ALPHABET_IMAGE};
-    for (int i = 0; i < m->num_layers && rc == 0; ++i)
-        rc = load_layer(path, layers, m, (const layer_name *)names, i, &state, err);
+    /* the check pass over the whole model, then the read pass */
+    cim_model_pass pass = {0, 0};
+    for (pass.read_values = 0; pass.read_values <= 1 && rc == 0; ++pass.read_values) {
+        cim_tensor_state state = {m->input_shape, CIM_ALPHABET_IMAGE};
+        for (int i = 0; i < m->num_layers && rc == 0; ++i)
+            rc = load_layer(path, layers, m, (const layer_name *)names, i, &pass, &state, err);
+        const cim_layer *last = &m->layers[m->num_layers - 1];
+        if (rc == 0 &&
+            (last->type != CIM_LAYER_DENSE || last->dense.out_features != m->num_classes))
+            rc = cim_error_set(err, CIM_ERR_INPUT,
+                               "%s: layer %s: the last layer must be dense with out_features = "
+                               "num_classes (%d)",
+                               path, last->name, m->num_classes);
+    }
     if (rc)
         goto done;
-    const cim_layer *last = &m->layers[m->num_layers - 1];
-    if (last->type != CIM_LAYER_DENSE || last->dense.out_features != m->num_classes) {
-        rc = cim_error_set(err, CIM_ERR_INPUT,
-                           "%s: layer %s: the last layer must be dense with out_features = "
-                           "num_classes (%d)",
-                           path, last->name, m->num_classes);
-        goto done;
-    }
     count_work(m);
 done:
     free(names);

@@ -4,8 +4,11 @@
  * cim_model_load() reads every root attribute and every layer group, checks
  * every rule of model_format.md (types, ranks, dimensions, the value alphabets
  * of rule K, the int32 ranges of rule R, layer naming and order, and the shape
- * and alphabet of every tensor from input_shape to num_classes), and records
- * per layer the shape and alphabet of its input and output. A model that
+ * and alphabet of every tensor from input_shape to num_classes) and cimgpu's
+ * size limits below, and records per layer the shape and alphabet of its
+ * input and output. Every shape rule, every dataset's stored dimensions and
+ * the limits are checked for the whole model before any dataset is
+ * allocated, so a small file that declares a huge layer costs nothing. A model that
  * loads is one the integer forward pass (cim_forward.h) can run without any
  * further check: every value fits int32, every index is in range.
  *
@@ -35,6 +38,12 @@
 /* Beyond the format: every tensor (input, any layer's output) holds at most
  * this many elements, so that offsets into it are int32. */
 #define CIM_MODEL_MAX_TENSOR ((int64_t)INT32_MAX)
+/* Beyond the format: the datasets of a whole model (every weight, threshold
+ * and flip) hold at most this many values together, 2^26 = 67 108 864 (at
+ * most 256 MiB once loaded). Checked from the declared shapes, with every
+ * layer's shapes and every dataset's stored dimensions, before anything is
+ * allocated or read. */
+#define CIM_MODEL_MAX_VALUES ((int64_t)1 << 26)
 #define CIM_MODEL_LAYER_NAME_MAX 64 /* "003_batchnorm_threshold" and room to spare */
 #define CIM_MODEL_SHA256_HEX_LEN 64
 

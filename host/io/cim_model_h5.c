@@ -426,36 +426,52 @@ static int read_checked(const char *where, const char *name, hid_t ds, hid_t typ
     return rc;
 }
 
-int cim_mh5_int_dataset(const char *where, hid_t loc, const char *name, int rank,
-                        const int64_t *dims, const cim_value_rule *rule, size_t elem_size,
-                        void **out, cim_error *err)
+/* An open dataset and its type and dataspace. */
+typedef struct dataset_handles {
+    hid_t obj, type, space;
+} dataset_handles;
+
+static void dataset_close(dataset_handles *h)
 {
+    if (h->space >= 0)
+        H5Sclose(h->space);
+    if (h->type >= 0)
+        H5Tclose(h->type);
+    if (h->obj >= 0)
+        H5Oclose(h->obj);
+    h->obj = h->type = h->space = -1;
+}
+
+/* Opens dataset `name` of `loc` and checks that it is an integer dataset of
+ * exactly `rank` x `dims` as stored in the file. 0 with *h open, or an error
+ * code with *h closed. */
+static int dataset_open(const char *where, hid_t loc, const char *name, int rank,
+                        const int64_t *dims, dataset_handles *h, cim_error *err)
+{
+    h->obj = h->type = h->space = -1;
     char want[DIMS_TEXT_MAX];
     cim_format_dims(want, sizeof want, rank, dims);
     htri_t exists = H5Lexists(loc, name, H5P_DEFAULT);
     if (exists < 0)
         return h5_failure(err, where, "dataset", name, "looked up");
-    hid_t obj = exists ? H5Oopen(loc, name, H5P_DEFAULT) : -1;
-    if (obj < 0)
+    h->obj = exists ? H5Oopen(loc, name, H5P_DEFAULT) : -1;
+    if (h->obj < 0)
         return cim_error_set(err, CIM_ERR_INPUT,
                              "%s: dataset \"%s\" is missing, expected integers of shape %s", where,
                              name, want);
-    if (H5Iget_type(obj) != H5I_DATASET) {
-        H5Oclose(obj);
-        return cim_error_set(err, CIM_ERR_INPUT,
-                             "%s: \"%s\" is not a dataset, expected integers of shape %s", where,
-                             name, want);
-    }
     int rc = 0;
-    hid_t type = H5Dget_type(obj);
-    hid_t space = type >= 0 ? H5Dget_space(obj) : -1;
     extent e;
-    if (space < 0 || get_extent(space, &e) < 0) {
+    if (H5Iget_type(h->obj) != H5I_DATASET) {
+        rc = cim_error_set(err, CIM_ERR_INPUT,
+                           "%s: \"%s\" is not a dataset, expected integers of shape %s", where,
+                           name, want);
+    } else if ((h->type = H5Dget_type(h->obj)) < 0 || (h->space = H5Dget_space(h->obj)) < 0 ||
+               get_extent(h->space, &e) < 0) {
         rc = h5_failure(err, where, "dataset", name, "opened");
-    } else if (H5Tget_class(type) != H5T_INTEGER) {
+    } else if (H5Tget_class(h->type) != H5T_INTEGER) {
         rc = cim_error_set(err, CIM_ERR_INPUT,
                            "%s: dataset \"%s\" has type %s, expected integers of shape %s", where,
-                           name, class_noun(H5Tget_class(type)), want);
+                           name, class_noun(H5Tget_class(h->type)), want);
     } else {
         int same = e.rank == rank;
         for (int i = 0; same && i < rank; ++i)
@@ -465,28 +481,46 @@ int cim_mh5_int_dataset(const char *where, hid_t loc, const char *name, int rank
             describe_extent(got, sizeof got, &e);
             rc = cim_error_set(err, CIM_ERR_INPUT, "%s: dataset \"%s\" %s, expected %s", where,
                                name, got, want);
-        } else {
-            int64_t count = 1;
-            for (int i = 0; i < rank; ++i)
-                count *= dims[i];
-            void *values = malloc((size_t)count * elem_size);
-            if (!values)
-                rc = cim_error_set(err, CIM_ERR_NOMEM,
-                                   "%s: out of memory for dataset \"%s\" (%" PRId64 " values)",
-                                   where, name, count);
-            else
-                rc = read_checked(where, name, obj, type, space, rank, dims, rule, values,
-                                  elem_size, err);
-            if (rc == 0)
-                *out = values;
-            else
-                free(values);
         }
     }
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
-    H5Oclose(obj);
+    if (rc)
+        dataset_close(h);
+    return rc;
+}
+
+int cim_mh5_int_dataset_check(const char *where, hid_t loc, const char *name, int rank,
+                              const int64_t *dims, cim_error *err)
+{
+    dataset_handles h;
+    int rc = dataset_open(where, loc, name, rank, dims, &h, err);
+    if (rc == 0)
+        dataset_close(&h);
+    return rc;
+}
+
+int cim_mh5_int_dataset(const char *where, hid_t loc, const char *name, int rank,
+                        const int64_t *dims, const cim_value_rule *rule, size_t elem_size,
+                        void **out, cim_error *err)
+{
+    dataset_handles h;
+    int rc = dataset_open(where, loc, name, rank, dims, &h, err);
+    if (rc)
+        return rc;
+    int64_t count = 1;
+    for (int i = 0; i < rank; ++i)
+        count *= dims[i];
+    void *values = malloc((size_t)count * elem_size);
+    if (!values)
+        rc = cim_error_set(err, CIM_ERR_NOMEM,
+                           "%s: out of memory for dataset \"%s\" (%" PRId64 " values)", where, name,
+                           count);
+    else
+        rc = read_checked(where, name, h.obj, h.type, h.space, rank, dims, rule, values, elem_size,
+                          err);
+    if (rc == 0)
+        *out = values;
+    else
+        free(values);
+    dataset_close(&h);
     return rc;
 }

@@ -7,7 +7,8 @@
  *                       freeing
  *   cim_model_h5.c      typed reading of one HDF5 item: an integer, float or
  *                       string attribute, an integer dataset of an exact shape
- *                       whose every value obeys a rule; each with its message
+ *                       whose every value obeys a rule (or only its type and
+ *                       shape); each with its message
  *   cim_model_layers.c  one layer of each type: its items, its rules, and the
  *                       shape and alphabet of its output
  * Messages start with `where`: "PATH" for the root, "PATH: layer 003_conv2d"
@@ -65,6 +66,12 @@ CIM_MODEL_INTERNAL int cim_mh5_int_dataset(const char *where, hid_t loc, const c
                                            const int64_t *dims, const cim_value_rule *rule,
                                            size_t elem_size, void **out, cim_error *err);
 
+/* The checks of cim_mh5_int_dataset before it allocates: the dataset exists,
+ * holds integers and its stored dimensions are exactly `rank` x `dims`. No
+ * value is read and nothing is allocated. */
+CIM_MODEL_INTERNAL int cim_mh5_int_dataset_check(const char *where, hid_t loc, const char *name,
+                                                 int rank, const int64_t *dims, cim_error *err);
+
 /* ---- layers ---- */
 
 /* Shape and alphabet of a tensor as it flows through the layers. */
@@ -73,14 +80,26 @@ typedef struct cim_tensor_state {
     cim_alphabet alphabet;
 } cim_tensor_state;
 
+/* A load runs every layer loader twice. The check pass reads every
+ * attribute, judges each layer against the tensor it receives, checks each
+ * dataset's type and stored dimensions against the declared shape, and adds
+ * up the values of all datasets against CIM_MODEL_MAX_VALUES, allocating
+ * nothing sized by the file; only a model that passes it is read, by the
+ * read pass, which repeats the loaders and reads and checks the values. */
+typedef struct cim_model_pass {
+    int read_values; /* 0: the check pass; 1: the read pass */
+    int64_t values;  /* check pass: values of the datasets checked so far */
+} cim_model_pass;
+
 /* Layer `L` (its type and name set) from group `g`: reads its items, checks
  * them against the input `*state` and the model's kind, fills L's fields,
- * shapes and alphabets, and advances *state to its output. `next_type` is
+ * shapes and alphabets, and advances *state to its output; its datasets as
+ * `pass` says (their arrays are set only by the read pass). `next_type` is
  * the type named by the next layer's name, or -1 after the last layer (or
  * when the next name is not a known type). */
 CIM_MODEL_INTERNAL int cim_model_load_layer(const char *where, hid_t g, cim_model_kind kind,
-                                            int next_type, cim_tensor_state *state, cim_layer *L,
-                                            cim_error *err);
+                                            int next_type, cim_model_pass *pass,
+                                            cim_tensor_state *state, cim_layer *L, cim_error *err);
 
 /* The activation layer type of a kind: sign for bnn, ternary for tnn. */
 CIM_MODEL_INTERNAL cim_layer_type cim_model_act_type(cim_model_kind kind);

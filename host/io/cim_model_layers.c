@@ -16,10 +16,14 @@
  * most 2^20, tensors at most CIM_MODEL_MAX_TENSOR elements), so no product
  * overflows; output sizes use floor division on non-negative numerators only
  * (a window larger than its padded input is rejected before dividing).
- * Memory: the weight and threshold arrays are malloc'd into the layer (once
- * their dataset's shape has been checked, so a lying attribute cannot ask
- * for a huge allocation), and cim_model_free() releases them, also after a
- * failure half-way through a layer.
+ * Datasets are handled by pass (cim_model_internal.h): the check pass
+ * checks their type and stored dimensions against the declared shape and
+ * counts their values against CIM_MODEL_MAX_VALUES; the read pass reads
+ * them. Memory: the weight and threshold arrays are malloc'd into the layer
+ * by the read pass only, so neither a lying attribute nor a dataset whose
+ * stored dimensions are huge can ask for an allocation beyond the limit, and
+ * cim_model_free() releases them, also after a failure half-way through a
+ * layer.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -105,6 +109,35 @@ static int too_large(const char *where, cim_error *err, const char *what, int64_
                          where, what, elements, CIM_MODEL_MAX_TENSOR);
 }
 
+/* Dataset `name` of a layer, declared as `rank` x `dims`. Check pass: its
+ * type and stored dimensions, then its values counted against the model's
+ * CIM_MODEL_MAX_VALUES; nothing is allocated. Read pass: its values, checked
+ * against `rule`, into *out (see cim_mh5_int_dataset). */
+static int layer_dataset(cim_model_pass *pass, const char *where, hid_t g, const char *name,
+                         int rank, const int64_t *dims, const cim_value_rule *rule,
+                         size_t elem_size, void **out, cim_error *err)
+{
+    if (pass->read_values)
+        return cim_mh5_int_dataset(where, g, name, rank, dims, rule, elem_size, out, err);
+    int rc = cim_mh5_int_dataset_check(where, g, name, rank, dims, err);
+    if (rc)
+        return rc;
+    int64_t count = 1; /* at most 2^31 outputs x 2^20 fan-in: no overflow */
+    for (int i = 0; i < rank; ++i)
+        count *= dims[i];
+    if (count > CIM_MODEL_MAX_VALUES - pass->values) {
+        char shape[96];
+        cim_format_dims(shape, sizeof shape, rank, dims);
+        return cim_error_set(err, CIM_ERR_INPUT,
+                             "%s: dataset \"%s\" of shape %s holds %" PRId64
+                             " values, which bring the model's datasets to %" PRId64
+                             ", expected at most %" PRId64 " in all (2^26, cimgpu's limit)",
+                             where, name, shape, count, pass->values + count, CIM_MODEL_MAX_VALUES);
+    }
+    pass->values += count;
+    return 0;
+}
+
 /* dense and conv2d: the image or an activation output, never a pre-activation. */
 static int check_weight_layer_input(const char *where, cim_error *err, const cim_tensor_state *s,
                                     cim_model_kind kind)
@@ -133,8 +166,8 @@ static int check_at_least_one(const char *where, cim_error *err, const char *att
  * dense
  */
 
-static int load_dense(const char *where, hid_t g, cim_model_kind kind, cim_tensor_state *s,
-                      cim_layer *L, cim_error *err)
+static int load_dense(const char *where, hid_t g, cim_model_kind kind, cim_model_pass *pass,
+                      cim_tensor_state *s, cim_layer *L, cim_error *err)
 {
     int64_t in = 0, out = 0;
     int rc;
@@ -159,8 +192,8 @@ static int load_dense(const char *where, hid_t g, cim_model_kind kind, cim_tenso
     L->dense.in_features = (int32_t)in;
     L->dense.out_features = (int32_t)out;
     int64_t dims[2] = {out, in};
-    rc = cim_mh5_int_dataset(where, g, "weight", 2, dims, weight_rule(kind), 1,
-                             (void **)&L->dense.weight, err);
+    rc = layer_dataset(pass, where, g, "weight", 2, dims, weight_rule(kind), 1,
+                       (void **)&L->dense.weight, err);
     if (rc)
         return rc;
     s->shape = (cim_shape){1, {(int32_t)out, 1, 1}};
@@ -197,8 +230,8 @@ static int64_t window_count(int64_t n, int64_t k, int64_t s)
     return (n - k) / s + 1; /* n >= k checked by the caller: floor of a non-negative quotient */
 }
 
-static int load_conv2d(const char *where, hid_t g, cim_model_kind kind, cim_tensor_state *s,
-                       cim_layer *L, cim_error *err)
+static int load_conv2d(const char *where, hid_t g, cim_model_kind kind, cim_model_pass *pass,
+                       cim_tensor_state *s, cim_layer *L, cim_error *err)
 {
     int64_t in = 0, out = 0, pad_value = 0, pair[CONV_ATTR_PAIRS][2];
     static const char *const pair_names[CONV_ATTR_PAIRS] = {"kernel", "stride", "padding"};
@@ -262,8 +295,8 @@ static int load_conv2d(const char *where, hid_t g, cim_model_kind kind, cim_tens
     }
     cv->pad_value = padded ? (int32_t)pad_value : 0;
     int64_t dims[4] = {out, in, k[0], k[1]};
-    rc = cim_mh5_int_dataset(where, g, "weight", 4, dims, weight_rule(kind), 1,
-                             (void **)&cv->weight, err);
+    rc = layer_dataset(pass, where, g, "weight", 4, dims, weight_rule(kind), 1,
+                       (void **)&cv->weight, err);
     if (rc)
         return rc;
     s->shape = (cim_shape){3, {(int32_t)out, (int32_t)ho, (int32_t)wo}};
@@ -318,7 +351,7 @@ static int load_flatten(const char *where, cim_tensor_state *s, cim_error *err)
  */
 
 static int load_batchnorm(const char *where, hid_t g, cim_model_kind kind, int next_type,
-                          cim_tensor_state *s, cim_layer *L, cim_error *err)
+                          cim_model_pass *pass, cim_tensor_state *s, cim_layer *L, cim_error *err)
 {
     int64_t channels = 0;
     int rc;
@@ -340,14 +373,14 @@ static int load_batchnorm(const char *where, hid_t g, cim_model_kind kind, int n
                              cim_layer_type_name(act), cim_model_kind_name(kind));
     cim_batchnorm_threshold *bn = &L->bn;
     bn->channels = (int32_t)c;
-    if ((rc = cim_mh5_int_dataset(where, g, "threshold_lo", 1, &c, &threshold_values,
-                                  sizeof(int32_t), (void **)&bn->threshold_lo, err)) ||
-        (rc = cim_mh5_int_dataset(where, g, "threshold_hi", 1, &c, &threshold_values,
-                                  sizeof(int32_t), (void **)&bn->threshold_hi, err)) ||
-        (rc = cim_mh5_int_dataset(where, g, "flip", 1, &c, &flip_values, 1, (void **)&bn->flip,
-                                  err)))
+    if ((rc = layer_dataset(pass, where, g, "threshold_lo", 1, &c, &threshold_values,
+                            sizeof(int32_t), (void **)&bn->threshold_lo, err)) ||
+        (rc = layer_dataset(pass, where, g, "threshold_hi", 1, &c, &threshold_values,
+                            sizeof(int32_t), (void **)&bn->threshold_hi, err)) ||
+        (rc = layer_dataset(pass, where, g, "flip", 1, &c, &flip_values, 1, (void **)&bn->flip,
+                            err)))
         return rc;
-    for (int64_t i = 0; i < c; ++i)
+    for (int64_t i = 0; pass->read_values && i < c; ++i)
         if ((int64_t)bn->threshold_lo[i] > (int64_t)bn->threshold_hi[i] + 1)
             return cim_error_set(err, CIM_ERR_INPUT,
                                  "%s: threshold_lo[%" PRId64 "] = %d is above threshold_hi[%" PRId64
@@ -379,20 +412,21 @@ static int load_activation(const char *where, cim_model_kind kind, cim_tensor_st
  */
 
 int cim_model_load_layer(const char *where, hid_t g, cim_model_kind kind, int next_type,
-                         cim_tensor_state *state, cim_layer *L, cim_error *err)
+                         cim_model_pass *pass, cim_tensor_state *state, cim_layer *L,
+                         cim_error *err)
 {
     L->in_shape = state->shape;
     L->in_alphabet = state->alphabet;
     int rc = 0;
     switch (L->type) {
     case CIM_LAYER_DENSE:
-        rc = load_dense(where, g, kind, state, L, err);
+        rc = load_dense(where, g, kind, pass, state, L, err);
         break;
     case CIM_LAYER_CONV2D:
-        rc = load_conv2d(where, g, kind, state, L, err);
+        rc = load_conv2d(where, g, kind, pass, state, L, err);
         break;
     case CIM_LAYER_BATCHNORM_THRESHOLD:
-        rc = load_batchnorm(where, g, kind, next_type, state, L, err);
+        rc = load_batchnorm(where, g, kind, next_type, pass, state, L, err);
         break;
     case CIM_LAYER_MAXPOOL2D:
         rc = load_maxpool2d(where, g, state, L, err);

@@ -21,6 +21,7 @@
 
 #define DEFAULT_THRESHOLD_SPREAD 3
 #define DEFLATE_LEVEL 4
+#define UNWRITTEN_CHUNK 4096 /* elements per chunk of an unwritten dataset */
 
 /* ---------------------------------------------------------------------------
  * Items
@@ -111,6 +112,22 @@ cim_mw_item *cim_mw_set_ints(cim_mw_model *m, int layer, const char *name, int i
     assert_non_null(it->values);
     if (values)
         memcpy(it->values, values, (size_t)n * sizeof *values);
+    return it;
+}
+
+cim_mw_item *cim_mw_set_unwritten(cim_mw_model *m, int layer, const char *name, cim_mw_type type,
+                                  int rank, const int64_t *dims, int64_t fill)
+{
+    if (rank < 1 || rank > CIM_MW_MAX_RANK)
+        fail_msg("model writer: an unwritten dataset needs rank 1..%d", CIM_MW_MAX_RANK);
+    cim_mw_item *it = fresh_item(m, layer, name);
+    it->is_dataset = 1;
+    it->unwritten = 1;
+    it->type = type;
+    it->rank = rank;
+    for (int i = 0; i < rank; ++i)
+        it->dims[i] = dims[i];
+    it->fill = fill;
     return it;
 }
 
@@ -448,12 +465,46 @@ static hid_t dataspace_of(const cim_mw_item *it)
     return H5Screate_simple(it->rank, dims, NULL);
 }
 
+/* A dataset without values: chunks of one row of the last dimension (at most
+ * UNWRITTEN_CHUNK elements), none of them written, so every element reads as
+ * the fill value. */
+static int write_unwritten(hid_t loc, const cim_mw_item *it)
+{
+    hsize_t dims[CIM_MW_MAX_RANK], chunk[CIM_MW_MAX_RANK];
+    for (int i = 0; i < it->rank; ++i) {
+        dims[i] = (hsize_t)it->dims[i];
+        chunk[i] = 1;
+    }
+    const int last = it->rank - 1;
+    chunk[last] = dims[last] < UNWRITTEN_CHUNK ? dims[last] : UNWRITTEN_CHUNK;
+    hid_t ftype = file_type_of(it), space = H5Screate_simple(it->rank, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    herr_t st = ftype < 0 || space < 0 || dcpl < 0 ? -1 : H5Pset_chunk(dcpl, it->rank, chunk);
+    if (st >= 0)
+        st = H5Pset_fill_value(dcpl, H5T_NATIVE_INT64, &it->fill);
+    hid_t ds =
+        st < 0 ? -1 : H5Dcreate2(loc, it->name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (ds < 0)
+        st = -1;
+    else if (H5Dclose(ds) < 0)
+        st = -1;
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    return st < 0 ? -1 : 0;
+}
+
 static int write_item(hid_t loc, const cim_mw_item *it)
 {
     if (it->as_group) {
         hid_t g = H5Gcreate2(loc, it->name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         return g < 0 || H5Gclose(g) < 0 ? -1 : 0;
     }
+    if (it->unwritten)
+        return write_unwritten(loc, it);
     hid_t ftype = file_type_of(it), space = dataspace_of(it), dcpl = H5P_DEFAULT, obj = -1;
     void *buf = NULL;
     hid_t mtype = memory_values(it, ftype, &buf);

@@ -52,6 +52,8 @@ typedef struct cim_mw_item {
     char *text;                    /* a string item's value */
     int extra_nuls;                /* fixed-length strings: NUL bytes added after the text */
     int chunked;                   /* datasets: chunked with the deflate filter */
+    int unwritten;                 /* datasets: no value written (cim_mw_set_unwritten) */
+    int64_t fill;                  /* an unwritten dataset's fill value */
     int as_group;                  /* write an empty group of this name instead */
 } cim_mw_item;
 
@@ -125,6 +127,14 @@ cim_mw_item *cim_mw_set_ints(cim_mw_model *m, int layer, const char *name, int i
                              const int64_t *values);
 cim_mw_item *cim_mw_set_string(cim_mw_model *m, int layer, const char *name, const char *text);
 cim_mw_item *cim_mw_set_float(cim_mw_model *m, int layer, const char *name, double value);
+
+/* Adds or replaces dataset `name` with one of `rank` x `dims` whose values
+ * are never written: chunked, no chunk allocated, every element reading as
+ * `fill`. The file holds only its shape, so a dataset of any declared size
+ * takes a few hundred bytes (a model can declare a huge layer in a small
+ * file). The item has no values to edit. */
+cim_mw_item *cim_mw_set_unwritten(cim_mw_model *m, int layer, const char *name, cim_mw_type type,
+                                  int rank, const int64_t *dims, int64_t fill);
 
 /* One value of an existing item, by flat C-order index. */
 void cim_mw_set_value(cim_mw_model *m, int layer, const char *name, int64_t index, int64_t value);
