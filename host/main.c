@@ -3,10 +3,9 @@
  * `cimgpu SUBCOMMAND [options]`, each subcommand with its own getopt_long
  * options and --help (host/cli_*.c). `cimgpu --help` and `cimgpu --version`
  * answer here. The network Monte-Carlo, `cimgpu [run] [options]`, is the
- * default subcommand that a later issue adds; until then `cimgpu run` (and a
- * bare option such as `cimgpu --trials 10`, which would go to it) is a usage
- * error, and `cimgpu` alone prints the usage on stderr. Every error is one line
- * on stderr, "cimgpu: <message>", with exit status 2 for bad usage.
+ * default subcommand: `cimgpu` alone and a bare option such as `cimgpu
+ * --trials 10` go to it. Every error is one line on stderr, "cimgpu:
+ * <message>", with exit status 2 for bad usage.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 
 #include "cli.h"
 #include "cim_build_info.h"
+#include "cim_h5file.h"
 
 static void usage(FILE *out)
 {
@@ -52,6 +52,7 @@ static int usage_error(const char *fmt, const char *arg)
 int main(int argc, char **argv)
 {
     cim_cli_keep_freed_memory();
+    cim_h5file_skip_exit_cleanup();
     const char *cmd = argc > 1 ? argv[1] : NULL;
     if (!cmd)
         return cim_cli_run(argc, argv, 1);

@@ -43,14 +43,12 @@
 #include "cim_idx.h"
 #include "cim_mappings.h"
 #include "cim_ocl.h"
+#include "cim_test_cli.h"
 #include "cim_test_h5.h"
 #include "cim_test_util.h"
 
-extern char **environ;
 
-#define RUN_TIMEOUT_S 300    /* a first PoCL kernel build can take a while */
-#define RUN_POLL_NS 2000000L /* waitpid polling interval: 2 ms */
-#define MAX_ARGS 40
+#define MAX_ARGS CIM_TEST_CLI_MAX_ARGS
 #define CLI_DATA CIM_TEST_DATA_DIR "/cli/"
 /* `cimgpu mvm` on a small valid problem of tests/data/cli: BNN_III, a 3 x 5
  * weight matrix and 2 inputs */
@@ -65,11 +63,7 @@ typedef struct fixture {
     int have_device;
 } fixture;
 
-typedef struct run_result {
-    int exit_code;
-    char *out;
-    char *err;
-} run_result;
+typedef cim_cli_result run_result;
 
 /* ---- scratch files ---------------------------------------------------- */
 
@@ -98,49 +92,7 @@ static int exists(const char *path)
 
 static void run_argv(const fixture *f, run_result *r, const char *const *args)
 {
-    char out_path[CIM_TEST_PATH_MAX], err_path[CIM_TEST_PATH_MAX];
-    char *argv[MAX_ARGS + 2];
-    posix_spawn_file_actions_t fa;
-    struct timespec start, now, pause = {0, RUN_POLL_NS};
-    pid_t pid;
-    int status = 0, n = 0;
-
-    argv[n++] = (char *)CIMGPU_BIN;
-    for (; args[n - 1] && n <= MAX_ARGS; ++n)
-        argv[n] = (char *)args[n - 1];
-    argv[n] = NULL;
-    scratch(f, "stdout.txt", out_path);
-    scratch(f, "stderr.txt", err_path);
-    assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
-    assert_int_equal(posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0), 0);
-    assert_int_equal(
-        posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
-    assert_int_equal(
-        posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
-    assert_int_equal(posix_spawn(&pid, CIMGPU_BIN, &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid)
-            break;
-        assert_int_equal(w, 0);
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - start.tv_sec > RUN_TIMEOUT_S) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            fail_msg("cimgpu %s ... did not finish within %d s", argv[1] ? argv[1] : "",
-                     RUN_TIMEOUT_S);
-        }
-        nanosleep(&pause, NULL);
-    }
-    if (!WIFEXITED(status))
-        fail_msg("cimgpu %s ... died with signal %d", argv[1] ? argv[1] : "",
-                 WIFSIGNALED(status) ? WTERMSIG(status) : -1);
-    r->exit_code = WEXITSTATUS(status);
-    r->out = cim_test_read_file(out_path);
-    r->err = cim_test_read_file(err_path);
+    cim_test_cli_run(f->dir, r, args);
 }
 
 /* run(f, &r, "mvm", "--config", path, ..., NULL) */
@@ -159,36 +111,11 @@ static void run(const fixture *f, run_result *r, ...)
 
 static void result_free(run_result *r)
 {
-    free(r->out);
-    free(r->err);
-    r->out = r->err = NULL;
+    cim_test_cli_free(r);
 }
 
-/* Exit status `code`, nothing on stdout, and exactly one line on stderr,
- * "cimgpu: ...", that contains every string in the NULL-terminated list. */
-static void assert_error_line(const run_result *r, int code, ...)
-{
-    const char *nl = strchr(r->err, '\n');
-    const char *want;
-    va_list ap;
-    if (r->exit_code != code)
-        fail_msg("exit status %d, expected %d; stderr: %s", r->exit_code, code, r->err);
-    if (r->out[0] != '\0')
-        fail_msg("stdout should be empty on error, got: %s", r->out);
-    if (!nl || nl[1] != '\0' || strncmp(r->err, "cimgpu: ", 8) != 0)
-        fail_msg("stderr should be one line \"cimgpu: ...\", got: \"%s\"", r->err);
-    va_start(ap, code);
-    while ((want = va_arg(ap, const char *)) != NULL)
-        if (!strstr(r->err, want))
-            fail_msg("stderr \"%s\" does not mention \"%s\"", r->err, want);
-    va_end(ap);
-}
-
-static void assert_success(const run_result *r)
-{
-    if (r->exit_code != 0)
-        fail_msg("exit status %d; stderr: %s", r->exit_code, r->err);
-}
+#define assert_error_line cim_test_cli_assert_error_line
+#define assert_success cim_test_cli_assert_success
 
 /* A `cimgpu run` that fails once it has started: stdout holds the start
  * banner (what runs) and no results; stderr the one error line naming
@@ -196,13 +123,7 @@ static void assert_success(const run_result *r)
 static void assert_error_after_banner(const run_result *r, int code, const char *culprit,
                                       const char *culprit2)
 {
-    run_result e = *r;
-    static const char start[] = "cimgpu " CIM_VERSION ": ";
-    if (strncmp(r->out, start, sizeof start - 1) != 0 || !strstr(r->out, "\ndevice: ") ||
-        strstr(r->out, "mean accuracy"))
-        fail_msg("stdout should be the start banner alone, got: \"%s\"", r->out);
-    e.out = (char *)"";
-    assert_error_line(&e, code, culprit, culprit2, NULL);
+    cim_test_cli_assert_error_after_banner(r, code, culprit, culprit2, NULL);
 }
 
 /* Runs cimgpu with the NULL-terminated `args` and expects exit status 2 and
@@ -721,10 +642,10 @@ static void test_progress_on_a_terminal(void **state)
     }
     for (;;) { /* until the child closes the terminal (EIO) or the timeout */
         struct pollfd p = {master, POLLIN, 0};
-        const int ready = poll(&p, 1, RUN_TIMEOUT_S * 1000);
+        const int ready = poll(&p, 1, CIM_TEST_CLI_TIMEOUT_S * 1000);
         if (ready <= 0) {
             kill(pid, SIGKILL);
-            fail_msg("cimgpu under a terminal did not finish within %d s", RUN_TIMEOUT_S);
+            fail_msg("cimgpu under a terminal did not finish within %d s", CIM_TEST_CLI_TIMEOUT_S);
         }
         const ssize_t n = read(master, text + len, sizeof text - 1 - len);
         if (n <= 0)

@@ -183,6 +183,11 @@ static int close_all(cim_h5file *f, cim_error *err)
     return failed ? fail(f, "close the file", err) : 0;
 }
 
+void cim_h5file_skip_exit_cleanup(void)
+{
+    H5dont_atexit();
+}
+
 /* ---- create ---------------------------------------------------------- */
 
 static int check_open(const cim_h5file *f, const char *action, cim_error *err);

@@ -72,6 +72,12 @@ typedef struct cim_h5file_spec {
 
 typedef struct cim_h5file cim_h5file; /* an open results file and its state */
 
+/* For programs, first thing in main: HDF5's own clean-up at exit is not run.
+ * After a failed close (a full disk) HDF5 1.10 keeps the file in its tables
+ * and its exit handler crashes closing it again; every results file is
+ * closed explicitly, so the process needs none. */
+void cim_h5file_skip_exit_cleanup(void);
+
 /* Makes the HDF5 file in the claimed new file with the common root
  * attributes and trials_written. 0, or CIM_ERR_USAGE (bad spec), CIM_ERR_IO
  * (HDF5 failed), CIM_ERR_NOMEM; on failure *out is NULL. */

@@ -40,9 +40,21 @@ void cim_h5_quiet(void)
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
+/* The innermost message; the file drivers' long "file write failed: time =
+ * ..., errno = 28, error message = 'No space left on device', buf = ..." is
+ * cut to "file write failed: No space left on device". */
 static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *data)
 {
-    if (n == 0 && e->desc)
+    static const char marker[] = "error message = '";
+    const char *reason, *colon, *end;
+    if (n != 0 || !e->desc)
+        return 0;
+    reason = strstr(e->desc, marker);
+    colon = strchr(e->desc, ':');
+    if (reason && colon && colon < reason && (end = strchr(reason + sizeof marker - 1, '\'')))
+        snprintf((char *)data, HDF5_DETAIL_MAX, "%.*s: %.*s", (int)(colon - e->desc), e->desc,
+                 (int)(end - (reason + sizeof marker - 1)), reason + sizeof marker - 1);
+    else
         snprintf((char *)data, HDF5_DETAIL_MAX, "%s", e->desc);
     return 0;
 }

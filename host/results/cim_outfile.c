@@ -86,6 +86,21 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
+/* rename(from, to) that fails with EEXIST instead of replacing `to`; where
+ * the file system lacks RENAME_NOREPLACE, link (which never replaces) and
+ * unlink, which leaves both names for a moment. */
+static int rename_noreplace(const char *from, const char *to)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+    if (link(from, to) != 0)
+        return -1;
+    unlink(from);
+    return 0;
+}
+
 /* --out must be none of the run's inputs, under either of its names. */
 static int check_inputs(const cim_outfile_spec *s, const char *partial, cim_error *err)
 {
@@ -237,7 +252,7 @@ const char *cim_outfile_new_name(const cim_outfile *o)
 int cim_outfile_publish_partial(cim_outfile *o, cim_error *err)
 {
     if (o->old_fd < 0) {
-        if (link(o->new_name, o->partial) != 0) {
+        if (rename_noreplace(o->new_name, o->partial) != 0) {
             if (errno == EEXIST)
                 return cim_error_set(err, CIM_ERR_USAGE,
                                      "--out %s: another cimgpu run created %s meanwhile", o->path,
@@ -245,7 +260,6 @@ int cim_outfile_publish_partial(cim_outfile *o, cim_error *err)
             return cim_error_set(err, CIM_ERR_IO, "%s: cannot create %s: %s", o->path,
                                  o->partial, strerror(errno));
         }
-        unlink(o->new_name);
     } else {
         if (!names_fd(o->partial, o->old_fd))
             return cim_error_set(err, CIM_ERR_USAGE,
@@ -274,13 +288,7 @@ int cim_outfile_publish(cim_outfile *o, cim_error *err)
     if (o->force)
         rc = rename(o->partial, o->path);
     else {
-        rc = renameat2(AT_FDCWD, o->partial, AT_FDCWD, o->path, RENAME_NOREPLACE);
-        if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
-            /* no RENAME_NOREPLACE here: link (which never replaces), then unlink */
-            rc = link(o->partial, o->path);
-            if (rc == 0)
-                unlink(o->partial);
-        }
+        rc = rename_noreplace(o->partial, o->path);
     }
     if (rc != 0) {
         if (errno == EEXIST)
