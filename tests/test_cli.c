@@ -47,7 +47,6 @@
 #include "cim_test_h5.h"
 #include "cim_test_util.h"
 
-
 #define MAX_ARGS CIM_TEST_CLI_MAX_ARGS
 #define CLI_DATA CIM_TEST_DATA_DIR "/cli/"
 /* `cimgpu mvm` on a small valid problem of tests/data/cli: BNN_III, a 3 x 5
@@ -116,15 +115,6 @@ static void result_free(run_result *r)
 
 #define assert_error_line cim_test_cli_assert_error_line
 #define assert_success cim_test_cli_assert_success
-
-/* A `cimgpu run` that fails once it has started: stdout holds the start
- * banner (what runs) and no results; stderr the one error line naming
- * `culprit` (and `culprit2` when not NULL), exit status `code`. */
-static void assert_error_after_banner(const run_result *r, int code, const char *culprit,
-                                      const char *culprit2)
-{
-    cim_test_cli_assert_error_after_banner(r, code, culprit, culprit2, NULL);
-}
 
 /* Runs cimgpu with the NULL-terminated `args` and expects exit status 2 and
  * one error line naming `culprit` (and `culprit2` when not NULL). */
@@ -364,11 +354,7 @@ static int group_teardown(void **state)
     return 0;
 }
 
-#define NEED_DEVICE(f)                                                                             \
-    do {                                                                                           \
-        if (!(f)->have_device)                                                                     \
-            skip();                                                                                \
-    } while (0)
+#define NEED_DEVICE(f) CIM_TEST_CLI_NEED_DEVICE((f)->have_device)
 
 /* ---- top level -------------------------------------------------------- */
 
@@ -546,6 +532,7 @@ static void test_run_pipelines_agree(void **state)
         char name[32];
         snprintf(name, sizeof name, "%s.h5", pipelines[p]);
         scratch(f, name, paths[p]);
+        remove(paths[p]); /* an earlier test's; a result is replaced only with --force */
         run(f, &r, "--trials", "5", "--images", "12", "--lrs-noise", "9", "--hrs-noise", "3",
             "--adc-bits", "4", "--pipeline", pipelines[p], "--out", paths[p], NULL);
         assert_success(&r);
@@ -921,6 +908,8 @@ static void test_chunked_trials_match(void **state)
     NEED_DEVICE(f);
     stage_noisy_example(f);
     run_staged(f, &whole, extra);
+    /* the chunked run writes the file compared below (a result is replaced only with --force) */
+    remove(h5_path);
     setenv("CIMGPU_MVM_CHUNK_TRIALS", "2", 1);
     run_staged(f, &chunked, extra);
     unsetenv("CIMGPU_MVM_CHUNK_TRIALS");
@@ -944,7 +933,7 @@ static void test_out_writes_results_and_provenance(void **state)
     fixture *f = *state;
     char h5_path[CIM_TEST_PATH_MAX], partial[CIM_TEST_PATH_MAX + 16];
     const char *const extra[] = {
-        "--trials", "2", "--seed", "9", "--out", scratch(f, "R.h5", h5_path), NULL};
+        "--trials", "2", "--seed", "9", "--out", scratch(f, "R.h5", h5_path), "--force", NULL};
     static const char *const attrs[] = {
         "format", "format_version", "tool_version", "git_revision", "command_line", "seed",
         "device", "config_json",    "created",      "mapping",      "current_unit"};
@@ -960,7 +949,7 @@ static void test_out_writes_results_and_provenance(void **state)
     NEED_DEVICE(f);
     doc = load_example("BNN_II_adc5.json");
     stage_example(f, doc);
-    write_whole(h5_path, "an older file that a successful run replaces\n");
+    write_whole(h5_path, "an older file that a successful run with --force replaces\n");
     run_staged(f, &r, extra);
     assert_success(&r);
     snprintf(partial, sizeof partial, "%s.partial", h5_path);
@@ -1041,10 +1030,10 @@ static void test_failed_run_leaves_no_file(void **state)
     assert_false(exists(h5_path));
     assert_false(exists(partial));
 
-    /* a file already there survives a failed run untouched */
+    /* a file already there survives a failed run untouched, even with --force */
     write_whole(h5_path, "keep me\n");
     run(f, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn.csv",
-        "--inputs", CLI_DATA "x_bnn_two.csv", "--out", h5_path, NULL);
+        "--inputs", CLI_DATA "x_bnn_two.csv", "--out", h5_path, "--force", NULL);
     assert_error_line(&r, 2, "x_bnn_two.csv", NULL);
     result_free(&r);
     kept = cim_test_read_file(h5_path);
@@ -1065,9 +1054,9 @@ static void test_failed_run_leaves_no_file(void **state)
 /* `cimgpu run --out R.h5` that fails leaves neither R.h5 nor R.h5.partial
  * (and a file already at R.h5 untouched), whether it fails on the command
  * line, the model, the dataset range or the mapping (exit 2), or on the output
- * path, which is opened only once the model, the data and the device are
- * ready (a folder at R.h5: exit 2; a missing folder: exit 1). A partial file
- * left by an earlier crash does not stop the next run, which replaces it and
+ * path, which is claimed before any work (a folder at R.h5: exit 2; a
+ * missing folder: exit 1; nothing on stdout). A partial file left by an
+ * earlier crash stops the next run unless --force is given, which replaces it and
  * publishes a complete R.h5. */
 static void test_run_failure_leaves_no_file(void **state)
 {
@@ -1096,9 +1085,17 @@ static void test_run_failure_leaves_no_file(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
         for (int existing = 0; existing <= 1; ++existing) {
-            if (existing)
+            const char *args[14];
+            int n = 0;
+            for (; cases[i].args[n]; ++n)
+                args[n] = cases[i].args[n];
+            if (existing) {
+                /* with --force, so that the culprit is the input, not the existing file */
                 write_whole(out, "keep me\n");
-            run_argv(f, &r, cases[i].args);
+                args[n++] = "--force";
+            }
+            args[n] = NULL;
+            run_argv(f, &r, args);
             assert_error_line(&r, 2, have_data ? cases[i].culprit : "", NULL);
             result_free(&r);
             if (existing) {
@@ -1117,7 +1114,7 @@ static void test_run_failure_leaves_no_file(void **state)
     /* a folder where R.h5 should go: refused, the folder is left alone */
     assert_int_equal(mkdir(out, 0755), 0);
     run(f, &r, "run", "--images", "2", "--out", out, NULL);
-    assert_error_after_banner(&r, 2, out, "directory");
+    assert_error_line(&r, 2, out, "directory", NULL);
     result_free(&r);
     assert_true(stat(out, &st) == 0 && S_ISDIR(st.st_mode));
     assert_false(exists(partial));
@@ -1126,13 +1123,20 @@ static void test_run_failure_leaves_no_file(void **state)
     /* a folder that does not exist: an I/O failure naming the file */
     scratch(f, "no_such_dir/run.h5", missing);
     run(f, &r, "run", "--images", "2", "--out", missing, NULL);
-    assert_error_after_banner(&r, 1, "no_such_dir/run.h5", NULL);
+    assert_error_line(&r, 1, "no_such_dir/run.h5", NULL);
     result_free(&r);
     assert_false(exists(missing));
 
-    /* the leftover of a crash is replaced; the run publishes a complete file */
+    /* the leftover of a crash is kept unless --force discards it; then the run
+     * publishes a complete file */
     write_whole(partial, "left by a crash\n");
     run(f, &r, "run", "--trials", "2", "--images", "3", "--out", out, NULL);
+    assert_error_line(&r, 2, partial, "--resume", "--force", NULL);
+    result_free(&r);
+    kept = cim_test_read_file(partial);
+    assert_string_equal(kept, "left by a crash\n");
+    free(kept);
+    run(f, &r, "run", "--trials", "2", "--images", "3", "--out", out, "--force", NULL);
     assert_success(&r);
     result_free(&r);
     assert_false(exists(partial));

@@ -212,8 +212,9 @@ static int parse_options(int argc, char **argv, mvm_options *o, cim_error *err)
         return cim_error_set(err, CIM_ERR_USAGE,
                              "mvm: --trace records into the results file: it needs --out R.h5");
     if (o->force && !o->out_path)
-        return cim_error_set(err, CIM_ERR_USAGE, "mvm: --force replaces a results file: it needs "
-                                                 "--out R.h5");
+        return cim_error_set(err, CIM_ERR_USAGE,
+                             "mvm: --force replaces a results file: it needs "
+                             "--out R.h5");
     return 0;
 }
 
@@ -523,8 +524,9 @@ int cim_cli_mvm(int argc, char **argv)
     run.o = &o;
     if (o.out_path) {
         /* the results file is claimed first: a bad --out fails before any work */
-        const cim_outfile_input inputs[] = {
-            {"--config", o.config_path}, {"--weights", o.weights_path}, {"--inputs", o.inputs_path}};
+        const cim_outfile_input inputs[] = {{"--config", o.config_path},
+                                            {"--weights", o.weights_path},
+                                            {"--inputs", o.inputs_path}};
         const cim_outfile_spec out = {.path = o.out_path,
                                       .inputs = inputs,
                                       .n_inputs = (int)(sizeof inputs / sizeof *inputs),

@@ -363,7 +363,9 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
         return cim_cli_unexpected_argument(err, "run", argv[optind]);
     if ((o->trace || o->resume || o->force) && !o->out)
         return cim_error_set(err, CIM_ERR_USAGE, "run: %s needs --out R.h5",
-                             o->trace ? "--trace" : o->resume ? "--resume" : "--force");
+                             o->trace    ? "--trace"
+                             : o->resume ? "--resume"
+                                         : "--force");
     if (o->trials + o->trial_offset > (uint64_t)UINT32_MAX + 1)
         return cim_error_set(err, CIM_ERR_USAGE,
                              "run: --trial-offset + --trials exceed 2^32 trials");
@@ -501,8 +503,8 @@ static void on_progress(void *ctx, double done)
     run_state *r = s->r;
     const double total = (double)r->o.trials, before = (double)r->resumed;
     const double trials = before + done * (total - before);
-    cim_cli_progress_update(&r->prog, "run", trials / total, (uint64_t)(trials + 0.5),
-                            r->o.trials, "trials");
+    cim_cli_progress_update(&r->prog, "run", trials / total, (uint64_t)(trials + 0.5), r->o.trials,
+                            "trials");
 }
 
 static int32_t weight_layers(const cim_model *m)

@@ -52,7 +52,7 @@
 
 #define CIM_H5FILE_COUNTER "trials_written"
 #define CIM_H5FILE_COUNTER_DESCRIPTION                                                             \
-    "trials 0 .. trials_written-1 of every per-trial dataset are final; rows past them may be "   \
+    "trials 0 .. trials_written-1 of every per-trial dataset are final; rows past them may be "    \
     "in flight"
 
 enum {

@@ -257,14 +257,14 @@ int cim_outfile_publish_partial(cim_outfile *o, cim_error *err)
                 return cim_error_set(err, CIM_ERR_USAGE,
                                      "--out %s: another cimgpu run created %s meanwhile", o->path,
                                      o->partial);
-            return cim_error_set(err, CIM_ERR_IO, "%s: cannot create %s: %s", o->path,
-                                 o->partial, strerror(errno));
+            return cim_error_set(err, CIM_ERR_IO, "%s: cannot create %s: %s", o->path, o->partial,
+                                 strerror(errno));
         }
     } else {
         if (!names_fd(o->partial, o->old_fd))
             return cim_error_set(err, CIM_ERR_USAGE,
-                                 "--out %s: %s was replaced by another process meanwhile",
-                                 o->path, o->partial);
+                                 "--out %s: %s was replaced by another process meanwhile", o->path,
+                                 o->partial);
         if (rename(o->new_name, o->partial) != 0)
             return cim_error_set(err, CIM_ERR_IO, "%s: cannot rename the new file onto %s: %s",
                                  o->path, o->partial, strerror(errno));

@@ -65,9 +65,9 @@ typedef struct cim_outfile {
     int new_fd;                          /* the new file, locked; -1 */
     char new_name[CIM_OUTFILE_NAME_MAX]; /* its temporary name */
     int new_named;                       /* new_name is a directory entry of ours */
-    int old_fd;                           /* the existing partial (resume, force), locked; -1 */
-    int partial_ours;                     /* R.h5.partial is the new file */
-    int resume_found;                     /* resume: an old partial exists */
+    int old_fd;                          /* the existing partial (resume, force), locked; -1 */
+    int partial_ours;                    /* R.h5.partial is the new file */
+    int resume_found;                    /* resume: an old partial exists */
 } cim_outfile;
 
 /* The claim (see above). CIM_ERR_USAGE for every refusal (the message says

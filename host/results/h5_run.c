@@ -316,11 +316,9 @@ static int create_summary(cim_h5_run *w, cim_error *err)
     if (rc != 0)
         return rc;
     for (size_t i = 0; rc == 0 && i < n; ++i) {
-        const cim_h5_value description = {"description", CIM_H5_STRING, t[i].description, 0,
-                                          NULL};
+        const cim_h5_value description = {"description", CIM_H5_STRING, t[i].description, 0, NULL};
         rc = cim_h5file_write_dataset(w->file, g, t[i].name, cim_h5_file_type(t[i].kind), 0, NULL,
-                                      cim_h5_mem_type(t[i].kind), t[i].value, &description, 1,
-                                      err);
+                                      cim_h5_mem_type(t[i].kind), t[i].value, &description, 1, err);
     }
     return cim_h5file_close_group(w->file, g, rc, err);
 }
@@ -339,8 +337,7 @@ static int write_summary(cim_h5_run *w, const cim_summary *s, int64_t digital_co
     n = summary_table(&v, t);
     for (size_t i = 0; rc == 0 && i < n; ++i) {
         snprintf(path, sizeof path, "summary/%s", t[i].name);
-        rc = cim_h5file_rewrite_dataset(w->file, path, cim_h5_mem_type(t[i].kind), t[i].value,
-                                        err);
+        rc = cim_h5file_rewrite_dataset(w->file, path, cim_h5_mem_type(t[i].kind), t[i].value, err);
     }
     return rc;
 }

@@ -27,8 +27,8 @@ static int differs(cim_error *err, const char *path, const char *name, const cha
         return cim_error_set(err, CIM_ERR_INPUT,
                              "--resume: %s is another run's: its %s is \"%s\", this run's \"%s\"",
                              path, name, theirs, ours);
-    return cim_error_set(err, CIM_ERR_INPUT, "--resume: %s is another run's: its %s differs",
-                         path, name);
+    return cim_error_set(err, CIM_ERR_INPUT, "--resume: %s is another run's: its %s differs", path,
+                         name);
 }
 
 static int unreadable(cim_error *err, const char *path, const char *what)
@@ -53,8 +53,7 @@ static int same_string(hid_t file, const char *path, const char *name, const cha
     return rc;
 }
 
-static int same_int64(hid_t file, const char *path, const char *name, int64_t ours,
-                      cim_error *err)
+static int same_int64(hid_t file, const char *path, const char *name, int64_t ours, cim_error *err)
 {
     int64_t theirs;
     char a[32], b[32];
@@ -81,8 +80,7 @@ static int same_uint64(hid_t file, const char *path, const char *name, uint64_t 
     return differs(err, path, name, a, b);
 }
 
-static int same_double(hid_t file, const char *path, const char *name, double ours,
-                       cim_error *err)
+static int same_double(hid_t file, const char *path, const char *name, double ours, cim_error *err)
 {
     double theirs;
     char a[32], b[32];
@@ -95,8 +93,7 @@ static int same_double(hid_t file, const char *path, const char *name, double ou
     return differs(err, path, name, a, b);
 }
 
-static int check_identity(hid_t file, const char *path, const cim_h5_run_meta *m,
-                          cim_error *err)
+static int check_identity(hid_t file, const char *path, const cim_h5_run_meta *m, cim_error *err)
 {
     const struct {
         const char *name, *ours;
@@ -163,13 +160,13 @@ static int read_rows(hid_t file, const char *path, const char *name, int64_t n, 
     return ok ? 0 : unreadable(err, path, name);
 }
 
-static int read_trials(hid_t file, const char *path, const cim_h5_run_meta *m,
-                       cim_h5_run_prior *p, cim_error *err)
+static int read_trials(hid_t file, const char *path, const cim_h5_run_meta *m, cim_h5_run_prior *p,
+                       cim_error *err)
 {
     int64_t n;
     hid_t counter = H5Dopen2(file, CIM_H5FILE_COUNTER, H5P_DEFAULT);
-    herr_t st = counter < 0 ? -1 : H5Dread(counter, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL,
-                                           H5P_DEFAULT, &n);
+    herr_t st =
+        counter < 0 ? -1 : H5Dread(counter, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &n);
     int rc;
     if (counter >= 0)
         H5Dclose(counter);

@@ -91,8 +91,8 @@ void cim_test_cli_run(const char *dir, cim_cli_result *r, const char *const *arg
 {
     cim_test_cli_wait(dir, "cimgpu", cim_test_cli_spawn(dir, "cimgpu", args, NULL), r);
     if (r->signal)
-        fail_msg("cimgpu %s ... died with signal %d; stderr: %s", args[0] ? args[0] : "",
-                 r->signal, r->err);
+        fail_msg("cimgpu %s ... died with signal %d; stderr: %s", args[0] ? args[0] : "", r->signal,
+                 r->err);
 }
 
 void cim_test_cli_free(cim_cli_result *r)

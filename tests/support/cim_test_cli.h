@@ -14,6 +14,13 @@
 #define CIM_TEST_CLI_TIMEOUT_S 300 /* a first PoCL kernel build can take a while */
 #define CIM_TEST_CLI_MAX_ARGS 40
 
+/* In a test that runs the engine: skip() when the suite found no device. */
+#define CIM_TEST_CLI_NEED_DEVICE(have_device)                                                      \
+    do {                                                                                           \
+        if (!(have_device))                                                                        \
+            skip();                                                                                \
+    } while (0)
+
 typedef struct cim_cli_result {
     int exit_code; /* 0..255, or 128 + the signal when a signal ended it */
     int signal;    /* the signal that ended it, or 0 */
