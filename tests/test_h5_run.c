@@ -1,12 +1,22 @@
 /* test_h5_run.c -- the network Monte-Carlo's results file (h5_run.h), and
- * the life cycle it shares with `mvm --out` (cim_h5file.h):
+ * the life cycle it shares with `mvm --out` (cim_h5file.h) on a claimed
+ * output (cim_outfile.h):
  * written in uneven batches and read back with the plain HDF5 C API (and with
- * h5py where it is installed), value for value; the partial-file protocol
- * (nothing under the final name before finish, nothing left after a discard
- * or a failure, finished trials kept in the partial file when the process
- * dies); and every misuse the writer refuses.
+ * h5py where it is installed), value for value; the file-name protocol (the
+ * new file under a temporary name until start, R.h5.partial from start to
+ * finish, nothing under R.h5 before finish; discard touches no name, and
+ * nothing is left after discard + cim_outfile_release(out, 0); an existing
+ * R.h5 refused by the claim without --force, replaced with it); the root
+ * dataset trials_written, seen by an SWMR reader in another process after
+ * every append; the /summary placeholders (NaN, -1) until finish; a process
+ * that dies between appends leaves an R.h5.partial that opens as an SWMR
+ * reader with its committed trials, and cim_h5_run_read_partial() gives them
+ * back to resume only to the same run; and every misuse the writers refuse
+ * (finish before start among them).
  */
+#include <dirent.h>
 #include <hdf5.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +33,7 @@
 #include "cim_test_h5.h"
 #include "cim_test_util.h"
 #include "cim_h5file.h"
+#include "cim_outfile.h"
 #include "h5_mvm.h"
 #include "h5_run.h"
 
@@ -33,12 +44,14 @@
 
 static const char *const layer_names[N_LAYERS] = {"conv2", "dense1", "dense2 \xe2\x86\x92 out"};
 
-/* One run's inputs: metadata, per-trial data for every trial, its summary. */
+/* One run's inputs: metadata, per-trial data for every trial, its summary;
+ * out is the claim meta.out points to (claim() makes it). */
 typedef struct run_data {
     char dir[CIM_TEST_PATH_MAX];
     char path[CIM_TEST_PATH_MAX];
     char partial[CIM_TEST_PATH_MAX + 16];
     cim_provenance prov;
+    cim_outfile out;
     cim_h5_run_meta meta;
     int64_t correct[MAX_TRIALS];
     double error_rate[MAX_TRIALS * N_LAYERS];
@@ -56,6 +69,7 @@ static void run_data_init(run_data *d, const char *name, int64_t trials, int64_t
     cim_test_rng rng = cim_test_rng_init((uint64_t)trials * 1000003u + (uint64_t)images);
     cim_error err = {0, ""};
     memset(d, 0, sizeof *d);
+    d->out.new_fd = d->out.old_fd = -1;
     assert_true(trials <= MAX_TRIALS && images <= MAX_IMAGES);
     assert_int_equal(cim_test_make_scratch_dir(d->dir, sizeof d->dir, "h5_run"), 0);
     assert_true(snprintf(d->path, sizeof d->path, "%s/%s", d->dir, name) < (int)sizeof d->path);
@@ -78,7 +92,7 @@ static void run_data_init(run_data *d, const char *name, int64_t trials, int64_t
         d->labels[i] = (uint8_t)cim_test_rng_int(&rng, 0, 9);
     d->digital_correct = images - 1;
     d->meta = (cim_h5_run_meta){
-        .path = d->path,
+        .out = &d->out,
         .prov = &d->prov,
         .seed = UINT64_C(0xfedcba9876543210),
         .config_json = "{\"m_mode\":\"TNN_I\",\n \"M\":256,\"N\":256}",
@@ -86,8 +100,12 @@ static void run_data_init(run_data *d, const char *name, int64_t trials, int64_t
         .model_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         .dataset_images = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
         .dataset_labels = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz",
+        .dataset_images_sha256 = "8d4fb7e6c68d591d4c3dfef9ec88bf0d5d2a0ebc0e82bd46ba3bcb19ee7e5a3f",
+        .dataset_labels_sha256 = "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
         .mapping = "TNN_I",
+        .first_layer = "host",
         .trials = trials,
+        .trial_offset = 1000,
         .images = images,
         .first_image = 250,
         .yield_target = 0.8,
@@ -101,16 +119,55 @@ static void run_data_init(run_data *d, const char *name, int64_t trials, int64_t
 
 static void run_data_free(run_data *d)
 {
+    cim_outfile_release(&d->out, 0);
     cim_provenance_free(&d->prov);
     free(d->predictions);
     free(d->labels);
     cim_test_remove_tree(d->dir);
 }
 
+/* Claims d->path into d->out (which d->meta.out names). */
+static void claim(run_data *d, int force, int resume)
+{
+    const cim_outfile_spec spec = {.path = d->path, .force = force, .resume = resume};
+    cim_error err = {0, ""};
+    if (cim_outfile_claim(&spec, &d->out, &err) != 0)
+        fail_msg("claim %s: %s", d->path, err.msg);
+}
+
 static int exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
+}
+
+/* How many names the folder holds (without . and ..). */
+static int entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            ++n;
+    closedir(d);
+    return n;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void assert_text(const char *path, const char *text)
+{
+    char *kept = cim_test_read_file(path);
+    assert_string_equal(kept, text);
+    free(kept);
 }
 
 /* Appends trials [first, first + n) of d. */
@@ -120,16 +177,39 @@ static int append(cim_h5_run *w, const run_data *d, int64_t first, int64_t n, ci
                              d->meta.trace ? d->predictions + first * d->meta.images : NULL, err);
 }
 
-/* Creates, appends in the given batch sizes (summing to the trial count),
- * finishes and discards, checking on the way that the final name appears
- * only at the end and that discarding a published file leaves it. */
-static void write_run(const run_data *d, const int64_t *batches, int n_batches)
+/* The claimed new file's temporary name while unpublished: R.h5.partial.XXXXXX. */
+static void assert_temporary_name(const run_data *d, char *name, size_t size)
+{
+    const char *n = cim_outfile_new_name(&d->out);
+    const size_t len = strlen(d->partial);
+    assert_true(strlen(n) == len + 7 && strncmp(n, d->partial, len) == 0 && n[len] == '.');
+    assert_true(strlen(n) < size);
+    strcpy(name, n);
+    assert_true(exists(name));
+}
+
+/* Claims, creates, appends in the given batch sizes (summing to the trial
+ * count), finishes, discards and releases, checking on the way the names:
+ * only the temporary one before start, R.h5.partial from start on, R.h5
+ * only at the end, which discard and release leave. */
+static void write_run(run_data *d, const int64_t *batches, int n_batches)
 {
     cim_error err = {0, ""};
     cim_h5_run *w = NULL;
+    char temporary[CIM_TEST_PATH_MAX + 32];
     int64_t first = 0;
-    assert_int_equal(cim_h5_run_create(&d->meta, &w, &err), 0);
+    claim(d, 0, 0);
+    assert_int_equal(entries(d->dir), 0);
+    if (cim_h5_run_create(&d->meta, &w, &err) != 0)
+        fail_msg("create: %s", err.msg);
     assert_string_equal(cim_h5_run_partial_path(w), d->partial);
+    assert_temporary_name(d, temporary, sizeof temporary);
+    assert_false(exists(d->partial));
+    assert_int_equal(entries(d->dir), 1);
+    assert_int_equal(cim_h5_run_start(w, &err), 0);
+    assert_true(exists(d->partial));
+    assert_false(exists(temporary));
+    CIM_ASSERT_I64_EQ(cim_h5_run_trials_written(w), 0);
     for (int b = 0; b < n_batches; ++b) {
         if (append(w, d, first, batches[b], &err) != 0)
             fail_msg("append %d: %s", b, err.msg);
@@ -144,6 +224,9 @@ static void write_run(const run_data *d, const int64_t *batches, int n_batches)
     assert_false(exists(d->partial));
     cim_h5_run_discard(w);
     assert_true(exists(d->path));
+    cim_outfile_release(&d->out, 0);
+    assert_true(exists(d->path));
+    assert_int_equal(entries(d->dir), 1);
 }
 
 /* ---- HDF5 readback ---------------------------------------------------- */
@@ -231,6 +314,20 @@ static void assert_scalar_i64(hid_t file, const char *name, int64_t expected)
     free(v);
 }
 
+/* The root dataset trials_written: an int64 scalar with its description. */
+static void assert_trials_written(hid_t file, int64_t expected)
+{
+    hid_t dset = H5Dopen2(file, "trials_written", H5P_DEFAULT), type;
+    assert_true(dset >= 0);
+    type = H5Dget_type(dset);
+    assert_int_equal(H5Tget_class(type), H5T_INTEGER);
+    CIM_ASSERT_I64_EQ(H5Tget_size(type), 8);
+    cim_test_assert_string_attr(dset, "description", CIM_H5FILE_COUNTER_DESCRIPTION);
+    H5Tclose(type);
+    H5Dclose(dset);
+    assert_scalar_i64(file, "trials_written", expected);
+}
+
 static void assert_root_attributes(hid_t file, const run_data *d, int complete)
 {
     const cim_h5_run_meta *m = &d->meta;
@@ -252,8 +349,12 @@ static void assert_root_attributes(hid_t file, const run_data *d, int complete)
     cim_test_assert_string_attr(file, "model_sha256", m->model_sha256 ? m->model_sha256 : "");
     cim_test_assert_string_attr(file, "dataset_images", m->dataset_images);
     cim_test_assert_string_attr(file, "dataset_labels", m->dataset_labels);
+    cim_test_assert_string_attr(file, "dataset_images_sha256", m->dataset_images_sha256);
+    cim_test_assert_string_attr(file, "dataset_labels_sha256", m->dataset_labels_sha256);
     cim_test_assert_string_attr(file, "mapping", m->mapping);
+    cim_test_assert_string_attr(file, "first_layer", m->first_layer);
     CIM_ASSERT_I64_EQ(attr_i64(file, "trials"), m->trials);
+    CIM_ASSERT_I64_EQ(attr_i64(file, "trial_offset"), m->trial_offset);
     CIM_ASSERT_I64_EQ(attr_i64(file, "images"), m->images);
     CIM_ASSERT_I64_EQ(attr_i64(file, "first_image"), m->first_image);
     read_attr(file, "yield_target", H5T_NATIVE_DOUBLE, &target);
@@ -287,7 +388,8 @@ static void assert_layer_names(hid_t file)
     H5Dclose(dset);
 }
 
-/* The per-trial datasets hold trials 0 .. n-1 of d exactly. */
+/* The per-trial datasets hold trials 0 .. n-1 of d exactly (and, with
+ * trace, the predictions). */
 static void assert_trials(hid_t file, const run_data *d, int64_t n)
 {
     int64_t *correct = read_dataset(file, "trials/correct", H5T_NATIVE_INT64, 1, (hsize_t)n, 0);
@@ -302,6 +404,13 @@ static void assert_trials(hid_t file, const run_data *d, int64_t n)
     free(correct);
     free(acc);
     free(err);
+    if (d->meta.trace) {
+        const int64_t k = d->meta.images;
+        int16_t *pred =
+            read_dataset(file, "trace/predictions", H5T_NATIVE_INT16, 2, (hsize_t)n, (hsize_t)k);
+        assert_memory_equal(pred, d->predictions, sizeof *pred * (size_t)(n * k));
+        free(pred);
+    }
 }
 
 static void assert_summary(hid_t file, const run_data *d)
@@ -325,6 +434,132 @@ static void assert_summary(hid_t file, const run_data *d)
     assert_scalar_i64(file, "summary/images", s->images);
 }
 
+/* Before finish every /summary dataset exists and holds its placeholder:
+ * NaN for the float64 ones, -1 for the int64 ones. */
+static void assert_summary_placeholders(hid_t file)
+{
+    static const char *const floats[] = {"mean", "std",   "ci95_lo",      "ci95_hi",
+                                         "min",  "max",   "q01",          "q05",
+                                         "q50",  "yield", "yield_target", "digital_accuracy"};
+    static const char *const ints[] = {"digital_correct", "trials", "images"};
+    char name[64];
+    for (size_t i = 0; i < sizeof floats / sizeof *floats; ++i) {
+        double *v;
+        snprintf(name, sizeof name, "summary/%s", floats[i]);
+        v = read_dataset(file, name, H5T_NATIVE_DOUBLE, 0, 1, 0);
+        if (!isnan(*v))
+            fail_msg("%s = %.17g before finish, expected NaN", name, *v);
+        free(v);
+    }
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; ++i) {
+        snprintf(name, sizeof name, "summary/%s", ints[i]);
+        assert_scalar_i64(file, name, -1);
+    }
+}
+
+/* Opens path as any SWMR reader does: H5F_ACC_RDONLY | H5F_ACC_SWMR_READ,
+ * default access properties. */
+static hid_t open_swmr(const char *path)
+{
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    if (file < 0)
+        fail_msg("%s does not open as an SWMR reader", path);
+    return file;
+}
+
+/* ---- an SWMR reader in another process --------------------------------- */
+
+/* What a reader sees of a results file while (or after) it is written. */
+typedef struct reader_view {
+    long long trials_written, rows, summary_trials;
+    int complete;
+    double mean;
+} reader_view;
+
+static int read_scalar(hid_t file, const char *name, hid_t mem_type, void *out)
+{
+    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+    herr_t st = dset < 0 ? -1 : H5Dread(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
+    if (dset >= 0 && H5Dclose(dset) < 0)
+        st = -1;
+    return st < 0 ? -1 : 0;
+}
+
+/* `test_h5_run --swmr-read PATH` (a fresh process, so a fresh HDF5 that
+ * shares nothing with the writer): prints trials_written, the rows of
+ * trials/correct, complete, summary/mean and summary/trials; 0, or 3 when
+ * the file cannot be read so. */
+static int swmr_read_main(const char *path)
+{
+    int64_t written = -1, summary_trials = -1;
+    int32_t complete = -1;
+    double mean = 0;
+    hsize_t rows = 0;
+    hid_t file, attr, dset, space = -1;
+    int ok;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    if (file < 0)
+        return 3;
+    ok = read_scalar(file, "trials_written", H5T_NATIVE_INT64, &written) == 0 &&
+         read_scalar(file, "summary/mean", H5T_NATIVE_DOUBLE, &mean) == 0 &&
+         read_scalar(file, "summary/trials", H5T_NATIVE_INT64, &summary_trials) == 0;
+    attr = H5Aopen(file, "complete", H5P_DEFAULT);
+    ok = ok && attr >= 0 && H5Aread(attr, H5T_NATIVE_INT32, &complete) >= 0;
+    if (attr >= 0)
+        H5Aclose(attr);
+    dset = H5Dopen2(file, "trials/correct", H5P_DEFAULT);
+    if (dset >= 0)
+        space = H5Dget_space(dset);
+    ok = ok && space >= 0 && H5Sget_simple_extent_dims(space, &rows, NULL) == 1;
+    if (space >= 0)
+        H5Sclose(space);
+    if (dset >= 0)
+        H5Dclose(dset);
+    if (H5Fclose(file) < 0 || !ok)
+        return 3;
+    printf("%lld %lld %d %a %lld\n", (long long)written, (long long)rows, (int)complete, mean,
+           (long long)summary_trials);
+    return 0;
+}
+
+/* Runs the reader above on path in a new process (this executable again). */
+static reader_view swmr_read(const char *path)
+{
+    char self[CIM_TEST_PATH_MAX], text[512];
+    reader_view v = {0, 0, 0, 0, 0};
+    ssize_t n;
+    size_t len = 0;
+    int fds[2], status = 0;
+    pid_t child;
+    n = readlink("/proc/self/exe", self, sizeof self - 1);
+    assert_true(n > 0);
+    self[n] = '\0';
+    assert_int_equal(pipe(fds), 0);
+    fflush(NULL);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execl(self, self, "--swmr-read", path, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    while (len + 1 < sizeof text && (n = read(fds[0], text + len, sizeof text - 1 - len)) > 0)
+        len += (size_t)n;
+    text[len] = '\0';
+    close(fds[0]);
+    assert_int_equal(waitpid(child, &status, 0), child);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("the SWMR reader of %s failed (status %d)", path, status);
+    if (sscanf(text, "%lld %lld %d %la %lld", &v.trials_written, &v.rows, &v.complete, &v.mean,
+               &v.summary_trials) != 5)
+        fail_msg("the SWMR reader printed \"%s\"", text);
+    return v;
+}
+
 /* ---- tests ------------------------------------------------------------ */
 
 /* 13 trials of 7 images in batches of 5, 1 and 7: every attribute and value
@@ -342,6 +577,7 @@ static void test_round_trip_without_trace(void **state)
     file = H5Fopen(d.path, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(file >= 0);
     assert_root_attributes(file, &d, 1);
+    assert_trials_written(file, 13);
     assert_trials(file, &d, 13);
     assert_layer_names(file);
     assert_summary(file, &d);
@@ -370,7 +606,7 @@ static void test_round_trip_with_trace(void **state)
     const int64_t T = 4, K = MAX_IMAGES;
     run_data d;
     hid_t file, group;
-    int16_t *pred, *labels;
+    int16_t *labels;
     (void)state;
     run_data_init(&d, "trace.h5", T, K, 1);
     write_run(&d, batches, 3);
@@ -378,10 +614,9 @@ static void test_round_trip_with_trace(void **state)
     file = H5Fopen(d.path, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(file >= 0);
     assert_root_attributes(file, &d, 1);
+    assert_trials_written(file, T);
     assert_trials(file, &d, T);
     assert_summary(file, &d);
-    pred = read_dataset(file, "trace/predictions", H5T_NATIVE_INT16, 2, (hsize_t)T, (hsize_t)K);
-    assert_memory_equal(pred, d.predictions, sizeof *pred * (size_t)(T * K));
     assert_true(assert_per_trial_layout(file, "trace/predictions") >= 1);
     labels = read_dataset(file, "trace/labels", H5T_NATIVE_INT16, 1, (hsize_t)K, 0);
     for (int64_t i = 0; i < K; ++i)
@@ -390,8 +625,53 @@ static void test_round_trip_with_trace(void **state)
     CIM_ASSERT_I64_EQ(attr_i64(group, "first_image"), 250);
     H5Gclose(group);
     H5Fclose(file);
-    free(pred);
     free(labels);
+    run_data_free(&d);
+}
+
+/* A reader in another process opening R.h5.partial as an SWMR reader while
+ * the writer holds it sees trials_written equal to the trials committed so
+ * far (appends before start included) and as many rows, complete = 0 and
+ * the summary placeholders; after finish, R.h5 with everything. */
+static void test_trials_written_seen_by_reader(void **state)
+{
+    static const int64_t batches[] = {2, 3, 1, 4};
+    run_data d;
+    cim_error err = {0, ""};
+    cim_h5_run *w = NULL;
+    reader_view v;
+    int64_t first = 0;
+    (void)state;
+    run_data_init(&d, "reader.h5", 10, 5, 1);
+    claim(&d, 0, 0);
+    assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
+    assert_int_equal(append(w, &d, 0, batches[0], &err), 0);
+    first = batches[0];
+    CIM_ASSERT_I64_EQ(cim_h5_run_trials_written(w), first);
+    assert_int_equal(cim_h5_run_start(w, &err), 0);
+    for (int b = 0;; ++b) {
+        v = swmr_read(d.partial);
+        CIM_ASSERT_I64_EQ(v.trials_written, first);
+        CIM_ASSERT_I64_EQ(v.rows, first);
+        CIM_ASSERT_I64_EQ(v.complete, 0);
+        assert_true(isnan(v.mean));
+        CIM_ASSERT_I64_EQ(v.summary_trials, -1);
+        if (b + 1 == (int)(sizeof batches / sizeof *batches))
+            break;
+        assert_int_equal(append(w, &d, first, batches[b + 1], &err), 0);
+        first += batches[b + 1];
+        CIM_ASSERT_I64_EQ(cim_h5_run_trials_written(w), first);
+    }
+    CIM_ASSERT_I64_EQ(first, 10);
+    assert_int_equal(cim_h5_run_finish(w, &d.summary, d.digital_correct, &err), 0);
+    v = swmr_read(d.path);
+    CIM_ASSERT_I64_EQ(v.trials_written, 10);
+    CIM_ASSERT_I64_EQ(v.rows, 10);
+    CIM_ASSERT_I64_EQ(v.complete, 1);
+    assert_true(v.mean == d.summary.mean);
+    CIM_ASSERT_I64_EQ(v.summary_trials, 10);
+    cim_h5_run_discard(w);
+    cim_outfile_release(&d.out, 0);
     run_data_free(&d);
 }
 
@@ -404,11 +684,13 @@ static void test_out_of_order_append_rejected(void **state)
     cim_h5_run *w = NULL;
     (void)state;
     run_data_init(&d, "order.h5", 10, 9, 0);
+    claim(&d, 0, 0);
     assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
     assert_int_equal(append(w, &d, 1, 2, &err), CIM_ERR_USAGE); /* gap */
     assert_non_null(strstr(err.msg, d.path));
     assert_non_null(strstr(err.msg, "out of order"));
     assert_int_equal(append(w, &d, 0, 4, &err), 0);
+    assert_int_equal(cim_h5_run_start(w, &err), 0);
     cim_error_clear(&err);
     assert_int_equal(append(w, &d, 2, 2, &err), CIM_ERR_USAGE); /* overlap */
     cim_error_clear(&err);
@@ -421,18 +703,21 @@ static void test_out_of_order_append_rejected(void **state)
     d.correct[5] = 10; /* of 9 images */
     assert_int_equal(append(w, &d, 4, 3, &err), CIM_ERR_USAGE);
     assert_non_null(strstr(err.msg, "trial 5 has 10 correct of 9 images"));
+    CIM_ASSERT_I64_EQ(cim_h5_run_trials_written(w), 4);
     cim_error_clear(&err);
     d.correct[5] = 9;
     assert_int_equal(append(w, &d, 4, 6, &err), 0);
     CIM_ASSERT_I64_EQ(cim_h5_run_trials_written(w), 10);
     assert_int_equal(H5Fis_hdf5(d.partial), 1);
     cim_h5_run_discard(w);
-    assert_false(exists(d.partial));
+    assert_true(exists(d.partial));
+    cim_outfile_release(&d.out, 0);
+    assert_int_equal(entries(d.dir), 0);
     run_data_free(&d);
 }
 
 /* finish refuses a file short of trials or a summary of other data, writing
- * nothing; the discard that follows removes the partial file. */
+ * nothing; discard + release(out, 0) then leave no file. */
 static void test_finish_checks_trials_and_summary(void **state)
 {
     run_data d;
@@ -441,14 +726,19 @@ static void test_finish_checks_trials_and_summary(void **state)
     cim_summary wrong;
     (void)state;
     run_data_init(&d, "finish.h5", 6, 5, 0);
+    claim(&d, 0, 0);
     assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
+    assert_int_equal(cim_h5_run_start(w, &err), 0);
     assert_int_equal(append(w, &d, 0, 5, &err), 0);
     assert_int_equal(cim_h5_run_finish(w, &d.summary, 1, &err), CIM_ERR_USAGE);
     assert_non_null(strstr(err.msg, "5 of 6 trials written"));
     assert_true(exists(d.partial));
     assert_false(exists(d.path));
+    cim_error_clear(&err);
+    assert_int_equal(append(w, &d, 5, 1, &err), 0); /* the handle is not broken */
     cim_h5_run_discard(w);
-    assert_false(exists(d.partial));
+    cim_outfile_release(&d.out, 0);
+    assert_int_equal(entries(d.dir), 0);
 
     const struct {
         int64_t trials, images;
@@ -457,8 +747,10 @@ static void test_finish_checks_trials_and_summary(void **state)
     } cases[] = {{5, 5, 0.8, 1}, {6, 4, 0.8, 1}, {6, 5, 0.9, 1}, {6, 5, 0.8, 6}, {6, 5, 0.8, -1}};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; ++c) {
         cim_error_clear(&err);
+        claim(&d, 0, 0);
         assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
         assert_int_equal(append(w, &d, 0, 6, &err), 0);
+        assert_int_equal(cim_h5_run_start(w, &err), 0);
         wrong = d.summary;
         wrong.trials = cases[c].trials;
         wrong.images = cases[c].images;
@@ -466,10 +758,59 @@ static void test_finish_checks_trials_and_summary(void **state)
         assert_int_equal(cim_h5_run_finish(w, &wrong, cases[c].digital, &err), CIM_ERR_USAGE);
         assert_non_null(strstr(err.msg, d.path));
         assert_false(exists(d.path));
+        assert_true(exists(d.partial));
+        {
+            const reader_view v = swmr_read(d.partial);
+            CIM_ASSERT_I64_EQ(v.complete, 0);
+            CIM_ASSERT_I64_EQ(v.trials_written, 6);
+            assert_true(isnan(v.mean));
+            CIM_ASSERT_I64_EQ(v.summary_trials, -1);
+        }
         cim_h5_run_discard(w);
-        assert_false(exists(d.partial));
-        assert_false(exists(d.path));
+        cim_outfile_release(&d.out, 0);
+        assert_int_equal(entries(d.dir), 0);
     }
+    run_data_free(&d);
+}
+
+/* finish before start is a programming error that writes nothing: the file
+ * keeps its temporary name, and start then finish still publish it. */
+static void test_finish_before_start_is_usage_error(void **state)
+{
+    run_data d;
+    cim_error err = {0, ""};
+    cim_h5_run *w = NULL;
+    char temporary[CIM_TEST_PATH_MAX + 32];
+    hid_t file;
+    (void)state;
+    run_data_init(&d, "early.h5", 3, 4, 0);
+    claim(&d, 0, 0);
+    assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
+    assert_int_equal(append(w, &d, 0, 3, &err), 0);
+    assert_int_equal(cim_h5_run_finish(w, &d.summary, d.digital_correct, &err), CIM_ERR_USAGE);
+    assert_non_null(strstr(err.msg, d.path));
+    assert_non_null(strstr(err.msg, "finish before start"));
+    assert_temporary_name(&d, temporary, sizeof temporary);
+    assert_false(exists(d.partial));
+    assert_false(exists(d.path));
+    assert_int_equal(entries(d.dir), 1);
+    cim_error_clear(&err);
+    assert_int_equal(cim_h5_run_start(w, &err), 0);
+    assert_int_equal(cim_h5_run_start(w, &err), CIM_ERR_USAGE);
+    assert_non_null(strstr(err.msg, "started twice"));
+    cim_error_clear(&err);
+    assert_int_equal(cim_h5_run_finish(w, &d.summary, d.digital_correct, &err), 0);
+    cim_h5_run_discard(w);
+    cim_outfile_release(&d.out, 0);
+    assert_false(exists(temporary));
+    assert_int_equal(entries(d.dir), 1);
+    file = H5Fopen(d.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(file >= 0);
+    assert_root_attributes(file, &d, 1);
+    assert_trials_written(file, 3);
+    assert_trials(file, &d, 3);
+    assert_summary(file, &d);
+    H5Fclose(file);
     run_data_free(&d);
 }
 
@@ -483,22 +824,29 @@ static void test_use_after_finish_is_usage_error(void **state)
     cim_error err = {0, ""};
     cim_h5_run *w = NULL;
     cim_h5_mvm *h = NULL;
+    cim_outfile mvm_out;
     char mvm_path[CIM_TEST_PATH_MAX + 16];
     (void)state;
     run_data_init(&d, "twice.h5", 2, 3, 0);
+    claim(&d, 0, 0);
     assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
     assert_int_equal(append(w, &d, 0, 2, &err), 0);
+    assert_int_equal(cim_h5_run_start(w, &err), 0);
     assert_int_equal(cim_h5_run_finish(w, &d.summary, 1, &err), 0);
     assert_int_equal(append(w, &d, 2, 1, &err), CIM_ERR_USAGE);
     assert_non_null(strstr(err.msg, "after the file was finished"));
     cim_error_clear(&err);
     assert_int_equal(cim_h5_run_finish(w, &d.summary, 1, &err), CIM_ERR_USAGE);
+    cim_error_clear(&err);
+    assert_int_equal(cim_h5_run_start(w, &err), CIM_ERR_USAGE);
     cim_h5_run_discard(w);
+    cim_outfile_release(&d.out, 0);
     assert_int_equal(H5Fis_hdf5(d.path), 1);
 
     snprintf(mvm_path, sizeof mvm_path, "%s/twice_mvm.h5", d.dir);
     {
-        const cim_h5_mvm_spec spec = {.path = mvm_path,
+        const cim_outfile_spec claim_spec = {.path = mvm_path};
+        const cim_h5_mvm_spec spec = {.out = &mvm_out,
                                       .prov = &d.prov,
                                       .seed = 7,
                                       .config_json = "{}",
@@ -510,8 +858,10 @@ static void test_use_after_finish_is_usage_error(void **state)
                                       .n_inputs = 1,
                                       .n_trials = 1};
         cim_error_clear(&err);
+        assert_int_equal(cim_outfile_claim(&claim_spec, &mvm_out, &err), 0);
         assert_int_equal(cim_h5_mvm_create(&spec, &h, &err), 0);
     }
+    assert_int_equal(H5Fis_hdf5(mvm_out.partial), 1);            /* create also starts */
     assert_int_equal(cim_h5_mvm_finish(h, &err), CIM_ERR_USAGE); /* no trial yet */
     cim_error_clear(&err);
     assert_int_equal(cim_h5_mvm_write(h, 1, 1, results, NULL, &err), CIM_ERR_USAGE);
@@ -524,13 +874,15 @@ static void test_use_after_finish_is_usage_error(void **state)
     cim_error_clear(&err);
     assert_int_equal(cim_h5_mvm_finish(h, &err), CIM_ERR_USAGE);
     cim_h5_mvm_discard(h);
+    cim_outfile_release(&mvm_out, 0);
     assert_int_equal(H5Fis_hdf5(mvm_path), 1);
+    assert_int_equal(entries(d.dir), 2);
     run_data_free(&d);
 }
 
 /* An HDF5 failure is CIM_ERR_IO naming R.h5 and the object; the handle is
- * broken from then on (append and finish refuse with CIM_ERR_IO), and
- * discard removes the partial file. */
+ * broken from then on (append and finish refuse with CIM_ERR_IO); discard
+ * leaves R.h5.partial, release(out, 0) removes it. */
 static void test_hdf5_failure_breaks_the_handle(void **state)
 {
     static const int64_t values[2] = {4, 5};
@@ -543,8 +895,9 @@ static void test_hdf5_failure_breaks_the_handle(void **state)
     hsize_t dims[1] = {2};
     (void)state;
     run_data_init(&d, "broken.h5", 2, 3, 0);
+    claim(&d, 0, 0);
     {
-        const cim_h5file_spec spec = {.path = d.path,
+        const cim_h5file_spec spec = {.out = &d.out,
                                       .format = "cimgpu-test",
                                       .format_version = 1,
                                       .flags = CIM_H5FILE_MARKS_COMPLETE,
@@ -552,9 +905,12 @@ static void test_hdf5_failure_breaks_the_handle(void **state)
                                       .trials = 2};
         assert_int_equal(cim_h5file_create(&spec, &f, &err), 0);
     }
+    assert_string_equal(cim_h5file_path(f), d.path);
+    assert_string_equal(cim_h5file_partial_path(f), d.partial);
     assert_int_equal(cim_h5file_trial_dataset(f, cim_h5file_root(f), "values", H5T_STD_I64LE, 1,
                                               dims, CIM_H5_EXTENDIBLE, NULL, 0, &slot, &err),
                      0);
+    assert_int_equal(cim_h5file_start(f, &err), 0);
     assert_int_equal(cim_h5file_attrs(f, cim_h5file_root(f), &duplicate, 1, &err), CIM_ERR_IO);
     assert_non_null(strstr(err.msg, d.path));
     assert_non_null(strstr(err.msg, "write the root attribute \"format\""));
@@ -563,49 +919,124 @@ static void test_hdf5_failure_breaks_the_handle(void **state)
     cim_error_clear(&err);
     assert_int_equal(cim_h5file_append(f, slot, 2, H5T_NATIVE_INT64, values, &err), CIM_ERR_IO);
     cim_error_clear(&err);
+    assert_int_equal(cim_h5file_commit(f, 2, 1, &err), CIM_ERR_IO);
+    cim_error_clear(&err);
     assert_int_equal(cim_h5file_finish(f, &err), CIM_ERR_IO);
     assert_non_null(strstr(err.msg, "an earlier write failed"));
+    CIM_ASSERT_I64_EQ(cim_h5file_trials_written(f), 0);
     assert_true(exists(d.partial));
     cim_h5file_discard(f);
-    assert_false(exists(d.partial));
-    assert_false(exists(d.path));
+    assert_true(exists(d.partial));
+    cim_outfile_release(&d.out, 0);
+    assert_int_equal(entries(d.dir), 0);
     run_data_free(&d);
 }
 
-/* discard removes the partial file and never the file at path. */
-static void test_discard_leaves_no_file(void **state)
+/* discard closes and touches no name: before start the temporary name, after
+ * it R.h5.partial stay until release, which removes them with keep 0 and
+ * keeps R.h5.partial (with its trials) with keep 1. */
+static void test_discard_then_release(void **state)
+{
+    run_data d;
+    cim_error err = {0, ""};
+    cim_h5_run *w = NULL;
+    char temporary[CIM_TEST_PATH_MAX + 32];
+    hid_t file;
+    (void)state;
+    run_data_init(&d, "discard.h5", 4, 3, 1);
+    claim(&d, 0, 0);
+    assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
+    assert_int_equal(append(w, &d, 0, 2, &err), 0);
+    assert_temporary_name(&d, temporary, sizeof temporary);
+    cim_h5_run_discard(w);
+    assert_true(exists(temporary));
+    assert_int_equal(entries(d.dir), 1);
+    cim_outfile_release(&d.out, 0);
+    assert_int_equal(entries(d.dir), 0);
+    cim_h5_run_discard(NULL);
+
+    claim(&d, 0, 0);
+    assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
+    assert_int_equal(append(w, &d, 0, 2, &err), 0);
+    assert_int_equal(cim_h5_run_start(w, &err), 0);
+    cim_h5_run_discard(w);
+    assert_true(exists(d.partial));
+    assert_int_equal(entries(d.dir), 1);
+    cim_outfile_release(&d.out, 0);
+    assert_int_equal(entries(d.dir), 0);
+
+    claim(&d, 0, 0);
+    assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
+    assert_int_equal(cim_h5_run_start(w, &err), 0);
+    assert_int_equal(append(w, &d, 0, 3, &err), 0);
+    cim_h5_run_discard(w);
+    cim_outfile_release(&d.out, 1);
+    assert_int_equal(entries(d.dir), 1);
+    assert_false(exists(d.path));
+    file = open_swmr(d.partial);
+    assert_root_attributes(file, &d, 0);
+    assert_trials_written(file, 3);
+    assert_trials(file, &d, 3);
+    H5Fclose(file);
+    run_data_free(&d);
+}
+
+/* An existing R.h5 is the claim's to refuse without --force (untouched);
+ * with --force a discarded run still leaves it as it was, and a finished one
+ * replaces it. */
+static void test_existing_results_file_needs_force(void **state)
 {
     static const char old[] = "an older results file\n";
     run_data d;
     cim_error err = {0, ""};
     cim_h5_run *w = NULL;
-    FILE *f;
-    char *kept;
+    hid_t file;
     (void)state;
-    run_data_init(&d, "discard.h5", 4, 3, 1);
-    assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
-    assert_int_equal(append(w, &d, 0, 2, &err), 0);
-    cim_h5_run_discard(w);
-    assert_false(exists(d.path));
-    assert_false(exists(d.partial));
-    cim_h5_run_discard(NULL);
+    run_data_init(&d, "exists.h5", 4, 3, 0);
+    write_text(d.path, old);
+    {
+        const cim_outfile_spec spec = {.path = d.path};
+        assert_int_equal(cim_outfile_claim(&spec, &d.out, &err), CIM_ERR_USAGE);
+        assert_non_null(strstr(err.msg, d.path));
+        assert_non_null(strstr(err.msg, "--force"));
+        assert_null(d.out.path);
+    }
+    assert_text(d.path, old);
+    assert_int_equal(entries(d.dir), 1);
+    cim_error_clear(&err);
+    assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), CIM_ERR_USAGE); /* not claimed */
+    assert_null(w);
 
-    f = fopen(d.path, "w");
-    assert_non_null(f);
-    fputs(old, f);
-    fclose(f);
+    claim(&d, 1, 0);
+    cim_error_clear(&err);
     assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
     assert_int_equal(append(w, &d, 0, 4, &err), 0);
+    assert_int_equal(cim_h5_run_start(w, &err), 0);
     cim_h5_run_discard(w);
-    assert_false(exists(d.partial));
-    kept = cim_test_read_file(d.path);
-    assert_string_equal(kept, old);
-    free(kept);
+    cim_outfile_release(&d.out, 0);
+    assert_text(d.path, old);
+    assert_int_equal(entries(d.dir), 1);
+
+    claim(&d, 1, 0);
+    assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
+    assert_int_equal(append(w, &d, 0, 4, &err), 0);
+    assert_int_equal(cim_h5_run_start(w, &err), 0);
+    assert_int_equal(cim_h5_run_finish(w, &d.summary, d.digital_correct, &err), 0);
+    cim_h5_run_discard(w);
+    cim_outfile_release(&d.out, 0);
+    assert_int_equal(entries(d.dir), 1);
+    file = H5Fopen(d.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(file >= 0);
+    assert_root_attributes(file, &d, 1);
+    assert_trials(file, &d, 4);
+    H5Fclose(file);
     run_data_free(&d);
 }
 
-/* A process that dies between appends leaves the partial file with every
- * trial it appended, marked incomplete, and nothing under the final name. */
+/* A process that dies between appends (no finish, no close) leaves
+ * R.h5.partial and nothing else: it opens as an SWMR reader, marked
+ * incomplete, trials_written = the trials committed, exactly those trials,
+ * and the /summary placeholders. */
 static void test_crash_keeps_finished_trials_in_partial(void **state)
 {
     run_data d;
@@ -618,30 +1049,233 @@ static void test_crash_keeps_finished_trials_in_partial(void **state)
     child = fork();
     assert_true(child >= 0);
     if (child == 0) {
+        const cim_outfile_spec spec = {.path = d.path};
         cim_error err = {0, ""};
         cim_h5_run *w = NULL;
-        if (cim_h5_run_create(&d.meta, &w, &err) != 0 || append(w, &d, 0, 3, &err) != 0 ||
-            append(w, &d, 3, 5, &err) != 0)
+        if (cim_outfile_claim(&spec, &d.out, &err) != 0 ||
+            cim_h5_run_create(&d.meta, &w, &err) != 0 || append(w, &d, 0, 3, &err) != 0 ||
+            cim_h5_run_start(w, &err) != 0 || append(w, &d, 3, 5, &err) != 0)
             _exit(1);
-        _exit(0); /* no finish, no discard, no HDF5 close */
+        _exit(0); /* no finish, no discard, no release, no HDF5 close */
     }
     assert_int_equal(waitpid(child, &status, 0), child);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_false(exists(d.path));
-    file = H5Fopen(d.partial, H5F_ACC_RDONLY, H5P_DEFAULT);
-    assert_true(file >= 0);
+    assert_true(exists(d.partial));
+    assert_int_equal(entries(d.dir), 1);
+    file = open_swmr(d.partial);
     assert_root_attributes(file, &d, 0);
+    assert_trials_written(file, 8);
     assert_trials(file, &d, 8);
-    assert_int_equal(H5Lexists(file, "summary", H5P_DEFAULT), 0);
-    {
-        int16_t *pred = read_dataset(file, "trace/predictions", H5T_NATIVE_INT16, 2, 8, 11);
-        assert_memory_equal(pred, d.predictions, sizeof *pred * 8 * 11);
-        free(pred);
-    }
+    assert_summary_placeholders(file);
     H5Fclose(file);
     run_data_free(&d);
 }
 
+/* A forked child writes 5 trials in 2 appends and dies (_exit). */
+static void leave_partial(run_data *d)
+{
+    pid_t child;
+    int status = 0;
+    fflush(NULL);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        const cim_outfile_spec spec = {.path = d->path};
+        cim_error err = {0, ""};
+        cim_h5_run *w = NULL;
+        if (cim_outfile_claim(&spec, &d->out, &err) != 0 ||
+            cim_h5_run_create(&d->meta, &w, &err) != 0 || cim_h5_run_start(w, &err) != 0 ||
+            append(w, d, 0, 3, &err) != 0 || append(w, d, 3, 2, &err) != 0)
+            _exit(1);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(exists(d->partial));
+}
+
+static void assert_prior_empty(const cim_h5_run_prior *p)
+{
+    CIM_ASSERT_I64_EQ(p->trials, 0);
+    assert_null(p->correct);
+    assert_null(p->layer_error_rate);
+    assert_null(p->predictions);
+}
+
+/* cim_h5_run_read_partial gives back exactly the trials the dead run
+ * appended (correct, layer error rates, predictions with trace), also
+ * without a model digest; the same command with --resume then completes the
+ * file. */
+static void test_read_partial_returns_appended_trials(void **state)
+{
+    run_data d;
+    cim_error err = {0, ""};
+    cim_h5_run_prior prior;
+    cim_h5_run *w = NULL;
+    hid_t file;
+    (void)state;
+    run_data_init(&d, "resume.h5", 9, 6, 1);
+    d.meta.model_sha256 = NULL; /* stored as "", compared as "" */
+    leave_partial(&d);
+    assert_int_equal(cim_h5_run_read_partial(d.partial, &d.meta, &prior, &err), 0);
+    CIM_ASSERT_I64_EQ(prior.trials, 5);
+    assert_memory_equal(prior.correct, d.correct, sizeof *d.correct * 5);
+    assert_memory_equal(prior.layer_error_rate, d.error_rate, sizeof *d.error_rate * 5 * N_LAYERS);
+    assert_non_null(prior.predictions);
+    assert_memory_equal(prior.predictions, d.predictions, sizeof *d.predictions * 5 * 6);
+    cim_h5_run_prior_free(&prior);
+    assert_prior_empty(&prior);
+
+    claim(&d, 0, 1);
+    assert_non_null(cim_outfile_old_partial(&d.out));
+    assert_string_equal(cim_outfile_old_partial(&d.out), d.partial);
+    assert_int_equal(
+        cim_h5_run_read_partial(cim_outfile_old_partial(&d.out), &d.meta, &prior, &err), 0);
+    CIM_ASSERT_I64_EQ(prior.trials, 5);
+    assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
+    assert_int_equal(cim_h5_run_append(w, 0, prior.trials, prior.correct, prior.layer_error_rate,
+                                       prior.predictions, &err),
+                     0);
+    cim_h5_run_prior_free(&prior);
+    assert_int_equal(cim_h5_run_start(w, &err), 0);
+    assert_null(cim_outfile_old_partial(&d.out));
+    assert_int_equal(entries(d.dir), 1);
+    assert_int_equal(append(w, &d, 5, 4, &err), 0);
+    assert_int_equal(cim_h5_run_finish(w, &d.summary, d.digital_correct, &err), 0);
+    cim_h5_run_discard(w);
+    cim_outfile_release(&d.out, 0);
+    assert_int_equal(entries(d.dir), 1);
+    file = H5Fopen(d.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(file >= 0);
+    assert_root_attributes(file, &d, 1);
+    assert_trials_written(file, 9);
+    assert_trials(file, &d, 9);
+    assert_summary(file, &d);
+    H5Fclose(file);
+    run_data_free(&d);
+}
+
+/* The partial of another run is refused (CIM_ERR_INPUT, naming the attribute
+ * that differs, nothing handed back): seed, trials, config, model digest,
+ * trial offset, first image, tool version. */
+static void test_read_partial_refuses_another_run(void **state)
+{
+    static const char other_sha[] =
+        "0000000000000000000000000000000000000000000000000000000000000000";
+    run_data d;
+    cim_error err = {0, ""};
+    cim_h5_run_prior prior;
+    cim_provenance other_tool;
+    (void)state;
+    run_data_init(&d, "other.h5", 8, 4, 1);
+    leave_partial(&d);
+    other_tool = d.prov;
+    other_tool.tool_version = "0.0.0-other";
+    for (int c = 0; c < 7; ++c) {
+        cim_h5_run_meta m = d.meta;
+        const char *name = NULL;
+        char needle[64];
+        switch (c) {
+        case 0:
+            m.seed ^= 1;
+            name = "seed";
+            break;
+        case 1:
+            m.trials = 10;
+            name = "trials";
+            break;
+        case 2:
+            m.config_json = "{\"m_mode\":\"TNN_I\",\n \"M\":128,\"N\":256}";
+            name = "config_json";
+            break;
+        case 3:
+            m.model_sha256 = other_sha;
+            name = "model_sha256";
+            break;
+        case 4:
+            m.trial_offset = 1005;
+            name = "trial_offset";
+            break;
+        case 5:
+            m.first_image = 251;
+            name = "first_image";
+            break;
+        case 6:
+            m.prov = &other_tool;
+            name = "tool_version";
+            break;
+        }
+        cim_error_clear(&err);
+        memset(&prior, 0x5a, sizeof prior);
+        assert_int_equal(cim_h5_run_read_partial(d.partial, &m, &prior, &err), CIM_ERR_INPUT);
+        snprintf(needle, sizeof needle, "its %s ", name);
+        if (!strstr(err.msg, needle) || !strstr(err.msg, d.partial))
+            fail_msg("case %s: \"%s\"", name, err.msg);
+        assert_prior_empty(&prior);
+    }
+    assert_non_null(
+        strstr(err.msg, "its tool_version is \"" CIM_VERSION "\", this run's \"0.0.0-other\""));
+    run_data_free(&d);
+}
+
+/* Not every file is a partial run: a missing file, one that is not HDF5,
+ * and an `mvm --out` results file are CIM_ERR_INPUT. */
+static void test_read_partial_refuses_other_files(void **state)
+{
+    static const int8_t weights[2 * 3] = {1, -1, 0, 1, 1, -1}, inputs[3] = {1, 0, -1};
+    static const int32_t results[2] = {3, -2};
+    run_data d;
+    cim_error err = {0, ""};
+    cim_h5_run_prior prior;
+    cim_h5_mvm *h = NULL;
+    cim_outfile mvm_out;
+    char path[CIM_TEST_PATH_MAX + 16];
+    (void)state;
+    run_data_init(&d, "files.h5", 3, 2, 0);
+
+    assert_int_equal(cim_h5_run_read_partial(d.partial, &d.meta, &prior, &err), CIM_ERR_INPUT);
+    assert_non_null(strstr(err.msg, d.partial));
+    assert_prior_empty(&prior);
+
+    write_text(d.partial, "not an HDF5 file\n");
+    cim_error_clear(&err);
+    assert_int_equal(cim_h5_run_read_partial(d.partial, &d.meta, &prior, &err), CIM_ERR_INPUT);
+    assert_non_null(strstr(err.msg, d.partial));
+    assert_non_null(strstr(err.msg, "no cimgpu run results file"));
+    assert_prior_empty(&prior);
+
+    snprintf(path, sizeof path, "%s/mvm.h5", d.dir);
+    {
+        const cim_outfile_spec claim_spec = {.path = path};
+        const cim_h5_mvm_spec spec = {.out = &mvm_out,
+                                      .prov = &d.prov,
+                                      .seed = d.meta.seed,
+                                      .config_json = d.meta.config_json,
+                                      .mapping = "TNN_I",
+                                      .weights = weights,
+                                      .rows = 2,
+                                      .cols = 3,
+                                      .inputs = inputs,
+                                      .n_inputs = 1,
+                                      .n_trials = 1};
+        cim_error_clear(&err);
+        assert_int_equal(cim_outfile_claim(&claim_spec, &mvm_out, &err), 0);
+        assert_int_equal(cim_h5_mvm_create(&spec, &h, &err), 0);
+        assert_int_equal(cim_h5_mvm_write(h, 0, 1, results, NULL, &err), 0);
+        assert_int_equal(cim_h5_mvm_finish(h, &err), 0);
+        cim_h5_mvm_discard(h);
+        cim_outfile_release(&mvm_out, 0);
+    }
+    assert_int_equal(cim_h5_run_read_partial(path, &d.meta, &prior, &err), CIM_ERR_INPUT);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, "its format is \"cimgpu-mvm\", this run's \"cimgpu-run\""));
+    assert_prior_empty(&prior);
+    run_data_free(&d);
+}
+
+/* A folder that does not exist is the claim's CIM_ERR_IO, naming R.h5; a
+ * writer refuses an output that was never claimed. */
 static void test_missing_directory_is_io_error(void **state)
 {
     run_data d;
@@ -649,10 +1283,23 @@ static void test_missing_directory_is_io_error(void **state)
     cim_h5_run *w = (cim_h5_run *)&d; /* must come back NULL */
     (void)state;
     run_data_init(&d, "no_such_dir/R.h5", 2, 2, 0);
-    assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), CIM_ERR_IO);
-    assert_null(w);
+    {
+        const cim_outfile_spec spec = {.path = d.path};
+        assert_int_equal(cim_outfile_claim(&spec, &d.out, &err), CIM_ERR_IO);
+    }
     assert_non_null(strstr(err.msg, d.path));
     assert_non_null(strstr(err.msg, "No such file or directory"));
+    assert_null(d.out.path);
+    cim_error_clear(&err);
+    assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), CIM_ERR_USAGE);
+    assert_null(w);
+    assert_non_null(strstr(err.msg, "no claimed output file"));
+    d.meta.out = NULL;
+    w = (cim_h5_run *)&d;
+    cim_error_clear(&err);
+    assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), CIM_ERR_USAGE);
+    assert_null(w);
+    assert_int_equal(entries(d.dir), 0);
     run_data_free(&d);
 }
 
@@ -666,7 +1313,8 @@ static void test_bad_meta_rejected(void **state)
     cim_h5_run_meta m;
     (void)state;
     run_data_init(&d, "meta.h5", 3, 3, 1);
-    for (int c = 0; c < 6; ++c) {
+    claim(&d, 0, 0);
+    for (int c = 0; c < 7; ++c) {
         m = d.meta;
         switch (c) {
         case 0:
@@ -687,13 +1335,17 @@ static void test_bad_meta_rejected(void **state)
         case 5:
             m.labels = NULL;
             break;
+        case 6:
+            m.prov = NULL;
+            break;
         }
         cim_error_clear(&err);
         assert_int_equal(cim_h5_run_create(&m, &w, &err), CIM_ERR_USAGE);
         assert_null(w);
         assert_non_null(strstr(err.msg, d.path));
-        assert_false(exists(d.partial));
+        assert_int_equal(entries(d.dir), 0);
     }
+    cim_outfile_release(&d.out, 0);
     run_data_free(&d);
 }
 
@@ -781,20 +1433,28 @@ static void test_h5py_reads_file(void **state)
     run_data_free(&d);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_without_trace),
         cmocka_unit_test(test_round_trip_with_trace),
+        cmocka_unit_test(test_trials_written_seen_by_reader),
         cmocka_unit_test(test_out_of_order_append_rejected),
         cmocka_unit_test(test_finish_checks_trials_and_summary),
+        cmocka_unit_test(test_finish_before_start_is_usage_error),
         cmocka_unit_test(test_use_after_finish_is_usage_error),
         cmocka_unit_test(test_hdf5_failure_breaks_the_handle),
-        cmocka_unit_test(test_discard_leaves_no_file),
+        cmocka_unit_test(test_discard_then_release),
+        cmocka_unit_test(test_existing_results_file_needs_force),
         cmocka_unit_test(test_crash_keeps_finished_trials_in_partial),
+        cmocka_unit_test(test_read_partial_returns_appended_trials),
+        cmocka_unit_test(test_read_partial_refuses_another_run),
+        cmocka_unit_test(test_read_partial_refuses_other_files),
         cmocka_unit_test(test_missing_directory_is_io_error),
         cmocka_unit_test(test_bad_meta_rejected),
         cmocka_unit_test(test_h5py_reads_file),
     };
+    if (argc == 3 && strcmp(argv[1], "--swmr-read") == 0)
+        return swmr_read_main(argv[2]);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
