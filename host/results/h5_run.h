@@ -139,13 +139,14 @@ int cim_h5_run_start(cim_h5_run *w, cim_error *err);
 /* Trials appended so far. */
 int64_t cim_h5_run_trials_written(const cim_h5_run *w);
 
-/* Writes /summary (s from cim_summarize over all the trials: s->trials,
+/* Fills /summary (s from cim_summarize over all the trials: s->trials,
  * s->images and s->yield_target must match the file) and the digital
  * accuracy digital_correct / images, marks the file complete and publishes
- * it under meta->path. CIM_ERR_USAGE (checked before any write) leaves the
- * file as it was; after CIM_ERR_IO the file is unusable. Either way w stays
- * until cim_h5_run_discard, which then removes the partial file; R.h5, if
- * it existed, is left as it was. */
+ * it as R.h5 (cim_outfile_publish). Needs cim_h5_run_start. CIM_ERR_USAGE
+ * (checked before any write) leaves the file as it was; after CIM_ERR_IO the
+ * file is unusable. Either way w stays until cim_h5_run_discard; whether
+ * R.h5.partial stays is cim_outfile_release's choice, and an R.h5 that
+ * existed is left as it was unless the publish replaced it. */
 int cim_h5_run_finish(cim_h5_run *w, const cim_summary *s, int64_t digital_correct, cim_error *err);
 
 /* The partial file's name. */
@@ -168,7 +169,8 @@ typedef struct cim_h5_run_prior {
 /* Opens the partial file at `path` as an SWMR reader, checks that it is the
  * run `expect` describes -- format, tool version and revision, model and
  * dataset digests, resolved config, seed, trial range, image range, mapping,
- * first-layer placement, trace, yield target, crossbar layers -- and reads
+ * first-layer placement, trace, yield target; the number of crossbar
+ * layers through the shape of trials/layer_error_rate -- and reads
  * its first trials_written trials. 0; CIM_ERR_INPUT naming the first thing
  * that differs ("its seed is 1, this run's is 0") or why the file cannot be
  * read; CIM_ERR_NOMEM. Free *prior with cim_h5_run_prior_free. */
