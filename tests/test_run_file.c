@@ -399,6 +399,7 @@ static void test_second_signal_exits_at_once(void **state)
     pid = spawn_out(f, out, NULL, NULL);
     wait_for_trials(pid, partial, 32);
     kill(pid, SIGINT);
+    sleep_ms(5); /* the first is being honoured (or done with) by now */
     kill(pid, SIGINT);
     cim_test_cli_wait(f->dir, "bg", pid, &r);
     assert_int_equal(r.signal, 0);

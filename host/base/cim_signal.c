@@ -34,11 +34,6 @@ void cim_signal_catch(void)
     set_all(on_signal);
 }
 
-void cim_signal_release(void)
-{
-    set_all(SIG_DFL);
-}
-
 int cim_signal_caught(void)
 {
     return first_signal;

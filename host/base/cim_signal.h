@@ -6,13 +6,13 @@
  * 143 for SIGTERM, 129 for SIGHUP). A second signal while the first is being
  * honoured ends the process at once with that status (_exit: nothing is
  * flushed; files written as a crash would leave them, which the results
- * files survive). cim_signal_release() restores the default dispositions.
+ * files survive). The handlers stay until the process ends, so a signal
+ * that arrives while the run is already ending still exits with its status.
  */
 #ifndef CIM_SIGNAL_H
 #define CIM_SIGNAL_H
 
 void cim_signal_catch(void);
-void cim_signal_release(void);
 
 /* The first signal caught since cim_signal_catch(), or 0. */
 int cim_signal_caught(void);

@@ -870,6 +870,5 @@ int cim_cli_run(int argc, char **argv, int first)
     if (rc != 0)
         rc = report(&r, &err);
     release(&r);
-    cim_signal_release();
-    return rc;
+    return rc; /* the handlers stay: a late second signal still exits 128 + it */
 }
