@@ -73,20 +73,6 @@ static const char *scratch(const fixture *f, const char *name, char *buf)
     return buf;
 }
 
-static void write_whole(const char *path, const char *text)
-{
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fputs(text, fp) >= 0, 1);
-    assert_int_equal(fclose(fp), 0);
-}
-
-static int exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
 /* ---- running the binary ---------------------------------------------- */
 
 static void run_argv(const fixture *f, run_result *r, const char *const *args)
@@ -233,7 +219,7 @@ static void stage_example(const fixture *f, const cJSON *doc)
     char path[CIM_TEST_PATH_MAX];
     char *cfg = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(doc, "config"));
     assert_non_null(cfg);
-    write_whole(scratch(f, "cfg.json", path), cfg);
+    cim_test_write_text(scratch(f, "cfg.json", path), cfg);
     free(cfg);
     write_csv(scratch(f, "W.csv", path), cJSON_GetObjectItemCaseSensitive(doc, "weights"));
     write_csv(scratch(f, "X.csv", path), cJSON_GetObjectItemCaseSensitive(doc, "inputs"));
@@ -756,9 +742,10 @@ static void test_one_bit_adcs(void **state)
     assert_error_line(&r, 2, "\"resolution\"", "SYM_RANGE_ADC", levels, "got 1", NULL);
     result_free(&r);
 
-    write_whole(scratch(f, "sym1.json", cfg),
-                "{\"m_mode\": \"BNN_I\", \"M\": 4, \"N\": 5, \"adc_type\": \"SYM_RANGE_ADC\", "
-                "\"resolution\": 1}\n");
+    cim_test_write_text(
+        scratch(f, "sym1.json", cfg),
+        "{\"m_mode\": \"BNN_I\", \"M\": 4, \"N\": 5, \"adc_type\": \"SYM_RANGE_ADC\", "
+        "\"resolution\": 1}\n");
     run(f, &r, "mvm", "--config", cfg, "--weights", CLI_DATA "w_bnn.csv", "--inputs",
         CLI_DATA "x_bnn.csv", NULL);
     assert_error_line(&r, 2, "sym1.json", "\"resolution\"", levels, NULL);
@@ -767,9 +754,9 @@ static void test_one_bit_adcs(void **state)
     assert_error_line(&r, 2, "sym1.json", "\"resolution\"", levels, NULL);
     result_free(&r);
 
-    write_whole(scratch(f, "pos1.json", pos1),
-                "{\"m_mode\": \"BNN_III\", \"M\": 4, \"N\": 5, \"adc_type\": "
-                "\"POS_RANGE_ONLY_ADC\", \"resolution\": 1}\n");
+    cim_test_write_text(scratch(f, "pos1.json", pos1),
+                        "{\"m_mode\": \"BNN_III\", \"M\": 4, \"N\": 5, \"adc_type\": "
+                        "\"POS_RANGE_ONLY_ADC\", \"resolution\": 1}\n");
     if (!f->have_device)
         return;
     run(f, &r, "mvm", "--config", pos1, "--weights", CLI_DATA "w_bnn.csv", "--inputs",
@@ -949,11 +936,11 @@ static void test_out_writes_results_and_provenance(void **state)
     NEED_DEVICE(f);
     doc = load_example("BNN_II_adc5.json");
     stage_example(f, doc);
-    write_whole(h5_path, "an older file that a successful run with --force replaces\n");
+    cim_test_write_text(h5_path, "an older file that a successful run with --force replaces\n");
     run_staged(f, &r, extra);
     assert_success(&r);
     snprintf(partial, sizeof partial, "%s.partial", h5_path);
-    assert_false(exists(partial));
+    assert_false(cim_test_exists(partial));
     assert_true(H5Fis_hdf5(h5_path) > 0);
 
     file = H5Fopen(h5_path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -1027,11 +1014,11 @@ static void test_failed_run_leaves_no_file(void **state)
         "--inputs", CLI_DATA "x_bnn.csv", "--out", h5_path, NULL);
     assert_error_line(&r, 2, "w_bnn_zero.csv", NULL);
     result_free(&r);
-    assert_false(exists(h5_path));
-    assert_false(exists(partial));
+    assert_false(cim_test_exists(h5_path));
+    assert_false(cim_test_exists(partial));
 
     /* a file already there survives a failed run untouched, even with --force */
-    write_whole(h5_path, "keep me\n");
+    cim_test_write_text(h5_path, "keep me\n");
     run(f, &r, "mvm", "--config", CLI_DATA "bnn3.json", "--weights", CLI_DATA "w_bnn.csv",
         "--inputs", CLI_DATA "x_bnn_two.csv", "--out", h5_path, "--force", NULL);
     assert_error_line(&r, 2, "x_bnn_two.csv", NULL);
@@ -1039,7 +1026,7 @@ static void test_failed_run_leaves_no_file(void **state)
     kept = cim_test_read_file(h5_path);
     assert_string_equal(kept, "keep me\n");
     free(kept);
-    assert_false(exists(partial));
+    assert_false(cim_test_exists(partial));
     remove(h5_path);
 
     if (!f->have_device)
@@ -1070,8 +1057,8 @@ static void test_run_failure_leaves_no_file(void **state)
                           stat(CIM_IDX_DEFAULT_DIR "/t10k-labels-idx1-ubyte", &st) == 0;
     scratch(f, "run_failed.h5", out);
     snprintf(partial, sizeof partial, "%s.partial", out);
-    assert_false(exists(out));
-    write_whole(scratch(f, "bad_model.h5", bad_model), "\x89HDF\r\n\x1a\n truncated");
+    assert_false(cim_test_exists(out));
+    cim_test_write_text(scratch(f, "bad_model.h5", bad_model), "\x89HDF\r\n\x1a\n truncated");
     const struct {
         const char *args[12];
         const char *culprit; /* checked when the dataset is installed */
@@ -1091,7 +1078,7 @@ static void test_run_failure_leaves_no_file(void **state)
                 args[n] = cases[i].args[n];
             if (existing) {
                 /* with --force, so that the culprit is the input, not the existing file */
-                write_whole(out, "keep me\n");
+                cim_test_write_text(out, "keep me\n");
                 args[n++] = "--force";
             }
             args[n] = NULL;
@@ -1104,8 +1091,8 @@ static void test_run_failure_leaves_no_file(void **state)
                 free(kept);
                 assert_int_equal(remove(out), 0);
             }
-            if (exists(out) || exists(partial))
-                fail_msg("case %zu: a failed run left %s", i, exists(out) ? out : partial);
+            if (cim_test_exists(out) || cim_test_exists(partial))
+                fail_msg("case %zu: a failed run left %s", i, cim_test_exists(out) ? out : partial);
         }
     }
 
@@ -1117,7 +1104,7 @@ static void test_run_failure_leaves_no_file(void **state)
     assert_error_line(&r, 2, out, "directory", NULL);
     result_free(&r);
     assert_true(stat(out, &st) == 0 && S_ISDIR(st.st_mode));
-    assert_false(exists(partial));
+    assert_false(cim_test_exists(partial));
     assert_int_equal(rmdir(out), 0);
 
     /* a folder that does not exist: an I/O failure naming the file */
@@ -1125,11 +1112,11 @@ static void test_run_failure_leaves_no_file(void **state)
     run(f, &r, "run", "--images", "2", "--out", missing, NULL);
     assert_error_line(&r, 1, "no_such_dir/run.h5", NULL);
     result_free(&r);
-    assert_false(exists(missing));
+    assert_false(cim_test_exists(missing));
 
     /* the leftover of a crash is kept unless --force discards it; then the run
      * publishes a complete file */
-    write_whole(partial, "left by a crash\n");
+    cim_test_write_text(partial, "left by a crash\n");
     run(f, &r, "run", "--trials", "2", "--images", "3", "--out", out, NULL);
     assert_error_line(&r, 2, partial, "--resume", "--force", NULL);
     result_free(&r);
@@ -1139,7 +1126,7 @@ static void test_run_failure_leaves_no_file(void **state)
     run(f, &r, "run", "--trials", "2", "--images", "3", "--out", out, "--force", NULL);
     assert_success(&r);
     result_free(&r);
-    assert_false(exists(partial));
+    assert_false(cim_test_exists(partial));
     hid_t file = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(file >= 0);
     hid_t attr = H5Aopen(file, "complete", H5P_DEFAULT);
@@ -1427,9 +1414,10 @@ static void test_run_config_reads_over_the_defaults(void **state)
     char full[CIM_TEST_PATH_MAX], partial[CIM_TEST_PATH_MAX], quiet[CIM_TEST_PATH_MAX];
     run_result r;
     NEED_DEVICE(f);
-    write_whole(scratch(f, "run_full.json", full), "{\"m_mode\":\"TNN_I\",\"M\":256,\"N\":256}");
-    write_whole(scratch(f, "run_partial.json", partial), "{\"LRS\":30}");
-    write_whole(scratch(f, "run_quiet.json", quiet), "{\"d2d_var\":false}");
+    cim_test_write_text(scratch(f, "run_full.json", full),
+                        "{\"m_mode\":\"TNN_I\",\"M\":256,\"N\":256}");
+    cim_test_write_text(scratch(f, "run_partial.json", partial), "{\"LRS\":30}");
+    cim_test_write_text(scratch(f, "run_quiet.json", quiet), "{\"d2d_var\":false}");
     char *defaults = run_small(f, NULL);
     char *with_full = run_small(f, full);
     assert_string_equal(with_full, defaults);
@@ -1463,9 +1451,9 @@ static void test_run_banner_says_what_runs(void **state)
     char calib[CIM_TEST_PATH_MAX];
     run_result r;
     NEED_DEVICE(f);
-    write_whole(scratch(f, "run_calib.json", calib),
-                "{\"m_mode\":\"TNN_I\",\"M\":256,\"N\":256,\"adc_calib_mode\":\"CALIB\","
-                "\"adc_calib_dict\":{\"004_conv2d\":[-300,300],\"009_dense\":[-500,500]}}");
+    cim_test_write_text(scratch(f, "run_calib.json", calib),
+                        "{\"m_mode\":\"TNN_I\",\"M\":256,\"N\":256,\"adc_calib_mode\":\"CALIB\","
+                        "\"adc_calib_dict\":{\"004_conv2d\":[-300,300],\"009_dense\":[-500,500]}}");
     run(f, &r, "run", "--config", calib, "--adc-bits", "3", "--trials", "2", "--trial-offset", "3",
         "--images", "5", "--first-image", "7", "--seed", "11", "--pipeline", "host", NULL);
     assert_success(&r);
@@ -1527,9 +1515,9 @@ static void test_info(void **state)
     scratch(f, "models", models);
     assert_int_equal(mkdir(models, 0755), 0);
     snprintf(path, sizeof path, "%s/a.h5", models);
-    write_whole(path, "");
+    cim_test_write_text(path, "");
     snprintf(path, sizeof path, "%s/notes.txt", models);
-    write_whole(path, "");
+    cim_test_write_text(path, "");
     setenv("CIMGPU_MODEL_DIR", models, 1);
     run(f, &r, "info", NULL);
     unsetenv("CIMGPU_MODEL_DIR");

@@ -135,41 +135,6 @@ static void claim(run_data *d, int force, int resume)
         fail_msg("claim %s: %s", d->path, err.msg);
 }
 
-static int exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-/* How many names the folder holds (without . and ..). */
-static int entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-    assert_non_null(d);
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            ++n;
-    closedir(d);
-    return n;
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
-static void assert_text(const char *path, const char *text)
-{
-    char *kept = cim_test_read_file(path);
-    assert_string_equal(kept, text);
-    free(kept);
-}
-
 /* Appends trials [first, first + n) of d. */
 static int append(cim_h5_run *w, const run_data *d, int64_t first, int64_t n, cim_error *err)
 {
@@ -185,7 +150,7 @@ static void assert_temporary_name(const run_data *d, char *name, size_t size)
     assert_true(strlen(n) == len + 7 && strncmp(n, d->partial, len) == 0 && n[len] == '.');
     assert_true(strlen(n) < size);
     strcpy(name, n);
-    assert_true(exists(name));
+    assert_true(cim_test_exists(name));
 }
 
 /* Claims, creates, appends in the given batch sizes (summing to the trial
@@ -199,34 +164,34 @@ static void write_run(run_data *d, const int64_t *batches, int n_batches)
     char temporary[CIM_TEST_PATH_MAX + 32];
     int64_t first = 0;
     claim(d, 0, 0);
-    assert_int_equal(entries(d->dir), 0);
+    assert_int_equal(cim_test_count_entries(d->dir), 0);
     if (cim_h5_run_create(&d->meta, &w, &err) != 0)
         fail_msg("create: %s", err.msg);
     assert_string_equal(cim_h5_run_partial_path(w), d->partial);
     assert_temporary_name(d, temporary, sizeof temporary);
-    assert_false(exists(d->partial));
-    assert_int_equal(entries(d->dir), 1);
+    assert_false(cim_test_exists(d->partial));
+    assert_int_equal(cim_test_count_entries(d->dir), 1);
     assert_int_equal(cim_h5_run_start(w, &err), 0);
-    assert_true(exists(d->partial));
-    assert_false(exists(temporary));
+    assert_true(cim_test_exists(d->partial));
+    assert_false(cim_test_exists(temporary));
     CIM_ASSERT_I64_EQ(cim_h5_run_trials_written(w), 0);
     for (int b = 0; b < n_batches; ++b) {
         if (append(w, d, first, batches[b], &err) != 0)
             fail_msg("append %d: %s", b, err.msg);
         first += batches[b];
         CIM_ASSERT_I64_EQ(cim_h5_run_trials_written(w), first);
-        assert_true(exists(d->partial));
-        assert_false(exists(d->path));
+        assert_true(cim_test_exists(d->partial));
+        assert_false(cim_test_exists(d->path));
     }
     if (cim_h5_run_finish(w, &d->summary, d->digital_correct, &err) != 0)
         fail_msg("finish: %s", err.msg);
-    assert_true(exists(d->path));
-    assert_false(exists(d->partial));
+    assert_true(cim_test_exists(d->path));
+    assert_false(cim_test_exists(d->partial));
     cim_h5_run_discard(w);
-    assert_true(exists(d->path));
+    assert_true(cim_test_exists(d->path));
     cim_outfile_release(&d->out, 0);
-    assert_true(exists(d->path));
-    assert_int_equal(entries(d->dir), 1);
+    assert_true(cim_test_exists(d->path));
+    assert_int_equal(cim_test_count_entries(d->dir), 1);
 }
 
 /* ---- HDF5 readback ---------------------------------------------------- */
@@ -710,9 +675,9 @@ static void test_out_of_order_append_rejected(void **state)
     CIM_ASSERT_I64_EQ(cim_h5_run_trials_written(w), 10);
     assert_int_equal(H5Fis_hdf5(d.partial), 1);
     cim_h5_run_discard(w);
-    assert_true(exists(d.partial));
+    assert_true(cim_test_exists(d.partial));
     cim_outfile_release(&d.out, 0);
-    assert_int_equal(entries(d.dir), 0);
+    assert_int_equal(cim_test_count_entries(d.dir), 0);
     run_data_free(&d);
 }
 
@@ -732,13 +697,13 @@ static void test_finish_checks_trials_and_summary(void **state)
     assert_int_equal(append(w, &d, 0, 5, &err), 0);
     assert_int_equal(cim_h5_run_finish(w, &d.summary, 1, &err), CIM_ERR_USAGE);
     assert_non_null(strstr(err.msg, "5 of 6 trials written"));
-    assert_true(exists(d.partial));
-    assert_false(exists(d.path));
+    assert_true(cim_test_exists(d.partial));
+    assert_false(cim_test_exists(d.path));
     cim_error_clear(&err);
     assert_int_equal(append(w, &d, 5, 1, &err), 0); /* the handle is not broken */
     cim_h5_run_discard(w);
     cim_outfile_release(&d.out, 0);
-    assert_int_equal(entries(d.dir), 0);
+    assert_int_equal(cim_test_count_entries(d.dir), 0);
 
     const struct {
         int64_t trials, images;
@@ -757,8 +722,8 @@ static void test_finish_checks_trials_and_summary(void **state)
         wrong.yield_target = cases[c].target;
         assert_int_equal(cim_h5_run_finish(w, &wrong, cases[c].digital, &err), CIM_ERR_USAGE);
         assert_non_null(strstr(err.msg, d.path));
-        assert_false(exists(d.path));
-        assert_true(exists(d.partial));
+        assert_false(cim_test_exists(d.path));
+        assert_true(cim_test_exists(d.partial));
         {
             const reader_view v = swmr_read(d.partial);
             CIM_ASSERT_I64_EQ(v.complete, 0);
@@ -768,7 +733,7 @@ static void test_finish_checks_trials_and_summary(void **state)
         }
         cim_h5_run_discard(w);
         cim_outfile_release(&d.out, 0);
-        assert_int_equal(entries(d.dir), 0);
+        assert_int_equal(cim_test_count_entries(d.dir), 0);
     }
     run_data_free(&d);
 }
@@ -791,9 +756,9 @@ static void test_finish_before_start_is_usage_error(void **state)
     assert_non_null(strstr(err.msg, d.path));
     assert_non_null(strstr(err.msg, "finish before start"));
     assert_temporary_name(&d, temporary, sizeof temporary);
-    assert_false(exists(d.partial));
-    assert_false(exists(d.path));
-    assert_int_equal(entries(d.dir), 1);
+    assert_false(cim_test_exists(d.partial));
+    assert_false(cim_test_exists(d.path));
+    assert_int_equal(cim_test_count_entries(d.dir), 1);
     cim_error_clear(&err);
     assert_int_equal(cim_h5_run_start(w, &err), 0);
     assert_int_equal(cim_h5_run_start(w, &err), CIM_ERR_USAGE);
@@ -802,8 +767,8 @@ static void test_finish_before_start_is_usage_error(void **state)
     assert_int_equal(cim_h5_run_finish(w, &d.summary, d.digital_correct, &err), 0);
     cim_h5_run_discard(w);
     cim_outfile_release(&d.out, 0);
-    assert_false(exists(temporary));
-    assert_int_equal(entries(d.dir), 1);
+    assert_false(cim_test_exists(temporary));
+    assert_int_equal(cim_test_count_entries(d.dir), 1);
     file = H5Fopen(d.path, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(file >= 0);
     assert_root_attributes(file, &d, 1);
@@ -876,7 +841,7 @@ static void test_use_after_finish_is_usage_error(void **state)
     cim_h5_mvm_discard(h);
     cim_outfile_release(&mvm_out, 0);
     assert_int_equal(H5Fis_hdf5(mvm_path), 1);
-    assert_int_equal(entries(d.dir), 2);
+    assert_int_equal(cim_test_count_entries(d.dir), 2);
     run_data_free(&d);
 }
 
@@ -924,11 +889,11 @@ static void test_hdf5_failure_breaks_the_handle(void **state)
     assert_int_equal(cim_h5file_finish(f, &err), CIM_ERR_IO);
     assert_non_null(strstr(err.msg, "an earlier write failed"));
     CIM_ASSERT_I64_EQ(cim_h5file_trials_written(f), 0);
-    assert_true(exists(d.partial));
+    assert_true(cim_test_exists(d.partial));
     cim_h5file_discard(f);
-    assert_true(exists(d.partial));
+    assert_true(cim_test_exists(d.partial));
     cim_outfile_release(&d.out, 0);
-    assert_int_equal(entries(d.dir), 0);
+    assert_int_equal(cim_test_count_entries(d.dir), 0);
     run_data_free(&d);
 }
 
@@ -949,10 +914,10 @@ static void test_discard_then_release(void **state)
     assert_int_equal(append(w, &d, 0, 2, &err), 0);
     assert_temporary_name(&d, temporary, sizeof temporary);
     cim_h5_run_discard(w);
-    assert_true(exists(temporary));
-    assert_int_equal(entries(d.dir), 1);
+    assert_true(cim_test_exists(temporary));
+    assert_int_equal(cim_test_count_entries(d.dir), 1);
     cim_outfile_release(&d.out, 0);
-    assert_int_equal(entries(d.dir), 0);
+    assert_int_equal(cim_test_count_entries(d.dir), 0);
     cim_h5_run_discard(NULL);
 
     claim(&d, 0, 0);
@@ -960,10 +925,10 @@ static void test_discard_then_release(void **state)
     assert_int_equal(append(w, &d, 0, 2, &err), 0);
     assert_int_equal(cim_h5_run_start(w, &err), 0);
     cim_h5_run_discard(w);
-    assert_true(exists(d.partial));
-    assert_int_equal(entries(d.dir), 1);
+    assert_true(cim_test_exists(d.partial));
+    assert_int_equal(cim_test_count_entries(d.dir), 1);
     cim_outfile_release(&d.out, 0);
-    assert_int_equal(entries(d.dir), 0);
+    assert_int_equal(cim_test_count_entries(d.dir), 0);
 
     claim(&d, 0, 0);
     assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
@@ -971,8 +936,8 @@ static void test_discard_then_release(void **state)
     assert_int_equal(append(w, &d, 0, 3, &err), 0);
     cim_h5_run_discard(w);
     cim_outfile_release(&d.out, 1);
-    assert_int_equal(entries(d.dir), 1);
-    assert_false(exists(d.path));
+    assert_int_equal(cim_test_count_entries(d.dir), 1);
+    assert_false(cim_test_exists(d.path));
     file = open_swmr(d.partial);
     assert_root_attributes(file, &d, 0);
     assert_trials_written(file, 3);
@@ -993,7 +958,7 @@ static void test_existing_results_file_needs_force(void **state)
     hid_t file;
     (void)state;
     run_data_init(&d, "exists.h5", 4, 3, 0);
-    write_text(d.path, old);
+    cim_test_write_text(d.path, old);
     {
         const cim_outfile_spec spec = {.path = d.path};
         assert_int_equal(cim_outfile_claim(&spec, &d.out, &err), CIM_ERR_USAGE);
@@ -1001,8 +966,8 @@ static void test_existing_results_file_needs_force(void **state)
         assert_non_null(strstr(err.msg, "--force"));
         assert_null(d.out.path);
     }
-    assert_text(d.path, old);
-    assert_int_equal(entries(d.dir), 1);
+    cim_test_assert_file_text(d.path, old);
+    assert_int_equal(cim_test_count_entries(d.dir), 1);
     cim_error_clear(&err);
     assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), CIM_ERR_USAGE); /* not claimed */
     assert_null(w);
@@ -1014,8 +979,8 @@ static void test_existing_results_file_needs_force(void **state)
     assert_int_equal(cim_h5_run_start(w, &err), 0);
     cim_h5_run_discard(w);
     cim_outfile_release(&d.out, 0);
-    assert_text(d.path, old);
-    assert_int_equal(entries(d.dir), 1);
+    cim_test_assert_file_text(d.path, old);
+    assert_int_equal(cim_test_count_entries(d.dir), 1);
 
     claim(&d, 1, 0);
     assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
@@ -1024,7 +989,7 @@ static void test_existing_results_file_needs_force(void **state)
     assert_int_equal(cim_h5_run_finish(w, &d.summary, d.digital_correct, &err), 0);
     cim_h5_run_discard(w);
     cim_outfile_release(&d.out, 0);
-    assert_int_equal(entries(d.dir), 1);
+    assert_int_equal(cim_test_count_entries(d.dir), 1);
     file = H5Fopen(d.path, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(file >= 0);
     assert_root_attributes(file, &d, 1);
@@ -1060,9 +1025,9 @@ static void test_crash_keeps_finished_trials_in_partial(void **state)
     }
     assert_int_equal(waitpid(child, &status, 0), child);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    assert_false(exists(d.path));
-    assert_true(exists(d.partial));
-    assert_int_equal(entries(d.dir), 1);
+    assert_false(cim_test_exists(d.path));
+    assert_true(cim_test_exists(d.partial));
+    assert_int_equal(cim_test_count_entries(d.dir), 1);
     file = open_swmr(d.partial);
     assert_root_attributes(file, &d, 0);
     assert_trials_written(file, 8);
@@ -1092,7 +1057,7 @@ static void leave_partial(run_data *d)
     }
     assert_int_equal(waitpid(child, &status, 0), child);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    assert_true(exists(d->partial));
+    assert_true(cim_test_exists(d->partial));
 }
 
 static void assert_prior_empty(const cim_h5_run_prior *p)
@@ -1140,12 +1105,12 @@ static void test_read_partial_returns_appended_trials(void **state)
     cim_h5_run_prior_free(&prior);
     assert_int_equal(cim_h5_run_start(w, &err), 0);
     assert_null(cim_outfile_old_partial(&d.out));
-    assert_int_equal(entries(d.dir), 1);
+    assert_int_equal(cim_test_count_entries(d.dir), 1);
     assert_int_equal(append(w, &d, 5, 4, &err), 0);
     assert_int_equal(cim_h5_run_finish(w, &d.summary, d.digital_correct, &err), 0);
     cim_h5_run_discard(w);
     cim_outfile_release(&d.out, 0);
-    assert_int_equal(entries(d.dir), 1);
+    assert_int_equal(cim_test_count_entries(d.dir), 1);
     file = H5Fopen(d.path, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(file >= 0);
     assert_root_attributes(file, &d, 1);
@@ -1238,7 +1203,7 @@ static void test_read_partial_refuses_other_files(void **state)
     assert_non_null(strstr(err.msg, d.partial));
     assert_prior_empty(&prior);
 
-    write_text(d.partial, "not an HDF5 file\n");
+    cim_test_write_text(d.partial, "not an HDF5 file\n");
     cim_error_clear(&err);
     assert_int_equal(cim_h5_run_read_partial(d.partial, &d.meta, &prior, &err), CIM_ERR_INPUT);
     assert_non_null(strstr(err.msg, d.partial));
@@ -1299,7 +1264,7 @@ static void test_missing_directory_is_io_error(void **state)
     cim_error_clear(&err);
     assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), CIM_ERR_USAGE);
     assert_null(w);
-    assert_int_equal(entries(d.dir), 0);
+    assert_int_equal(cim_test_count_entries(d.dir), 0);
     run_data_free(&d);
 }
 
@@ -1343,7 +1308,7 @@ static void test_bad_meta_rejected(void **state)
         assert_int_equal(cim_h5_run_create(&m, &w, &err), CIM_ERR_USAGE);
         assert_null(w);
         assert_non_null(strstr(err.msg, d.path));
-        assert_int_equal(entries(d.dir), 0);
+        assert_int_equal(cim_test_count_entries(d.dir), 0);
     }
     cim_outfile_release(&d.out, 0);
     run_data_free(&d);

@@ -59,47 +59,11 @@ static char *in_dir(const fixture *fx, const char *name, char *buf)
     return buf;
 }
 
-static int exists(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0;
-}
-
-/* How many names the folder holds (without . and ..). */
-static int entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-    assert_non_null(d);
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            ++n;
-    closedir(d);
-    return n;
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
-static void assert_text(const char *path, const char *text)
-{
-    char *kept = cim_test_read_file(path);
-    if (strcmp(kept, text) != 0)
-        fail_msg("%s holds \"%s\", expected \"%s\"", path, kept, text);
-    free(kept);
-}
-
 /* Someone else's file put under `name` (renamed over whatever was there). */
 static void replace_by_hand(const fixture *fx, const char *name, const char *text)
 {
     char tmp[NAME_MAX_HERE];
-    write_text(in_dir(fx, "by-hand.tmp", tmp), text);
+    cim_test_write_text(in_dir(fx, "by-hand.tmp", tmp), text);
     assert_int_equal(rename(tmp, name), 0);
 }
 
@@ -158,10 +122,10 @@ static void test_claim_refuses_an_input(void **state)
         partial_input[NAME_MAX_HERE], out[NAME_MAX_HERE], other[NAME_MAX_HERE],
         missing[NAME_MAX_HERE], cwd[CIM_TEST_PATH_MAX];
     cim_outfile o;
-    write_text(in_dir(fx, "model.h5", model), "model\n");
+    cim_test_write_text(in_dir(fx, "model.h5", model), "model\n");
     in_dir(fx, "./model.h5", dotted);
     assert_int_equal(link(model, in_dir(fx, "alias.h5", alias)), 0);
-    write_text(in_dir(fx, "R.h5.partial", partial_input), "an input\n");
+    cim_test_write_text(in_dir(fx, "R.h5.partial", partial_input), "an input\n");
     in_dir(fx, "R.h5", out);
     in_dir(fx, "other.h5", other);
     in_dir(fx, "missing.idx", missing);
@@ -195,9 +159,9 @@ static void test_claim_refuses_an_input(void **state)
         }
         assert_int_equal(chdir(cwd), 0);
     }
-    assert_text(model, "model\n");
-    assert_text(partial_input, "an input\n");
-    assert_int_equal(entries(fx->dir), 3);
+    cim_test_assert_file_text(model, "model\n");
+    cim_test_assert_file_text(partial_input, "an input\n");
+    assert_int_equal(cim_test_count_entries(fx->dir), 3);
 }
 
 static void test_claim_refuses_a_directory(void **state)
@@ -209,8 +173,8 @@ static void test_claim_refuses_a_directory(void **state)
         const cim_outfile_spec spec = {.path = path, .force = force};
         assert_refused(&spec, "is a directory");
     }
-    assert_int_equal(entries(fx->dir), 1);
-    assert_int_equal(entries(path), 0);
+    assert_int_equal(cim_test_count_entries(fx->dir), 1);
+    assert_int_equal(cim_test_count_entries(path), 0);
 }
 
 static void test_claim_refuses_an_empty_path(void **state)
@@ -228,7 +192,7 @@ static void test_claim_existing_file_needs_force(void **state)
     fixture *fx = *state;
     char path[NAME_MAX_HERE];
     cim_outfile o;
-    write_text(in_dir(fx, "R.h5", path), "old results\n");
+    cim_test_write_text(in_dir(fx, "R.h5", path), "old results\n");
     {
         const cim_outfile_spec spec = {.path = path};
         assert_refused(&spec, "--force");
@@ -237,13 +201,13 @@ static void test_claim_existing_file_needs_force(void **state)
         const cim_outfile_spec spec = {.path = path, .resume = 1};
         assert_refused(&spec, "--force");
     }
-    assert_text(path, "old results\n");
+    cim_test_assert_file_text(path, "old results\n");
     claim_ok(path, 1, 0, &o);
-    assert_int_equal(entries(fx->dir), 1);
+    assert_int_equal(cim_test_count_entries(fx->dir), 1);
     assert_null(cim_outfile_old_partial(&o));
     cim_outfile_release(&o, 0);
-    assert_text(path, "old results\n");
-    assert_int_equal(entries(fx->dir), 1);
+    cim_test_assert_file_text(path, "old results\n");
+    assert_int_equal(cim_test_count_entries(fx->dir), 1);
 }
 
 /* An existing R.h5.partial no one holds: refused without resume or force
@@ -255,7 +219,7 @@ static void test_claim_existing_partial_needs_resume_or_force(void **state)
     char path[NAME_MAX_HERE], partial[NAME_MAX_HERE];
     cim_outfile o;
     in_dir(fx, "R.h5", path);
-    write_text(in_dir(fx, "R.h5.partial", partial), "interrupted\n");
+    cim_test_write_text(in_dir(fx, "R.h5.partial", partial), "interrupted\n");
     {
         const cim_outfile_spec spec = {.path = path};
         assert_refused(&spec, "--resume");
@@ -265,18 +229,18 @@ static void test_claim_existing_partial_needs_resume_or_force(void **state)
     assert_non_null(cim_outfile_old_partial(&o));
     assert_string_equal(cim_outfile_old_partial(&o), partial);
     cim_outfile_release(&o, 0);
-    assert_text(partial, "interrupted\n");
+    cim_test_assert_file_text(partial, "interrupted\n");
 
     claim_ok(path, 1, 0, &o);
     assert_null(cim_outfile_old_partial(&o));
     cim_outfile_release(&o, 0);
-    assert_text(partial, "interrupted\n");
+    cim_test_assert_file_text(partial, "interrupted\n");
 
     claim_ok(path, 1, 1, &o);
     assert_string_equal(cim_outfile_old_partial(&o), partial);
     cim_outfile_release(&o, 0);
-    assert_text(partial, "interrupted\n");
-    assert_int_equal(entries(fx->dir), 1);
+    cim_test_assert_file_text(partial, "interrupted\n");
+    assert_int_equal(cim_test_count_entries(fx->dir), 1);
 }
 
 /* A partial another live process holds (a child that claimed it with
@@ -290,7 +254,7 @@ static void test_claim_refuses_a_locked_partial(void **state)
     pid_t child;
     cim_outfile o;
     in_dir(fx, "R.h5", path);
-    write_text(in_dir(fx, "R.h5.partial", partial), "being written\n");
+    cim_test_write_text(in_dir(fx, "R.h5.partial", partial), "being written\n");
     assert_int_equal(pipe(to_parent), 0);
     assert_int_equal(pipe(to_child), 0);
     fflush(NULL);
@@ -318,7 +282,7 @@ static void test_claim_refuses_a_locked_partial(void **state)
         const cim_outfile_spec spec = {.path = path, .force = flags & 1, .resume = flags >> 1};
         assert_refused(&spec, "another cimgpu run is writing");
     }
-    assert_text(partial, "being written\n");
+    cim_test_assert_file_text(partial, "being written\n");
     assert_int_equal(write(to_child[1], "g", 1), 1);
     close(to_child[1]);
     close(to_parent[0]);
@@ -327,7 +291,7 @@ static void test_claim_refuses_a_locked_partial(void **state)
     claim_ok(path, 0, 1, &o);
     assert_string_equal(cim_outfile_old_partial(&o), partial);
     cim_outfile_release(&o, 0);
-    assert_text(partial, "being written\n");
+    cim_test_assert_file_text(partial, "being written\n");
 }
 
 static void test_claim_missing_folder_is_io_error(void **state)
@@ -345,7 +309,7 @@ static void test_claim_missing_folder_is_io_error(void **state)
         assert_null(o.path);
         cim_outfile_release(&o, 0);
     }
-    assert_int_equal(entries(fx->dir), 0);
+    assert_int_equal(cim_test_count_entries(fx->dir), 0);
 }
 
 /* Root writes into any folder: skipped as root. */
@@ -364,7 +328,7 @@ static void test_claim_read_only_folder_is_io_error(void **state)
     assert_non_null(strstr(err.msg, "Permission denied"));
     assert_null(o.path);
     assert_int_equal(chmod(ro, 0755), 0);
-    assert_int_equal(entries(ro), 0);
+    assert_int_equal(cim_test_count_entries(ro), 0);
 }
 
 /* ---- make, publish ---------------------------------------------------- */
@@ -381,34 +345,34 @@ static void test_make_and_publish(void **state)
     in_dir(fx, "R.h5", path);
     in_dir(fx, "R.h5.partial", partial);
     claim_ok(path, 0, 0, &o);
-    assert_int_equal(entries(fx->dir), 0);
+    assert_int_equal(cim_test_count_entries(fx->dir), 0);
     assert_int_equal(cim_outfile_make(&o, &err), 0);
     snprintf(temporary, sizeof temporary, "%s", cim_outfile_new_name(&o));
     assert_true(strlen(temporary) == strlen(partial) + 7);
     assert_memory_equal(temporary, partial, strlen(partial));
     assert_int_equal(temporary[strlen(partial)], '.');
     assert_true(names_new(&o, temporary));
-    assert_false(exists(partial));
-    assert_int_equal(entries(fx->dir), 1);
+    assert_false(cim_test_exists(partial));
+    assert_int_equal(cim_test_count_entries(fx->dir), 1);
     write_new(&o, "ours\n");
     assert_int_equal(cim_outfile_make(&o, &err), CIM_ERR_USAGE);
     cim_error_clear(&err);
     assert_int_equal(cim_outfile_publish(&o, &err), CIM_ERR_IO);
-    assert_false(exists(path));
+    assert_false(cim_test_exists(path));
     cim_error_clear(&err);
 
     assert_int_equal(cim_outfile_publish_partial(&o, &err), 0);
     assert_true(names_new(&o, partial));
-    assert_false(exists(temporary));
-    assert_int_equal(entries(fx->dir), 1);
-    assert_text(partial, "ours\n");
+    assert_false(cim_test_exists(temporary));
+    assert_int_equal(cim_test_count_entries(fx->dir), 1);
+    cim_test_assert_file_text(partial, "ours\n");
 
     assert_int_equal(cim_outfile_publish(&o, &err), 0);
     assert_true(names_new(&o, path));
-    assert_false(exists(partial));
+    assert_false(cim_test_exists(partial));
     cim_outfile_release(&o, 0);
-    assert_text(path, "ours\n");
-    assert_int_equal(entries(fx->dir), 1);
+    cim_test_assert_file_text(path, "ours\n");
+    assert_int_equal(cim_test_count_entries(fx->dir), 1);
 }
 
 /* Another R.h5.partial made between claim and publish_partial wins:
@@ -425,16 +389,16 @@ static void test_publish_partial_refuses_one_that_appeared(void **state)
     claim_ok(path, 0, 0, &o);
     assert_int_equal(cim_outfile_make(&o, &err), 0);
     snprintf(temporary, sizeof temporary, "%s", cim_outfile_new_name(&o));
-    write_text(partial, "theirs\n");
+    cim_test_write_text(partial, "theirs\n");
     assert_int_equal(cim_outfile_publish_partial(&o, &err), CIM_ERR_USAGE);
     assert_non_null(strstr(err.msg, "meanwhile"));
     assert_non_null(strstr(err.msg, partial));
-    assert_text(partial, "theirs\n");
+    cim_test_assert_file_text(partial, "theirs\n");
     assert_true(names_new(&o, temporary));
     cim_outfile_release(&o, 0);
-    assert_false(exists(temporary));
-    assert_text(partial, "theirs\n");
-    assert_int_equal(entries(fx->dir), 1);
+    assert_false(cim_test_exists(temporary));
+    cim_test_assert_file_text(partial, "theirs\n");
+    assert_int_equal(cim_test_count_entries(fx->dir), 1);
 }
 
 /* Without force, an R.h5 that appeared after the claim is not replaced:
@@ -451,15 +415,15 @@ static void test_publish_and_an_R_h5_that_appeared(void **state)
     assert_int_equal(cim_outfile_make(&o, &err), 0);
     write_new(&o, "ours\n");
     assert_int_equal(cim_outfile_publish_partial(&o, &err), 0);
-    write_text(path, "theirs\n");
+    cim_test_write_text(path, "theirs\n");
     assert_int_equal(cim_outfile_publish(&o, &err), CIM_ERR_USAGE);
     assert_non_null(strstr(err.msg, partial));
     assert_non_null(strstr(err.msg, "--force"));
-    assert_text(path, "theirs\n");
+    cim_test_assert_file_text(path, "theirs\n");
     assert_true(names_new(&o, partial));
     cim_outfile_release(&o, 1);
-    assert_text(partial, "ours\n");
-    assert_text(path, "theirs\n");
+    cim_test_assert_file_text(partial, "ours\n");
+    cim_test_assert_file_text(path, "theirs\n");
     assert_int_equal(unlink(partial), 0);
     assert_int_equal(unlink(path), 0);
 
@@ -467,12 +431,12 @@ static void test_publish_and_an_R_h5_that_appeared(void **state)
     assert_int_equal(cim_outfile_make(&o, &err), 0);
     write_new(&o, "forced\n");
     assert_int_equal(cim_outfile_publish_partial(&o, &err), 0);
-    write_text(path, "theirs\n");
+    cim_test_write_text(path, "theirs\n");
     assert_int_equal(cim_outfile_publish(&o, &err), 0);
-    assert_false(exists(partial));
+    assert_false(cim_test_exists(partial));
     cim_outfile_release(&o, 0);
-    assert_text(path, "forced\n");
-    assert_int_equal(entries(fx->dir), 1);
+    cim_test_assert_file_text(path, "forced\n");
+    assert_int_equal(cim_test_count_entries(fx->dir), 1);
 }
 
 /* A partial someone else put in place of ours is neither published nor
@@ -491,10 +455,10 @@ static void test_publish_refuses_a_replaced_partial(void **state)
     replace_by_hand(fx, partial, "theirs\n");
     assert_int_equal(cim_outfile_publish(&o, &err), CIM_ERR_IO);
     assert_non_null(strstr(err.msg, "no longer this run's file"));
-    assert_false(exists(path));
+    assert_false(cim_test_exists(path));
     cim_outfile_release(&o, 0);
-    assert_text(partial, "theirs\n");
-    assert_int_equal(entries(fx->dir), 1);
+    cim_test_assert_file_text(partial, "theirs\n");
+    assert_int_equal(cim_test_count_entries(fx->dir), 1);
 }
 
 /* ---- release ------------------------------------------------------------ */
@@ -512,23 +476,23 @@ static void test_release_removes_only_ours(void **state)
 
     claim_ok(path, 0, 0, &o);
     assert_int_equal(cim_outfile_make(&o, &err), 0);
-    assert_int_equal(entries(fx->dir), 1);
+    assert_int_equal(cim_test_count_entries(fx->dir), 1);
     cim_outfile_release(&o, 0);
-    assert_int_equal(entries(fx->dir), 0);
+    assert_int_equal(cim_test_count_entries(fx->dir), 0);
 
     claim_ok(path, 0, 0, &o);
     assert_int_equal(cim_outfile_make(&o, &err), 0);
     assert_int_equal(cim_outfile_publish_partial(&o, &err), 0);
-    assert_true(exists(partial));
+    assert_true(cim_test_exists(partial));
     cim_outfile_release(&o, 0);
-    assert_int_equal(entries(fx->dir), 0);
+    assert_int_equal(cim_test_count_entries(fx->dir), 0);
 
     claim_ok(path, 0, 0, &o);
     assert_int_equal(cim_outfile_make(&o, &err), 0);
     snprintf(temporary, sizeof temporary, "%s", cim_outfile_new_name(&o));
     replace_by_hand(fx, temporary, "theirs at the temporary name\n");
     cim_outfile_release(&o, 0);
-    assert_text(temporary, "theirs at the temporary name\n");
+    cim_test_assert_file_text(temporary, "theirs at the temporary name\n");
     assert_int_equal(unlink(temporary), 0);
 
     claim_ok(path, 0, 0, &o);
@@ -536,8 +500,8 @@ static void test_release_removes_only_ours(void **state)
     assert_int_equal(cim_outfile_publish_partial(&o, &err), 0);
     replace_by_hand(fx, partial, "theirs\n");
     cim_outfile_release(&o, 0);
-    assert_text(partial, "theirs\n");
-    assert_int_equal(entries(fx->dir), 1);
+    cim_test_assert_file_text(partial, "theirs\n");
+    assert_int_equal(cim_test_count_entries(fx->dir), 1);
     assert_int_equal(unlink(partial), 0);
 
     claim_ok(path, 0, 0, &o);
@@ -545,8 +509,8 @@ static void test_release_removes_only_ours(void **state)
     write_new(&o, "kept\n");
     assert_int_equal(cim_outfile_publish_partial(&o, &err), 0);
     cim_outfile_release(&o, 1);
-    assert_text(partial, "kept\n");
-    assert_int_equal(entries(fx->dir), 1);
+    cim_test_assert_file_text(partial, "kept\n");
+    assert_int_equal(cim_test_count_entries(fx->dir), 1);
 }
 
 /* release on a zeroed struct, twice on a claim, and after a failed claim
@@ -563,7 +527,7 @@ static void test_release_of_nothing_is_a_no_op(void **state)
     cim_outfile_release(&o, 1);
     assert_memory_equal(&o, zero, sizeof o);
 
-    write_text(in_dir(fx, "R.h5", path), "results\n");
+    cim_test_write_text(in_dir(fx, "R.h5", path), "results\n");
     claim_ok(path, 1, 0, &o);
     cim_outfile_release(&o, 0);
     assert_null(o.path);
@@ -572,8 +536,8 @@ static void test_release_of_nothing_is_a_no_op(void **state)
     cim_outfile_release(&o, 0);
     assert_int_equal(claim(path, 0, 0, &o, &err), CIM_ERR_USAGE);
     cim_outfile_release(&o, 0);
-    assert_text(path, "results\n");
-    assert_int_equal(entries(fx->dir), 1);
+    cim_test_assert_file_text(path, "results\n");
+    assert_int_equal(cim_test_count_entries(fx->dir), 1);
 }
 
 /* ---- resume --------------------------------------------------------------- */
@@ -593,10 +557,10 @@ static void test_resume_replaces_the_old_partial(void **state)
     claim_ok(path, 0, 1, &o);
     assert_null(cim_outfile_old_partial(&o));
     cim_outfile_release(&o, 0);
-    assert_int_equal(entries(fx->dir), 0);
+    assert_int_equal(cim_test_count_entries(fx->dir), 0);
 
     for (int force = 0; force < 2; ++force) {
-        write_text(partial, "old trials\n");
+        cim_test_write_text(partial, "old trials\n");
         claim_ok(path, force, !force, &o);
         if (force)
             assert_null(cim_outfile_old_partial(&o));
@@ -605,32 +569,32 @@ static void test_resume_replaces_the_old_partial(void **state)
         assert_int_equal(cim_outfile_make(&o, &err), 0);
         snprintf(temporary, sizeof temporary, "%s", cim_outfile_new_name(&o));
         write_new(&o, "new file\n");
-        assert_text(partial, "old trials\n");
+        cim_test_assert_file_text(partial, "old trials\n");
         assert_int_equal(cim_outfile_publish_partial(&o, &err), 0);
         assert_true(names_new(&o, partial));
-        assert_text(partial, "new file\n");
-        assert_false(exists(temporary));
+        cim_test_assert_file_text(partial, "new file\n");
+        assert_false(cim_test_exists(temporary));
         assert_null(cim_outfile_old_partial(&o));
-        assert_int_equal(entries(fx->dir), 1);
+        assert_int_equal(cim_test_count_entries(fx->dir), 1);
         assert_int_equal(cim_outfile_publish(&o, &err), 0);
         cim_outfile_release(&o, 0);
-        assert_text(path, "new file\n");
-        assert_int_equal(entries(fx->dir), 1);
+        cim_test_assert_file_text(path, "new file\n");
+        assert_int_equal(cim_test_count_entries(fx->dir), 1);
         assert_int_equal(unlink(path), 0);
     }
 
-    write_text(partial, "old trials\n");
+    cim_test_write_text(partial, "old trials\n");
     claim_ok(path, 0, 1, &o);
     replace_by_hand(fx, partial, "another run's\n");
     assert_int_equal(cim_outfile_make(&o, &err), 0);
     snprintf(temporary, sizeof temporary, "%s", cim_outfile_new_name(&o));
     assert_int_equal(cim_outfile_publish_partial(&o, &err), CIM_ERR_USAGE);
     assert_non_null(strstr(err.msg, "replaced by another process"));
-    assert_text(partial, "another run's\n");
+    cim_test_assert_file_text(partial, "another run's\n");
     cim_outfile_release(&o, 0);
-    assert_false(exists(temporary));
-    assert_text(partial, "another run's\n");
-    assert_int_equal(entries(fx->dir), 1);
+    assert_false(cim_test_exists(temporary));
+    cim_test_assert_file_text(partial, "another run's\n");
+    assert_int_equal(cim_test_count_entries(fx->dir), 1);
 }
 
 int main(void)

@@ -66,12 +66,6 @@ static const char *path_in(const fixture *f, const char *name, char *buf)
     return format_path(buf, "%s/%s", f->dir, name);
 }
 
-static int exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
@@ -114,7 +108,7 @@ static int64_t trials_written(const char *path)
 {
     int64_t n = -1;
     hid_t file, dset;
-    if (!exists(path))
+    if (!cim_test_exists(path))
         return -1;
     file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
     if (file < 0)
@@ -251,27 +245,10 @@ static void assert_no_partial_files(const fixture *f, const char *prefix)
     closedir(d);
 }
 
-static char *file_bytes(const char *path, size_t *n)
-{
-    FILE *fp = fopen(path, "rb");
-    char *buf;
-    long len;
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    len = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    buf = malloc((size_t)len + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)len, fp), (size_t)len);
-    fclose(fp);
-    *n = (size_t)len;
-    return buf;
-}
-
 static void assert_unchanged(const char *path, const char *before, size_t n_before)
 {
     size_t n;
-    char *now = file_bytes(path, &n);
+    char *now = cim_test_read_file_n(path, &n);
     if (n != n_before || memcmp(now, before, n) != 0)
         fail_msg("%s was changed", path);
     free(now);
@@ -354,12 +331,12 @@ static void test_signals_keep_finished_trials(void **state)
         assert_non_null(strstr(r.err, partial));
         assert_ptr_equal(strchr(r.err, '\n'), r.err + strlen(r.err) - 1);
         cim_test_cli_free(&r);
-        assert_false(exists(out));
+        assert_false(cim_test_exists(out));
         kept = trials_written(partial);
         assert_true(kept >= 64 && kept < TRIALS_N);
 
         /* the same command again, without --resume: refused, file untouched */
-        before = file_bytes(partial, &n_before);
+        before = cim_test_read_file_n(partial, &n_before);
         run_out(f, &r, out, NULL);
         cim_test_cli_assert_error_line(&r, 2, partial, "--resume", "--force", NULL);
         cim_test_cli_free(&r);
@@ -449,7 +426,7 @@ static void test_sigkill_anywhere_then_resume(void **state)
     pid = spawn_out(f, out, NULL, NULL);
     sleep_ms(20);
     kill9(pid);
-    assert_false(exists(partial));
+    assert_false(cim_test_exists(partial));
     resume_and_compare(f, out);
 
     /* the moment the partial is there */
@@ -517,7 +494,7 @@ static void test_a_live_run_owns_its_out(void **state)
                               &second);
             cim_test_cli_assert_error_line(&second, 2, "another cimgpu run is writing", NULL);
             cim_test_cli_free(&second);
-            assert_true(exists(partial));
+            assert_true(cim_test_exists(partial));
         }
     cim_test_cli_wait(f->dir, "bg", pid, &r);
     cim_test_cli_assert_success(&r);
@@ -538,13 +515,8 @@ static void test_out_is_never_an_input(void **state)
     size_t n_orig;
     cim_cli_result r;
     path_in(f, "model.h5", model);
-    orig = file_bytes(CIM_SOURCE_DIR "/data/models/tnn_cnn.h5", &n_orig);
-    {
-        FILE *fp = fopen(model, "wb");
-        assert_non_null(fp);
-        assert_int_equal(fwrite(orig, 1, n_orig, fp), n_orig);
-        fclose(fp);
-    }
+    orig = cim_test_read_file_n(CIM_SOURCE_DIR "/data/models/tnn_cnn.h5", &n_orig);
+    cim_test_write_file(model, orig, n_orig);
     format_path(spelled, "%s/./model.h5", f->dir);
     {
         const char *const args[] = {"run", "--model", model, "--out", spelled, NULL};
@@ -556,10 +528,7 @@ static void test_out_is_never_an_input(void **state)
     free(orig);
     path_in(f, "cfg.json", cfg);
     {
-        FILE *fp = fopen(cfg, "w");
-        assert_non_null(fp);
-        fputs("{\"m_mode\": \"TNN_I\"}\n", fp);
-        fclose(fp);
+        cim_test_write_text(cfg, "{\"m_mode\": \"TNN_I\"}\n");
         const char *const args[] = {"run", "--config", cfg, "--out", cfg, NULL};
         cim_test_cli_run(f->dir, &r, args);
         cim_test_cli_assert_error_line(&r, 2, "--config", NULL);
@@ -596,7 +565,7 @@ static void test_existing_result_needs_force(void **state)
     run_out(f, &r, out, NULL);
     cim_test_cli_assert_success(&r);
     cim_test_cli_free(&r);
-    before = file_bytes(out, &n_before);
+    before = cim_test_read_file_n(out, &n_before);
     run_out(f, &r, out, seed3);
     cim_test_cli_assert_error_line(&r, 2, out, "--force", NULL);
     cim_test_cli_free(&r);
@@ -678,19 +647,15 @@ static void test_full_disk(void **state)
     run_out(f, &r, out, NULL);
     cim_test_cli_assert_error_after_banner(&r, 1, "No space left on device", NULL);
     cim_test_cli_free(&r);
-    assert_false(exists(out));
-    if (exists(partial)) {
+    assert_false(cim_test_exists(out));
+    if (cim_test_exists(partial)) {
         /* room again (here: elsewhere): the kept trials complete the run */
         char moved[PATH_BUF], moved_partial[PATH_BUF], *bytes;
         size_t n;
-        FILE *fp;
         path_in(f, "disk.h5", moved);
         format_path(moved_partial, "%s.partial", moved);
-        bytes = file_bytes(partial, &n);
-        fp = fopen(moved_partial, "wb");
-        assert_non_null(fp);
-        assert_int_equal(fwrite(bytes, 1, n, fp), n);
-        fclose(fp);
+        bytes = cim_test_read_file_n(partial, &n);
+        cim_test_write_file(moved_partial, bytes, n);
         free(bytes);
         resume_and_compare(f, moved);
     }

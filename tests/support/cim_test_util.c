@@ -191,7 +191,7 @@ void cim_test_remove_tree(const char *path)
     remove(path);
 }
 
-char *cim_test_read_file(const char *path)
+char *cim_test_read_file_n(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -205,7 +205,55 @@ char *cim_test_read_file(const char *path)
     assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
     text[n] = '\0';
     fclose(f);
+    if (size)
+        *size = (size_t)n;
     return text;
+}
+
+char *cim_test_read_file(const char *path)
+{
+    return cim_test_read_file_n(path, NULL);
+}
+
+void cim_test_write_file(const char *path, const void *bytes, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        fail_msg("cannot create %s", path);
+    assert_int_equal(fwrite(bytes, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+void cim_test_write_text(const char *path, const char *text)
+{
+    cim_test_write_file(path, text, strlen(text));
+}
+
+void cim_test_assert_file_text(const char *path, const char *text)
+{
+    char *kept = cim_test_read_file(path);
+    if (strcmp(kept, text) != 0)
+        fail_msg("%s holds \"%s\", expected \"%s\"", path, kept, text);
+    free(kept);
+}
+
+int cim_test_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+int cim_test_count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            ++n;
+    closedir(d);
+    return n;
 }
 
 void cim_test_assert_i64_eq(int64_t actual, int64_t expected, const char *expr, const char *file,

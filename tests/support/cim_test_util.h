@@ -105,6 +105,23 @@ int cim_test_scratch_teardown(void **state);
  * when the file cannot be read. */
 char *cim_test_read_file(const char *path);
 
+/* The same, with its length in *n. */
+char *cim_test_read_file_n(const char *path, size_t *n);
+
+/* Writes n bytes (or the text) as the whole file at `path`; fails the test
+ * when it cannot. */
+void cim_test_write_file(const char *path, const void *bytes, size_t n);
+void cim_test_write_text(const char *path, const char *text);
+
+/* Fails the test unless the file at `path` holds exactly `text`. */
+void cim_test_assert_file_text(const char *path, const char *text);
+
+/* Is there a name `path` (lstat: a dangling link counts)? */
+int cim_test_exists(const char *path);
+
+/* How many names the folder holds (without . and ..). */
+int cim_test_count_entries(const char *dir);
+
 /* ---- assertions with decimal messages ---- */
 
 void cim_test_assert_i64_eq(int64_t actual, int64_t expected, const char *expr, const char *file,
