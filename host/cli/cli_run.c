@@ -628,37 +628,29 @@ static void resolve_model_path(run_state *r)
 }
 
 /* --out is claimed before anything slow (cim_outfile.h): it may be none of
- * the run's inputs, under any of the names the dataset loader tries. */
+ * the run's inputs, among them the files the dataset loader will read (one
+ * that is missing fails later, in the loader, with its own message). */
 static int claim_out(run_state *r, cim_error *err)
 {
     const run_options *o = &r->o;
-    char names[4][4096];
-    static const char *const kinds[2] = {"images-idx3-ubyte", "labels-idx1-ubyte"};
-    cim_outfile_input inputs[6];
-    int n = 0;
+    char images[CIM_IDX_PATH_MAX] = "", labels[CIM_IDX_PATH_MAX] = "";
     if (!o->out)
         return 0;
-    inputs[n++] = (cim_outfile_input){"--model", r->model_path};
-    inputs[n++] = (cim_outfile_input){"--config", o->config};
-    for (int k = 0; k < 2; ++k)
-        for (int gz = 0; gz < 2; ++gz) {
-            char *name = names[2 * k + gz];
-            snprintf(name, sizeof names[0], "%s/%s-%s%s", o->data, o->split, kinds[k],
-                     gz ? ".gz" : "");
-            inputs[n++] = (cim_outfile_input){"--data", name};
-        }
-    {
-        const cim_outfile_spec spec = {.path = o->out,
-                                       .inputs = inputs,
-                                       .n_inputs = n,
-                                       .force = o->force,
-                                       .resume = o->resume};
-        int rc = cim_outfile_claim(&spec, &r->out, err);
-        if (rc == 0 && o->resume && !cim_outfile_old_partial(&r->out))
-            fprintf(stderr, "cimgpu: --resume: no %s%s to resume; the run starts from trial 0\n",
-                    o->out, CIM_OUTFILE_PARTIAL_SUFFIX);
-        return rc;
-    }
+    cim_idx_split_paths(o->data, o->split, images, labels, NULL);
+    const cim_outfile_input inputs[] = {{"--model", r->model_path},
+                                        {"--config", o->config},
+                                        {"--data", images[0] ? images : NULL},
+                                        {"--data", labels[0] ? labels : NULL}};
+    const cim_outfile_spec spec = {.path = o->out,
+                                   .inputs = inputs,
+                                   .n_inputs = (int)(sizeof inputs / sizeof *inputs),
+                                   .force = o->force,
+                                   .resume = o->resume};
+    int rc = cim_outfile_claim(&spec, &r->out, err);
+    if (rc == 0 && o->resume && !cim_outfile_old_partial(&r->out))
+        fprintf(stderr, "cimgpu: --resume: no %s%s to resume; the run starts from trial 0\n",
+                o->out, CIM_OUTFILE_PARTIAL_SUFFIX);
+    return rc;
 }
 
 /* The results file: its layout, then (resuming) the finished trials of the

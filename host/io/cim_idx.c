@@ -361,20 +361,28 @@ static int find_split_file(const char *dir, const char *split, const char *role,
                          split, gz_path, path, why);
 }
 
-int cim_idx_load_split(const char *dir, const char *split, cim_dataset *d, cim_error *err)
+int cim_idx_split_paths(const char *dir, const char *split, char *images, char *labels,
+                        cim_error *err)
 {
-    memset(d, 0, sizeof *d);
     if (!dir || !*dir || !split || !*split)
         return cim_error_set(
             err, CIM_ERR_USAGE,
             "dataset: a folder and a split name (\"t10k\" or \"train\") are needed");
-    char images[CIM_IDX_PATH_MAX], labels[CIM_IDX_PATH_MAX];
     int rc = find_split_file(dir, split, "images", "idx3-ubyte", images, err);
-    if (!rc)
-        rc = find_split_file(dir, split, "labels", "idx1-ubyte", labels, err);
     if (rc)
-        return rc;
-    return cim_idx_load_dataset(images, labels, d, err);
+        images[0] = '\0';
+    int rc_labels = find_split_file(dir, split, "labels", "idx1-ubyte", labels, err);
+    if (rc_labels)
+        labels[0] = '\0';
+    return rc ? rc : rc_labels;
+}
+
+int cim_idx_load_split(const char *dir, const char *split, cim_dataset *d, cim_error *err)
+{
+    char images[CIM_IDX_PATH_MAX], labels[CIM_IDX_PATH_MAX];
+    memset(d, 0, sizeof *d);
+    int rc = cim_idx_split_paths(dir, split, images, labels, err);
+    return rc ? rc : cim_idx_load_dataset(images, labels, d, err);
 }
 
 int cim_dataset_subset(const cim_dataset *src, int64_t first, int64_t count, cim_dataset *out,

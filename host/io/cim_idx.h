@@ -50,6 +50,12 @@ int cim_idx_load_dataset(const char *images_path, const char *labels_path, cim_d
  * paths tried. */
 int cim_idx_load_split(const char *dir, const char *split, cim_dataset *d, cim_error *err);
 
+/* The two files cim_idx_load_split(dir, split) reads, into images and labels
+ * (CIM_IDX_PATH_MAX bytes each; "" for one that is missing): 0, or its
+ * error for the first missing file. */
+int cim_idx_split_paths(const char *dir, const char *split, char *images, char *labels,
+                        cim_error *err);
+
 /* Copies images [first, first + count) of `src` into a new dataset *out (with
  * the same paths, and num_classes_seen recomputed over the copied labels).
  * first < 0, count < 1 or first + count > src->count is CIM_ERR_INPUT,
