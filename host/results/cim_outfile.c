@@ -175,9 +175,7 @@ static int make_temporary(cim_outfile *o, cim_error *err)
     o->new_named = 1;
     mask = umask(0);
     umask(mask);
-    if (fchmod(o->new_fd, 0644 & ~mask) != 0) {
-        /* mkstemp's 0600 stays: the file is still ours and readable by us */
-    }
+    (void)fchmod(o->new_fd, 0644 & ~mask); /* if it fails, mkstemp's 0600 stays: still ours */
     held = lock_exclusive(o->new_fd);
     if (held != 0)
         return cim_error_set(err, CIM_ERR_IO, "--out %s: cannot lock the new file: %s", o->path,

@@ -53,44 +53,39 @@ static int same_string(hid_t file, const char *path, const char *name, const cha
     return rc;
 }
 
-static int same_int64(hid_t file, const char *path, const char *name, int64_t ours, cim_error *err)
+/* A scalar numeric attribute (kind CIM_H5_INT64, CIM_H5_UINT64 or
+ * CIM_H5_DOUBLE) equal to *ours. */
+static int same_number(hid_t file, const char *path, const char *name, cim_h5_kind kind,
+                       const void *ours, cim_error *err)
 {
-    int64_t theirs;
+    union {
+        int64_t i;
+        uint64_t u;
+        double d;
+    } theirs, mine;
     char a[32], b[32];
-    if (cim_h5_attr_read_scalar(file, name, H5T_NATIVE_INT64, &theirs) < 0)
+    int equal;
+    if (cim_h5_attr_read_scalar(file, name, cim_h5_mem_type(kind), &theirs) < 0)
         return unreadable(err, path, name);
-    if (theirs == ours)
-        return 0;
-    snprintf(a, sizeof a, "%lld", (long long)theirs);
-    snprintf(b, sizeof b, "%lld", (long long)ours);
-    return differs(err, path, name, a, b);
-}
-
-static int same_uint64(hid_t file, const char *path, const char *name, uint64_t ours,
-                       cim_error *err)
-{
-    uint64_t theirs;
-    char a[32], b[32];
-    if (cim_h5_attr_read_scalar(file, name, H5T_NATIVE_UINT64, &theirs) < 0)
-        return unreadable(err, path, name);
-    if (theirs == ours)
-        return 0;
-    snprintf(a, sizeof a, "%llu", (unsigned long long)theirs);
-    snprintf(b, sizeof b, "%llu", (unsigned long long)ours);
-    return differs(err, path, name, a, b);
-}
-
-static int same_double(hid_t file, const char *path, const char *name, double ours, cim_error *err)
-{
-    double theirs;
-    char a[32], b[32];
-    if (cim_h5_attr_read_scalar(file, name, H5T_NATIVE_DOUBLE, &theirs) < 0)
-        return unreadable(err, path, name);
-    if (theirs == ours)
-        return 0;
-    snprintf(a, sizeof a, "%.17g", theirs);
-    snprintf(b, sizeof b, "%.17g", ours);
-    return differs(err, path, name, a, b);
+    memcpy(&mine, ours, kind == CIM_H5_DOUBLE ? sizeof mine.d : sizeof mine.i);
+    switch (kind) {
+    case CIM_H5_DOUBLE:
+        equal = theirs.d == mine.d;
+        snprintf(a, sizeof a, "%.17g", theirs.d);
+        snprintf(b, sizeof b, "%.17g", mine.d);
+        break;
+    case CIM_H5_UINT64:
+        equal = theirs.u == mine.u;
+        snprintf(a, sizeof a, "%llu", (unsigned long long)theirs.u);
+        snprintf(b, sizeof b, "%llu", (unsigned long long)mine.u);
+        break;
+    default:
+        equal = theirs.i == mine.i;
+        snprintf(a, sizeof a, "%lld", (long long)theirs.i);
+        snprintf(b, sizeof b, "%lld", (long long)mine.i);
+        break;
+    }
+    return equal ? 0 : differs(err, path, name, a, b);
 }
 
 static int check_identity(hid_t file, const char *path, const cim_h5_run_meta *m, cim_error *err)
@@ -123,11 +118,11 @@ static int check_identity(hid_t file, const char *path, const cim_h5_run_meta *m
     for (size_t i = 0; rc == 0 && i < sizeof strings / sizeof *strings; ++i)
         rc = same_string(file, path, strings[i].name, strings[i].ours, err);
     for (size_t i = 0; rc == 0 && i < sizeof numbers / sizeof *numbers; ++i)
-        rc = same_int64(file, path, numbers[i].name, numbers[i].ours, err);
+        rc = same_number(file, path, numbers[i].name, CIM_H5_INT64, &numbers[i].ours, err);
     if (rc == 0)
-        rc = same_uint64(file, path, "seed", m->seed, err);
+        rc = same_number(file, path, "seed", CIM_H5_UINT64, &m->seed, err);
     if (rc == 0)
-        rc = same_double(file, path, "yield_target", m->yield_target, err);
+        rc = same_number(file, path, "yield_target", CIM_H5_DOUBLE, &m->yield_target, err);
     return rc;
 }
 
