@@ -24,6 +24,12 @@
 /* Current unit: 1 nA. A cell of 30 µA is 30000 units. */
 #define CIM_NA_PER_UA 1000
 
+/* Fine current unit: 2^-CIM_FINE_FRAC_BITS nA, for the currents that stop
+ * being whole nA (bit-line IR drop, read-disturb drift). A column current of
+ * at most 2^31 nA (the config's bound) is below 2^55 fine units, so sums fit
+ * in int64; the resolution, 6e-8 nA per step, is far below any ADC decision. */
+#define CIM_FINE_FRAC_BITS 24
+
 /* Gaussian deviates are fixed point with this many fraction bits (Q24). */
 #define CIM_Z_FRAC_BITS 24
 
