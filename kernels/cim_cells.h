@@ -8,6 +8,11 @@
  * instances below serve the reference and the scalar kernels; the kernels'
  * CIM_VW-lane instances are made in cim_lanes.cl.
  *
+ * Stuck-at faults and measured device distributions live in the programming
+ * step (cim_cell_state, the table branch of CIM_DEFINE_PROGRAM_CELLS) and in
+ * the per-cell read (cim_read_cells), so every path -- the reference, g,
+ * the per-cell C2C path, the network chips -- shares them.
+ *
  * A weight w in {-1, 0, +1} occupies CIM_MAX_SLOTS cell slots (n_slots of
  * them used, cim_mappings.h); every function fills all CIM_MAX_SLOTS, an
  * unused slot as an HRS cell, so that lane code has fixed trip counts.
@@ -19,37 +24,83 @@
 #include "cim_lanes.h"
 #include "cim_units.h"
 #include "cim_mappings.h"
+#include "cim_gauss.h"
+#include "cim_cdf.h"
 
-/* name(d, wv, nominal_hrs, nominal_lrs, sigma_hrs, sigma_lrs, z, c): the
- * programmed currents c[s] of the cells of weight wv (lane kind K) under
- * mapping d -- the nominal current of each slot's state (slot_state) plus its
- * D2D deviation, sigma of that state times the slot's Q24 deviate z[s]
- * (cim_scale_deviate) -- not clipped: where a path clips at zero is the
- * path's own choice (g at programming, the per-cell path after the read
- * deviation). SCALE(sigma, z) is cim_scale_deviate for kind K. A sigma or
- * a z of 0 adds exactly 0. The digital reference passes nominal currents 0
- * and 1, the state bit itself.
- *
- * Future stuck-at faults plug in here: one more per-cell, per-trial draw
- * (a new purpose of cim_rng.h, like D2D) that overrides `state` below for the
- * cells it hits, before the nominal current and the deviation are chosen. */
-#define CIM_DEFINE_PROGRAM_CELLS(name, K, SCALE)                                                   \
+/* What the programming and read steps need to know about the cells of a
+ * crossbar, resolved to integers (the reference fills it from cim_xbar, the
+ * kernels from the launch parameters):
+ *   nominal[state]    nA; the digital mode's cells are 0 and 1, the state bit
+ *   d2d_sigma, c2c_sigma[state]   Gaussian sigmas, nA (0: no deviation)
+ *   saf_below[2]      stuck-at faults: a cell whose SAF word u (cim_rng.h)
+ *                     has u < saf_below[0] is stuck at HRS, else one with
+ *                     u < saf_below[1] at LRS; bounds in 0..2^32 (0, 0: none)
+ *   d2d_cdf, c2c_cdf  1: the cim_cdf_set tables replace the Gaussian model
+ *                     for the states that have one (cim_cdf.h) */
+typedef struct cim_cell_model {
+    int32_t nominal[2], d2d_sigma[2], c2c_sigma[2];
+    int64_t saf_below[2];
+    int32_t d2d_cdf, c2c_cdf;
+} cim_cell_model;
+
+/* u < bound for 32-bit words u (lane kind K) and a bound in 0..2^32 given as
+ * its halves bound = 2 bh + bl: 32-bit comparisons only, exact. */
+#define CIM_BELOW_HALVES(u, bh, bl) (((u) >> 1) < (bh) || (((u) >> 1) == (bh) && ((u)&1u) < (bl)))
+
+/* name(d, wv, s, u_saf, m): the state (0 HRS, 1 LRS) of cell slot s of
+ * weight wv (lane kind K) under mapping d: the slot's state for the weight
+ * (an unused slot, -1, reads as HRS), unless the cell's stuck-at word u_saf
+ * makes it a stuck cell (cim_cell_model). */
+#define CIM_DEFINE_CELL_STATE(name, K)                                                             \
+    CIM_INLINE CIM_##K##_INT name(CIM_CONSTANT_PTR cim_mapping_desc *d, CIM_##K##_INT wv, int s,   \
+                                  CIM_##K##_UINT u_saf, const cim_cell_model *m)                   \
+    {                                                                                              \
+        const int32_t sm = d->slot_state[s][0], s0 = d->slot_state[s][1];                          \
+        const int32_t sp = d->slot_state[s][2];                                                    \
+        const CIM_##K##_INT intended =                                                             \
+            wv < 0 ? (CIM_##K##_INT)sm : (wv == 0 ? (CIM_##K##_INT)s0 : (CIM_##K##_INT)sp);        \
+        const uint32_t h0 = (uint32_t)(m->saf_below[0] >> 1), l0 = (uint32_t)(m->saf_below[0] & 1);  \
+        const uint32_t h1 = (uint32_t)(m->saf_below[1] >> 1), l1 = (uint32_t)(m->saf_below[1] & 1);  \
+        const CIM_##K##_INT state = intended == (CIM_##K##_INT)1 ? (CIM_##K##_INT)1                \
+                                                                 : (CIM_##K##_INT)0;               \
+        return CIM_BELOW_HALVES(u_saf, h0, l0)                                                     \
+                   ? (CIM_##K##_INT)0                                                              \
+                   : (CIM_BELOW_HALVES(u_saf, h1, l1) ? (CIM_##K##_INT)1 : state);                 \
+    }
+
+/* name(d, wv, m, cdf, u, u_saf, c): the programmed currents c[s] of the
+ * cells of weight wv (lane kind K) under mapping d. Each slot's state comes
+ * from STATE (above: intended, or stuck); its current is the nominal current
+ * of that state plus its D2D deviation, sigma of the state times the Q24
+ * deviate GAUSS(u[s]) of the slot's D2D word (SCALE: cim_scale_deviate for
+ * kind K) -- or, where m->d2d_cdf is set and the state has a table, the
+ * table's current at u[s] (cim_cdf_sample, once per lane). Not clipped:
+ * where a path clips at zero is the path's own choice (g at programming,
+ * the per-cell path after the read deviation). A sigma of 0 adds exactly 0,
+ * whatever u. The digital reference passes nominal currents 0 and 1, the
+ * state bit itself, and no sigmas or tables. */
+#define CIM_DEFINE_PROGRAM_CELLS(name, K, SCALE, GAUSS, STATE)                                     \
     CIM_INLINE void name(CIM_CONSTANT_PTR cim_mapping_desc *d, CIM_##K##_INT wv,                   \
-                         int32_t nominal_hrs, int32_t nominal_lrs, int32_t sigma_hrs,              \
-                         int32_t sigma_lrs, const CIM_##K##_INT *z, CIM_##K##_INT *c)              \
+                         const cim_cell_model *m, CIM_GLOBAL const cim_cdf_set *cdf,               \
+                         const CIM_##K##_UINT *u, const CIM_##K##_UINT *u_saf, CIM_##K##_INT *c)   \
     {                                                                                              \
         CIM_UNROLL for (int s = 0; s < CIM_MAX_SLOTS; ++s)                                         \
         {                                                                                          \
-            /* state of slot s for each lane's weight; unused slots (-1) read as HRS */            \
-            const int32_t sm = d->slot_state[s][0], s0 = d->slot_state[s][1];                      \
-            const int32_t sp = d->slot_state[s][2];                                                \
-            const CIM_##K##_INT state =                                                            \
-                wv < 0 ? (CIM_##K##_INT)sm : (wv == 0 ? (CIM_##K##_INT)s0 : (CIM_##K##_INT)sp);    \
-            const CIM_##K##_INT nominal = state == (CIM_##K##_INT)1 ? (CIM_##K##_INT)nominal_lrs   \
-                                                                    : (CIM_##K##_INT)nominal_hrs;  \
-            const CIM_##K##_INT sigma =                                                            \
-                state == (CIM_##K##_INT)1 ? (CIM_##K##_INT)sigma_lrs : (CIM_##K##_INT)sigma_hrs;   \
-            c[s] = nominal + SCALE(sigma, z[s]);                                                   \
+            const CIM_##K##_INT state = STATE(d, wv, s, u_saf[s], m);                              \
+            const CIM_##K##_INT nominal = state == (CIM_##K##_INT)1                                \
+                                              ? (CIM_##K##_INT)m->nominal[1]                       \
+                                              : (CIM_##K##_INT)m->nominal[0];                      \
+            const CIM_##K##_INT sigma = state == (CIM_##K##_INT)1                                  \
+                                            ? (CIM_##K##_INT)m->d2d_sigma[1]                       \
+                                            : (CIM_##K##_INT)m->d2d_sigma[0];                      \
+            c[s] = nominal + SCALE(sigma, GAUSS(u[s]));                                            \
+            if (m->d2d_cdf) {                                                                      \
+                for (int l = 0; l < CIM_##K##_LANES; ++l) {                                        \
+                    const int t = CIM_CDF_D2D + CIM_##K##_LANE(state, l);                          \
+                    if (cdf->n[t] > 0)                                                             \
+                        CIM_##K##_LANE(c[s], l) = cim_cdf_sample(cdf, t, CIM_##K##_ULANE(u[s], l)); \
+                }                                                                                  \
+            }                                                                                      \
         }                                                                                          \
     }
 
@@ -78,23 +129,33 @@
         return current;                                                                            \
     }
 
+CIM_DEFINE_CELL_STATE(cim_cell_state, S)
+
 /* The per-cell path's read of weight wv's cells (scalar; the reference and
  * cim_read_c2c): each used slot's programmed current programmed[s] plus its
- * C2C deviation (sigma of the slot's state times the Q24 deviate z[s]),
- * clipped at zero, into c[s]. Read disturb changes the programmed currents
- * between reads, never this. */
+ * C2C deviation, clipped at zero, into c[s]. The deviation is that of the
+ * cell's state (cim_cell_state: a stuck cell reads as its stuck state):
+ * sigma times the Q24 deviate of the slot's C2C word u[s], or, where
+ * m->c2c_cdf is set and the state has a C2C table, the table's value at
+ * u[s]. Read disturb changes the programmed currents between reads, never
+ * this. */
 CIM_INLINE void cim_read_cells(CIM_CONSTANT_PTR cim_mapping_desc *d, int wv,
-                               const int32_t *programmed, int32_t sigma_hrs, int32_t sigma_lrs,
-                               const int32_t *z, int32_t *c)
+                               const int32_t *programmed, const cim_cell_model *m,
+                               CIM_GLOBAL const cim_cdf_set *cdf, const uint32_t *u,
+                               const uint32_t *u_saf, int32_t *c)
 {
     for (int s = 0; s < d->n_slots; ++s) {
-        const int32_t sigma = d->slot_state[s][wv + 1] == 1 ? sigma_lrs : sigma_hrs;
-        const int32_t cur = programmed[s] + cim_scale_deviate(sigma, z[s]);
+        const int32_t state = cim_cell_state(d, wv, s, u_saf[s], m);
+        const int t = CIM_CDF_C2C + state;
+        const int32_t dev = m->c2c_cdf && cdf->n[t] > 0
+                                ? cim_cdf_sample(cdf, t, u[s])
+                                : cim_scale_deviate(m->c2c_sigma[state], cim_gauss_q24(u[s]));
+        const int32_t cur = programmed[s] + dev;
         c[s] = cur < 0 ? 0 : cur;
     }
 }
 
-CIM_DEFINE_PROGRAM_CELLS(cim_program_cells, S, cim_scale_deviate)
+CIM_DEFINE_PROGRAM_CELLS(cim_program_cells, S, cim_scale_deviate, cim_gauss_q24, cim_cell_state)
 CIM_DEFINE_CONV_CURRENT(cim_conv_current, S)
 
 #endif /* CIM_CELLS_H */

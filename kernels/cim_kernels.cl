@@ -39,11 +39,13 @@
  *   - read disturb: a per-tile cell state that evolves across reads, i.e.
  *     `raw` becomes a read-write state buffer, updated after each read of the
  *     column-currents step (reads of one chip then run in image order).
- *   - stuck-at faults: the programming step, a per-cell per-trial draw like
- *     D2D under a new purpose of cim_rng.h, overriding the cell state inside
- *     cim_program_cells[_lanes] (cim_cells.h), which every path shares.
- *   - measured device distributions: the Gaussian table sampler
- *     (cim_gauss.h), an empirical inverse-CDF table per cell state.
+ * Stuck-at faults and measured device distributions live in the programming
+ * step -- the SAF words (CIM_RNG_SAF) and the cdf tables (cim_cdf.h) enter
+ * cim_program_cells[_lanes] (cim_cells.h) -- and, for a stuck cell's read
+ * deviation and C2C tables, in cim_read_cells: every path shares them.
+ * Digital chips with stuck-at faults differ per trial, so the engine reads
+ * them through cim_program_g / cim_read_g (nominal currents 0 and 1, no
+ * deviation), not the bit-planes.
  */
 #include "cim_device.h"
 
@@ -64,16 +66,43 @@ static inline void cim_tile_cell(__constant const cim_launch_params *lp, __globa
     *cell = (uint)(row_cell[m] + col_cell[n]);
 }
 
+/* The cells' model of the launch (cim_cells.h). */
+static inline cim_cell_model cim_launch_cell_model(__constant const cim_launch_params *lp)
+{
+    cim_cell_model m;
+    for (int s = 0; s < 2; ++s) {
+        m.nominal[s] = (int)lp->current_na[s];
+        m.d2d_sigma[s] = (int)lp->d2d_sigma_na[s];
+        m.c2c_sigma[s] = (int)lp->c2c_sigma_na[s];
+        m.saf_below[s] = lp->saf_below[s];
+    }
+    m.d2d_cdf = (int)lp->cdf_on[0];
+    m.c2c_cdf = (int)lp->cdf_on[1];
+    return m;
+}
+
+/* The stuck-at words of the cells of a weight, or zeros (no faults). */
+static inline void cim_saf_words(__constant const cim_launch_params *lp, uint tile, uint cell,
+                                 uint trial, uint *u_saf)
+{
+    for (int s = 0; s < 4; ++s)
+        u_saf[s] = 0;
+    if (lp->saf_on)
+        cim_rng_words4(lp->seed, CIM_RNG_SAF, (uint)lp->layer, tile, trial, 0, cell, u_saf);
+}
+
 /* Programmed currents of the cells of weight wv at tile/cell in trial
  * `trial` (cim_program_cells, cim_cells.h), not clipped. A sigma of 0 adds 0. */
 static inline void cim_program_weight(__constant const cim_launch_params *lp,
-                                      __constant const cim_mapping_desc *d, int wv, uint tile,
+                                      __constant const cim_mapping_desc *d,
+                                      __global const cim_cdf_set *cdf, int wv, uint tile,
                                       uint cell, uint trial, int *raw)
 {
-    int z[4];
-    cim_rng_normals4(lp->seed, CIM_RNG_D2D, (uint)lp->layer, tile, trial, 0, cell, z);
-    cim_program_cells(d, wv, (int)lp->current_na[0], (int)lp->current_na[1],
-                      (int)lp->d2d_sigma_na[0], (int)lp->d2d_sigma_na[1], z, raw);
+    uint u[4], u_saf[4];
+    const cim_cell_model cm = cim_launch_cell_model(lp);
+    cim_rng_words4(lp->seed, CIM_RNG_D2D, (uint)lp->layer, tile, trial, 0, cell, u);
+    cim_saf_words(lp, tile, cell, trial, u_saf);
+    cim_program_cells(d, wv, &cm, cdf, u, u_saf, raw);
 }
 
 /* Writes one output column's tile conversions to the trace buffers. */
@@ -133,12 +162,14 @@ static inline void cim_store_result(__constant const cim_launch_params *lp, cim_
 
 /* global: (rows_pad / CIM_VW, cols, batch). One work-item programs the
  * weights (m0..m0+VW-1, n) of one trial: one Philox block per weight gives
- * the D2D deviates of its (up to four) cells, which are clipped and folded
+ * the D2D words of its (up to four) cells, another their stuck-at words
+ * when faults are on; the currents are clipped and folded
  * into g. weights_t is [cols][rows_pad] and the row halves of `pos` are
  * padded to rows_pad, so lanes past the last row read zeros; their g is 0. */
 __kernel void cim_program_g(__constant const cim_launch_params *lp,
                             __constant const cim_column_params *cp, __global const char *weights_t,
-                            __global const int *pos, __global int *g)
+                            __global const int *pos, __global int *g,
+                            __global const cim_cdf_set *cdf)
 {
     const long m0 = get_global_id(0) * CIM_VW, n = get_global_id(1), b = get_global_id(2);
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[cp->mapping];
@@ -152,17 +183,22 @@ __kernel void cim_program_g(__constant const cim_launch_params *lp,
     const cim_vec wv = CIM_VLOAD_INT(weights_t + n * lp->rows_pad + m0);
     const cim_vec m = (cim_vec)(int)m0 + CIM_LANE_INDEX;
     const cim_vec live = m < (cim_vec)(int)lp->rows;
-    cim_uvec ctr[4];
-    CIM_RNG_COUNTER(
-        ctr, CIM_TO_UINT(CIM_VLOAD(row_cell + m0) + col_cell[n]), (uint)(lp->trial_first + b),
-        CIM_TO_UINT(CIM_VLOAD(row_tile + m0) + col_tile[n]), (uint)lp->layer, CIM_RNG_D2D, 0u);
-    cim_philox_lanes(ctr, (uint)(lp->seed & 0xffffffffu), (uint)(lp->seed >> 32));
-    cim_vec z[CIM_MAX_SLOTS], c[CIM_MAX_SLOTS];
+    const cim_uvec cells = CIM_TO_UINT(CIM_VLOAD(row_cell + m0) + col_cell[n]);
+    const cim_uvec tiles = CIM_TO_UINT(CIM_VLOAD(row_tile + m0) + col_tile[n]);
+    const uint trial = (uint)(lp->trial_first + b);
+    cim_uvec ctr[4], saf[4];
 #pragma unroll
-    for (int s = 0; s < CIM_MAX_SLOTS; ++s)
-        z[s] = cim_gauss_lanes(ctr[s]);
-    cim_program_cells_lanes(d, wv, (int)lp->current_na[0], (int)lp->current_na[1],
-                            (int)lp->d2d_sigma_na[0], (int)lp->d2d_sigma_na[1], z, c);
+    for (int s = 0; s < 4; ++s)
+        saf[s] = 0;
+    CIM_RNG_COUNTER(ctr, cells, trial, tiles, (uint)lp->layer, CIM_RNG_D2D, 0u);
+    cim_philox_lanes(ctr, (uint)(lp->seed & 0xffffffffu), (uint)(lp->seed >> 32));
+    if (lp->saf_on) {
+        CIM_RNG_COUNTER(saf, cells, trial, tiles, (uint)lp->layer, CIM_RNG_SAF, 0u);
+        cim_philox_lanes(saf, (uint)(lp->seed & 0xffffffffu), (uint)(lp->seed >> 32));
+    }
+    const cim_cell_model cm = cim_launch_cell_model(lp);
+    cim_vec c[CIM_MAX_SLOTS];
+    cim_program_cells_lanes(d, wv, &cm, cdf, ctr, saf, c);
 #pragma unroll
     for (int s = 0; s < CIM_MAX_SLOTS; ++s)
         c[s] = c[s] < 0 ? (cim_vec)0 : c[s];
@@ -237,7 +273,7 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
 __kernel void cim_program_raw(__constant const cim_launch_params *lp,
                               __constant const cim_column_params *cp,
                               __global const char *weights_t, __global const int *pos,
-                              __global int *raw)
+                              __global int *raw, __global const cim_cdf_set *cdf)
 {
     const long m = get_global_id(0), n = get_global_id(1), b = get_global_id(2);
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[cp->mapping];
@@ -245,7 +281,7 @@ __kernel void cim_program_raw(__constant const cim_launch_params *lp,
     uint tile, cell;
     int c[CIM_MAX_SLOTS];
     cim_tile_cell(lp, pos, m, n, &tile, &cell);
-    cim_program_weight(lp, d, weights_t[n * lp->rows_pad + m], tile, cell,
+    cim_program_weight(lp, d, cdf, weights_t[n * lp->rows_pad + m], tile, cell,
                        (uint)(lp->trial_first + b), c);
     for (int s = 0; s < d->n_slots; ++s)
         raw[(b * d->n_slots + s) * plane + n * lp->rows_pad + m] = c[s];
@@ -257,9 +293,11 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
                            __global const int *pos, __global const char *inputs,
                            __global const int *raw, __global const int *tile_s,
                            __global const int *sumw, __global const long *adc_table,
-                           __global int *out, __global int *trace_current, __global long *trace_adc)
+                           __global int *out, __global int *trace_current, __global long *trace_adc,
+                           __global const cim_cdf_set *cdf)
 {
     const long m = get_global_id(0), i = get_global_id(1), b = get_global_id(2);
+    const cim_cell_model cm = cim_launch_cell_model(lp);
     const cim_column_params p = *cp;
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[p.mapping];
     const long plane = lp->cols * lp->rows_pad;
@@ -274,14 +312,14 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
         /* column currents: every cell of the column with its C2C deviation */
         for (long n = tn * lp->xbar_n; n < tn * lp->xbar_n + n_used; ++n) {
             const int v = inputs[row * lp->cols + n] + 1, wv = weights_t[n * lp->rows_pad + m];
-            int z[4], programmed[CIM_MAX_SLOTS], c[CIM_MAX_SLOTS];
-            uint tile, cell;
+            int programmed[CIM_MAX_SLOTS], c[CIM_MAX_SLOTS];
+            uint u[4], u_saf[4], tile, cell;
             cim_tile_cell(lp, pos, m, n, &tile, &cell);
-            cim_rng_normals4(lp->seed, CIM_RNG_C2C, (uint)lp->layer, tile, trial, input, cell, z);
+            cim_rng_words4(lp->seed, CIM_RNG_C2C, (uint)lp->layer, tile, trial, input, cell, u);
+            cim_saf_words(lp, tile, cell, trial, u_saf); /* the state a stuck cell reads as */
             for (int s = 0; s < d->n_slots; ++s)
                 programmed[s] = rb[s * plane + n * lp->rows_pad];
-            cim_read_cells(d, wv, programmed, (int)lp->c2c_sigma_na[0], (int)lp->c2c_sigma_na[1], z,
-                           c);
+            cim_read_cells(d, wv, programmed, &cm, cdf, u, u_saf, c);
             for (int j = 0; j < d->n_convs; ++j)
                 current[j] += cim_conv_current(d, j, v, c);
         }

@@ -7,8 +7,8 @@
  * (cim_lanes.h explains kinds) and the V instances of the shared definitions
  * -- Philox (cim_rng.h), the Gaussian sampler (cim_gauss.h), deviate scaling
  * and rounded division (cim_units.h), the ADC level lookup (cim_adc.h), the
- * column result (cim_column.h), the programming of a weight's cells and their
- * term sum (cim_cells.h) -- one line each; it restates none of
+ * column result (cim_column.h), a cell's state (stuck-at faults), the
+ * programming of a weight's cells and their term sum (cim_cells.h) -- one line each; it restates none of
  * them. It lives apart from those headers because CIM_VW is a run-time build
  * option. tests/test_kernels.c checks every result against the scalar host
  * reference at CIM_VW = 16 and 1.
@@ -119,5 +119,7 @@ CIM_DEFINE_SCALE_DEVIATE(cim_scale_deviate_lanes, V)
 CIM_DEFINE_ADC_TABLE(cim_adc_table_lanes, V)
 CIM_DEFINE_DIV_ROUND_ESTIMATED(cim_div_round_lanes, V)
 CIM_DEFINE_COLUMN_RESULT(cim_column_result_lanes, V, cim_adc_table_lanes, cim_div_round_lanes)
-CIM_DEFINE_PROGRAM_CELLS(cim_program_cells_lanes, V, cim_scale_deviate_lanes)
+CIM_DEFINE_CELL_STATE(cim_cell_state_lanes, V)
+CIM_DEFINE_PROGRAM_CELLS(cim_program_cells_lanes, V, cim_scale_deviate_lanes, cim_gauss_lanes,
+                         cim_cell_state_lanes)
 CIM_DEFINE_CONV_CURRENT(cim_conv_current_lanes, V)

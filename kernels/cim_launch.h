@@ -27,6 +27,7 @@
  *             one work-item's data contiguous on CPUs (W = SIMD width); GPUs
  *             use one block (W = rows_pad), i.e. columns fastest, coalesced.
  *             cim_g_offset() below gives the index.
+ *   cdf       cim_cdf_set (cim_cdf.h): the measured-distribution tables
  *   raw       int32 [batch][n_slots][cols][rows_pad]: programmed cell
  *             currents before clipping (for reads with C2C)
  *   out       int32 [batch][n_inputs][rows]
@@ -59,9 +60,12 @@ typedef struct cim_launch_params {
     int64_t inputs_per_item;  /* inputs one read work-item evaluates in turn */
     int64_t inputs_per_trial; /* 1: every trial has its own input vectors */
     int64_t input_trial_base; /* with inputs_per_trial: the job trial of batch entry 0 */
+    int64_t saf_below[2];     /* stuck-at bounds (cim_cell_model), 0..2^32 */
+    int64_t saf_on;           /* 1: draw the stuck-at words */
+    int64_t cdf_on[2];        /* 1: the cdf buffer's D2D / C2C tables are in use */
 } cim_launch_params;
 
-CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 25, cim_launch_params_size);
+CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 30, cim_launch_params_size);
 
 /* Row of input i of batch entry b in the per-input arrays (cim_launch.h). */
 CIM_INLINE int64_t cim_input_row(CIM_CONSTANT_PTR cim_launch_params *lp, int64_t b, int64_t i)

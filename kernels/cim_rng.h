@@ -23,8 +23,11 @@
  * kernels (cim_lanes.cl). tests/test_rng.c checks the scalar instance against
  * Random123's own philox4x32 and its known answers.
  *
- * Future stuck-at faults are one more per-trial, per-cell draw like D2D: a
- * new purpose below, drawn where the cells are programmed.
+ * Stuck-at faults (CIM_RNG_SAF) are one more per-trial, per-cell draw keyed
+ * like D2D: word s of a weight's block decides whether its slot-s cell is
+ * stuck (cim_cells.h), so turning faults on changes no D2D draw. Measured
+ * device distributions (cim_cdf.h) read the D2D and C2C words themselves
+ * (cim_rng_words4) instead of their normal deviates.
  */
 #ifndef CIM_RNG_H
 #define CIM_RNG_H
@@ -37,6 +40,7 @@
 /* Purposes: one stream family each; new physics adds a new purpose. */
 #define CIM_RNG_D2D 1u /* device-to-device: per trial, tile, cell */
 #define CIM_RNG_C2C 2u /* cycle-to-cycle: per trial, tile, input, cell */
+#define CIM_RNG_SAF 3u /* stuck-at faults: per trial, tile, cell (input 0) */
 
 #define CIM_RNG_MAX_LAYERS 4096u
 #define CIM_RNG_MAX_TILES 65536u
@@ -85,6 +89,15 @@ CIM_INLINE philox4x32_ctr_t cim_rng_block(uint64_t seed, uint32_t purpose, uint3
     CIM_RNG_COUNTER(c.v, cell, trial, tile, layer, purpose, input);
     cim_philox4x32_10(c.v, (uint32_t)(seed & 0xffffffffu), (uint32_t)(seed >> 32));
     return c;
+}
+
+/* The four 32-bit words of one block: one per cell slot of a weight. */
+CIM_INLINE void cim_rng_words4(uint64_t seed, uint32_t purpose, uint32_t layer, uint32_t tile,
+                               uint32_t trial, uint32_t input, uint32_t cell, uint32_t u[4])
+{
+    philox4x32_ctr_t r = cim_rng_block(seed, purpose, layer, tile, trial, input, cell);
+    for (int s = 0; s < 4; ++s)
+        u[s] = r.v[s];
 }
 
 /* Four Q24 standard normal deviates for the four cell slots of one weight. */

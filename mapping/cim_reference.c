@@ -4,9 +4,10 @@
  * one of them (docs/semantics.md; docs/HACKING.md for the models to come):
  *   1. programming, cim_reference_program_tile: every cell's current for this
  *      trial (nominal current of its state plus its D2D deviation:
- *      cim_program_cells, cim_cells.h, shared with the kernels). Stuck-at
- *      faults go there: a per-cell, per-trial draw like D2D under a new RNG
- *      purpose (cim_rng.h) that overrides the cell's state.
+ *      cim_program_cells, cim_cells.h, shared with the kernels), or the
+ *      current of a measured distribution's table (cim_cdf.h); a stuck-at
+ *      fault (its own per-cell draw, CIM_RNG_SAF) overrides the cell's state
+ *      first, in digital mode too.
  *   2. the read, cim_reference_read_tile_columns: programmed cells + the row
  *      drives of one input vector -> the column current of every conversion
  *      of every output column of the tile. Each cell current gets a fresh
@@ -18,8 +19,8 @@
  *      after each read (read disturb) instead of a constant.
  *   3. conversion, cim_column_result(): ADC and recombination of one
  *      column's currents; the tile results of one output add as integers.
- * Measured device distributions replace the Gaussian table sampler
- * (cim_gauss.h) that steps 1 and 2 draw from.
+ * Measured device distributions (cim_cdf.h) replace the Gaussian sampler
+ * (cim_gauss.h) for the states that have a table, in steps 1 and 2.
  *
  * Random draws come from cim_rng.h keyed by (seed, layer, tile, trial, input,
  * cell), exactly as the kernels key them.
@@ -37,22 +38,22 @@ void cim_reference_program_tile(const cim_xbar *x, const int8_t *w, int32_t rows
                                 int32_t tile, int32_t m0, int32_t n0, uint32_t trial, int32_t *raw)
 {
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
-    const int digital = (int)x->column.digital;
-    const int d2d = cim_xbar_has_d2d(x);
+    const int d2d = cim_xbar_has_d2d(x), saf = cim_xbar_has_saf(x);
+    const cim_cell_model model = cim_xbar_cell_model(x);
     const size_t plane = (size_t)x->xbar_m * x->xbar_n;
     memset(raw, 0, sizeof(int32_t) * plane * d->n_slots);
     for (int32_t m = m0; m < rows && m < m0 + x->xbar_m; ++m) {
         for (int32_t n = n0; n < cols && n < n0 + x->xbar_n; ++n) {
             uint32_t cell = (uint32_t)((m - m0) * x->xbar_n + (n - n0));
             int wv = w[(size_t)m * cols + n];
-            int32_t z[4] = {0, 0, 0, 0}, c[CIM_MAX_SLOTS];
+            uint32_t u[4] = {0, 0, 0, 0}, u_saf[4] = {0, 0, 0, 0};
+            int32_t c[CIM_MAX_SLOTS];
             if (d2d)
-                cim_rng_normals4(x->seed, CIM_RNG_D2D, x->layer, (uint32_t)tile, trial, 0, cell, z);
-            if (digital)
-                cim_program_cells(d, wv, 0, 1, 0, 0, z, c); /* the state bit */
-            else
-                cim_program_cells(d, wv, x->current_na[0], x->current_na[1], x->d2d_sigma_na[0],
-                                  x->d2d_sigma_na[1], z, c);
+                cim_rng_words4(x->seed, CIM_RNG_D2D, x->layer, (uint32_t)tile, trial, 0, cell, u);
+            if (saf)
+                cim_rng_words4(x->seed, CIM_RNG_SAF, x->layer, (uint32_t)tile, trial, 0, cell,
+                               u_saf);
+            cim_program_cells(d, wv, &model, &x->cdf, u, u_saf, c);
             for (int s = 0; s < d->n_slots; ++s)
                 raw[s * plane + cell] = c[s];
         }
@@ -65,7 +66,8 @@ static void read_column(const cim_xbar *x, const int8_t *w, int32_t cols, const 
                         const int8_t *xin, uint32_t input, uint32_t trial, int32_t *current)
 {
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
-    const int c2c = cim_xbar_has_c2c(x);
+    const int c2c = cim_xbar_has_c2c(x), saf = cim_xbar_has_saf(x);
+    const cim_cell_model model = cim_xbar_cell_model(x);
     const size_t plane = (size_t)x->xbar_m * x->xbar_n;
     for (int j = 0; j < d->n_convs; ++j)
         current[j] = 0;
@@ -74,12 +76,14 @@ static void read_column(const cim_xbar *x, const int8_t *w, int32_t cols, const 
         int wv = w[(size_t)m * cols + n];
         int xv = xin[n];
         int32_t programmed[CIM_MAX_SLOTS], c[CIM_MAX_SLOTS] = {0, 0, 0, 0};
-        int32_t z[4] = {0, 0, 0, 0};
+        uint32_t u[4] = {0, 0, 0, 0}, u_saf[4] = {0, 0, 0, 0};
         if (c2c)
-            cim_rng_normals4(x->seed, CIM_RNG_C2C, x->layer, (uint32_t)tile, trial, input, cell, z);
+            cim_rng_words4(x->seed, CIM_RNG_C2C, x->layer, (uint32_t)tile, trial, input, cell, u);
+        if (c2c && saf) /* the state a stuck cell reads as */
+            cim_rng_words4(x->seed, CIM_RNG_SAF, x->layer, (uint32_t)tile, trial, 0, cell, u_saf);
         for (int s = 0; s < d->n_slots; ++s)
             programmed[s] = raw[s * plane + cell];
-        cim_read_cells(d, wv, programmed, x->c2c_sigma_na[0], x->c2c_sigma_na[1], z, c);
+        cim_read_cells(d, wv, programmed, &model, &x->cdf, u, u_saf, c);
         for (int j = 0; j < d->n_convs; ++j)
             current[j] += cim_conv_current(d, j, xv + 1, c); /* drive[.][x + 1] */
     }

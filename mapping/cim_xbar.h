@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#include "cim_cdf.h"
+#include "cim_cells.h"
 #include "cim_column.h"
 #include "cim_mappings.h"
 
@@ -28,16 +30,55 @@ typedef struct cim_xbar {
     cim_column_params column; /* digital flag, ADC, HRS/Delta for the ADC */
     uint64_t seed;
     uint32_t layer; /* layer id in RNG keys (0 for `cimgpu mvm`) */
+    /* Stuck-at faults: a cell whose SAF word u (cim_rng.h) is below
+     * saf_below[0] is stuck at HRS, else below saf_below[1] at LRS; bounds
+     * 0..2^32 (cim_config_resolve: round(2^32 p0), that + round(2^32 p1)).
+     * In analog and digital mode alike. */
+    int64_t saf_below[2];
+    /* Measured distributions (cim_cdf.h): n = 0 for a state without a table
+     * (the Gaussian model); analog mode only. */
+    cim_cdf_set cdf;
 } cim_xbar;
+
+static inline int cim_xbar_has_cdf(const cim_xbar *x, int first)
+{
+    return !x->column.digital && (x->cdf.n[first] > 0 || x->cdf.n[first + 1] > 0);
+}
 
 static inline int cim_xbar_has_d2d(const cim_xbar *x)
 {
-    return !x->column.digital && (x->d2d_sigma_na[0] > 0 || x->d2d_sigma_na[1] > 0);
+    return !x->column.digital && (x->d2d_sigma_na[0] > 0 || x->d2d_sigma_na[1] > 0 ||
+                                  cim_xbar_has_cdf(x, CIM_CDF_D2D));
 }
 
 static inline int cim_xbar_has_c2c(const cim_xbar *x)
 {
-    return !x->column.digital && (x->c2c_sigma_na[0] > 0 || x->c2c_sigma_na[1] > 0);
+    return !x->column.digital && (x->c2c_sigma_na[0] > 0 || x->c2c_sigma_na[1] > 0 ||
+                                  cim_xbar_has_cdf(x, CIM_CDF_C2C));
+}
+
+/* Stuck-at faults on: chips differ even in digital mode. */
+static inline int cim_xbar_has_saf(const cim_xbar *x)
+{
+    return x->saf_below[1] > 0;
+}
+
+/* The cells' model for the programming and read steps (cim_cells.h): in
+ * digital mode nominal currents 0 and 1 (the state bit), no deviations and
+ * no tables, the faults kept. */
+static inline cim_cell_model cim_xbar_cell_model(const cim_xbar *x)
+{
+    const int digital = (int)x->column.digital;
+    cim_cell_model m;
+    for (int s = 0; s < 2; ++s) {
+        m.nominal[s] = digital ? s : x->current_na[s];
+        m.d2d_sigma[s] = digital ? 0 : x->d2d_sigma_na[s];
+        m.c2c_sigma[s] = digital ? 0 : x->c2c_sigma_na[s];
+        m.saf_below[s] = x->saf_below[s];
+    }
+    m.d2d_cdf = cim_xbar_has_cdf(x, CIM_CDF_D2D);
+    m.c2c_cdf = cim_xbar_has_cdf(x, CIM_CDF_C2C);
+    return m;
 }
 
 static inline int32_t cim_tiles(int32_t extent, int32_t tile)

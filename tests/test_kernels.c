@@ -1,5 +1,6 @@
 /* test_kernels.c -- the OpenCL kernels against the plain-C reference, bit for
  * bit: every mapping, digital and analog, noise-free and with D2D and C2C on,
+ * with stuck-at faults and measured device tables,
  * ideal and finite ADCs, on matrices that need several ragged tiles, for
  * several trial counts and batch sizes (results must not depend on how trials
  * are batched), and for two SIMD widths of the read kernel.
@@ -61,8 +62,42 @@ typedef enum variant {
     D2D_FINITE,
     D2D_C2C_INF,
     D2D_C2C_FINITE,
-    C2C_ONLY
+    C2C_ONLY,
+    /* stuck-at faults (8 % / 12 % of the cells at HRS / LRS) on: */
+    SAF_DIGITAL,
+    SAF_D2D_FINITE,
+    SAF_D2D_C2C_INF,
+    /* measured tables (cdf_tables below) for D2D, and C2C, with faults too */
+    CDF_D2D_INF,
+    CDF_D2D_FINITE,
+    CDF_C2C_SAF_FINITE
 } variant;
+
+/* A table of cim_cdf.h: n points, currents in nA, probabilities P. */
+static void set_table(cim_xbar *x, int t, int n, const int64_t *i_na, const double *p)
+{
+    x->cdf.n[t] = n;
+    for (int k = 0; k < n; ++k) {
+        x->cdf.i[t][k] = i_na[k];
+        x->cdf.p[t][k] = (int64_t)(p[k] * 4294967296.0 + 0.5);
+    }
+}
+
+/* D2D tables for both states (the LRS one with a flat step, the HRS one
+ * reaching 0 nA) and, with c2c, centred-ish C2C tables. */
+static void cdf_tables(cim_xbar *x, int c2c)
+{
+    static const int64_t hrs[] = {0, 4000, 5000, 9000}, lrs[] = {20000, 25000, 30000, 31000, 40000};
+    static const double ph[] = {0, 0.3, 0.5, 1}, pl[] = {0, 0.1, 0.5, 0.5, 1};
+    static const int64_t ch[] = {-1000, 0, 1500}, cl[] = {-3000, 3000};
+    static const double pch[] = {0, 0.5, 1}, pcl[] = {0, 1};
+    set_table(x, CIM_CDF_D2D + CIM_STATE_HRS, 4, hrs, ph);
+    set_table(x, CIM_CDF_D2D + CIM_STATE_LRS, 5, lrs, pl);
+    if (c2c) {
+        set_table(x, CIM_CDF_C2C + CIM_STATE_HRS, 3, ch, pch);
+        set_table(x, CIM_CDF_C2C + CIM_STATE_LRS, 2, cl, pcl);
+    }
+}
 
 /* HRS/LRS 5/30 µA; D2D sigma 2/6 µA (large against HRS, so clipping is
  * exercised), C2C sigma 1.5/3 µA; finite ADCs of the type the mapping needs
@@ -70,6 +105,24 @@ typedef enum variant {
 static cim_xbar make_xbar(cim_mapping_id id, variant v, int32_t xm, int32_t xn, int bits)
 {
     const cim_mapping_desc *d = cim_mapping_desc_of(id);
+    const variant base = v == SAF_DIGITAL          ? DIGITAL
+                         : v == SAF_D2D_FINITE     ? D2D_FINITE
+                         : v == SAF_D2D_C2C_INF    ? D2D_C2C_INF
+                         : v == CDF_D2D_INF        ? NOISE_FREE_INF
+                         : v == CDF_D2D_FINITE     ? D2D_FINITE
+                         : v == CDF_C2C_SAF_FINITE ? D2D_C2C_FINITE
+                                                   : v;
+    if (base != v) {
+        cim_xbar x = make_xbar(id, base, xm, xn, bits);
+        if (v == SAF_DIGITAL || v == SAF_D2D_FINITE || v == SAF_D2D_C2C_INF ||
+            v == CDF_C2C_SAF_FINITE) {
+            x.saf_below[0] = (int64_t)(0.08 * 4294967296.0);
+            x.saf_below[1] = (int64_t)(0.20 * 4294967296.0);
+        }
+        if (v == CDF_D2D_INF || v == CDF_D2D_FINITE || v == CDF_C2C_SAF_FINITE)
+            cdf_tables(&x, v == CDF_C2C_SAF_FINITE);
+        return x;
+    }
     cim_xbar x = v == DIGITAL ? cim_test_xbar_digital(id, xm, xn)
                               : cim_test_xbar_inf(id, xm, xn, 5000, 30000);
     x.seed = 0x1234567890abcdefull;
@@ -233,6 +286,37 @@ static void test_d2d_c2c_finite_matches_reference(void **state)
 static void test_c2c_only_matches_reference(void **state)
 {
     every_mapping(state, C2C_ONLY, 21, 29, 16, 12, 3, 2, 0, 0);
+}
+
+/* Stuck-at faults: digital chips (which then differ per trial and take the
+ * g kernels), analog ones with D2D and a finite ADC, and with C2C (a stuck
+ * cell reads with its stuck state's deviation); shared and per-trial inputs. */
+static void test_stuck_at_faults_match_reference(void **state)
+{
+    fixture *f = *state;
+    every_mapping(state, SAF_DIGITAL, 37, 70, 16, 32, 5, 3, 2, 1);
+    every_mapping(state, SAF_D2D_FINITE, 37, 29, 16, 12, 4, 3, 0, 1);
+    every_mapping(state, SAF_D2D_C2C_INF, 21, 29, 16, 12, 3, 2, 0, 0);
+    for (int id = 0; id < CIM_MAPPING_COUNT; id += 3) {
+        cim_xbar x = make_xbar((cim_mapping_id)id, SAF_DIGITAL, 8, 16, 4);
+        compare_inputs(f, &x, 11, 37, 3, 2, 5, 2, 1, 1);
+        compare_planes(f, &x, 11, 21, 24, 2, 3, 2, 0, 1, 8);
+    }
+}
+
+/* Measured device tables in place of the Gaussian: D2D tables alone (no
+ * sigma), with D2D sigmas for nothing (tables win) and a finite ADC, and C2C
+ * tables with stuck-at faults on. */
+static void test_device_tables_match_reference(void **state)
+{
+    fixture *f = *state;
+    every_mapping(state, CDF_D2D_INF, 37, 29, 16, 12, 4, 3, 0, 1);
+    every_mapping(state, CDF_D2D_FINITE, 37, 29, 16, 12, 4, 2, 0, 0);
+    every_mapping(state, CDF_C2C_SAF_FINITE, 21, 29, 16, 12, 3, 2, 0, 1);
+    for (int id = 0; id < CIM_MAPPING_COUNT; id += 4) {
+        cim_xbar x = make_xbar((cim_mapping_id)id, CDF_D2D_INF, 8, 16, 4);
+        compare_inputs(f, &x, 11, 37, 3, 2, 5, 2, 0, 1);
+    }
 }
 
 /* The same trials computed in batches of 1, 2, 3 and all at once. */
@@ -586,6 +670,8 @@ static void test_shared_struct_layout(void **state)
         cmocka_unit_test(test_d2d_c2c_inf_matches_reference),                                      \
         cmocka_unit_test(test_d2d_c2c_finite_matches_reference),                                   \
         cmocka_unit_test(test_c2c_only_matches_reference),                                         \
+        cmocka_unit_test(test_stuck_at_faults_match_reference),                                    \
+        cmocka_unit_test(test_device_tables_match_reference),                                      \
         cmocka_unit_test(test_results_independent_of_batch_size),                                  \
         cmocka_unit_test(test_trial_replay_matches_run),                                           \
         cmocka_unit_test(test_inputs_per_trial_match_reference),                                   \

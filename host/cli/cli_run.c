@@ -46,8 +46,9 @@
 typedef struct run_options {
     const char *model, *data, *split, *config, *mapping, *out, *device;
     uint64_t images, first_image, trials, trial_offset, seed;
-    double yield_target, lrs_noise, hrs_noise;
-    int has_yield, has_lrs_noise, has_hrs_noise, adc_bits, c2c, trace, resume, force;
+    double yield_target, lrs_noise, hrs_noise, saf_hrs, saf_lrs;
+    int has_yield, has_lrs_noise, has_hrs_noise, has_saf_hrs, has_saf_lrs, adc_bits, c2c, trace,
+        resume, force;
     cim_pixel_layers first_layer;
     cim_pipeline pipeline;
 } run_options;
@@ -111,6 +112,7 @@ static void usage(FILE *out)
           "                    [--first-image F] [--trials T] [--trial-offset O] [--seed S]\n"
           "                    [--config CFG.json] [--mapping NAME] [--adc-bits B]\n"
           "                    [--lrs-noise U] [--hrs-noise U] [--c2c]\n"
+          "                    [--saf-hrs P] [--saf-lrs P]\n"
           "                    [--first-layer host|crossbar] [--pipeline auto|host|device]\n"
           "                    [--yield-target A] [--out R.h5 [--trace] [--resume] [--force]]\n"
           "                    [--device SPEC]\n"
@@ -149,6 +151,9 @@ static void usage(FILE *out)
         "  --lrs-noise U      sigma of LRS cells in uA, D2D and C2C alike (0..10000)\n"
         "  --hrs-noise U      sigma of HRS cells in uA, D2D and C2C alike (0..10000)\n"
         "  --c2c              turns C2C (a fresh deviation per read) on\n"
+        "  --saf-hrs P        probability that a cell is stuck at HRS (SAF_HRS, 0..1)\n"
+        "  --saf-lrs P        probability that a cell is stuck at LRS (SAF_LRS, 0..1);\n"
+        "                     SAF_HRS + SAF_LRS <= 1; faults apply in digital_only too\n"
         "  --first-layer W    where weight layers on raw pixels (the first layer of an image\n"
         "                     model) run: host (exact) or crossbar (8 bit-plane reads per\n"
         "                     input, shifted and added digitally)\n"
@@ -199,6 +204,8 @@ enum {
     OPT_ADC_BITS,
     OPT_LRS,
     OPT_HRS,
+    OPT_SAF_HRS,
+    OPT_SAF_LRS,
     OPT_C2C,
     OPT_YIELD,
     OPT_OUT,
@@ -226,6 +233,8 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
                                          {"lrs-noise", required_argument, 0, OPT_LRS},
                                          {"hrs-noise", required_argument, 0, OPT_HRS},
                                          {"c2c", no_argument, 0, OPT_C2C},
+                                         {"saf-hrs", required_argument, 0, OPT_SAF_HRS},
+                                         {"saf-lrs", required_argument, 0, OPT_SAF_LRS},
                                          {"yield-target", required_argument, 0, OPT_YIELD},
                                          {"out", required_argument, 0, OPT_OUT},
                                          {"trace", no_argument, 0, OPT_TRACE},
@@ -345,6 +354,14 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
                                      c == OPT_LRS ? "lrs" : "hrs", a);
             *(c == OPT_LRS ? &o->has_lrs_noise : &o->has_hrs_noise) = 1;
             break;
+        case OPT_SAF_HRS:
+        case OPT_SAF_LRS:
+            if (parse_double(a, 0, 1, c == OPT_SAF_HRS ? &o->saf_hrs : &o->saf_lrs) != 0)
+                return cim_error_set(err, CIM_ERR_USAGE,
+                                     "run: --saf-%s '%s': expected a probability from 0 to 1",
+                                     c == OPT_SAF_HRS ? "hrs" : "lrs", a);
+            *(c == OPT_SAF_HRS ? &o->has_saf_hrs : &o->has_saf_lrs) = 1;
+            break;
         case OPT_YIELD:
             if (parse_double(a, 0, 1, &o->yield_target) != 0)
                 return cim_error_set(err, CIM_ERR_USAGE,
@@ -404,6 +421,10 @@ static int build_config(run_state *r, cim_error *err)
         r->cfg.hrs_noise_ua = r->cfg.hrs_noise_c2c_ua = o->hrs_noise;
     if (o->c2c)
         r->cfg.c2c_var = 1;
+    if (o->has_saf_hrs)
+        r->cfg.saf_hrs = o->saf_hrs;
+    if (o->has_saf_lrs)
+        r->cfg.saf_lrs = o->saf_lrs;
     return cim_config_validate(&r->cfg, err);
 }
 
@@ -560,7 +581,7 @@ static void print_pipeline(const run_state *r)
     const char *taken = p == CIM_PIPELINE_AUTO ? "device" : NULL;
     if (p == CIM_PIPELINE_HOST)
         taken = NULL;
-    else if (r->cfg.digital)
+    else if (r->cfg.digital && !(r->cfg.saf_hrs > 0 || r->cfg.saf_lrs > 0))
         taken = "host (digital chips)";
     else if (cim_xbar_has_c2c(&r->plan.layers[r->plan.first_crossbar].xbar))
         taken = "host (C2C)";
@@ -588,13 +609,22 @@ static void print_banner(const run_state *r)
                cim_mapping_name(c->mapping), c->M, c->N);
         printf("variability: none (digital_only)\n");
     } else {
+        const int d2d_tables = c->cdf[CIM_CDF_D2D].n > 0 || c->cdf[CIM_CDF_D2D + 1].n > 0;
+        const int c2c_tables = c->cdf[CIM_CDF_C2C].n > 0 || c->cdf[CIM_CDF_C2C + 1].n > 0;
         printf("crossbar: %s %dx%d, HRS/LRS %g/%g uA (%s column currents)\n",
                cim_mapping_name(c->mapping), c->M, c->N, c->hrs_ua, c->lrs_ua,
                d->signed_current ? "signed" : "non-negative");
         printf("variability: D2D %s, sigma HRS/LRS %g/%g uA; C2C %s, sigma HRS/LRS %g/%g uA\n",
                c->d2d_var ? "on" : "off", c->hrs_noise_ua, c->lrs_noise_ua,
                c->c2c_var ? "on" : "off", c->hrs_noise_c2c_ua, c->lrs_noise_c2c_ua);
+        if (d2d_tables || c2c_tables)
+            printf("device tables: D2D HRS %d / LRS %d points, C2C HRS %d / LRS %d points "
+                   "(replace the Gaussian of those states)\n",
+                   c->cdf[CIM_CDF_D2D].n, c->cdf[CIM_CDF_D2D + 1].n, c->cdf[CIM_CDF_C2C].n,
+                   c->cdf[CIM_CDF_C2C + 1].n);
     }
+    if (c->saf_hrs > 0 || c->saf_lrs > 0)
+        printf("stuck-at faults: %g of the cells at HRS, %g at LRS\n", c->saf_hrs, c->saf_lrs);
     print_adc(r);
     printf("layers on crossbars: %d of %d weight layers (on raw pixels: %s)\n", r->plan.n_crossbar,
            weight_layers(&r->model),

@@ -70,6 +70,9 @@ const char *cim_config_adc_type_name(int adc_type)
 #define KEY_CHOICE(key, field, names) \
     {key, CIM_KEY_CHOICE, F(field), 0, 0, 0, 0, NULL, names, CIM_COUNT_OF(names), NULL}
 #define KEY_SPECIAL(key, kind) {key, kind, 0, 0, 0, 0, 0, NULL, NULL, 0, NULL}
+#define KEY_PROBABILITY(key, field) \
+    {key, CIM_KEY_NUMBER, F(field), 0, 1, 0, 0, NULL, NULL, 0, NULL}
+#define KEY_CDF(key, first) {key, CIM_KEY_CDF, F(cdf[first]), 0, 0, 0, 0, NULL, NULL, 0, NULL}
 /* clang-format on */
 
 const cim_key_spec cim_config_keys[] = {
@@ -107,6 +110,12 @@ const cim_key_spec cim_config_keys[] = {
     KEY_INACTIVE("read_disturb_update_tolerance", read_disturb_update_tolerance),
     KEY_OFF("parasitics", parasitics, "parasitics (bit-line IR drop)"),
     KEY_INACTIVE("w_res", w_res),
+    KEY_PROBABILITY("SAF_HRS", saf_hrs),
+    KEY_PROBABILITY("SAF_LRS", saf_lrs),
+    KEY_CDF("device_cdf", CIM_CDF_D2D),
+    KEY_CDF("device_cdf_c2c", CIM_CDF_C2C),
+    KEY_SPECIAL("device_cdf_csv", CIM_KEY_CDF_CSV),
+    KEY_SPECIAL("device_lognormal", CIM_KEY_LOGNORMAL),
 };
 
 const int cim_config_n_keys = CIM_COUNT_OF(cim_config_keys);
@@ -218,6 +227,9 @@ void cim_config_default(cim_config *cfg)
     cfg->read_disturb_mitigation_fp = cfg->read_disturb_update_tolerance = cfg->w_res = NAN;
     cfg->read_disturb_update_freq = 1;
     cfg->read_disturb_mitigation_strategy = CIM_RD_MITIGATION_OFF;
+    cfg->saf_hrs = cfg->saf_lrs = 0.0;
+    for (int t = 0; t < CIM_CDF_TABLES; ++t)
+        cfg->cdf[t].n = 0;
 }
 
 static const char run_default_json[] =

@@ -31,6 +31,18 @@
  *   read_disturb_update_tolerance, w_res    numbers, inactive          absent
  *   read_disturb_update_freq      integer >= 1, inactive               1
  *   read_disturb_mitigation_strategy "OFF", "SOFTWARE", "CELL_BASED"   "OFF"
+ *   SAF_HRS, SAF_LRS  stuck-at fault probabilities per physical cell,
+ *                     0..1 each, SAF_HRS + SAF_LRS <= 1                0, 0
+ *   device_cdf        {"HRS": [[I, P], ...], "LRS": [...]}: measured D2D
+ *                     distribution tables (µA; cim_cdf.h), either state
+ *                     alone; replace the Gaussian D2D of that state      {}
+ *   device_cdf_c2c    the same for the per-read (C2C) deviation           {}
+ *   device_cdf_csv    path of a CSV (state,current_uA) of measured currents:
+ *                     device_cdf tables from its samples (input only)
+ *   device_lognormal  {"HRS": {"mu": m, "sigma": s}, ...} (ln µA): device_cdf
+ *                     tables of lognormals (input only)
+ *                     The three D2D forms may not give the same state twice;
+ *                     any of them read over a base replaces its D2D tables.
  * Any other key, a wrong type or a value out of range is CIM_ERR_CONFIG with
  * one line naming the origin (file name), the key and what was expected.
  *
@@ -73,6 +85,14 @@
 
 #define CIM_CONFIG_MAX_SPLIT 2 /* SPLIT entries kept */
 
+/* One measured-distribution table (device_cdf, device_cdf_c2c) as given:
+ * n points (I µA, P), n = 0 for none. Tables are indexed as in cim_cdf.h:
+ * CIM_CDF_D2D + state, CIM_CDF_C2C + state. */
+typedef struct cim_config_cdf {
+    int n;
+    double i_ua[CIM_CDF_MAX_POINTS], p[CIM_CDF_MAX_POINTS];
+} cim_config_cdf;
+
 typedef struct cim_calib_range {
     char *layer;
     double lo_ua, hi_ua;
@@ -104,6 +124,9 @@ typedef struct cim_config {
     double t_read, v_read, read_disturb_mitigation_fp, read_disturb_update_tolerance, w_res;
     int read_disturb_update_freq;
     int read_disturb_mitigation_strategy; /* CIM_RD_MITIGATION_* */
+
+    double saf_hrs, saf_lrs; /* stuck-at probabilities per physical cell */
+    cim_config_cdf cdf[CIM_CDF_TABLES];
 } cim_config;
 
 /* The documented defaults; for the keys the JSON requires: TNN_I on a

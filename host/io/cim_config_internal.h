@@ -12,6 +12,10 @@
  *                         combinations of keys
  *   cim_config_resolve.c  a valid cim_config -> the integers of cim_xbar
  *   cim_config_json.c     a valid cim_config -> provenance JSON
+ *   cim_config_cdf.c      the stuck-at and measured-distribution keys: the
+ *                         three input forms of device tables (JSON points, a
+ *                         CSV of samples, lognormal parameters), a table's
+ *                         rules, and their integers in cim_xbar
  * The table `cim_config_keys` is the one list of keys: parsing, validation
  * and the provenance JSON all walk it, so they cannot disagree on a name, a
  * range or the order.
@@ -55,6 +59,9 @@ typedef enum cim_key_kind {
     CIM_KEY_MAPPING, /* m_mode */
     CIM_KEY_SPLIT,
     CIM_KEY_CALIB_DICT,
+    CIM_KEY_CDF,       /* device_cdf, device_cdf_c2c: tables; offset: their cim_config_cdf pair */
+    CIM_KEY_CDF_CSV,   /* device_cdf_csv: input only, fills the D2D tables */
+    CIM_KEY_LOGNORMAL, /* device_lognormal: input only, fills the D2D tables */
 } cim_key_kind;
 
 /* One JSON key: its kind, the cim_config field it fills, its range and
@@ -128,6 +135,36 @@ CIM_CONFIG_INTERNAL void cim_config_describe_choices(char *buf, size_t n, const 
 CIM_CONFIG_INTERNAL int cim_config_key_error(const char *origin, int code, cim_error *err,
                                              const char *key, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* ---------------------------------------------------------------------------
+ * Stuck-at faults and device tables (cim_config_cdf.c)
+ */
+
+struct cJSON;
+
+/* Parses one of the table keys (CIM_KEY_CDF, _CDF_CSV, _LOGNORMAL) into
+ * cfg. *touched has bit t set for every table t this text gave so far: a
+ * table given twice is an error; the first D2D (C2C) key of a text clears
+ * the D2D (C2C) tables it read over. */
+CIM_CONFIG_INTERNAL int cim_config_parse_cdf(const char *origin, const cim_key_spec *k,
+                                             const struct cJSON *v, cim_config *cfg,
+                                             unsigned *touched, cim_error *err);
+
+/* The rules on the stored tables and SAF probabilities (validation). */
+CIM_CONFIG_INTERNAL int cim_config_validate_cells(const cim_config *cfg, cim_error *err);
+
+/* A CIM_KEY_CDF key's tables as JSON ({"HRS": [[I, P], ...], ...}); NULL when
+ * out of memory. */
+CIM_CONFIG_INTERNAL struct cJSON *cim_config_cdf_json(const cim_config *cfg,
+                                                      const cim_key_spec *k);
+
+/* The faults' bounds and the tables in use (D2D tables with d2d_var, C2C
+ * tables with c2c_var, none in digital mode) into x. */
+CIM_CONFIG_INTERNAL void cim_config_resolve_cells(const cim_config *cfg, cim_xbar *x);
+
+/* The largest current (nA) a cell of `state` can be programmed to, and the
+ * largest |deviation| of one read, when that state has a table; -1 when not. */
+CIM_CONFIG_INTERNAL int64_t cim_config_cdf_max_na(const cim_xbar *x, int table);
 
 /* Frees the adc_calib_dict entries and leaves none. */
 CIM_CONFIG_INTERNAL void cim_config_free_calib(cim_config *cfg);

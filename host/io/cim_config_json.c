@@ -4,7 +4,9 @@
  * The members are the key table's (cim_config.c), in its order, with the
  * defaults filled in, so a results file records the whole configuration that
  * produced it, not only what its config file said. Optional numbers that were
- * not given (NAN) are left out: JSON has no NAN. The text reads back through
+ * not given (NAN) are left out: JSON has no NAN. The input forms of device
+ * tables (device_cdf_csv, device_lognormal) are recorded as the device_cdf
+ * tables they gave. The text reads back through
  * cim_config_parse to an equal config, and writing that again gives the same
  * text (tests/test_config.c checks the round trip).
  *
@@ -47,6 +49,11 @@ static cJSON *member_json(const cim_config *cfg, const cim_key_spec *k)
         }
         return dict;
     }
+    case CIM_KEY_CDF:
+        return cim_config_cdf_json(cfg, k);
+    case CIM_KEY_CDF_CSV:
+    case CIM_KEY_LOGNORMAL:
+        return NULL; /* input forms: recorded as the device_cdf tables they gave */
     }
     return NULL;
 }
@@ -60,6 +67,8 @@ char *cim_config_to_json(const cim_config *cfg)
         const cim_key_spec *k = &cim_config_keys[i];
         if (k->kind == CIM_KEY_NUMBER && k->optional && isnan(cim_key_double_value(cfg, k)))
             continue; /* not given */
+        if (k->kind == CIM_KEY_CDF_CSV || k->kind == CIM_KEY_LOGNORMAL)
+            continue; /* input forms of device_cdf, which records their tables */
         cJSON *v = member_json(cfg, k);
         if (!v || !cJSON_AddItemToObject(root, k->name, v)) {
             cJSON_Delete(v);

@@ -59,7 +59,8 @@ typedef struct parse_ctx {
     const cim_config *base; /* NULL: the reference's defaults and required keys */
     cim_config *cfg;
     cim_error *err;
-    uint64_t given; /* bit i: cim_config_keys[i] was present */
+    uint64_t given;        /* bit i: cim_config_keys[i] was present */
+    unsigned cdf_touched; /* bit t: device table t was given (cim_config_parse_cdf) */
 } parse_ctx;
 
 static int type_error(parse_ctx *c, const char *key, const cJSON *v, const char *expected)
@@ -199,6 +200,10 @@ static int parse_member(parse_ctx *c, const cim_key_spec *k, const cJSON *v)
         return parse_split(c, k, v);
     case CIM_KEY_CALIB_DICT:
         return parse_calib_dict(c, k, v);
+    case CIM_KEY_CDF:
+    case CIM_KEY_CDF_CSV:
+    case CIM_KEY_LOGNORMAL:
+        return cim_config_parse_cdf(c->origin, k, v, c->cfg, &c->cdf_touched, c->err);
     }
     return cim_error_set(c->err, CIM_ERR_CONFIG, "%s: key \"%s\": internal error",
                          cim_config_origin(c->origin), k->name);
@@ -354,7 +359,7 @@ int cim_config_parse_over(const char *json_text, const char *origin, const cim_c
             return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory", origin);
         }
     }
-    parse_ctx c = {origin, base, cfg, err, 0};
+    parse_ctx c = {origin, base, cfg, err, 0, 0};
     int rc = json_text ? parse_root(&c, json_text)
                        : cim_error_set(err, CIM_ERR_CONFIG, "%s: no config text",
                                        cim_config_origin(origin));

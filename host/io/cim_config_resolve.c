@@ -6,8 +6,9 @@
  * HRS 0 and Delta 1 (c = s) and no ADC. A finite ADC's range becomes
  * half-units (2 per nA): in MAX mode +-2 N Delta for a signed column current
  * (SYM) or [0, 2 N LRS] (POS); in CALIB mode the layer's adc_calib_dict entry.
- * Finally the largest column current the Gaussian sampler can produce --
- * N x rows per input x 2 cells x (LRS + 6.4 sigma) -- must fit in int32, so
+ * Stuck-at bounds and device tables come from cim_config_cdf.c. Finally the
+ * largest column current the cells can produce -- N x rows per input x 2
+ * cells x (LRS + 6.4 sigma, or a table's largest current) -- must fit in int32, so
  * the reference and the kernels can sum currents in 32 bits.
  *
  * Invariant: cim_config_resolve validates first, so every table lookup here
@@ -71,10 +72,17 @@ static int check_current_range(const cim_config *cfg, const cim_xbar *x, cim_err
     const cim_mapping_desc *d = &CIM_MAPPINGS[cfg->mapping];
     int64_t cell_max_tenths = 0; /* largest cell current, 0.1 nA */
     for (int s = CIM_STATE_HRS; s <= CIM_STATE_LRS; ++s) {
-        int64_t c = cfg->digital ? (int64_t)s * CIM_CONFIG_TENTHS
-                                 : (int64_t)x->current_na[s] * CIM_CONFIG_TENTHS +
-                                       (int64_t)CIM_CONFIG_TAIL_SIGMA_TENTHS *
-                                           (x->d2d_sigma_na[s] + x->c2c_sigma_na[s]);
+        /* a measured table bounds its own state's current or deviation */
+        const int64_t d2d_table = cim_config_cdf_max_na(x, CIM_CDF_D2D + s);
+        const int64_t c2c_table = cim_config_cdf_max_na(x, CIM_CDF_C2C + s);
+        const int64_t programmed =
+            d2d_table >= 0 ? d2d_table * CIM_CONFIG_TENTHS
+                           : (int64_t)x->current_na[s] * CIM_CONFIG_TENTHS +
+                                 (int64_t)CIM_CONFIG_TAIL_SIGMA_TENTHS * x->d2d_sigma_na[s];
+        const int64_t read = c2c_table >= 0
+                                 ? c2c_table * CIM_CONFIG_TENTHS
+                                 : (int64_t)CIM_CONFIG_TAIL_SIGMA_TENTHS * x->c2c_sigma_na[s];
+        int64_t c = cfg->digital ? (int64_t)s * CIM_CONFIG_TENTHS : programmed + read;
         if (c > cell_max_tenths)
             cell_max_tenths = c;
     }
@@ -132,5 +140,6 @@ int cim_config_resolve(const cim_config *cfg, const char *layer_name, uint64_t s
                 return rc;
         }
     }
+    cim_config_resolve_cells(cfg, x); /* stuck-at bounds, device tables */
     return check_current_range(cfg, x, err);
 }

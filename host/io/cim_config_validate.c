@@ -10,7 +10,8 @@
  *      1..16 bits for POS, 2..16 for SYM, whose 2^b - 1 levels have no step
  *      between them for b = 1); mapping vs. adc_type (a signed column current
  *      needs SYM or INF, a non-negative one POS or INF); CALIB with a finite
- *      ADC needs its dict; TNN_IV/TNN_V need W_BIT = 2 and SPLIT = [1, 1].
+ *      ADC needs its dict; SAF_HRS + SAF_LRS <= 1 and the device tables'
+ *      rules (cim_config_cdf.c); TNN_IV/TNN_V need W_BIT = 2 and SPLIT = [1, 1].
  * The first broken rule is reported, as one line naming the origin and the
  * key. Nothing here allocates or changes the config; later layers may index
  * tables by values the earlier ones have checked.
@@ -171,7 +172,7 @@ static int validate_combinations(const cim_config *cfg, cim_error *err)
                              "LRS %g µA",
                              cim_config_origin(origin), cfg->hrs_ua, cfg->lrs_ua);
     int rc = validate_adc(cfg, err);
-    if (rc)
+    if (rc || (rc = cim_config_validate_cells(cfg, err)) != 0)
         return rc;
     if (cfg->mapping == CIM_TNN_IV || cfg->mapping == CIM_TNN_V) {
         const char *mapping = cim_mapping_name(cfg->mapping);

@@ -94,6 +94,7 @@ static cim_xbar digital_xbar(const cim_xbar *x)
     d.column.digital = 1;
     d.column.hrs = 0;
     d.column.delta = 1;
+    d.saf_below[0] = d.saf_below[1] = 0; /* the ideal chip has no faults */
     return d;
 }
 

@@ -3,7 +3,9 @@
  * Per call: the host derives the digital side information once
  * (cim_engine_side.c: weight sums per tile column, input sums per tile, the
  * list of driving input positions per input and tile, or the bit-planes in
- * digital mode), uploads it with the weights, then walks the trials in batches. Each analog batch
+ * digital mode), uploads it with the weights, then walks the trials in batches. Digital chips
+ * with stuck-at faults differ per trial and take the analog path's g kernels (their cells are
+ * the state bits). Each analog batch
  * is two launches: program (cells of every weight for every trial of the batch) and read (every
  * input x every output column x every trial of the batch). The batch size only changes how much
  * device memory one launch uses, never a result: every random draw is keyed by its global trial
@@ -38,7 +40,7 @@
 
 typedef struct engine_bufs {
     cl_mem lp, cp, weights_t, pos, inputs, sumw, tile_s, entries, entry_start, work, out,
-        trace_current, trace_adc, state_bits, drive_bits, adc_table, folded;
+        trace_current, trace_adc, state_bits, drive_bits, adc_table, folded, cdf;
 } engine_bufs;
 
 static void release_bufs(engine_bufs *b)
@@ -68,11 +70,16 @@ static void fill_launch_params(const cim_ocl *ocl, cim_launch_params *lp, const 
     lp->trial_first = job->trial_first;
     lp->input_first = job->input_first;
     lp->n_inputs = job->n_inputs;
+    const cim_cell_model cm = cim_xbar_cell_model(x); /* digital: 0 and 1, no deviation */
     for (int s = 0; s < 2; ++s) {
-        lp->current_na[s] = x->current_na[s];
-        lp->d2d_sigma_na[s] = x->d2d_sigma_na[s];
-        lp->c2c_sigma_na[s] = x->c2c_sigma_na[s];
+        lp->current_na[s] = cm.nominal[s];
+        lp->d2d_sigma_na[s] = cm.d2d_sigma[s];
+        lp->c2c_sigma_na[s] = cm.c2c_sigma[s];
+        lp->saf_below[s] = cm.saf_below[s];
     }
+    lp->saf_on = cim_xbar_has_saf(x);
+    lp->cdf_on[0] = cm.d2d_cdf;
+    lp->cdf_on[1] = cm.c2c_cdf;
     lp->d2d_on = cim_xbar_has_d2d(x);
     lp->c2c_on = cim_xbar_has_c2c(x);
     lp->trace = tracing;
@@ -248,6 +255,15 @@ static int upload_adc_table(cim_ocl *ocl, const cim_xbar *x, engine_bufs *bf, ci
     return bf->adc_table ? 0 : err->code;
 }
 
+/* The measured-distribution tables (cim_cdf.h), read by the programming and
+ * C2C read kernels (n = 0 everywhere when the model is Gaussian). */
+static int upload_cdf(cim_ocl *ocl, const cim_xbar *x, engine_bufs *bf, cim_error *err)
+{
+    bf->cdf = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof x->cdf, (void *)&x->cdf,
+                             "device distribution tables", err);
+    return bf->cdf ? 0 : err->code;
+}
+
 /* Trials per batch: bounded by the device's allocation limit and memory. */
 static int32_t batch_trials(const cim_ocl *ocl, const cim_mvm_job *job, size_t work_per_trial,
                             size_t out_per_trial)
@@ -349,7 +365,7 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
     }
     if (planes > 1 && (rc = make_fold_kernel(ocl, job, bf, &kfold, err)) != 0)
         goto done;
-    if ((rc = upload_adc_table(ocl, x, bf, err)) != 0 ||
+    if ((rc = upload_adc_table(ocl, x, bf, err)) != 0 || (rc = upload_cdf(ocl, x, bf, err)) != 0 ||
         (rc = upload_cell_layout(ocl, job, si, rows_pad, bf, err)) != 0)
         goto done;
     if (c2c) {
@@ -377,15 +393,16 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
         (rc = cim_ocl_kernel(ocl, c2c ? "cim_read_c2c" : "cim_read_g", &kread, err)) != 0)
         goto done;
     {
-        const cl_mem pargs[] = {bf->lp, bf->cp, bf->weights_t, bf->pos, bf->work};
+        const cl_mem pargs[] = {bf->lp, bf->cp, bf->weights_t, bf->pos, bf->work, bf->cdf};
         const cl_mem rargs_g[] = {
             bf->lp,   bf->cp,        bf->work, bf->entries,       bf->entry_start, bf->tile_s,
             bf->sumw, bf->adc_table, bf->out,  bf->trace_current, bf->trace_adc};
         const cl_mem rargs_c2c[] = {bf->lp,        bf->cp,   bf->weights_t,     bf->pos,
                                     bf->inputs,    bf->work, bf->tile_s,        bf->sumw,
-                                    bf->adc_table, bf->out,  bf->trace_current, bf->trace_adc};
-        if ((rc = cim_ocl_set_args(kprog, 5, pargs, err)) != 0 ||
-            (rc = c2c ? cim_ocl_set_args(kread, 12, rargs_c2c, err)
+                                    bf->adc_table, bf->out,  bf->trace_current, bf->trace_adc,
+                                    bf->cdf};
+        if ((rc = cim_ocl_set_args(kprog, 6, pargs, err)) != 0 ||
+            (rc = c2c ? cim_ocl_set_args(kread, 13, rargs_c2c, err)
                       : cim_ocl_set_args(kread, 11, rargs_g, err)) != 0)
             goto done;
     }
@@ -433,7 +450,8 @@ int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim
 {
     cim_error scratch;
     err = cim_error_or(err, &scratch); /* the helpers below read err->code */
-    if (job->xbar->column.digital && job->inputs_per_trial && job->n_trials > 1) {
+    const int digital = job->xbar->column.digital && !cim_xbar_has_saf(job->xbar);
+    if (digital && job->inputs_per_trial && job->n_trials > 1) {
         /* No variability: the trials' inputs are just more inputs of one chip,
          * and [trial][input][row] is the same layout either way. */
         cim_mvm_job flat = *job;
@@ -460,8 +478,10 @@ int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim
         rc = err->code;
         goto done;
     }
-    rc = job->xbar->column.digital ? run_digital(ocl, job, &si, &bf, out, trace, err)
-                                   : run_analog(ocl, job, &si, &bf, out, trace, err);
+    /* digital chips with stuck-at faults differ per trial: the g path, whose
+     * cells are then the state bits (fill_launch_params) */
+    rc = digital ? run_digital(ocl, job, &si, &bf, out, trace, err)
+                 : run_analog(ocl, job, &si, &bf, out, trace, err);
 done:
     release_bufs(&bf);
     cim_side_free(&si);
@@ -490,10 +510,12 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
     int rc = 0;
     memset(&bf, 0, sizeof bf);
     memset(chips, 0, sizeof *chips);
-    if (x->column.digital || cim_xbar_has_c2c(x) || rows <= 0 || cols <= 0 || n_trials <= 0)
+    if ((x->column.digital && !cim_xbar_has_saf(x)) || cim_xbar_has_c2c(x) || rows <= 0 ||
+        cols <= 0 || n_trials <= 0)
         return cim_error_set(err, CIM_ERR_USAGE,
-                             "engine: kept chips are analog without C2C (%d x %d, %d trials)", rows,
-                             cols, n_trials);
+                             "engine: kept chips are analog without C2C, or digital with stuck-at "
+                             "faults (%d x %d, %d trials)",
+                             rows, cols, n_trials);
     if ((rc = cim_side_weights(&si, &job, ocl->vector_width, err)) != 0)
         goto done;
     const size_t work = work_bytes_per_trial(x, cols, si.rows_pad) * (size_t)n_trials;
@@ -515,14 +537,14 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
         rc = err->code;
         goto done;
     }
-    if ((rc = upload_adc_table(ocl, x, &bf, err)) != 0 ||
+    if ((rc = upload_adc_table(ocl, x, &bf, err)) != 0 || (rc = upload_cdf(ocl, x, &bf, err)) != 0 ||
         (rc = upload_cell_layout(ocl, &job, &si, si.rows_pad, &bf, err)) != 0)
         goto done;
     if ((rc = cim_ocl_kernel(ocl, "cim_program_g", &k, err)) != 0)
         goto done;
     {
-        const cl_mem args[] = {bf.lp, bf.cp, bf.weights_t, bf.pos, bf.work};
-        if ((rc = cim_ocl_set_args(k, 5, args, err)) != 0 ||
+        const cl_mem args[] = {bf.lp, bf.cp, bf.weights_t, bf.pos, bf.work, bf.cdf};
+        if ((rc = cim_ocl_set_args(k, 6, args, err)) != 0 ||
             (rc =
                  cim_ocl_launch(ocl, k, "program kernel", (size_t)(si.rows_pad / ocl->vector_width),
                                 (size_t)cols, (size_t)n_trials, NULL, err)) != 0)
