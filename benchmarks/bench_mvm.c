@@ -8,6 +8,13 @@
  * where one MAC is one weight x input product of W x.
  *
  *   bench_mvm [--trials T] [--inputs I] [--repeat R] [--device SPEC]
+ *             [--saf P] [--device-csv CELLS.csv]
+ *
+ * --saf P puts stuck-at faults on every cell with probability P (half at
+ * HRS, half at LRS), in the analog and the digital workload (whose chips then
+ * differ per trial and take the g kernels); --device-csv replaces the D2D
+ * Gaussian by the tables of a CSV of cell currents (device_cdf_csv). Both
+ * measure what these models cost.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -15,6 +22,7 @@
 #include <string.h>
 
 #include "cim_clock.h"
+#include "cim_config.h"
 #include "cim_engine.h"
 #include "cim_mapping.h"
 #include "cim_reference.h"
@@ -150,7 +158,8 @@ int main(int argc, char **argv)
 {
     cim_cli_keep_freed_memory(); /* as `cimgpu` does */
     int trials = 64, inputs = 512, repeats = 3;
-    const char *device = NULL;
+    const char *device = NULL, *device_csv = NULL;
+    double saf = 0;
     cim_ocl ocl;
     cim_error err = {0, ""};
     for (int a = 1; a + 1 < argc; a += 2) {
@@ -162,6 +171,14 @@ int main(int argc, char **argv)
             repeats = atoi(argv[a + 1]);
         else if (!strcmp(argv[a], "--device"))
             device = argv[a + 1];
+        else if (!strcmp(argv[a], "--saf"))
+            saf = atof(argv[a + 1]);
+        else if (!strcmp(argv[a], "--device-csv"))
+            device_csv = argv[a + 1];
+    }
+    if (!(saf >= 0 && saf <= 1)) {
+        fprintf(stderr, "bench_mvm: --saf must be a probability from 0 to 1\n");
+        return 2;
     }
     if (trials < 1 || inputs < 1 || repeats < 1) {
         fprintf(stderr, "bench_mvm: --trials, --inputs and --repeat must be positive\n");
@@ -184,11 +201,29 @@ int main(int argc, char **argv)
     fill_ternary(din, (size_t)dig_inputs * XBAR, 13);
     make_xbar(&xa, 0);
     make_xbar(&xd, 1);
+    xa.saf_below[0] = xd.saf_below[0] = (int64_t)(saf / 2 * 4294967296.0 + 0.5);
+    xa.saf_below[1] = xd.saf_below[1] = (int64_t)(saf * 4294967296.0 + 0.5);
+    if (device_csv) {
+        char json[4200];
+        cim_config cfg;
+        cim_xbar tables;
+        snprintf(json, sizeof json,
+                 "{\"m_mode\": \"TNN_I\", \"M\": 256, \"N\": 256, \"device_cdf_csv\": \"%s\"}",
+                 device_csv);
+        if (cim_config_parse(json, "--device-csv", &cfg, &err) != 0 ||
+            cim_config_resolve(&cfg, NULL, 1, 0, &tables, &err) != 0)
+            goto fail;
+        xa.cdf = tables.cdf;
+        cim_config_free(&cfg);
+    }
     printf("device: %s / %s (%u compute units, SIMD width %d)\n", ocl.platform_name,
            ocl.device_name, ocl.compute_units, ocl.vector_width);
     printf("workload: 256x256 TNN_I, HRS/LRS 5/30 uA, D2D sigma 1/3 uA, %d-bit SYM ADC; analog "
-           "%d trials x %d inputs, digital %d inputs; best of %d runs (kernel device time)\n\n",
+           "%d trials x %d inputs, digital %d inputs; best of %d runs (kernel device time)\n",
            ADC_BITS, trials, inputs, dig_inputs, repeats);
+    printf("cells: stuck-at faults %g (half HRS, half LRS)%s; D2D %s\n\n", saf,
+           saf > 0 ? ", digital through the g kernels" : "",
+           device_csv ? "tables of --device-csv" : "Gaussian");
 
     cim_mvm_job job = {.xbar = &xa,
                        .weights = w,

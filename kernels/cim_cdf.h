@@ -49,15 +49,19 @@ CIM_INLINE int32_t cim_cdf_sample(CIM_GLOBAL const cim_cdf_set *set, int t, uint
     CIM_GLOBAL const int64_t *p = set->p[t];
     CIM_GLOBAL const int64_t *c = set->i[t];
     const int64_t v = (int64_t)u;
-    int lo = 0, hi = (int)set->n[t] - 1; /* p[lo] <= v < p[hi] */
-    while (hi - lo > 1) {
-        const int mid = (lo + hi) / 2;
-        if (p[mid] <= v)
-            lo = mid;
-        else
-            hi = mid;
+    const int last = (int)set->n[t] - 2; /* the last segment */
+    /* the largest j <= last with p[j] <= v, by halving steps of fixed count
+     * (no data-dependent loop: lanes and work-items stay in step) */
+    int j = 0;
+    CIM_UNROLL for (int step = (CIM_CDF_MAX_POINTS - 1) / 2; step > 0; step >>= 1)
+    {
+        const int mid = j + step;
+        j = ((mid <= last) & (p[mid] <= v)) ? mid : j;
     }
-    return (int32_t)(c[lo] + (v - p[lo]) * (c[hi] - c[lo]) / (p[hi] - p[lo]));
+    return (int32_t)(c[j] + (v - p[j]) * (c[j + 1] - c[j]) / (p[j + 1] - p[j]));
 }
+
+CIM_STATIC_ASSERT(((CIM_CDF_MAX_POINTS - 1) & (CIM_CDF_MAX_POINTS - 2)) == 0,
+                  cim_cdf_segments_power_of_two);
 
 #endif /* CIM_CDF_H */

@@ -59,10 +59,12 @@ typedef struct cim_cell_model {
         const int32_t sp = d->slot_state[s][2];                                                    \
         const CIM_##K##_INT intended =                                                             \
             wv < 0 ? (CIM_##K##_INT)sm : (wv == 0 ? (CIM_##K##_INT)s0 : (CIM_##K##_INT)sp);        \
-        const uint32_t h0 = (uint32_t)(m->saf_below[0] >> 1), l0 = (uint32_t)(m->saf_below[0] & 1);  \
-        const uint32_t h1 = (uint32_t)(m->saf_below[1] >> 1), l1 = (uint32_t)(m->saf_below[1] & 1);  \
-        const CIM_##K##_INT state = intended == (CIM_##K##_INT)1 ? (CIM_##K##_INT)1                \
-                                                                 : (CIM_##K##_INT)0;               \
+        const uint32_t h0 = (uint32_t)(m->saf_below[0] >> 1),                                      \
+                       l0 = (uint32_t)(m->saf_below[0] & 1);                                       \
+        const uint32_t h1 = (uint32_t)(m->saf_below[1] >> 1),                                      \
+                       l1 = (uint32_t)(m->saf_below[1] & 1);                                       \
+        const CIM_##K##_INT state =                                                                \
+            intended == (CIM_##K##_INT)1 ? (CIM_##K##_INT)1 : (CIM_##K##_INT)0;                    \
         return CIM_BELOW_HALVES(u_saf, h0, l0)                                                     \
                    ? (CIM_##K##_INT)0                                                              \
                    : (CIM_BELOW_HALVES(u_saf, h1, l1) ? (CIM_##K##_INT)1 : state);                 \
@@ -98,7 +100,8 @@ typedef struct cim_cell_model {
                 for (int l = 0; l < CIM_##K##_LANES; ++l) {                                        \
                     const int t = CIM_CDF_D2D + CIM_##K##_LANE(state, l);                          \
                     if (cdf->n[t] > 0)                                                             \
-                        CIM_##K##_LANE(c[s], l) = cim_cdf_sample(cdf, t, CIM_##K##_ULANE(u[s], l)); \
+                        CIM_##K##_LANE(c[s], l) =                                                  \
+                            cim_cdf_sample(cdf, t, CIM_##K##_ULANE(u[s], l));                      \
                 }                                                                                  \
             }                                                                                      \
         }                                                                                          \

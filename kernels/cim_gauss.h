@@ -17,9 +17,8 @@
  * sampler its CIM_VW-lane instance. The interpolation is exact integer
  * arithmetic in 32-bit halves (below), so every instance gives the same z.
  *
- * Measured device distributions plug in here: an empirical inverse-CDF table
- * per cell state with the same octave layout, read by this same sampler
- * (the table becomes a parameter; the callers pick it by the cell's state).
+ * Measured device distributions do not pass through this sampler: a state
+ * with a table reads the same 32-bit word through cim_cdf.h instead.
  */
 #ifndef CIM_GAUSS_H
 #define CIM_GAUSS_H

@@ -95,8 +95,8 @@ static inline void cim_saf_words(__constant const cim_launch_params *lp, uint ti
  * `trial` (cim_program_cells, cim_cells.h), not clipped. A sigma of 0 adds 0. */
 static inline void cim_program_weight(__constant const cim_launch_params *lp,
                                       __constant const cim_mapping_desc *d,
-                                      __global const cim_cdf_set *cdf, int wv, uint tile,
-                                      uint cell, uint trial, int *raw)
+                                      __global const cim_cdf_set *cdf, int wv, uint tile, uint cell,
+                                      uint trial, int *raw)
 {
     uint u[4], u_saf[4];
     const cim_cell_model cm = cim_launch_cell_model(lp);

@@ -8,10 +8,9 @@
  * -- Philox (cim_rng.h), the Gaussian sampler (cim_gauss.h), deviate scaling
  * and rounded division (cim_units.h), the ADC level lookup (cim_adc.h), the
  * column result (cim_column.h), a cell's state (stuck-at faults), the
- * programming of a weight's cells and their term sum (cim_cells.h) -- one line each; it restates none of
- * them. It lives apart from those headers because CIM_VW is a run-time build
- * option. tests/test_kernels.c checks every result against the scalar host
- * reference at CIM_VW = 16 and 1.
+ * programming of a weight's cells and their term sum (cim_cells.h) -- one line each; it restates
+ * none of them. It lives apart from those headers because CIM_VW is a run-time build option.
+ * tests/test_kernels.c checks every result against the scalar host reference at CIM_VW = 16 and 1.
  */
 
 #define CIM_CAT_(a, b) a##b

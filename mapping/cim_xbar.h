@@ -47,14 +47,14 @@ static inline int cim_xbar_has_cdf(const cim_xbar *x, int first)
 
 static inline int cim_xbar_has_d2d(const cim_xbar *x)
 {
-    return !x->column.digital && (x->d2d_sigma_na[0] > 0 || x->d2d_sigma_na[1] > 0 ||
-                                  cim_xbar_has_cdf(x, CIM_CDF_D2D));
+    return !x->column.digital &&
+           (x->d2d_sigma_na[0] > 0 || x->d2d_sigma_na[1] > 0 || cim_xbar_has_cdf(x, CIM_CDF_D2D));
 }
 
 static inline int cim_xbar_has_c2c(const cim_xbar *x)
 {
-    return !x->column.digital && (x->c2c_sigma_na[0] > 0 || x->c2c_sigma_na[1] > 0 ||
-                                  cim_xbar_has_cdf(x, CIM_CDF_C2C));
+    return !x->column.digital &&
+           (x->c2c_sigma_na[0] > 0 || x->c2c_sigma_na[1] > 0 || cim_xbar_has_cdf(x, CIM_CDF_C2C));
 }
 
 /* Stuck-at faults on: chips differ even in digital mode. */

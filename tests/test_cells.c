@@ -272,6 +272,45 @@ static double ks_table(int32_t *x, size_t n, const cim_cdf_set *c, int t)
     return d;
 }
 
+/* The sampler against its definition by linear search, on tables with flat
+ * steps (also at both ends) and interior thresholds at 0 and 2^32, at every
+ * threshold, its neighbours, the ends of the word range and random words. */
+static void test_sampler_matches_definition(void **state)
+{
+    (void)state;
+    static cim_cdf_set set;
+    static const int64_t i[][6] = {
+        {0, 10, 20, 30, 40, 50}, {-7, -3, 1, 2, 900, 901}, {5, 6, 7, 8, 9, 10000000}};
+    static const int64_t p[][6] = {{0, 0, 100, 100, ONE / 2, ONE},
+                                   {0, 1, 2, ONE - 1, ONE, ONE},
+                                   {0, ONE / 3, ONE / 3, ONE / 3 + 1, ONE - 5, ONE}};
+    cim_test_rng r = cim_test_rng_init(__LINE__);
+    for (int t = 0; t < 3; ++t) {
+        set.n[t] = 6;
+        memcpy(set.i[t], i[t], sizeof i[t]);
+        memcpy(set.p[t], p[t], sizeof p[t]);
+        uint32_t words[64];
+        int nw = 0;
+        for (int k = 0; k < 6; ++k)
+            for (int64_t dv = -1; dv <= 1; ++dv)
+                if (p[t][k] + dv >= 0 && p[t][k] + dv < ONE)
+                    words[nw++] = (uint32_t)(p[t][k] + dv);
+        words[nw++] = 0xffffffffu;
+        while (nw < 64)
+            words[nw++] = (uint32_t)cim_test_rng_next(&r);
+        for (int w = 0; w < nw; ++w) {
+            const int64_t v = words[w];
+            int j = 0;
+            for (int k = 0; k < 5; ++k)
+                if (p[t][k] <= v)
+                    j = k;
+            const int64_t want =
+                i[t][j] + (v - p[t][j]) * (i[t][j + 1] - i[t][j]) / (p[t][j + 1] - p[t][j]);
+            assert_int_equal(cim_cdf_sample(&set, t, words[w]), want);
+        }
+    }
+}
+
 static void test_two_point_table_is_uniform(void **state)
 {
     (void)state;
@@ -321,11 +360,12 @@ static void test_lognormal_table(void **state)
     (void)state;
     cim_config cfg;
     cim_error err = {0, ""};
-    assert_int_equal(cim_config_parse("{\"m_mode\": \"BNN_III\", \"M\": 32, \"N\": 64, "
-                                      "\"device_lognormal\": {\"LRS\": {\"mu\": 3.4011973816621555, "
-                                      "\"sigma\": 0.1}}}",
-                                      "test", &cfg, &err),
-                     0);
+    assert_int_equal(
+        cim_config_parse("{\"m_mode\": \"BNN_III\", \"M\": 32, \"N\": 64, "
+                         "\"device_lognormal\": {\"LRS\": {\"mu\": 3.4011973816621555, "
+                         "\"sigma\": 0.1}}}",
+                         "test", &cfg, &err),
+        0);
     const cim_config_cdf *t = &cfg.cdf[CIM_CDF_D2D + CIM_STATE_LRS];
     assert_int_equal(t->n, 129);
     assert_true(t->p[0] == 0 && t->p[128] == 1 && fabs(t->p[64] - 0.5) < 1e-12);
@@ -362,8 +402,7 @@ static void test_gaussian_samples_table_matches_gaussian_model(void **state)
              "\"device_cdf_csv\": \"%s\"}",
              path);
     cim_xbar tab = resolved(json);
-    cim_xbar gauss =
-        resolved("{\"m_mode\": \"BNN_III\", \"M\": 32, \"N\": 64, \"LRS_NOISE\": 4}");
+    cim_xbar gauss = resolved("{\"m_mode\": \"BNN_III\", \"M\": 32, \"N\": 64, \"LRS_NOISE\": 4}");
     size_t n, m;
     int32_t *a = sample_cells(&tab, 1, 8, &n), *b = sample_cells(&gauss, 1, 8, &m);
     qsort(a, n, sizeof *a, cmp_i32);
@@ -530,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_all_stuck_is_closed_form),
         cmocka_unit_test(test_fault_fractions_are_binomial),
         cmocka_unit_test(test_faults_change_only_stuck_cells),
+        cmocka_unit_test(test_sampler_matches_definition),
         cmocka_unit_test(test_two_point_table_is_uniform),
         cmocka_unit_test(test_cells_follow_example_table),
         cmocka_unit_test(test_lognormal_table),

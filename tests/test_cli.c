@@ -404,8 +404,43 @@ static void test_run_bad_input(void **state)
         {{"run", "--pipeline", "gpu"}, "--pipeline", "auto, host or device"},
         {{"run", "--bogus"}, "--bogus", NULL},
         {{"run", "--config", "/nonexistent.json"}, "/nonexistent.json", NULL},
+        {{"run", "--saf-lrs", "1.5"}, "--saf-lrs", "probability"},
+        {{"run", "--saf-hrs", "-0.1"}, "--saf-hrs", "probability"},
+        {{"run", "--saf-hrs", "0.6", "--saf-lrs", "0.6"}, "SAF_HRS + SAF_LRS <= 1", NULL},
     };
     expect_usage_errors(*state, cases, sizeof cases / sizeof *cases);
+}
+
+/* --saf-hrs / --saf-lrs override the config, show in the banner and are
+ * recorded in the results file's resolved config; a device table from a
+ * CSV is recorded as its points. */
+static void test_run_faults_and_tables_recorded(void **state)
+{
+    const fixture *f = *state;
+    char out[CIM_TEST_PATH_MAX], cfg[CIM_TEST_PATH_MAX], json[CIM_TEST_PATH_MAX + 64];
+    run_result r;
+    if (!f->have_device)
+        skip();
+    scratch(f, "faults.h5", out);
+    scratch(f, "tables.json", cfg);
+    snprintf(json, sizeof json,
+             "{\"SAF_LRS\": 0.2, \"device_cdf_csv\": \"%s/data/devices/example_rram.csv\"}",
+             CIM_SOURCE_DIR);
+    cim_test_write_text(cfg, json);
+    run(f, &r, "--trials", "2", "--images", "4", "--config", cfg, "--saf-lrs", "0.05", "--saf-hrs",
+        "0.01", "--out", out, NULL);
+    assert_success(&r);
+    assert_non_null(strstr(r.out, "stuck-at faults: 0.01 of the cells at HRS, 0.05 at LRS"));
+    assert_non_null(strstr(r.out, "device tables: D2D HRS 257 / LRS 257 points"));
+    result_free(&r);
+    hid_t file = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(file >= 0);
+    char *text = cim_test_read_string_attr(file, "config_json");
+    assert_non_null(strstr(text, "\"SAF_HRS\":0.01,\"SAF_LRS\":0.05"));
+    assert_non_null(strstr(text, "\"device_cdf\":{\"HRS\":[["));
+    assert_null(strstr(text, "device_cdf_csv"));
+    free(text);
+    H5Fclose(file);
 }
 
 /* Writes <dir>/<split>-images-idx3-ubyte (`count` images of h x w bytes) and
@@ -1533,6 +1568,7 @@ int main(void)
         cmocka_unit_test(test_run_help),
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_run_bad_input),
+        cmocka_unit_test(test_run_faults_and_tables_recorded),
         cmocka_unit_test(test_run_dataset_shape_mismatch),
         cmocka_unit_test(test_run_small_and_replay),
         cmocka_unit_test(test_run_first_layer_on_crossbar),

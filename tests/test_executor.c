@@ -4,7 +4,8 @@
  * and CNN, tiled onto small crossbars) and several mappings; split into
  * chunks of images and trials, it gives the same predictions (a trial or an
  * image replayed alone equals itself inside the full run). The layers on raw
- * pixels run on the host or, bit-sliced, on crossbars.
+ * pixels run on the host or, bit-sliced, on crossbars. Stuck-at faults and
+ * measured device tables go through both pipelines too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -240,11 +241,74 @@ static void test_device_pipeline_matches_host_pipeline(void **state)
     assert_true(errors_seen); /* the noise reached the crossbar outputs */
 }
 
+/* Stuck-at faults and measured device tables through both pipelines: digital
+ * chips with faults and analog D2D chips with faults and tables take the
+ * device pipeline, which must equal the host pipeline and the reference
+ * network; chips with C2C (faults, C2C tables) take the host pipeline and
+ * equal the reference. */
+static void test_faults_and_tables_through_both_pipelines(void **state)
+{
+    fixture *f = *state;
+    static const char *const extra[] = {
+        "\"digital_only\": true, \"SAF_HRS\": 0.1, \"SAF_LRS\": 0.1",
+        "\"SAF_HRS\": 0.05, \"SAF_LRS\": 0.1, \"device_cdf\": {\"HRS\": [[1, 0], [4, 0.5], "
+        "[12, 1]], \"LRS\": [[20, 0], [30, 0.4], [45, 1]]}",
+        "\"SAF_LRS\": 0.1, \"c2c_var\": true, \"device_cdf_c2c\": {\"LRS\": [[-4, 0], [4, 1]]}",
+    };
+    static const cim_mapping_id ids[] = {CIM_BNN_I, CIM_BNN_V, CIM_TNN_I, CIM_TNN_IV};
+    int device_runs = 0;
+    if (!f->have_device)
+        skip();
+    cim_model m;
+    load_generated(&m, "bnn", 1);
+    const size_t image_size = (size_t)cim_shape_size(&m.input_shape);
+    uint8_t *images = malloc(image_size * IMAGES);
+    cim_test_rng r = cim_test_rng_init(93);
+    for (size_t i = 0; i < image_size * IMAGES; ++i)
+        images[i] = (uint8_t)cim_test_rng_int(&r, 0, 255);
+    for (size_t e = 0; e < sizeof extra / sizeof *extra; ++e) {
+        for (size_t k = 0; k < sizeof ids / sizeof *ids; ++k) {
+            char json[1024];
+            cim_config cfg;
+            cim_error err = {0, ""};
+            snprintf(json, sizeof json,
+                     "{\"m_mode\": \"%s\", \"M\": 3, \"N\": 7, \"HRS_NOISE\": 1, "
+                     "\"LRS_NOISE\": 3, %s}",
+                     cim_mapping_name(ids[k]), extra[e]);
+            if (cim_config_parse(json, "test", &cfg, &err) != 0)
+                fail_msg("%s", err.msg);
+            expect_reference(f, &m, &cfg, CIM_PIXELS_ON_HOST);
+            cim_plan *xbars = cim_test_plan(&m, &cfg, 5, CIM_PIXELS_ON_CROSSBAR);
+            const cim_exec_job probe = {.plan = xbars,
+                                        .n_images = IMAGES,
+                                        .n_trials = TRIALS,
+                                        .pipeline = CIM_PIPELINE_DEVICE};
+            if (cim_executor_device_applies(&f->ocl, &probe)) {
+                const int32_t nc = xbars->n_crossbar;
+                int32_t dev[TRIALS * IMAGES], host[TRIALS * IMAGES];
+                int64_t dmis[TRIALS * 8], hmis[TRIALS * 8], dout[8], hout[8];
+                assert_true(nc <= 8);
+                run_pipeline(f, &m, xbars, images, CIM_PIPELINE_DEVICE, dev, dmis, dout, nc);
+                run_pipeline(f, &m, xbars, images, CIM_PIPELINE_HOST, host, hmis, hout, nc);
+                assert_memory_equal(dev, host, sizeof dev);
+                assert_memory_equal(dmis, hmis, sizeof(int64_t) * (size_t)(TRIALS * nc));
+                ++device_runs;
+            }
+            cim_test_plan_free(xbars);
+            cim_config_free(&cfg);
+        }
+    }
+    assert_int_equal(device_runs, 2 * 4); /* digital with faults and D2D with tables */
+    free(images);
+    cim_model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_executor_matches_reference_network),
         cmocka_unit_test(test_device_pipeline_matches_host_pipeline),
+        cmocka_unit_test(test_faults_and_tables_through_both_pipelines),
     };
     return cmocka_run_group_tests(tests, setup, cim_test_device_teardown);
 }

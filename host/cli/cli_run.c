@@ -607,7 +607,8 @@ static void print_banner(const run_state *r)
     if (c->digital) {
         printf("crossbar: %s %dx%d, digital_only (exact integer counts)\n",
                cim_mapping_name(c->mapping), c->M, c->N);
-        printf("variability: none (digital_only)\n");
+        printf("variability: none (digital_only)%s\n",
+               c->saf_hrs > 0 || c->saf_lrs > 0 ? ", except the stuck-at faults" : "");
     } else {
         const int d2d_tables = c->cdf[CIM_CDF_D2D].n > 0 || c->cdf[CIM_CDF_D2D + 1].n > 0;
         const int c2c_tables = c->cdf[CIM_CDF_C2C].n > 0 || c->cdf[CIM_CDF_C2C + 1].n > 0;

@@ -79,8 +79,8 @@ static const char *table_problem(const cim_config_cdf *c, int d2d, char *buf, si
         }
         if (k > 0 && na_of(i) <= na_of(c->i_ua[k - 1])) {
             snprintf(buf, n,
-                     "point %d: currents must increase strictly in whole nA, got %g after %g µA",
-                     k, i, c->i_ua[k - 1]);
+                     "point %d: currents must increase strictly in whole nA, got %g after %g µA", k,
+                     i, c->i_ua[k - 1]);
             return buf;
         }
         if (k > 0 && p < c->p[k - 1]) {
@@ -290,9 +290,8 @@ static int parse_tables(const cdf_parse *c, const cJSON *v)
 static int parse_lognormal(const cdf_parse *c, const cJSON *v)
 {
     if (!cJSON_IsObject(v) || !v->child)
-        return cdf_error(c, "%s%s",
-                         "expected an object {\"HRS\": {\"mu\": m, \"sigma\": s}, ...} in ln µA",
-                         "");
+        return cdf_error(
+            c, "%s%s", "expected an object {\"HRS\": {\"mu\": m, \"sigma\": s}, ...} in ln µA", "");
     for (const cJSON *e = v->child; e; e = e->next) {
         const int s = state_of(e->string);
         const cJSON *mu = cJSON_GetObjectItemCaseSensitive(e, "mu");
@@ -400,8 +399,8 @@ static int parse_csv(const cdf_parse *c, const cJSON *v)
     return rc;
 }
 
-int cim_config_parse_cdf(const char *origin, const cim_key_spec *k, const cJSON *v,
-                         cim_config *cfg, unsigned *touched, cim_error *err)
+int cim_config_parse_cdf(const char *origin, const cim_key_spec *k, const cJSON *v, cim_config *cfg,
+                         unsigned *touched, cim_error *err)
 {
     const int first = k->kind == CIM_KEY_CDF
                           ? (int)((k->offset - offsetof(cim_config, cdf)) / sizeof(cim_config_cdf))

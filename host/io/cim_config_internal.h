@@ -155,8 +155,7 @@ CIM_CONFIG_INTERNAL int cim_config_validate_cells(const cim_config *cfg, cim_err
 
 /* A CIM_KEY_CDF key's tables as JSON ({"HRS": [[I, P], ...], ...}); NULL when
  * out of memory. */
-CIM_CONFIG_INTERNAL struct cJSON *cim_config_cdf_json(const cim_config *cfg,
-                                                      const cim_key_spec *k);
+CIM_CONFIG_INTERNAL struct cJSON *cim_config_cdf_json(const cim_config *cfg, const cim_key_spec *k);
 
 /* The faults' bounds and the tables in use (D2D tables with d2d_var, C2C
  * tables with c2c_var, none in digital mode) into x. */

@@ -59,7 +59,7 @@ typedef struct parse_ctx {
     const cim_config *base; /* NULL: the reference's defaults and required keys */
     cim_config *cfg;
     cim_error *err;
-    uint64_t given;        /* bit i: cim_config_keys[i] was present */
+    uint64_t given;       /* bit i: cim_config_keys[i] was present */
     unsigned cdf_touched; /* bit t: device table t was given (cim_config_parse_cdf) */
 } parse_ctx;
 

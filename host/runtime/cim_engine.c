@@ -537,7 +537,8 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
         rc = err->code;
         goto done;
     }
-    if ((rc = upload_adc_table(ocl, x, &bf, err)) != 0 || (rc = upload_cdf(ocl, x, &bf, err)) != 0 ||
+    if ((rc = upload_adc_table(ocl, x, &bf, err)) != 0 ||
+        (rc = upload_cdf(ocl, x, &bf, err)) != 0 ||
         (rc = upload_cell_layout(ocl, &job, &si, si.rows_pad, &bf, err)) != 0)
         goto done;
     if ((rc = cim_ocl_kernel(ocl, "cim_program_g", &k, err)) != 0)
