@@ -29,6 +29,7 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,9 +198,18 @@ typedef struct cdf_parse {
     cim_error *err;
 } cdf_parse;
 
-static int cdf_error(const cdf_parse *c, const char *fmt, const char *a, const char *b)
+static int cdf_error(const cdf_parse *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* "<origin>: key "<key>": <formatted text>" */
+static int cdf_error(const cdf_parse *c, const char *fmt, ...)
 {
-    return cim_config_key_error(c->origin, CIM_ERR_CONFIG, c->err, c->k->name, fmt, a, b);
+    char text[CIM_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    return cim_config_key_error(c->origin, CIM_ERR_CONFIG, c->err, c->k->name, "%s", text);
 }
 
 /* State name -> 0/1, or -1. */
@@ -244,8 +254,8 @@ static int parse_points(const cdf_parse *c, int s, const cJSON *v)
     if (n < 2 || n > CIM_CDF_MAX_POINTS) {
         char got[32];
         snprintf(got, sizeof got, "%d", n);
-        return cdf_error(c, "%s: expected an array of 2 to 257 points [I µA, P], got %s",
-                         state_names[s], n < 0 ? "no array" : got);
+        return cdf_error(c, "%s: expected an array of 2 to %d points [I µA, P], got %s",
+                         state_names[s], CIM_CDF_MAX_POINTS, n < 0 ? "no array" : got);
     }
     t->n = n;
     int k = 0;
@@ -253,10 +263,7 @@ static int parse_points(const cdf_parse *c, int s, const cJSON *v)
         const cJSON *i = cJSON_GetArrayItem(e, 0), *p = cJSON_GetArrayItem(e, 1);
         if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2 || !cJSON_IsNumber(i) ||
             !cJSON_IsNumber(p)) {
-            char at[16];
-            snprintf(at, sizeof at, "%d", k);
-            return cdf_error(c, "%s: point %s: expected [I µA, P], two numbers", state_names[s],
-                             at);
+            return cdf_error(c, "%s: point %d: expected [I µA, P], two numbers", state_names[s], k);
         }
         t->i_ua[k] = i->valuedouble;
         t->p[k] = p->valuedouble;
@@ -268,8 +275,7 @@ static int parse_points(const cdf_parse *c, int s, const cJSON *v)
 static int parse_tables(const cdf_parse *c, const cJSON *v)
 {
     if (!cJSON_IsObject(v))
-        return cdf_error(c, "%s%s",
-                         "expected an object {\"HRS\": [[I, P], ...], \"LRS\": [[I, P], ...]}", "");
+        return cdf_error(c, "expected an object {\"HRS\": [[I, P], ...], \"LRS\": [[I, P], ...]}");
     if (!v->child) { /* {}: no tables */
         if (!(*c->touched & (3u << c->first)))
             c->tables[0].n = c->tables[1].n = 0;
@@ -279,8 +285,7 @@ static int parse_tables(const cdf_parse *c, const cJSON *v)
         const int s = state_of(e->string);
         int rc;
         if (s < 0)
-            return cdf_error(c, "expected the states \"HRS\" and \"LRS\", got \"%s\"%s", e->string,
-                             "");
+            return cdf_error(c, "expected the states \"HRS\" and \"LRS\", got \"%s\"", e->string);
         if ((rc = claim(c, s)) != 0 || (rc = parse_points(c, s, e)) != 0)
             return rc;
     }
@@ -290,21 +295,20 @@ static int parse_tables(const cdf_parse *c, const cJSON *v)
 static int parse_lognormal(const cdf_parse *c, const cJSON *v)
 {
     if (!cJSON_IsObject(v) || !v->child)
-        return cdf_error(
-            c, "%s%s", "expected an object {\"HRS\": {\"mu\": m, \"sigma\": s}, ...} in ln µA", "");
+        return cdf_error(c,
+                         "expected an object {\"HRS\": {\"mu\": m, \"sigma\": s}, ...} in ln µA");
     for (const cJSON *e = v->child; e; e = e->next) {
         const int s = state_of(e->string);
         const cJSON *mu = cJSON_GetObjectItemCaseSensitive(e, "mu");
         const cJSON *sg = cJSON_GetObjectItemCaseSensitive(e, "sigma");
         int rc;
         if (s < 0)
-            return cdf_error(c, "expected the states \"HRS\" and \"LRS\", got \"%s\"%s", e->string,
-                             "");
+            return cdf_error(c, "expected the states \"HRS\" and \"LRS\", got \"%s\"", e->string);
         if (!cJSON_IsObject(e) || cJSON_GetArraySize(e) != 2 || !cJSON_IsNumber(mu) ||
             !cJSON_IsNumber(sg) || !isfinite(mu->valuedouble) || !isfinite(sg->valuedouble) ||
             !(sg->valuedouble > 0))
-            return cdf_error(c, "%s: expected {\"mu\": a number, \"sigma\": a positive number}%s",
-                             state_names[s], "");
+            return cdf_error(c, "%s: expected {\"mu\": a number, \"sigma\": a positive number}",
+                             state_names[s]);
         if ((rc = claim(c, s)) != 0)
             return rc;
         table_from_lognormal(mu->valuedouble, sg->valuedouble, &c->tables[s]);
@@ -364,7 +368,7 @@ static int read_csv(const cdf_parse *c, const char *path, double *x[2], size_t n
     if (rc == 0 && ferror(f))
         rc = cdf_error(c, "cannot read \"%s\": %s", path, strerror(errno));
     if (rc == 0 && n[0] + n[1] == 0)
-        rc = cdf_error(c, "\"%s\": no samples (lines \"HRS,4.9\" or \"LRS,29.7\")%s", path, "");
+        rc = cdf_error(c, "\"%s\": no samples (lines \"HRS,4.9\" or \"LRS,29.7\")", path);
     fclose(f);
     return rc;
 }
@@ -372,8 +376,7 @@ static int read_csv(const cdf_parse *c, const char *path, double *x[2], size_t n
 static int parse_csv(const cdf_parse *c, const cJSON *v)
 {
     if (!cJSON_IsString(v))
-        return cdf_error(c, "%s%s", "expected the path of a CSV file (columns state,current_uA)",
-                         "");
+        return cdf_error(c, "expected the path of a CSV file (columns state,current_uA)");
     double *x[2] = {NULL, NULL};
     size_t n[2] = {0, 0};
     int rc = read_csv(c, v->valuestring, x, n);
