@@ -26,8 +26,11 @@
  *
  *   bench_run [--trials T] [--images K] [--repeat R] [--model M.h5]
  *             [--device SPEC] [--adc-bits B] [--first-layer host|crossbar]
- *             [--config CFG.json]   (read over the default crossbar, as `cimgpu run`
- *                                    reads it: e.g. stuck-at faults or device tables)
+ *             [--config CFG.json]
+ *
+ * --config is read over the default crossbar as `cimgpu run --config` reads
+ * it: the way to measure a device-physics model (e.g. {"parasitics": true,
+ * "w_res": 1} for bit-line IR drop) on the same workload.
  *
  * Exit status: 0; 2 for a bad option or a missing/invalid model or dataset;
  * 1 for a device or runtime failure.
@@ -67,7 +70,7 @@ typedef struct bench_options {
     uint64_t trials, images, repeats;
     int adc_bits; /* -1: the config's ADC */
     cim_pixel_layers first_layer;
-    const char *model, *device, *config; /* config: read over the default, as `cimgpu run` */
+    const char *model, *device, *config;
 } bench_options;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -128,17 +131,20 @@ static int parse_options(int argc, char **argv, bench_options *o)
     return 0;
 }
 
-/* The default config with --adc-bits applied as `cimgpu run` applies it. */
+/* The default config, --config read over it and --adc-bits applied as
+ * `cimgpu run` applies them. */
 static int build_config(const bench_options *o, cim_config *cfg, cim_error *err)
 {
     int rc = cim_config_run_default(cfg, err);
-    if (rc == 0 && o->config) {
+    if (rc != 0)
+        return rc;
+    if (o->config) {
         cim_config base = *cfg;
         rc = cim_config_load_over(o->config, &base, cfg, err);
         cim_config_free(&base);
+        if (rc != 0)
+            return rc;
     }
-    if (rc != 0)
-        return rc;
     if (o->adc_bits >= 0)
         cim_config_set_adc_bits(cfg, o->adc_bits);
     return cim_config_validate(cfg, err);

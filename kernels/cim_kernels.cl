@@ -15,8 +15,10 @@
  *     adds g over the input positions that drive a row (a
  *     precomputed entry list, so zero inputs of split encodings cost nothing),
  *     then converts per tile with cim_column_result and adds tiles.
- * Analog path with C2C: cim_program_raw keeps the unclipped programmed
- *   currents; cim_read_c2c draws each cell's per-read deviation and clips.
+ * Analog path with C2C or bit-line IR drop: cim_program_raw keeps the
+ *   unclipped programmed currents; cim_read_per_cell walks each column's
+ *   cells, draws their per-read deviations (C2C) and clips, and sums them or
+ *   walks the column's wire ladder (IR drop, cim_ladder.h).
  * Digital path: cim_read_digital, AND-popcount over the mapping's cell and
  *   drive bit-planes, once per input (no variability).
  * Bit-sliced inputs: cim_fold adds the reads of an input's bit planes.
@@ -29,13 +31,14 @@
  * Every read kernel has the three steps of mapping/cim_reference.c, marked
  * in the code: programming (cim_program_g / cim_program_raw: cells of a
  * trial), the column-currents step (the g-sum loops of cim_read_g and
- * cim_read_layer, the per-cell loop of cim_read_c2c, cim_digital_current)
+ * cim_read_layer, the per-cell loop of cim_read_per_cell, cim_digital_current)
  * and conversion (cim_column_result[_lanes], cim_column.h). Where the
  * future models go:
- *   - bit-line IR drop: the column-currents step. A ladder is not a sum of
- *     per-weight contributions, so such reads take the per-cell path of
- *     cim_read_c2c (programmed currents kept in `raw`, one column walked in
- *     row order) with the ladder in place of the sum; g stays for plain sums.
+ *   - bit-line IR drop (done): the column-currents step. A ladder is not a
+ *     sum of per-weight contributions, so such reads take the per-cell path
+ *     of cim_read_per_cell (programmed currents kept in `raw`, one column
+ *     walked in row order) with the ladder in place of the sum; g stays for
+ *     plain sums.
  *   - read disturb: a per-tile cell state that evolves across reads, i.e.
  *     `raw` becomes a read-write state buffer, updated after each read of the
  *     column-currents step (reads of one chip then run in image order).
@@ -287,14 +290,21 @@ __kernel void cim_program_raw(__constant const cim_launch_params *lp,
         raw[(b * d->n_slots + s) * plane + n * lp->rows_pad + m] = c[s];
 }
 
-/* global: (rows, n_inputs, batch) */
-__kernel void cim_read_c2c(__constant const cim_launch_params *lp,
-                           __constant const cim_column_params *cp, __global const char *weights_t,
-                           __global const int *pos, __global const char *inputs,
-                           __global const int *raw, __global const int *tile_s,
-                           __global const int *sumw, __global const long *adc_table,
-                           __global int *out, __global int *trace_current, __global long *trace_adc,
-                           __global const cim_cdf_set *cdf)
+/* The per-cell read, global: (rows, n_inputs, batch). One work-item walks
+ * one output column's cells in input order: each cell's programmed current
+ * (raw) with its C2C deviation when C2C is on (a stuck cell's that of its
+ * stuck state; C2C tables from cdf), clipped at zero; the conversions'
+ * column currents are their term sums, or, with bit-line IR drop
+ * (lp->ladder_iw > 0), the wire ladders of their physical columns
+ * (cim_ladder.h) in fine units, converted by cim_column_result_fine. */
+__kernel void cim_read_per_cell(__constant const cim_launch_params *lp,
+                                __constant const cim_column_params *cp,
+                                __global const char *weights_t, __global const int *pos,
+                                __global const char *inputs, __global const int *raw,
+                                __global const int *tile_s, __global const int *sumw,
+                                __global const long *adc_table, __global int *out,
+                                __global int *trace_current, __global long *trace_adc,
+                                __global const cim_cdf_set *cdf)
 {
     const long m = get_global_id(0), i = get_global_id(1), b = get_global_id(2);
     const cim_cell_model cm = cim_launch_cell_model(lp);
@@ -304,27 +314,43 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
     const uint trial = (uint)(lp->trial_first + b), input = (uint)(lp->input_first + i);
     const long row = cim_input_row(lp, b, i);
     __global const int *rb = raw + b * d->n_slots * plane + m;
+    const int ladder = lp->ladder_iw > 0;
     int result = 0;
     for (long tn = 0; tn < lp->tiles_n; ++tn) {
         const int n_used = cim_tile_inputs(lp, tn);
         int current[CIM_MAX_CONVS] = {0, 0, 0, 0};
-        long adc[CIM_MAX_CONVS];
-        /* column currents: every cell of the column with its C2C deviation */
+        long fine[CIM_MAX_CONVS], adc[CIM_MAX_CONVS];
+        cim_ladder lad;
+        cim_ladder_zero(&lad);
+        /* column currents: every cell of the column, in row order */
         for (long n = tn * lp->xbar_n; n < tn * lp->xbar_n + n_used; ++n) {
             const int v = inputs[row * lp->cols + n] + 1, wv = weights_t[n * lp->rows_pad + m];
             int programmed[CIM_MAX_SLOTS], c[CIM_MAX_SLOTS];
-            uint u[4], u_saf[4], tile, cell;
-            cim_tile_cell(lp, pos, m, n, &tile, &cell);
-            cim_rng_words4(lp->seed, CIM_RNG_C2C, (uint)lp->layer, tile, trial, input, cell, u);
-            cim_saf_words(lp, tile, cell, trial, u_saf); /* the state a stuck cell reads as */
+            uint u[4] = {0, 0, 0, 0}, u_saf[4] = {0, 0, 0, 0};
+            if (lp->c2c_on) {
+                uint tile, cell;
+                cim_tile_cell(lp, pos, m, n, &tile, &cell);
+                cim_rng_words4(lp->seed, CIM_RNG_C2C, (uint)lp->layer, tile, trial, input, cell, u);
+                cim_saf_words(lp, tile, cell, trial, u_saf); /* the state a stuck cell reads as */
+            }
             for (int s = 0; s < d->n_slots; ++s)
                 programmed[s] = rb[s * plane + n * lp->rows_pad];
             cim_read_cells(d, wv, programmed, &cm, cdf, u, u_saf, c);
-            for (int j = 0; j < d->n_convs; ++j)
-                current[j] += cim_conv_current(d, j, v, c);
+            if (ladder)
+                cim_ladder_add_weight(d, v, c, lp->ladder_iw, &lad);
+            else
+                for (int j = 0; j < d->n_convs; ++j)
+                    current[j] += cim_conv_current(d, j, v, c);
         }
-        result += cim_column_result(&p, current, tile_s[row * lp->tiles_n + tn], n_used,
-                                    sumw[tn * lp->rows_pad + m], adc_table, adc);
+        const int s_tile = tile_s[row * lp->tiles_n + tn], sw = sumw[tn * lp->rows_pad + m];
+        if (ladder) {
+            cim_ladder_finish(d, n_used, (int)lp->ladder_rows, lp->ladder_iw, &lad, fine);
+            result += cim_column_result_fine(&p, fine, s_tile, n_used, sw, adc_table, adc);
+            for (int j = 0; j < d->n_convs; ++j)
+                current[j] = cim_trace_current(&p, fine[j]);
+        } else {
+            result += cim_column_result(&p, current, s_tile, n_used, sw, adc_table, adc);
+        }
         if (lp->trace)
             cim_write_trace(lp, d, b, i, tn, m, current, adc, trace_current, trace_adc);
     }

@@ -29,7 +29,7 @@
  *             cim_g_offset() below gives the index.
  *   cdf       cim_cdf_set (cim_cdf.h): the measured-distribution tables
  *   raw       int32 [batch][n_slots][cols][rows_pad]: programmed cell
- *             currents before clipping (for reads with C2C)
+ *             currents before clipping (for the per-cell reads: C2C, IR drop)
  *   out       int32 [batch][n_inputs][rows]
  *   trace_current int32 / trace_adc int64 [batch][n_inputs][tiles_n][n_convs][rows]
  */
@@ -60,12 +60,14 @@ typedef struct cim_launch_params {
     int64_t inputs_per_item;  /* inputs one read work-item evaluates in turn */
     int64_t inputs_per_trial; /* 1: every trial has its own input vectors */
     int64_t input_trial_base; /* with inputs_per_trial: the job trial of batch entry 0 */
+    int64_t ladder_iw;        /* bit-line IR drop: segment current, fine units; 0: none */
+    int64_t ladder_rows;      /* physical rows of a column (cim_ladder.h) */
     int64_t saf_below[2];     /* stuck-at bounds (cim_cell_model), 0..2^32 */
     int64_t saf_on;           /* 1: draw the stuck-at words */
     int64_t cdf_on[2];        /* 1: the cdf buffer's D2D / C2C tables are in use */
 } cim_launch_params;
 
-CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 30, cim_launch_params_size);
+CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 32, cim_launch_params_size);
 
 /* Row of input i of batch entry b in the per-input arrays (cim_launch.h). */
 CIM_INLINE int64_t cim_input_row(CIM_CONSTANT_PTR cim_launch_params *lp, int64_t b, int64_t i)

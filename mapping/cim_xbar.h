@@ -35,8 +35,13 @@ typedef struct cim_xbar {
      * 0..2^32 (cim_config_resolve: round(2^32 p0), that + round(2^32 p1)).
      * In analog and digital mode alike. */
     int64_t saf_below[2];
+    /* Bit-line IR drop (cim_ladder.h): the current one wire segment passes at
+     * |V_read|, in fine units (0: ideal wires, no ladder), and the physical
+     * rows of a column (the config's N). column.fine is 1 with it. */
+    int64_t ladder_iw;
+    int32_t ladder_rows;
     /* Measured distributions (cim_cdf.h): n = 0 for a state without a table
-     * (the Gaussian model); analog mode only. */
+     * (the Gaussian model); analog mode only. Last: the largest member. */
     cim_cdf_set cdf;
 } cim_xbar;
 
@@ -79,6 +84,19 @@ static inline cim_cell_model cim_xbar_cell_model(const cim_xbar *x)
     m.d2d_cdf = cim_xbar_has_cdf(x, CIM_CDF_D2D);
     m.c2c_cdf = cim_xbar_has_cdf(x, CIM_CDF_C2C);
     return m;
+}
+
+static inline int cim_xbar_has_ladder(const cim_xbar *x)
+{
+    return !x->column.digital && x->ladder_iw > 0;
+}
+
+/* Whether reads need each cell on its own (the per-cell path of the reference
+ * and the kernels) rather than a sum of per-weight contributions: a fresh
+ * deviation per read (C2C) or a column that is not a plain sum (IR drop). */
+static inline int cim_xbar_reads_per_cell(const cim_xbar *x)
+{
+    return cim_xbar_has_c2c(x) || cim_xbar_has_ladder(x);
 }
 
 static inline int32_t cim_tiles(int32_t extent, int32_t tile)

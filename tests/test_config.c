@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cim_config.h"
+#include "cim_drift.h"
 #include "cim_mapping.h"
 #include "cim_reference.h"
 
@@ -225,6 +226,11 @@ static void test_wrong_type_of_each_key_rejected(void **state)
         {"{\"read_disturb_mitigation_strategy\":\"ON\"}", "read_disturb_mitigation_strategy"},
         {"{\"read_disturb_mitigation_fp\":[]}", "read_disturb_mitigation_fp"},
         {"{\"read_disturb_update_tolerance\":{}}", "read_disturb_update_tolerance"},
+        {"{\"read_disturb_initial_cycles\":-1}", "read_disturb_initial_cycles"},
+        {"{\"read_disturb_initial_cycles\":2.5}", "read_disturb_initial_cycles"},
+        {"{\"read_disturb_initial_cycles\":\"0\"}", "read_disturb_initial_cycles"},
+        {"{\"read_disturb_model\":\"physical\"}", "read_disturb_model"},
+        {"{\"read_disturb_model\":1}", "read_disturb_model"},
         {"{\"parasitics\":\"off\"}", "parasitics"},
         {"{\"w_res\":\"0\"}", "w_res"},
     };
@@ -577,10 +583,8 @@ static void test_calib_ranges(void **state)
 static void test_unsupported_features(void **state)
 {
     (void)state;
-    expect_rejected("{\"read_disturb\":true}", CIM_ERR_UNSUPPORTED,
+    expect_rejected("{\"read_disturb\":true,\"V_read\":-0.2,\"t_read\":1e-8}", CIM_ERR_UNSUPPORTED,
                     ORIGIN ": key \"read_disturb\": read disturb is not supported yet");
-    expect_rejected("{\"parasitics\":true,\"w_res\":1.5}", CIM_ERR_UNSUPPORTED,
-                    "key \"parasitics\": parasitics (bit-line IR drop) is not supported yet");
     expect_rejected("{\"adc_profile\":true}", CIM_ERR_UNSUPPORTED, "not supported yet");
     expect_rejected("{\"mvm_profile\":true}", CIM_ERR_UNSUPPORTED, "not supported yet");
     /* off: every key accepted and kept */
@@ -599,6 +603,189 @@ static void test_unsupported_features(void **state)
     assert_true(cfg.adc_profile_bin_size == 5.0 && cfg.mvm_profile_bin_size == 3.0);
     assert_int_equal(cfg.verbose, 1);
     cim_config_free(&cfg);
+}
+
+/* Bit-line IR drop: its keys' rules, and what resolution makes of them. */
+static void test_parasitics(void **state)
+{
+    (void)state;
+    expect_rejected("{\"parasitics\":true,\"V_read\":-0.2}", CIM_ERR_CONFIG,
+                    ORIGIN ": key \"w_res\": is missing");
+    expect_rejected("{\"parasitics\":true,\"w_res\":1}", CIM_ERR_CONFIG,
+                    "key \"V_read\": is missing; parasitics needs the read voltage in V (< 0)");
+    expect_rejected("{\"parasitics\":true,\"w_res\":1,\"V_read\":0.2}", CIM_ERR_CONFIG,
+                    "key \"V_read\": expected a negative voltage (V) with parasitics, got 0.2");
+    expect_rejected("{\"parasitics\":true,\"w_res\":1,\"V_read\":0}", CIM_ERR_CONFIG,
+                    "key \"V_read\"");
+    expect_rejected("{\"parasitics\":true,\"w_res\":-1,\"V_read\":-0.2}", CIM_ERR_CONFIG,
+                    "key \"w_res\": expected a number from 0 to");
+    expect_rejected("{\"parasitics\":true,\"w_res\":1e-5,\"V_read\":-0.2}", CIM_ERR_CONFIG,
+                    "key \"w_res\": 1e-05 Ω at V_read -0.2 V passes 20000 A per wire segment");
+    expect_rejected("{\"parasitics\":1,\"w_res\":1,\"V_read\":-0.2}", CIM_ERR_CONFIG,
+                    "key \"parasitics\"");
+    expect_rejected("{\"parasitics\":true,\"w_res\":1,\"V_read\":-20}", CIM_ERR_CONFIG,
+                    "key \"V_read\": expected a number from -10 to 10 V");
+    expect_rejected("{\"m_mode\":\"BNN_V\",\"N\":1,\"parasitics\":true,\"w_res\":1,"
+                    "\"V_read\":-0.2}",
+                    CIM_ERR_CONFIG, "key \"N\": BNN_V gives an input 2 rows of a bit line");
+    expect_rejected("{\"m_mode\":\"TNN_IV\",\"M\":1,\"parasitics\":true,\"w_res\":1,"
+                    "\"V_read\":-0.2}",
+                    CIM_ERR_CONFIG, "key \"M\": TNN_IV puts an output's 2 bit columns");
+
+    cim_config cfg;
+    cim_xbar x;
+    /* one row per input: the tile stays M x N, the ladder has N rows */
+    expect_accepted("{\"m_mode\":\"BNN_I\",\"M\":16,\"N\":64,\"parasitics\":true,"
+                    "\"w_res\":2.5,\"V_read\":-0.2}",
+                    &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.ladder_iw, llround(0.2e9 / 2.5 * (double)(1 << CIM_FINE_FRAC_BITS)));
+    assert_int_equal(x.ladder_rows, 64);
+    assert_int_equal(x.xbar_m, 16);
+    assert_int_equal(x.xbar_n, 64);
+    assert_int_equal(x.column.fine, 1);
+    assert_true(cim_xbar_has_ladder(&x) && cim_xbar_reads_per_cell(&x));
+    cim_config_free(&cfg);
+    /* two rows per input: N / 2 inputs per tile; the ADC range still from N */
+    expect_accepted("{\"m_mode\":\"BNN_VI\",\"M\":16,\"N\":65,\"parasitics\":true,"
+                    "\"w_res\":1,\"V_read\":-0.4,\"adc_type\":\"SYM_RANGE_ADC\","
+                    "\"resolution\":5}",
+                    &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.xbar_n, 32);
+    assert_int_equal(x.ladder_rows, 65);
+    assert_int_equal(x.column.adc_hi2, 2 * 65 * 25000);
+    cim_config_free(&cfg);
+    /* TNN_IV: an output's two bit columns side by side, M / 2 outputs per tile */
+    expect_accepted("{\"m_mode\":\"TNN_IV\",\"M\":9,\"N\":64,\"W_BIT\":2,\"SPLIT\":[1,1],"
+                    "\"parasitics\":true,\"w_res\":1,\"V_read\":-0.2}",
+                    &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.xbar_m, 4);
+    assert_int_equal(x.xbar_n, 64);
+    cim_config_free(&cfg);
+    /* w_res 0: ideal wires, the plain sum; digital mode ignores the keys */
+    expect_accepted("{\"parasitics\":true,\"w_res\":0,\"V_read\":-0.2}", &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_false(cim_xbar_has_ladder(&x) || x.column.fine);
+    cim_config_free(&cfg);
+    expect_accepted("{\"parasitics\":true,\"digital_only\":true}", &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_false(cim_xbar_has_ladder(&x) || x.column.fine);
+    cim_config_free(&cfg);
+}
+
+/* Read disturb's parameters are checked while the feature is still refused:
+ * each rule gives its own message, and only a config that meets them all
+ * reaches the refusal. */
+static void test_read_disturb_parameters(void **state)
+{
+    (void)state;
+#define RD "\"read_disturb\":true,"
+    const int unsupported = CIM_ERR_UNSUPPORTED;
+    expect_rejected("{" RD "\"t_read\":1e-8}", CIM_ERR_CONFIG,
+                    ORIGIN ": key \"V_read\": is missing; read_disturb needs the read voltage");
+    expect_rejected("{" RD "\"t_read\":1e-8,\"V_read\":0}", CIM_ERR_CONFIG,
+                    "key \"V_read\": expected a negative voltage (V) with read_disturb, got 0");
+    expect_rejected("{" RD "\"t_read\":1e-8,\"V_read\":0.2}", CIM_ERR_CONFIG,
+                    "key \"V_read\": expected a negative voltage (V) with read_disturb, got 0.2");
+    expect_rejected("{" RD "\"V_read\":-0.2}", CIM_ERR_CONFIG,
+                    "key \"t_read\": is missing; read_disturb needs a positive time");
+    expect_rejected("{" RD "\"V_read\":-0.2,\"t_read\":0}", CIM_ERR_CONFIG,
+                    "key \"t_read\": expected a positive time of one read in s with read_disturb, "
+                    "got 0");
+    expect_rejected("{" RD "\"V_read\":-0.2,\"t_read\":-1e-9}", CIM_ERR_CONFIG,
+                    "key \"t_read\": expected a positive");
+    /* f >= 1 and n0 >= 0 are the keys' own ranges */
+    expect_rejected("{" RD "\"V_read\":-0.2,\"t_read\":1e-8,\"read_disturb_update_freq\":0}",
+                    CIM_ERR_CONFIG, "key \"read_disturb_update_freq\": expected an integer >= 1");
+    expect_rejected("{" RD "\"V_read\":-0.2,\"t_read\":1e-8,\"read_disturb_initial_cycles\":-3}",
+                    CIM_ERR_CONFIG,
+                    "key \"read_disturb_initial_cycles\": expected an integer >= 0");
+    /* SOFTWARE needs fp >= 1; CELL_BASED a tolerance in [0, 1] */
+#define RD_OK RD "\"V_read\":-0.2,\"t_read\":1e-8,"
+    expect_rejected("{" RD_OK "\"read_disturb_mitigation_strategy\":\"SOFTWARE\"}", CIM_ERR_CONFIG,
+                    "key \"read_disturb_mitigation_fp\": is missing; "
+                    "read_disturb_mitigation_strategy SOFTWARE needs a number >= 1");
+    expect_rejected("{" RD_OK "\"read_disturb_mitigation_strategy\":\"SOFTWARE\","
+                    "\"read_disturb_mitigation_fp\":0.99}",
+                    CIM_ERR_CONFIG,
+                    "key \"read_disturb_mitigation_fp\": expected a number >= 1 with "
+                    "read_disturb_mitigation_strategy SOFTWARE, got 0.99");
+    expect_rejected("{" RD_OK "\"read_disturb_mitigation_strategy\":\"SOFTWARE\","
+                    "\"read_disturb_mitigation_fp\":1}",
+                    unsupported, "read disturb is not supported yet");
+    expect_rejected("{" RD_OK "\"read_disturb_mitigation_strategy\":\"CELL_BASED\"}",
+                    CIM_ERR_CONFIG,
+                    "key \"read_disturb_update_tolerance\": is missing; "
+                    "read_disturb_mitigation_strategy CELL_BASED needs a fraction from 0 to 1");
+    expect_rejected("{" RD_OK "\"read_disturb_mitigation_strategy\":\"CELL_BASED\","
+                    "\"read_disturb_update_tolerance\":1.5}",
+                    CIM_ERR_CONFIG,
+                    "key \"read_disturb_update_tolerance\": expected a fraction from 0 to 1 with "
+                    "read_disturb_mitigation_strategy CELL_BASED, got 1.5");
+    expect_rejected("{" RD_OK "\"read_disturb_mitigation_strategy\":\"CELL_BASED\","
+                    "\"read_disturb_update_tolerance\":-0.1}",
+                    CIM_ERR_CONFIG, "key \"read_disturb_update_tolerance\": expected a fraction");
+    static const char *const band_edges[] = {"0", "1", "0.05"};
+    for (int i = 0; i < 3; ++i) {
+        char patch[256];
+        snprintf(patch, sizeof patch,
+                 "{" RD_OK "\"read_disturb_mitigation_strategy\":\"CELL_BASED\","
+                 "\"read_disturb_update_tolerance\":%s,\"read_disturb_model\":\"PHYSICAL\","
+                 "\"read_disturb_initial_cycles\":1423518}",
+                 band_edges[i]);
+        expect_rejected(patch, unsupported, "read disturb is not supported yet");
+    }
+    /* the other strategy's parameter is not read */
+    expect_rejected("{" RD_OK "\"read_disturb_mitigation_strategy\":\"CELL_BASED\","
+                    "\"read_disturb_update_tolerance\":0.1,\"read_disturb_mitigation_fp\":0.5}",
+                    unsupported, "read disturb is not supported yet");
+    /* parasitics need V_read as well */
+    expect_rejected("{\"parasitics\":true,\"w_res\":1}", CIM_ERR_CONFIG,
+                    "key \"V_read\": is missing; parasitics needs the read voltage");
+    expect_rejected("{\"parasitics\":true,\"w_res\":1,\"V_read\":0.1}", CIM_ERR_CONFIG,
+                    "key \"V_read\": expected a negative voltage (V) with parasitics, got 0.1");
+    /* off, or in digital mode, the parameters are not read (as by the reference) */
+    cim_config cfg;
+    expect_accepted("{\"read_disturb\":false,\"t_read\":-1,\"V_read\":0.3,"
+                    "\"read_disturb_mitigation_strategy\":\"SOFTWARE\","
+                    "\"read_disturb_mitigation_fp\":0.2}",
+                    &cfg);
+    assert_int_equal(cfg.read_disturb_initial_cycles, 0);
+    assert_int_equal(cfg.read_disturb_model, CIM_DRIFT_LIBRARY);
+    cim_config_free(&cfg);
+    expect_rejected("{" RD "\"digital_only\":true}", unsupported,
+                    "read disturb is not supported yet");
+    expect_accepted("{\"read_disturb_initial_cycles\":2147483647,"
+                    "\"read_disturb_model\":\"PHYSICAL\"}",
+                    &cfg);
+    assert_int_equal(cfg.read_disturb_initial_cycles, INT32_MAX);
+    assert_int_equal(cfg.read_disturb_model, CIM_DRIFT_PHYSICAL);
+    /* the same rules on a struct edited in code */
+    cim_error err = {0};
+    cfg.read_disturb = 1;
+    cfg.v_read = -0.4;
+    cfg.t_read = 1e-8;
+    cfg.read_disturb_mitigation_strategy = CIM_RD_MITIGATION_SOFTWARE;
+    cfg.read_disturb_mitigation_fp = 0;
+    assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "key \"read_disturb_mitigation_fp\""));
+    cfg.read_disturb_mitigation_fp = 2;
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_validate(&cfg, &err), unsupported);
+    cfg.read_disturb_initial_cycles = -1;
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "key \"read_disturb_initial_cycles\""));
+    cfg.read_disturb_initial_cycles = 0;
+    cfg.read_disturb_model = 2;
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "key \"read_disturb_model\""));
+    cim_config_free(&cfg);
+#undef RD_OK
+#undef RD
 }
 
 /* ---------------------------------------------------------------------------
@@ -767,6 +954,8 @@ static void test_validate_checks_edited_structs(void **state)
     assert_non_null(strstr(err.msg, "key \"LRS_NOISE\""));
     cfg.lrs_noise_ua = 0;
     cfg.read_disturb = 1;
+    cfg.v_read = -0.2;
+    cfg.t_read = 1e-8;
     cim_error_clear(&err);
     assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_UNSUPPORTED);
     cfg.read_disturb = 0;
@@ -810,6 +999,8 @@ static void assert_configs_equal(const cim_config *a, const cim_config *b)
     assert_true(a->mvm_profile_bin_size == b->mvm_profile_bin_size);
     assert_int_equal(a->read_disturb_update_freq, b->read_disturb_update_freq);
     assert_int_equal(a->read_disturb_mitigation_strategy, b->read_disturb_mitigation_strategy);
+    assert_int_equal(a->read_disturb_initial_cycles, b->read_disturb_initial_cycles);
+    assert_int_equal(a->read_disturb_model, b->read_disturb_model);
     const double ad[] = {a->t_read, a->v_read, a->read_disturb_mitigation_fp,
                          a->read_disturb_update_tolerance, a->w_res};
     const double bd[] = {b->t_read, b->v_read, b->read_disturb_mitigation_fp,
@@ -849,7 +1040,10 @@ static void test_to_json_round_trips(void **state)
         "\"d2d_var\":false,\"SPLIT\":[1],\"I_BIT\":3,\"verbose\":true,"
         "\"V_read\":-0.2,\"w_res\":1.25,\"read_disturb_mitigation_strategy\":\"CELL_BASED\","
         "\"read_disturb_update_tolerance\":0.5,\"adc_profile_bin_size\":2.5}");
+    check_round_trip("{\"parasitics\":true,\"w_res\":0.75,\"V_read\":-0.3}");
     check_round_trip("{\"m_mode\":\"BNN_V\",\"digital_only\":true}");
+    check_round_trip("{\"t_read\":2.5e-9,\"read_disturb_initial_cycles\":100000,"
+                     "\"read_disturb_model\":\"PHYSICAL\",\"read_disturb_mitigation_fp\":1.5}");
 
     /* every key is written, defaults filled */
     cim_config cfg;
@@ -881,7 +1075,9 @@ static void test_to_json_round_trips(void **state)
                                        "read_disturb",
                                        "parasitics",
                                        "read_disturb_update_freq",
-                                       "read_disturb_mitigation_strategy"};
+                                       "read_disturb_mitigation_strategy",
+                                       "read_disturb_initial_cycles",
+                                       "read_disturb_model"};
     cJSON *root = cJSON_Parse(json);
     assert_non_null(root);
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; ++i)
@@ -1317,6 +1513,8 @@ int main(void)
         cmocka_unit_test(test_size_limits),
         cmocka_unit_test(test_calib_ranges),
         cmocka_unit_test(test_unsupported_features),
+        cmocka_unit_test(test_parasitics),
+        cmocka_unit_test(test_read_disturb_parameters),
         cmocka_unit_test(test_resolve_currents_and_ranges),
         cmocka_unit_test(test_resolve_routes_sigmas),
         cmocka_unit_test(test_overflow_guard),

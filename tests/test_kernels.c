@@ -63,6 +63,9 @@ typedef enum variant {
     D2D_C2C_INF,
     D2D_C2C_FINITE,
     C2C_ONLY,
+    LADDER_INF,    /* bit-line IR drop with D2D */
+    LADDER_FINITE, /* the same with a finite ADC */
+    LADDER_C2C,    /* IR drop with D2D and C2C */
     /* stuck-at faults (8 % / 12 % of the cells at HRS / LRS) on: */
     SAF_DIGITAL,
     SAF_D2D_FINITE,
@@ -70,8 +73,20 @@ typedef enum variant {
     /* measured tables (cdf_tables below) for D2D, and C2C, with faults too */
     CDF_D2D_INF,
     CDF_D2D_FINITE,
-    CDF_C2C_SAF_FINITE
+    CDF_C2C_SAF_FINITE,
+    LADDER_C2C_SAF_CDF /* IR drop over stuck cells and tables, with C2C */
 } variant;
+
+/* Bit-line IR drop strong enough to matter on the test's short columns: a
+ * segment passes 20 mA (e.g. w_res 10 ohm at V_read -0.2 V), so a column of
+ * a dozen LRS cells loses a few percent; two rows per input and three spare
+ * rows, so unused segments are walked too. */
+static void set_ladder(cim_xbar *x, int32_t xn)
+{
+    x->ladder_iw = (int64_t)20000000 << CIM_FINE_FRAC_BITS;
+    x->ladder_rows = 2 * xn + 3;
+    x->column.fine = 1;
+}
 
 /* A table of cim_cdf.h: n points, currents in nA, probabilities P. */
 static void set_table(cim_xbar *x, int t, int n, const int64_t *i_na, const double *p)
@@ -111,36 +126,41 @@ static cim_xbar make_xbar(cim_mapping_id id, variant v, int32_t xm, int32_t xn, 
                          : v == CDF_D2D_INF        ? NOISE_FREE_INF
                          : v == CDF_D2D_FINITE     ? D2D_FINITE
                          : v == CDF_C2C_SAF_FINITE ? D2D_C2C_FINITE
+                         : v == LADDER_C2C_SAF_CDF ? LADDER_C2C
                                                    : v;
     if (base != v) {
         cim_xbar x = make_xbar(id, base, xm, xn, bits);
         if (v == SAF_DIGITAL || v == SAF_D2D_FINITE || v == SAF_D2D_C2C_INF ||
-            v == CDF_C2C_SAF_FINITE) {
+            v == CDF_C2C_SAF_FINITE || v == LADDER_C2C_SAF_CDF) {
             x.saf_below[0] = (int64_t)(0.08 * 4294967296.0);
             x.saf_below[1] = (int64_t)(0.20 * 4294967296.0);
         }
-        if (v == CDF_D2D_INF || v == CDF_D2D_FINITE || v == CDF_C2C_SAF_FINITE)
-            cdf_tables(&x, v == CDF_C2C_SAF_FINITE);
+        if (v == CDF_D2D_INF || v == CDF_D2D_FINITE || v == CDF_C2C_SAF_FINITE ||
+            v == LADDER_C2C_SAF_CDF)
+            cdf_tables(&x, v == CDF_C2C_SAF_FINITE || v == LADDER_C2C_SAF_CDF);
         return x;
     }
     cim_xbar x = v == DIGITAL ? cim_test_xbar_digital(id, xm, xn)
                               : cim_test_xbar_inf(id, xm, xn, 5000, 30000);
     x.seed = 0x1234567890abcdefull;
     x.layer = 3;
-    if (v == D2D_FINITE || v == D2D_C2C_FINITE) {
+    if (v == D2D_FINITE || v == D2D_C2C_FINITE || v == LADDER_FINITE) {
         if (d->signed_current)
             cim_test_set_adc(&x, CIM_ADC_SYM, bits, -(int64_t)xn * 25000, (int64_t)xn * 25000);
         else
             cim_test_set_adc(&x, CIM_ADC_POS, bits, 0, (int64_t)xn * 30000);
     }
-    if (v == D2D_INF || v == D2D_FINITE || v == D2D_C2C_INF || v == D2D_C2C_FINITE) {
+    if (v == D2D_INF || v == D2D_FINITE || v == D2D_C2C_INF || v == D2D_C2C_FINITE ||
+        v >= LADDER_INF) {
         x.d2d_sigma_na[CIM_STATE_HRS] = 2000;
         x.d2d_sigma_na[CIM_STATE_LRS] = 6000;
     }
-    if (v == D2D_C2C_INF || v == D2D_C2C_FINITE || v == C2C_ONLY) {
+    if (v == D2D_C2C_INF || v == D2D_C2C_FINITE || v == C2C_ONLY || v == LADDER_C2C) {
         x.c2c_sigma_na[CIM_STATE_HRS] = 1500;
         x.c2c_sigma_na[CIM_STATE_LRS] = 3000;
     }
+    if (v >= LADDER_INF)
+        set_ladder(&x, xn);
     return x;
 }
 
@@ -288,6 +308,24 @@ static void test_c2c_only_matches_reference(void **state)
     every_mapping(state, C2C_ONLY, 21, 29, 16, 12, 3, 2, 0, 0);
 }
 
+/* Bit-line IR drop: the per-cell kernel's ladders, fine currents and the
+ * ideal ADC's truncation chain, the fine finite ADC, and C2C on the ladder,
+ * with the trace (the ladder currents rounded to nA). */
+static void test_ladder_inf_matches_reference(void **state)
+{
+    every_mapping(state, LADDER_INF, 21, 29, 16, 12, 3, 2, 0, 1);
+}
+
+static void test_ladder_finite_matches_reference(void **state)
+{
+    every_mapping(state, LADDER_FINITE, 21, 29, 16, 12, 3, 2, 0, 1);
+}
+
+static void test_ladder_c2c_matches_reference(void **state)
+{
+    every_mapping(state, LADDER_C2C, 21, 29, 16, 12, 3, 2, 0, 0);
+}
+
 /* Stuck-at faults: digital chips (which then differ per trial and take the
  * g kernels), analog ones with D2D and a finite ADC, and with C2C (a stuck
  * cell reads with its stuck state's deviation); shared and per-trial inputs. */
@@ -306,13 +344,15 @@ static void test_stuck_at_faults_match_reference(void **state)
 
 /* Measured device tables in place of the Gaussian: D2D tables alone (no
  * sigma), with D2D sigmas for nothing (tables win) and a finite ADC, and C2C
- * tables with stuck-at faults on. */
+ * tables with stuck-at faults on, also under bit-line IR drop (the ladder
+ * walks the stuck and tabulated currents). */
 static void test_device_tables_match_reference(void **state)
 {
     fixture *f = *state;
     every_mapping(state, CDF_D2D_INF, 37, 29, 16, 12, 4, 3, 0, 1);
     every_mapping(state, CDF_D2D_FINITE, 37, 29, 16, 12, 4, 2, 0, 0);
     every_mapping(state, CDF_C2C_SAF_FINITE, 21, 29, 16, 12, 3, 2, 0, 1);
+    every_mapping(state, LADDER_C2C_SAF_CDF, 21, 29, 16, 12, 3, 2, 0, 1);
     for (int id = 0; id < CIM_MAPPING_COUNT; id += 4) {
         cim_xbar x = make_xbar((cim_mapping_id)id, CDF_D2D_INF, 8, 16, 4);
         compare_inputs(f, &x, 11, 37, 3, 2, 5, 2, 0, 1);
@@ -670,6 +710,9 @@ static void test_shared_struct_layout(void **state)
         cmocka_unit_test(test_d2d_c2c_inf_matches_reference),                                      \
         cmocka_unit_test(test_d2d_c2c_finite_matches_reference),                                   \
         cmocka_unit_test(test_c2c_only_matches_reference),                                         \
+        cmocka_unit_test(test_ladder_inf_matches_reference),                                       \
+        cmocka_unit_test(test_ladder_finite_matches_reference),                                    \
+        cmocka_unit_test(test_ladder_c2c_matches_reference),                                       \
         cmocka_unit_test(test_stuck_at_faults_match_reference),                                    \
         cmocka_unit_test(test_device_tables_match_reference),                                      \
         cmocka_unit_test(test_results_independent_of_batch_size),                                  \

@@ -46,9 +46,9 @@
 typedef struct run_options {
     const char *model, *data, *split, *config, *mapping, *out, *device;
     uint64_t images, first_image, trials, trial_offset, seed;
-    double yield_target, lrs_noise, hrs_noise, saf_hrs, saf_lrs;
-    int has_yield, has_lrs_noise, has_hrs_noise, has_saf_hrs, has_saf_lrs, adc_bits, c2c, trace,
-        resume, force;
+    double yield_target, lrs_noise, hrs_noise, w_res, v_read, saf_hrs, saf_lrs;
+    int has_yield, has_lrs_noise, has_hrs_noise, adc_bits, c2c, trace, resume, force;
+    int has_w_res, has_v_read, has_saf_hrs, has_saf_lrs;
     cim_pixel_layers first_layer;
     cim_pipeline pipeline;
 } run_options;
@@ -89,6 +89,7 @@ static void usage_defaults(FILE *out)
             "  D2D          %s, sigma HRS/LRS %g/%g uA\n"
             "  C2C          %s, sigma HRS/LRS: the D2D ones (%g/%g uA)\n"
             "  ADC          %s (ideal, resolution %d), range mode %s\n"
+            "  IR drop      %s (parasitics); V_read %g V\n"
             "  first layer  host (exact); pipeline auto; yield target: digital accuracy - %.2f\n"
             "\n"
             "--config CFG.json is read over that crossbar: every key the file does not name\n"
@@ -102,7 +103,8 @@ static void usage_defaults(FILE *out)
             d.N, d.hrs_ua, d.lrs_ua, d.digital ? "on" : "off", d.d2d_var ? "on" : "off",
             d.hrs_noise_ua, d.lrs_noise_ua, d.c2c_var ? "on" : "off", d.hrs_noise_c2c_ua,
             d.lrs_noise_c2c_ua, cim_config_adc_type_name(d.adc_type), d.resolution,
-            d.calib_mode == CIM_CALIB_CALIB ? "CALIB" : "MAX", YIELD_MARGIN);
+            d.calib_mode == CIM_CALIB_CALIB ? "CALIB" : "MAX", d.parasitics ? "on" : "off",
+            d.v_read, YIELD_MARGIN);
     cim_config_free(&d);
 }
 
@@ -112,6 +114,7 @@ static void usage(FILE *out)
           "                    [--first-image F] [--trials T] [--trial-offset O] [--seed S]\n"
           "                    [--config CFG.json] [--mapping NAME] [--adc-bits B]\n"
           "                    [--lrs-noise U] [--hrs-noise U] [--c2c]\n"
+          "                    [--w-res OHM] [--v-read V]\n"
           "                    [--saf-hrs P] [--saf-lrs P]\n"
           "                    [--first-layer host|crossbar] [--pipeline auto|host|device]\n"
           "                    [--yield-target A] [--out R.h5 [--trace] [--resume] [--force]]\n"
@@ -151,6 +154,9 @@ static void usage(FILE *out)
         "  --lrs-noise U      sigma of LRS cells in uA, D2D and C2C alike (0..10000)\n"
         "  --hrs-noise U      sigma of HRS cells in uA, D2D and C2C alike (0..10000)\n"
         "  --c2c              turns C2C (a fresh deviation per read) on\n"
+        "  --w-res OHM        bit-line IR drop on (parasitics), with this wire resistance per\n"
+        "                     segment (0..1e9 ohm; 0: ideal wires)\n"
+        "  --v-read V         read voltage, < 0 (IR drop uses |V_read|)\n"
         "  --saf-hrs P        probability that a cell is stuck at HRS (SAF_HRS, 0..1)\n"
         "  --saf-lrs P        probability that a cell is stuck at LRS (SAF_LRS, 0..1);\n"
         "                     SAF_HRS + SAF_LRS <= 1; faults apply in digital_only too\n"
@@ -207,6 +213,8 @@ enum {
     OPT_SAF_HRS,
     OPT_SAF_LRS,
     OPT_C2C,
+    OPT_W_RES,
+    OPT_V_READ,
     OPT_YIELD,
     OPT_OUT,
     OPT_TRACE,
@@ -233,6 +241,8 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
                                          {"lrs-noise", required_argument, 0, OPT_LRS},
                                          {"hrs-noise", required_argument, 0, OPT_HRS},
                                          {"c2c", no_argument, 0, OPT_C2C},
+                                         {"w-res", required_argument, 0, OPT_W_RES},
+                                         {"v-read", required_argument, 0, OPT_V_READ},
                                          {"saf-hrs", required_argument, 0, OPT_SAF_HRS},
                                          {"saf-lrs", required_argument, 0, OPT_SAF_LRS},
                                          {"yield-target", required_argument, 0, OPT_YIELD},
@@ -362,6 +372,22 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
                                      c == OPT_SAF_HRS ? "hrs" : "lrs", a);
             *(c == OPT_SAF_HRS ? &o->has_saf_hrs : &o->has_saf_lrs) = 1;
             break;
+        case OPT_W_RES:
+            if (parse_double(a, 0, 1e9, &o->w_res) != 0)
+                return cim_error_set(err, CIM_ERR_USAGE,
+                                     "run: --w-res '%s': expected a wire resistance in ohm from 0 "
+                                     "to 1e9",
+                                     a);
+            o->has_w_res = 1;
+            break;
+        case OPT_V_READ:
+            if (parse_double(a, -10, 0, &o->v_read) != 0 || !(o->v_read < 0))
+                return cim_error_set(err, CIM_ERR_USAGE,
+                                     "run: --v-read '%s': expected a read voltage from -10 to "
+                                     "below 0 V",
+                                     a);
+            o->has_v_read = 1;
+            break;
         case OPT_YIELD:
             if (parse_double(a, 0, 1, &o->yield_target) != 0)
                 return cim_error_set(err, CIM_ERR_USAGE,
@@ -421,6 +447,12 @@ static int build_config(run_state *r, cim_error *err)
         r->cfg.hrs_noise_ua = r->cfg.hrs_noise_c2c_ua = o->hrs_noise;
     if (o->c2c)
         r->cfg.c2c_var = 1;
+    if (o->has_w_res) {
+        r->cfg.parasitics = 1;
+        r->cfg.w_res = o->w_res;
+    }
+    if (o->has_v_read)
+        r->cfg.v_read = o->v_read;
     if (o->has_saf_hrs)
         r->cfg.saf_hrs = o->saf_hrs;
     if (o->has_saf_lrs)
@@ -585,6 +617,8 @@ static void print_pipeline(const run_state *r)
         taken = "host (digital chips)";
     else if (cim_xbar_has_c2c(&r->plan.layers[r->plan.first_crossbar].xbar))
         taken = "host (C2C)";
+    else if (cim_xbar_has_ladder(&r->plan.layers[r->plan.first_crossbar].xbar))
+        taken = "host (IR drop)";
     else if (p == CIM_PIPELINE_AUTO && r->ocl.cpu_style)
         taken = "host (CPU device)";
     printf("pipeline: %s%s%s\n", names[p], taken ? " -> " : "", taken ? taken : "");
@@ -624,6 +658,14 @@ static void print_banner(const run_state *r)
                    c->cdf[CIM_CDF_D2D].n, c->cdf[CIM_CDF_D2D + 1].n, c->cdf[CIM_CDF_C2C].n,
                    c->cdf[CIM_CDF_C2C + 1].n);
     }
+    const cim_xbar *x0 = &r->plan.layers[r->plan.first_crossbar].xbar;
+    if (cim_xbar_has_ladder(x0))
+        printf("IR drop: bit lines of %d wire segments, w_res %g ohm each at V_read %g V (a "
+               "segment passes %g mA); tiles of %d outputs x %d inputs\n",
+               x0->ladder_rows, c->w_res, c->v_read, fabs(c->v_read) / c->w_res * 1e3, x0->xbar_m,
+               x0->xbar_n);
+    else if (!c->digital && c->parasitics)
+        printf("IR drop: off (w_res 0: ideal wires)\n");
     if (c->saf_hrs > 0 || c->saf_lrs > 0)
         printf("stuck-at faults: %g of the cells at HRS, %g at LRS\n", c->saf_hrs, c->saf_lrs);
     print_adc(r);

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "cim_config_internal.h"
+#include "cim_disturb.h"
 #include "cim_mapping.h"
 
 #define CIM_DEFAULT_HRS_UA 5.0
@@ -42,6 +43,14 @@
 const char *const cim_config_adc_type_names[] = {"INF_ADC", "POS_RANGE_ONLY_ADC", "SYM_RANGE_ADC"};
 static const char *const calib_mode_names[] = {"MAX", "CALIB"};
 static const char *const rd_strategy_names[] = {"OFF", "SOFTWARE", "CELL_BASED"};
+static const char *const rd_model_names[] = {"LIBRARY", "PHYSICAL"};
+
+/* The config's codes are the read-disturb module's (mapping/cim_disturb.h). */
+_Static_assert(CIM_RD_MITIGATION_OFF == CIM_DISTURB_OFF &&
+                   CIM_RD_MITIGATION_SOFTWARE == CIM_DISTURB_SOFTWARE &&
+                   CIM_RD_MITIGATION_CELL_BASED == CIM_DISTURB_CELL_BASED,
+               "strategy codes");
+_Static_assert(CIM_DRIFT_LIBRARY == 0 && CIM_DRIFT_PHYSICAL == 1, "rd_model_names order");
 
 const char *cim_config_adc_type_name(int adc_type)
 {
@@ -65,6 +74,8 @@ const char *cim_config_adc_type_name(int adc_type)
     {key, CIM_KEY_NUMBER, F(field), 0, CIM_CONFIG_MAX_UA, 0, 0, "µA", NULL, 0, NULL}
 #define KEY_POSITIVE(key, field) \
     {key, CIM_KEY_NUMBER, F(field), 0, INFINITY, 1, 0, NULL, NULL, 0, NULL}
+#define KEY_OPTIONAL(key, field, lo, hi, unit) \
+    {key, CIM_KEY_NUMBER, F(field), lo, hi, 0, 1, unit, NULL, 0, NULL}
 #define KEY_INACTIVE(key, field) \
     {key, CIM_KEY_NUMBER, F(field), -INFINITY, INFINITY, 0, 1, NULL, NULL, 0, NULL}
 #define KEY_CHOICE(key, field, names) \
@@ -102,14 +113,16 @@ const cim_key_spec cim_config_keys[] = {
     KEY_BOOL("verbose", verbose),
     KEY_OFF("read_disturb", read_disturb, "read disturb"),
     KEY_INACTIVE("t_read", t_read),
-    KEY_INACTIVE("V_read", v_read),
+    KEY_OPTIONAL("V_read", v_read, -CIM_CONFIG_MAX_V_READ, CIM_CONFIG_MAX_V_READ, "V"),
     KEY_INT("read_disturb_update_freq", read_disturb_update_freq, 1, INT32_MAX),
     KEY_CHOICE("read_disturb_mitigation_strategy", read_disturb_mitigation_strategy,
                rd_strategy_names),
     KEY_INACTIVE("read_disturb_mitigation_fp", read_disturb_mitigation_fp),
     KEY_INACTIVE("read_disturb_update_tolerance", read_disturb_update_tolerance),
-    KEY_OFF("parasitics", parasitics, "parasitics (bit-line IR drop)"),
-    KEY_INACTIVE("w_res", w_res),
+    KEY_INT("read_disturb_initial_cycles", read_disturb_initial_cycles, 0, INT32_MAX),
+    KEY_CHOICE("read_disturb_model", read_disturb_model, rd_model_names),
+    KEY_BOOL("parasitics", parasitics),
+    KEY_OPTIONAL("w_res", w_res, 0, CIM_CONFIG_MAX_W_RES, "Ω"),
     KEY_PROBABILITY("SAF_HRS", saf_hrs),
     KEY_PROBABILITY("SAF_LRS", saf_lrs),
     KEY_CDF("device_cdf", CIM_CDF_D2D),
@@ -227,6 +240,8 @@ void cim_config_default(cim_config *cfg)
     cfg->read_disturb_mitigation_fp = cfg->read_disturb_update_tolerance = cfg->w_res = NAN;
     cfg->read_disturb_update_freq = 1;
     cfg->read_disturb_mitigation_strategy = CIM_RD_MITIGATION_OFF;
+    cfg->read_disturb_initial_cycles = 0;
+    cfg->read_disturb_model = CIM_DRIFT_LIBRARY;
     cfg->saf_hrs = cfg->saf_lrs = 0.0;
     for (int t = 0; t < CIM_CDF_TABLES; ++t)
         cfg->cdf[t].n = 0;
@@ -235,7 +250,7 @@ void cim_config_default(cim_config *cfg)
 static const char run_default_json[] =
     "{\"m_mode\": \"TNN_I\", \"M\": 256, \"N\": 256, \"HRS\": 5.0, \"LRS\": 30.0, "
     "\"adc_type\": \"INF_ADC\", \"resolution\": -1, \"HRS_NOISE\": 1.0, \"LRS_NOISE\": 4.0, "
-    "\"d2d_var\": true, \"c2c_var\": false}";
+    "\"d2d_var\": true, \"c2c_var\": false, \"V_read\": -0.2}";
 
 int cim_config_run_default(cim_config *cfg, cim_error *err)
 {

@@ -26,10 +26,16 @@
  *   W_BIT, I_BIT      integers 1..32; TNN_IV/TNN_V need W_BIT = 2 and
  *                     SPLIT = [1, 1]                     1 for BNN, 2 for TNN
  *   verbose           bool                                             false
- *   read_disturb, parasitics      bool; true is not supported yet      false
- *   t_read, V_read, read_disturb_mitigation_fp,
- *   read_disturb_update_tolerance, w_res    numbers, inactive          absent
- *   read_disturb_update_freq      integer >= 1, inactive               1
+ *   parasitics        bool: bit-line IR drop (analog mode)              false
+ *   w_res             Ω per wire segment, 0..1e9, required by parasitics
+ *                     (0: ideal wires); the segment current 1e9 |V_read| /
+ *                     w_res nA must fit the ladder's fixed point           absent
+ *   V_read            V, -10..10; < 0 required by parasitics and
+ *                     read_disturb                                       absent
+ *   read_disturb      bool; true is not supported yet                    false
+ *   t_read, read_disturb_mitigation_fp,
+ *   read_disturb_update_tolerance   numbers                             absent
+ *   read_disturb_update_freq      integer >= 1                         1
  *   read_disturb_mitigation_strategy "OFF", "SOFTWARE", "CELL_BASED"   "OFF"
  *   SAF_HRS, SAF_LRS  stuck-at fault probabilities per physical cell,
  *                     0..1 each, SAF_HRS + SAF_LRS <= 1                0, 0
@@ -43,6 +49,18 @@
  *                     tables of lognormals (input only)
  *                     The three D2D forms may not give the same state twice;
  *                     any of them read over a base replaces its D2D tables.
+ *   read_disturb_initial_cycles   integer >= 0: cycles of every cell
+ *                     before the programming                           0
+ *   read_disturb_model "LIBRARY" (a drifted cell carries nominal LRS g)
+ *                     or "PHYSICAL" (its programmed current times g)   "LIBRARY"
+ * Read disturb's parameters are checked when read_disturb is on in analog
+ * mode (digital_only ignores them, as the reference does; so does
+ * read_disturb off): t_read > 0 (s) required; V_read < 0 (V) required, also
+ * by parasitics; read_disturb_mitigation_fp >= 1 required by SOFTWARE;
+ * read_disturb_update_tolerance in [0, 1] required by CELL_BASED. Every
+ * m_mode is a binary or ternary mapping, so the reference's refusal of read
+ * disturb with its integer mappings has nothing to refuse here. A feature
+ * that is not supported yet is refused only after every other rule held.
  * Any other key, a wrong type or a value out of range is CIM_ERR_CONFIG with
  * one line naming the origin (file name), the key and what was expected.
  *
@@ -116,14 +134,17 @@ typedef struct cim_config {
     int verbose;
     char *origin; /* file name or other origin for messages; may be NULL */
 
-    /* Accepted for compatibility with the reference flow; they change nothing
-     * while their feature is off (the only state cimgpu supports yet). NAN in a
-     * double means "not given"; cim_config_to_json leaves those out. */
-    int adc_profile, mvm_profile, read_disturb, parasitics; /* always 0 */
+    /* The device-physics keys; those of a feature cimgpu does not support yet
+     * are accepted while it is off and change nothing. NAN in a double means
+     * "not given"; cim_config_to_json leaves those out. */
+    int adc_profile, mvm_profile, read_disturb; /* always 0 */
+    int parasitics;                             /* bit-line IR drop (docs/physics/ir_drop.md) */
     double adc_profile_bin_size, mvm_profile_bin_size;
     double t_read, v_read, read_disturb_mitigation_fp, read_disturb_update_tolerance, w_res;
     int read_disturb_update_freq;
     int read_disturb_mitigation_strategy; /* CIM_RD_MITIGATION_* */
+    int read_disturb_initial_cycles;      /* n0 >= 0 */
+    int read_disturb_model;               /* CIM_DRIFT_LIBRARY / CIM_DRIFT_PHYSICAL */
 
     double saf_hrs, saf_lrs; /* stuck-at probabilities per physical cell */
     cim_config_cdf cdf[CIM_CDF_TABLES];
