@@ -17,6 +17,10 @@
  *     then converts per tile with cim_column_result and adds tiles.
  * Analog path with C2C: cim_program_raw keeps the unclipped programmed
  *   currents; cim_read_c2c draws each cell's per-read deviation and clips.
+ * ADC input profiling (lp->profile_bins > 0): cim_read_g takes the per-lane
+ *   conversion of traced runs and cim_read_c2c counts after its sum; both add
+ *   each conversion's column current to the trial's histogram with atomic_inc
+ *   (cim_profile_count: cim_profile_slot of cim_profile.h, as the reference).
  * Digital path: cim_read_digital, AND-popcount over the mapping's cell and
  *   drive bit-planes, once per input (no variability).
  * Bit-sliced inputs: cim_fold adds the reads of an input's bit planes.
@@ -95,14 +99,30 @@ static inline int cim_tile_inputs(__constant const cim_launch_params *lp, long t
     return (int)(left < lp->xbar_n ? left : lp->xbar_n);
 }
 
-/* The scalar cim_column_result per lane, writing the trace: for traced runs. */
+/* ADC input profiling: counts the column current of each conversion of one
+ * output column in batch entry b's histogram (cim_profile_slot, the
+ * reference's binning); a no-op when the launch does not profile. */
+static inline void cim_profile_count(__constant const cim_launch_params *lp,
+                                     __constant const cim_mapping_desc *d, long b,
+                                     const int *current, __global uint *profile)
+{
+    if (lp->profile_bins <= 0)
+        return;
+    __global uint *h = profile + b * CIM_PROFILE_SLOTS(lp->profile_bins);
+    for (int j = 0; j < d->n_convs; ++j)
+        atomic_inc(h + cim_profile_slot(lp->profile_bins, lp->profile_lo_na, lp->profile_bin_na,
+                                        current[j], 0));
+}
+
+/* The scalar cim_column_result per lane, writing the trace and counting the
+ * profile: for traced or profiled runs. */
 static inline void cim_column_result_each(__constant const cim_launch_params *lp,
                                           const cim_column_params *p,
                                           __constant const cim_mapping_desc *d, const cim_vec *sums,
                                           int s, int n_used, __global const int *sumw,
                                           __global const long *adc_table, long b, long i, long tn,
                                           long m0, cim_vec *result, __global int *trace_current,
-                                          __global long *trace_adc)
+                                          __global long *trace_adc, __global uint *profile)
 {
     for (int l = 0; l < CIM_VW; ++l) {
         const long m = m0 + l;
@@ -115,6 +135,7 @@ static inline void cim_column_result_each(__constant const cim_launch_params *lp
                                                       sumw[tn * lp->rows_pad + m], adc_table, adc);
             if (lp->trace)
                 cim_write_trace(lp, d, b, i, tn, m, current, adc, trace_current, trace_adc);
+            cim_profile_count(lp, d, b, current, profile);
         }
     }
 }
@@ -189,7 +210,8 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
                          __global const int *entries, __global const int *entry_start,
                          __global const int *tile_s, __global const int *sumw,
                          __global const long *adc_table, __global int *out,
-                         __global int *trace_current, __global long *trace_adc)
+                         __global int *trace_current, __global long *trace_adc,
+                         __global uint *profile)
 {
     const long m0 = get_global_id(0) * CIM_VW, b = get_global_id(2);
     const long i0 = get_global_id(1) * lp->inputs_per_item;
@@ -222,12 +244,12 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
                     acc0 += CIM_VLOAD_ALIGNED(gj + entries[e]);
                 sums[j] = acc0 + acc1;
             }
-            if (!lp->trace)
+            if (!lp->trace && lp->profile_bins <= 0)
                 result += cim_column_result_lanes(
                     &p, sums, s, n_used, CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table, 0);
             else
                 cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, adc_table, b, i, tn, m0,
-                                       &result, trace_current, trace_adc);
+                                       &result, trace_current, trace_adc, profile);
         }
         cim_store_result(lp, result, out + (b * lp->n_inputs + i) * lp->rows, m0);
     }
@@ -257,7 +279,8 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
                            __global const int *pos, __global const char *inputs,
                            __global const int *raw, __global const int *tile_s,
                            __global const int *sumw, __global const long *adc_table,
-                           __global int *out, __global int *trace_current, __global long *trace_adc)
+                           __global int *out, __global int *trace_current, __global long *trace_adc,
+                           __global uint *profile)
 {
     const long m = get_global_id(0), i = get_global_id(1), b = get_global_id(2);
     const cim_column_params p = *cp;
@@ -289,6 +312,7 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
                                     sumw[tn * lp->rows_pad + m], adc_table, adc);
         if (lp->trace)
             cim_write_trace(lp, d, b, i, tn, m, current, adc, trace_current, trace_adc);
+        cim_profile_count(lp, d, b, current, profile);
     }
     out[(b * lp->n_inputs + i) * lp->rows + m] = result;
 }
@@ -362,7 +386,7 @@ __kernel void cim_read_digital(__constant const cim_launch_params *lp,
                                                   CIM_VLOAD(sumw + tn * lp->rows_pad + m0), 0, 0);
             else
                 cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, 0, 0, i, tn, m0, &result,
-                                       trace_current, trace_adc);
+                                       trace_current, trace_adc, 0);
         }
         cim_store_result(lp, result, out + i * lp->rows, m0);
     }

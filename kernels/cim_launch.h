@@ -31,6 +31,8 @@
  *             currents before clipping (for reads with C2C)
  *   out       int32 [batch][n_inputs][rows]
  *   trace_current int32 / trace_adc int64 [batch][n_inputs][tiles_n][n_convs][rows]
+ *   profile   uint32 [batch][CIM_PROFILE_SLOTS(profile_bins)]: ADC input
+ *             histogram counters of each trial of the batch (atomic_inc)
  */
 #ifndef CIM_LAUNCH_H
 #define CIM_LAUNCH_H
@@ -59,9 +61,11 @@ typedef struct cim_launch_params {
     int64_t inputs_per_item;  /* inputs one read work-item evaluates in turn */
     int64_t inputs_per_trial; /* 1: every trial has its own input vectors */
     int64_t input_trial_base; /* with inputs_per_trial: the job trial of batch entry 0 */
+    int64_t profile_bins;     /* ADC input profiling (cim_profile.h): bins, 0 off */
+    int64_t profile_lo_na, profile_bin_na;
 } cim_launch_params;
 
-CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 25, cim_launch_params_size);
+CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 28, cim_launch_params_size);
 
 /* Row of input i of batch entry b in the per-input arrays (cim_launch.h). */
 CIM_INLINE int64_t cim_input_row(CIM_CONSTANT_PTR cim_launch_params *lp, int64_t b, int64_t i)

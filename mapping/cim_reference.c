@@ -18,6 +18,8 @@
  *      after each read (read disturb) instead of a constant.
  *   3. conversion, cim_column_result(): ADC and recombination of one
  *      column's currents; the tile results of one output add as integers.
+ *      ADC input profiling counts each conversion's column current there,
+ *      before its offset (cim_profile_slot, cim_profile.h).
  * Measured device distributions replace the Gaussian table sampler
  * (cim_gauss.h) that steps 1 and 2 draw from.
  *
@@ -130,6 +132,10 @@ int cim_reference_mvm(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t 
                         sumw += w[(size_t)m * cols + n];
                     out[(size_t)i * rows + m] +=
                         cim_column_result(&x->column, current, s, n_used, sumw, NULL, adc);
+                    if (trace && trace->profile && x->profile.bins > 0)
+                        for (int j = 0; j < d->n_convs; ++j)
+                            trace->profile[cim_profile_slot(x->profile.bins, x->profile.lo_na,
+                                                            x->profile.bin_na, current[j], 0)]++;
                     if (trace) {
                         for (int j = 0; j < d->n_convs; ++j) {
                             size_t at = (((size_t)i * tiles_n + tn) * d->n_convs + j) * rows + m;

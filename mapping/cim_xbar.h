@@ -14,6 +14,7 @@
 
 #include "cim_column.h"
 #include "cim_mappings.h"
+#include "cim_profile.h"
 
 #define CIM_STATE_HRS 0
 #define CIM_STATE_LRS 1
@@ -27,7 +28,8 @@ typedef struct cim_xbar {
     int32_t c2c_sigma_na[2];  /* 0: no C2C deviation for that state */
     cim_column_params column; /* digital flag, ADC, HRS/Delta for the ADC */
     uint64_t seed;
-    uint32_t layer; /* layer id in RNG keys (0 for `cimgpu mvm`) */
+    uint32_t layer;             /* layer id in RNG keys (0 for `cimgpu mvm`) */
+    cim_profile_params profile; /* ADC input profiling (cim_profile.h); bins 0: off */
 } cim_xbar;
 
 static inline int cim_xbar_has_d2d(const cim_xbar *x)

@@ -10,7 +10,8 @@
  *      1..16 bits for POS, 2..16 for SYM, whose 2^b - 1 levels have no step
  *      between them for b = 1); mapping vs. adc_type (a signed column current
  *      needs SYM or INF, a non-negative one POS or INF); CALIB with a finite
- *      ADC needs its dict; TNN_IV/TNN_V need W_BIT = 2 and SPLIT = [1, 1].
+ *      ADC needs its dict; adc_profile needs a finite ADC in analog mode;
+ *      TNN_IV/TNN_V need W_BIT = 2 and SPLIT = [1, 1].
  * The first broken rule is reported, as one line naming the origin and the
  * key. Nothing here allocates or changes the config; later layers may index
  * tables by values the earlier ones have checked.
@@ -173,6 +174,12 @@ static int validate_combinations(const cim_config *cfg, cim_error *err)
     int rc = validate_adc(cfg, err);
     if (rc)
         return rc;
+    if (cfg->adc_profile && (cfg->digital || cfg->adc_type == CIM_ADC_INF))
+        return cim_config_key_error(
+            origin, CIM_ERR_CONFIG, err, "adc_profile",
+            "profiles the inputs of a finite ADC in analog mode; this config has %s (give "
+            "adc_type and resolution, or leave adc_profile out)",
+            cfg->digital ? "digital_only true" : "adc_type INF_ADC");
     if (cfg->mapping == CIM_TNN_IV || cfg->mapping == CIM_TNN_V) {
         const char *mapping = cim_mapping_name(cfg->mapping);
         if (cfg->w_bit != CIM_TNN_BITS)

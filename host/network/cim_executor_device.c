@@ -53,8 +53,8 @@ int cim_executor_device_applies(const cim_ocl *ocl, const cim_exec_job *job)
     const cim_plan *p = job->plan;
     const uint64_t limit = ocl->max_alloc_bytes;
     if (job->pipeline == CIM_PIPELINE_HOST || p->first_crossbar < 0 ||
-        (job->pipeline == CIM_PIPELINE_AUTO && ocl->cpu_style))
-        return 0;
+        (job->pipeline == CIM_PIPELINE_AUTO && ocl->cpu_style) || job->profiles)
+        return 0; /* ADC input profiles are counted by the host pipeline's reads */
     if ((uint64_t)job->n_trials * (uint64_t)job->n_images * (uint64_t)p->model->max_tensor *
             sizeof(int32_t) >
         limit)
