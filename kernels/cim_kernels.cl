@@ -17,9 +17,9 @@
  *     then converts per tile with cim_column_result and adds tiles.
  * Analog path with C2C: cim_program_raw keeps the unclipped programmed
  *   currents; cim_read_c2c draws each cell's per-read deviation and clips.
- * ADC input profiling (lp->profile_bins > 0): cim_read_g takes the per-lane
- *   conversion of traced runs and cim_read_c2c counts after its sum; both add
- *   each conversion's column current to the trial's histogram with atomic_inc
+ * ADC input profiling (lp->profile_bins > 0): after the column sums of a
+ *   tile, cim_read_g (per lane), cim_read_c2c and cim_read_layer add each
+ *   conversion's column current to the trial's histogram with atomic_inc
  *   (cim_profile_count: cim_profile_slot of cim_profile.h, as the reference).
  * Digital path: cim_read_digital, AND-popcount over the mapping's cell and
  *   drive bit-planes, once per input (no variability).
@@ -114,8 +114,22 @@ static inline void cim_profile_count(__constant const cim_launch_params *lp,
                                         current[j], 0));
 }
 
+/* cim_profile_count for each of the CIM_VW columns from m0 that is a real
+ * output column, from the lanes of the conversions' column sums. */
+static inline void cim_profile_count_lanes(__constant const cim_launch_params *lp,
+                                           __constant const cim_mapping_desc *d, long b,
+                                           const cim_vec *sums, long m0, __global uint *profile)
+{
+    for (int l = 0; lp->profile_bins > 0 && l < CIM_VW && m0 + l < lp->rows; ++l) {
+        int current[CIM_MAX_CONVS];
+        for (int j = 0; j < d->n_convs; ++j)
+            current[j] = CIM_LANE(sums[j], l);
+        cim_profile_count(lp, d, b, current, profile);
+    }
+}
+
 /* The scalar cim_column_result per lane, writing the trace and counting the
- * profile: for traced or profiled runs. */
+ * profile: for traced runs. */
 static inline void cim_column_result_each(__constant const cim_launch_params *lp,
                                           const cim_column_params *p,
                                           __constant const cim_mapping_desc *d, const cim_vec *sums,
@@ -244,10 +258,11 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
                     acc0 += CIM_VLOAD_ALIGNED(gj + entries[e]);
                 sums[j] = acc0 + acc1;
             }
-            if (!lp->trace && lp->profile_bins <= 0)
+            if (!lp->trace) {
                 result += cim_column_result_lanes(
                     &p, sums, s, n_used, CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table, 0);
-            else
+                cim_profile_count_lanes(lp, d, b, sums, m0, profile);
+            } else
                 cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, adc_table, b, i, tn, m0,
                                        &result, trace_current, trace_adc, profile);
         }

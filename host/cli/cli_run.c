@@ -566,8 +566,6 @@ static void print_pipeline(const run_state *r)
         taken = "host (digital chips)";
     else if (cim_xbar_has_c2c(&r->plan.layers[r->plan.first_crossbar].xbar))
         taken = "host (C2C)";
-    else if (r->prof.n > 0)
-        taken = "host (ADC profiling)";
     else if (p == CIM_PIPELINE_AUTO && r->ocl.cpu_style)
         taken = "host (CPU device)";
     printf("pipeline: %s%s%s\n", names[p], taken ? " -> " : "", taken ? taken : "");

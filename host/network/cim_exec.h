@@ -45,8 +45,7 @@ typedef struct cim_exec_job {
     /* Optional ADC input profiles (cim_profile.h): for crossbar layer c whose
      * xbar profiles, profiles[c] is [n_trials][CIM_PROFILE_SLOTS(bins)]
      * counters that every conversion of trial t adds to, as
-     * cim_netref_image_profiled counts them. Profiling runs take the host
-     * pipeline (the device pipeline does not count them). NULL: none. */
+     * cim_netref_image_profiled counts them (both pipelines). NULL: none. */
     uint64_t *const *profiles;
 } cim_exec_job;
 
