@@ -184,3 +184,17 @@ int cim_cli_network_config(const char *subcommand, const char *config_path, cons
     }
     return 0;
 }
+
+int cim_cli_check_read_keys(const cim_plan *plan, int64_t first_image, int64_t count,
+                            const char *model_path, cim_error *err)
+{
+    /* C2C input keys are 32-bit: image index x vectors per image (cim_plan.h) */
+    const int64_t per_image = plan->vectors_per_image;
+    const int64_t images_end = first_image + count;
+    if (per_image > 0 && images_end > ((int64_t)1 << 32) / per_image)
+        return cim_error_set(err, CIM_ERR_INPUT,
+                             "%s: images up to index %lld x %lld crossbar input vectors each "
+                             "exceed the 2^32 read keys; use fewer or earlier images",
+                             model_path, (long long)images_end - 1, (long long)per_image);
+    return 0;
+}

@@ -13,6 +13,7 @@
 
 #include "cim_config.h"
 #include "cim_error.h"
+#include "cim_plan.h"
 
 #define CIM_CLI_PROGRAM "cimgpu"
 
@@ -38,6 +39,12 @@ int cim_cli_help(int argc, char **argv);
  * cim_config_validate. Free *cfg with cim_config_free, also after an error. */
 int cim_cli_network_config(const char *subcommand, const char *config_path, const char *mapping,
                            int adc_bits, cim_config *cfg, cim_error *err);
+
+/* The read keys of images first_image .. first_image + count - 1 of a
+ * network run on `plan` fit their 32 bits (cim_plan.h): 0, or CIM_ERR_INPUT
+ * naming the model. */
+int cim_cli_check_read_keys(const cim_plan *plan, int64_t first_image, int64_t count,
+                            const char *model_path, cim_error *err);
 
 /* Prints err as the one error line and returns its exit status. */
 int cim_cli_report(const cim_error *err);

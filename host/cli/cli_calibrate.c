@@ -307,6 +307,9 @@ static int load_inputs(calib_state *s, cim_error *err)
         return rc;
     if (s->plan.n_crossbar == 0)
         return cim_error_set(err, CIM_ERR_INPUT, "%s: no layer runs on crossbars", s->model_path);
+    if ((rc = cim_cli_check_read_keys(&s->plan, (int64_t)o->first_image, s->data.count,
+                                      s->model_path, err)) != 0)
+        return rc;
     if (strcmp(o->split, EVALUATION_SPLIT) == 0)
         fprintf(stderr,
                 CIM_CLI_PROGRAM ": note: calibrating on the evaluation split %s (as asked): "

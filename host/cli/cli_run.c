@@ -423,17 +423,8 @@ static int load_inputs(run_state *r, cim_error *err)
             "%s: no layer runs on crossbars (no dense or conv2d layer "
             "with binary or ternary inputs; --first-layer crossbar adds those on raw pixels)",
             r->model_path);
-    {
-        /* C2C input keys are 32-bit: image index x vectors per image (cim_plan.h) */
-        const int64_t per_image = r->plan.vectors_per_image;
-        const int64_t images_end = (int64_t)o->first_image + r->data.count;
-        if (per_image > 0 && images_end > ((int64_t)1 << 32) / per_image)
-            return cim_error_set(err, CIM_ERR_INPUT,
-                                 "%s: images up to index %lld x %lld crossbar input vectors each "
-                                 "exceed the 2^32 read keys; use fewer or earlier images",
-                                 r->model_path, (long long)images_end - 1, (long long)per_image);
-    }
-    return 0;
+    return cim_cli_check_read_keys(&r->plan, (int64_t)o->first_image, r->data.count, r->model_path,
+                                   err);
 }
 
 typedef struct sink_ctx {
