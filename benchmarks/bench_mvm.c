@@ -7,6 +7,14 @@
  * ternary weights and inputs. Throughput unit: trial * input * MAC per second,
  * where one MAC is one weight x input product of W x.
  *
+ * Bit-line IR drop: the same tile with w_res 1 ohm at V_read -0.2 V (a
+ * segment passes 200 mA), on bit lines of 512 rows (TNN_I gives an input two
+ * rows), read by the per-cell kernel; its unit of work is a
+ * ladder step (one physical row of one column of one read), so its rate is
+ * also given in steps per second next to the device's peak for that step
+ * (cim_peak_ladder_step: the same 128-bit step on independent chains in
+ * registers).
+ *
  *   bench_mvm [--trials T] [--inputs I] [--repeat R] [--device SPEC]
  */
 #define _POSIX_C_SOURCE 200809L
@@ -16,6 +24,7 @@
 
 #include "cim_clock.h"
 #include "cim_engine.h"
+#include "cim_ladder.h"
 #include "cim_mapping.h"
 #include "cim_reference.h"
 #include "cli.h"
@@ -53,6 +62,29 @@ static void make_xbar(cim_xbar *x, int digital)
         x->column.adc_lo2 = -2LL * XBAR * (LRS_NA - HRS_NA);
         x->column.adc_hi2 = 2LL * XBAR * (LRS_NA - HRS_NA);
     }
+}
+
+/* The analog workload with bit-line IR drop: 200 mA per segment, bit lines
+ * as long as the tile's inputs need (TNN_I: two rows per input). */
+#define LADDER_ROWS (2 * XBAR)
+static void make_ladder_xbar(cim_xbar *x)
+{
+    make_xbar(x, 0);
+    x->ladder_iw = (int64_t)200000000 << CIM_FINE_FRAC_BITS;
+    x->ladder_rows = LADDER_ROWS;
+    x->column.fine = 1;
+}
+
+/* Ladder steps of one read of one output: every physical column of every
+ * conversion walks all its rows. */
+static double ladder_steps_per_output(cim_mapping_id id)
+{
+    const cim_mapping_desc *d = cim_mapping_desc_of(id);
+    double columns = 0;
+    for (int j = 0; j < d->n_convs; ++j)
+        columns +=
+            (cim_ladder_rows_per_input(d, j, 1) > 0) + (cim_ladder_rows_per_input(d, j, -1) > 0);
+    return columns * LADDER_ROWS;
 }
 
 static void fill_ternary(int8_t *v, size_t n, uint32_t seed)
@@ -217,15 +249,33 @@ int main(int argc, char **argv)
     const double ref_rate = reference_rate(&xa, w, in, ref_inputs, out, repeats);
     const double ref_digital_rate = reference_rate(&xd, w, din, ref_inputs, dout, repeats);
 
+    /* Bit-line IR drop: fewer trials and inputs, the per-cell read is slower. */
+    cim_xbar xl;
+    cim_engine_timing tl = {0, 0};
+    make_ladder_xbar(&xl);
+    const int ladder_trials = trials < 4 ? trials : 4, ladder_inputs = inputs < 64 ? inputs : 64;
+    cim_mvm_job ljob = job;
+    ljob.xbar = &xl;
+    ljob.n_trials = ladder_trials;
+    ljob.n_inputs = ladder_inputs;
+    if (best_timing(&ocl, &ljob, out, repeats, &tl, &err) != 0)
+        goto fail;
+    const double ladder_rate = (double)ladder_trials * ladder_inputs * macs / tl.read_s;
+    const double ladder_steps = (double)ladder_trials * ladder_inputs * XBAR *
+                                ladder_steps_per_output(CIM_TNN_I) / tl.read_s;
+    const double ref_ladder_rate = reference_rate(&xl, w, in, 2, out, repeats);
+
     /* Device peaks for each kernel's operation (best of the repeats). */
-    double add_peak = 0, pop_peak = 0;
+    double add_peak = 0, pop_peak = 0, step_peak = 0;
     for (int r = 0; r < repeats; ++r) {
         double a = peak(&ocl, "cim_peak_int_add", 2.0 * 8 * ocl.vector_width, &err);
         double p = peak(&ocl, "cim_peak_and_popcount", 8.0 * ocl.vector_width, &err);
-        if (a <= 0 || p <= 0)
+        double l = peak(&ocl, "cim_peak_ladder_step", 8.0, &err);
+        if (a <= 0 || p <= 0 || l <= 0)
             goto fail;
         add_peak = a > add_peak ? a : add_peak;
         pop_peak = p > pop_peak ? p : pop_peak;
+        step_peak = l > step_peak ? l : step_peak;
     }
     /* The digital kernel counts one word per sign group of each conversion:
      * MACs per counted word = 32 / (number of such groups). */
@@ -240,8 +290,12 @@ int main(int argc, char **argv)
     printf("%-52s %10.2f\n", "digital AND-popcount kernel", digital_rate * 1e-9);
     printf("%-52s %10.3f\n", "plain-C reference, analog (1 thread)", ref_rate * 1e-9);
     printf("%-52s %10.3f\n", "plain-C reference, digital (1 thread)", ref_digital_rate * 1e-9);
+    printf("%-52s %10.4f\n", "analog read with IR drop (per-cell kernel)", ladder_rate * 1e-9);
+    printf("%-52s %10.4f\n", "plain-C reference with IR drop (1 thread)", ref_ladder_rate * 1e-9);
     printf("%-52s %10.2f\n", "device peak: int32 adds per second", add_peak * 1e-9);
     printf("%-52s %10.2f\n", "device peak: AND-popcounted words per second", pop_peak * 1e-9);
+    printf("%-52s %10.3f\n", "IR drop read: ladder steps per second", ladder_steps * 1e-9);
+    printf("%-52s %10.3f\n", "device peak: ladder steps per second", step_peak * 1e-9);
     printf("\nratios\n");
     printf("  analog (10000 images) / plain-C reference          %8.1fx\n", mc_rate / ref_rate);
     printf("  digital / plain-C reference                        %8.1fx\n",
@@ -254,6 +308,13 @@ int main(int argc, char **argv)
            100.0 * read_rate / add_peak);
     printf("  digital: counted words / peak                      %8.1f%%  (target >= 50%%)\n",
            100.0 * digital_rate / digital_macs_per_popcount / pop_peak);
+    printf("  IR drop read / plain-C reference                   %8.1fx\n",
+           ladder_rate / ref_ladder_rate);
+    printf("  IR drop read: ladder steps / peak ladder steps     %8.1f%%\n",
+           100.0 * ladder_steps / step_peak);
+    printf(
+        "  IR drop read / plain-sum analog read               %8.2f%%  (the cost of the ladder)\n",
+        100.0 * ladder_rate / read_rate);
     printf("  D2D sampling: %.3f ms per chip = %.2f%% of its %d images  (target <= 1%%)\n",
            sample_per_trial * 1e3, 100.0 * sample_per_trial / (read_per_input * IMAGES_PER_TRIAL),
            IMAGES_PER_TRIAL);

@@ -15,6 +15,12 @@
  * Delta >= 1, so every product below fits in 64 bits and no divisor is 0.
  * Parameters outside that (which config validation rejects) convert to 0
  * instead of dividing by zero.
+ *
+ * Fine currents (`fine` = 1: bit-line IR drop): ADC inputs come in fine
+ * half-units, 2^-CIM_FINE_FRAC_BITS of a half-unit, while the range, the
+ * steps and the outputs keep their units; the level is the same exact
+ * rounding of the same ratio, formed with the 128-bit steps of cim_wide.h
+ * (|J| < 2^57 fine half-units).
  */
 #ifndef CIM_ADC_H
 #define CIM_ADC_H
@@ -22,6 +28,7 @@
 #include "cim_portable.h"
 #include "cim_units.h"
 #include "cim_lanes.h"
+#include "cim_wide.h"
 
 #define CIM_ADC_INF 0 /* INF_ADC: ideal */
 #define CIM_ADC_POS 1 /* POS_RANGE_ONLY_ADC: unsigned */
@@ -43,9 +50,18 @@ typedef struct cim_column_params {
     int64_t adc_steps; /* intervals between levels (finite ADCs) */
     int64_t adc_lo2;   /* range, half-units */
     int64_t adc_hi2;
+    int64_t fine; /* 1: column currents in 2^-CIM_FINE_FRAC_BITS nA (cim_column.h) */
+    int64_t pad;
 } cim_column_params;
 
-CIM_STATIC_ASSERT(sizeof(cim_column_params) == 64, cim_column_params_size);
+CIM_STATIC_ASSERT(sizeof(cim_column_params) == 80, cim_column_params_size);
+
+/* Fine units per unit of the ADC input: 2^CIM_FINE_FRAC_BITS with fine
+ * currents, else 1. */
+CIM_INLINE int64_t cim_adc_input_unit(const cim_column_params *p)
+{
+    return p->fine ? (int64_t)1 << CIM_FINE_FRAC_BITS : 1;
+}
 
 /* Fewest bits a finite ADC of this type may have. */
 CIM_INLINE int32_t cim_adc_min_bits(int32_t adc_type)
@@ -68,15 +84,27 @@ CIM_INLINE int cim_adc_usable(const cim_column_params *p)
     return p->adc_steps >= 1 && p->adc_hi2 > p->adc_lo2 && p->delta >= 1;
 }
 
-/* Finite ADC: the integer output A for input j2 (half-units) and scale k; 0
- * when p is not usable. */
+/* The level of a finite ADC for input j2 (fine half-units): round((J - lo)
+ * steps / span) half away from zero, J clipped to [lo, hi], exactly. */
+CIM_INLINE int64_t cim_adc_level_fine(const cim_column_params *p, int64_t j2)
+{
+    const int64_t unit = (int64_t)1 << CIM_FINE_FRAC_BITS;
+    const int64_t lo = p->adc_lo2 * unit, hi = p->adc_hi2 * unit;
+    const int64_t jc = j2 < lo ? lo : (j2 > hi ? hi : j2);
+    /* floor((2 (jc - lo) steps + span) / (2 span)), span = hi - lo */
+    return (int64_t)cim_umuladd_div((uint64_t)(2 * (jc - lo)), (uint64_t)p->adc_steps,
+                                    (uint64_t)(hi - lo), (uint64_t)(2 * (hi - lo)));
+}
+
+/* Finite ADC: the integer output A for input j2 (half-units, or fine
+ * half-units with p->fine) and scale k; 0 when p is not usable. */
 CIM_INLINE int64_t cim_adc_convert(const cim_column_params *p, int64_t j2, int32_t k)
 {
     if (!cim_adc_usable(p))
         return 0;
     int64_t lo = p->adc_lo2, hi = p->adc_hi2, steps = p->adc_steps;
     int64_t jc = j2 < lo ? lo : (j2 > hi ? hi : j2);
-    int64_t level = cim_div_round((jc - lo) * steps, hi - lo);
+    int64_t level = p->fine ? cim_adc_level_fine(p, j2) : cim_div_round((jc - lo) * steps, hi - lo);
     /* Jq * k / Delta = (lo * steps + (hi - lo) * level) * k / (steps * Delta) */
     int64_t num = (lo * steps + (hi - lo) * level) * (int64_t)k;
     return cim_div_round(num, steps * 2 * p->delta);
@@ -85,7 +113,9 @@ CIM_INLINE int64_t cim_adc_convert(const cim_column_params *p, int64_t j2, int32
 /* Level table of a finite ADC: the same function as cim_adc_convert without
  * a division, for the kernels' inner loop.
  *   table[0 .. steps-1]        thresholds T_l = lo + ceil((2l - 1)(hi - lo) / (2 steps)),
- *                              l = 1..steps: the level of j2 is #{l : j2 >= T_l}
+ *                              l = 1..steps, in the input's unit (fine
+ *                              half-units with p->fine, lo and hi scaled
+ *                              alike): the level of j2 is #{l : j2 >= T_l}
  *                              (round half away from zero of a non-negative
  *                              ratio, and clipping, both fall out of the count);
  *   table[steps + k_i*(steps+1) + level], k_i = k - 1 in {0, 1}: the output A.
@@ -105,10 +135,11 @@ static inline void cim_adc_table_build(const cim_column_params *p, int64_t *tabl
             table[i] = 0;
         return;
     }
-    for (int64_t l = 1; l <= steps; ++l) {
-        int64_t num = (2 * l - 1) * span, den = 2 * steps;
-        table[l - 1] = lo + (num + den - 1) / den;
-    }
+    const int64_t unit = cim_adc_input_unit(p), den = 2 * steps;
+    for (int64_t l = 1; l <= steps; ++l) /* lo + ceil((2l - 1) span / den), in input units */
+        table[l - 1] =
+            lo * unit + (int64_t)cim_umuladd_div((uint64_t)(2 * l - 1), (uint64_t)(span * unit),
+                                                 (uint64_t)(den - 1), (uint64_t)den);
     for (int32_t k = 1; k <= 2; ++k)
         for (int64_t level = 0; level <= steps; ++level)
             table[steps + (k - 1) * (steps + 1) + level] =
@@ -128,11 +159,12 @@ static inline void cim_adc_table_build(const cim_column_params *p, int64_t *tabl
     CIM_INLINE CIM_##K##_LONG name(const cim_column_params *p, CIM_GLOBAL const int64_t *table,    \
                                    CIM_##K##_LONG j2, int32_t k)                                   \
     {                                                                                              \
-        const int64_t steps = p->adc_steps;                                                        \
-        const float scale =                                                                        \
-            cim_adc_usable(p) ? (float)steps / (float)(p->adc_hi2 - p->adc_lo2) : 0.0f;            \
+        const int64_t steps = p->adc_steps, unit = cim_adc_input_unit(p);                          \
+        const float scale = cim_adc_usable(p)                                                      \
+                                ? (float)steps / (float)(p->adc_hi2 - p->adc_lo2) / (float)unit    \
+                                : 0.0f;                                                            \
         CIM_##K##_LONG level =                                                                     \
-            CIM_##K##_FLOAT_TO_LONG(CIM_##K##_TO_FLOAT(j2 - p->adc_lo2) * scale + 0.5f);           \
+            CIM_##K##_FLOAT_TO_LONG(CIM_##K##_TO_FLOAT(j2 - p->adc_lo2 * unit) * scale + 0.5f);    \
         level = level < 0 ? (CIM_##K##_LONG)0 : (level > steps ? (CIM_##K##_LONG)steps : level);   \
         CIM_##K##_LONG below, above, out; /* thresholds T_level and T_(level+1) */                 \
         for (int l = 0; l < CIM_##K##_LANES; ++l) {                                                \

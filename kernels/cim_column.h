@@ -90,4 +90,88 @@ CIM_INLINE int64_t cim_adc_convert_any(const cim_column_params *p,
  * scalar kernels (the level table). */
 CIM_DEFINE_COLUMN_RESULT(cim_column_result, S, cim_adc_convert_any, cim_div_round)
 
+/* floor(num / den) and its remainder in [0, den), den > 0. */
+CIM_INLINE int64_t cim_floor_divmod(int64_t num, int64_t den, int64_t *rem)
+{
+    int64_t q = num / den, r = num % den;
+    if (r < 0) {
+        r += den;
+        q -= 1;
+    }
+    *rem = r;
+    return q;
+}
+
+/* q + r / den (0 <= r < den) truncated toward zero. */
+CIM_INLINE int64_t cim_trunc_mixed(int64_t q, int64_t r)
+{
+    return q < 0 && r > 0 ? q + 1 : q;
+}
+
+/* A column current as the trace records it: nA, fine currents rounded to the
+ * nearest nA (halves up). */
+CIM_INLINE int32_t cim_trace_current(const cim_column_params *p, int64_t current)
+{
+    if (!p->fine)
+        return (int32_t)current;
+    const int64_t unit = (int64_t)1 << CIM_FINE_FRAC_BITS;
+    int64_t rem;
+    return (int32_t)cim_floor_divmod(current + unit / 2, unit, &rem);
+}
+
+/* Tile result r_m from fine column currents (p->fine; 2^-CIM_FINE_FRAC_BITS
+ * nA, scalar). A finite ADC converts as cim_column_result does (its outputs
+ * are integers). The ideal ADC gives real values A_j = J_j k_j / Delta; they
+ * enter the integer result by the reference simulator's truncation chain
+ * (CIM_TRUNC_CHAIN), in exact arithmetic: the running value is kept as q +
+ * r / D, D = 2 Delta 2^CIM_FINE_FRAC_BITS, 0 <= r < D, so nothing overflows.
+ * adc_out as for cim_column_result (A_j rounded half away from zero). */
+CIM_INLINE int32_t cim_column_result_fine(const cim_column_params *p, const int64_t *current,
+                                          int32_t s, int32_t n_used, int32_t sumw,
+                                          CIM_GLOBAL const int64_t *adc_table, int64_t *adc_out)
+{
+    CIM_CONSTANT_PTR cim_mapping_desc *d = &CIM_MAPPINGS[p->mapping];
+    const int64_t unit = cim_adc_input_unit(p);
+    const int64_t corr =
+        (int64_t)sumw * d->corr_sumw + (int64_t)d->corr_s * s + (int64_t)d->corr_n * n_used;
+    const int inf = p->adc_type == CIM_ADC_INF;
+    const int trunc_each = CIM_TRUNC_CHAIN[p->mapping][0];
+    const int corr_after = CIM_TRUNC_CHAIN[p->mapping][1];
+    const int64_t den = 2 * p->delta * unit;
+    int64_t q = inf && corr_after ? 0 : corr, r = 0;
+    for (int j = 0; j < d->n_convs; ++j) {
+        CIM_CONSTANT_PTR cim_conv *cv = &d->conv[j];
+        const int64_t j2 =
+            2 * current[j] +
+            ((int64_t)cv->offset_half_s * s + (int64_t)cv->offset_half_n * n_used) * p->hrs * unit;
+        int64_t a;
+        if (inf) {
+            int64_t rem;
+            q += cim_floor_divmod(j2 * (int64_t)(cv->k * cv->sign), den, &rem);
+            r += rem;
+            if (r >= den) {
+                r -= den;
+                q += 1;
+            }
+            if (trunc_each) {
+                q = cim_trunc_mixed(q, r);
+                r = 0;
+            }
+            a = cim_div_round(j2 * (int64_t)cv->k, den);
+        } else {
+            a = adc_table ? cim_adc_convert_table(p, adc_table, j2, cv->k)
+                          : cim_adc_convert(p, j2, cv->k);
+            q += a * (int64_t)cv->sign;
+        }
+        if (adc_out)
+            adc_out[j] = a;
+    }
+    if (inf) {
+        q = cim_trunc_mixed(q, r);
+        if (corr_after)
+            q += corr;
+    }
+    return (int32_t)q;
+}
+
 #endif /* CIM_COLUMN_H */

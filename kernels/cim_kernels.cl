@@ -15,12 +15,15 @@
  *     adds g over the input positions that drive a row (a
  *     precomputed entry list, so zero inputs of split encodings cost nothing),
  *     then converts per tile with cim_column_result and adds tiles.
- * Analog path with C2C: cim_program_raw keeps the unclipped programmed
- *   currents; cim_read_c2c draws each cell's per-read deviation and clips.
- * ADC input profiling (lp->profile_bins > 0): after the column sums of a
- *   tile, cim_read_g (per lane), cim_read_c2c and cim_read_layer add each
- *   conversion's column current to the trial's histogram with atomic_inc
- *   (cim_profile_count: cim_profile_slot of cim_profile.h, as the reference).
+ * Analog path with C2C or bit-line IR drop: cim_program_raw keeps the
+ *   unclipped programmed currents; cim_read_per_cell walks each column's
+ *   cells, draws their per-read deviations (C2C) and clips, and sums them or
+ *   walks the column's wire ladder (IR drop, cim_ladder.h).
+ * ADC input profiling (lp->profile_bins > 0): after the column currents of a
+ *   tile, cim_read_g (per lane), cim_read_per_cell (the ladder's fine
+ *   currents too) and cim_read_layer add each conversion's column current to
+ *   the trial's histogram with atomic_inc (cim_profile_count:
+ *   cim_profile_slot of cim_profile.h, as the reference).
  * Digital path: cim_read_digital, AND-popcount over the mapping's cell and
  *   drive bit-planes, once per input (no variability).
  * Bit-sliced inputs: cim_fold adds the reads of an input's bit planes.
@@ -33,13 +36,14 @@
  * Every read kernel has the three steps of mapping/cim_reference.c, marked
  * in the code: programming (cim_program_g / cim_program_raw: cells of a
  * trial), the column-currents step (the g-sum loops of cim_read_g and
- * cim_read_layer, the per-cell loop of cim_read_c2c, cim_digital_current)
+ * cim_read_layer, the per-cell loop of cim_read_per_cell, cim_digital_current)
  * and conversion (cim_column_result[_lanes], cim_column.h). Where the
  * future models go:
- *   - bit-line IR drop: the column-currents step. A ladder is not a sum of
- *     per-weight contributions, so such reads take the per-cell path of
- *     cim_read_c2c (programmed currents kept in `raw`, one column walked in
- *     row order) with the ladder in place of the sum; g stays for plain sums.
+ *   - bit-line IR drop (done): the column-currents step. A ladder is not a
+ *     sum of per-weight contributions, so such reads take the per-cell path
+ *     of cim_read_per_cell (programmed currents kept in `raw`, one column
+ *     walked in row order) with the ladder in place of the sum; g stays for
+ *     plain sums.
  *   - read disturb: a per-tile cell state that evolves across reads, i.e.
  *     `raw` becomes a read-write state buffer, updated after each read of the
  *     column-currents step (reads of one chip then run in image order).
@@ -100,43 +104,43 @@ static inline int cim_tile_inputs(__constant const cim_launch_params *lp, long t
 }
 
 /* ADC input profiling: counts the column current of each conversion of one
- * output column in batch entry b's histogram (cim_profile_slot, the
- * reference's binning); a no-op when the launch does not profile. */
+ * output column (in units of 2^-frac_bits nA) in batch entry b's histogram
+ * (cim_profile_slot, the reference's binning); a no-op when the launch does
+ * not profile. */
 static inline void cim_profile_count(__constant const cim_launch_params *lp,
                                      __constant const cim_mapping_desc *d, long b,
-                                     const int *current, __global uint *profile)
+                                     const long *current, int frac_bits, __global uint *profile)
 {
     if (lp->profile_bins <= 0)
         return;
     __global uint *h = profile + b * CIM_PROFILE_SLOTS(lp->profile_bins);
     for (int j = 0; j < d->n_convs; ++j)
         atomic_inc(h + cim_profile_slot(lp->profile_bins, lp->profile_lo_na, lp->profile_bin_na,
-                                        current[j], 0));
+                                        current[j], frac_bits));
 }
 
 /* cim_profile_count for each of the CIM_VW columns from m0 that is a real
- * output column, from the lanes of the conversions' column sums. */
+ * output column, from the lanes of the conversions' whole-nA column sums. */
 static inline void cim_profile_count_lanes(__constant const cim_launch_params *lp,
                                            __constant const cim_mapping_desc *d, long b,
                                            const cim_vec *sums, long m0, __global uint *profile)
 {
     for (int l = 0; lp->profile_bins > 0 && l < CIM_VW && m0 + l < lp->rows; ++l) {
-        int current[CIM_MAX_CONVS];
+        long current[CIM_MAX_CONVS];
         for (int j = 0; j < d->n_convs; ++j)
             current[j] = CIM_LANE(sums[j], l);
-        cim_profile_count(lp, d, b, current, profile);
+        cim_profile_count(lp, d, b, current, 0, profile);
     }
 }
 
-/* The scalar cim_column_result per lane, writing the trace and counting the
- * profile: for traced runs. */
+/* The scalar cim_column_result per lane, writing the trace: for traced runs. */
 static inline void cim_column_result_each(__constant const cim_launch_params *lp,
                                           const cim_column_params *p,
                                           __constant const cim_mapping_desc *d, const cim_vec *sums,
                                           int s, int n_used, __global const int *sumw,
                                           __global const long *adc_table, long b, long i, long tn,
                                           long m0, cim_vec *result, __global int *trace_current,
-                                          __global long *trace_adc, __global uint *profile)
+                                          __global long *trace_adc)
 {
     for (int l = 0; l < CIM_VW; ++l) {
         const long m = m0 + l;
@@ -149,7 +153,6 @@ static inline void cim_column_result_each(__constant const cim_launch_params *lp
                                                       sumw[tn * lp->rows_pad + m], adc_table, adc);
             if (lp->trace)
                 cim_write_trace(lp, d, b, i, tn, m, current, adc, trace_current, trace_adc);
-            cim_profile_count(lp, d, b, current, profile);
         }
     }
 }
@@ -258,13 +261,13 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
                     acc0 += CIM_VLOAD_ALIGNED(gj + entries[e]);
                 sums[j] = acc0 + acc1;
             }
-            if (!lp->trace) {
+            if (!lp->trace)
                 result += cim_column_result_lanes(
                     &p, sums, s, n_used, CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table, 0);
-                cim_profile_count_lanes(lp, d, b, sums, m0, profile);
-            } else
+            else
                 cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, adc_table, b, i, tn, m0,
-                                       &result, trace_current, trace_adc, profile);
+                                       &result, trace_current, trace_adc);
+            cim_profile_count_lanes(lp, d, b, sums, m0, profile);
         }
         cim_store_result(lp, result, out + (b * lp->n_inputs + i) * lp->rows, m0);
     }
@@ -288,14 +291,18 @@ __kernel void cim_program_raw(__constant const cim_launch_params *lp,
         raw[(b * d->n_slots + s) * plane + n * lp->rows_pad + m] = c[s];
 }
 
-/* global: (rows, n_inputs, batch) */
-__kernel void cim_read_c2c(__constant const cim_launch_params *lp,
-                           __constant const cim_column_params *cp, __global const char *weights_t,
-                           __global const int *pos, __global const char *inputs,
-                           __global const int *raw, __global const int *tile_s,
-                           __global const int *sumw, __global const long *adc_table,
-                           __global int *out, __global int *trace_current, __global long *trace_adc,
-                           __global uint *profile)
+/* The per-cell read, global: (rows, n_inputs, batch). One work-item walks
+ * one output column's cells in input order: each cell's programmed current
+ * (raw) with its C2C deviation when C2C is on, clipped at zero; the
+ * conversions' column currents are their term sums, or, with bit-line IR
+ * drop (lp->ladder_iw > 0), the wire ladders of their physical columns
+ * (cim_ladder.h) in fine units, converted by cim_column_result_fine. */
+__kernel void
+cim_read_per_cell(__constant const cim_launch_params *lp, __constant const cim_column_params *cp,
+                  __global const char *weights_t, __global const int *pos,
+                  __global const char *inputs, __global const int *raw, __global const int *tile_s,
+                  __global const int *sumw, __global const long *adc_table, __global int *out,
+                  __global int *trace_current, __global long *trace_adc, __global uint *profile)
 {
     const long m = get_global_id(0), i = get_global_id(1), b = get_global_id(2);
     const cim_column_params p = *cp;
@@ -304,30 +311,49 @@ __kernel void cim_read_c2c(__constant const cim_launch_params *lp,
     const uint trial = (uint)(lp->trial_first + b), input = (uint)(lp->input_first + i);
     const long row = cim_input_row(lp, b, i);
     __global const int *rb = raw + b * d->n_slots * plane + m;
+    const int ladder = lp->ladder_iw > 0;
     int result = 0;
     for (long tn = 0; tn < lp->tiles_n; ++tn) {
         const int n_used = cim_tile_inputs(lp, tn);
         int current[CIM_MAX_CONVS] = {0, 0, 0, 0};
-        long adc[CIM_MAX_CONVS];
-        /* column currents: every cell of the column with its C2C deviation */
+        long fine[CIM_MAX_CONVS], adc[CIM_MAX_CONVS];
+        cim_ladder lad;
+        cim_ladder_zero(&lad);
+        /* column currents: every cell of the column, in row order */
         for (long n = tn * lp->xbar_n; n < tn * lp->xbar_n + n_used; ++n) {
             const int v = inputs[row * lp->cols + n] + 1, wv = weights_t[n * lp->rows_pad + m];
-            int z[4], programmed[CIM_MAX_SLOTS], c[CIM_MAX_SLOTS];
-            uint tile, cell;
-            cim_tile_cell(lp, pos, m, n, &tile, &cell);
-            cim_rng_normals4(lp->seed, CIM_RNG_C2C, (uint)lp->layer, tile, trial, input, cell, z);
+            int z[4] = {0, 0, 0, 0}, programmed[CIM_MAX_SLOTS], c[CIM_MAX_SLOTS];
+            if (lp->c2c_on) {
+                uint tile, cell;
+                cim_tile_cell(lp, pos, m, n, &tile, &cell);
+                cim_rng_normals4(lp->seed, CIM_RNG_C2C, (uint)lp->layer, tile, trial, input, cell,
+                                 z);
+            }
             for (int s = 0; s < d->n_slots; ++s)
                 programmed[s] = rb[s * plane + n * lp->rows_pad];
             cim_read_cells(d, wv, programmed, (int)lp->c2c_sigma_na[0], (int)lp->c2c_sigma_na[1], z,
                            c);
-            for (int j = 0; j < d->n_convs; ++j)
-                current[j] += cim_conv_current(d, j, v, c);
+            if (ladder)
+                cim_ladder_add_weight(d, v, c, lp->ladder_iw, &lad);
+            else
+                for (int j = 0; j < d->n_convs; ++j)
+                    current[j] += cim_conv_current(d, j, v, c);
         }
-        result += cim_column_result(&p, current, tile_s[row * lp->tiles_n + tn], n_used,
-                                    sumw[tn * lp->rows_pad + m], adc_table, adc);
+        const int s_tile = tile_s[row * lp->tiles_n + tn], sw = sumw[tn * lp->rows_pad + m];
+        if (ladder) {
+            cim_ladder_finish(d, n_used, (int)lp->ladder_rows, lp->ladder_iw, &lad, fine);
+            result += cim_column_result_fine(&p, fine, s_tile, n_used, sw, adc_table, adc);
+            cim_profile_count(lp, d, b, fine, CIM_FINE_FRAC_BITS, profile);
+            for (int j = 0; j < d->n_convs; ++j)
+                current[j] = cim_trace_current(&p, fine[j]);
+        } else {
+            result += cim_column_result(&p, current, s_tile, n_used, sw, adc_table, adc);
+            for (int j = 0; j < CIM_MAX_CONVS; ++j)
+                fine[j] = current[j];
+            cim_profile_count(lp, d, b, fine, 0, profile);
+        }
         if (lp->trace)
             cim_write_trace(lp, d, b, i, tn, m, current, adc, trace_current, trace_adc);
-        cim_profile_count(lp, d, b, current, profile);
     }
     out[(b * lp->n_inputs + i) * lp->rows + m] = result;
 }
@@ -401,7 +427,7 @@ __kernel void cim_read_digital(__constant const cim_launch_params *lp,
                                                   CIM_VLOAD(sumw + tn * lp->rows_pad + m0), 0, 0);
             else
                 cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, 0, 0, i, tn, m0, &result,
-                                       trace_current, trace_adc, 0);
+                                       trace_current, trace_adc);
         }
         cim_store_result(lp, result, out + i * lp->rows, m0);
     }

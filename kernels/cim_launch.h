@@ -28,7 +28,7 @@
  *             use one block (W = rows_pad), i.e. columns fastest, coalesced.
  *             cim_g_offset() below gives the index.
  *   raw       int32 [batch][n_slots][cols][rows_pad]: programmed cell
- *             currents before clipping (for reads with C2C)
+ *             currents before clipping (for the per-cell reads: C2C, IR drop)
  *   out       int32 [batch][n_inputs][rows]
  *   trace_current int32 / trace_adc int64 [batch][n_inputs][tiles_n][n_convs][rows]
  *   profile   uint32 [batch][CIM_PROFILE_SLOTS(profile_bins)]: ADC input
@@ -61,11 +61,13 @@ typedef struct cim_launch_params {
     int64_t inputs_per_item;  /* inputs one read work-item evaluates in turn */
     int64_t inputs_per_trial; /* 1: every trial has its own input vectors */
     int64_t input_trial_base; /* with inputs_per_trial: the job trial of batch entry 0 */
+    int64_t ladder_iw;        /* bit-line IR drop: segment current, fine units; 0: none */
+    int64_t ladder_rows;      /* physical rows of a column (cim_ladder.h) */
     int64_t profile_bins;     /* ADC input profiling (cim_profile.h): bins, 0 off */
     int64_t profile_lo_na, profile_bin_na;
 } cim_launch_params;
 
-CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 28, cim_launch_params_size);
+CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 30, cim_launch_params_size);
 
 /* Row of input i of batch entry b in the per-input arrays (cim_launch.h). */
 CIM_INLINE int64_t cim_input_row(CIM_CONSTANT_PTR cim_launch_params *lp, int64_t b, int64_t i)

@@ -360,4 +360,26 @@ CIM_CONSTANT cim_mapping_desc CIM_MAPPINGS[CIM_MAPPING_COUNT] = {
       CIM_CONV1(2, 1, 0, 0, CIM_T(1, 0, 1)), CIM_CONV1(2, -1, 0, 0, CIM_T(1, 1, 1))}},
 };
 
+/* Where the reference simulator truncates toward zero when its ideal ADC's
+ * real-valued results enter its integer accumulator (cim_column.h applies
+ * this chain to fine currents: bit-line IR drop), per mapping in id order:
+ * {trunc_each: after every conversion as well as at the end, corr_after:
+ * the digital correction is added after the last truncation instead of
+ * before the first}. BNN_I trunc(A - sumw) ... TNN_II r = trunc(A0),
+ * r = trunc(r - A1); TNN_III the same with + A1, then r - sumw; TNN_V
+ * trunc(A0 - A1 + A2 - A3) - S. */
+CIM_CONSTANT int8_t CIM_TRUNC_CHAIN[CIM_MAPPING_COUNT][2] = {
+    {0, 0}, /* BNN_I */
+    {0, 0}, /* BNN_II */
+    {0, 0}, /* BNN_III */
+    {0, 0}, /* BNN_IV */
+    {0, 0}, /* BNN_V */
+    {0, 0}, /* BNN_VI */
+    {0, 0}, /* TNN_I */
+    {1, 0}, /* TNN_II */
+    {1, 1}, /* TNN_III */
+    {0, 0}, /* TNN_IV */
+    {0, 1}, /* TNN_V */
+};
+
 #endif /* CIM_MAPPINGS_H */

@@ -50,3 +50,26 @@ __kernel void cim_peak_and_popcount(__global uint *out, int steps)
     }
     out[get_global_id(0)] = CIM_ULANE(acc, 0);
 }
+
+/* cim_peak_ladder_step: the IR-drop read's unit -- one wire segment of
+ * cim_ladder.h, floor(s I_w / (s + I_w)) with its 128-bit product and
+ * quotient -- on CIM_PEAK_PAIRS independent chains per work-item, each step
+ * adding a cell current as a driven row does (CIM_PEAK_PAIRS steps per step
+ * and work-item). */
+__kernel void cim_peak_ladder_step(__global int *out, int steps)
+{
+    long u[CIM_PEAK_PAIRS];
+    const long iw = (long)200000000 << CIM_FINE_FRAC_BITS; /* 200 mA */
+    const long cell = (long)(30000 + (int)get_global_id(0) % 7) << CIM_FINE_FRAC_BITS;
+    for (int k = 0; k < CIM_PEAK_PAIRS; ++k)
+        u[k] = (long)k << CIM_FINE_FRAC_BITS;
+    for (int s = 0; s < steps; ++s) {
+#pragma unroll
+        for (int k = 0; k < CIM_PEAK_PAIRS; ++k)
+            u[k] = cim_ladder_step(u[k] + cell, iw);
+    }
+    long sum = 0;
+    for (int k = 0; k < CIM_PEAK_PAIRS; ++k)
+        sum += u[k];
+    out[get_global_id(0)] = (int)(sum >> CIM_FINE_FRAC_BITS);
+}

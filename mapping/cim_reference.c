@@ -12,14 +12,16 @@
  *      of every output column of the tile. Each cell current gets a fresh
  *      C2C deviation, shared by all reads of that input, and is clipped at
  *      zero; each conversion sums its terms (cim_conv_current, cim_cells.h,
- *      the kernels' term sum too). Bit-line IR drop replaces the
- *      plain sum here (the bit-line ladder of IR drop over the driven cells);
- *      read disturb makes `raw` a per-tile cell state that this step updates
- *      after each read (read disturb) instead of a constant.
- *   3. conversion, cim_column_result(): ADC and recombination of one
- *      column's currents; the tile results of one output add as integers.
- *      ADC input profiling counts each conversion's column current there,
- *      before its offset (cim_profile_slot, cim_profile.h).
+ *      the kernels' term sum too), or, with bit-line IR drop, each of its
+ *      physical columns walks its wire ladder row by row (cim_ladder.h) and
+ *      the currents come in fine units. Read disturb makes `raw` a per-tile
+ *      cell state that this step updates after each read instead of a
+ *      constant.
+ *   3. conversion, cim_column_result() (cim_column_result_fine() for fine
+ *      currents): ADC and recombination of one column's currents; the tile
+ *      results of one output add as integers. ADC input profiling counts
+ *      each conversion's column current there, before its offset
+ *      (cim_profile_slot, cim_profile.h; fine currents in the fine unit).
  * Measured device distributions replace the Gaussian table sampler
  * (cim_gauss.h) that steps 1 and 2 draw from.
  *
@@ -32,6 +34,7 @@
 #include <string.h>
 
 #include "cim_cells.h"
+#include "cim_ladder.h"
 #include "cim_mapping.h"
 #include "cim_rng.h"
 
@@ -64,11 +67,13 @@ void cim_reference_program_tile(const cim_xbar *x, const int8_t *w, int32_t rows
 /* Column currents of every conversion of output m in one tile for input xin. */
 static void read_column(const cim_xbar *x, const int8_t *w, int32_t cols, const int32_t *raw,
                         int32_t tile, int32_t m0, int32_t n0, int32_t n_used, int32_t m,
-                        const int8_t *xin, uint32_t input, uint32_t trial, int32_t *current)
+                        const int8_t *xin, uint32_t input, uint32_t trial, int64_t *current)
 {
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
-    const int c2c = cim_xbar_has_c2c(x);
+    const int c2c = cim_xbar_has_c2c(x), ladder = cim_xbar_has_ladder(x);
     const size_t plane = (size_t)x->xbar_m * x->xbar_n;
+    cim_ladder lad;
+    cim_ladder_zero(&lad);
     for (int j = 0; j < d->n_convs; ++j)
         current[j] = 0;
     for (int32_t n = n0; n < n0 + n_used; ++n) {
@@ -82,20 +87,36 @@ static void read_column(const cim_xbar *x, const int8_t *w, int32_t cols, const 
         for (int s = 0; s < d->n_slots; ++s)
             programmed[s] = raw[s * plane + cell];
         cim_read_cells(d, wv, programmed, x->c2c_sigma_na[0], x->c2c_sigma_na[1], z, c);
-        for (int j = 0; j < d->n_convs; ++j)
-            current[j] += cim_conv_current(d, j, xv + 1, c); /* drive[.][x + 1] */
+        if (ladder)
+            cim_ladder_add_weight(d, xv + 1, c, x->ladder_iw, &lad);
+        else
+            for (int j = 0; j < d->n_convs; ++j)
+                current[j] += cim_conv_current(d, j, xv + 1, c); /* drive[.][x + 1] */
     }
+    if (ladder)
+        cim_ladder_finish(d, n_used, x->ladder_rows, x->ladder_iw, &lad, current);
 }
 
 void cim_reference_read_tile_columns(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
                                      const int32_t *raw, int32_t tile, int32_t m0, int32_t n0,
                                      const int8_t *xin, uint32_t input, uint32_t trial,
-                                     int32_t *current)
+                                     int64_t *current)
 {
     const int32_t n_used = cols - n0 < x->xbar_n ? cols - n0 : x->xbar_n;
     for (int32_t m = m0; m < rows && m < m0 + x->xbar_m; ++m)
         read_column(x, w, cols, raw, tile, m0, n0, n_used, m, xin, input, trial,
                     current + (size_t)(m - m0) * CIM_MAX_CONVS);
+}
+
+int32_t cim_reference_convert(const cim_column_params *p, const int64_t *current, int32_t s,
+                              int32_t n_used, int32_t sumw, int64_t *adc_out)
+{
+    if (p->fine)
+        return cim_column_result_fine(p, current, s, n_used, sumw, NULL, adc_out);
+    int32_t whole[CIM_MAX_CONVS];
+    for (int j = 0; j < CIM_MAX_CONVS; ++j)
+        whole[j] = (int32_t)current[j];
+    return cim_column_result(p, whole, s, n_used, sumw, NULL, adc_out);
 }
 
 int cim_reference_mvm(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
@@ -105,7 +126,7 @@ int cim_reference_mvm(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t 
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
     const int32_t tiles_m = cim_tiles(rows, x->xbar_m), tiles_n = cim_tiles(cols, x->xbar_n);
     int32_t *raw = malloc(sizeof(int32_t) * (size_t)x->xbar_m * x->xbar_n * d->n_slots);
-    int32_t *currents = malloc(sizeof(int32_t) * (size_t)x->xbar_m * CIM_MAX_CONVS);
+    int64_t *currents = malloc(sizeof(int64_t) * (size_t)x->xbar_m * CIM_MAX_CONVS);
     if (!raw || !currents) {
         free(raw);
         free(currents);
@@ -125,22 +146,23 @@ int cim_reference_mvm(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t 
                 cim_reference_read_tile_columns(x, w, rows, cols, raw, tile, m0, n0, xin,
                                                 input_first + (uint32_t)i, trial, currents);
                 for (int32_t m = m0; m < rows && m < m0 + x->xbar_m; ++m) {
-                    const int32_t *current = currents + (size_t)(m - m0) * CIM_MAX_CONVS;
+                    const int64_t *current = currents + (size_t)(m - m0) * CIM_MAX_CONVS;
                     int64_t adc[CIM_MAX_CONVS];
                     int32_t sumw = 0;
                     for (int32_t n = n0; n < n0 + n_used; ++n)
                         sumw += w[(size_t)m * cols + n];
                     out[(size_t)i * rows + m] +=
-                        cim_column_result(&x->column, current, s, n_used, sumw, NULL, adc);
+                        cim_reference_convert(&x->column, current, s, n_used, sumw, adc);
                     if (trace && trace->profile && x->profile.bins > 0)
                         for (int j = 0; j < d->n_convs; ++j)
-                            trace->profile[cim_profile_slot(x->profile.bins, x->profile.lo_na,
-                                                            x->profile.bin_na, current[j], 0)]++;
+                            trace->profile[cim_profile_slot(
+                                x->profile.bins, x->profile.lo_na, x->profile.bin_na, current[j],
+                                x->column.fine ? CIM_FINE_FRAC_BITS : 0)]++;
                     if (trace) {
                         for (int j = 0; j < d->n_convs; ++j) {
                             size_t at = (((size_t)i * tiles_n + tn) * d->n_convs + j) * rows + m;
                             if (trace->current)
-                                trace->current[at] = current[j];
+                                trace->current[at] = cim_trace_current(&x->column, current[j]);
                             if (trace->adc)
                                 trace->adc[at] = adc[j];
                         }

@@ -14,9 +14,10 @@
  * tiles_n is the number of input tiles and n_convs the mapping's conversions
  * per read. profile: the ADC input histogram of x->profile (cim_profile.h,
  * CIM_PROFILE_SLOTS(bins) counters, used only when bins > 0), to which every
- * conversion adds its column current's count. */
+ * conversion adds its column current's count (fine currents in the fine
+ * unit, exactly). */
 typedef struct cim_mvm_trace {
-    int32_t *current;  /* column current I_j, nA */
+    int32_t *current;  /* column current I_j, nA (fine currents: the nearest nA) */
     int64_t *adc;      /* ADC output A_j (see cim_column_result) */
     uint64_t *profile; /* histogram counters, added to */
 } cim_mvm_trace;
@@ -39,13 +40,20 @@ void cim_reference_program_tile(const cim_xbar *x, const int8_t *w, int32_t rows
 /* The read step: programmed cells `raw` of tile `tile` (as
  * cim_reference_program_tile wrote them) under the row drives of input vector
  * xin (cols values; input index `input` in the C2C streams), to the column
- * currents (nA) of every conversion j of every output m of the tile:
- * current[(m - m0) * CIM_MAX_CONVS + j]. This is where a column model other
- * than a plain sum (IR drop) or cells that change between reads (read
- * disturb) plug in. */
+ * currents of every conversion j of every output m of the tile:
+ * current[(m - m0) * CIM_MAX_CONVS + j], in nA, or in fine units
+ * (2^-CIM_FINE_FRAC_BITS nA) when x->column.fine (bit-line IR drop: each
+ * physical column walks its wire ladder, cim_ladder.h). Cells that change
+ * between reads (read disturb) plug in here too. */
 void cim_reference_read_tile_columns(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
                                      const int32_t *raw, int32_t tile, int32_t m0, int32_t n0,
                                      const int8_t *xin, uint32_t input, uint32_t trial,
-                                     int32_t *current);
+                                     int64_t *current);
+
+/* The conversion step on the read step's currents, the ADC by its divisions
+ * (the definition): cim_column_result for whole-nA currents,
+ * cim_column_result_fine for fine ones. */
+int32_t cim_reference_convert(const cim_column_params *p, const int64_t *current, int32_t s,
+                              int32_t n_used, int32_t sumw, int64_t *adc_out);
 
 #endif /* CIM_REFERENCE_H */

@@ -28,7 +28,12 @@ typedef struct cim_xbar {
     int32_t c2c_sigma_na[2];  /* 0: no C2C deviation for that state */
     cim_column_params column; /* digital flag, ADC, HRS/Delta for the ADC */
     uint64_t seed;
-    uint32_t layer;             /* layer id in RNG keys (0 for `cimgpu mvm`) */
+    uint32_t layer; /* layer id in RNG keys (0 for `cimgpu mvm`) */
+    /* Bit-line IR drop (cim_ladder.h): the current one wire segment passes at
+     * |V_read|, in fine units (0: ideal wires, no ladder), and the physical
+     * rows of a column (the config's N). column.fine is 1 with it. */
+    int64_t ladder_iw;
+    int32_t ladder_rows;
     cim_profile_params profile; /* ADC input profiling (cim_profile.h); bins 0: off */
 } cim_xbar;
 
@@ -40,6 +45,19 @@ static inline int cim_xbar_has_d2d(const cim_xbar *x)
 static inline int cim_xbar_has_c2c(const cim_xbar *x)
 {
     return !x->column.digital && (x->c2c_sigma_na[0] > 0 || x->c2c_sigma_na[1] > 0);
+}
+
+static inline int cim_xbar_has_ladder(const cim_xbar *x)
+{
+    return !x->column.digital && x->ladder_iw > 0;
+}
+
+/* Whether reads need each cell on its own (the per-cell path of the reference
+ * and the kernels) rather than a sum of per-weight contributions: a fresh
+ * deviation per read (C2C) or a column that is not a plain sum (IR drop). */
+static inline int cim_xbar_reads_per_cell(const cim_xbar *x)
+{
+    return cim_xbar_has_c2c(x) || cim_xbar_has_ladder(x);
 }
 
 static inline int32_t cim_tiles(int32_t extent, int32_t tile)

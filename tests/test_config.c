@@ -644,8 +644,6 @@ static void test_unsupported_features(void **state)
     (void)state;
     expect_rejected("{\"read_disturb\":true}", CIM_ERR_UNSUPPORTED,
                     ORIGIN ": key \"read_disturb\": read disturb is not supported yet");
-    expect_rejected("{\"parasitics\":true,\"w_res\":1.5}", CIM_ERR_UNSUPPORTED,
-                    "key \"parasitics\": parasitics (bit-line IR drop) is not supported yet");
     expect_rejected("{\"mvm_profile\":true}", CIM_ERR_UNSUPPORTED, "not supported yet");
     /* off: every key accepted and kept */
     cim_config cfg;
@@ -662,6 +660,76 @@ static void test_unsupported_features(void **state)
     assert_int_equal(cfg.read_disturb_mitigation_strategy, CIM_RD_MITIGATION_SOFTWARE);
     assert_true(cfg.adc_profile_bin_size == 5 && cfg.mvm_profile_bin_size == 3.0);
     assert_int_equal(cfg.verbose, 1);
+    cim_config_free(&cfg);
+}
+
+/* Bit-line IR drop: its keys' rules, and what resolution makes of them. */
+static void test_parasitics(void **state)
+{
+    (void)state;
+    expect_rejected("{\"parasitics\":true,\"V_read\":-0.2}", CIM_ERR_CONFIG,
+                    ORIGIN ": key \"w_res\": is missing");
+    expect_rejected("{\"parasitics\":true,\"w_res\":1}", CIM_ERR_CONFIG,
+                    "key \"V_read\": expected a read voltage < 0 V with parasitics, got none");
+    expect_rejected("{\"parasitics\":true,\"w_res\":1,\"V_read\":0.2}", CIM_ERR_CONFIG,
+                    "key \"V_read\": expected a read voltage < 0 V");
+    expect_rejected("{\"parasitics\":true,\"w_res\":1,\"V_read\":0}", CIM_ERR_CONFIG,
+                    "key \"V_read\"");
+    expect_rejected("{\"parasitics\":true,\"w_res\":-1,\"V_read\":-0.2}", CIM_ERR_CONFIG,
+                    "key \"w_res\": expected a number from 0 to");
+    expect_rejected("{\"parasitics\":true,\"w_res\":1e-5,\"V_read\":-0.2}", CIM_ERR_CONFIG,
+                    "key \"w_res\": 1e-05 Ω at V_read -0.2 V passes 20000 A per wire segment");
+    expect_rejected("{\"parasitics\":1,\"w_res\":1,\"V_read\":-0.2}", CIM_ERR_CONFIG,
+                    "key \"parasitics\"");
+    expect_rejected("{\"parasitics\":true,\"w_res\":1,\"V_read\":-20}", CIM_ERR_CONFIG,
+                    "key \"V_read\": expected a number from -10 to 10 V");
+    expect_rejected("{\"m_mode\":\"BNN_V\",\"N\":1,\"parasitics\":true,\"w_res\":1,"
+                    "\"V_read\":-0.2}",
+                    CIM_ERR_CONFIG, "key \"N\": BNN_V gives an input 2 rows of a bit line");
+    expect_rejected("{\"m_mode\":\"TNN_IV\",\"M\":1,\"parasitics\":true,\"w_res\":1,"
+                    "\"V_read\":-0.2}",
+                    CIM_ERR_CONFIG, "key \"M\": TNN_IV puts an output's 2 bit columns");
+
+    cim_config cfg;
+    cim_xbar x;
+    /* one row per input: the tile stays M x N, the ladder has N rows */
+    expect_accepted("{\"m_mode\":\"BNN_I\",\"M\":16,\"N\":64,\"parasitics\":true,"
+                    "\"w_res\":2.5,\"V_read\":-0.2}",
+                    &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.ladder_iw, llround(0.2e9 / 2.5 * (double)(1 << CIM_FINE_FRAC_BITS)));
+    assert_int_equal(x.ladder_rows, 64);
+    assert_int_equal(x.xbar_m, 16);
+    assert_int_equal(x.xbar_n, 64);
+    assert_int_equal(x.column.fine, 1);
+    assert_true(cim_xbar_has_ladder(&x) && cim_xbar_reads_per_cell(&x));
+    cim_config_free(&cfg);
+    /* two rows per input: N / 2 inputs per tile; the ADC range still from N */
+    expect_accepted("{\"m_mode\":\"BNN_VI\",\"M\":16,\"N\":65,\"parasitics\":true,"
+                    "\"w_res\":1,\"V_read\":-0.4,\"adc_type\":\"SYM_RANGE_ADC\","
+                    "\"resolution\":5}",
+                    &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.xbar_n, 32);
+    assert_int_equal(x.ladder_rows, 65);
+    assert_int_equal(x.column.adc_hi2, 2 * 65 * 25000);
+    cim_config_free(&cfg);
+    /* TNN_IV: an output's two bit columns side by side, M / 2 outputs per tile */
+    expect_accepted("{\"m_mode\":\"TNN_IV\",\"M\":9,\"N\":64,\"W_BIT\":2,\"SPLIT\":[1,1],"
+                    "\"parasitics\":true,\"w_res\":1,\"V_read\":-0.2}",
+                    &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.xbar_m, 4);
+    assert_int_equal(x.xbar_n, 64);
+    cim_config_free(&cfg);
+    /* w_res 0: ideal wires, the plain sum; digital mode ignores the keys */
+    expect_accepted("{\"parasitics\":true,\"w_res\":0,\"V_read\":-0.2}", &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_false(cim_xbar_has_ladder(&x) || x.column.fine);
+    cim_config_free(&cfg);
+    expect_accepted("{\"parasitics\":true,\"digital_only\":true}", &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_false(cim_xbar_has_ladder(&x) || x.column.fine);
     cim_config_free(&cfg);
 }
 
@@ -917,6 +985,7 @@ static void test_to_json_round_trips(void **state)
         "\"V_read\":-0.2,\"w_res\":1.25,\"read_disturb_mitigation_strategy\":\"CELL_BASED\","
         "\"read_disturb_update_tolerance\":0.5,\"adc_profile_bin_size\":3,"
         "\"adc_calib_info\":{\"rule\":\"range\",\"layers\":[1,2]}}");
+    check_round_trip("{\"parasitics\":true,\"w_res\":0.75,\"V_read\":-0.3}");
     check_round_trip("{\"m_mode\":\"BNN_V\",\"digital_only\":true}");
 
     /* every key is written, defaults filled */
@@ -1387,6 +1456,7 @@ int main(void)
         cmocka_unit_test(test_calib_ranges),
         cmocka_unit_test(test_unsupported_features),
         cmocka_unit_test(test_adc_profile_keys),
+        cmocka_unit_test(test_parasitics),
         cmocka_unit_test(test_resolve_currents_and_ranges),
         cmocka_unit_test(test_resolve_routes_sigmas),
         cmocka_unit_test(test_overflow_guard),

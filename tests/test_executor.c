@@ -58,6 +58,22 @@ static cim_config noisy_config_with(cim_mapping_id id, int c2c, int bits)
     return cfg;
 }
 
+/* The same crossbar (M = 3, N = 8: two-row mappings hold 4 inputs per tile,
+ * TNN_IV/TNN_V one output) with bit-line IR drop strong enough to change
+ * results: 200 ohm per segment at -0.2 V (1 mA per segment against column
+ * currents of a few hundred uA). */
+static cim_config ir_drop_config(cim_mapping_id id, int c2c, int bits)
+{
+    cim_config base = noisy_config_with(id, c2c, bits), cfg;
+    cim_error err = {0, ""};
+    if (cim_config_parse_over("{\"N\": 8, \"parasitics\": true, \"w_res\": 200, "
+                              "\"V_read\": -0.2}",
+                              "test", &base, &cfg, &err) != 0)
+        fail_msg("%s", err.msg);
+    cim_config_free(&base);
+    return cfg;
+}
+
 static cim_config noisy_config(cim_mapping_id id, int finite)
 {
     return noisy_config_with(id, 1, finite ? 4 : 0);
@@ -136,6 +152,28 @@ static void test_executor_matches_reference_network(void **state)
             }
             cim_model_free(&m);
         }
+    }
+}
+
+/* Bit-line IR drop in both pipelines' per-cell reads against the plain-C
+ * network: every mapping, with and without C2C, ideal and finite ADCs. */
+static void test_ir_drop_matches_reference_network(void **state)
+{
+    fixture *f = *state;
+    static const char *const kinds[] = {"bnn", "tnn"};
+    if (!f->have_device)
+        skip();
+    for (int k = 0; k < 2; ++k) {
+        cim_model m;
+        load_generated(&m, kinds[k], k);
+        for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
+            if (m.kind == CIM_MODEL_TNN && !cim_mapping_desc_of((cim_mapping_id)id)->ternary)
+                continue;
+            cim_config cfg = ir_drop_config((cim_mapping_id)id, id % 3 == 0, id % 2 ? 4 : 0);
+            expect_reference(f, &m, &cfg, id % 2 ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST);
+            cim_config_free(&cfg);
+        }
+        cim_model_free(&m);
     }
 }
 
@@ -244,6 +282,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_executor_matches_reference_network),
+        cmocka_unit_test(test_ir_drop_matches_reference_network),
         cmocka_unit_test(test_device_pipeline_matches_host_pipeline),
     };
     return cmocka_run_group_tests(tests, setup, cim_test_device_teardown);

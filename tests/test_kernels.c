@@ -61,8 +61,22 @@ typedef enum variant {
     D2D_FINITE,
     D2D_C2C_INF,
     D2D_C2C_FINITE,
-    C2C_ONLY
+    C2C_ONLY,
+    LADDER_INF,    /* bit-line IR drop with D2D */
+    LADDER_FINITE, /* the same with a finite ADC */
+    LADDER_C2C     /* IR drop with D2D and C2C */
 } variant;
+
+/* Bit-line IR drop strong enough to matter on the test's short columns: a
+ * segment passes 20 mA (e.g. w_res 10 ohm at V_read -0.2 V), so a column of
+ * a dozen LRS cells loses a few percent; two rows per input and three spare
+ * rows, so unused segments are walked too. */
+static void set_ladder(cim_xbar *x, int32_t xn)
+{
+    x->ladder_iw = (int64_t)20000000 << CIM_FINE_FRAC_BITS;
+    x->ladder_rows = 2 * xn + 3;
+    x->column.fine = 1;
+}
 
 /* HRS/LRS 5/30 µA; D2D sigma 2/6 µA (large against HRS, so clipping is
  * exercised), C2C sigma 1.5/3 µA; finite ADCs of the type the mapping needs
@@ -74,20 +88,23 @@ static cim_xbar make_xbar(cim_mapping_id id, variant v, int32_t xm, int32_t xn, 
                               : cim_test_xbar_inf(id, xm, xn, 5000, 30000);
     x.seed = 0x1234567890abcdefull;
     x.layer = 3;
-    if (v == D2D_FINITE || v == D2D_C2C_FINITE) {
+    if (v == D2D_FINITE || v == D2D_C2C_FINITE || v == LADDER_FINITE) {
         if (d->signed_current)
             cim_test_set_adc(&x, CIM_ADC_SYM, bits, -(int64_t)xn * 25000, (int64_t)xn * 25000);
         else
             cim_test_set_adc(&x, CIM_ADC_POS, bits, 0, (int64_t)xn * 30000);
     }
-    if (v == D2D_INF || v == D2D_FINITE || v == D2D_C2C_INF || v == D2D_C2C_FINITE) {
+    if (v == D2D_INF || v == D2D_FINITE || v == D2D_C2C_INF || v == D2D_C2C_FINITE ||
+        v >= LADDER_INF) {
         x.d2d_sigma_na[CIM_STATE_HRS] = 2000;
         x.d2d_sigma_na[CIM_STATE_LRS] = 6000;
     }
-    if (v == D2D_C2C_INF || v == D2D_C2C_FINITE || v == C2C_ONLY) {
+    if (v == D2D_C2C_INF || v == D2D_C2C_FINITE || v == C2C_ONLY || v == LADDER_C2C) {
         x.c2c_sigma_na[CIM_STATE_HRS] = 1500;
         x.c2c_sigma_na[CIM_STATE_LRS] = 3000;
     }
+    if (v >= LADDER_INF)
+        set_ladder(&x, xn);
     return x;
 }
 
@@ -233,6 +250,24 @@ static void test_d2d_c2c_finite_matches_reference(void **state)
 static void test_c2c_only_matches_reference(void **state)
 {
     every_mapping(state, C2C_ONLY, 21, 29, 16, 12, 3, 2, 0, 0);
+}
+
+/* Bit-line IR drop: the per-cell kernel's ladders, fine currents and the
+ * ideal ADC's truncation chain, the fine finite ADC, and C2C on the ladder,
+ * with the trace (the ladder currents rounded to nA). */
+static void test_ladder_inf_matches_reference(void **state)
+{
+    every_mapping(state, LADDER_INF, 21, 29, 16, 12, 3, 2, 0, 1);
+}
+
+static void test_ladder_finite_matches_reference(void **state)
+{
+    every_mapping(state, LADDER_FINITE, 21, 29, 16, 12, 3, 2, 0, 1);
+}
+
+static void test_ladder_c2c_matches_reference(void **state)
+{
+    every_mapping(state, LADDER_C2C, 21, 29, 16, 12, 3, 2, 0, 0);
 }
 
 /* The same trials computed in batches of 1, 2, 3 and all at once. */
@@ -586,6 +621,9 @@ static void test_shared_struct_layout(void **state)
         cmocka_unit_test(test_d2d_c2c_inf_matches_reference),                                      \
         cmocka_unit_test(test_d2d_c2c_finite_matches_reference),                                   \
         cmocka_unit_test(test_c2c_only_matches_reference),                                         \
+        cmocka_unit_test(test_ladder_inf_matches_reference),                                       \
+        cmocka_unit_test(test_ladder_finite_matches_reference),                                    \
+        cmocka_unit_test(test_ladder_c2c_matches_reference),                                       \
         cmocka_unit_test(test_results_independent_of_batch_size),                                  \
         cmocka_unit_test(test_trial_replay_matches_run),                                           \
         cmocka_unit_test(test_inputs_per_trial_match_reference),                                   \

@@ -4,8 +4,9 @@
  *     whole nA and in the fine unit;
  *   - the reference MVM counts one sample per output and conversion, in the
  *     bin an independent evaluation of the rule gives its traced current;
- *   - the read kernels (g path, C2C path, bit planes, per-trial inputs, both
- *     launch styles, small batches) count the same histograms bit for bit;
+ *   - the read kernels (g path, per-cell path with C2C or with bit-line IR
+ *     drop's fine ladder currents, bit planes, per-trial inputs, both launch
+ *     styles, small batches) count the same histograms bit for bit;
  *   - the executor's per-layer profiles equal the reference network's, in
  *     the host and the device pipeline (cim_read_layer), both launch styles;
  *   - the summary numbers and the calibration rules on hand-built
@@ -266,6 +267,57 @@ static void test_kernels_count_as_the_reference(void **state)
         /* bit planes: every plane's read is a conversion */
         cim_xbar x = profiled_xbar((cim_mapping_id)id, 6, 11, 0, 5000);
         compare_engine(f, &x, 9, 15, 8, 2, 1, 0, 4);
+    }
+}
+
+/* Bit-line IR drop: the per-cell kernel profiles the ladder's fine currents
+ * as the reference does, and they are not the plain sums' histogram. */
+static void test_ladder_currents_profiled_as_the_reference(void **state)
+{
+    fixture *f = *state;
+    if (!f->have_device)
+        skip();
+    for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
+        const cim_mapping_desc *d = cim_mapping_desc_of((cim_mapping_id)id);
+        cim_xbar x[2];
+        for (int ladder = 0; ladder <= 1; ++ladder) {
+            char json[512];
+            cim_config cfg;
+            cim_error err = {0, ""};
+            snprintf(json, sizeof json,
+                     "{\"m_mode\": \"%s\", \"M\": 6, \"N\": 12, \"HRS_NOISE\": 1, "
+                     "\"LRS_NOISE\": 3, \"adc_type\": \"%s\", \"resolution\": 3, "
+                     "\"parasitics\": %s, \"w_res\": 2, \"V_read\": -0.2, "
+                     "\"adc_profile\": true, \"adc_profile_bin_size\": 1}",
+                     cim_mapping_name((cim_mapping_id)id),
+                     d->signed_current ? "SYM_RANGE_ADC" : "POS_RANGE_ONLY_ADC",
+                     ladder ? "true" : "false");
+            if (cim_config_parse(json, "test", &cfg, &err) != 0 ||
+                cim_config_resolve(&cfg, "mvm", 11, 1, &x[ladder], &err) != 0)
+                fail_msg("%s", err.msg);
+            cim_config_free(&cfg);
+        }
+        assert_true(x[1].ladder_iw > 0 && x[1].column.fine);
+        compare_engine(f, &x[1], 9, 25, 4, 3, 2, 0, 0);
+        /* the same chip without wires: another histogram */
+        const int64_t slots = CIM_PROFILE_SLOTS(x[1].profile.bins);
+        assert_int_equal(x[0].profile.bins, x[1].profile.bins);
+        uint64_t *h[2];
+        int8_t w[9 * 25], in[4 * 25];
+        int32_t out[4 * 9];
+        cim_test_rng r = cim_test_rng_init(8);
+        cim_test_random_values(&r, x[0].mapping, w, sizeof w);
+        cim_test_random_values(&r, x[0].mapping, in, sizeof in);
+        for (int k = 0; k < 2; ++k) {
+            h[k] = calloc((size_t)slots, sizeof(uint64_t));
+            const cim_mvm_trace tr = {NULL, NULL, h[k]};
+            assert_int_equal(cim_reference_mvm(&x[k], w, 9, 25, in, 4, 0, 0, out, &tr), 0);
+        }
+        if (memcmp(h[0], h[1], sizeof(uint64_t) * (size_t)slots) == 0)
+            fail_msg("%s: IR drop leaves the 1 uA histogram unchanged",
+                     cim_mapping_name(x[0].mapping));
+        free(h[0]);
+        free(h[1]);
     }
 }
 
@@ -702,6 +754,7 @@ int main(void)
         cmocka_unit_test(test_slot_rule_by_hand),
         cmocka_unit_test(test_reference_counts_every_conversion),
         cmocka_unit_test(test_kernels_count_as_the_reference),
+        cmocka_unit_test(test_ladder_currents_profiled_as_the_reference),
         cmocka_unit_test(test_engine_profiles_only_when_asked),
         cmocka_unit_test(test_executor_profiles_as_netref),
         cmocka_unit_test(test_summary_by_hand),

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """doc_blocks.py -- run the code blocks of the documentation, in document order.
 
-Every fenced code block of README.md, docs/*.md and data/*.md must carry a language:
+Every fenced code block of README.md, docs/*.md, docs/physics/*.md and data/*.md must carry a
+language:
 
   ```sh / ```bash   run with bash (set -eE -o pipefail: a failing command fails the block)
   ```python         run with Debian's /usr/bin/python3 (--python), MPLBACKEND=Agg
@@ -47,7 +48,7 @@ import time
 
 SKIP_RETURN_CODE = 77
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-DEFAULT_FILES = ("README.md", "docs/*.md", "data/*.md")
+DEFAULT_FILES = ("README.md", "docs/*.md", "docs/physics/*.md", "data/*.md")
 COPIED_DIRS = ("data", "tools")            # what the docs' commands read from the root
 SHELL = ("sh", "bash")
 PYTHON = ("python",)

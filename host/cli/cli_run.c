@@ -47,8 +47,9 @@
 typedef struct run_options {
     const char *model, *data, *split, *config, *mapping, *out, *device;
     uint64_t images, first_image, trials, trial_offset, seed;
-    double yield_target, lrs_noise, hrs_noise;
+    double yield_target, lrs_noise, hrs_noise, w_res, v_read;
     int has_yield, has_lrs_noise, has_hrs_noise, adc_bits, c2c, trace, resume, force;
+    int has_w_res, has_v_read;
     cim_pixel_layers first_layer;
     cim_pipeline pipeline;
 } run_options;
@@ -90,6 +91,7 @@ static void usage_defaults(FILE *out)
             "  D2D          %s, sigma HRS/LRS %g/%g uA\n"
             "  C2C          %s, sigma HRS/LRS: the D2D ones (%g/%g uA)\n"
             "  ADC          %s (ideal, resolution %d), range mode %s\n"
+            "  IR drop      %s (parasitics); V_read %g V\n"
             "  first layer  host (exact); pipeline auto; yield target: digital accuracy - %.2f\n"
             "\n"
             "--config CFG.json is read over that crossbar: every key the file does not name\n"
@@ -103,7 +105,8 @@ static void usage_defaults(FILE *out)
             d.N, d.hrs_ua, d.lrs_ua, d.digital ? "on" : "off", d.d2d_var ? "on" : "off",
             d.hrs_noise_ua, d.lrs_noise_ua, d.c2c_var ? "on" : "off", d.hrs_noise_c2c_ua,
             d.lrs_noise_c2c_ua, cim_config_adc_type_name(d.adc_type), d.resolution,
-            d.calib_mode == CIM_CALIB_CALIB ? "CALIB" : "MAX", YIELD_MARGIN);
+            d.calib_mode == CIM_CALIB_CALIB ? "CALIB" : "MAX", d.parasitics ? "on" : "off",
+            d.v_read, YIELD_MARGIN);
     cim_config_free(&d);
 }
 
@@ -113,6 +116,7 @@ static void usage(FILE *out)
           "                    [--first-image F] [--trials T] [--trial-offset O] [--seed S]\n"
           "                    [--config CFG.json] [--mapping NAME] [--adc-bits B]\n"
           "                    [--lrs-noise U] [--hrs-noise U] [--c2c]\n"
+          "                    [--w-res OHM] [--v-read V]\n"
           "                    [--first-layer host|crossbar] [--pipeline auto|host|device]\n"
           "                    [--yield-target A] [--out R.h5 [--trace] [--resume] [--force]]\n"
           "                    [--device SPEC]\n"
@@ -151,6 +155,9 @@ static void usage(FILE *out)
         "  --lrs-noise U      sigma of LRS cells in uA, D2D and C2C alike (0..10000)\n"
         "  --hrs-noise U      sigma of HRS cells in uA, D2D and C2C alike (0..10000)\n"
         "  --c2c              turns C2C (a fresh deviation per read) on\n"
+        "  --w-res OHM        bit-line IR drop on (parasitics), with this wire resistance per\n"
+        "                     segment (0..1e9 ohm; 0: ideal wires)\n"
+        "  --v-read V         read voltage, < 0 (IR drop uses |V_read|)\n"
         "  --first-layer W    where weight layers on raw pixels (the first layer of an image\n"
         "                     model) run: host (exact) or crossbar (8 bit-plane reads per\n"
         "                     input, shifted and added digitally)\n"
@@ -203,6 +210,8 @@ enum {
     OPT_LRS,
     OPT_HRS,
     OPT_C2C,
+    OPT_W_RES,
+    OPT_V_READ,
     OPT_YIELD,
     OPT_OUT,
     OPT_TRACE,
@@ -229,6 +238,8 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
                                          {"lrs-noise", required_argument, 0, OPT_LRS},
                                          {"hrs-noise", required_argument, 0, OPT_HRS},
                                          {"c2c", no_argument, 0, OPT_C2C},
+                                         {"w-res", required_argument, 0, OPT_W_RES},
+                                         {"v-read", required_argument, 0, OPT_V_READ},
                                          {"yield-target", required_argument, 0, OPT_YIELD},
                                          {"out", required_argument, 0, OPT_OUT},
                                          {"trace", no_argument, 0, OPT_TRACE},
@@ -348,6 +359,22 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
                                      c == OPT_LRS ? "lrs" : "hrs", a);
             *(c == OPT_LRS ? &o->has_lrs_noise : &o->has_hrs_noise) = 1;
             break;
+        case OPT_W_RES:
+            if (parse_double(a, 0, 1e9, &o->w_res) != 0)
+                return cim_error_set(err, CIM_ERR_USAGE,
+                                     "run: --w-res '%s': expected a wire resistance in ohm from 0 "
+                                     "to 1e9",
+                                     a);
+            o->has_w_res = 1;
+            break;
+        case OPT_V_READ:
+            if (parse_double(a, -10, 0, &o->v_read) != 0 || !(o->v_read < 0))
+                return cim_error_set(err, CIM_ERR_USAGE,
+                                     "run: --v-read '%s': expected a read voltage from -10 to "
+                                     "below 0 V",
+                                     a);
+            o->has_v_read = 1;
+            break;
         case OPT_YIELD:
             if (parse_double(a, 0, 1, &o->yield_target) != 0)
                 return cim_error_set(err, CIM_ERR_USAGE,
@@ -390,6 +417,12 @@ static int build_config(run_state *r, cim_error *err)
         r->cfg.hrs_noise_ua = r->cfg.hrs_noise_c2c_ua = o->hrs_noise;
     if (o->c2c)
         r->cfg.c2c_var = 1;
+    if (o->has_w_res) {
+        r->cfg.parasitics = 1;
+        r->cfg.w_res = o->w_res;
+    }
+    if (o->has_v_read)
+        r->cfg.v_read = o->v_read;
     return cim_config_validate(&r->cfg, err);
 }
 
@@ -557,6 +590,8 @@ static void print_pipeline(const run_state *r)
         taken = "host (digital chips)";
     else if (cim_xbar_has_c2c(&r->plan.layers[r->plan.first_crossbar].xbar))
         taken = "host (C2C)";
+    else if (cim_xbar_has_ladder(&r->plan.layers[r->plan.first_crossbar].xbar))
+        taken = "host (IR drop)";
     else if (p == CIM_PIPELINE_AUTO && r->ocl.cpu_style)
         taken = "host (CPU device)";
     printf("pipeline: %s%s%s\n", names[p], taken ? " -> " : "", taken ? taken : "");
@@ -588,6 +623,14 @@ static void print_banner(const run_state *r)
                c->d2d_var ? "on" : "off", c->hrs_noise_ua, c->lrs_noise_ua,
                c->c2c_var ? "on" : "off", c->hrs_noise_c2c_ua, c->lrs_noise_c2c_ua);
     }
+    const cim_xbar *x0 = &r->plan.layers[r->plan.first_crossbar].xbar;
+    if (cim_xbar_has_ladder(x0))
+        printf("IR drop: bit lines of %d wire segments, w_res %g ohm each at V_read %g V (a "
+               "segment passes %g mA); tiles of %d outputs x %d inputs\n",
+               x0->ladder_rows, c->w_res, c->v_read, fabs(c->v_read) / c->w_res * 1e3, x0->xbar_m,
+               x0->xbar_n);
+    else if (!c->digital && c->parasitics)
+        printf("IR drop: off (w_res 0: ideal wires)\n");
     print_adc(r);
     printf("layers on crossbars: %d of %d weight layers (on raw pixels: %s)\n", r->plan.n_crossbar,
            weight_layers(&r->model),

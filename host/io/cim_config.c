@@ -65,6 +65,8 @@ const char *cim_config_adc_type_name(int adc_type)
     {key, CIM_KEY_NUMBER, F(field), 0, CIM_CONFIG_MAX_UA, 0, 0, "µA", NULL, 0, NULL}
 #define KEY_POSITIVE(key, field) \
     {key, CIM_KEY_NUMBER, F(field), 0, INFINITY, 1, 0, NULL, NULL, 0, NULL}
+#define KEY_OPTIONAL(key, field, lo, hi, unit) \
+    {key, CIM_KEY_NUMBER, F(field), lo, hi, 0, 1, unit, NULL, 0, NULL}
 #define KEY_INACTIVE(key, field) \
     {key, CIM_KEY_NUMBER, F(field), -INFINITY, INFINITY, 0, 1, NULL, NULL, 0, NULL}
 #define KEY_CHOICE(key, field, names) \
@@ -100,14 +102,14 @@ const cim_key_spec cim_config_keys[] = {
     KEY_BOOL("verbose", verbose),
     KEY_OFF("read_disturb", read_disturb, "read disturb"),
     KEY_INACTIVE("t_read", t_read),
-    KEY_INACTIVE("V_read", v_read),
+    KEY_OPTIONAL("V_read", v_read, -CIM_CONFIG_MAX_V_READ, CIM_CONFIG_MAX_V_READ, "V"),
     KEY_INT("read_disturb_update_freq", read_disturb_update_freq, 1, INT32_MAX),
     KEY_CHOICE("read_disturb_mitigation_strategy", read_disturb_mitigation_strategy,
                rd_strategy_names),
     KEY_INACTIVE("read_disturb_mitigation_fp", read_disturb_mitigation_fp),
     KEY_INACTIVE("read_disturb_update_tolerance", read_disturb_update_tolerance),
-    KEY_OFF("parasitics", parasitics, "parasitics (bit-line IR drop)"),
-    KEY_INACTIVE("w_res", w_res),
+    KEY_BOOL("parasitics", parasitics),
+    KEY_OPTIONAL("w_res", w_res, 0, CIM_CONFIG_MAX_W_RES, "Ω"),
 };
 
 const int cim_config_n_keys = CIM_COUNT_OF(cim_config_keys);
@@ -225,7 +227,7 @@ void cim_config_default(cim_config *cfg)
 static const char run_default_json[] =
     "{\"m_mode\": \"TNN_I\", \"M\": 256, \"N\": 256, \"HRS\": 5.0, \"LRS\": 30.0, "
     "\"adc_type\": \"INF_ADC\", \"resolution\": -1, \"HRS_NOISE\": 1.0, \"LRS_NOISE\": 4.0, "
-    "\"d2d_var\": true, \"c2c_var\": false}";
+    "\"d2d_var\": true, \"c2c_var\": false, \"V_read\": -0.2}";
 
 int cim_config_run_default(cim_config *cfg, cim_error *err)
 {

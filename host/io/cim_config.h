@@ -32,9 +32,14 @@
  *   W_BIT, I_BIT      integers 1..32; TNN_IV/TNN_V need W_BIT = 2 and
  *                     SPLIT = [1, 1]                     1 for BNN, 2 for TNN
  *   verbose           bool                                             false
- *   read_disturb, parasitics      bool; true is not supported yet      false
- *   t_read, V_read, read_disturb_mitigation_fp,
- *   read_disturb_update_tolerance, w_res    numbers, inactive          absent
+ *   parasitics        bool: bit-line IR drop (analog mode)              false
+ *   w_res             Ω per wire segment, 0..1e9, required by parasitics
+ *                     (0: ideal wires); the segment current 1e9 |V_read| /
+ *                     w_res nA must fit the ladder's fixed point           absent
+ *   V_read            V, -10..10; < 0 required by parasitics             absent
+ *   read_disturb      bool; true is not supported yet                    false
+ *   t_read, read_disturb_mitigation_fp,
+ *   read_disturb_update_tolerance   numbers, inactive                   absent
  *   read_disturb_update_freq      integer >= 1, inactive               1
  *   read_disturb_mitigation_strategy "OFF", "SOFTWARE", "CELL_BASED"   "OFF"
  * Any other key, a wrong type or a value out of range is CIM_ERR_CONFIG with
@@ -104,11 +109,11 @@ typedef struct cim_config {
     int verbose;
     char *origin; /* file name or other origin for messages; may be NULL */
 
-    /* Accepted for compatibility with the reference flow; they change nothing
-     * while their feature is off (the only state cimgpu supports yet, but for
-     * adc_profile). NAN in a
-     * double means "not given"; cim_config_to_json leaves those out. */
-    int mvm_profile, read_disturb, parasitics; /* always 0 */
+    /* The device-physics keys; those of a feature cimgpu does not support yet
+     * are accepted while it is off and change nothing. NAN in a double means
+     * "not given"; cim_config_to_json leaves those out. */
+    int mvm_profile, read_disturb; /* always 0 */
+    int parasitics;                /* bit-line IR drop (docs/physics/ir_drop.md) */
     double mvm_profile_bin_size;
     int adc_profile;          /* histogram the ADC inputs (cim_profile.h) */
     int adc_profile_bin_size; /* µA */

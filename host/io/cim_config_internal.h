@@ -48,6 +48,10 @@
  * The key table
  */
 
+/* Bit-line IR drop: |V_read| at most this (V), w_res at most this (Ω). */
+#define CIM_CONFIG_MAX_V_READ 10.0
+#define CIM_CONFIG_MAX_W_RES 1e9
+
 typedef enum cim_key_kind {
     CIM_KEY_BOOL,
     CIM_KEY_INT,
@@ -133,5 +137,12 @@ CIM_CONFIG_INTERNAL int cim_config_key_error(const char *origin, int code, cim_e
 
 /* Frees the adc_calib_dict entries and leaves none. */
 CIM_CONFIG_INTERNAL void cim_config_free_calib(cim_config *cfg);
+
+/* Bit-line IR drop: whether the ladder is on (parasitics in analog mode with
+ * w_res > 0; w_res = 0 means ideal wires), and the current one wire segment
+ * passes at |V_read|, 10^9 |V_read| / w_res nA, in fine units (cim_units.h)
+ * before rounding. */
+CIM_CONFIG_INTERNAL int cim_config_has_ladder(const cim_config *cfg);
+CIM_CONFIG_INTERNAL double cim_config_segment_current_fine(const cim_config *cfg);
 
 #endif /* CIM_CONFIG_INTERNAL_H */

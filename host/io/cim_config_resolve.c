@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "cim_config_internal.h"
+#include "cim_ladder.h"
 #include "cim_mapping.h"
 
 /* Largest |z| of the sampler is 6.34 (cim_gauss.h); the overflow guard uses
@@ -86,6 +87,35 @@ static int resolve_profile(const cim_config *cfg, cim_xbar *x, cim_error *err)
                                     (double)lo / CIM_NA_PER_UA, (double)hi / CIM_NA_PER_UA,
                                     CIM_CONFIG_MAX_PROFILE_BINS);
     return 0;
+}
+
+int cim_config_has_ladder(const cim_config *cfg)
+{
+    return cfg->parasitics && !cfg->digital && cfg->w_res > 0;
+}
+
+double cim_config_segment_current_fine(const cim_config *cfg)
+{
+    return fabs(cfg->v_read) * 1e9 * (double)((int64_t)1 << CIM_FINE_FRAC_BITS) / cfg->w_res;
+}
+
+/* Bit-line IR drop: the ladder's segment current and rows, and the tile that
+ * fits the physical crossbar: a mapping that gives an input two rows of a
+ * column (BNN_V, BNN_VI, TNN_I) holds N / 2 inputs per tile, one that puts an
+ * output's two bit columns side by side (TNN_IV, TNN_V) M / 2 outputs, as the
+ * reference flow tiles them; the ADC range still follows N (validation has
+ * checked that a tile keeps at least one input and output). */
+static void resolve_ladder(const cim_config *cfg, cim_xbar *x)
+{
+    if (!cim_config_has_ladder(cfg))
+        return;
+    const cim_mapping_desc *d = &CIM_MAPPINGS[cfg->mapping];
+    x->ladder_iw = llround(cim_config_segment_current_fine(cfg));
+    x->ladder_rows = cfg->N;
+    x->xbar_n = cim_ladder_max_inputs(d, cfg->N);
+    if (cim_ladder_bit_columns(cfg->mapping))
+        x->xbar_m = cfg->M / 2;
+    x->column.fine = 1;
 }
 
 /* The largest column current the sampler can produce must fit in int32. */
@@ -155,6 +185,7 @@ int cim_config_resolve(const cim_config *cfg, const char *layer_name, uint64_t s
                 return rc;
         }
     }
+    resolve_ladder(cfg, x);
     if ((rc = check_current_range(cfg, x, err)) != 0)
         return rc;
     return cfg->adc_profile ? resolve_profile(cfg, x, err) : 0;

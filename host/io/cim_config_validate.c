@@ -18,10 +18,12 @@
  */
 #include "cim_config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cim_config_internal.h"
+#include "cim_ladder.h"
 #include "cim_mapping.h"
 
 /* A double in the shortest form that reads back to the same value. */
@@ -163,6 +165,49 @@ static int validate_adc(const cim_config *cfg, cim_error *err)
     return 0;
 }
 
+/* Bit-line IR drop (analog mode only; digital_only ignores it): V_read < 0
+ * and w_res given, a segment current the fixed point holds, and a tile that
+ * keeps an input and an output on the physical crossbar. */
+static int validate_parasitics(const cim_config *cfg, cim_error *err)
+{
+    const char *origin = cfg->origin;
+    if (!cfg->parasitics || cfg->digital)
+        return 0;
+    if (isnan(cfg->w_res))
+        return cim_config_key_error(origin, CIM_ERR_CONFIG, err, "w_res",
+                                    "is missing; parasitics needs the wire resistance per "
+                                    "segment in Ω (0: ideal wires)");
+    if (isnan(cfg->v_read) || !(cfg->v_read < 0))
+        return cim_config_key_error(origin, CIM_ERR_CONFIG, err, "V_read",
+                                    "expected a read voltage < 0 V with parasitics, got %s",
+                                    isnan(cfg->v_read) ? "none" : "a value >= 0");
+    if (!cim_config_has_ladder(cfg))
+        return 0;
+    const double iw = cim_config_segment_current_fine(cfg);
+    const double unit = (double)((int64_t)1 << CIM_FINE_FRAC_BITS);
+    if (!(iw <= (double)CIM_LADDER_MAX_IW) || !(iw >= 1))
+        return cim_config_key_error(
+            origin, CIM_ERR_CONFIG, err, "w_res",
+            "%g Ω at V_read %g V passes %g A per wire segment; the ladder's fixed point takes at "
+            "most %g A (w_res >= %g Ω at this V_read) and at least 2^-%d nA",
+            cfg->w_res, cfg->v_read, iw / unit * 1e-9, (double)CIM_LADDER_MAX_IW / unit * 1e-9,
+            fabs(cfg->v_read) * 1e9 * unit / (double)CIM_LADDER_MAX_IW, CIM_FINE_FRAC_BITS);
+    const cim_mapping_desc *d = &CIM_MAPPINGS[cfg->mapping];
+    const char *mapping = cim_mapping_name(cfg->mapping);
+    if (cim_ladder_max_inputs(d, cfg->N) < 1)
+        return cim_config_key_error(origin, CIM_ERR_CONFIG, err, "N",
+                                    "%s gives an input 2 rows of a bit line, so with parasitics "
+                                    "a crossbar of %d rows holds no input; expected N >= 2",
+                                    mapping, cfg->N);
+    if (cim_ladder_bit_columns(cfg->mapping) && cfg->M < 2)
+        return cim_config_key_error(origin, CIM_ERR_CONFIG, err, "M",
+                                    "%s puts an output's 2 bit columns side by side, so with "
+                                    "parasitics a crossbar of %d column holds no output; "
+                                    "expected M >= 2",
+                                    mapping, cfg->M);
+    return 0;
+}
+
 static int validate_combinations(const cim_config *cfg, cim_error *err)
 {
     const char *origin = cfg->origin;
@@ -172,6 +217,8 @@ static int validate_combinations(const cim_config *cfg, cim_error *err)
                              "LRS %g µA",
                              cim_config_origin(origin), cfg->hrs_ua, cfg->lrs_ua);
     int rc = validate_adc(cfg, err);
+    if (!rc)
+        rc = validate_parasitics(cfg, err);
     if (rc)
         return rc;
     if (cfg->adc_profile && (cfg->digital || cfg->adc_type == CIM_ADC_INF))

@@ -71,7 +71,7 @@ int cim_executor_device_applies(const cim_ocl *ocl, const cim_exec_job *job)
                 return 0;
             continue;
         }
-        if (lp->xbar.column.digital || cim_xbar_has_c2c(&lp->xbar))
+        if (lp->xbar.column.digital || cim_xbar_reads_per_cell(&lp->xbar))
             return 0;
         if (job->mismatches &&
             (uint64_t)job->n_trials * (uint64_t)job->n_images * (uint64_t)lp->mvm.positions *

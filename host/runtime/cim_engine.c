@@ -85,6 +85,8 @@ static void fill_launch_params(const cim_ocl *ocl, cim_launch_params *lp, const 
     lp->g_block = ocl->cpu_style ? ocl->vector_width : si->rows_pad;
     lp->inputs_per_item = ocl->cpu_style ? CIM_ENGINE_CPU_INPUTS_PER_ITEM : 1;
     lp->inputs_per_trial = job->inputs_per_trial;
+    lp->ladder_iw = cim_xbar_has_ladder(x) ? x->ladder_iw : 0;
+    lp->ladder_rows = x->ladder_rows;
     if (!x->column.digital && x->profile.bins > 0) {
         lp->profile_bins = x->profile.bins;
         lp->profile_lo_na = x->profile.lo_na;
@@ -98,13 +100,14 @@ static int profiling(const cim_mvm_job *job, const cim_mvm_trace *trace)
     return trace && trace->profile && !job->xbar->column.digital && job->xbar->profile.bins > 0;
 }
 
-/* Counters of one trial's histogram, and whether one launch could overflow
- * the kernels' 32-bit counters: each trial's conversions per call. */
+/* Counters of one trial's histogram. */
 static size_t profile_slots(const cim_mvm_job *job)
 {
     return (size_t)CIM_PROFILE_SLOTS(job->xbar->profile.bins);
 }
 
+/* Whether one launch could overflow the kernels' 32-bit counters: each
+ * trial's conversions per call. */
 static int check_profile(const cim_mvm_job *job, const cim_side_info *si, cim_error *err)
 {
     const cim_mapping_desc *d = cim_mapping_desc_of(job->xbar->mapping);
@@ -340,21 +343,21 @@ static int make_fold_kernel(cim_ocl *ocl, const cim_mvm_job *job, const engine_b
     return cim_ocl_set_arg(*k, 4, sizeof(cl_mem), &bf->folded, err);
 }
 
-/* Bytes of one trial's programmed cells: g (cim_program_g) or, with C2C,
- * the raw currents (cim_program_raw). */
+/* Bytes of one trial's programmed cells: g (cim_program_g) or, for the
+ * per-cell reads (C2C, IR drop), the raw currents (cim_program_raw). */
 static size_t work_bytes_per_trial(const cim_xbar *x, int32_t cols, int64_t rows_pad)
 {
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
     return sizeof(int32_t) * (size_t)cols * (size_t)rows_pad *
-           (cim_xbar_has_c2c(x) ? (size_t)d->n_slots
-                                : (size_t)d->n_convs * (size_t)cim_value_classes(d));
+           (cim_xbar_reads_per_cell(x) ? (size_t)d->n_slots
+                                       : (size_t)d->n_convs * (size_t)cim_value_classes(d));
 }
 
 static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info *si,
                       engine_bufs *bf, int32_t *out, const cim_mvm_trace *trace, cim_error *err)
 {
     const cim_xbar *x = job->xbar;
-    const int c2c = cim_xbar_has_c2c(x);
+    const int c2c = cim_xbar_reads_per_cell(x); /* the per-cell path */
     const int vw = ocl->vector_width;
     const int64_t rows_pad = si->rows_pad;
     const size_t work_per_trial = work_bytes_per_trial(x, job->cols, rows_pad);
@@ -436,7 +439,7 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
         }
     }
     if ((rc = cim_ocl_kernel(ocl, c2c ? "cim_program_raw" : "cim_program_g", &kprog, err)) != 0 ||
-        (rc = cim_ocl_kernel(ocl, c2c ? "cim_read_c2c" : "cim_read_g", &kread, err)) != 0)
+        (rc = cim_ocl_kernel(ocl, c2c ? "cim_read_per_cell" : "cim_read_g", &kread, err)) != 0)
         goto done;
     {
         const cl_mem pargs[] = {bf->lp, bf->cp, bf->weights_t, bf->pos, bf->work};
@@ -563,10 +566,11 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
     int rc = 0;
     memset(&bf, 0, sizeof bf);
     memset(chips, 0, sizeof *chips);
-    if (x->column.digital || cim_xbar_has_c2c(x) || rows <= 0 || cols <= 0 || n_trials <= 0)
+    if (x->column.digital || cim_xbar_reads_per_cell(x) || rows <= 0 || cols <= 0 || n_trials <= 0)
         return cim_error_set(err, CIM_ERR_USAGE,
-                             "engine: kept chips are analog without C2C (%d x %d, %d trials)", rows,
-                             cols, n_trials);
+                             "engine: kept chips are analog with plain-sum reads (no C2C, no IR "
+                             "drop) (%d x %d, %d trials)",
+                             rows, cols, n_trials);
     if ((rc = cim_side_weights(&si, &job, ocl->vector_width, err)) != 0)
         goto done;
     const size_t work = work_bytes_per_trial(x, cols, si.rows_pad) * (size_t)n_trials;
