@@ -242,8 +242,8 @@ static void compare_engine(fixture *f, const cim_xbar *x, int32_t rows, int32_t 
             cim_reference_mvm(x, w, rows, cols, tin, n_inputs, 7, 3 + (uint32_t)t, want, &wt), 0);
         if (memcmp(gp + t * slots, wp, sizeof(uint64_t) * (size_t)slots) != 0)
             fail_msg("%s, trial %d, %s, planes %d: kernel and reference profiles differ",
-                     cim_mapping_name(x->mapping), t, cim_xbar_has_c2c(x) ? "C2C path" : "g path",
-                     planes);
+                     cim_mapping_name(x->mapping), t,
+                     cim_xbar_reads_per_cell(x) ? "per-cell path" : "g path", planes);
     }
     free(w);
     free(in);
