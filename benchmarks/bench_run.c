@@ -26,6 +26,11 @@
  *
  *   bench_run [--trials T] [--images K] [--repeat R] [--model M.h5]
  *             [--device SPEC] [--adc-bits B] [--first-layer host|crossbar]
+ *             [--config CFG.json]
+ *
+ * --config is read over the default crossbar as `cimgpu run --config` reads
+ * it: the way to measure a device-physics model (e.g. {"parasitics": true,
+ * "w_res": 1} for bit-line IR drop) on the same workload.
  *
  * Exit status: 0; 2 for a bad option or a missing/invalid model or dataset;
  * 1 for a device or runtime failure.
@@ -65,7 +70,7 @@ typedef struct bench_options {
     uint64_t trials, images, repeats;
     int adc_bits; /* -1: the config's ADC */
     cim_pixel_layers first_layer;
-    const char *model, *device;
+    const char *model, *device, *config;
 } bench_options;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -85,15 +90,16 @@ static int parse_options(int argc, char **argv, bench_options *o)
     o->adc_bits = -1;
     o->model = DEFAULT_MODEL;
     o->device = NULL;
+    o->config = NULL;
     o->first_layer = CIM_PIXELS_ON_HOST;
     for (int a = 1; a < argc; a += 2) {
         const char *name = argv[a], *v = a + 1 < argc ? argv[a + 1] : NULL;
         uint64_t u;
         if (strcmp(name, "--trials") && strcmp(name, "--images") && strcmp(name, "--repeat") &&
             strcmp(name, "--model") && strcmp(name, "--device") && strcmp(name, "--adc-bits") &&
-            strcmp(name, "--first-layer"))
+            strcmp(name, "--first-layer") && strcmp(name, "--config"))
             return usage_error("unknown option '%s' (--trials --images --repeat --model "
-                               "--device --adc-bits --first-layer)",
+                               "--device --adc-bits --first-layer --config)",
                                name);
         if (!v)
             return usage_error("option '%s' needs a value", name);
@@ -116,6 +122,8 @@ static int parse_options(int argc, char **argv, bench_options *o)
             o->first_layer = strcmp(v, "host") ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST;
         } else if (!strcmp(name, "--model")) {
             o->model = v;
+        } else if (!strcmp(name, "--config")) {
+            o->config = v;
         } else {
             o->device = v;
         }
@@ -123,12 +131,20 @@ static int parse_options(int argc, char **argv, bench_options *o)
     return 0;
 }
 
-/* The default config with --adc-bits applied as `cimgpu run` applies it. */
+/* The default config, --config read over it and --adc-bits applied as
+ * `cimgpu run` applies them. */
 static int build_config(const bench_options *o, cim_config *cfg, cim_error *err)
 {
     int rc = cim_config_run_default(cfg, err);
     if (rc != 0)
         return rc;
+    if (o->config) {
+        cim_config base = *cfg;
+        rc = cim_config_load_over(o->config, &base, cfg, err);
+        cim_config_free(&base);
+        if (rc != 0)
+            return rc;
+    }
     if (o->adc_bits >= 0)
         cim_config_set_adc_bits(cfg, o->adc_bits);
     return cim_config_validate(cfg, err);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cim_config.h"
+#include "cim_drift.h"
 #include "cim_mapping.h"
 #include "cim_reference.h"
 
@@ -230,6 +231,11 @@ static void test_wrong_type_of_each_key_rejected(void **state)
         {"{\"read_disturb_mitigation_strategy\":\"ON\"}", "read_disturb_mitigation_strategy"},
         {"{\"read_disturb_mitigation_fp\":[]}", "read_disturb_mitigation_fp"},
         {"{\"read_disturb_update_tolerance\":{}}", "read_disturb_update_tolerance"},
+        {"{\"read_disturb_initial_cycles\":-1}", "read_disturb_initial_cycles"},
+        {"{\"read_disturb_initial_cycles\":2.5}", "read_disturb_initial_cycles"},
+        {"{\"read_disturb_initial_cycles\":\"0\"}", "read_disturb_initial_cycles"},
+        {"{\"read_disturb_model\":\"physical\"}", "read_disturb_model"},
+        {"{\"read_disturb_model\":1}", "read_disturb_model"},
         {"{\"parasitics\":\"off\"}", "parasitics"},
         {"{\"w_res\":\"0\"}", "w_res"},
     };
@@ -642,7 +648,7 @@ static void test_adc_profile_keys(void **state)
 static void test_unsupported_features(void **state)
 {
     (void)state;
-    expect_rejected("{\"read_disturb\":true}", CIM_ERR_UNSUPPORTED,
+    expect_rejected("{\"read_disturb\":true,\"V_read\":-0.2,\"t_read\":1e-8}", CIM_ERR_UNSUPPORTED,
                     ORIGIN ": key \"read_disturb\": read disturb is not supported yet");
     expect_rejected("{\"mvm_profile\":true}", CIM_ERR_UNSUPPORTED, "not supported yet");
     /* off: every key accepted and kept */
@@ -670,9 +676,9 @@ static void test_parasitics(void **state)
     expect_rejected("{\"parasitics\":true,\"V_read\":-0.2}", CIM_ERR_CONFIG,
                     ORIGIN ": key \"w_res\": is missing");
     expect_rejected("{\"parasitics\":true,\"w_res\":1}", CIM_ERR_CONFIG,
-                    "key \"V_read\": expected a read voltage < 0 V with parasitics, got none");
+                    "key \"V_read\": is missing; parasitics needs the read voltage in V (< 0)");
     expect_rejected("{\"parasitics\":true,\"w_res\":1,\"V_read\":0.2}", CIM_ERR_CONFIG,
-                    "key \"V_read\": expected a read voltage < 0 V");
+                    "key \"V_read\": expected a negative voltage (V) with parasitics, got 0.2");
     expect_rejected("{\"parasitics\":true,\"w_res\":1,\"V_read\":0}", CIM_ERR_CONFIG,
                     "key \"V_read\"");
     expect_rejected("{\"parasitics\":true,\"w_res\":-1,\"V_read\":-0.2}", CIM_ERR_CONFIG,
@@ -731,6 +737,119 @@ static void test_parasitics(void **state)
     resolve_ok(&cfg, NULL, &x);
     assert_false(cim_xbar_has_ladder(&x) || x.column.fine);
     cim_config_free(&cfg);
+}
+
+/* Read disturb's parameters are checked while the feature is still refused:
+ * each rule gives its own message, and only a config that meets them all
+ * reaches the refusal. */
+static void test_read_disturb_parameters(void **state)
+{
+    (void)state;
+#define RD "\"read_disturb\":true,"
+    const int unsupported = CIM_ERR_UNSUPPORTED;
+    expect_rejected("{" RD "\"t_read\":1e-8}", CIM_ERR_CONFIG,
+                    ORIGIN ": key \"V_read\": is missing; read_disturb needs the read voltage");
+    expect_rejected("{" RD "\"t_read\":1e-8,\"V_read\":0}", CIM_ERR_CONFIG,
+                    "key \"V_read\": expected a negative voltage (V) with read_disturb, got 0");
+    expect_rejected("{" RD "\"t_read\":1e-8,\"V_read\":0.2}", CIM_ERR_CONFIG,
+                    "key \"V_read\": expected a negative voltage (V) with read_disturb, got 0.2");
+    expect_rejected("{" RD "\"V_read\":-0.2}", CIM_ERR_CONFIG,
+                    "key \"t_read\": is missing; read_disturb needs a positive time");
+    expect_rejected("{" RD "\"V_read\":-0.2,\"t_read\":0}", CIM_ERR_CONFIG,
+                    "key \"t_read\": expected a positive time of one read in s with read_disturb, "
+                    "got 0");
+    expect_rejected("{" RD "\"V_read\":-0.2,\"t_read\":-1e-9}", CIM_ERR_CONFIG,
+                    "key \"t_read\": expected a positive");
+    /* f >= 1 and n0 >= 0 are the keys' own ranges */
+    expect_rejected("{" RD "\"V_read\":-0.2,\"t_read\":1e-8,\"read_disturb_update_freq\":0}",
+                    CIM_ERR_CONFIG, "key \"read_disturb_update_freq\": expected an integer >= 1");
+    expect_rejected("{" RD "\"V_read\":-0.2,\"t_read\":1e-8,\"read_disturb_initial_cycles\":-3}",
+                    CIM_ERR_CONFIG,
+                    "key \"read_disturb_initial_cycles\": expected an integer >= 0");
+    /* SOFTWARE needs fp >= 1; CELL_BASED a tolerance in [0, 1] */
+#define RD_OK RD "\"V_read\":-0.2,\"t_read\":1e-8,"
+    expect_rejected("{" RD_OK "\"read_disturb_mitigation_strategy\":\"SOFTWARE\"}", CIM_ERR_CONFIG,
+                    "key \"read_disturb_mitigation_fp\": is missing; "
+                    "read_disturb_mitigation_strategy SOFTWARE needs a number >= 1");
+    expect_rejected("{" RD_OK "\"read_disturb_mitigation_strategy\":\"SOFTWARE\","
+                    "\"read_disturb_mitigation_fp\":0.99}",
+                    CIM_ERR_CONFIG,
+                    "key \"read_disturb_mitigation_fp\": expected a number >= 1 with "
+                    "read_disturb_mitigation_strategy SOFTWARE, got 0.99");
+    expect_rejected("{" RD_OK "\"read_disturb_mitigation_strategy\":\"SOFTWARE\","
+                    "\"read_disturb_mitigation_fp\":1}",
+                    unsupported, "read disturb is not supported yet");
+    expect_rejected("{" RD_OK "\"read_disturb_mitigation_strategy\":\"CELL_BASED\"}",
+                    CIM_ERR_CONFIG,
+                    "key \"read_disturb_update_tolerance\": is missing; "
+                    "read_disturb_mitigation_strategy CELL_BASED needs a fraction from 0 to 1");
+    expect_rejected("{" RD_OK "\"read_disturb_mitigation_strategy\":\"CELL_BASED\","
+                    "\"read_disturb_update_tolerance\":1.5}",
+                    CIM_ERR_CONFIG,
+                    "key \"read_disturb_update_tolerance\": expected a fraction from 0 to 1 with "
+                    "read_disturb_mitigation_strategy CELL_BASED, got 1.5");
+    expect_rejected("{" RD_OK "\"read_disturb_mitigation_strategy\":\"CELL_BASED\","
+                    "\"read_disturb_update_tolerance\":-0.1}",
+                    CIM_ERR_CONFIG, "key \"read_disturb_update_tolerance\": expected a fraction");
+    static const char *const band_edges[] = {"0", "1", "0.05"};
+    for (int i = 0; i < 3; ++i) {
+        char patch[256];
+        snprintf(patch, sizeof patch,
+                 "{" RD_OK "\"read_disturb_mitigation_strategy\":\"CELL_BASED\","
+                 "\"read_disturb_update_tolerance\":%s,\"read_disturb_model\":\"PHYSICAL\","
+                 "\"read_disturb_initial_cycles\":1423518}",
+                 band_edges[i]);
+        expect_rejected(patch, unsupported, "read disturb is not supported yet");
+    }
+    /* the other strategy's parameter is not read */
+    expect_rejected("{" RD_OK "\"read_disturb_mitigation_strategy\":\"CELL_BASED\","
+                    "\"read_disturb_update_tolerance\":0.1,\"read_disturb_mitigation_fp\":0.5}",
+                    unsupported, "read disturb is not supported yet");
+    /* parasitics need V_read as well */
+    expect_rejected("{\"parasitics\":true,\"w_res\":1}", CIM_ERR_CONFIG,
+                    "key \"V_read\": is missing; parasitics needs the read voltage");
+    expect_rejected("{\"parasitics\":true,\"w_res\":1,\"V_read\":0.1}", CIM_ERR_CONFIG,
+                    "key \"V_read\": expected a negative voltage (V) with parasitics, got 0.1");
+    /* off, or in digital mode, the parameters are not read (as by the reference) */
+    cim_config cfg;
+    expect_accepted("{\"read_disturb\":false,\"t_read\":-1,\"V_read\":0.3,"
+                    "\"read_disturb_mitigation_strategy\":\"SOFTWARE\","
+                    "\"read_disturb_mitigation_fp\":0.2}",
+                    &cfg);
+    assert_int_equal(cfg.read_disturb_initial_cycles, 0);
+    assert_int_equal(cfg.read_disturb_model, CIM_DRIFT_LIBRARY);
+    cim_config_free(&cfg);
+    expect_rejected("{" RD "\"digital_only\":true}", unsupported,
+                    "read disturb is not supported yet");
+    expect_accepted("{\"read_disturb_initial_cycles\":2147483647,"
+                    "\"read_disturb_model\":\"PHYSICAL\"}",
+                    &cfg);
+    assert_int_equal(cfg.read_disturb_initial_cycles, INT32_MAX);
+    assert_int_equal(cfg.read_disturb_model, CIM_DRIFT_PHYSICAL);
+    /* the same rules on a struct edited in code */
+    cim_error err = {0};
+    cfg.read_disturb = 1;
+    cfg.v_read = -0.4;
+    cfg.t_read = 1e-8;
+    cfg.read_disturb_mitigation_strategy = CIM_RD_MITIGATION_SOFTWARE;
+    cfg.read_disturb_mitigation_fp = 0;
+    assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "key \"read_disturb_mitigation_fp\""));
+    cfg.read_disturb_mitigation_fp = 2;
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_validate(&cfg, &err), unsupported);
+    cfg.read_disturb_initial_cycles = -1;
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "key \"read_disturb_initial_cycles\""));
+    cfg.read_disturb_initial_cycles = 0;
+    cfg.read_disturb_model = 2;
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "key \"read_disturb_model\""));
+    cim_config_free(&cfg);
+#undef RD_OK
+#undef RD
 }
 
 /* ---------------------------------------------------------------------------
@@ -899,6 +1018,8 @@ static void test_validate_checks_edited_structs(void **state)
     assert_non_null(strstr(err.msg, "key \"LRS_NOISE\""));
     cfg.lrs_noise_ua = 0;
     cfg.read_disturb = 1;
+    cfg.v_read = -0.2;
+    cfg.t_read = 1e-8;
     cim_error_clear(&err);
     assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_UNSUPPORTED);
     cfg.read_disturb = 0;
@@ -945,6 +1066,8 @@ static void assert_configs_equal(const cim_config *a, const cim_config *b)
     assert_true(a->mvm_profile_bin_size == b->mvm_profile_bin_size);
     assert_int_equal(a->read_disturb_update_freq, b->read_disturb_update_freq);
     assert_int_equal(a->read_disturb_mitigation_strategy, b->read_disturb_mitigation_strategy);
+    assert_int_equal(a->read_disturb_initial_cycles, b->read_disturb_initial_cycles);
+    assert_int_equal(a->read_disturb_model, b->read_disturb_model);
     const double ad[] = {a->t_read, a->v_read, a->read_disturb_mitigation_fp,
                          a->read_disturb_update_tolerance, a->w_res};
     const double bd[] = {b->t_read, b->v_read, b->read_disturb_mitigation_fp,
@@ -987,6 +1110,8 @@ static void test_to_json_round_trips(void **state)
         "\"adc_calib_info\":{\"rule\":\"range\",\"layers\":[1,2]}}");
     check_round_trip("{\"parasitics\":true,\"w_res\":0.75,\"V_read\":-0.3}");
     check_round_trip("{\"m_mode\":\"BNN_V\",\"digital_only\":true}");
+    check_round_trip("{\"t_read\":2.5e-9,\"read_disturb_initial_cycles\":100000,"
+                     "\"read_disturb_model\":\"PHYSICAL\",\"read_disturb_mitigation_fp\":1.5}");
 
     /* every key is written, defaults filled */
     cim_config cfg;
@@ -1018,7 +1143,9 @@ static void test_to_json_round_trips(void **state)
                                        "read_disturb",
                                        "parasitics",
                                        "read_disturb_update_freq",
-                                       "read_disturb_mitigation_strategy"};
+                                       "read_disturb_mitigation_strategy",
+                                       "read_disturb_initial_cycles",
+                                       "read_disturb_model"};
     cJSON *root = cJSON_Parse(json);
     assert_non_null(root);
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; ++i)
@@ -1457,6 +1584,7 @@ int main(void)
         cmocka_unit_test(test_unsupported_features),
         cmocka_unit_test(test_adc_profile_keys),
         cmocka_unit_test(test_parasitics),
+        cmocka_unit_test(test_read_disturb_parameters),
         cmocka_unit_test(test_resolve_currents_and_ranges),
         cmocka_unit_test(test_resolve_routes_sigmas),
         cmocka_unit_test(test_overflow_guard),

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "cim_config_internal.h"
+#include "cim_disturb.h"
 #include "cim_mapping.h"
 
 #define CIM_DEFAULT_HRS_UA 5.0
@@ -42,6 +43,14 @@
 const char *const cim_config_adc_type_names[] = {"INF_ADC", "POS_RANGE_ONLY_ADC", "SYM_RANGE_ADC"};
 static const char *const calib_mode_names[] = {"MAX", "CALIB"};
 static const char *const rd_strategy_names[] = {"OFF", "SOFTWARE", "CELL_BASED"};
+static const char *const rd_model_names[] = {"LIBRARY", "PHYSICAL"};
+
+/* The config's codes are the read-disturb module's (mapping/cim_disturb.h). */
+_Static_assert(CIM_RD_MITIGATION_OFF == CIM_DISTURB_OFF &&
+                   CIM_RD_MITIGATION_SOFTWARE == CIM_DISTURB_SOFTWARE &&
+                   CIM_RD_MITIGATION_CELL_BASED == CIM_DISTURB_CELL_BASED,
+               "strategy codes");
+_Static_assert(CIM_DRIFT_LIBRARY == 0 && CIM_DRIFT_PHYSICAL == 1, "rd_model_names order");
 
 const char *cim_config_adc_type_name(int adc_type)
 {
@@ -108,6 +117,8 @@ const cim_key_spec cim_config_keys[] = {
                rd_strategy_names),
     KEY_INACTIVE("read_disturb_mitigation_fp", read_disturb_mitigation_fp),
     KEY_INACTIVE("read_disturb_update_tolerance", read_disturb_update_tolerance),
+    KEY_INT("read_disturb_initial_cycles", read_disturb_initial_cycles, 0, INT32_MAX),
+    KEY_CHOICE("read_disturb_model", read_disturb_model, rd_model_names),
     KEY_BOOL("parasitics", parasitics),
     KEY_OPTIONAL("w_res", w_res, 0, CIM_CONFIG_MAX_W_RES, "Ω"),
 };
@@ -222,6 +233,8 @@ void cim_config_default(cim_config *cfg)
     cfg->read_disturb_mitigation_fp = cfg->read_disturb_update_tolerance = cfg->w_res = NAN;
     cfg->read_disturb_update_freq = 1;
     cfg->read_disturb_mitigation_strategy = CIM_RD_MITIGATION_OFF;
+    cfg->read_disturb_initial_cycles = 0;
+    cfg->read_disturb_model = CIM_DRIFT_LIBRARY;
 }
 
 static const char run_default_json[] =

@@ -36,12 +36,25 @@
  *   w_res             Ω per wire segment, 0..1e9, required by parasitics
  *                     (0: ideal wires); the segment current 1e9 |V_read| /
  *                     w_res nA must fit the ladder's fixed point           absent
- *   V_read            V, -10..10; < 0 required by parasitics             absent
+ *   V_read            V, -10..10; < 0 required by parasitics and
+ *                     read_disturb                                       absent
  *   read_disturb      bool; true is not supported yet                    false
  *   t_read, read_disturb_mitigation_fp,
- *   read_disturb_update_tolerance   numbers, inactive                   absent
- *   read_disturb_update_freq      integer >= 1, inactive               1
+ *   read_disturb_update_tolerance   numbers                             absent
+ *   read_disturb_update_freq      integer >= 1                         1
  *   read_disturb_mitigation_strategy "OFF", "SOFTWARE", "CELL_BASED"   "OFF"
+ *   read_disturb_initial_cycles   integer >= 0: cycles of every cell
+ *                     before the programming                           0
+ *   read_disturb_model "LIBRARY" (a drifted cell carries nominal LRS g)
+ *                     or "PHYSICAL" (its programmed current times g)   "LIBRARY"
+ * Read disturb's parameters are checked when read_disturb is on in analog
+ * mode (digital_only ignores them, as the reference does; so does
+ * read_disturb off): t_read > 0 (s) required; V_read < 0 (V) required, also
+ * by parasitics; read_disturb_mitigation_fp >= 1 required by SOFTWARE;
+ * read_disturb_update_tolerance in [0, 1] required by CELL_BASED. Every
+ * m_mode is a binary or ternary mapping, so the reference's refusal of read
+ * disturb with its integer mappings has nothing to refuse here. A feature
+ * that is not supported yet is refused only after every other rule held.
  * Any other key, a wrong type or a value out of range is CIM_ERR_CONFIG with
  * one line naming the origin (file name), the key and what was expected.
  *
@@ -120,6 +133,8 @@ typedef struct cim_config {
     double t_read, v_read, read_disturb_mitigation_fp, read_disturb_update_tolerance, w_res;
     int read_disturb_update_freq;
     int read_disturb_mitigation_strategy; /* CIM_RD_MITIGATION_* */
+    int read_disturb_initial_cycles;      /* n0 >= 0 */
+    int read_disturb_model;               /* CIM_DRIFT_LIBRARY / CIM_DRIFT_PHYSICAL */
 } cim_config;
 
 /* The documented defaults; for the keys the JSON requires: TNN_I on a

@@ -1,17 +1,23 @@
 /* cim_config_validate.c -- the rules a cim_config must meet, whether it came
  * from JSON or was built or edited in code (e.g. from command-line flags).
  *
- * Three layers, each its own function, checked in this order:
+ * Five layers, each its own function, checked in this order:
  *   1. every key's own range, from the key table (cim_config.c): the same
- *      ranges the parser applies, now on the stored values; a `true` feature
- *      flag that cimgpu does not support yet is CIM_ERR_UNSUPPORTED;
+ *      ranges the parser applies, now on the stored values;
  *   2. the special keys: mapping id, M * N cells, SPLIT, adc_calib_dict;
  *   3. the combinations: LRS > HRS; resolution vs. adc_type (-1 for INF,
  *      1..16 bits for POS, 2..16 for SYM, whose 2^b - 1 levels have no step
  *      between them for b = 1); mapping vs. adc_type (a signed column current
  *      needs SYM or INF, a non-negative one POS or INF); CALIB with a finite
  *      ADC needs its dict; adc_profile needs a finite ADC in analog mode;
- *      TNN_IV/TNN_V need W_BIT = 2 and SPLIT = [1, 1].
+ *      TNN_IV/TNN_V need W_BIT = 2 and SPLIT = [1, 1];
+ *   4. the physics models' parameters, read (as by the reference) only when
+ *      their model is on in analog mode: V_read < 0 for read disturb and
+ *      parasitics; t_read > 0, and the strategy's fp >= 1 (SOFTWARE) or
+ *      tolerance in [0, 1] (CELL_BASED), for read disturb;
+ *   5. last, a `true` feature flag that cimgpu does not support yet is
+ *      CIM_ERR_UNSUPPORTED, so every rule above is checked (and testable)
+ *      even for a feature that is refused.
  * The first broken rule is reported, as one line naming the origin and the
  * key. Nothing here allocates or changes the config; later layers may index
  * tables by values the earlier ones have checked.
@@ -50,12 +56,6 @@ static int validate_key(const cim_config *cfg, const cim_key_spec *k, cim_error 
 {
     char got[CIM_CONFIG_GOT_MAX];
     switch (k->kind) {
-    case CIM_KEY_BOOL:
-        if (k->feature && cim_key_int_value(cfg, k))
-            return cim_config_key_error(cfg->origin, CIM_ERR_UNSUPPORTED, err, k->name,
-                                        "%s is not supported yet (set it to false or leave it out)",
-                                        k->feature);
-        return 0;
     case CIM_KEY_INT: {
         int v = cim_key_int_value(cfg, k);
         if (v >= k->min && v <= k->max)
@@ -165,9 +165,9 @@ static int validate_adc(const cim_config *cfg, cim_error *err)
     return 0;
 }
 
-/* Bit-line IR drop (analog mode only; digital_only ignores it): V_read < 0
- * and w_res given, a segment current the fixed point holds, and a tile that
- * keeps an input and an output on the physical crossbar. */
+/* Bit-line IR drop (analog mode only; digital_only ignores it), after
+ * validate_v_read: w_res given, a segment current the fixed point holds, and
+ * a tile that keeps an input and an output on the physical crossbar. */
 static int validate_parasitics(const cim_config *cfg, cim_error *err)
 {
     const char *origin = cfg->origin;
@@ -177,10 +177,6 @@ static int validate_parasitics(const cim_config *cfg, cim_error *err)
         return cim_config_key_error(origin, CIM_ERR_CONFIG, err, "w_res",
                                     "is missing; parasitics needs the wire resistance per "
                                     "segment in Ω (0: ideal wires)");
-    if (isnan(cfg->v_read) || !(cfg->v_read < 0))
-        return cim_config_key_error(origin, CIM_ERR_CONFIG, err, "V_read",
-                                    "expected a read voltage < 0 V with parasitics, got %s",
-                                    isnan(cfg->v_read) ? "none" : "a value >= 0");
     if (!cim_config_has_ladder(cfg))
         return 0;
     const double iw = cim_config_segment_current_fine(cfg);
@@ -217,8 +213,6 @@ static int validate_combinations(const cim_config *cfg, cim_error *err)
                              "LRS %g µA",
                              cim_config_origin(origin), cfg->hrs_ua, cfg->lrs_ua);
     int rc = validate_adc(cfg, err);
-    if (!rc)
-        rc = validate_parasitics(cfg, err);
     if (rc)
         return rc;
     if (cfg->adc_profile && (cfg->digital || cfg->adc_type == CIM_ADC_INF))
@@ -241,6 +235,87 @@ static int validate_combinations(const cim_config *cfg, cim_error *err)
     return 0;
 }
 
+/* V_read, for the models that read it (read disturb, parasitics) in analog
+ * mode: required and < 0. Only |V_read| enters the models; the sign is the
+ * reference's convention, and 0 would mean no read at all. */
+static int validate_v_read(const cim_config *cfg, cim_error *err)
+{
+    if (cfg->digital || !(cfg->read_disturb || cfg->parasitics))
+        return 0;
+    const char *model = cfg->read_disturb ? "read_disturb" : "parasitics";
+    if (isnan(cfg->v_read))
+        return cim_config_key_error(cfg->origin, CIM_ERR_CONFIG, err, "V_read",
+                                    "is missing; %s needs the read voltage in V (< 0)", model);
+    if (!(cfg->v_read < 0)) {
+        char got[CIM_CONFIG_GOT_MAX];
+        format_double(got, sizeof got, cfg->v_read);
+        return cim_config_key_error(cfg->origin, CIM_ERR_CONFIG, err, "V_read",
+                                    "expected a negative voltage (V) with %s, got %s", model, got);
+    }
+    return 0;
+}
+
+/* A number key of read disturb's: required (present) and `ok`, else the
+ * message "expected <what> with <why>". */
+static int rd_number(const cim_config *cfg, const char *key, double v, int ok, const char *what,
+                     const char *why, cim_error *err)
+{
+    if (isnan(v))
+        return cim_config_key_error(cfg->origin, CIM_ERR_CONFIG, err, key,
+                                    "is missing; %s needs %s", why, what);
+    if (!ok) {
+        char got[CIM_CONFIG_GOT_MAX];
+        format_double(got, sizeof got, v);
+        return cim_config_key_error(cfg->origin, CIM_ERR_CONFIG, err, key,
+                                    "expected %s with %s, got %s", what, why, got);
+    }
+    return 0;
+}
+
+/* Read disturb's parameters, when it is on in analog mode (its integer keys,
+ * read_disturb_update_freq >= 1 and read_disturb_initial_cycles >= 0, are
+ * checked by the table). */
+static int validate_read_disturb(const cim_config *cfg, cim_error *err)
+{
+    if (cfg->digital || !cfg->read_disturb)
+        return 0;
+    int rc = rd_number(cfg, "t_read", cfg->t_read, cfg->t_read > 0,
+                       "a positive time of one read in s", "read_disturb", err);
+    if (!rc && cfg->read_disturb_mitigation_strategy == CIM_RD_MITIGATION_SOFTWARE)
+        rc = rd_number(cfg, "read_disturb_mitigation_fp", cfg->read_disturb_mitigation_fp,
+                       cfg->read_disturb_mitigation_fp >= 1, "a number >= 1",
+                       "read_disturb_mitigation_strategy SOFTWARE", err);
+    if (!rc && cfg->read_disturb_mitigation_strategy == CIM_RD_MITIGATION_CELL_BASED)
+        rc = rd_number(
+            cfg, "read_disturb_update_tolerance", cfg->read_disturb_update_tolerance,
+            cfg->read_disturb_update_tolerance >= 0 && cfg->read_disturb_update_tolerance <= 1,
+            "a fraction from 0 to 1", "read_disturb_mitigation_strategy CELL_BASED", err);
+    return rc;
+}
+
+static int validate_models(const cim_config *cfg, cim_error *err)
+{
+    int rc = validate_v_read(cfg, err);
+    if (!rc)
+        rc = validate_parasitics(cfg, err);
+    if (!rc)
+        rc = validate_read_disturb(cfg, err);
+    return rc;
+}
+
+/* The feature flags that cimgpu does not support yet, in table order. */
+static int validate_features(const cim_config *cfg, cim_error *err)
+{
+    for (int i = 0; i < cim_config_n_keys; ++i) {
+        const cim_key_spec *k = &cim_config_keys[i];
+        if (k->kind == CIM_KEY_BOOL && k->feature && cim_key_int_value(cfg, k))
+            return cim_config_key_error(cfg->origin, CIM_ERR_UNSUPPORTED, err, k->name,
+                                        "%s is not supported yet (set it to false or leave it out)",
+                                        k->feature);
+    }
+    return 0;
+}
+
 int cim_config_validate(const cim_config *cfg, cim_error *err)
 {
     int rc = validate_keys(cfg, err);
@@ -248,5 +323,9 @@ int cim_config_validate(const cim_config *cfg, cim_error *err)
         rc = validate_special(cfg, err);
     if (!rc)
         rc = validate_combinations(cfg, err);
+    if (!rc)
+        rc = validate_models(cfg, err);
+    if (!rc)
+        rc = validate_features(cfg, err);
     return rc;
 }
