@@ -29,6 +29,9 @@ static void usage(FILE *out)
           "          shipped default model\n"
           "  mvm     the crossbar calculator: W.csv times the vectors of X.csv on\n"
           "          simulated tiles, per Monte-Carlo trial (`cimgpu mvm --help`)\n"
+          "  calibrate  profiles the ADC inputs of a model's crossbar layers on training\n"
+          "          images and writes the config that calibrates their ADC ranges\n"
+          "          (`cimgpu calibrate --help`)\n"
           "  info    version, build features, OpenCL devices, shipped models\n"
           "  help    `cimgpu help SUBCOMMAND` prints what `cimgpu SUBCOMMAND --help` does\n"
           "\n"
@@ -68,6 +71,8 @@ int main(int argc, char **argv)
         return cim_cli_mvm(argc, argv);
     if (strcmp(cmd, "info") == 0)
         return cim_cli_info(argc, argv);
+    if (strcmp(cmd, "calibrate") == 0)
+        return cim_cli_calibrate(argc, argv);
     if (strcmp(cmd, "help") == 0 && (argc == 2 || (argc == 3 && strcmp(argv[2], "help") == 0))) {
         usage(stdout);
         return 0;

@@ -10,6 +10,7 @@
 #include "cim_portable.h"
 #include "cim_rng.h"
 #include "cim_column.h"
+#include "cim_profile.h"
 #include "cim_cells.h"
 #include "cim_ladder.h"
 #include "cim_launch.h"

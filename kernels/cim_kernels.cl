@@ -19,6 +19,11 @@
  *   unclipped programmed currents; cim_read_per_cell walks each column's
  *   cells, draws their per-read deviations (C2C) and clips, and sums them or
  *   walks the column's wire ladder (IR drop, cim_ladder.h).
+ * ADC input profiling (lp->profile_bins > 0): after the column currents of a
+ *   tile, cim_read_g (per lane), cim_read_per_cell (the ladder's fine
+ *   currents too) and cim_read_layer add each conversion's column current to
+ *   the trial's histogram with atomic_inc (cim_profile_count:
+ *   cim_profile_slot of cim_profile.h, as the reference).
  * Digital path: cim_read_digital, AND-popcount over the mapping's cell and
  *   drive bit-planes, once per input (no variability).
  * Bit-sliced inputs: cim_fold adds the reads of an input's bit planes.
@@ -127,6 +132,36 @@ static inline int cim_tile_inputs(__constant const cim_launch_params *lp, long t
     return (int)(left < lp->xbar_n ? left : lp->xbar_n);
 }
 
+/* ADC input profiling: counts the column current of each conversion of one
+ * output column (in units of 2^-frac_bits nA) in batch entry b's histogram
+ * (cim_profile_slot, the reference's binning); a no-op when the launch does
+ * not profile. */
+static inline void cim_profile_count(__constant const cim_launch_params *lp,
+                                     __constant const cim_mapping_desc *d, long b,
+                                     const long *current, int frac_bits, __global uint *profile)
+{
+    if (lp->profile_bins <= 0)
+        return;
+    __global uint *h = profile + b * CIM_PROFILE_SLOTS(lp->profile_bins);
+    for (int j = 0; j < d->n_convs; ++j)
+        atomic_inc(h + cim_profile_slot(lp->profile_bins, lp->profile_lo_na, lp->profile_bin_na,
+                                        current[j], frac_bits));
+}
+
+/* cim_profile_count for each of the CIM_VW columns from m0 that is a real
+ * output column, from the lanes of the conversions' whole-nA column sums. */
+static inline void cim_profile_count_lanes(__constant const cim_launch_params *lp,
+                                           __constant const cim_mapping_desc *d, long b,
+                                           const cim_vec *sums, long m0, __global uint *profile)
+{
+    for (int l = 0; lp->profile_bins > 0 && l < CIM_VW && m0 + l < lp->rows; ++l) {
+        long current[CIM_MAX_CONVS];
+        for (int j = 0; j < d->n_convs; ++j)
+            current[j] = CIM_LANE(sums[j], l);
+        cim_profile_count(lp, d, b, current, 0, profile);
+    }
+}
+
 /* The scalar cim_column_result per lane, writing the trace: for traced runs. */
 static inline void cim_column_result_each(__constant const cim_launch_params *lp,
                                           const cim_column_params *p,
@@ -228,7 +263,8 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
                          __global const int *entries, __global const int *entry_start,
                          __global const int *tile_s, __global const int *sumw,
                          __global const long *adc_table, __global int *out,
-                         __global int *trace_current, __global long *trace_adc)
+                         __global int *trace_current, __global long *trace_adc,
+                         __global uint *profile)
 {
     const long m0 = get_global_id(0) * CIM_VW, b = get_global_id(2);
     const long i0 = get_global_id(1) * lp->inputs_per_item;
@@ -267,6 +303,7 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
             else
                 cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, adc_table, b, i, tn, m0,
                                        &result, trace_current, trace_adc);
+            cim_profile_count_lanes(lp, d, b, sums, m0, profile);
         }
         cim_store_result(lp, result, out + (b * lp->n_inputs + i) * lp->rows, m0);
     }
@@ -304,7 +341,7 @@ __kernel void cim_read_per_cell(__constant const cim_launch_params *lp,
                                 __global const int *tile_s, __global const int *sumw,
                                 __global const long *adc_table, __global int *out,
                                 __global int *trace_current, __global long *trace_adc,
-                                __global const cim_cdf_set *cdf)
+                                __global const cim_cdf_set *cdf, __global uint *profile)
 {
     const long m = get_global_id(0), i = get_global_id(1), b = get_global_id(2);
     const cim_cell_model cm = cim_launch_cell_model(lp);
@@ -346,10 +383,14 @@ __kernel void cim_read_per_cell(__constant const cim_launch_params *lp,
         if (ladder) {
             cim_ladder_finish(d, n_used, (int)lp->ladder_rows, lp->ladder_iw, &lad, fine);
             result += cim_column_result_fine(&p, fine, s_tile, n_used, sw, adc_table, adc);
+            cim_profile_count(lp, d, b, fine, CIM_FINE_FRAC_BITS, profile);
             for (int j = 0; j < d->n_convs; ++j)
                 current[j] = cim_trace_current(&p, fine[j]);
         } else {
             result += cim_column_result(&p, current, s_tile, n_used, sw, adc_table, adc);
+            for (int j = 0; j < CIM_MAX_CONVS; ++j)
+                fine[j] = current[j];
+            cim_profile_count(lp, d, b, fine, 0, profile);
         }
         if (lp->trace)
             cim_write_trace(lp, d, b, i, tn, m, current, adc, trace_current, trace_adc);

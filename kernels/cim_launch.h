@@ -32,6 +32,8 @@
  *             currents before clipping (for the per-cell reads: C2C, IR drop)
  *   out       int32 [batch][n_inputs][rows]
  *   trace_current int32 / trace_adc int64 [batch][n_inputs][tiles_n][n_convs][rows]
+ *   profile   uint32 [batch][CIM_PROFILE_SLOTS(profile_bins)]: ADC input
+ *             histogram counters of each trial of the batch (atomic_inc)
  */
 #ifndef CIM_LAUNCH_H
 #define CIM_LAUNCH_H
@@ -65,9 +67,11 @@ typedef struct cim_launch_params {
     int64_t saf_below[2];     /* stuck-at bounds (cim_cell_model), 0..2^32 */
     int64_t saf_on;           /* 1: draw the stuck-at words */
     int64_t cdf_on[2];        /* 1: the cdf buffer's D2D / C2C tables are in use */
+    int64_t profile_bins;     /* ADC input profiling (cim_profile.h): bins, 0 off */
+    int64_t profile_lo_na, profile_bin_na;
 } cim_launch_params;
 
-CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 32, cim_launch_params_size);
+CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 35, cim_launch_params_size);
 
 /* Row of input i of batch entry b in the per-input arrays (cim_launch.h). */
 CIM_INLINE int64_t cim_input_row(CIM_CONSTANT_PTR cim_launch_params *lp, int64_t b, int64_t i)

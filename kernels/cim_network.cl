@@ -41,13 +41,17 @@
  * mismatch [trial][image * positions][global size 0]: how many of the
  * work-item's folded results differ from it. Per tile the
  * arithmetic is cim_read_g's (column sums of g, cim_column_result_lanes);
- * bit planes fold as cim_fold_planes and become outputs as cim_plane_output. */
+ * bit planes fold as cim_fold_planes and become outputs as cim_plane_output.
+ * With nl->profile, profile [trial][CIM_PROFILE_SLOTS(lp->profile_bins)]
+ * counts every conversion's column current (every plane's read), as the
+ * engine's read kernels do. */
 __kernel void cim_read_layer(__constant const cim_launch_params *lp,
                              __constant const cim_column_params *cp, __global const int *g,
                              __global const int *sumw, __global const long *adc_table,
                              __global const int *exact, __constant const cim_layer_launch *nl,
                              __global const int *gather, __global const int *x,
-                             __global const long *row_sums, __global int *y, __global int *mismatch)
+                             __global const long *row_sums, __global int *y, __global int *mismatch,
+                             __global uint *profile)
 {
     const long m0 = get_global_id(0) * CIM_VW * CIM_NET_BLOCKS, v = get_global_id(1);
     const long b = get_global_id(2);
@@ -155,6 +159,8 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
                     cim_vec conv_sums[CIM_MAX_CONVS];
                     for (int j = 0; j < d->n_convs; ++j)
                         conv_sums[j] = sums[j][q];
+                    if (nl->profile) /* as cim_read_g counts */
+                        cim_profile_count_lanes(lp, d, b, conv_sums, m0 + q * CIM_VW, profile);
                     result[q] += cim_column_result_lanes(
                         &prm, conv_sums, s, (int)(n1 - n0),
                         CIM_VLOAD(sumw + tn * lp->rows_pad + m0 + q * CIM_VW), adc_table, 0);

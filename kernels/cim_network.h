@@ -48,6 +48,7 @@ typedef struct cim_layer_launch {
     int64_t n_images;
     int64_t inputs_per_trial; /* 1: set = trial; 0: every trial reads set 0 */
     int64_t count_exact;      /* 1: count outputs that differ from the exact W x */
+    int64_t profile;          /* 1: count the ADC input profile (lp's profile_bins) */
 } cim_layer_launch;
 
 #endif /* CIM_NETWORK_H */

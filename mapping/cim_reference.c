@@ -20,7 +20,9 @@
  *      constant.
  *   3. conversion, cim_column_result() (cim_column_result_fine() for fine
  *      currents): ADC and recombination of one column's currents; the tile
- *      results of one output add as integers.
+ *      results of one output add as integers. ADC input profiling counts
+ *      each conversion's column current there, before its offset
+ *      (cim_profile_slot, cim_profile.h; fine currents in the fine unit).
  * Measured device distributions (cim_cdf.h) replace the Gaussian sampler
  * (cim_gauss.h) for the states that have a table, in steps 1 and 2.
  *
@@ -156,6 +158,11 @@ int cim_reference_mvm(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t 
                         sumw += w[(size_t)m * cols + n];
                     out[(size_t)i * rows + m] +=
                         cim_reference_convert(&x->column, current, s, n_used, sumw, adc);
+                    if (trace && trace->profile && x->profile.bins > 0)
+                        for (int j = 0; j < d->n_convs; ++j)
+                            trace->profile[cim_profile_slot(
+                                x->profile.bins, x->profile.lo_na, x->profile.bin_na, current[j],
+                                x->column.fine ? CIM_FINE_FRAC_BITS : 0)]++;
                     if (trace) {
                         for (int j = 0; j < d->n_convs; ++j) {
                             size_t at = (((size_t)i * tiles_n + tn) * d->n_convs + j) * rows + m;

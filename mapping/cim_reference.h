@@ -9,12 +9,17 @@
 
 #include "cim_xbar.h"
 
-/* Optional per-conversion trace; either pointer may be NULL.
- * Shape of both: [n_inputs][tiles_n][n_convs][rows], where tiles_n is the
- * number of input tiles and n_convs the mapping's conversions per read. */
+/* Optional per-conversion trace; any pointer may be NULL.
+ * Shape of current and adc: [n_inputs][tiles_n][n_convs][rows], where
+ * tiles_n is the number of input tiles and n_convs the mapping's conversions
+ * per read. profile: the ADC input histogram of x->profile (cim_profile.h,
+ * CIM_PROFILE_SLOTS(bins) counters, used only when bins > 0), to which every
+ * conversion adds its column current's count (fine currents in the fine
+ * unit, exactly). */
 typedef struct cim_mvm_trace {
-    int32_t *current; /* column current I_j, nA (fine currents: the nearest nA) */
-    int64_t *adc;     /* ADC output A_j (see cim_column_result) */
+    int32_t *current;  /* column current I_j, nA (fine currents: the nearest nA) */
+    int64_t *adc;      /* ADC output A_j (see cim_column_result) */
+    uint64_t *profile; /* histogram counters, added to */
 } cim_mvm_trace;
 
 /* out[i*rows + m] = result of matrix w (rows x cols, row-major, values in the

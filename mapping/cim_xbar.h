@@ -16,6 +16,7 @@
 #include "cim_cells.h"
 #include "cim_column.h"
 #include "cim_mappings.h"
+#include "cim_profile.h"
 
 #define CIM_STATE_HRS 0
 #define CIM_STATE_LRS 1
@@ -40,6 +41,7 @@ typedef struct cim_xbar {
      * rows of a column (the config's N). column.fine is 1 with it. */
     int64_t ladder_iw;
     int32_t ladder_rows;
+    cim_profile_params profile; /* ADC input profiling (cim_profile.h); bins 0: off */
     /* Measured distributions (cim_cdf.h): n = 0 for a state without a table
      * (the Gaussian model); analog mode only. Last: the largest member. */
     cim_cdf_set cdf;

@@ -1277,7 +1277,7 @@ static void test_calib_mode_uses_the_mvm_entry(void **state)
  * subcommand or a further argument is a usage error. */
 static void test_help_subcommand(void **state)
 {
-    static const char *const topics[] = {"run", "mvm", "info"};
+    static const char *const topics[] = {"run", "mvm", "info", "calibrate"};
     run_result help, direct;
     for (size_t i = 0; i < sizeof topics / sizeof *topics; ++i) {
         run(*state, &help, "help", topics[i], NULL);
@@ -1412,6 +1412,8 @@ static void test_synopsis_lists_every_option(void **state)
     check_options_documented(*state, "run", "host/cli/cli_run.c", "\ncimgpu [run] [--model");
     check_options_documented(*state, "mvm", "host/cli/cli_mvm.c",
                              "\ncimgpu mvm --config CFG.json --weights");
+    check_options_documented(*state, "calibrate", "host/cli/cli_calibrate.c",
+                             "\ncimgpu calibrate [--model");
 }
 
 /* ---- what `cimgpu run` prints and its config ------------------------- */

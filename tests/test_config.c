@@ -200,6 +200,11 @@ static void test_wrong_type_of_each_key_rejected(void **state)
         {"{\"adc_profile\":1}", "adc_profile"},
         {"{\"adc_profile_bin_size\":0}", "adc_profile_bin_size"},
         {"{\"adc_profile_bin_size\":\"10\"}", "adc_profile_bin_size"},
+        {"{\"adc_profile_bin_size\":2.5}", "adc_profile_bin_size"},
+        {"{\"adc_profile_bin_size\":true}", "adc_profile_bin_size"},
+        {"{\"adc_profile_bin_size\":2000000}", "adc_profile_bin_size"},
+        {"{\"adc_calib_info\":\"from a run\"}", "adc_calib_info"},
+        {"{\"adc_calib_info\":[1]}", "adc_calib_info"},
         {"{\"mvm_profile\":\"no\"}", "mvm_profile"},
         {"{\"mvm_profile_bin_size\":-1}", "mvm_profile_bin_size"},
         {"{\"HRS_NOISE\":-0.5}", "HRS_NOISE"},
@@ -580,12 +585,71 @@ static void test_calib_ranges(void **state)
     cim_config_free(&cfg);
 }
 
+/* adc_profile: a finite ADC in analog mode, one clear line otherwise; the
+ * profile spans the ADC type's MAX range (also in CALIB mode) in bins of the
+ * integer bin size; adc_calib_info is kept verbatim. */
+static void test_adc_profile_keys(void **state)
+{
+    (void)state;
+    cim_config cfg;
+    cim_xbar x;
+    expect_rejected("{\"adc_profile\":true}", CIM_ERR_CONFIG,
+                    ORIGIN ": key \"adc_profile\": profiles the inputs of a finite ADC");
+    expect_rejected("{\"adc_profile\":true,\"digital_only\":true}", CIM_ERR_CONFIG,
+                    "digital_only true");
+    /* BNN_I: signed current, SYM [-N Delta, N Delta] = [-200, 200] uA, b = 7 uA */
+    expect_accepted("{\"adc_profile\":true,\"adc_profile_bin_size\":7,"
+                    "\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":3}",
+                    &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.profile.lo_na, -200000);
+    assert_int_equal(x.profile.bin_na, 7000);
+    assert_int_equal(x.profile.bins, 57); /* round(400 / 7) = round(57.14) */
+    cim_config_free(&cfg);
+    /* without adc_profile: no bins */
+    expect_accepted("{\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":3}", &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.profile.bins, 0);
+    cim_config_free(&cfg);
+    /* BNN_III, POS, CALIB: still the MAX range [0, N LRS] = [0, 240] uA; 240 / 16 = 15 */
+    expect_accepted("{\"m_mode\":\"BNN_III\",\"adc_profile\":true,\"adc_profile_bin_size\":16,"
+                    "\"adc_type\":\"POS_RANGE_ONLY_ADC\",\"resolution\":2,"
+                    "\"adc_calib_mode\":\"CALIB\",\"adc_calib_dict\":{\"fc\":[10,20]}}",
+                    &cfg);
+    resolve_ok(&cfg, "fc", &x);
+    assert_int_equal(x.profile.lo_na, 0);
+    assert_int_equal(x.profile.bins, 15);
+    assert_int_equal(x.column.adc_hi2, 2 * 20000); /* the ADC itself uses CALIB */
+    cim_config_free(&cfg);
+    /* a bin wider than twice the range leaves no bin: refused at resolution */
+    expect_accepted("{\"adc_profile\":true,\"adc_profile_bin_size\":900,"
+                    "\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":3}",
+                    &cfg);
+    {
+        cim_error err = {0, ""};
+        assert_int_equal(cim_config_resolve(&cfg, NULL, 0, 0, &x, &err), CIM_ERR_CONFIG);
+        assert_non_null(strstr(err.msg, "adc_profile_bin_size"));
+        assert_non_null(strstr(err.msg, "0 bins"));
+    }
+    cim_config_free(&cfg);
+    /* adc_calib_info: any object, kept and written back */
+    expect_accepted("{\"adc_calib_info\":{\"rule\":\"quantile\",\"coverage\":0.999}}", &cfg);
+    assert_string_equal(cfg.calib_info, "{\"rule\":\"quantile\",\"coverage\":0.999}");
+    char *json = cim_config_to_json(&cfg);
+    assert_non_null(strstr(json, "\"adc_calib_info\":{\"rule\":\"quantile\",\"coverage\":0.999}"));
+    free(json);
+    cim_config copy;
+    assert_int_equal(cim_config_copy(&copy, &cfg, NULL), 0);
+    assert_string_equal(copy.calib_info, cfg.calib_info);
+    cim_config_free(&copy);
+    cim_config_free(&cfg);
+}
+
 static void test_unsupported_features(void **state)
 {
     (void)state;
     expect_rejected("{\"read_disturb\":true,\"V_read\":-0.2,\"t_read\":1e-8}", CIM_ERR_UNSUPPORTED,
                     ORIGIN ": key \"read_disturb\": read disturb is not supported yet");
-    expect_rejected("{\"adc_profile\":true}", CIM_ERR_UNSUPPORTED, "not supported yet");
     expect_rejected("{\"mvm_profile\":true}", CIM_ERR_UNSUPPORTED, "not supported yet");
     /* off: every key accepted and kept */
     cim_config cfg;
@@ -600,7 +664,7 @@ static void test_unsupported_features(void **state)
     assert_true(cfg.t_read == 1e-8 && cfg.v_read == -0.2 && cfg.w_res == 2.5);
     assert_int_equal(cfg.read_disturb_update_freq, 10);
     assert_int_equal(cfg.read_disturb_mitigation_strategy, CIM_RD_MITIGATION_SOFTWARE);
-    assert_true(cfg.adc_profile_bin_size == 5.0 && cfg.mvm_profile_bin_size == 3.0);
+    assert_true(cfg.adc_profile_bin_size == 5 && cfg.mvm_profile_bin_size == 3.0);
     assert_int_equal(cfg.verbose, 1);
     cim_config_free(&cfg);
 }
@@ -995,7 +1059,10 @@ static void assert_configs_equal(const cim_config *a, const cim_config *b)
     assert_int_equal(a->w_bit, b->w_bit);
     assert_int_equal(a->i_bit, b->i_bit);
     assert_int_equal(a->verbose, b->verbose);
-    assert_true(a->adc_profile_bin_size == b->adc_profile_bin_size);
+    assert_int_equal(a->adc_profile, b->adc_profile);
+    assert_int_equal(a->adc_profile_bin_size, b->adc_profile_bin_size);
+    assert_true((!a->calib_info && !b->calib_info) ||
+                (a->calib_info && b->calib_info && strcmp(a->calib_info, b->calib_info) == 0));
     assert_true(a->mvm_profile_bin_size == b->mvm_profile_bin_size);
     assert_int_equal(a->read_disturb_update_freq, b->read_disturb_update_freq);
     assert_int_equal(a->read_disturb_mitigation_strategy, b->read_disturb_mitigation_strategy);
@@ -1039,7 +1106,8 @@ static void test_to_json_round_trips(void **state)
         "\"HRS_NOISE\":0.3,\"LRS_NOISE\":16,\"HRS_NOISE_C2C\":0.01,\"c2c_var\":true,"
         "\"d2d_var\":false,\"SPLIT\":[1],\"I_BIT\":3,\"verbose\":true,"
         "\"V_read\":-0.2,\"w_res\":1.25,\"read_disturb_mitigation_strategy\":\"CELL_BASED\","
-        "\"read_disturb_update_tolerance\":0.5,\"adc_profile_bin_size\":2.5}");
+        "\"read_disturb_update_tolerance\":0.5,\"adc_profile_bin_size\":3,"
+        "\"adc_calib_info\":{\"rule\":\"range\",\"layers\":[1,2]}}");
     check_round_trip("{\"parasitics\":true,\"w_res\":0.75,\"V_read\":-0.3}");
     check_round_trip("{\"m_mode\":\"BNN_V\",\"digital_only\":true}");
     check_round_trip("{\"t_read\":2.5e-9,\"read_disturb_initial_cycles\":100000,"
@@ -1085,6 +1153,7 @@ static void test_to_json_round_trips(void **state)
             fail_msg("key %s missing from %s", keys[i], json);
     assert_true(cJSON_GetObjectItemCaseSensitive(root, "LRS_NOISE_C2C")->valuedouble == 3.0);
     assert_null(cJSON_GetObjectItemCaseSensitive(root, "V_read")); /* not given: no default */
+    assert_null(cJSON_GetObjectItemCaseSensitive(root, "adc_calib_info"));
     cJSON_Delete(root);
     free(json);
     cim_config_free(&cfg);
@@ -1513,6 +1582,7 @@ int main(void)
         cmocka_unit_test(test_size_limits),
         cmocka_unit_test(test_calib_ranges),
         cmocka_unit_test(test_unsupported_features),
+        cmocka_unit_test(test_adc_profile_keys),
         cmocka_unit_test(test_parasitics),
         cmocka_unit_test(test_read_disturb_parameters),
         cmocka_unit_test(test_resolve_currents_and_ranges),

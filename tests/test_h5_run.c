@@ -1121,6 +1121,109 @@ static void test_read_partial_returns_appended_trials(void **state)
     run_data_free(&d);
 }
 
+/* /profile (meta->profiles): each batch's per-trial rows must come before its
+ * append (a batch without them is refused, nothing written); the rows land
+ * in trial_counts, counts is their sum and the statistics are those of the
+ * sum; an SWMR reader of the partial file gets the rows of the committed
+ * trials back for --resume. */
+static void test_profile_rows_and_totals(void **state)
+{
+    enum { TRIALS = 6, IMAGES = 4 };
+    static const int64_t bins[N_LAYERS] = {4, 3, 2};
+    run_data d;
+    cim_error err = {0, ""};
+    cim_h5_run *w = NULL;
+    cim_h5_run_prior prior;
+    cim_adc_profile shape[N_LAYERS] = {
+        {4, 0, 40, 10, NULL}, {3, -15, 15, 10, NULL}, {2, 0, 20, 10, NULL}};
+    uint64_t *rows[N_LAYERS], total[N_LAYERS][8];
+    (void)state;
+    run_data_init(&d, "profile.h5", TRIALS, IMAGES, 0);
+    d.meta.profiles = shape;
+    cim_test_rng rng = cim_test_rng_init(42);
+    memset(total, 0, sizeof total);
+    for (int c = 0; c < N_LAYERS; ++c) {
+        const int64_t slots = bins[c] + 2;
+        rows[c] = malloc(sizeof(uint64_t) * (size_t)(TRIALS * slots));
+        for (int64_t k = 0; k < TRIALS * slots; ++k) {
+            rows[c][k] = (uint64_t)cim_test_rng_int(&rng, 0, 1000) << (k % 3 ? 0 : 33);
+            total[c][k % slots] += rows[c][k];
+        }
+    }
+    const uint64_t *first[N_LAYERS] = {rows[0], rows[1], rows[2]};
+    const uint64_t *second[N_LAYERS] = {rows[0] + 4 * 6, rows[1] + 4 * 5, rows[2] + 4 * 4};
+    claim(&d, 0, 0);
+    assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
+    assert_int_equal(append(w, &d, 0, 4, &err), CIM_ERR_USAGE); /* no profile rows yet */
+    assert_int_equal(cim_h5_run_append_profile(w, 1, 4, first, &err), CIM_ERR_USAGE);
+    assert_int_equal(cim_h5_run_append_profile(w, 0, 4, first, &err), 0);
+    assert_int_equal(append(w, &d, 0, 4, &err), 0);
+    assert_int_equal(cim_h5_run_start(w, &err), 0);
+    d.meta.trials = TRIALS;
+    assert_int_equal(cim_h5_run_read_partial(d.partial, &d.meta, &prior, &err), 0);
+    CIM_ASSERT_I64_EQ(prior.trials, 4);
+    for (int c = 0; c < N_LAYERS; ++c)
+        assert_memory_equal(prior.profiles[c], rows[c], sizeof(uint64_t) * 4 * (bins[c] + 2));
+    cim_h5_run_prior_free(&prior);
+    assert_int_equal(cim_h5_run_append_profile(w, 4, 2, second, &err), 0);
+    assert_int_equal(append(w, &d, 4, 2, &err), 0);
+    assert_int_equal(cim_h5_run_finish(w, &d.summary, d.digital_correct, &err), 0);
+    cim_h5_run_discard(w);
+    cim_outfile_release(&d.out, 0);
+    hid_t file = H5Fopen(d.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(file >= 0);
+    for (int c = 0; c < N_LAYERS; ++c) {
+        char name[128];
+        int rank;
+        hsize_t dims[2];
+        cim_adc_profile_stats s;
+        cim_adc_profile sum = shape[c];
+        sum.counts = total[c];
+        cim_adc_profile_summarize(&sum, &s);
+        snprintf(name, sizeof name, "profile/%s/trial_counts", layer_names[c]);
+        uint64_t *got = cim_test_read_dataset(file, name, H5T_NATIVE_UINT64, &rank, dims);
+        assert_int_equal(rank, 2);
+        assert_true(dims[0] == TRIALS && dims[1] == (hsize_t)(bins[c] + 2));
+        assert_memory_equal(got, rows[c], sizeof(uint64_t) * TRIALS * (bins[c] + 2));
+        free(got);
+        snprintf(name, sizeof name, "profile/%s/counts", layer_names[c]);
+        got = cim_test_read_dataset(file, name, H5T_NATIVE_UINT64, &rank, dims);
+        assert_true(rank == 1 && dims[0] == (hsize_t)bins[c]);
+        assert_memory_equal(got, total[c] + 1, sizeof(uint64_t) * bins[c]);
+        free(got);
+        snprintf(name, sizeof name, "profile/%s/labels", layer_names[c]);
+        double *labels = cim_test_read_dataset(file, name, H5T_NATIVE_DOUBLE, &rank, dims);
+        assert_true(labels[0] == shape[c].lo_ua + 5 && labels[1] == shape[c].lo_ua + 15);
+        free(labels);
+        snprintf(name, sizeof name, "profile/%s/samples", layer_names[c]);
+        got = cim_test_read_dataset(file, name, H5T_NATIVE_UINT64, &rank, dims);
+        assert_int_equal(got[0], s.samples);
+        free(got);
+        snprintf(name, sizeof name, "profile/%s/underflow", layer_names[c]);
+        got = cim_test_read_dataset(file, name, H5T_NATIVE_UINT64, &rank, dims);
+        assert_int_equal(got[0], total[c][0]);
+        free(got);
+        snprintf(name, sizeof name, "profile/%s/overflow", layer_names[c]);
+        got = cim_test_read_dataset(file, name, H5T_NATIVE_UINT64, &rank, dims);
+        assert_int_equal(got[0], total[c][bins[c] + 1]);
+        free(got);
+        snprintf(name, sizeof name, "profile/%s/var", layer_names[c]);
+        double *var = cim_test_read_dataset(file, name, H5T_NATIVE_DOUBLE, &rank, dims);
+        assert_true(var[0] == s.var);
+        free(var);
+        snprintf(name, sizeof name, "profile/%s", layer_names[c]);
+        hid_t g = H5Gopen2(file, name, H5P_DEFAULT);
+        double bin_size = 0;
+        read_attr(g, "bin_size", H5T_NATIVE_DOUBLE, &bin_size);
+        assert_true(bin_size == 10);
+        CIM_ASSERT_I64_EQ(attr_i64(g, "bins"), bins[c]);
+        H5Gclose(g);
+        free(rows[c]);
+    }
+    H5Fclose(file);
+    run_data_free(&d);
+}
+
 /* The partial of another run is refused (CIM_ERR_INPUT, naming the attribute
  * that differs, nothing handed back): seed, trials, config, model digest,
  * trial offset, first image, tool version. */
@@ -1413,6 +1516,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_existing_results_file_needs_force),
         cmocka_unit_test(test_crash_keeps_finished_trials_in_partial),
         cmocka_unit_test(test_read_partial_returns_appended_trials),
+        cmocka_unit_test(test_profile_rows_and_totals),
         cmocka_unit_test(test_read_partial_refuses_another_run),
         cmocka_unit_test(test_read_partial_refuses_other_files),
         cmocka_unit_test(test_missing_directory_is_io_error),

@@ -185,7 +185,7 @@ static void compare_planes(fixture *f, const cim_xbar *x, int32_t rows, int32_t 
             *want = malloc(sizeof(int32_t) * per_trial);
     int32_t *got_cur = NULL, *want_cur = NULL;
     int64_t *got_adc = NULL, *want_adc = NULL;
-    cim_mvm_trace got_trace = {NULL, NULL}, want_trace = {NULL, NULL};
+    cim_mvm_trace got_trace = {NULL, NULL, NULL}, want_trace = {NULL, NULL, NULL};
     cim_error err = {0, ""};
     cim_test_random_values(&r, x->mapping, w, (size_t)rows * cols);
     cim_test_random_values(&r, x->mapping, in, input_sets * n_inputs * cols);
@@ -404,7 +404,7 @@ static void test_bit_planes_fold_matches_reference(void **state)
         cim_xbar x = make_xbar(CIM_TNN_I, D2D_INF, 8, 16, 4);
         int8_t w[4] = {1, 0, -1, 1}, in[12] = {0};
         int32_t out[12], cur[64];
-        cim_mvm_trace trace = {cur, NULL};
+        cim_mvm_trace trace = {cur, NULL, NULL};
         cim_error err = {0, ""};
         cim_mvm_job job = {.xbar = &x,
                            .weights = w,

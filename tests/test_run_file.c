@@ -6,7 +6,8 @@
  *
  * The central property: a run stopped anywhere and completed with --resume
  * gives results datasets byte for byte equal to those of one uninterrupted
- * run (datasets_equal compares every dataset's type, shape and bytes). The
+ * run (datasets_equal compares every dataset's type, shape and bytes; with
+ * adc_profile, the /profile datasets too). The
  * runs are small (10 images, 16 trials per chunk) so that there are many
  * chunk boundaries to stop at; while a run is going, the test reads the
  * growing R.h5.partial as an SWMR reader, as an analysis tool would, and
@@ -204,7 +205,9 @@ static unsigned char *read_dataset(hid_t file, const char *name, hsize_t *dims, 
     return buf;
 }
 
-static void assert_datasets_equal(const char *a, const char *b)
+/* The datasets names[0 .. n-1] of finished files a and b are equal: type,
+ * shape and bytes. */
+static void assert_these_equal(const char *a, const char *b, const char *const *names, size_t n)
 {
     hid_t fa = H5Fopen(a, H5F_ACC_RDONLY, H5P_DEFAULT),
           fb = H5Fopen(b, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -216,19 +219,24 @@ static void assert_datasets_equal(const char *a, const char *b)
     assert_true(attr >= 0 && H5Aread(attr, H5T_NATIVE_INT32, &complete) >= 0);
     H5Aclose(attr);
     assert_int_equal(complete, 1);
-    for (size_t i = 0; i < sizeof DATASETS / sizeof *DATASETS; ++i) {
+    for (size_t i = 0; i < n; ++i) {
         hsize_t da[4] = {0}, db[4] = {0};
         int ra, rb;
         size_t na, nb;
-        unsigned char *x = read_dataset(fa, DATASETS[i], da, &ra, &na);
-        unsigned char *y = read_dataset(fb, DATASETS[i], db, &rb, &nb);
+        unsigned char *x = read_dataset(fa, names[i], da, &ra, &na);
+        unsigned char *y = read_dataset(fb, names[i], db, &rb, &nb);
         if (ra != rb || memcmp(da, db, sizeof da) != 0 || na != nb || memcmp(x, y, na) != 0)
-            fail_msg("%s differs between %s and %s", DATASETS[i], a, b);
+            fail_msg("%s differs between %s and %s", names[i], a, b);
         free(x);
         free(y);
     }
     H5Fclose(fa);
     H5Fclose(fb);
+}
+
+static void assert_datasets_equal(const char *a, const char *b)
+{
+    assert_these_equal(a, b, DATASETS, sizeof DATASETS / sizeof *DATASETS);
 }
 
 /* No name in the scratch folder starts with `prefix` + ".partial". */
@@ -386,6 +394,60 @@ static void test_second_signal_exits_at_once(void **state)
     cim_test_cli_assert_success(&r);
     cim_test_cli_free(&r);
     assert_datasets_equal(f->full, out);
+}
+
+/* ADC input profiles (adc_profile): a run stopped by SIGINT and completed
+ * with --resume has the /profile of an uninterrupted run, byte for byte --
+ * the per-trial rows copied, the totals and statistics over all of them. */
+static void test_resume_keeps_adc_profiles(void **state)
+{
+    const fixture *f = *state;
+    static const char *const layers[] = {"004_conv2d", "009_dense"};
+    static const char *const parts[] = {"trial_counts", "counts",   "labels", "samples",
+                                        "underflow",    "overflow", "mean",   "var"};
+    char cfg[PATH_BUF], full[PATH_BUF], out[PATH_BUF], partial[PATH_BUF];
+    char names[16][64];
+    const char *list[16 + 3];
+    size_t n = 0;
+    cim_cli_result r;
+    NEED_DEVICE(f);
+    path_in(f, "profile.json", cfg);
+    path_in(f, "pfull.h5", full);
+    path_in(f, "presumed.h5", out);
+    format_path(partial, "%s.partial", out);
+    cim_test_write_text(cfg, "{\"adc_type\": \"SYM_RANGE_ADC\", \"resolution\": 4, "
+                             "\"adc_profile\": true, \"adc_profile_bin_size\": 25}");
+    const char *const full_args[] = {"run",      "--images", "4",     "--trials", "400",
+                                     "--config", cfg,        "--out", full,       NULL};
+    const char *const args[] = {"run",      "--images", "4",     "--trials", "400",
+                                "--config", cfg,        "--out", out,        NULL};
+    const char *const resume[] = {"run", "--images", "4",     "--trials", "400", "--config",
+                                  cfg,   "--resume", "--out", out,        NULL};
+    cim_test_cli_run(f->dir, &r, full_args);
+    cim_test_cli_assert_success(&r);
+    cim_test_cli_free(&r);
+    pid_t pid = cim_test_cli_spawn(f->dir, "bg", args, NULL);
+    wait_for_trials(pid, partial, 32);
+    kill(pid, SIGINT);
+    cim_test_cli_wait(f->dir, "bg", pid, &r);
+    assert_int_equal(r.exit_code, 130);
+    cim_test_cli_free(&r);
+    const int64_t kept = trials_written(partial);
+    assert_true(kept >= 32 && kept < 400);
+    cim_test_cli_run(f->dir, &r, resume);
+    cim_test_cli_assert_success(&r);
+    assert_non_null(strstr(r.err, "ADC profile 009_dense: "));
+    cim_test_cli_free(&r);
+    for (size_t l = 0; l < 2; ++l)
+        for (size_t p = 0; p < sizeof parts / sizeof *parts; ++p) {
+            snprintf(names[n], sizeof names[n], "profile/%s/%s", layers[l], parts[p]);
+            list[n] = names[n];
+            ++n;
+        }
+    list[n++] = "trials/correct";
+    list[n++] = "trials/layer_error_rate";
+    list[n++] = "trials_written";
+    assert_these_equal(full, out, list, n);
 }
 
 /* ---- SIGKILL anywhere, then --resume ------------------------------------ */
@@ -670,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_existing_result_needs_force),
         cmocka_unit_test(test_signals_keep_finished_trials),
         cmocka_unit_test(test_second_signal_exits_at_once),
+        cmocka_unit_test(test_resume_keeps_adc_profiles),
         cmocka_unit_test(test_sigkill_anywhere_then_resume),
         cmocka_unit_test(test_a_live_run_owns_its_out),
         cmocka_unit_test(test_full_disk),

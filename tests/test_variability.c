@@ -131,7 +131,7 @@ static void add_trials(const cim_xbar *xb, const fixture *f, int input_is_trial,
 {
     const int nc = cim_mapping_desc_of(xb->mapping)->n_convs;
     int32_t out[ROWS], cur[CIM_MAX_CONVS * ROWS];
-    cim_mvm_trace tr = {cur, NULL};
+    cim_mvm_trace tr = {cur, NULL, NULL};
     for (uint32_t t = 0; t < N_TRIALS; ++t) {
         const uint32_t input = input_is_trial ? t : 0;
         assert_int_equal(cim_reference_mvm(xb, f->w, ROWS, COLS, f->x, 1, input, t, out, &tr), 0);
@@ -198,7 +198,7 @@ static void test_c2c_column_current_mean_and_variance(void **state)
         const cim_xbar xb = noisy_xbar((cim_mapping_id)id, 0, 1);
         const int nc = cim_mapping_desc_of((cim_mapping_id)id)->n_convs;
         repeat_input(&f, in, N_READS);
-        cim_mvm_trace tr = {cur, NULL};
+        cim_mvm_trace tr = {cur, NULL, NULL};
         assert_int_equal(cim_reference_mvm(&xb, f.w, ROWS, COLS, in, N_READS, 0, 5, out, &tr), 0);
         static moments mo;
         memset(&mo, 0, sizeof mo);
@@ -311,7 +311,7 @@ static void test_d2d_shared_by_all_inputs_of_a_trial(void **state)
         repeat_input(&f, in, 2);
         int32_t out[2 * ROWS], out2[2 * ROWS], cur[2 * CIM_MAX_CONVS * ROWS],
             cur2[2 * CIM_MAX_CONVS * ROWS];
-        cim_mvm_trace tr = {cur, NULL}, tr2 = {cur2, NULL};
+        cim_mvm_trace tr = {cur, NULL, NULL}, tr2 = {cur2, NULL, NULL};
         assert_int_equal(cim_reference_mvm(&xb, f.w, ROWS, COLS, in, 2, 0, 11, out, &tr), 0);
         assert_memory_equal(cur, cur + nc * ROWS, sizeof(int32_t) * nc * ROWS);
         assert_int_equal(cim_reference_mvm(&xb, f.w, ROWS, COLS, in, 2, 0, 11, out2, &tr2), 0);
@@ -336,7 +336,7 @@ static void test_c2c_keyed_by_input_index(void **state)
         repeat_input(&f, in, B);
         int32_t out[B * ROWS], cur[B * CIM_MAX_CONVS * ROWS];
         int32_t out1[ROWS], cur1[CIM_MAX_CONVS * ROWS];
-        cim_mvm_trace tr = {cur, NULL}, tr1 = {cur1, NULL};
+        cim_mvm_trace tr = {cur, NULL, NULL}, tr1 = {cur1, NULL, NULL};
         assert_int_equal(cim_reference_mvm(&xb, f.w, ROWS, COLS, in, B, 0, 2, out, &tr), 0);
         assert_int_equal(cim_reference_mvm(&xb, f.w, ROWS, COLS, f.x, 1, 3, 2, out1, &tr1), 0);
         assert_memory_equal(cur + 3 * nc * ROWS, cur1, sizeof(int32_t) * nc * ROWS);
@@ -366,7 +366,7 @@ static void test_c2c_shared_by_all_reads_of_one_input(void **state)
         int8_t in[B * COLS];
         cim_test_fill(in, sizeof in, -1);
         int32_t out[B * ROWS], cur[B * 2 * ROWS];
-        cim_mvm_trace tr = {cur, NULL};
+        cim_mvm_trace tr = {cur, NULL, NULL};
         assert_int_equal(cim_reference_mvm(&xb, f.w, ROWS, COLS, in, B, 0, 1, out, &tr), 0);
         int changes = 0;
         for (int i = 0; i < B; ++i)
@@ -404,7 +404,7 @@ static void test_read_sums_clipped_programmed_currents(void **state)
         xb.seed = 0xc1a9;
         xb.d2d_sigma_na[CIM_STATE_HRS] = 16000;
         xb.d2d_sigma_na[CIM_STATE_LRS] = 16000;
-        cim_mvm_trace tr = {cur, NULL};
+        cim_mvm_trace tr = {cur, NULL, NULL};
         assert_int_equal(cim_reference_mvm(&xb, w, R, C, x, 1, 0, 9, out, &tr), 0);
         int clipped = 0;
         for (int tm = 0; tm < TM; ++tm)
@@ -463,7 +463,7 @@ static void test_clipping_biases_hrs_mean_upward(void **state)
     cim_test_fill(w, sizeof w, -1);
     cim_test_fill(x, sizeof x, 1);
     int32_t out[ROWS], cur[2 * ROWS], raw[ROWS * COLS];
-    cim_mvm_trace tr = {cur, NULL};
+    cim_mvm_trace tr = {cur, NULL, NULL};
     double sum = 0, clipped = 0, cells = 0, columns = 0;
     for (uint32_t t = 0; t < N_TRIALS; ++t) {
         assert_int_equal(cim_reference_mvm(&xb, w, ROWS, COLS, x, 1, 0, t, out, &tr), 0);

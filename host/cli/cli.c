@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cim_clock.h"
+#include "cim_mapping.h"
 
 int cim_cli_report(const cim_error *err)
 {
@@ -89,6 +90,8 @@ int cim_cli_help(int argc, char **argv)
         return cim_cli_mvm(3, args);
     if (strcmp(topic, "info") == 0)
         return cim_cli_info(3, args);
+    if (strcmp(topic, "calibrate") == 0)
+        return cim_cli_calibrate(3, args);
     cim_error_set(&err, CIM_ERR_USAGE, "help: unknown subcommand '%s' (see `%s --help`)", topic,
                   CIM_CLI_PROGRAM);
     return cim_cli_report(&err);
@@ -154,4 +157,44 @@ void cim_cli_keep_freed_memory(void)
     mallopt(M_MMAP_THRESHOLD, 1 << 30);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
 #endif
+}
+
+int cim_cli_network_config(const char *subcommand, const char *config_path, const char *mapping,
+                           int adc_bits, cim_config *cfg, cim_error *err)
+{
+    cim_config base;
+    int rc;
+    if (!config_path) {
+        rc = cim_config_run_default(cfg, err);
+    } else if ((rc = cim_config_run_default(&base, err)) == 0) {
+        rc = cim_config_load_over(config_path, &base, cfg, err);
+        cim_config_free(&base);
+    }
+    if (rc != 0)
+        return rc;
+    if (mapping && cim_mapping_from_name(mapping, &cfg->mapping) != 0)
+        return cim_error_set(err, CIM_ERR_USAGE,
+                             "%s: --mapping '%s': expected BNN_I..BNN_VI or TNN_I..TNN_V",
+                             subcommand, mapping);
+    if (adc_bits >= 0) {
+        cim_config_set_adc_bits(cfg, adc_bits); /* keeps MAX or CALIB */
+    } else if (mapping && cfg->adc_type != CIM_ADC_INF) {
+        /* a new mapping may need the other finite ADC type */
+        cfg->adc_type = cim_config_finite_adc_type(cfg->mapping);
+    }
+    return 0;
+}
+
+int cim_cli_check_read_keys(const cim_plan *plan, int64_t first_image, int64_t count,
+                            const char *model_path, cim_error *err)
+{
+    /* C2C input keys are 32-bit: image index x vectors per image (cim_plan.h) */
+    const int64_t per_image = plan->vectors_per_image;
+    const int64_t images_end = first_image + count;
+    if (per_image > 0 && images_end > ((int64_t)1 << 32) / per_image)
+        return cim_error_set(err, CIM_ERR_INPUT,
+                             "%s: images up to index %lld x %lld crossbar input vectors each "
+                             "exceed the 2^32 read keys; use fewer or earlier images",
+                             model_path, (long long)images_end - 1, (long long)per_image);
+    return 0;
 }

@@ -11,7 +11,9 @@
 
 #include <stdint.h>
 
+#include "cim_config.h"
 #include "cim_error.h"
+#include "cim_plan.h"
 
 #define CIM_CLI_PROGRAM "cimgpu"
 
@@ -21,11 +23,28 @@ int cim_cli_mvm(int argc, char **argv);
 int cim_cli_info(int argc, char **argv);
 /* `cimgpu [run]`: options start at argv[first]. */
 int cim_cli_run(int argc, char **argv, int first);
+/* `cimgpu calibrate ...` (argv[1] is "calibrate"). */
+int cim_cli_calibrate(int argc, char **argv);
 /* `cimgpu help SUBCOMMAND` (argv[1] is "help"): what `cimgpu SUBCOMMAND
  * --help` prints, on stdout, exit 0; an unknown subcommand or a further
  * argument is the usage error (exit 2). `cimgpu help` alone and `cimgpu help
  * help` are the program's own --help, which main answers. */
 int cim_cli_help(int argc, char **argv);
+
+/* The crossbar of the network commands (`cimgpu run`, `cimgpu calibrate`):
+ * the run's default crossbar with the --config file read over it
+ * (cim_config_load_over), then --mapping (NULL: none; a finite ADC takes the
+ * type the new mapping needs) and --adc-bits (< 0: none; cim_config_set_adc_bits).
+ * Not validated yet: the caller applies its further flags, then
+ * cim_config_validate. Free *cfg with cim_config_free, also after an error. */
+int cim_cli_network_config(const char *subcommand, const char *config_path, const char *mapping,
+                           int adc_bits, cim_config *cfg, cim_error *err);
+
+/* The read keys of images first_image .. first_image + count - 1 of a
+ * network run on `plan` fit their 32 bits (cim_plan.h): 0, or CIM_ERR_INPUT
+ * naming the model. */
+int cim_cli_check_read_keys(const cim_plan *plan, int64_t first_image, int64_t count,
+                            const char *model_path, cim_error *err);
 
 /* Prints err as the one error line and returns its exit status. */
 int cim_cli_report(const cim_error *err);

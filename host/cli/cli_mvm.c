@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cim_adc_profile.h"
 #include "cim_config.h"
 #include "cim_csv.h"
 #include "cim_engine.h"
@@ -40,6 +41,7 @@
 #include "cim_ocl.h"
 #include "cim_provenance.h"
 #include "cli.h"
+#include "cli_profile.h"
 #include "h5_mvm.h"
 
 #define MVM_LAYER_NAME "mvm" /* its adc_calib_dict entry gives the ADC range in CALIB mode */
@@ -132,7 +134,8 @@ static void usage(FILE *out)
           "                     (default 0); the same seed gives the same numbers on\n"
           "                     every device\n"
           "  --out R.h5         also write the results to an HDF5 file, with provenance,\n"
-          "                     the resolved config, weights and inputs; R.h5 appears\n"
+          "                     the resolved config, weights and inputs (with adc_profile\n"
+          "                     the ADC input histogram, /profile/mvm); R.h5 appears\n"
           "                     only once complete; it may not be one of the inputs\n"
           "  --force            with --out: replace an existing R.h5 (refused without)\n"
           "  --trace            with --out: also record every conversion's column current\n"
@@ -399,6 +402,7 @@ static int open_outputs(mvm_run *run, int argc, char **argv, cim_error *err)
     config_json = cim_config_to_json(&run->cfg);
     if (!config_json)
         return cim_error_set(err, CIM_ERR_NOMEM, "mvm: out of memory");
+    const cim_adc_profile profile = cim_adc_profile_of(&run->xbar, NULL);
     {
         const cim_h5_mvm_spec spec = {
             .out = &run->out,
@@ -416,6 +420,7 @@ static int open_outputs(mvm_run *run, int argc, char **argv, cim_error *err)
             .trace = o->trace,
             .tiles_n = run->tiles_n,
             .n_convs = run->n_convs,
+            .profile = run->xbar.profile.bins > 0 ? &profile : NULL,
         };
         rc = cim_h5_mvm_create(&spec, &run->h5, err);
     }
@@ -436,13 +441,19 @@ static int run_trials(mvm_run *run, cim_error *err)
                        (o->trace ? trace_elems * (sizeof(int32_t) + sizeof(int64_t)) : 0));
     int32_t *results = malloc((size_t)chunk * x->rows * w->rows * sizeof *results);
     char *line = malloc((size_t)w->rows * 12 + 2);
-    cim_mvm_trace trace = {NULL, NULL};
+    cim_mvm_trace trace = {NULL, NULL, NULL};
+    const size_t slots = (size_t)CIM_PROFILE_SLOTS(run->xbar.profile.bins);
+    const int profiled = run->xbar.profile.bins > 0;
+    uint64_t *total = profiled ? calloc(slots, sizeof *total) : NULL;
     int rc = 0;
     if (o->trace) {
         trace.current = malloc((size_t)chunk * trace_elems * sizeof *trace.current);
         trace.adc = malloc((size_t)chunk * trace_elems * sizeof *trace.adc);
     }
-    if (!results || !line || (o->trace && (!trace.current || !trace.adc))) {
+    if (profiled)
+        trace.profile = malloc((size_t)chunk * slots * sizeof *trace.profile);
+    if (!results || !line || (o->trace && (!trace.current || !trace.adc)) ||
+        (profiled && (!trace.profile || !total))) {
         rc =
             cim_error_set(err, CIM_ERR_NOMEM, "mvm: out of memory for %d trials of results", chunk);
         goto done;
@@ -464,13 +475,25 @@ static int run_trials(mvm_run *run, cim_error *err)
             .n_trials = n,
             .max_batch_trials = 0,
         };
-        if ((rc = cim_engine_mvm(&run->ocl, &job, results, o->trace ? &trace : NULL, err)) != 0 ||
+        if (profiled)
+            memset(trace.profile, 0, (size_t)n * slots * sizeof *trace.profile);
+        if ((rc = cim_engine_mvm(&run->ocl, &job, results, o->trace || profiled ? &trace : NULL,
+                                 err)) != 0 ||
             (rc = print_results(results, (size_t)n * x->rows, w->rows, line, err)) != 0 ||
             (run->h5 &&
              (rc = cim_h5_mvm_write(run->h5, (int64_t)t0, n, results, &trace, err)) != 0))
             goto done;
+        for (int32_t t = 0; profiled && t < n; ++t) /* in trial order */
+            cim_adc_profile_add(total, trace.profile + (size_t)t * slots, (int64_t)slots);
         cim_cli_progress_update(&run->prog, "mvm", (double)(t0 + (uint64_t)n) / (double)o->trials,
                                 t0 + (uint64_t)n, o->trials, "trials");
+    }
+    if (profiled) {
+        static const char *const names[] = {MVM_LAYER_NAME};
+        cim_adc_profile shape = cim_adc_profile_of(&run->xbar, total);
+        const cim_cli_profiles all = {1, (const char **)names, &shape, &total};
+        cim_cli_progress_end(&run->prog);
+        cim_cli_profiles_print(&all, stderr);
     }
     if (fflush(stdout) != 0 || ferror(stdout))
         rc = cim_error_set(err, CIM_ERR_IO, "mvm: writing the results to standard output failed");
@@ -479,6 +502,8 @@ done:
     free(line);
     free(trace.current);
     free(trace.adc);
+    free(trace.profile);
+    free(total);
     return rc;
 }
 

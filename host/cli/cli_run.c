@@ -34,6 +34,7 @@
 #include "cim_signal.h"
 #include "cim_stats.h"
 #include "cli.h"
+#include "cli_profile.h"
 #include "h5_run.h"
 
 #define DEFAULT_MODEL "tnn_cnn.h5"
@@ -71,6 +72,7 @@ typedef struct run_state {
     int64_t digital_correct; /* the noise-free chip's */
     int interrupted;         /* the signal that stopped the run, or 0 */
     cim_cli_progress prog;
+    cim_cli_profiles prof; /* ADC input profiles (adc_profile), summed over trials */
 } run_state;
 
 /* The run's defaults, from the default config itself, so --help cannot
@@ -166,7 +168,8 @@ static void usage(FILE *out)
         "  --pipeline P       auto, host or device: where the work between crossbar reads\n"
         "                     runs (same results; auto picks the faster for the device)\n"
         "  --yield-target A   accuracy a chip must reach to count in the yield\n"
-        "  --out R.h5         results file (per-trial accuracy, layer error rates, summary),\n"
+        "  --out R.h5         results file (per-trial accuracy, layer error rates, summary;\n"
+        "                     with adc_profile the ADC input histograms of every layer),\n"
         "                     written as R.h5.partial, readable while it grows (HDF5 SWMR),\n"
         "                     renamed to R.h5 when complete; it may not be an input\n"
         "  --trace            with --out: also record every prediction\n"
@@ -421,26 +424,9 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
 static int build_config(run_state *r, cim_error *err)
 {
     const run_options *o = &r->o;
-    cim_config base;
-    int rc;
-    if (!o->config) {
-        rc = cim_config_run_default(&r->cfg, err);
-    } else if ((rc = cim_config_run_default(&base, err)) == 0) {
-        rc = cim_config_load_over(o->config, &base, &r->cfg, err);
-        cim_config_free(&base);
-    }
+    int rc = cim_cli_network_config("run", o->config, o->mapping, o->adc_bits, &r->cfg, err);
     if (rc != 0)
         return rc;
-    if (o->mapping && cim_mapping_from_name(o->mapping, &r->cfg.mapping) != 0)
-        return cim_error_set(err, CIM_ERR_USAGE,
-                             "run: --mapping '%s': expected BNN_I..BNN_VI or TNN_I..TNN_V",
-                             o->mapping);
-    if (o->adc_bits >= 0) {
-        cim_config_set_adc_bits(&r->cfg, o->adc_bits); /* keeps MAX or CALIB */
-    } else if (o->mapping && r->cfg.adc_type != CIM_ADC_INF) {
-        /* a new mapping may need the other finite ADC type */
-        r->cfg.adc_type = cim_config_finite_adc_type(r->cfg.mapping);
-    }
     if (o->has_lrs_noise)
         r->cfg.lrs_noise_ua = r->cfg.lrs_noise_c2c_ua = o->lrs_noise;
     if (o->has_hrs_noise)
@@ -482,23 +468,16 @@ static int load_inputs(run_state *r, cim_error *err)
         (rc = cim_plan_init(&r->digital, &r->model, &r->cfg, o->seed, o->first_layer, err)) != 0)
         return rc;
     cim_plan_make_digital(&r->digital);
+    if ((rc = cim_cli_profiles_init(&r->prof, &r->plan, err)) != 0)
+        return rc;
     if (r->plan.n_crossbar == 0)
         return cim_error_set(
             err, CIM_ERR_INPUT,
             "%s: no layer runs on crossbars (no dense or conv2d layer "
             "with binary or ternary inputs; --first-layer crossbar adds those on raw pixels)",
             r->model_path);
-    {
-        /* C2C input keys are 32-bit: image index x vectors per image (cim_plan.h) */
-        const int64_t per_image = r->plan.vectors_per_image;
-        const int64_t images_end = (int64_t)o->first_image + r->data.count;
-        if (per_image > 0 && images_end > ((int64_t)1 << 32) / per_image)
-            return cim_error_set(err, CIM_ERR_INPUT,
-                                 "%s: images up to index %lld x %lld crossbar input vectors each "
-                                 "exceed the 2^32 read keys; use fewer or earlier images",
-                                 r->model_path, (long long)images_end - 1, (long long)per_image);
-    }
-    return 0;
+    return cim_cli_check_read_keys(&r->plan, (int64_t)o->first_image, r->data.count, r->model_path,
+                                   err);
 }
 
 typedef struct sink_ctx {
@@ -536,6 +515,20 @@ static int sink(void *ctx, int64_t trial_first, int32_t n, const int64_t *correc
     if (rc == 0)
         r->done = t0 + n;
     return rc != 0 ? rc : check_signal(r, err);
+}
+
+/* A chunk's ADC input profiles, before sink() gets its trials: into the
+ * totals and the results file. */
+static int profile_sink(void *ctx, int64_t trial_first, int32_t n, uint64_t *const *profiles,
+                        cim_error *err)
+{
+    sink_ctx *s = ctx;
+    run_state *r = s->r;
+    const uint64_t *const *counts = (const uint64_t *const *)profiles;
+    cim_cli_profiles_add(&r->prof, n, counts);
+    return r->h5 ? cim_h5_run_append_profile(r->h5, trial_first - (int64_t)r->o.trial_offset, n,
+                                             counts, err)
+                 : 0;
 }
 
 /* The one digital trial's correct count. */
@@ -769,7 +762,8 @@ static int open_results(run_state *r, double yield_target, cim_error *err)
             .n_layers = n_layers,
             .layer_names = names,
             .trace = r->o.trace,
-            .labels = r->data.labels};
+            .labels = r->data.labels,
+            .profiles = r->prof.n ? r->prof.shape : NULL};
         const char *old = cim_outfile_old_partial(&r->out);
         if (old && (rc = cim_h5_run_read_partial(old, &meta, &prior, err)) != 0)
             goto done;
@@ -777,6 +771,11 @@ static int open_results(run_state *r, double yield_target, cim_error *err)
             goto done;
     }
     if (prior.trials > 0) {
+        const uint64_t *const *counts = (const uint64_t *const *)prior.profiles;
+        if (counts && (rc = cim_h5_run_append_profile(r->h5, 0, prior.trials, counts, err)) != 0)
+            goto done;
+        if (counts)
+            cim_cli_profiles_add(&r->prof, prior.trials, counts);
         if ((rc = cim_h5_run_append(r->h5, 0, prior.trials, prior.correct, prior.layer_error_rate,
                                     prior.predictions, err)) != 0)
             goto done;
@@ -804,7 +803,8 @@ static int run_trials(run_state *r, cim_error *err)
                                 .n_trials = (int64_t)r->o.trials - r->done,
                                 .skip_layer_errors =
                                     r->h5 == NULL /* only the results file stores them */,
-                                .pipeline = r->o.pipeline};
+                                .pipeline = r->o.pipeline,
+                                .profile_sink = r->prof.n ? profile_sink : NULL};
     int32_t chunk_trials;
     int64_t chunk_images;
     int rc;
@@ -865,6 +865,7 @@ static void release(run_state *r)
         cim_ocl_close(&r->ocl);
     cim_provenance_free(&r->prov);
     free(r->correct);
+    cim_cli_profiles_free(&r->prof);
     cim_plan_free(&r->plan);
     cim_plan_free(&r->digital);
     cim_dataset_free(&r->data);
@@ -930,8 +931,10 @@ int cim_cli_run(int argc, char **argv, int first)
         (rc = run_trials(&r, &err)) == 0 &&
         (rc = cim_summarize(r.correct, (int64_t)r.o.trials, r.data.count, yield_target, &summary,
                             &err)) == 0 &&
-        (!r.h5 || (rc = cim_h5_run_finish(r.h5, &summary, r.digital_correct, &err)) == 0))
+        (!r.h5 || (rc = cim_h5_run_finish(r.h5, &summary, r.digital_correct, &err)) == 0)) {
         print_summary(&summary, r.digital_correct);
+        cim_cli_profiles_print(&r.prof, stderr);
+    }
     if (rc != 0)
         rc = report(&r, &err);
     release(&r);

@@ -34,7 +34,7 @@
 #define CIM_DEFAULT_HRS_UA 5.0
 #define CIM_DEFAULT_LRS_UA 30.0
 #define CIM_DEFAULT_XBAR 256
-#define CIM_DEFAULT_PROFILE_BIN_UA 10.0 /* the reference simulator's default */
+#define CIM_DEFAULT_PROFILE_BIN_UA 10 /* the reference simulator's default */
 
 /* ---------------------------------------------------------------------------
  * Names
@@ -97,8 +97,9 @@ const cim_key_spec cim_config_keys[] = {
     KEY_INT("resolution", resolution, INT32_MIN, INT32_MAX),
     KEY_CHOICE("adc_calib_mode", calib_mode, calib_mode_names),
     KEY_SPECIAL("adc_calib_dict", CIM_KEY_CALIB_DICT),
-    KEY_OFF("adc_profile", adc_profile, "ADC profiling"),
-    KEY_POSITIVE("adc_profile_bin_size", adc_profile_bin_size),
+    KEY_SPECIAL("adc_calib_info", CIM_KEY_CALIB_INFO),
+    KEY_BOOL("adc_profile", adc_profile),
+    KEY_INT("adc_profile_bin_size", adc_profile_bin_size, 1, CIM_CONFIG_MAX_PROFILE_BIN_UA),
     KEY_OFF("mvm_profile", mvm_profile, "MVM profiling"),
     KEY_POSITIVE("mvm_profile_bin_size", mvm_profile_bin_size),
     KEY_UA("HRS_NOISE", hrs_noise_ua),
@@ -235,7 +236,8 @@ void cim_config_default(cim_config *cfg)
     cfg->verbose = 0;
     cfg->origin = NULL;
     cfg->adc_profile = cfg->mvm_profile = cfg->read_disturb = cfg->parasitics = 0;
-    cfg->adc_profile_bin_size = cfg->mvm_profile_bin_size = CIM_DEFAULT_PROFILE_BIN_UA;
+    cfg->adc_profile_bin_size = CIM_DEFAULT_PROFILE_BIN_UA;
+    cfg->mvm_profile_bin_size = CIM_DEFAULT_PROFILE_BIN_UA;
     cfg->t_read = cfg->v_read = NAN;
     cfg->read_disturb_mitigation_fp = cfg->read_disturb_update_tolerance = cfg->w_res = NAN;
     cfg->read_disturb_update_freq = 1;
@@ -292,7 +294,10 @@ int cim_config_copy(cim_config *dst, const cim_config *src, cim_error *err)
     dst->origin = NULL;
     dst->calib = NULL;
     dst->n_calib = 0;
+    dst->calib_info = NULL;
     if (src->origin && !(dst->origin = strdup(src->origin)))
+        goto nomem;
+    if (src->calib_info && !(dst->calib_info = strdup(src->calib_info)))
         goto nomem;
     if (src->n_calib > 0) {
         dst->calib = calloc((size_t)src->n_calib, sizeof *dst->calib);
@@ -319,5 +324,6 @@ void cim_config_free(cim_config *cfg)
         return;
     cim_config_free_calib(cfg);
     free(cfg->origin);
+    free(cfg->calib_info);
     cim_config_default(cfg);
 }

@@ -14,8 +14,14 @@
  *   adc_calib_dict    {layer: [lo, hi]} µA, lo < hi, |lo|, |hi| <= 2e6;
  *                     required by CALIB with a finite ADC (with INF_ADC
  *                     the range is unused, as in the reference)        {}
- *   adc_profile       bool; true is not supported yet                  false
- *   adc_profile_bin_size  positive number (µA)                         10
+ *   adc_calib_info    a JSON object, kept verbatim and changing nothing:
+ *                     where an adc_calib_dict came from (`cimgpu
+ *                     calibrate` writes its rule and inputs here)      absent
+ *   adc_profile       bool: histogram every conversion's column current
+ *                     per layer (cim_profile.h); needs a finite ADC in
+ *                     analog mode (with INF_ADC or digital_only it is a
+ *                     config error, not silently off)                  false
+ *   adc_profile_bin_size  bin width, an integer number of µA, 1..10^6   10
  *   mvm_profile, mvm_profile_bin_size   as adc_profile (the reference
  *                     flow writes them)                                false, 10
  *   HRS_NOISE, LRS_NOISE          D2D sigmas, µA, 0..10000             0, 0
@@ -80,7 +86,8 @@
  * Without a base the base is cim_config_default and m_mode, M, N are
  * required: the reference simulator's semantics, which `cimgpu mvm` uses.
  *
- * Ownership: cim_config owns `origin` and `calib` (with its layer names);
+ * Ownership: cim_config owns `origin`, `calib` (with its layer names) and
+ * `calib_info`;
  * cim_config_free releases them and leaves the defaults behind. A config that
  * failed to parse holds only defaults.
  */
@@ -126,6 +133,7 @@ typedef struct cim_config {
     int calib_mode; /* CIM_CALIB_MAX or CIM_CALIB_CALIB */
     cim_calib_range *calib;
     int n_calib;
+    char *calib_info; /* adc_calib_info as compact JSON text, or NULL */
     double hrs_noise_ua, lrs_noise_ua, hrs_noise_c2c_ua, lrs_noise_c2c_ua;
     int d2d_var, c2c_var;
     int split[CIM_CONFIG_MAX_SPLIT];
@@ -137,9 +145,11 @@ typedef struct cim_config {
     /* The device-physics keys; those of a feature cimgpu does not support yet
      * are accepted while it is off and change nothing. NAN in a double means
      * "not given"; cim_config_to_json leaves those out. */
-    int adc_profile, mvm_profile, read_disturb; /* always 0 */
-    int parasitics;                             /* bit-line IR drop (docs/physics/ir_drop.md) */
-    double adc_profile_bin_size, mvm_profile_bin_size;
+    int mvm_profile, read_disturb; /* always 0 */
+    int parasitics;                /* bit-line IR drop (docs/physics/ir_drop.md) */
+    double mvm_profile_bin_size;
+    int adc_profile;          /* histogram the ADC inputs (cim_profile.h) */
+    int adc_profile_bin_size; /* µA */
     double t_read, v_read, read_disturb_mitigation_fp, read_disturb_update_tolerance, w_res;
     int read_disturb_update_freq;
     int read_disturb_mitigation_strategy; /* CIM_RD_MITIGATION_* */

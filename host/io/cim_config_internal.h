@@ -37,6 +37,7 @@
 #define CIM_CONFIG_MAX_CELLS ((int64_t)1 << 26) /* M * N */
 #define CIM_CONFIG_MAX_UA 10000.0               /* HRS, LRS and sigmas */
 #define CIM_CONFIG_MAX_CALIB_UA 2.0e6           /* beyond any 32-bit (nA) column current */
+#define CIM_CONFIG_MAX_PROFILE_BIN_UA 1000000   /* adc_profile_bin_size: beyond any range */
 #define CIM_CONFIG_MAX_OPERAND_BITS 32          /* W_BIT, I_BIT, SPLIT entries */
 #define CIM_CONFIG_GOT_MAX 64                   /* chars of an offending value in a message */
 #define CIM_CONFIG_EXPECTED_MAX (CIM_ERROR_MSG_MAX / 2) /* chars of "expected ..." text */
@@ -66,6 +67,7 @@ typedef enum cim_key_kind {
     CIM_KEY_CDF,       /* device_cdf, device_cdf_c2c: tables; offset: their cim_config_cdf pair */
     CIM_KEY_CDF_CSV,   /* device_cdf_csv: input only, fills the D2D tables */
     CIM_KEY_LOGNORMAL, /* device_lognormal: input only, fills the D2D tables */
+    CIM_KEY_CALIB_INFO, /* adc_calib_info: any JSON object, kept as its text */
 } cim_key_kind;
 
 /* One JSON key: its kind, the cim_config field it fills, its range and

@@ -2,11 +2,11 @@
  * the provenance attribute of results files.
  *
  * The members are the key table's (cim_config.c), in its order, with the
- * defaults filled in, so a results file records the whole configuration that
- * produced it, not only what its config file said. Optional numbers that were
- * not given (NAN) are left out: JSON has no NAN. The input forms of device
- * tables (device_cdf_csv, device_lognormal) are recorded as the device_cdf
- * tables they gave. The text reads back through
+ * defaults filled in (adc_calib_info only when given), so a results file
+ * records the whole configuration that produced it, not only what its config
+ * file said. Optional numbers that were not given (NAN) are left out: JSON has
+ * no NAN. The input forms of device tables (device_cdf_csv, device_lognormal)
+ * are recorded as the device_cdf tables they gave. The text reads back through
  * cim_config_parse to an equal config, and writing that again gives the same
  * text (tests/test_config.c checks the round trip).
  *
@@ -36,6 +36,8 @@ static cJSON *member_json(const cim_config *cfg, const cim_key_spec *k)
         return cJSON_CreateString(cim_mapping_name(cfg->mapping));
     case CIM_KEY_SPLIT:
         return cJSON_CreateIntArray(cfg->split, cfg->n_split);
+    case CIM_KEY_CALIB_INFO:
+        return cJSON_Parse(cfg->calib_info);
     case CIM_KEY_CALIB_DICT: {
         cJSON *dict = cJSON_CreateObject();
         for (int i = 0; dict && i < cfg->n_calib; ++i) {
@@ -69,6 +71,8 @@ char *cim_config_to_json(const cim_config *cfg)
             continue; /* not given */
         if (k->kind == CIM_KEY_CDF_CSV || k->kind == CIM_KEY_LOGNORMAL)
             continue; /* input forms of device_cdf, which records their tables */
+        if (k->kind == CIM_KEY_CALIB_INFO && !cfg->calib_info)
+            continue;
         cJSON *v = member_json(cfg, k);
         if (!v || !cJSON_AddItemToObject(root, k->name, v)) {
             cJSON_Delete(v);

@@ -165,6 +165,19 @@ static int parse_calib_dict(parse_ctx *c, const cim_key_spec *k, const cJSON *v)
     return 0;
 }
 
+/* adc_calib_info: any object, kept as its compact text. */
+static int parse_calib_info(parse_ctx *c, const cim_key_spec *k, const cJSON *v)
+{
+    if (!cJSON_IsObject(v))
+        return type_error(c, k->name, v, "a JSON object (notes on the calibration)");
+    free(c->cfg->calib_info);
+    c->cfg->calib_info = cJSON_PrintUnformatted(v);
+    if (!c->cfg->calib_info)
+        return cim_error_set(c->err, CIM_ERR_NOMEM, "%s: out of memory for adc_calib_info",
+                             cim_config_origin(c->origin));
+    return 0;
+}
+
 static int parse_member(parse_ctx *c, const cim_key_spec *k, const cJSON *v)
 {
     char expected[CIM_CONFIG_EXPECTED_MAX];
@@ -204,6 +217,8 @@ static int parse_member(parse_ctx *c, const cim_key_spec *k, const cJSON *v)
     case CIM_KEY_CDF_CSV:
     case CIM_KEY_LOGNORMAL:
         return cim_config_parse_cdf(c->origin, k, v, c->cfg, &c->cdf_touched, c->err);
+    case CIM_KEY_CALIB_INFO:
+        return parse_calib_info(c, k, v);
     }
     return cim_error_set(c->err, CIM_ERR_CONFIG, "%s: key \"%s\": internal error",
                          cim_config_origin(c->origin), k->name);

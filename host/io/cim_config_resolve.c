@@ -6,7 +6,8 @@
  * HRS 0 and Delta 1 (c = s) and no ADC. A finite ADC's range becomes
  * half-units (2 per nA): in MAX mode +-2 N Delta for a signed column current
  * (SYM) or [0, 2 N LRS] (POS); in CALIB mode the layer's adc_calib_dict entry.
- * Stuck-at bounds and device tables come from cim_config_cdf.c. Finally the
+ * Stuck-at bounds and device tables come from cim_config_cdf.c; with
+ * adc_profile the profile's range and bins (cim_profile.h). Finally the
  * largest column current the cells can produce -- N x rows per input x 2
  * cells x (LRS + 6.4 sigma, or a table's largest current) -- must fit in int32, so
  * the reference and the kernels can sum currents in 32 bits.
@@ -28,6 +29,7 @@
 #define CIM_CONFIG_TAIL_SIGMA_TENTHS 64
 #define CIM_CONFIG_TENTHS 10
 #define CIM_CONFIG_CURRENT_LIMIT ((int64_t)INT32_MAX)
+#define CIM_CONFIG_MAX_PROFILE_BINS (1 << 20) /* histogram bins of one layer */
 
 static int32_t ua_to_na(double ua)
 {
@@ -64,6 +66,27 @@ static int resolve_adc_range(const cim_config *cfg, const char *layer_name, cim_
                              "%s: key \"adc_calib_dict\": layer \"%s\": range [%g, %g] µA is "
                              "narrower than the 0.5 nA current resolution",
                              origin, r->layer, r->lo_ua, r->hi_ua);
+    return 0;
+}
+
+/* ADC input profiling (cim_profile.h): the ADC type's MAX range whatever
+ * the range mode, from the crossbar's row count N, in bins of
+ * adc_profile_bin_size µA. Validation has made sure the ADC is finite. */
+static int resolve_profile(const cim_config *cfg, cim_xbar *x, cim_error *err)
+{
+    const int64_t n = cfg->N, delta = x->column.delta;
+    const int64_t lo = cfg->adc_type == CIM_ADC_POS ? 0 : -n * delta;
+    const int64_t hi = cfg->adc_type == CIM_ADC_POS ? n * x->current_na[CIM_STATE_LRS] : n * delta;
+    x->profile.lo_na = lo;
+    x->profile.bin_na = (int64_t)cfg->adc_profile_bin_size * CIM_NA_PER_UA;
+    x->profile.bins = cim_profile_bin_count(lo, hi, x->profile.bin_na);
+    if (x->profile.bins < 1 || x->profile.bins > CIM_CONFIG_MAX_PROFILE_BINS)
+        return cim_config_key_error(cfg->origin, CIM_ERR_CONFIG, err, "adc_profile_bin_size",
+                                    "%d µA gives %lld bins over the ADC range [%g, %g] µA "
+                                    "(expected 1 to %d bins)",
+                                    cfg->adc_profile_bin_size, (long long)x->profile.bins,
+                                    (double)lo / CIM_NA_PER_UA, (double)hi / CIM_NA_PER_UA,
+                                    CIM_CONFIG_MAX_PROFILE_BINS);
     return 0;
 }
 
@@ -172,5 +195,7 @@ int cim_config_resolve(const cim_config *cfg, const char *layer_name, uint64_t s
     }
     resolve_ladder(cfg, x);
     cim_config_resolve_cells(cfg, x); /* stuck-at bounds, device tables */
-    return check_current_range(cfg, x, err);
+    if ((rc = check_current_range(cfg, x, err)) != 0)
+        return rc;
+    return cfg->adc_profile ? resolve_profile(cfg, x, err) : 0;
 }

@@ -10,7 +10,8 @@
  *      between them for b = 1); mapping vs. adc_type (a signed column current
  *      needs SYM or INF, a non-negative one POS or INF); CALIB with a finite
  *      ADC needs its dict; SAF_HRS + SAF_LRS <= 1 and the device tables'
- *      rules (cim_config_cdf.c); TNN_IV/TNN_V need W_BIT = 2 and SPLIT = [1, 1];
+ *      rules (cim_config_cdf.c); adc_profile needs a finite ADC in analog
+ *      mode; TNN_IV/TNN_V need W_BIT = 2 and SPLIT = [1, 1];
  *   4. the physics models' parameters, read (as by the reference) only when
  *      their model is on in analog mode: V_read < 0 for read disturb and
  *      parasitics; t_read > 0, and the strategy's fp >= 1 (SOFTWARE) or
@@ -215,6 +216,12 @@ static int validate_combinations(const cim_config *cfg, cim_error *err)
     int rc = validate_adc(cfg, err);
     if (rc || (rc = cim_config_validate_cells(cfg, err)) != 0)
         return rc;
+    if (cfg->adc_profile && (cfg->digital || cfg->adc_type == CIM_ADC_INF))
+        return cim_config_key_error(
+            origin, CIM_ERR_CONFIG, err, "adc_profile",
+            "profiles the inputs of a finite ADC in analog mode; this config has %s (give "
+            "adc_type and resolution, or leave adc_profile out)",
+            cfg->digital ? "digital_only true" : "adc_type INF_ADC");
     if (cfg->mapping == CIM_TNN_IV || cfg->mapping == CIM_TNN_V) {
         const char *mapping = cim_mapping_name(cfg->mapping);
         if (cfg->w_bit != CIM_TNN_BITS)

@@ -42,6 +42,11 @@ typedef struct cim_exec_job {
      * host where the device pipeline does not apply: C2C, digital chips).
      * Results are the same bits either way. */
     cim_pipeline pipeline;
+    /* Optional ADC input profiles (cim_profile.h): for crossbar layer c whose
+     * xbar profiles, profiles[c] is [n_trials][CIM_PROFILE_SLOTS(bins)]
+     * counters that every conversion of trial t adds to, as
+     * cim_netref_image_profiled counts them (both pipelines). NULL: none. */
+    uint64_t *const *profiles;
 } cim_exec_job;
 
 /* Adds one crossbar layer's counts to the job's statistics: differ[t] outputs

@@ -6,6 +6,10 @@
  * of the call after it. Two device tensors of n_trials x n_images x the
  * model's largest tensor take turns as input and output.
  *
+ * ADC input profiles: cim_read_layer counts each trial's conversions into a
+ * uint32 histogram per call and layer, added here into the job's uint64
+ * counters (the same counts as the host pipeline's).
+ *
  * Ownership: everything a call allocates (host prefix buffers, device
  * tensors, each crossbar layer's chips and tables) is released before it
  * returns, through the `done:` labels; the kernels belong to the cim_ocl
@@ -20,6 +24,7 @@
 #include "cim_executor_host.h"
 #include "cim_forward.h"
 #include "cim_layer_exact.h"
+#include "cim_mapping.h"
 #include "cim_network.h"
 #include "cim_walk.h"
 
@@ -96,11 +101,26 @@ static int read_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void *yv
     cim_engine_chips chips;
     int32_t *counts = count ? malloc(sizeof(int32_t) * n_counts) : NULL;
     int64_t *differ = count ? calloc((size_t)job->n_trials, sizeof *differ) : NULL;
-    cl_mem bgather = NULL, brows = NULL, bnl = NULL, bcounts = NULL, bexact = NULL;
+    cl_mem bgather = NULL, brows = NULL, bnl = NULL, bcounts = NULL, bexact = NULL, bprofile = NULL;
+    uint64_t *const prof =
+        job->profiles && lp->xbar.profile.bins > 0 ? job->profiles[lp->crossbar] : NULL;
+    const size_t slots = (size_t)CIM_PROFILE_SLOTS(lp->xbar.profile.bins);
+    const size_t n_prof = prof ? slots * (size_t)job->n_trials : 0;
+    uint32_t *prof32 = prof ? malloc(sizeof(uint32_t) * n_prof) : NULL;
     int rc;
     memset(&chips, 0, sizeof chips);
-    if (count && (!counts || !differ)) {
+    if ((count && (!counts || !differ)) || (prof && !prof32)) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory", lp->layer->name);
+        goto done;
+    }
+    if (prof && (uint64_t)vectors * (uint64_t)g->planes *
+                        (uint64_t)cim_tiles(g->cols, lp->xbar.xbar_n) * (uint64_t)g->rows *
+                        (uint64_t)cim_mapping_desc_of(lp->xbar.mapping)->n_convs >
+                    UINT32_MAX) {
+        rc = cim_error_set(err, CIM_ERR_INPUT,
+                           "layer %s: %lld images per call overflow the ADC profile's 32-bit "
+                           "counters; profile fewer images at once",
+                           lp->layer->name, (long long)job->n_images);
         goto done;
     }
     if ((rc = cim_engine_chips_program(ocl, &lp->xbar, g->weights, g->rows, g->cols,
@@ -109,6 +129,7 @@ static int read_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void *yv
     cim_layer_launch nl = cim_layer_launch_of(lp, job->n_images);
     nl.inputs_per_trial = sets > 1;
     nl.count_exact = count;
+    nl.profile = prof != NULL;
     bgather = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY,
                              sizeof(int32_t) * (size_t)g->positions * (size_t)g->cols, lp->gather,
                              "gather table", err);
@@ -117,9 +138,18 @@ static int read_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void *yv
     bnl = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof nl, &nl, "layer parameters", err);
     bcounts = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * n_counts, NULL,
                              "error counts", err);
-    if (!bgather || !brows || !bnl || !bcounts) {
+    bprofile =
+        cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, sizeof(uint32_t) * n_prof, NULL, "ADC profile", err);
+    if (!bgather || !brows || !bnl || !bcounts || !bprofile) {
         rc = err->code;
         goto done;
+    }
+    if (prof) {
+        const cl_uint zero = 0;
+        cl_int st = clEnqueueFillBuffer(ocl->queue, bprofile, &zero, sizeof zero, 0,
+                                        sizeof(uint32_t) * n_prof, 0, NULL, NULL);
+        if ((rc = CIM_OCL_CHECK(st, err, "clEnqueueFillBuffer(ADC profile)")) != 0)
+            goto done;
     }
     /* the exact W x of the same input vectors, when counting errors, from
      * the tables the read uses */
@@ -134,9 +164,9 @@ static int read_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void *yv
     {
         const cl_mem args[] = {chips.lp, chips.cp, chips.g, chips.sumw, chips.adc_table,
                                bexact,   bnl,      bgather, x,          brows,
-                               y,        bcounts};
+                               y,        bcounts,  bprofile};
         cl_kernel k = dw->k[K_READ];
-        if ((rc = cim_ocl_set_args(k, 12, args, err)) != 0 ||
+        if ((rc = cim_ocl_set_args(k, 13, args, err)) != 0 ||
             (rc = cim_ocl_launch(ocl, k, "network read kernel", (size_t)blocks, (size_t)vectors,
                                  (size_t)job->n_trials, NULL, err)) != 0)
             goto done;
@@ -150,9 +180,16 @@ static int read_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void *yv
                 differ[t] += counts[(size_t)t * per_trial + i];
         cim_exec_count_errors(job, lp->crossbar, differ, vectors * g->rows);
     }
+    if (prof) {
+        if ((rc = cim_ocl_read(ocl, bprofile, sizeof(uint32_t) * n_prof, prof32, err)) != 0)
+            goto done;
+        for (size_t i = 0; i < n_prof; ++i)
+            prof[i] += prof32[i];
+    }
 done:
     cim_engine_chips_release(&chips);
-    cl_mem bufs[] = {bgather, brows, bnl, bcounts, bexact};
+    free(prof32);
+    cl_mem bufs[] = {bgather, brows, bnl, bcounts, bexact, bprofile};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; ++i)
         if (bufs[i])
             clReleaseMemObject(bufs[i]);

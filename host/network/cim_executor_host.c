@@ -99,7 +99,8 @@ static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void
         .inputs_per_trial = sets > 1,
         .input_planes = g->planes,
     };
-    if ((rc = cim_engine_mvm(h->ocl, &mvm, results, NULL, err)) != 0)
+    const cim_mvm_trace profile = {NULL, NULL, job->profiles ? job->profiles[lp->crossbar] : NULL};
+    if ((rc = cim_engine_mvm(h->ocl, &mvm, results, &profile, err)) != 0)
         goto done;
     if (job->mismatches &&
         (rc = count_errors(h, lp, sets, x, results, (size_t)(job->n_images * results_per_image),

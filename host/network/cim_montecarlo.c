@@ -4,7 +4,8 @@
  * largest tensor (int32); chunks keep them within the budget. Trials are the
  * outer loop so that a chunk of trials is complete -- every image seen --
  * before it goes to the sink; chunking never changes a result because every
- * random draw is keyed by global trial and dataset image.
+ * random draw is keyed by global trial and dataset image. ADC input profiles
+ * are counts, so image chunks add into one chunk of trials' counters.
  */
 #include "cim_montecarlo.h"
 
@@ -40,9 +41,57 @@ void cim_mc_chunks(const cim_mc_setup *s, int32_t *trials, int64_t *images)
     *images = k < 1 ? 1 : k;
 }
 
+/* Per crossbar layer that profiles, the counters of a chunk of trials
+ * (zeroed); NULL entries for the others. profiles[] itself is NULL when the
+ * setup asks for no profile or no layer profiles. */
+static int alloc_profiles(const cim_mc_setup *s, int32_t chunk_trials, uint64_t ***out,
+                          cim_error *err)
+{
+    const cim_plan *p = s->plan;
+    int any = 0;
+    *out = NULL;
+    for (int32_t l = 0; l < p->num_layers; ++l)
+        any |= cim_plan_on_crossbar(&p->layers[l]) && p->layers[l].xbar.profile.bins > 0;
+    if (!s->profile_sink || !any)
+        return 0;
+    uint64_t **pr = calloc((size_t)p->n_crossbar, sizeof *pr);
+    int ok = pr != NULL;
+    for (int32_t l = 0; ok && l < p->num_layers; ++l) {
+        const cim_layer_plan *lp = &p->layers[l];
+        if (cim_plan_on_crossbar(lp) && lp->xbar.profile.bins > 0)
+            ok = (pr[lp->crossbar] = calloc((size_t)chunk_trials *
+                                                (size_t)CIM_PROFILE_SLOTS(lp->xbar.profile.bins),
+                                            sizeof(uint64_t))) != NULL;
+    }
+    *out = pr;
+    return ok ? 0
+              : cim_error_set(err, CIM_ERR_NOMEM,
+                              "Monte-Carlo: out of memory for the ADC profiles of %d trials",
+                              chunk_trials);
+}
+
+static void free_profiles(const cim_plan *p, uint64_t **pr)
+{
+    for (int32_t c = 0; pr && c < p->n_crossbar; ++c)
+        free(pr[c]);
+    free(pr);
+}
+
+static void clear_profiles(const cim_plan *p, uint64_t **pr, int32_t chunk_trials)
+{
+    for (int32_t l = 0; pr && l < p->num_layers; ++l) {
+        const cim_layer_plan *lp = &p->layers[l];
+        if (cim_plan_on_crossbar(lp) && pr[lp->crossbar])
+            memset(pr[lp->crossbar], 0,
+                   sizeof(uint64_t) * (size_t)chunk_trials *
+                       (size_t)CIM_PROFILE_SLOTS(lp->xbar.profile.bins));
+    }
+}
+
 int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc_sink sink,
                cim_mc_progress progress, void *ctx, cim_error *err)
 {
+    uint64_t **profiles = NULL;
     int32_t chunk_trials;
     int64_t chunk_images;
     int64_t *correct = NULL, *mismatches = NULL, *outputs = NULL;
@@ -67,12 +116,15 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
                            chunk_trials, (long long)chunk_images);
         goto done;
     }
+    if ((rc = alloc_profiles(s, chunk_trials, &profiles, err)) != 0)
+        goto done;
     for (int64_t t0 = 0; t0 < s->n_trials; t0 += chunk_trials) {
         const int32_t nt =
             (int32_t)(s->n_trials - t0 < chunk_trials ? s->n_trials - t0 : chunk_trials);
         memset(correct, 0, sizeof(int64_t) * (size_t)nt);
         memset(mismatches, 0, sizeof(int64_t) * (size_t)nt * (size_t)(n_layers + 1));
         memset(outputs, 0, sizeof(int64_t) * (size_t)(n_layers + 1));
+        clear_profiles(s->plan, profiles, chunk_trials);
         for (int64_t k0 = 0; k0 < s->n_images; k0 += chunk_images) {
             const int64_t nk = s->n_images - k0 < chunk_images ? s->n_images - k0 : chunk_images;
             const cim_exec_job job = {
@@ -85,6 +137,7 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
                 .mismatches = s->skip_layer_errors ? NULL : mismatches,
                 .outputs = s->skip_layer_errors ? NULL : outputs,
                 .pipeline = s->pipeline,
+                .profiles = profiles,
             };
             if ((rc = cim_executor_run(ocl, &job, pred, err)) != 0)
                 goto done;
@@ -104,11 +157,14 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
             layer_error[k] = outputs[k % n_layers] > 0
                                  ? (double)mismatches[k] / (double)outputs[k % n_layers]
                                  : 0.0;
+        if (profiles && (rc = s->profile_sink(ctx, s->trial_first + t0, nt, profiles, err)) != 0)
+            goto done;
         if ((rc = sink(ctx, s->trial_first + t0, nt, correct,
                        s->skip_layer_errors ? NULL : layer_error, all_pred, err)) != 0)
             goto done;
     }
 done:
+    free_profiles(s->plan, profiles);
     free(correct);
     free(pred);
     free(all_pred);

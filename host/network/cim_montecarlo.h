@@ -18,6 +18,13 @@
 #include "cim_ocl.h"
 #include "cim_plan.h"
 
+/* Receives the ADC input profiles (cim_profile.h) of trials [trial_first,
+ * trial_first + n), before `sink` gets the same trials: profiles[c] is
+ * [n][CIM_PROFILE_SLOTS(bins)] counters of crossbar layer c (NULL for a
+ * layer that does not profile). Returns 0 or a CIM_ERR_* code. */
+typedef int (*cim_mc_profile_sink)(void *ctx, int64_t trial_first, int32_t n,
+                                   uint64_t *const *profiles, cim_error *err);
+
 typedef struct cim_mc_setup {
     const cim_plan *plan;
     const uint8_t *images; /* n_images images of the model's input shape */
@@ -30,6 +37,9 @@ typedef struct cim_mc_setup {
     int skip_layer_errors; /* 1: no per-layer error rates (the sink gets NULL);
                             * saves the exact evaluation of every crossbar layer */
     cim_pipeline pipeline; /* the executor's pipeline (cim_exec.h); AUTO by default */
+    /* With a profiling plan (its xbars' profile bins > 0): receives each
+     * chunk's ADC input profiles; NULL counts none. */
+    cim_mc_profile_sink profile_sink;
 } cim_mc_setup;
 
 /* Receives trials [trial_first, trial_first + n) in order: correct[n],

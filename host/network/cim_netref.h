@@ -24,4 +24,12 @@
 int cim_netref_image(const cim_plan *p, const uint8_t *pixels, uint32_t image_index, uint32_t trial,
                      int32_t *scores, cim_error *err);
 
+/* As cim_netref_image, also counting the ADC input profile of every crossbar
+ * layer whose xbar profiles (cim_profile.h): profiles[c] (for crossbar layer
+ * c in plan order; NULL entries and a NULL array count nothing) is added to
+ * by every conversion of that layer for this image and chip. */
+int cim_netref_image_profiled(const cim_plan *p, const uint8_t *pixels, uint32_t image_index,
+                              uint32_t trial, int32_t *scores, uint64_t *const *profiles,
+                              cim_error *err);
+
 #endif /* CIM_NETREF_H */

@@ -15,12 +15,14 @@
 #include <stdlib.h>
 
 #include "cim_h5file.h"
+#include "h5_profile.h"
 
 enum { DS_RESULTS, DS_CURRENT, DS_ADC, DS_COUNT };
 
 struct cim_h5_mvm {
     cim_h5file *file;
     int slot[DS_COUNT]; /* -1: not in this file (no --trace) */
+    cim_h5_profile *profile;
 };
 
 #define TRACE_AXES "trial,input,input_tile,conversion,output"
@@ -57,6 +59,10 @@ static int create_layout(cim_h5_mvm *h, const cim_h5_mvm_spec *s, cim_error *err
         (rc = cim_h5file_trial_dataset(f, root, "results", H5T_STD_I32LE, 3, results_dims, 0,
                                        results_attrs, 1, &h->slot[DS_RESULTS], err)) != 0)
         return rc;
+    static const char *const profile_names[] = {"mvm"};
+    if (s->profile && (rc = cim_h5_profile_create(f, 1, profile_names, s->profile, s->n_trials,
+                                                  &h->profile, err)) != 0)
+        return rc;
     if (!s->trace)
         return 0;
     if ((rc = cim_h5file_trial_dataset(f, root, "column_current", H5T_STD_I32LE, 5, trace_dims, 0,
@@ -76,6 +82,7 @@ void cim_h5_mvm_discard(cim_h5_mvm *h)
     if (!h)
         return;
     cim_h5file_discard(h->file);
+    cim_h5_profile_free(h->profile);
     free(h);
 }
 
@@ -112,8 +119,15 @@ int cim_h5_mvm_write(cim_h5_mvm *h, int64_t trial_first, int32_t n_trials, const
 {
     cim_h5file *f = h->file;
     int rc = cim_h5file_check_append(f, trial_first, n_trials, err);
+    if (rc == 0 && h->profile && !(trace && trace->profile))
+        rc = cim_error_set(err, CIM_ERR_USAGE, "%s: trials %lld..: no ADC profile",
+                           cim_h5file_path(f), (long long)trial_first);
     if (rc == 0)
         rc = cim_h5file_append(f, h->slot[DS_RESULTS], n_trials, H5T_NATIVE_INT32, results, err);
+    if (rc == 0 && h->profile) {
+        const uint64_t *const counts[] = {trace->profile};
+        rc = cim_h5_profile_append(h->profile, n_trials, counts, err);
+    }
     if (rc == 0 && h->slot[DS_CURRENT] >= 0 && trace && trace->current)
         rc = cim_h5file_append(f, h->slot[DS_CURRENT], n_trials, H5T_NATIVE_INT32, trace->current,
                                err);
@@ -124,5 +138,8 @@ int cim_h5_mvm_write(cim_h5_mvm *h, int64_t trial_first, int32_t n_trials, const
 
 int cim_h5_mvm_finish(cim_h5_mvm *h, cim_error *err)
 {
-    return cim_h5file_finish(h->file, err);
+    int rc = cim_h5file_check_finish(h->file, err);
+    if (rc == 0 && h->profile)
+        rc = cim_h5_profile_finish(h->profile, err);
+    return rc != 0 ? rc : cim_h5file_finish(h->file, err);
 }

@@ -13,6 +13,7 @@
  *   column_current   int32 [T][I][tiles_n][n_convs][M], attributes unit, dims
  *   adc_output       int64 [T][I][tiles_n][n_convs][M], attributes dims,
  *                    description: A(J,k,o) of docs/semantics.md per conversion
+ *   with adc_profile: /profile/mvm (h5_profile.h), per trial and summed
  * Per-trial datasets are chunked along whole trials (one trial per chunk, or
  * several small trials up to 64 KiB) and deflate-compressed when large, so one
  * trial loads without the rest.
@@ -30,6 +31,7 @@
 
 #include <stdint.h>
 
+#include "cim_adc_profile.h"
 #include "cim_error.h"
 #include "cim_outfile.h"
 #include "cim_provenance.h"
@@ -54,6 +56,7 @@ typedef struct cim_h5_mvm_spec {
     int64_t n_trials;
     int trace; /* 1: create column_current and adc_output */
     int32_t tiles_n, n_convs;
+    const cim_adc_profile *profile; /* the ADC input profile of layer "mvm", or NULL */
 } cim_h5_mvm_spec;
 
 /* Creates the file in spec->out with its attributes, weights, inputs and the
@@ -62,7 +65,8 @@ typedef struct cim_h5_mvm_spec {
 int cim_h5_mvm_create(const cim_h5_mvm_spec *spec, cim_h5_mvm **out, cim_error *err);
 
 /* Writes trials trial_first .. trial_first + n_trials - 1: results laid out as
- * cim_engine_mvm's `out`, trace (used only with spec->trace) as its `trace`. */
+ * cim_engine_mvm's `out`, trace (used only with spec->trace) as its `trace`;
+ * with spec->profile, trace->profile ([n_trials][bins + 2]) is required. */
 int cim_h5_mvm_write(cim_h5_mvm *h, int64_t trial_first, int32_t n_trials, const int32_t *results,
                      const cim_mvm_trace *trace, cim_error *err);
 

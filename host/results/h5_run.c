@@ -29,6 +29,7 @@
 #include <stdlib.h>
 
 #include "cim_h5file.h"
+#include "h5_profile.h"
 
 enum { DS_ACCURACY, DS_CORRECT, DS_LAYER_ERROR, DS_PREDICTIONS, DS_COUNT };
 
@@ -38,6 +39,8 @@ struct cim_h5_run {
     int64_t trials, images;
     int trace;
     double yield_target;
+    cim_h5_profile *profile; /* NULL without /profile */
+    int64_t profile_rows;    /* trials whose profile rows are written */
 };
 
 /* ---- create ---------------------------------------------------------- */
@@ -163,6 +166,7 @@ void cim_h5_run_discard(cim_h5_run *w)
     if (!w)
         return;
     cim_h5file_discard(w->file);
+    cim_h5_profile_free(w->profile);
     free(w);
 }
 
@@ -197,7 +201,10 @@ int cim_h5_run_create(const cim_h5_run_meta *m, cim_h5_run **out, cim_error *err
     }
     if (rc == 0 && (rc = write_root_attributes(w, m, err)) == 0 &&
         (rc = create_trials_group(w, m, err)) == 0 &&
-        (!w->trace || (rc = create_trace_group(w, m, err)) == 0))
+        (!w->trace || (rc = create_trace_group(w, m, err)) == 0) &&
+        (!m->profiles ||
+         (rc = cim_h5_profile_create(w->file, m->n_layers, m->layer_names, m->profiles, m->trials,
+                                     &w->profile, err)) == 0))
         rc = create_summary(w, err);
     if (rc != 0) {
         cim_h5_run_discard(w);
@@ -217,7 +224,8 @@ static int check_batch(const cim_h5_run *w, int64_t trial_first, int64_t n_trial
     int rc = cim_h5file_check_append(w->file, trial_first, n_trials, err);
     if (rc != 0)
         return rc;
-    if (!correct || !layer_error_rate || (w->trace && !predictions))
+    if (!correct || !layer_error_rate || (w->trace && !predictions) ||
+        (w->profile && w->profile_rows != trial_first + n_trials))
         return cim_error_set(err, CIM_ERR_USAGE, "%s: trials %lld..: missing data", path,
                              (long long)trial_first);
     for (int64_t t = 0; t < n_trials; ++t)
@@ -252,6 +260,20 @@ int cim_h5_run_append(cim_h5_run *w, int64_t trial_first, int64_t n_trials, cons
                                               H5T_NATIVE_INT16, predictions, err)) == 0))
         rc = cim_h5file_commit(f, n_trials, 1, err);
     free(accuracy);
+    return rc;
+}
+
+int cim_h5_run_append_profile(cim_h5_run *w, int64_t trial_first, int64_t n_trials,
+                              const uint64_t *const *counts, cim_error *err)
+{
+    int rc = cim_h5file_check_append(w->file, trial_first, n_trials, err);
+    if (rc != 0)
+        return rc;
+    if (!w->profile || w->profile_rows != trial_first || !counts)
+        return cim_error_set(err, CIM_ERR_USAGE, "%s: trials %lld..: no ADC profile expected",
+                             cim_h5file_path(w->file), (long long)trial_first);
+    if ((rc = cim_h5_profile_append(w->profile, n_trials, counts, err)) == 0)
+        w->profile_rows = trial_first + n_trials;
     return rc;
 }
 
@@ -364,7 +386,8 @@ static int check_summary(const cim_h5_run *w, const cim_summary *s, int64_t digi
 int cim_h5_run_finish(cim_h5_run *w, const cim_summary *s, int64_t digital_correct, cim_error *err)
 {
     int rc = check_summary(w, s, digital_correct, err);
-    if (rc == 0 && (rc = write_summary(w, s, digital_correct, err)) == 0)
+    if (rc == 0 && (rc = write_summary(w, s, digital_correct, err)) == 0 &&
+        (!w->profile || (rc = cim_h5_profile_finish(w->profile, err)) == 0))
         rc = cim_h5file_finish(w->file, err);
     return rc;
 }

@@ -53,6 +53,9 @@
  *   as it is; a compound would come back as a numpy record or MATLAB struct
  *   whose field access differs per reader.
  *
+ * /profile (group, only with meta->profiles): the ADC input profile of each
+ *   crossbar layer, per trial and summed (layout in h5_profile.h).
+ *
  * /trace (group, only with meta->trace), attribute first_image (int64)
  *   predictions  int16 [T][K]  predicted class of image first_image + k in
  *                trial t; extendible, chunked by whole trials; attribute dims
@@ -75,6 +78,7 @@
 
 #include <stdint.h>
 
+#include "cim_adc_profile.h"
 #include "cim_error.h"
 #include "cim_outfile.h"
 #include "cim_provenance.h"
@@ -111,6 +115,9 @@ typedef struct cim_h5_run_meta {
     const char *const *layer_names; /* L names, none NULL */
     int trace;                      /* 1: /trace with per-image predictions */
     const uint8_t *labels;          /* K true classes; required with trace */
+    /* ADC input profiles (h5_profile.h): L entries (range and bins; their
+     * counts unused) for /profile, or NULL: no /profile. */
+    const cim_adc_profile *profiles;
 } cim_h5_run_meta;
 
 /* Checks meta, creates the file in meta->out with the root attributes, the
@@ -131,6 +138,13 @@ int cim_h5_run_create(const cim_h5_run_meta *meta, cim_h5_run **out, cim_error *
  * file (about 1 ms), so append batches that take far longer than that. */
 int cim_h5_run_append(cim_h5_run *w, int64_t trial_first, int64_t n_trials, const int64_t *correct,
                       const double *layer_error_rate, const int16_t *predictions, cim_error *err);
+
+/* With meta->profiles: the ADC input profiles of the trials the next
+ * cim_h5_run_append takes (same trial_first and n_trials), counts[c]
+ * [n_trials][bins + 2] for crossbar layer c; that append refuses a batch
+ * without them. Written at once; the append commits both. */
+int cim_h5_run_append_profile(cim_h5_run *w, int64_t trial_first, int64_t n_trials,
+                              const uint64_t *const *counts, cim_error *err);
 
 /* Publishes the file as R.h5.partial in SWMR mode (cim_h5file_start):
  * after the layout and any trials copied from a predecessor. */
@@ -164,6 +178,8 @@ typedef struct cim_h5_run_prior {
     int64_t *correct;         /* [n] */
     double *layer_error_rate; /* [n][L] */
     int16_t *predictions;     /* [n][K] with trace, else NULL */
+    uint64_t **profiles;      /* with expect->profiles: [L] of [n][bins + 2], else NULL */
+    int32_t n_profiles;       /* L with profiles */
 } cim_h5_run_prior;
 
 /* Opens the partial file at `path` as an SWMR reader, checks that it is the

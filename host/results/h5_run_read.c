@@ -155,6 +155,29 @@ static int read_rows(hid_t file, const char *path, const char *name, int64_t n, 
     return ok ? 0 : unreadable(err, path, name);
 }
 
+/* The ADC input profiles of trials 0 .. n-1, per crossbar layer. */
+static int read_profiles(hid_t file, const char *path, const cim_h5_run_meta *m, int64_t n,
+                         cim_h5_run_prior *p, cim_error *err)
+{
+    char name[4096];
+    p->profiles = calloc((size_t)m->n_layers, sizeof *p->profiles);
+    if (!p->profiles)
+        return cim_error_set(err, CIM_ERR_NOMEM, "--resume: %s: out of memory", path);
+    p->n_profiles = m->n_layers;
+    for (int32_t c = 0; c < m->n_layers; ++c) {
+        const int64_t slots = m->profiles[c].bins + 2;
+        p->profiles[c] = malloc(sizeof(uint64_t) * (size_t)(n ? n : 1) * (size_t)slots);
+        if (!p->profiles[c])
+            return cim_error_set(err, CIM_ERR_NOMEM, "--resume: %s: out of memory", path);
+        snprintf(name, sizeof name, "profile/%s/trial_counts", m->layer_names[c]);
+        int rc =
+            read_rows(file, path, name, n, (hsize_t)slots, H5T_NATIVE_UINT64, p->profiles[c], err);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int read_trials(hid_t file, const char *path, const cim_h5_run_meta *m, cim_h5_run_prior *p,
                        cim_error *err)
 {
@@ -187,6 +210,8 @@ static int read_trials(hid_t file, const char *path, const cim_h5_run_meta *m, c
     for (int64_t t = 0; t < n; ++t)
         if (p->correct[t] < 0 || p->correct[t] > m->images)
             return unreadable(err, path, "a correct count out of range");
+    if (m->profiles && (rc = read_profiles(file, path, m, n, p, err)) != 0)
+        return rc;
     p->trials = n;
     return 0;
 }
@@ -222,5 +247,8 @@ void cim_h5_run_prior_free(cim_h5_run_prior *prior)
     free(prior->correct);
     free(prior->layer_error_rate);
     free(prior->predictions);
+    for (int32_t c = 0; prior->profiles && c < prior->n_profiles; ++c)
+        free(prior->profiles[c]);
+    free(prior->profiles);
     memset(prior, 0, sizeof *prior);
 }

@@ -11,6 +11,11 @@
  * device memory one launch uses, never a result: every random draw is keyed by its global trial
  * index.
  *
+ * ADC input profiling (trace->profile with a profiled crossbar): the read
+ * kernels count into a uint32 histogram per trial of the batch, zeroed
+ * before each batch's launch; the host adds them into the caller's uint64
+ * counters, so counts do not depend on the batch size either.
+ *
  * Errors: the public entry points substitute a scratch cim_error for a NULL
  * one (cim_error_or), so every static helper gets a valid err and may read
  * err->code after a helper that returned a pointer.
@@ -40,7 +45,7 @@
 
 typedef struct engine_bufs {
     cl_mem lp, cp, weights_t, pos, inputs, sumw, tile_s, entries, entry_start, work, out,
-        trace_current, trace_adc, state_bits, drive_bits, adc_table, folded, cdf;
+        trace_current, trace_adc, state_bits, drive_bits, adc_table, folded, cdf, profile;
 } engine_bufs;
 
 static void release_bufs(engine_bufs *b)
@@ -89,6 +94,55 @@ static void fill_launch_params(const cim_ocl *ocl, cim_launch_params *lp, const 
     lp->inputs_per_trial = job->inputs_per_trial;
     lp->ladder_iw = cim_xbar_has_ladder(x) ? x->ladder_iw : 0;
     lp->ladder_rows = x->ladder_rows;
+    if (!x->column.digital && x->profile.bins > 0) {
+        lp->profile_bins = x->profile.bins;
+        lp->profile_lo_na = x->profile.lo_na;
+        lp->profile_bin_na = x->profile.bin_na;
+    }
+}
+
+/* Whether the call counts an ADC input profile into trace->profile. */
+static int profiling(const cim_mvm_job *job, const cim_mvm_trace *trace)
+{
+    return trace && trace->profile && !job->xbar->column.digital && job->xbar->profile.bins > 0;
+}
+
+/* Counters of one trial's histogram. */
+static size_t profile_slots(const cim_mvm_job *job)
+{
+    return (size_t)CIM_PROFILE_SLOTS(job->xbar->profile.bins);
+}
+
+/* Whether one launch could overflow the kernels' 32-bit counters: each
+ * trial's conversions per call. */
+static int check_profile(const cim_mvm_job *job, const cim_side_info *si, cim_error *err)
+{
+    const cim_mapping_desc *d = cim_mapping_desc_of(job->xbar->mapping);
+    const uint64_t per_trial = (uint64_t)job->n_inputs * (uint64_t)si->tiles_n *
+                               (uint64_t)d->n_convs * (uint64_t)job->rows;
+    if (per_trial > UINT32_MAX)
+        return cim_error_set(err, CIM_ERR_INPUT,
+                             "engine: %llu conversions per trial in one call overflow the ADC "
+                             "profile's 32-bit counters; profile fewer images at once",
+                             (unsigned long long)per_trial);
+    return 0;
+}
+
+/* Adds the batch's device counters (bt trials from job trial t0) to the
+ * caller's uint64 histograms. */
+static int read_profile(cim_ocl *ocl, const cim_mvm_job *job, const engine_bufs *bf, int32_t t0,
+                        int32_t bt, const cim_mvm_trace *trace, cim_error *err)
+{
+    const size_t slots = profile_slots(job), n = slots * (size_t)bt;
+    uint32_t *counts = malloc(sizeof(uint32_t) * n);
+    int rc;
+    if (!counts)
+        return cim_error_set(err, CIM_ERR_NOMEM, "engine: out of memory for the ADC profile");
+    if ((rc = cim_ocl_read(ocl, bf->profile, sizeof(uint32_t) * n, counts, err)) == 0)
+        for (size_t k = 0; k < n; ++k)
+            trace->profile[(size_t)t0 * slots + k] += counts[k];
+    free(counts);
+    return rc;
 }
 
 static int32_t planes_of(const cim_mvm_job *job)
@@ -327,9 +381,11 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
     const int32_t planes = planes_of(job);
     const size_t out_vector_elems = out_elems / (size_t)planes;
     const int tracing = trace && (trace->current || trace->adc);
+    const int profiled = profiling(job, trace);
     const int32_t batch =
         batch_trials(ocl, job, work_per_trial,
-                     sizeof(int32_t) * (out_elems + (planes > 1 ? out_vector_elems : 0)) +
+                     sizeof(int32_t) * (out_elems + (planes > 1 ? out_vector_elems : 0) +
+                                        (profiled ? profile_slots(job) : 0)) +
                          (tracing ? 12 * tr : 0));
     cim_launch_params lp;
     int32_t *entries = NULL, *entry_start = NULL;
@@ -360,7 +416,14 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
         bf->folded =
             cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_vector_elems * batch, NULL,
                            "results", err);
-    if (!bf->lp || !bf->work || !bf->out || !bf->trace_current || !bf->trace_adc ||
+    if (profiled && (rc = check_profile(job, si, err)) != 0)
+        goto done;
+    bf->profile = cim_ocl_buffer(ocl, CL_MEM_READ_WRITE,
+                                 profiled ? sizeof(uint32_t) * profile_slots(job) * batch : 0, NULL,
+                                 "ADC profile", err);
+    if (!profiled)
+        lp.profile_bins = 0; /* the caller asked for no profile */
+    if (!bf->lp || !bf->work || !bf->out || !bf->trace_current || !bf->trace_adc || !bf->profile ||
         (planes > 1 && !bf->folded)) {
         rc = err->code;
         goto done;
@@ -398,14 +461,14 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
         const cl_mem pargs[] = {bf->lp, bf->cp, bf->weights_t, bf->pos, bf->work, bf->cdf};
         const cl_mem rargs_g[] = {
             bf->lp,   bf->cp,        bf->work, bf->entries,       bf->entry_start, bf->tile_s,
-            bf->sumw, bf->adc_table, bf->out,  bf->trace_current, bf->trace_adc};
+            bf->sumw, bf->adc_table, bf->out,  bf->trace_current, bf->trace_adc,   bf->profile};
         const cl_mem rargs_c2c[] = {bf->lp,        bf->cp,   bf->weights_t,     bf->pos,
                                     bf->inputs,    bf->work, bf->tile_s,        bf->sumw,
                                     bf->adc_table, bf->out,  bf->trace_current, bf->trace_adc,
-                                    bf->cdf};
+                                    bf->cdf,       bf->profile};
         if ((rc = cim_ocl_set_args(kprog, 6, pargs, err)) != 0 ||
-            (rc = c2c ? cim_ocl_set_args(kread, 13, rargs_c2c, err)
-                      : cim_ocl_set_args(kread, 11, rargs_g, err)) != 0)
+            (rc = c2c ? cim_ocl_set_args(kread, 14, rargs_c2c, err)
+                      : cim_ocl_set_args(kread, 12, rargs_g, err)) != 0)
             goto done;
     }
     for (int32_t t0 = 0; t0 < job->n_trials; t0 += batch) {
@@ -415,6 +478,14 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
         st = clEnqueueWriteBuffer(ocl->queue, bf->lp, CL_TRUE, 0, sizeof lp, &lp, 0, NULL, NULL);
         if ((rc = CIM_OCL_CHECK(st, err, "clEnqueueWriteBuffer(launch parameters)")) != 0)
             goto done;
+        if (profiled) {
+            const cl_uint zero = 0;
+            st = clEnqueueFillBuffer(ocl->queue, bf->profile, &zero, sizeof zero, 0,
+                                     sizeof(uint32_t) * profile_slots(job) * (size_t)bt, 0, NULL,
+                                     NULL);
+            if ((rc = CIM_OCL_CHECK(st, err, "clEnqueueFillBuffer(ADC profile)")) != 0)
+                goto done;
+        }
         if ((rc = cim_ocl_launch(ocl, kprog, "program kernel",
                                  c2c ? (size_t)job->rows : (size_t)(rows_pad / vw),
                                  (size_t)job->cols, (size_t)bt,
@@ -431,6 +502,8 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
             (rc = cim_ocl_read(ocl, planes > 1 ? bf->folded : bf->out,
                                sizeof(int32_t) * out_vector_elems * bt,
                                out + (size_t)t0 * out_vector_elems, err)) != 0)
+            goto done;
+        if (profiled && (rc = read_profile(ocl, job, bf, t0, bt, trace, err)) != 0)
             goto done;
         if (tracing && trace->current &&
             (rc = cim_ocl_read(ocl, bf->trace_current, sizeof(int32_t) * tr * bt,

@@ -48,7 +48,11 @@ typedef struct cim_mvm_job {
 /* out[(t * V + v) * rows + m] for trial trial_first + t and vector v of the
  * V = n_inputs / input_planes vectors (V = n_inputs without planes).
  * trace (optional, fields may be NULL): per trial, laid out as
- * [n_trials][n_inputs][tiles_n][n_convs][rows]. */
+ * [n_trials][n_inputs][tiles_n][n_convs][rows]; trace->profile, with an
+ * analog xbar whose profile has bins, is [n_trials][CIM_PROFILE_SLOTS(bins)]
+ * uint64 counters that every conversion of trial t adds to (cim_profile.h,
+ * counted as cim_reference_mvm counts; also with bit planes: every plane's
+ * read is a conversion). */
 int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim_mvm_trace *trace,
                    cim_error *err);
 
