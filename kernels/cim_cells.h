@@ -26,6 +26,7 @@
 #include "cim_mappings.h"
 #include "cim_gauss.h"
 #include "cim_cdf.h"
+#include "cim_drift.h"
 
 /* What the programming and read steps need to know about the cells of a
  * crossbar, resolved to integers (the reference fills it from cim_xbar, the
@@ -134,14 +135,21 @@ typedef struct cim_cell_model {
 
 CIM_DEFINE_CELL_STATE(cim_cell_state, S)
 
+/* The C2C deviation (nA) of a cell in `state` for its C2C word u: sigma of
+ * the state times the Q24 deviate of u, or, where m->c2c_cdf is set and the
+ * state has a C2C table, the table's value at u. */
+CIM_INLINE int32_t cim_read_deviation(int32_t state, const cim_cell_model *m,
+                                      CIM_GLOBAL const cim_cdf_set *cdf, uint32_t u)
+{
+    const int t = CIM_CDF_C2C + state;
+    return m->c2c_cdf && cdf->n[t] > 0 ? cim_cdf_sample(cdf, t, u)
+                                       : cim_scale_deviate(m->c2c_sigma[state], cim_gauss_q24(u));
+}
+
 /* The per-cell path's read of weight wv's cells (scalar; the reference and
- * cim_read_c2c): each used slot's programmed current programmed[s] plus its
- * C2C deviation, clipped at zero, into c[s]. The deviation is that of the
- * cell's state (cim_cell_state: a stuck cell reads as its stuck state):
- * sigma times the Q24 deviate of the slot's C2C word u[s], or, where
- * m->c2c_cdf is set and the state has a C2C table, the table's value at
- * u[s]. Read disturb changes the programmed currents between reads, never
- * this. */
+ * cim_read_per_cell): each used slot's programmed current programmed[s] plus
+ * its C2C deviation (cim_read_deviation of the cell's state, cim_cell_state:
+ * a stuck cell reads as its stuck state), clipped at zero, into c[s]. */
 CIM_INLINE void cim_read_cells(CIM_CONSTANT_PTR cim_mapping_desc *d, int wv,
                                const int32_t *programmed, const cim_cell_model *m,
                                CIM_GLOBAL const cim_cdf_set *cdf, const uint32_t *u,
@@ -149,16 +157,57 @@ CIM_INLINE void cim_read_cells(CIM_CONSTANT_PTR cim_mapping_desc *d, int wv,
 {
     for (int s = 0; s < d->n_slots; ++s) {
         const int32_t state = cim_cell_state(d, wv, s, u_saf[s], m);
-        const int t = CIM_CDF_C2C + state;
-        const int32_t dev = m->c2c_cdf && cdf->n[t] > 0
-                                ? cim_cdf_sample(cdf, t, u[s])
-                                : cim_scale_deviate(m->c2c_sigma[state], cim_gauss_q24(u[s]));
-        const int32_t cur = programmed[s] + dev;
+        const int32_t cur = programmed[s] + cim_read_deviation(state, m, cdf, u[s]);
+        c[s] = cur < 0 ? 0 : cur;
+    }
+}
+
+/* Whether the cell of stuck-at word u_saf is stuck (at either state). */
+CIM_INLINE int cim_cell_stuck(uint32_t u_saf, const cim_cell_model *m)
+{
+    const uint32_t h1 = (uint32_t)(m->saf_below[1] >> 1), l1 = (uint32_t)(m->saf_below[1] & 1);
+    return CIM_BELOW_HALVES(u_saf, h1, l1);
+}
+
+/* As cim_read_cells, in fine units (2^-CIM_FINE_FRAC_BITS nA), with read
+ * disturb when dr is not NULL (cim_drift.h: what this read's drifting cells
+ * carry). A cell that is LRS, healthy and of a slot that drifts
+ * (cim_drift_slot) carries cim_drift_current of its programmed current of
+ * epoch dr->epoch; every other cell its programmed current of dr->xbar_epoch
+ * (stuck cells: always the chip's own, they are never re-programmed).
+ * programmed[] holds the chip's programming (epoch 0), refreshed[] the
+ * programming of refresh dr->epoch (read only when that epoch is above 0).
+ * Then the C2C deviation, and the clip at zero. */
+CIM_INLINE void cim_read_cells_fine(CIM_CONSTANT_PTR cim_mapping_desc *d, int wv,
+                                    const int32_t *programmed, const int32_t *refreshed,
+                                    const cim_cell_model *m, CIM_GLOBAL const cim_cdf_set *cdf,
+                                    const uint32_t *u, const uint32_t *u_saf,
+                                    CIM_GLOBAL const cim_drift_read *dr, int drift_model,
+                                    int64_t *c)
+{
+    const int64_t unit = (int64_t)1 << CIM_FINE_FRAC_BITS;
+    for (int s = 0; s < d->n_slots; ++s) {
+        const int32_t state = cim_cell_state(d, wv, s, u_saf[s], m);
+        int64_t cur = (int64_t)programmed[s] * unit;
+        if (dr && !cim_cell_stuck(u_saf[s], m)) {
+            const int drifting = state == 1 && cim_drift_slot(d, s);
+            const int64_t epoch = drifting ? dr->epoch : dr->xbar_epoch;
+            const int32_t base = epoch > 0 ? refreshed[s] : programmed[s];
+            cur = drifting ? cim_drift_current(base, (int)dr->drifted, drift_model, dr->lrs_fine,
+                                               dr->g_q32)
+                           : (int64_t)base * unit;
+        }
+        cur += (int64_t)cim_read_deviation(state, m, cdf, u[s]) * unit;
         c[s] = cur < 0 ? 0 : cur;
     }
 }
 
 CIM_DEFINE_PROGRAM_CELLS(cim_program_cells, S, cim_scale_deviate, cim_gauss_q24, cim_cell_state)
 CIM_DEFINE_CONV_CURRENT(cim_conv_current, S)
+
+/* Kind F: scalar 64-bit currents, for the term sum of fine cell currents
+ * (only INT is needed by CIM_DEFINE_CONV_CURRENT). */
+#define CIM_F_INT int64_t
+CIM_DEFINE_CONV_CURRENT(cim_conv_current_fine, F)
 
 #endif /* CIM_CELLS_H */

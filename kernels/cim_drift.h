@@ -20,6 +20,7 @@
 
 #include "cim_portable.h"
 #include "cim_lanes.h"
+#include "cim_mappings.h"
 #include "cim_units.h"
 
 /* Drift models (config key read_disturb_model: "LIBRARY", "PHYSICAL"). */
@@ -57,5 +58,29 @@ CIM_INLINE int64_t cim_drift_current(int32_t programmed_na, int drifted, int mod
         return (int64_t)programmed_na * ((int64_t)1 << CIM_FINE_FRAC_BITS);
     return model == CIM_DRIFT_PHYSICAL ? cim_drift_scale(programmed_na, g_q32) : lrs_fine;
 }
+
+/* Whether cell slot `slot` of mapping d drifts (and is refreshed) when it is
+ * LRS: the P cells (slot 0, and slot 3 of the four-cell mappings) always;
+ * the Q cells only in the mappings whose column current is a difference
+ * (BNN_I, BNN_II, BNN_VI, TNN_I, TNN_II, TNN_III). In BNN_V, TNN_IV and
+ * TNN_V the Q cell (slot 1) never drifts. */
+CIM_INLINE int cim_drift_slot(CIM_CONSTANT_PTR cim_mapping_desc *d, int slot)
+{
+    return slot == 0 || d->signed_current;
+}
+
+/* What the drifting cells of a tile carry during one read (one input of an
+ * MVM call), from the tile's schedule (mapping/cim_disturb.h,
+ * cim_disturb_reads): the same for every tile, column and chip of a layer.
+ * 64-bit fields only: the kernels read it from a buffer.
+ *   drifted     0: the programmed currents of `epoch`; 1: drifted
+ *   epoch       drifting LRS cells' last programming (0: the chip's, e: the
+ *               e-th refresh, whose currents are fresh draws)
+ *   xbar_epoch  every other cell's: 0, or `epoch` after a SOFTWARE refresh
+ *               (which re-programs the whole crossbar)
+ *   lrs_fine, g_q32  the drift (cim_drift_current) when drifted */
+typedef struct cim_drift_read {
+    int64_t drifted, epoch, xbar_epoch, lrs_fine, g_q32, pad;
+} cim_drift_read;
 
 #endif /* CIM_DRIFT_H */

@@ -341,7 +341,8 @@ __kernel void cim_read_per_cell(__constant const cim_launch_params *lp,
                                 __global const int *tile_s, __global const int *sumw,
                                 __global const long *adc_table, __global int *out,
                                 __global int *trace_current, __global long *trace_adc,
-                                __global const cim_cdf_set *cdf, __global uint *profile)
+                                __global const cim_cdf_set *cdf, __global uint *profile,
+                                __global const cim_drift_read *drift)
 {
     const long m = get_global_id(0), i = get_global_id(1), b = get_global_id(2);
     const cim_cell_model cm = cim_launch_cell_model(lp);
@@ -351,37 +352,56 @@ __kernel void cim_read_per_cell(__constant const cim_launch_params *lp,
     const uint trial = (uint)(lp->trial_first + b), input = (uint)(lp->input_first + i);
     const long row = cim_input_row(lp, b, i);
     __global const int *rb = raw + b * d->n_slots * plane + m;
-    const int ladder = lp->ladder_iw > 0;
+    const int ladder = lp->ladder_iw > 0, fine_cells = (int)lp->fine;
+    __global const cim_drift_read *dr = lp->disturb_on ? drift + i : 0;
     int result = 0;
     for (long tn = 0; tn < lp->tiles_n; ++tn) {
         const int n_used = cim_tile_inputs(lp, tn);
         int current[CIM_MAX_CONVS] = {0, 0, 0, 0};
-        long fine[CIM_MAX_CONVS], adc[CIM_MAX_CONVS];
+        long fine[CIM_MAX_CONVS] = {0, 0, 0, 0}, adc[CIM_MAX_CONVS];
         cim_ladder lad;
         cim_ladder_zero(&lad);
         /* column currents: every cell of the column, in row order */
         for (long n = tn * lp->xbar_n; n < tn * lp->xbar_n + n_used; ++n) {
             const int v = inputs[row * lp->cols + n] + 1, wv = weights_t[n * lp->rows_pad + m];
-            int programmed[CIM_MAX_SLOTS], c[CIM_MAX_SLOTS];
+            int programmed[CIM_MAX_SLOTS], refreshed[CIM_MAX_SLOTS] = {0, 0, 0, 0};
             uint u[4] = {0, 0, 0, 0}, u_saf[4] = {0, 0, 0, 0};
-            if (lp->c2c_on) {
+            if (lp->c2c_on || dr) {
                 uint tile, cell;
                 cim_tile_cell(lp, pos, m, n, &tile, &cell);
-                cim_rng_words4(lp->seed, CIM_RNG_C2C, (uint)lp->layer, tile, trial, input, cell, u);
+                if (lp->c2c_on)
+                    cim_rng_words4(lp->seed, CIM_RNG_C2C, (uint)lp->layer, tile, trial, input, cell,
+                                   u);
                 cim_saf_words(lp, tile, cell, trial, u_saf); /* the state a stuck cell reads as */
+                if (dr && dr->epoch > 0) {                   /* the programming of that refresh */
+                    uint ur[4];
+                    cim_rng_words4(lp->seed, CIM_RNG_REFRESH, (uint)lp->layer, tile, trial,
+                                   (uint)dr->epoch, cell, ur);
+                    cim_program_cells(d, wv, &cm, cdf, ur, u_saf, refreshed);
+                }
             }
             for (int s = 0; s < d->n_slots; ++s)
                 programmed[s] = rb[s * plane + n * lp->rows_pad];
-            cim_read_cells(d, wv, programmed, &cm, cdf, u, u_saf, c);
-            if (ladder)
-                cim_ladder_add_weight(d, v, c, lp->ladder_iw, &lad);
-            else
+            if (fine_cells) {
+                long c[CIM_MAX_SLOTS] = {0, 0, 0, 0};
+                cim_read_cells_fine(d, wv, programmed, refreshed, &cm, cdf, u, u_saf, dr,
+                                    (int)lp->drift_model, c);
+                if (ladder)
+                    cim_ladder_add_weight(d, v, c, lp->ladder_iw, &lad);
+                else
+                    for (int j = 0; j < d->n_convs; ++j)
+                        fine[j] += cim_conv_current_fine(d, j, v, c);
+            } else {
+                int c[CIM_MAX_SLOTS];
+                cim_read_cells(d, wv, programmed, &cm, cdf, u, u_saf, c);
                 for (int j = 0; j < d->n_convs; ++j)
                     current[j] += cim_conv_current(d, j, v, c);
+            }
         }
         const int s_tile = tile_s[row * lp->tiles_n + tn], sw = sumw[tn * lp->rows_pad + m];
-        if (ladder) {
-            cim_ladder_finish(d, n_used, (int)lp->ladder_rows, lp->ladder_iw, &lad, fine);
+        if (fine_cells) {
+            if (ladder)
+                cim_ladder_finish(d, n_used, (int)lp->ladder_rows, lp->ladder_iw, &lad, fine);
             result += cim_column_result_fine(&p, fine, s_tile, n_used, sw, adc_table, adc);
             cim_profile_count(lp, d, b, fine, CIM_FINE_FRAC_BITS, profile);
             for (int j = 0; j < d->n_convs; ++j)

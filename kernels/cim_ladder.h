@@ -62,18 +62,18 @@ CIM_INLINE void cim_ladder_zero(cim_ladder *l)
         l->u[j][0] = l->u[j][1] = 0;
 }
 
-/* The rows of one weight, read with cell currents c[slot] (nA, >= 0) under
- * input class v (x = v - 1): one step per term of every conversion. */
-CIM_INLINE void cim_ladder_add_weight(CIM_CONSTANT_PTR cim_mapping_desc *d, int v, const int32_t *c,
+/* The rows of one weight, read with cell currents c[slot] (fine units,
+ * >= 0) under input class v (x = v - 1): one step per term of every
+ * conversion. */
+CIM_INLINE void cim_ladder_add_weight(CIM_CONSTANT_PTR cim_mapping_desc *d, int v, const int64_t *c,
                                       int64_t iw, cim_ladder *l)
 {
     for (int j = 0; j < d->n_convs; ++j) {
         for (int t = 0; t < d->conv[j].n_terms; ++t) {
             CIM_CONSTANT_PTR cim_term *tm = &d->conv[j].terms[t];
             const int col = tm->sign > 0 ? 0 : 1;
-            const int64_t cell = d->drive[tm->drive][v] ? (int64_t)c[tm->slot] : 0;
-            l->u[j][col] =
-                cim_ladder_step(l->u[j][col] + cell * ((int64_t)1 << CIM_FINE_FRAC_BITS), iw);
+            const int64_t cell = d->drive[tm->drive][v] ? c[tm->slot] : 0;
+            l->u[j][col] = cim_ladder_step(l->u[j][col] + cell, iw);
         }
     }
 }

@@ -30,7 +30,7 @@ typedef long int64_t;
 #define INT64_MAX LONG_MAX
 #define INT64_MIN LONG_MIN
 #define CIM_CONSTANT __constant
-#define CIM_CONSTANT_PTR __constant
+#define CIM_CONSTANT_PTR __constant const
 #define CIM_GLOBAL __global
 #define CIM_INLINE static inline
 #define CIM_STATIC_ASSERT(cond, name)

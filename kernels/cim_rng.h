@@ -38,9 +38,10 @@
 #include "cim_gauss.h"
 
 /* Purposes: one stream family each; new physics adds a new purpose. */
-#define CIM_RNG_D2D 1u /* device-to-device: per trial, tile, cell */
-#define CIM_RNG_C2C 2u /* cycle-to-cycle: per trial, tile, input, cell */
-#define CIM_RNG_SAF 3u /* stuck-at faults: per trial, tile, cell (input 0) */
+#define CIM_RNG_D2D 1u     /* device-to-device: per trial, tile, cell */
+#define CIM_RNG_C2C 2u     /* cycle-to-cycle: per trial, tile, input, cell */
+#define CIM_RNG_SAF 3u     /* stuck-at faults: per trial, tile, cell (input 0) */
+#define CIM_RNG_REFRESH 4u /* read disturb: a refresh's fresh D2D draw; input = refresh number */
 
 #define CIM_RNG_MAX_LAYERS 4096u
 #define CIM_RNG_MAX_TILES 65536u

@@ -106,27 +106,15 @@ int64_t cim_disturb_g_q32(long double g)
 
 int cim_disturb_q_cells_drift(cim_mapping_id mapping)
 {
-    switch (mapping) {
-    case CIM_BNN_I:
-    case CIM_BNN_II:
-    case CIM_BNN_VI:
-    case CIM_TNN_I:
-    case CIM_TNN_II:
-    case CIM_TNN_III:
-        return 1;
-    default:
-        return 0;
-    }
+    /* exactly the mappings whose column current is a difference */
+    return (unsigned)mapping < CIM_MAPPING_COUNT && CIM_MAPPINGS[mapping].signed_current;
 }
 
 int cim_disturb_slot_drifts(cim_mapping_id mapping, int slot)
 {
     if ((unsigned)mapping >= CIM_MAPPING_COUNT || slot < 0 || slot >= CIM_MAPPINGS[mapping].n_slots)
         return 0;
-    /* Slot 0 is a P cell in every mapping; the other slots of the mappings
-     * whose Q cells do not drift are their Q cells (BNN_V, TNN_IV, TNN_V:
-     * slot 1). The four-cell mappings' second P slot (3) drifts with them. */
-    return slot == 0 || cim_disturb_q_cells_drift(mapping);
+    return cim_drift_slot(&CIM_MAPPINGS[mapping], slot); /* kernels/cim_drift.h */
 }
 
 void cim_disturb_count_weight(cim_mapping_id mapping, int w, cim_disturb_cells *c)
@@ -403,5 +391,21 @@ int cim_disturb_counters_at(const cim_disturb_schedule *s, int64_t k,
         c->cycles += e * cells->lrs; /* every LRS cell is re-programmed */
     else if (strategy == CIM_DISTURB_CELL_BASED)
         c->cycles += e * cells->lrs_drifting;
+    return 0;
+}
+
+int cim_disturb_reads(const cim_disturb_schedule *s, int64_t mvm_first, int64_t n,
+                      cim_drift_read *out)
+{
+    int64_t i = 0;
+    while (i < n) {
+        cim_disturb_segment seg;
+        if (cim_disturb_at(s, mvm_first + i, &seg) != 0)
+            return -1;
+        const cim_drift_read r = {seg.drifted,  seg.epoch, seg.xbar_epoch,
+                                  seg.lrs_fine, seg.g_q32, 0};
+        for (; i < n && mvm_first + i < seg.k_end; ++i)
+            out[i] = r;
+    }
     return 0;
 }

@@ -205,4 +205,10 @@ typedef struct cim_disturb_counters {
 int cim_disturb_counters_at(const cim_disturb_schedule *s, int64_t k,
                             const cim_disturb_cells *cells, cim_disturb_counters *c);
 
+/* The drift table of the reads of one MVM call: out[i] for MVM mvm_first + i
+ * (0 <= i < n), every MVM below s->n_mvms. 0, or -1 when a k is out of
+ * range. Walks the segments, so it costs a lookup per segment, not per MVM. */
+int cim_disturb_reads(const cim_disturb_schedule *s, int64_t mvm_first, int64_t n,
+                      cim_drift_read *out);
+
 #endif /* CIM_DISTURB_H */

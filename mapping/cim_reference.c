@@ -65,14 +65,16 @@ void cim_reference_program_tile(const cim_xbar *x, const int8_t *w, int32_t rows
     }
 }
 
-/* Column currents of every conversion of output m in one tile for input xin. */
+/* Column currents of every conversion of output m in one tile for input xin;
+ * dr: what drifting cells carry in this read (read disturb), or NULL. */
 static void read_column(const cim_xbar *x, const int8_t *w, int32_t cols, const int32_t *raw,
                         int32_t tile, int32_t m0, int32_t n0, int32_t n_used, int32_t m,
-                        const int8_t *xin, uint32_t input, uint32_t trial, int64_t *current)
+                        const int8_t *xin, uint32_t input, uint32_t trial, const cim_drift_read *dr,
+                        int64_t *current)
 {
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
     const int c2c = cim_xbar_has_c2c(x), saf = cim_xbar_has_saf(x);
-    const int ladder = cim_xbar_has_ladder(x);
+    const int ladder = cim_xbar_has_ladder(x), fine = (int)x->column.fine;
     const cim_cell_model model = cim_xbar_cell_model(x);
     const size_t plane = (size_t)x->xbar_m * x->xbar_n;
     cim_ladder lad;
@@ -83,20 +85,35 @@ static void read_column(const cim_xbar *x, const int8_t *w, int32_t cols, const 
         uint32_t cell = (uint32_t)((m - m0) * x->xbar_n + (n - n0));
         int wv = w[(size_t)m * cols + n];
         int xv = xin[n];
-        int32_t programmed[CIM_MAX_SLOTS], c[CIM_MAX_SLOTS] = {0, 0, 0, 0};
+        int32_t programmed[CIM_MAX_SLOTS], refreshed[CIM_MAX_SLOTS] = {0, 0, 0, 0};
         uint32_t u[4] = {0, 0, 0, 0}, u_saf[4] = {0, 0, 0, 0};
         if (c2c)
             cim_rng_words4(x->seed, CIM_RNG_C2C, x->layer, (uint32_t)tile, trial, input, cell, u);
-        if (c2c && saf) /* the state a stuck cell reads as */
+        if (saf && (c2c || dr)) /* the state a stuck cell reads as */
             cim_rng_words4(x->seed, CIM_RNG_SAF, x->layer, (uint32_t)tile, trial, 0, cell, u_saf);
         for (int s = 0; s < d->n_slots; ++s)
             programmed[s] = raw[s * plane + cell];
-        cim_read_cells(d, wv, programmed, &model, &x->cdf, u, u_saf, c);
-        if (ladder)
-            cim_ladder_add_weight(d, xv + 1, c, x->ladder_iw, &lad);
-        else
+        if (dr && dr->epoch > 0) { /* the programming of that refresh */
+            uint32_t ur[4];
+            cim_rng_words4(x->seed, CIM_RNG_REFRESH, x->layer, (uint32_t)tile, trial,
+                           (uint32_t)dr->epoch, cell, ur);
+            cim_program_cells(d, wv, &model, &x->cdf, ur, u_saf, refreshed);
+        }
+        if (fine) {
+            int64_t c[CIM_MAX_SLOTS] = {0, 0, 0, 0};
+            cim_read_cells_fine(d, wv, programmed, refreshed, &model, &x->cdf, u, u_saf, dr,
+                                x->drift_model, c);
+            if (ladder)
+                cim_ladder_add_weight(d, xv + 1, c, x->ladder_iw, &lad);
+            else
+                for (int j = 0; j < d->n_convs; ++j)
+                    current[j] += cim_conv_current_fine(d, j, xv + 1, c);
+        } else {
+            int32_t c[CIM_MAX_SLOTS] = {0, 0, 0, 0};
+            cim_read_cells(d, wv, programmed, &model, &x->cdf, u, u_saf, c);
             for (int j = 0; j < d->n_convs; ++j)
                 current[j] += cim_conv_current(d, j, xv + 1, c); /* drive[.][x + 1] */
+        }
     }
     if (ladder)
         cim_ladder_finish(d, n_used, x->ladder_rows, x->ladder_iw, &lad, current);
@@ -105,12 +122,34 @@ static void read_column(const cim_xbar *x, const int8_t *w, int32_t cols, const 
 void cim_reference_read_tile_columns(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
                                      const int32_t *raw, int32_t tile, int32_t m0, int32_t n0,
                                      const int8_t *xin, uint32_t input, uint32_t trial,
-                                     int64_t *current)
+                                     const cim_drift_read *dr, int64_t *current)
 {
     const int32_t n_used = cols - n0 < x->xbar_n ? cols - n0 : x->xbar_n;
     for (int32_t m = m0; m < rows && m < m0 + x->xbar_m; ++m)
-        read_column(x, w, cols, raw, tile, m0, n0, n_used, m, xin, input, trial,
+        read_column(x, w, cols, raw, tile, m0, n0, n_used, m, xin, input, trial, dr,
                     current + (size_t)(m - m0) * CIM_MAX_CONVS);
+}
+
+int cim_reference_drift_reads(const cim_xbar *x, int64_t mvm_first, int32_t n_inputs,
+                              cim_drift_read **reads)
+{
+    *reads = NULL;
+    if (!cim_xbar_has_disturb(x) || n_inputs <= 0)
+        return 0;
+    cim_disturb_schedule sched;
+    *reads = malloc(sizeof(cim_drift_read) * (size_t)n_inputs);
+    if (!*reads || cim_disturb_schedule_build(&sched, &x->disturb, mvm_first + n_inputs) != 0) {
+        free(*reads);
+        *reads = NULL;
+        return -1;
+    }
+    const int rc = cim_disturb_reads(&sched, mvm_first, n_inputs, *reads);
+    cim_disturb_schedule_free(&sched);
+    if (rc != 0) {
+        free(*reads);
+        *reads = NULL;
+    }
+    return rc;
 }
 
 int32_t cim_reference_convert(const cim_column_params *p, const int64_t *current, int32_t s,
@@ -128,11 +167,21 @@ int cim_reference_mvm(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t 
                       const int8_t *in, int32_t n_inputs, uint32_t input_first, uint32_t trial,
                       int32_t *out, const cim_mvm_trace *trace)
 {
+    return cim_reference_mvm_at(x, w, rows, cols, in, n_inputs, input_first, input_first, trial,
+                                out, trace);
+}
+
+int cim_reference_mvm_at(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
+                         const int8_t *in, int32_t n_inputs, uint32_t input_first,
+                         int64_t mvm_first, uint32_t trial, int32_t *out,
+                         const cim_mvm_trace *trace)
+{
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
     const int32_t tiles_m = cim_tiles(rows, x->xbar_m), tiles_n = cim_tiles(cols, x->xbar_n);
     int32_t *raw = malloc(sizeof(int32_t) * (size_t)x->xbar_m * x->xbar_n * d->n_slots);
     int64_t *currents = malloc(sizeof(int64_t) * (size_t)x->xbar_m * CIM_MAX_CONVS);
-    if (!raw || !currents) {
+    cim_drift_read *drift = NULL;
+    if (!raw || !currents || cim_reference_drift_reads(x, mvm_first, n_inputs, &drift) != 0) {
         free(raw);
         free(currents);
         return -1;
@@ -149,7 +198,8 @@ int cim_reference_mvm(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t 
                 for (int32_t n = n0; n < n0 + n_used; ++n)
                     s += xin[n];
                 cim_reference_read_tile_columns(x, w, rows, cols, raw, tile, m0, n0, xin,
-                                                input_first + (uint32_t)i, trial, currents);
+                                                input_first + (uint32_t)i, trial,
+                                                drift ? drift + i : NULL, currents);
                 for (int32_t m = m0; m < rows && m < m0 + x->xbar_m; ++m) {
                     const int64_t *current = currents + (size_t)(m - m0) * CIM_MAX_CONVS;
                     int64_t adc[CIM_MAX_CONVS];
@@ -178,5 +228,6 @@ int cim_reference_mvm(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t 
     }
     free(raw);
     free(currents);
+    free(drift);
     return 0;
 }

@@ -43,12 +43,28 @@ void cim_reference_program_tile(const cim_xbar *x, const int8_t *w, int32_t rows
  * currents of every conversion j of every output m of the tile:
  * current[(m - m0) * CIM_MAX_CONVS + j], in nA, or in fine units
  * (2^-CIM_FINE_FRAC_BITS nA) when x->column.fine (bit-line IR drop: each
- * physical column walks its wire ladder, cim_ladder.h). Cells that change
- * between reads (read disturb) plug in here too. */
+ * physical column walks its wire ladder, cim_ladder.h; read disturb). dr:
+ * what the drifting cells carry in this read (read disturb), else NULL. */
 void cim_reference_read_tile_columns(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
                                      const int32_t *raw, int32_t tile, int32_t m0, int32_t n0,
                                      const int8_t *xin, uint32_t input, uint32_t trial,
-                                     int64_t *current);
+                                     const cim_drift_read *dr, int64_t *current);
+
+/* Read disturb: the drift table of n_inputs reads from MVM index mvm_first
+ * of a chip's tiles (cim_disturb_reads on the crossbar's schedule), malloc'd
+ * into *reads, or *reads = NULL without read disturb. 0, or -1 when out of
+ * memory. */
+int cim_reference_drift_reads(const cim_xbar *x, int64_t mvm_first, int32_t n_inputs,
+                              cim_drift_read **reads);
+
+/* As cim_reference_mvm, with the MVM index of input 0 given apart from its
+ * C2C key: with read disturb, input i is MVM mvm_first + i of every tile of
+ * the chip (which has seen MVMs 0 .. mvm_first + i - 1 since its
+ * programming); cim_reference_mvm takes mvm_first = input_first. */
+int cim_reference_mvm_at(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
+                         const int8_t *in, int32_t n_inputs, uint32_t input_first,
+                         int64_t mvm_first, uint32_t trial, int32_t *out,
+                         const cim_mvm_trace *trace);
 
 /* The conversion step on the read step's currents, the ADC by its divisions
  * (the definition): cim_column_result for whole-nA currents,

@@ -15,6 +15,7 @@
 #include "cim_cdf.h"
 #include "cim_cells.h"
 #include "cim_column.h"
+#include "cim_disturb.h"
 #include "cim_mappings.h"
 #include "cim_profile.h"
 
@@ -41,6 +42,11 @@ typedef struct cim_xbar {
      * rows of a column (the config's N). column.fine is 1 with it. */
     int64_t ladder_iw;
     int32_t ladder_rows;
+    /* Read disturb (cim_disturb.h): on in analog mode with read_disturb; the
+     * schedule's parameters (LRS in nA of this crossbar) and the drift model
+     * (CIM_DRIFT_LIBRARY / PHYSICAL). column.fine is 1 with it. */
+    int32_t disturb_on, drift_model;
+    cim_disturb_params disturb;
     cim_profile_params profile; /* ADC input profiling (cim_profile.h); bins 0: off */
     /* Measured distributions (cim_cdf.h): n = 0 for a state without a table
      * (the Gaussian model); analog mode only. Last: the largest member. */
@@ -93,12 +99,18 @@ static inline int cim_xbar_has_ladder(const cim_xbar *x)
     return !x->column.digital && x->ladder_iw > 0;
 }
 
+static inline int cim_xbar_has_disturb(const cim_xbar *x)
+{
+    return !x->column.digital && x->disturb_on;
+}
+
 /* Whether reads need each cell on its own (the per-cell path of the reference
  * and the kernels) rather than a sum of per-weight contributions: a fresh
- * deviation per read (C2C) or a column that is not a plain sum (IR drop). */
+ * deviation per read (C2C), a column that is not a plain sum (IR drop) or
+ * cells that change from read to read (read disturb). */
 static inline int cim_xbar_reads_per_cell(const cim_xbar *x)
 {
-    return cim_xbar_has_c2c(x) || cim_xbar_has_ladder(x);
+    return cim_xbar_has_c2c(x) || cim_xbar_has_ladder(x) || cim_xbar_has_disturb(x);
 }
 
 static inline int32_t cim_tiles(int32_t extent, int32_t tile)

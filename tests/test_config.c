@@ -648,8 +648,6 @@ static void test_adc_profile_keys(void **state)
 static void test_unsupported_features(void **state)
 {
     (void)state;
-    expect_rejected("{\"read_disturb\":true,\"V_read\":-0.2,\"t_read\":1e-8}", CIM_ERR_UNSUPPORTED,
-                    ORIGIN ": key \"read_disturb\": read disturb is not supported yet");
     expect_rejected("{\"mvm_profile\":true}", CIM_ERR_UNSUPPORTED, "not supported yet");
     /* off: every key accepted and kept */
     cim_config cfg;
@@ -663,7 +661,7 @@ static void test_unsupported_features(void **state)
                     &cfg);
     assert_true(cfg.t_read == 1e-8 && cfg.v_read == -0.2 && cfg.w_res == 2.5);
     assert_int_equal(cfg.read_disturb_update_freq, 10);
-    assert_int_equal(cfg.read_disturb_mitigation_strategy, CIM_RD_MITIGATION_SOFTWARE);
+    assert_int_equal(cfg.read_disturb_mitigation_strategy, CIM_DISTURB_SOFTWARE);
     assert_true(cfg.adc_profile_bin_size == 5 && cfg.mvm_profile_bin_size == 3.0);
     assert_int_equal(cfg.verbose, 1);
     cim_config_free(&cfg);
@@ -739,14 +737,13 @@ static void test_parasitics(void **state)
     cim_config_free(&cfg);
 }
 
-/* Read disturb's parameters are checked while the feature is still refused:
- * each rule gives its own message, and only a config that meets them all
- * reaches the refusal. */
+/* Read disturb's parameters: each rule gives its own message, and a config
+ * that meets them all is accepted. */
 static void test_read_disturb_parameters(void **state)
 {
     (void)state;
 #define RD "\"read_disturb\":true,"
-    const int unsupported = CIM_ERR_UNSUPPORTED;
+    cim_config cfg;
     expect_rejected("{" RD "\"t_read\":1e-8}", CIM_ERR_CONFIG,
                     ORIGIN ": key \"V_read\": is missing; read_disturb needs the read voltage");
     expect_rejected("{" RD "\"t_read\":1e-8,\"V_read\":0}", CIM_ERR_CONFIG,
@@ -776,9 +773,10 @@ static void test_read_disturb_parameters(void **state)
                     CIM_ERR_CONFIG,
                     "key \"read_disturb_mitigation_fp\": expected a number >= 1 with "
                     "read_disturb_mitigation_strategy SOFTWARE, got 0.99");
-    expect_rejected("{" RD_OK "\"read_disturb_mitigation_strategy\":\"SOFTWARE\","
+    expect_accepted("{" RD_OK "\"read_disturb_mitigation_strategy\":\"SOFTWARE\","
                     "\"read_disturb_mitigation_fp\":1}",
-                    unsupported, "read disturb is not supported yet");
+                    &cfg);
+    cim_config_free(&cfg);
     expect_rejected("{" RD_OK "\"read_disturb_mitigation_strategy\":\"CELL_BASED\"}",
                     CIM_ERR_CONFIG,
                     "key \"read_disturb_update_tolerance\": is missing; "
@@ -799,19 +797,20 @@ static void test_read_disturb_parameters(void **state)
                  "\"read_disturb_update_tolerance\":%s,\"read_disturb_model\":\"PHYSICAL\","
                  "\"read_disturb_initial_cycles\":1423518}",
                  band_edges[i]);
-        expect_rejected(patch, unsupported, "read disturb is not supported yet");
+        expect_accepted(patch, &cfg);
+        cim_config_free(&cfg);
     }
     /* the other strategy's parameter is not read */
-    expect_rejected("{" RD_OK "\"read_disturb_mitigation_strategy\":\"CELL_BASED\","
+    expect_accepted("{" RD_OK "\"read_disturb_mitigation_strategy\":\"CELL_BASED\","
                     "\"read_disturb_update_tolerance\":0.1,\"read_disturb_mitigation_fp\":0.5}",
-                    unsupported, "read disturb is not supported yet");
+                    &cfg);
+    cim_config_free(&cfg);
     /* parasitics need V_read as well */
     expect_rejected("{\"parasitics\":true,\"w_res\":1}", CIM_ERR_CONFIG,
                     "key \"V_read\": is missing; parasitics needs the read voltage");
     expect_rejected("{\"parasitics\":true,\"w_res\":1,\"V_read\":0.1}", CIM_ERR_CONFIG,
                     "key \"V_read\": expected a negative voltage (V) with parasitics, got 0.1");
     /* off, or in digital mode, the parameters are not read (as by the reference) */
-    cim_config cfg;
     expect_accepted("{\"read_disturb\":false,\"t_read\":-1,\"V_read\":0.3,"
                     "\"read_disturb_mitigation_strategy\":\"SOFTWARE\","
                     "\"read_disturb_mitigation_fp\":0.2}",
@@ -819,8 +818,8 @@ static void test_read_disturb_parameters(void **state)
     assert_int_equal(cfg.read_disturb_initial_cycles, 0);
     assert_int_equal(cfg.read_disturb_model, CIM_DRIFT_LIBRARY);
     cim_config_free(&cfg);
-    expect_rejected("{" RD "\"digital_only\":true}", unsupported,
-                    "read disturb is not supported yet");
+    expect_accepted("{" RD "\"digital_only\":true}", &cfg);
+    cim_config_free(&cfg);
     expect_accepted("{\"read_disturb_initial_cycles\":2147483647,"
                     "\"read_disturb_model\":\"PHYSICAL\"}",
                     &cfg);
@@ -831,13 +830,13 @@ static void test_read_disturb_parameters(void **state)
     cfg.read_disturb = 1;
     cfg.v_read = -0.4;
     cfg.t_read = 1e-8;
-    cfg.read_disturb_mitigation_strategy = CIM_RD_MITIGATION_SOFTWARE;
+    cfg.read_disturb_mitigation_strategy = CIM_DISTURB_SOFTWARE;
     cfg.read_disturb_mitigation_fp = 0;
     assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_CONFIG);
     assert_non_null(strstr(err.msg, "key \"read_disturb_mitigation_fp\""));
     cfg.read_disturb_mitigation_fp = 2;
     cim_error_clear(&err);
-    assert_int_equal(cim_config_validate(&cfg, &err), unsupported);
+    assert_int_equal(cim_config_validate(&cfg, &err), 0);
     cfg.read_disturb_initial_cycles = -1;
     cim_error_clear(&err);
     assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_CONFIG);
@@ -1019,9 +1018,12 @@ static void test_validate_checks_edited_structs(void **state)
     cfg.lrs_noise_ua = 0;
     cfg.read_disturb = 1;
     cfg.v_read = -0.2;
+    cfg.t_read = -1e-8;
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_CONFIG);
     cfg.t_read = 1e-8;
     cim_error_clear(&err);
-    assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_UNSUPPORTED);
+    assert_int_equal(cim_config_validate(&cfg, &err), 0);
     cfg.read_disturb = 0;
     cim_error_clear(&err);
     assert_int_equal(cim_config_validate(&cfg, &err), 0);

@@ -74,8 +74,31 @@ typedef enum variant {
     CDF_D2D_INF,
     CDF_D2D_FINITE,
     CDF_C2C_SAF_FINITE,
-    LADDER_C2C_SAF_CDF /* IR drop over stuck cells and tables, with C2C */
+    LADDER_C2C_SAF_CDF, /* IR drop over stuck cells and tables, with C2C */
+    /* read disturb (set_disturb) on: */
+    DISTURB_OFF,   /* no mitigation, D2D, ideal ADC */
+    DISTURB_SOFT,  /* SOFTWARE refreshes, finite ADC */
+    DISTURB_CELL,  /* CELL_BASED refreshes, the PHYSICAL model, C2C */
+    DISTURB_LADDER /* CELL_BASED over IR drop, stuck cells, tables and C2C */
 } variant;
+
+/* Read disturb fast enough to show within a test's few reads: |V_read| 0.4 V
+ * and 0.1 ms per read drift LRS cells from their third read on; SOFTWARE
+ * (fp 1.5) and CELL_BASED (tolerance 2 %) refresh every few reads. */
+static void set_disturb(cim_xbar *x, int strategy, int model)
+{
+    x->disturb_on = 1;
+    x->drift_model = model;
+    x->disturb.v_read = -0.4;
+    x->disturb.t_read = 1e-4;
+    x->disturb.update_freq = 1;
+    x->disturb.strategy = strategy;
+    x->disturb.fp = 1.5;
+    x->disturb.tol = 0.02;
+    x->disturb.initial_cycles = 10;
+    x->disturb.lrs_na = x->current_na[CIM_STATE_LRS];
+    x->column.fine = 1;
+}
 
 /* Bit-line IR drop strong enough to matter on the test's short columns: a
  * segment passes 20 mA (e.g. w_res 10 ohm at V_read -0.2 V), so a column of
@@ -127,6 +150,10 @@ static cim_xbar make_xbar(cim_mapping_id id, variant v, int32_t xm, int32_t xn, 
                          : v == CDF_D2D_FINITE     ? D2D_FINITE
                          : v == CDF_C2C_SAF_FINITE ? D2D_C2C_FINITE
                          : v == LADDER_C2C_SAF_CDF ? LADDER_C2C
+                         : v == DISTURB_OFF        ? D2D_INF
+                         : v == DISTURB_SOFT       ? D2D_FINITE
+                         : v == DISTURB_CELL       ? D2D_C2C_INF
+                         : v == DISTURB_LADDER     ? LADDER_C2C_SAF_CDF
                                                    : v;
     if (base != v) {
         cim_xbar x = make_xbar(id, base, xm, xn, bits);
@@ -138,6 +165,12 @@ static cim_xbar make_xbar(cim_mapping_id id, variant v, int32_t xm, int32_t xn, 
         if (v == CDF_D2D_INF || v == CDF_D2D_FINITE || v == CDF_C2C_SAF_FINITE ||
             v == LADDER_C2C_SAF_CDF)
             cdf_tables(&x, v == CDF_C2C_SAF_FINITE || v == LADDER_C2C_SAF_CDF);
+        if (v >= DISTURB_OFF)
+            set_disturb(&x,
+                        v == DISTURB_OFF    ? CIM_DISTURB_OFF
+                        : v == DISTURB_SOFT ? CIM_DISTURB_SOFTWARE
+                                            : CIM_DISTURB_CELL_BASED,
+                        v == DISTURB_CELL ? CIM_DRIFT_PHYSICAL : CIM_DRIFT_LIBRARY);
         return x;
     }
     cim_xbar x = v == DIGITAL ? cim_test_xbar_digital(id, xm, xn)
@@ -210,7 +243,8 @@ static void compare_planes(fixture *f, const cim_xbar *x, int32_t rows, int32_t 
                        .n_trials = n_trials,
                        .max_batch_trials = max_batch,
                        .inputs_per_trial = inputs_per_trial,
-                       .input_planes = planes};
+                       .input_planes = planes,
+                       .mvm_first = 11}; /* as cim_reference_mvm: its input_first */
     int rc = cim_engine_mvm(&f->ocl, &job, got, with_trace ? &got_trace : NULL, &err);
     if (rc != 0)
         fail_msg("engine failed: %s", err.msg);
@@ -357,6 +391,25 @@ static void test_device_tables_match_reference(void **state)
         cim_xbar x = make_xbar((cim_mapping_id)id, CDF_D2D_INF, 8, 16, 4);
         compare_inputs(f, &x, 11, 37, 3, 2, 5, 2, 0, 1);
     }
+}
+
+/* Read disturb: the per-cell kernel's drifting cells (the host's drift table
+ * per input), the refresh re-draws of both strategies, the PHYSICAL model,
+ * and C2C, IR drop, stuck cells and tables on top, over reads 11 .. 18. */
+static void test_disturb_off_matches_reference(void **state)
+{
+    every_mapping(state, DISTURB_OFF, 21, 29, 16, 12, 8, 2, 0, 1);
+}
+
+static void test_disturb_software_matches_reference(void **state)
+{
+    every_mapping(state, DISTURB_SOFT, 21, 29, 16, 12, 8, 2, 0, 0);
+}
+
+static void test_disturb_cell_based_matches_reference(void **state)
+{
+    every_mapping(state, DISTURB_CELL, 21, 29, 16, 12, 8, 2, 0, 1);
+    every_mapping(state, DISTURB_LADDER, 21, 29, 16, 12, 8, 2, 0, 0);
 }
 
 /* The same trials computed in batches of 1, 2, 3 and all at once. */
@@ -713,6 +766,9 @@ static void test_shared_struct_layout(void **state)
         cmocka_unit_test(test_ladder_inf_matches_reference),                                       \
         cmocka_unit_test(test_ladder_finite_matches_reference),                                    \
         cmocka_unit_test(test_ladder_c2c_matches_reference),                                       \
+        cmocka_unit_test(test_disturb_off_matches_reference),                                      \
+        cmocka_unit_test(test_disturb_software_matches_reference),                                 \
+        cmocka_unit_test(test_disturb_cell_based_matches_reference),                               \
         cmocka_unit_test(test_stuck_at_faults_match_reference),                                    \
         cmocka_unit_test(test_device_tables_match_reference),                                      \
         cmocka_unit_test(test_results_independent_of_batch_size),                                  \

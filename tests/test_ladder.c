@@ -214,7 +214,7 @@ static void test_far_rows_lose_more(void **state)
         cim_ladder l;
         cim_ladder_zero(&l);
         for (int32_t n = 0; n < 8; ++n) {
-            const int32_t cells[CIM_MAX_SLOTS] = {n == pos ? 30000 : 0, 0, 0, 0};
+            const int64_t cells[CIM_MAX_SLOTS] = {n == pos ? 30000 * UNIT : 0, 0, 0, 0};
             cim_ladder_add_weight(d, 2 /* x = +1: the d+ read */, cells, iw, &l);
         }
         int64_t cur[CIM_MAX_CONVS];

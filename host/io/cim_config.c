@@ -46,9 +46,8 @@ static const char *const rd_strategy_names[] = {"OFF", "SOFTWARE", "CELL_BASED"}
 static const char *const rd_model_names[] = {"LIBRARY", "PHYSICAL"};
 
 /* The config's codes are the read-disturb module's (mapping/cim_disturb.h). */
-_Static_assert(CIM_RD_MITIGATION_OFF == CIM_DISTURB_OFF &&
-                   CIM_RD_MITIGATION_SOFTWARE == CIM_DISTURB_SOFTWARE &&
-                   CIM_RD_MITIGATION_CELL_BASED == CIM_DISTURB_CELL_BASED,
+_Static_assert(CIM_DISTURB_OFF == CIM_DISTURB_OFF && CIM_DISTURB_SOFTWARE == CIM_DISTURB_SOFTWARE &&
+                   CIM_DISTURB_CELL_BASED == CIM_DISTURB_CELL_BASED,
                "strategy codes");
 _Static_assert(CIM_DRIFT_LIBRARY == 0 && CIM_DRIFT_PHYSICAL == 1, "rd_model_names order");
 
@@ -112,7 +111,7 @@ const cim_key_spec cim_config_keys[] = {
     KEY_INT("W_BIT", w_bit, 1, CIM_CONFIG_MAX_OPERAND_BITS),
     KEY_INT("I_BIT", i_bit, 1, CIM_CONFIG_MAX_OPERAND_BITS),
     KEY_BOOL("verbose", verbose),
-    KEY_OFF("read_disturb", read_disturb, "read disturb"),
+    KEY_BOOL("read_disturb", read_disturb),
     KEY_INACTIVE("t_read", t_read),
     KEY_OPTIONAL("V_read", v_read, -CIM_CONFIG_MAX_V_READ, CIM_CONFIG_MAX_V_READ, "V"),
     KEY_INT("read_disturb_update_freq", read_disturb_update_freq, 1, INT32_MAX),
@@ -241,7 +240,7 @@ void cim_config_default(cim_config *cfg)
     cfg->t_read = cfg->v_read = NAN;
     cfg->read_disturb_mitigation_fp = cfg->read_disturb_update_tolerance = cfg->w_res = NAN;
     cfg->read_disturb_update_freq = 1;
-    cfg->read_disturb_mitigation_strategy = CIM_RD_MITIGATION_OFF;
+    cfg->read_disturb_mitigation_strategy = CIM_DISTURB_OFF;
     cfg->read_disturb_initial_cycles = 0;
     cfg->read_disturb_model = CIM_DRIFT_LIBRARY;
     cfg->saf_hrs = cfg->saf_lrs = 0.0;

@@ -104,10 +104,6 @@
 #define CIM_CALIB_MAX 0   /* ADC range from the crossbar size and LRS */
 #define CIM_CALIB_CALIB 1 /* ADC range per layer from adc_calib_dict */
 
-#define CIM_RD_MITIGATION_OFF 0
-#define CIM_RD_MITIGATION_SOFTWARE 1
-#define CIM_RD_MITIGATION_CELL_BASED 2
-
 #define CIM_CONFIG_MAX_SPLIT 2 /* SPLIT entries kept */
 
 /* One measured-distribution table (device_cdf, device_cdf_c2c) as given:
@@ -152,7 +148,7 @@ typedef struct cim_config {
     int adc_profile_bin_size; /* µA */
     double t_read, v_read, read_disturb_mitigation_fp, read_disturb_update_tolerance, w_res;
     int read_disturb_update_freq;
-    int read_disturb_mitigation_strategy; /* CIM_RD_MITIGATION_* */
+    int read_disturb_mitigation_strategy; /* CIM_DISTURB_* (cim_disturb.h) */
     int read_disturb_initial_cycles;      /* n0 >= 0 */
     int read_disturb_model;               /* CIM_DRIFT_LIBRARY / CIM_DRIFT_PHYSICAL */
 

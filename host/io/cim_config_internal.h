@@ -64,9 +64,9 @@ typedef enum cim_key_kind {
     CIM_KEY_MAPPING, /* m_mode */
     CIM_KEY_SPLIT,
     CIM_KEY_CALIB_DICT,
-    CIM_KEY_CDF,       /* device_cdf, device_cdf_c2c: tables; offset: their cim_config_cdf pair */
-    CIM_KEY_CDF_CSV,   /* device_cdf_csv: input only, fills the D2D tables */
-    CIM_KEY_LOGNORMAL, /* device_lognormal: input only, fills the D2D tables */
+    CIM_KEY_CDF,        /* device_cdf, device_cdf_c2c: tables; offset: their cim_config_cdf pair */
+    CIM_KEY_CDF_CSV,    /* device_cdf_csv: input only, fills the D2D tables */
+    CIM_KEY_LOGNORMAL,  /* device_lognormal: input only, fills the D2D tables */
     CIM_KEY_CALIB_INFO, /* adc_calib_info: any JSON object, kept as its text */
 } cim_key_kind;
 

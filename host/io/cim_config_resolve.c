@@ -119,6 +119,26 @@ static void resolve_ladder(const cim_config *cfg, cim_xbar *x)
     x->column.fine = 1;
 }
 
+/* Read disturb: the tile schedule's parameters (cim_disturb.h), from the
+ * config and this crossbar's LRS current; the currents become fine. */
+static void resolve_disturb(const cim_config *cfg, cim_xbar *x)
+{
+    if (!cfg->read_disturb || cfg->digital)
+        return;
+    cim_disturb_params *d = &x->disturb;
+    x->disturb_on = 1;
+    x->drift_model = cfg->read_disturb_model;
+    d->v_read = cfg->v_read;
+    d->t_read = cfg->t_read;
+    d->update_freq = cfg->read_disturb_update_freq;
+    d->strategy = cfg->read_disturb_mitigation_strategy;
+    d->fp = cfg->read_disturb_mitigation_fp;
+    d->tol = cfg->read_disturb_update_tolerance;
+    d->initial_cycles = cfg->read_disturb_initial_cycles;
+    d->lrs_na = x->current_na[CIM_STATE_LRS];
+    x->column.fine = 1;
+}
+
 /* The largest column current the sampler can produce must fit in int32. */
 static int check_current_range(const cim_config *cfg, const cim_xbar *x, cim_error *err)
 {
@@ -194,6 +214,7 @@ int cim_config_resolve(const cim_config *cfg, const char *layer_name, uint64_t s
         }
     }
     resolve_ladder(cfg, x);
+    resolve_disturb(cfg, x);
     cim_config_resolve_cells(cfg, x); /* stuck-at bounds, device tables */
     if ((rc = check_current_range(cfg, x, err)) != 0)
         return rc;

@@ -282,11 +282,11 @@ static int validate_read_disturb(const cim_config *cfg, cim_error *err)
         return 0;
     int rc = rd_number(cfg, "t_read", cfg->t_read, cfg->t_read > 0,
                        "a positive time of one read in s", "read_disturb", err);
-    if (!rc && cfg->read_disturb_mitigation_strategy == CIM_RD_MITIGATION_SOFTWARE)
+    if (!rc && cfg->read_disturb_mitigation_strategy == CIM_DISTURB_SOFTWARE)
         rc = rd_number(cfg, "read_disturb_mitigation_fp", cfg->read_disturb_mitigation_fp,
                        cfg->read_disturb_mitigation_fp >= 1, "a number >= 1",
                        "read_disturb_mitigation_strategy SOFTWARE", err);
-    if (!rc && cfg->read_disturb_mitigation_strategy == CIM_RD_MITIGATION_CELL_BASED)
+    if (!rc && cfg->read_disturb_mitigation_strategy == CIM_DISTURB_CELL_BASED)
         rc = rd_number(
             cfg, "read_disturb_update_tolerance", cfg->read_disturb_update_tolerance,
             cfg->read_disturb_update_tolerance >= 0 && cfg->read_disturb_update_tolerance <= 1,

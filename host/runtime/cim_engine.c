@@ -45,7 +45,7 @@
 
 typedef struct engine_bufs {
     cl_mem lp, cp, weights_t, pos, inputs, sumw, tile_s, entries, entry_start, work, out,
-        trace_current, trace_adc, state_bits, drive_bits, adc_table, folded, cdf, profile;
+        trace_current, trace_adc, state_bits, drive_bits, adc_table, folded, cdf, profile, drift;
 } engine_bufs;
 
 static void release_bufs(engine_bufs *b)
@@ -94,6 +94,9 @@ static void fill_launch_params(const cim_ocl *ocl, cim_launch_params *lp, const 
     lp->inputs_per_trial = job->inputs_per_trial;
     lp->ladder_iw = cim_xbar_has_ladder(x) ? x->ladder_iw : 0;
     lp->ladder_rows = x->ladder_rows;
+    lp->disturb_on = cim_xbar_has_disturb(x);
+    lp->drift_model = x->drift_model;
+    lp->fine = x->column.fine;
     if (!x->column.digital && x->profile.bins > 0) {
         lp->profile_bins = x->profile.bins;
         lp->profile_lo_na = x->profile.lo_na;
@@ -320,6 +323,20 @@ static int upload_cdf(cim_ocl *ocl, const cim_xbar *x, engine_bufs *bf, cim_erro
     return bf->cdf ? 0 : err->code;
 }
 
+/* Read disturb: what the drifting cells carry in each input's read (one
+ * entry per input, cim_reference_drift_reads); a one-entry dummy without. */
+static int upload_drift(cim_ocl *ocl, const cim_mvm_job *job, engine_bufs *bf, cim_error *err)
+{
+    cim_drift_read *reads = NULL, none = {0, 0, 0, 0, 0, 0};
+    if (cim_reference_drift_reads(job->xbar, job->mvm_first, job->n_inputs, &reads) != 0)
+        return cim_error_set(err, CIM_ERR_NOMEM, "engine: out of memory for the drift table");
+    bf->drift = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY,
+                               sizeof(cim_drift_read) * (reads ? (size_t)job->n_inputs : 1),
+                               reads ? reads : &none, "drift table", err);
+    free(reads);
+    return bf->drift ? 0 : err->code;
+}
+
 /* Trials per batch: bounded by the device's allocation limit and memory. */
 static int32_t batch_trials(const cim_ocl *ocl, const cim_mvm_job *job, size_t work_per_trial,
                             size_t out_per_trial)
@@ -431,7 +448,8 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
     if (planes > 1 && (rc = make_fold_kernel(ocl, job, bf, &kfold, err)) != 0)
         goto done;
     if ((rc = upload_adc_table(ocl, x, bf, err)) != 0 || (rc = upload_cdf(ocl, x, bf, err)) != 0 ||
-        (rc = upload_cell_layout(ocl, job, si, rows_pad, bf, err)) != 0)
+        (rc = upload_cell_layout(ocl, job, si, rows_pad, bf, err)) != 0 ||
+        (c2c && (rc = upload_drift(ocl, job, bf, err)) != 0))
         goto done;
     if (c2c) {
         bf->inputs = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, (size_t)si->input_rows * job->cols,
@@ -462,12 +480,12 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
         const cl_mem rargs_g[] = {
             bf->lp,   bf->cp,        bf->work, bf->entries,       bf->entry_start, bf->tile_s,
             bf->sumw, bf->adc_table, bf->out,  bf->trace_current, bf->trace_adc,   bf->profile};
-        const cl_mem rargs_c2c[] = {bf->lp,        bf->cp,   bf->weights_t,     bf->pos,
-                                    bf->inputs,    bf->work, bf->tile_s,        bf->sumw,
-                                    bf->adc_table, bf->out,  bf->trace_current, bf->trace_adc,
-                                    bf->cdf,       bf->profile};
+        const cl_mem rargs_c2c[] = {bf->lp,        bf->cp,      bf->weights_t,     bf->pos,
+                                    bf->inputs,    bf->work,    bf->tile_s,        bf->sumw,
+                                    bf->adc_table, bf->out,     bf->trace_current, bf->trace_adc,
+                                    bf->cdf,       bf->profile, bf->drift};
         if ((rc = cim_ocl_set_args(kprog, 6, pargs, err)) != 0 ||
-            (rc = c2c ? cim_ocl_set_args(kread, 14, rargs_c2c, err)
+            (rc = c2c ? cim_ocl_set_args(kread, 15, rargs_c2c, err)
                       : cim_ocl_set_args(kread, 12, rargs_g, err)) != 0)
             goto done;
     }

@@ -43,6 +43,10 @@ typedef struct cim_mvm_job {
      * vector, whose result is the fold of their reads. n_inputs must be a
      * multiple of P; no trace. */
     int32_t input_planes;
+    /* Read disturb: the MVM index of input 0 in the chip's reads since its
+     * programming (input i is MVM mvm_first + i of every tile;
+     * cim_reference_mvm_at). Unused without read disturb. */
+    int64_t mvm_first;
 } cim_mvm_job;
 
 /* out[(t * V + v) * rows + m] for trial trial_first + t and vector v of the
