@@ -75,6 +75,25 @@ static cim_config ir_drop_config(cim_mapping_id id, int c2c, int bits)
     return cfg;
 }
 
+/* The same crossbar with read disturb fast enough to act within the test's
+ * images: |V_read| 0.4 V, 50 us per read, each strategy (SOFTWARE fp 2,
+ * CELL_BASED tolerance 3 %), updates every 2 reads. */
+static cim_config read_disturb_config(cim_mapping_id id, int c2c, int bits, const char *strategy)
+{
+    cim_config base = noisy_config_with(id, c2c, bits), cfg;
+    cim_error err = {0, ""};
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"read_disturb\": true, \"V_read\": -0.4, \"t_read\": 5e-5, "
+             "\"read_disturb_update_freq\": 2, \"read_disturb_mitigation_strategy\": \"%s\", "
+             "\"read_disturb_mitigation_fp\": 2, \"read_disturb_update_tolerance\": 0.03}",
+             strategy);
+    if (cim_config_parse_over(json, "test", &base, &cfg, &err) != 0)
+        fail_msg("%s", err.msg);
+    cim_config_free(&base);
+    return cfg;
+}
+
 static cim_config noisy_config(cim_mapping_id id, int finite)
 {
     return noisy_config_with(id, 1, finite ? 4 : 0);
@@ -108,8 +127,9 @@ static void expect_reference(fixture *f, const cim_model *m, const cim_config *c
         fail_msg("%s", err.msg);
     for (int t = 0; t < TRIALS; ++t) {
         for (int k = 0; k < IMAGES; ++k) {
-            int want = cim_netref_image(xbars, images + k * image_size, FIRST_IMAGE + (uint32_t)k,
-                                        TRIAL_FIRST + (uint32_t)t, scores, &err);
+            int want =
+                cim_netref_image_at(xbars, images + k * image_size, FIRST_IMAGE + (uint32_t)k, k,
+                                    TRIAL_FIRST + (uint32_t)t, scores, NULL, &err);
             if (got[t * IMAGES + k] != want)
                 fail_msg("%s, %s, first layer on the %s: trial %d image %d: executor %d, "
                          "reference %d",
@@ -118,11 +138,13 @@ static void expect_reference(fixture *f, const cim_model *m, const cim_config *c
                          got[t * IMAGES + k], want);
         }
     }
-    /* images 2.. alone, trial TRIAL_FIRST + 1 alone: the same predictions */
+    /* images 2.. alone (at their positions in the chips' image order), trial
+     * TRIAL_FIRST + 1 alone: the same predictions */
     cim_exec_job one = {.plan = xbars,
                         .images = images + 2 * image_size,
                         .n_images = IMAGES - 2,
                         .first_image = FIRST_IMAGE + 2,
+                        .image_position = 2,
                         .trial_first = TRIAL_FIRST + 1,
                         .n_trials = 1};
     if (cim_executor_run(&f->ocl, &one, part, &err) != 0)
@@ -171,6 +193,32 @@ static void test_ir_drop_matches_reference_network(void **state)
             if (m.kind == CIM_MODEL_TNN && !cim_mapping_desc_of((cim_mapping_id)id)->ternary)
                 continue;
             cim_config cfg = ir_drop_config((cim_mapping_id)id, id % 3 == 0, id % 2 ? 4 : 0);
+            expect_reference(f, &m, &cfg, id % 2 ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST);
+            cim_config_free(&cfg);
+        }
+        cim_model_free(&m);
+    }
+}
+
+/* Read disturb through the executor's per-cell reads against the plain-C
+ * network: every mapping, the three strategies, C2C and finite ADCs; the
+ * images' positions in the chips' order (not their dataset indices) set the
+ * drift, and a chunk of images starting at position 2 replays inside. */
+static void test_read_disturb_matches_reference_network(void **state)
+{
+    fixture *f = *state;
+    static const char *const kinds[] = {"bnn", "tnn"};
+    static const char *const strategies[] = {"OFF", "SOFTWARE", "CELL_BASED"};
+    if (!f->have_device)
+        skip();
+    for (int k = 0; k < 2; ++k) {
+        cim_model m;
+        load_generated(&m, kinds[k], k);
+        for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
+            if (m.kind == CIM_MODEL_TNN && !cim_mapping_desc_of((cim_mapping_id)id)->ternary)
+                continue;
+            cim_config cfg = read_disturb_config((cim_mapping_id)id, id % 3 == 1, id % 2 ? 4 : 0,
+                                                 strategies[id % 3]);
             expect_reference(f, &m, &cfg, id % 2 ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST);
             cim_config_free(&cfg);
         }
@@ -346,6 +394,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_executor_matches_reference_network),
         cmocka_unit_test(test_ir_drop_matches_reference_network),
+        cmocka_unit_test(test_read_disturb_matches_reference_network),
         cmocka_unit_test(test_device_pipeline_matches_host_pipeline),
         cmocka_unit_test(test_faults_and_tables_through_both_pipelines),
     };

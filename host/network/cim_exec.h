@@ -25,6 +25,10 @@ typedef struct cim_exec_job {
     const uint8_t *images; /* n_images images of the model's input shape */
     int64_t n_images;
     uint32_t first_image; /* dataset index of images[0]: keys the C2C streams */
+    /* Position of images[0] in every chip's image order (read disturb: image
+     * k of the order is read as MVMs k * V .. of a layer with V input vectors
+     * per image; cim_netref_image_at). */
+    int64_t image_position;
     uint32_t trial_first;
     int32_t n_trials;
     /* Optional error statistics: for crossbar layer c (plan index

@@ -98,6 +98,7 @@ static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void
         .n_trials = job->n_trials,
         .inputs_per_trial = sets > 1,
         .input_planes = g->planes,
+        .mvm_first = job->image_position * per_image,
     };
     const cim_mvm_trace profile = {NULL, NULL, job->profiles ? job->profiles[lp->crossbar] : NULL};
     if ((rc = cim_engine_mvm(h->ocl, &mvm, results, &profile, err)) != 0)

@@ -132,6 +132,7 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
                 .images = s->images + (size_t)k0 * image_size,
                 .n_images = nk,
                 .first_image = s->first_image + (uint32_t)k0,
+                .image_position = k0, /* each chip reads the run's images in order */
                 .trial_first = s->trial_first + (uint32_t)t0,
                 .n_trials = nt,
                 .mismatches = s->skip_layer_errors ? NULL : mismatches,

@@ -14,6 +14,7 @@
 
 typedef struct netref_image {
     uint32_t image_index, trial;
+    int64_t image_position;    /* in the chip's image order (read disturb) */
     uint64_t *const *profiles; /* per crossbar layer, or NULL */
 } netref_image;
 
@@ -34,8 +35,9 @@ static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *x, void 
     }
     cim_geometry_vectors(g, lp->gather, x, vectors);
     const cim_mvm_trace profile = {NULL, NULL, im->profiles ? im->profiles[lp->crossbar] : NULL};
-    if (cim_reference_mvm(&lp->xbar, g->weights, g->rows, g->cols, vectors, n_vectors,
-                          im->image_index * (uint32_t)n_vectors, im->trial, out, &profile) != 0) {
+    if (cim_reference_mvm_at(&lp->xbar, g->weights, g->rows, g->cols, vectors, n_vectors,
+                             im->image_index * (uint32_t)n_vectors,
+                             im->image_position * n_vectors, im->trial, out, &profile) != 0) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory", lp->layer->name);
         goto done;
     }
@@ -51,16 +53,23 @@ done:
 int cim_netref_image(const cim_plan *p, const uint8_t *pixels, uint32_t image_index, uint32_t trial,
                      int32_t *scores, cim_error *err)
 {
-    return cim_netref_image_profiled(p, pixels, image_index, trial, scores, NULL, err);
+    return cim_netref_image_at(p, pixels, image_index, image_index, trial, scores, NULL, err);
 }
 
 int cim_netref_image_profiled(const cim_plan *p, const uint8_t *pixels, uint32_t image_index,
                               uint32_t trial, int32_t *scores, uint64_t *const *profiles,
                               cim_error *err)
 {
+    return cim_netref_image_at(p, pixels, image_index, image_index, trial, scores, profiles, err);
+}
+
+int cim_netref_image_at(const cim_plan *p, const uint8_t *pixels, uint32_t image_index,
+                        int64_t image_position, uint32_t trial, int32_t *scores,
+                        uint64_t *const *profiles, cim_error *err)
+{
     const cim_model *m = p->model;
     static const cim_walk_steps steps = {crossbar_step, cim_walk_exact_one};
-    netref_image im = {image_index, trial, profiles};
+    netref_image im = {image_index, trial, image_position, profiles};
     int32_t *act[2] = {malloc(sizeof(int32_t) * (size_t)m->max_tensor),
                        malloc(sizeof(int32_t) * (size_t)m->max_tensor)};
     int cur = 0, rc;

@@ -32,4 +32,14 @@ int cim_netref_image_profiled(const cim_plan *p, const uint8_t *pixels, uint32_t
                               uint32_t trial, int32_t *scores, uint64_t *const *profiles,
                               cim_error *err);
 
+/* The general form: as cim_netref_image_profiled, with the image's position
+ * in the chip's image order given apart from its dataset index. With read
+ * disturb a chip's tiles drift over its reads, so image k of its order is
+ * read as MVMs k * V .. k * V + V - 1 of each layer's tiles (V the layer's
+ * input vectors per image); the two functions above take the position to be
+ * the index. */
+int cim_netref_image_at(const cim_plan *p, const uint8_t *pixels, uint32_t image_index,
+                        int64_t image_position, uint32_t trial, int32_t *scores,
+                        uint64_t *const *profiles, cim_error *err);
+
 #endif /* CIM_NETREF_H */
