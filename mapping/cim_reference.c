@@ -231,3 +231,32 @@ int cim_reference_mvm_at(const cim_xbar *x, const int8_t *w, int32_t rows, int32
     free(drift);
     return 0;
 }
+
+int cim_reference_disturb_counters(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
+                                   int64_t n_mvms, cim_disturb_counters *sum, int64_t *tiles)
+{
+    const int32_t tiles_m = cim_tiles(rows, x->xbar_m), tiles_n = cim_tiles(cols, x->xbar_n);
+    cim_disturb_schedule sched;
+    sum->write = sum->refresh_xbar = sum->refresh_cell = sum->cycles = 0;
+    *tiles = (int64_t)tiles_m * tiles_n;
+    if (!cim_xbar_has_disturb(x) || cim_disturb_schedule_build(&sched, &x->disturb, n_mvms) != 0)
+        return -1;
+    int rc = 0;
+    for (int32_t tm = 0; tm < tiles_m && rc == 0; ++tm) {
+        for (int32_t tn = 0; tn < tiles_n && rc == 0; ++tn) {
+            cim_disturb_cells cells = {0, 0, 0};
+            cim_disturb_counters c;
+            for (int32_t m = tm * x->xbar_m; m < rows && m < (tm + 1) * x->xbar_m; ++m)
+                for (int32_t n = tn * x->xbar_n; n < cols && n < (tn + 1) * x->xbar_n; ++n)
+                    cim_disturb_count_weight(x->mapping, w[(size_t)m * cols + n], &cells);
+            if ((rc = cim_disturb_counters_at(&sched, n_mvms, &cells, &c)) == 0) {
+                sum->write += c.write;
+                sum->refresh_xbar += c.refresh_xbar;
+                sum->refresh_cell += c.refresh_cell;
+                sum->cycles += c.cycles;
+            }
+        }
+    }
+    cim_disturb_schedule_free(&sched);
+    return rc;
+}

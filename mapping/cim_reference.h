@@ -57,6 +57,14 @@ void cim_reference_read_tile_columns(const cim_xbar *x, const int8_t *w, int32_t
 int cim_reference_drift_reads(const cim_xbar *x, int64_t mvm_first, int32_t n_inputs,
                               cim_drift_read **reads);
 
+/* Read disturb: the counters (cim_disturb_counters) of a chip's tiles of
+ * matrix w after n_mvms reads each, summed over the tiles, and the number of
+ * tiles. The same for every chip (the schedule depends on neither data nor
+ * D2D); every cell of a tile is counted as programmed (stuck cells too).
+ * 0, or -1 when out of memory or without read disturb. */
+int cim_reference_disturb_counters(const cim_xbar *x, const int8_t *w, int32_t rows, int32_t cols,
+                                   int64_t n_mvms, cim_disturb_counters *sum, int64_t *tiles);
+
 /* As cim_reference_mvm, with the MVM index of input 0 given apart from its
  * C2C key: with read disturb, input i is MVM mvm_first + i of every tile of
  * the chip (which has seen MVMs 0 .. mvm_first + i - 1 since its

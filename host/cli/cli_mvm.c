@@ -41,6 +41,7 @@
 #include "cim_ocl.h"
 #include "cim_provenance.h"
 #include "cli.h"
+#include "cli_disturb.h"
 #include "cli_profile.h"
 #include "h5_mvm.h"
 
@@ -76,6 +77,7 @@ typedef struct mvm_run {
     cim_outfile out; /* the claimed --out (cim_outfile.h) */
     cim_h5_mvm *h5;
     cim_cli_progress prog;
+    cim_cli_disturb disturb; /* read-disturb counters per chip (read_disturb) */
 } mvm_run;
 
 enum {
@@ -397,8 +399,10 @@ static int open_outputs(mvm_run *run, int argc, char **argv, cim_error *err)
         return rc;
     run->ocl_open = 1;
     cim_provenance_set_device(&run->prov, &run->ocl);
-    if (!o->out_path)
-        return 0;
+    if ((rc = cim_cli_disturb_mvm(&run->disturb, &run->xbar, run->w.data, run->w.rows,
+                                  run->w.cols, run->x.rows, err)) != 0 ||
+        !o->out_path)
+        return rc;
     config_json = cim_config_to_json(&run->cfg);
     if (!config_json)
         return cim_error_set(err, CIM_ERR_NOMEM, "mvm: out of memory");
@@ -421,6 +425,7 @@ static int open_outputs(mvm_run *run, int argc, char **argv, cim_error *err)
             .tiles_n = run->tiles_n,
             .n_convs = run->n_convs,
             .profile = run->xbar.profile.bins > 0 ? &profile : NULL,
+            .disturb = run->disturb.report.n_layers ? &run->disturb.report : NULL,
         };
         rc = cim_h5_mvm_create(&spec, &run->h5, err);
     }
@@ -495,6 +500,7 @@ static int run_trials(mvm_run *run, cim_error *err)
         cim_cli_progress_end(&run->prog);
         cim_cli_profiles_print(&all, stderr);
     }
+    cim_cli_disturb_print(&run->disturb, stderr); /* stdout holds the results only */
     if (fflush(stdout) != 0 || ferror(stdout))
         rc = cim_error_set(err, CIM_ERR_IO, "mvm: writing the results to standard output failed");
 done:
@@ -531,6 +537,7 @@ static void release(mvm_run *run)
         cim_config_free(&run->cfg);
     free(run->w.data);
     free(run->x.data);
+    cim_cli_disturb_free(&run->disturb);
 }
 
 int cim_cli_mvm(int argc, char **argv)

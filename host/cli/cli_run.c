@@ -34,6 +34,7 @@
 #include "cim_signal.h"
 #include "cim_stats.h"
 #include "cli.h"
+#include "cli_disturb.h"
 #include "cli_profile.h"
 #include "h5_run.h"
 
@@ -47,9 +48,10 @@
 typedef struct run_options {
     const char *model, *data, *split, *config, *mapping, *out, *device;
     uint64_t images, first_image, trials, trial_offset, seed;
-    double yield_target, lrs_noise, hrs_noise, w_res, v_read, saf_hrs, saf_lrs;
+    double yield_target, lrs_noise, hrs_noise, w_res, v_read, saf_hrs, saf_lrs, t_read;
     int has_yield, has_lrs_noise, has_hrs_noise, adc_bits, c2c, trace, resume, force;
-    int has_w_res, has_v_read, has_saf_hrs, has_saf_lrs;
+    int has_w_res, has_v_read, has_saf_hrs, has_saf_lrs, has_t_read;
+    int read_disturb; /* 0: as the config; 1 + CIM_DISTURB_*: --read-disturb */
     cim_pixel_layers first_layer;
     cim_pipeline pipeline;
 } run_options;
@@ -73,6 +75,7 @@ typedef struct run_state {
     int interrupted;         /* the signal that stopped the run, or 0 */
     cim_cli_progress prog;
     cim_cli_profiles prof; /* ADC input profiles (adc_profile), summed over trials */
+    cim_cli_disturb disturb; /* read-disturb counters per chip (read_disturb) */
 } run_state;
 
 /* The run's defaults, from the default config itself, so --help cannot
@@ -117,6 +120,7 @@ static void usage(FILE *out)
           "                    [--config CFG.json] [--mapping NAME] [--adc-bits B]\n"
           "                    [--lrs-noise U] [--hrs-noise U] [--c2c]\n"
           "                    [--w-res OHM] [--v-read V]\n"
+          "                    [--read-disturb OFF|SOFTWARE|CELL_BASED] [--t-read S]\n"
           "                    [--saf-hrs P] [--saf-lrs P]\n"
           "                    [--first-layer host|crossbar] [--pipeline auto|host|device]\n"
           "                    [--yield-target A] [--out R.h5 [--trace] [--resume] [--force]]\n"
@@ -158,7 +162,12 @@ static void usage(FILE *out)
         "  --c2c              turns C2C (a fresh deviation per read) on\n"
         "  --w-res OHM        bit-line IR drop on (parasitics), with this wire resistance per\n"
         "                     segment (0..1e9 ohm; 0: ideal wires)\n"
-        "  --v-read V         read voltage, < 0 (IR drop uses |V_read|)\n"
+        "  --v-read V         read voltage, < 0 (IR drop and read disturb use |V_read|)\n"
+        "  --read-disturb S   read disturb on, with mitigation strategy S: OFF, SOFTWARE\n"
+        "                     (read_disturb_mitigation_fp) or CELL_BASED\n"
+        "                     (read_disturb_update_tolerance); each chip reads the images\n"
+        "                     in order\n"
+        "  --t-read S         duration of one read in s (read disturb), > 0\n"
         "  --saf-hrs P        probability that a cell is stuck at HRS (SAF_HRS, 0..1)\n"
         "  --saf-lrs P        probability that a cell is stuck at LRS (SAF_LRS, 0..1);\n"
         "                     SAF_HRS + SAF_LRS <= 1; faults apply in digital_only too\n"
@@ -218,6 +227,8 @@ enum {
     OPT_C2C,
     OPT_W_RES,
     OPT_V_READ,
+    OPT_READ_DISTURB,
+    OPT_T_READ,
     OPT_YIELD,
     OPT_OUT,
     OPT_TRACE,
@@ -246,6 +257,8 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
                                          {"c2c", no_argument, 0, OPT_C2C},
                                          {"w-res", required_argument, 0, OPT_W_RES},
                                          {"v-read", required_argument, 0, OPT_V_READ},
+                                         {"read-disturb", required_argument, 0, OPT_READ_DISTURB},
+                                         {"t-read", required_argument, 0, OPT_T_READ},
                                          {"saf-hrs", required_argument, 0, OPT_SAF_HRS},
                                          {"saf-lrs", required_argument, 0, OPT_SAF_LRS},
                                          {"yield-target", required_argument, 0, OPT_YIELD},
@@ -391,6 +404,27 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
                                      a);
             o->has_v_read = 1;
             break;
+        case OPT_READ_DISTURB:
+            if (strcmp(a, "OFF") == 0)
+                o->read_disturb = 1 + CIM_DISTURB_OFF;
+            else if (strcmp(a, "SOFTWARE") == 0)
+                o->read_disturb = 1 + CIM_DISTURB_SOFTWARE;
+            else if (strcmp(a, "CELL_BASED") == 0)
+                o->read_disturb = 1 + CIM_DISTURB_CELL_BASED;
+            else
+                return cim_error_set(err, CIM_ERR_USAGE,
+                                     "run: --read-disturb '%s': expected OFF, SOFTWARE or "
+                                     "CELL_BASED",
+                                     a);
+            break;
+        case OPT_T_READ:
+            if (parse_double(a, 0, 1e6, &o->t_read) != 0 || !(o->t_read > 0))
+                return cim_error_set(err, CIM_ERR_USAGE,
+                                     "run: --t-read '%s': expected the duration of one read in s, "
+                                     "> 0",
+                                     a);
+            o->has_t_read = 1;
+            break;
         case OPT_YIELD:
             if (parse_double(a, 0, 1, &o->yield_target) != 0)
                 return cim_error_set(err, CIM_ERR_USAGE,
@@ -439,6 +473,12 @@ static int build_config(run_state *r, cim_error *err)
     }
     if (o->has_v_read)
         r->cfg.v_read = o->v_read;
+    if (o->read_disturb) {
+        r->cfg.read_disturb = 1;
+        r->cfg.read_disturb_mitigation_strategy = o->read_disturb - 1;
+    }
+    if (o->has_t_read)
+        r->cfg.t_read = o->t_read;
     if (o->has_saf_hrs)
         r->cfg.saf_hrs = o->saf_hrs;
     if (o->has_saf_lrs)
@@ -468,7 +508,9 @@ static int load_inputs(run_state *r, cim_error *err)
         (rc = cim_plan_init(&r->digital, &r->model, &r->cfg, o->seed, o->first_layer, err)) != 0)
         return rc;
     cim_plan_make_digital(&r->digital);
-    if ((rc = cim_cli_profiles_init(&r->prof, &r->plan, err)) != 0)
+    if ((rc = cim_cli_disturb_network(&r->disturb, &r->plan, r->data.count,
+                                      (int64_t)r->o.first_image, err)) != 0 ||
+        (rc = cim_cli_profiles_init(&r->prof, &r->plan, err)) != 0)
         return rc;
     if (r->plan.n_crossbar == 0)
         return cim_error_set(
@@ -612,6 +654,8 @@ static void print_pipeline(const run_state *r)
         taken = "host (C2C)";
     else if (cim_xbar_has_ladder(&r->plan.layers[r->plan.first_crossbar].xbar))
         taken = "host (IR drop)";
+    else if (cim_xbar_has_disturb(&r->plan.layers[r->plan.first_crossbar].xbar))
+        taken = "host (read disturb)";
     else if (p == CIM_PIPELINE_AUTO && r->ocl.cpu_style)
         taken = "host (CPU device)";
     printf("pipeline: %s%s%s\n", names[p], taken ? " -> " : "", taken ? taken : "");
@@ -659,6 +703,15 @@ static void print_banner(const run_state *r)
                x0->xbar_n);
     else if (!c->digital && c->parasitics)
         printf("IR drop: off (w_res 0: ideal wires)\n");
+    if (cim_xbar_has_disturb(x0)) {
+        static const char *const strategies[] = {"OFF", "SOFTWARE", "CELL_BASED"};
+        printf("read disturb: mitigation %s, V_read %g V, t_read %g s, updates every %d reads, "
+               "%s drift, cells of %d cycles; each chip reads images %llu.. in order\n",
+               strategies[c->read_disturb_mitigation_strategy], c->v_read, c->t_read,
+               c->read_disturb_update_freq,
+               c->read_disturb_model == CIM_DRIFT_PHYSICAL ? "PHYSICAL" : "LIBRARY",
+               c->read_disturb_initial_cycles, (unsigned long long)r->o.first_image);
+    }
     if (c->saf_hrs > 0 || c->saf_lrs > 0)
         printf("stuck-at faults: %g of the cells at HRS, %g at LRS\n", c->saf_hrs, c->saf_lrs);
     print_adc(r);
@@ -763,7 +816,8 @@ static int open_results(run_state *r, double yield_target, cim_error *err)
             .layer_names = names,
             .trace = r->o.trace,
             .labels = r->data.labels,
-            .profiles = r->prof.n ? r->prof.shape : NULL};
+            .profiles = r->prof.n ? r->prof.shape : NULL,
+            .disturb = r->disturb.report.n_layers ? &r->disturb.report : NULL};
         const char *old = cim_outfile_old_partial(&r->out);
         if (old && (rc = cim_h5_run_read_partial(old, &meta, &prior, err)) != 0)
             goto done;
@@ -866,6 +920,7 @@ static void release(run_state *r)
     cim_provenance_free(&r->prov);
     free(r->correct);
     cim_cli_profiles_free(&r->prof);
+    cim_cli_disturb_free(&r->disturb);
     cim_plan_free(&r->plan);
     cim_plan_free(&r->digital);
     cim_dataset_free(&r->data);
@@ -933,6 +988,7 @@ int cim_cli_run(int argc, char **argv, int first)
                             &err)) == 0 &&
         (!r.h5 || (rc = cim_h5_run_finish(r.h5, &summary, r.digital_correct, &err)) == 0)) {
         print_summary(&summary, r.digital_correct);
+        cim_cli_disturb_print(&r.disturb, stdout);
         cim_cli_profiles_print(&r.prof, stderr);
     }
     if (rc != 0)

@@ -63,6 +63,8 @@ static int create_layout(cim_h5_mvm *h, const cim_h5_mvm_spec *s, cim_error *err
     if (s->profile && (rc = cim_h5_profile_create(f, 1, profile_names, s->profile, s->n_trials,
                                                   &h->profile, err)) != 0)
         return rc;
+    if (s->disturb && (rc = cim_h5_disturb_write(f, s->disturb, err)) != 0)
+        return rc;
     if (!s->trace)
         return 0;
     if ((rc = cim_h5file_trial_dataset(f, root, "column_current", H5T_STD_I32LE, 5, trace_dims, 0,

@@ -14,6 +14,8 @@
  *   adc_output       int64 [T][I][tiles_n][n_convs][M], attributes dims,
  *                    description: A(J,k,o) of docs/semantics.md per conversion
  *   with adc_profile: /profile/mvm (h5_profile.h), per trial and summed
+ *   with read disturb: /read_disturb (h5_disturb.h): the chips' counters;
+ *                    input line k is MVM k of every tile of a chip
  * Per-trial datasets are chunked along whole trials (one trial per chunk, or
  * several small trials up to 64 KiB) and deflate-compressed when large, so one
  * trial loads without the rest.
@@ -36,6 +38,7 @@
 #include "cim_outfile.h"
 #include "cim_provenance.h"
 #include "cim_reference.h"
+#include "h5_disturb.h"
 
 #define CIM_H5_MVM_FORMAT "cimgpu-mvm"
 #define CIM_H5_MVM_FORMAT_VERSION 1
@@ -57,6 +60,7 @@ typedef struct cim_h5_mvm_spec {
     int trace; /* 1: create column_current and adc_output */
     int32_t tiles_n, n_convs;
     const cim_adc_profile *profile; /* the ADC input profile of layer "mvm", or NULL */
+    const cim_disturb_report *disturb; /* read disturb: /read_disturb (layer "mvm"), or NULL */
 } cim_h5_mvm_spec;
 
 /* Creates the file in spec->out with its attributes, weights, inputs and the

@@ -206,6 +206,8 @@ int cim_h5_run_create(const cim_h5_run_meta *m, cim_h5_run **out, cim_error *err
          (rc = cim_h5_profile_create(w->file, m->n_layers, m->layer_names, m->profiles, m->trials,
                                      &w->profile, err)) == 0))
         rc = create_summary(w, err);
+    if (rc == 0 && m->disturb)
+        rc = cim_h5_disturb_write(w->file, m->disturb, err);
     if (rc != 0) {
         cim_h5_run_discard(w);
         return rc;

@@ -55,6 +55,8 @@
  *
  * /profile (group, only with meta->profiles): the ADC input profile of each
  *   crossbar layer, per trial and summed (layout in h5_profile.h).
+ * /read_disturb (group, only with meta->disturb): the chips' read-disturb
+ *   counters per crossbar layer and their image order (h5_disturb.h).
  *
  * /trace (group, only with meta->trace), attribute first_image (int64)
  *   predictions  int16 [T][K]  predicted class of image first_image + k in
@@ -83,6 +85,7 @@
 #include "cim_outfile.h"
 #include "cim_provenance.h"
 #include "cim_stats.h"
+#include "h5_disturb.h"
 
 #define CIM_H5_RUN_FORMAT "cimgpu-run"
 #define CIM_H5_RUN_FORMAT_VERSION 1
@@ -118,6 +121,9 @@ typedef struct cim_h5_run_meta {
     /* ADC input profiles (h5_profile.h): L entries (range and bins; their
      * counts unused) for /profile, or NULL: no /profile. */
     const cim_adc_profile *profiles;
+    /* Read disturb (h5_disturb.h): the chips' counters for /read_disturb, or
+     * NULL: no /read_disturb. */
+    const cim_disturb_report *disturb;
 } cim_h5_run_meta;
 
 /* Checks meta, creates the file in meta->out with the root attributes, the
