@@ -29,8 +29,7 @@ static int layer(cim_cli_disturb *d, int32_t c, const char *name, const cim_xbar
     d->names[c] = name;
     d->mvms[c] = mvms;
     if (cim_reference_disturb_counters(x, w, rows, cols, mvms, &d->counters[c], &d->tiles[c]) != 0)
-        return cim_error_set(err, CIM_ERR_NOMEM, "read disturb: out of memory for layer %s",
-                             name);
+        return cim_error_set(err, CIM_ERR_NOMEM, "read disturb: out of memory for layer %s", name);
     return 0;
 }
 

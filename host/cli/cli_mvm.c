@@ -399,8 +399,8 @@ static int open_outputs(mvm_run *run, int argc, char **argv, cim_error *err)
         return rc;
     run->ocl_open = 1;
     cim_provenance_set_device(&run->prov, &run->ocl);
-    if ((rc = cim_cli_disturb_mvm(&run->disturb, &run->xbar, run->w.data, run->w.rows,
-                                  run->w.cols, run->x.rows, err)) != 0 ||
+    if ((rc = cim_cli_disturb_mvm(&run->disturb, &run->xbar, run->w.data, run->w.rows, run->w.cols,
+                                  run->x.rows, err)) != 0 ||
         !o->out_path)
         return rc;
     config_json = cim_config_to_json(&run->cfg);

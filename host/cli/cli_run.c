@@ -74,7 +74,7 @@ typedef struct run_state {
     int64_t digital_correct; /* the noise-free chip's */
     int interrupted;         /* the signal that stopped the run, or 0 */
     cim_cli_progress prog;
-    cim_cli_profiles prof; /* ADC input profiles (adc_profile), summed over trials */
+    cim_cli_profiles prof;   /* ADC input profiles (adc_profile), summed over trials */
     cim_cli_disturb disturb; /* read-disturb counters per chip (read_disturb) */
 } run_state;
 

@@ -36,8 +36,8 @@ static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *x, void 
     cim_geometry_vectors(g, lp->gather, x, vectors);
     const cim_mvm_trace profile = {NULL, NULL, im->profiles ? im->profiles[lp->crossbar] : NULL};
     if (cim_reference_mvm_at(&lp->xbar, g->weights, g->rows, g->cols, vectors, n_vectors,
-                             im->image_index * (uint32_t)n_vectors,
-                             im->image_position * n_vectors, im->trial, out, &profile) != 0) {
+                             im->image_index * (uint32_t)n_vectors, im->image_position * n_vectors,
+                             im->trial, out, &profile) != 0) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory", lp->layer->name);
         goto done;
     }

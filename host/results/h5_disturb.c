@@ -40,9 +40,8 @@ int cim_h5_disturb_write(cim_h5file *f, const cim_disturb_report *r, cim_error *
     const struct {
         const char *name;
         const int64_t *data;
-    } sets[] = {{"mvms", r->mvms},           {"tiles", r->tiles},
-                {"write", cols[0]},          {"refresh_xbar", cols[1]},
-                {"refresh_cell", cols[2]},   {"cycles", cols[3]}};
+    } sets[] = {{"mvms", r->mvms},         {"tiles", r->tiles},       {"write", cols[0]},
+                {"refresh_xbar", cols[1]}, {"refresh_cell", cols[2]}, {"cycles", cols[3]}};
     const cim_h5_value attrs[] = {
         {"layers", CIM_H5_STRINGS, r->names, (hsize_t)L, NULL},
         {"image_order", CIM_H5_STRING, r->image_order ? r->image_order : "", 0, NULL},

@@ -28,11 +28,11 @@
 
 typedef struct cim_disturb_report {
     int32_t n_layers;
-    const char *const *names;            /* [L] */
-    const int64_t *mvms;                 /* [L] MVMs each tile reads per chip */
-    const int64_t *tiles;                /* [L] */
+    const char *const *names;             /* [L] */
+    const int64_t *mvms;                  /* [L] MVMs each tile reads per chip */
+    const int64_t *tiles;                 /* [L] */
     const cim_disturb_counters *counters; /* [L] per chip, the layer's tiles summed */
-    const char *image_order;             /* the image_order attribute */
+    const char *image_order;              /* the image_order attribute */
 } cim_disturb_report;
 
 /* Writes the group; 0 or CIM_ERR_IO / CIM_ERR_USAGE (n_layers < 1). */

@@ -59,7 +59,7 @@ typedef struct cim_h5_mvm_spec {
     int64_t n_trials;
     int trace; /* 1: create column_current and adc_output */
     int32_t tiles_n, n_convs;
-    const cim_adc_profile *profile; /* the ADC input profile of layer "mvm", or NULL */
+    const cim_adc_profile *profile;    /* the ADC input profile of layer "mvm", or NULL */
     const cim_disturb_report *disturb; /* read disturb: /read_disturb (layer "mvm"), or NULL */
 } cim_h5_mvm_spec;
 
