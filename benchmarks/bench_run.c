@@ -1,4 +1,4 @@
-/* bench_run.c -- throughput of the network Monte-Carlo (issue 3, docs/design.md
+/* bench_run.c -- throughput of the network Monte-Carlo (docs/design.md
  * §7-§8): the OpenCL executor against the plain-C reference network, in one
  * run. Not a test: it prints figures and ratios.
  *

@@ -11,7 +11,7 @@
  * Stuck-at faults and measured device distributions live in the programming
  * step (cim_cell_state, the table branch of CIM_DEFINE_PROGRAM_CELLS) and in
  * the per-cell read (cim_read_cells), so every path -- the reference, g,
- * the per-cell C2C path, the network chips -- shares them.
+ * the per-cell path, the network chips -- shares them.
  *
  * A weight w in {-1, 0, +1} occupies CIM_MAX_SLOTS cell slots (n_slots of
  * them used, cim_mappings.h); every function fills all CIM_MAX_SLOTS, an

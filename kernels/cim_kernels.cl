@@ -37,16 +37,19 @@
  * in the code: programming (cim_program_g / cim_program_raw: cells of a
  * trial), the column-currents step (the g-sum loops of cim_read_g and
  * cim_read_layer, the per-cell loop of cim_read_per_cell, cim_digital_current)
- * and conversion (cim_column_result[_lanes], cim_column.h). Where the
- * future models go:
- *   - bit-line IR drop (done): the column-currents step. A ladder is not a
- *     sum of per-weight contributions, so such reads take the per-cell path
- *     of cim_read_per_cell (programmed currents kept in `raw`, one column
- *     walked in row order) with the ladder in place of the sum; g stays for
- *     plain sums.
- *   - read disturb: a per-tile cell state that evolves across reads, i.e.
- *     `raw` becomes a read-write state buffer, updated after each read of the
- *     column-currents step (reads of one chip then run in image order).
+ * and conversion (cim_column_result[_lanes], cim_column.h). The device
+ * physics:
+ *   - bit-line IR drop: the column-currents step. A ladder is not a sum of
+ *     per-weight contributions, so such reads take the per-cell path of
+ *     cim_read_per_cell (programmed currents kept in `raw`, one column walked
+ *     in row order) with the ladder (cim_ladder.h) in place of the sum; g
+ *     stays for plain sums.
+ *   - read disturb: also the per-cell path. The drift is the same for every
+ *     tile, column and chip of a layer and depends on the read's MVM index
+ *     only (mapping/cim_disturb.h), so `raw` stays the chips' programming and
+ *     the host hands each input's drift entry (cim_drift_read) in a buffer;
+ *     cim_read_cells_fine turns programmed currents, refresh re-draws
+ *     (CIM_RNG_REFRESH) and the drift into each cell's current of the read.
  * Stuck-at faults and measured device distributions live in the programming
  * step -- the SAF words (CIM_RNG_SAF) and the cdf tables (cim_cdf.h) enter
  * cim_program_cells[_lanes] (cim_cells.h) -- and, for a stuck cell's read

@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cim_mapping.h"
+
 /* ---------------------------------------------------------------------------
  * The law
  */
@@ -121,7 +123,7 @@ void cim_disturb_count_weight(cim_mapping_id mapping, int w, cim_disturb_cells *
 {
     const cim_mapping_desc *d = &CIM_MAPPINGS[mapping];
     for (int s = 0; s < d->n_slots; ++s) {
-        const int lrs = d->slot_state[s][w + 1] == 1;
+        const int lrs = cim_mapping_cell_state(mapping, s, w) == 1;
         c->cells += 1;
         c->lrs += lrs;
         c->lrs_drifting += lrs && cim_disturb_slot_drifts(mapping, s);

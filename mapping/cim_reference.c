@@ -1,7 +1,7 @@
 /* cim_reference.c -- the reference MVM, written for clarity, not speed.
  *
- * Three steps per tile, each one function, so that a future model changes
- * one of them (docs/semantics.md; docs/HACKING.md for the models to come):
+ * Three steps per tile, each one function, so that a model changes one of
+ * them (docs/semantics.md; docs/HACKING.md, where each model lives):
  *   1. programming, cim_reference_program_tile: every cell's current for this
  *      trial (nominal current of its state plus its D2D deviation:
  *      cim_program_cells, cim_cells.h, shared with the kernels), or the
@@ -15,9 +15,12 @@
  *      zero; each conversion sums its terms (cim_conv_current, cim_cells.h,
  *      the kernels' term sum too), or, with bit-line IR drop, each of its
  *      physical columns walks its wire ladder row by row (cim_ladder.h) and
- *      the currents come in fine units. Read disturb makes `raw` a per-tile
- *      cell state that this step updates after each read instead of a
- *      constant.
+ *      the currents come in fine units. With read disturb each read takes its
+ *      drift entry (cim_drift_read, from the tile's schedule of
+ *      cim_disturb.h, the same for every tile and chip): drifting LRS cells
+ *      carry the drift of that read, refreshed cells their re-draws
+ *      (CIM_RNG_REFRESH); `raw` stays the chip's programming
+ *      (cim_read_cells_fine).
  *   3. conversion, cim_column_result() (cim_column_result_fine() for fine
  *      currents): ADC and recombination of one column's currents; the tile
  *      results of one output add as integers. ADC input profiling counts

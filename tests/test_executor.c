@@ -178,7 +178,7 @@ static void test_executor_matches_reference_network(void **state)
     }
 }
 
-/* Bit-line IR drop in both pipelines' per-cell reads against the plain-C
+/* Bit-line IR drop through the executor's per-cell reads against the plain-C
  * network: every mapping, with and without C2C, ideal and finite ADCs. */
 static void test_ir_drop_matches_reference_network(void **state)
 {

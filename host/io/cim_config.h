@@ -38,11 +38,15 @@
  *                     w_res nA must fit the ladder's fixed point           absent
  *   V_read            V, -10..10; < 0 required by parasitics and
  *                     read_disturb                                       absent
- *   read_disturb      bool; true is not supported yet                    false
+ *   read_disturb      bool: LRS drift over reads (analog mode)          false
  *   t_read, read_disturb_mitigation_fp,
  *   read_disturb_update_tolerance   numbers                             absent
  *   read_disturb_update_freq      integer >= 1                         1
  *   read_disturb_mitigation_strategy "OFF", "SOFTWARE", "CELL_BASED"   "OFF"
+ *   read_disturb_initial_cycles   integer >= 0: cycles of every cell
+ *                     before the programming                           0
+ *   read_disturb_model "LIBRARY" (a drifted cell carries nominal LRS g)
+ *                     or "PHYSICAL" (its programmed current times g)   "LIBRARY"
  *   SAF_HRS, SAF_LRS  stuck-at fault probabilities per physical cell,
  *                     0..1 each, SAF_HRS + SAF_LRS <= 1                0, 0
  *   device_cdf        {"HRS": [[I, P], ...], "LRS": [...]}: measured D2D
@@ -55,10 +59,6 @@
  *                     tables of lognormals (input only)
  *                     The three D2D forms may not give the same state twice;
  *                     any of them read over a base replaces its D2D tables.
- *   read_disturb_initial_cycles   integer >= 0: cycles of every cell
- *                     before the programming                           0
- *   read_disturb_model "LIBRARY" (a drifted cell carries nominal LRS g)
- *                     or "PHYSICAL" (its programmed current times g)   "LIBRARY"
  * Read disturb's parameters are checked when read_disturb is on in analog
  * mode (digital_only ignores them, as the reference does; so does
  * read_disturb off): t_read > 0 (s) required; V_read < 0 (V) required, also

@@ -7,12 +7,12 @@
  * remove, and is cleared by the rename, after which that name may belong to
  * someone else's run.
  *
- * The partial file: create_partial() makes "R.h5.partial" (an earlier
- * crash's partial file is truncated; issue 9 makes this exclusive), HDF5
- * then creates it with file locking where the file system can lock. finish
- * closes it, fsyncs it -- so that the rename never publishes a file whose
- * data is not yet on disk -- and renames it onto R.h5. A reader therefore
- * sees either the old R.h5 or a complete new one.
+ * The partial file: create opens HDF5 on the claimed output's new file
+ * (cim_outfile_make: a fresh temporary name, locked by this process), start
+ * switches it to SWMR and publishes it as "R.h5.partial". finish closes it,
+ * fsyncs it -- so that the rename never publishes a file whose data is not
+ * yet on disk -- and renames it onto R.h5. A reader therefore sees either
+ * the old R.h5 or a complete new one.
  *
  * Datasets: the handle keeps every per-trial dataset open (a growable table
  * of ids with their names for messages) and closes them all, then the file,

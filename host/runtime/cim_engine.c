@@ -390,7 +390,7 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
                       engine_bufs *bf, int32_t *out, const cim_mvm_trace *trace, cim_error *err)
 {
     const cim_xbar *x = job->xbar;
-    const int c2c = cim_xbar_reads_per_cell(x); /* the per-cell path */
+    const int per_cell = cim_xbar_reads_per_cell(x); /* C2C, IR drop, read disturb */
     const int vw = ocl->vector_width;
     const int64_t rows_pad = si->rows_pad;
     const size_t work_per_trial = work_bytes_per_trial(x, job->cols, rows_pad);
@@ -449,9 +449,9 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
         goto done;
     if ((rc = upload_adc_table(ocl, x, bf, err)) != 0 || (rc = upload_cdf(ocl, x, bf, err)) != 0 ||
         (rc = upload_cell_layout(ocl, job, si, rows_pad, bf, err)) != 0 ||
-        (c2c && (rc = upload_drift(ocl, job, bf, err)) != 0))
+        (per_cell && (rc = upload_drift(ocl, job, bf, err)) != 0))
         goto done;
-    if (c2c) {
+    if (per_cell) {
         bf->inputs = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, (size_t)si->input_rows * job->cols,
                                     job->inputs, "inputs", err);
         if (!bf->inputs) {
@@ -472,21 +472,22 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
             goto done;
         }
     }
-    if ((rc = cim_ocl_kernel(ocl, c2c ? "cim_program_raw" : "cim_program_g", &kprog, err)) != 0 ||
-        (rc = cim_ocl_kernel(ocl, c2c ? "cim_read_per_cell" : "cim_read_g", &kread, err)) != 0)
+    if ((rc = cim_ocl_kernel(ocl, per_cell ? "cim_program_raw" : "cim_program_g", &kprog, err)) !=
+            0 ||
+        (rc = cim_ocl_kernel(ocl, per_cell ? "cim_read_per_cell" : "cim_read_g", &kread, err)) != 0)
         goto done;
     {
         const cl_mem pargs[] = {bf->lp, bf->cp, bf->weights_t, bf->pos, bf->work, bf->cdf};
         const cl_mem rargs_g[] = {
             bf->lp,   bf->cp,        bf->work, bf->entries,       bf->entry_start, bf->tile_s,
             bf->sumw, bf->adc_table, bf->out,  bf->trace_current, bf->trace_adc,   bf->profile};
-        const cl_mem rargs_c2c[] = {bf->lp,        bf->cp,      bf->weights_t,     bf->pos,
-                                    bf->inputs,    bf->work,    bf->tile_s,        bf->sumw,
-                                    bf->adc_table, bf->out,     bf->trace_current, bf->trace_adc,
-                                    bf->cdf,       bf->profile, bf->drift};
+        const cl_mem rargs_cells[] = {bf->lp,        bf->cp,      bf->weights_t,     bf->pos,
+                                      bf->inputs,    bf->work,    bf->tile_s,        bf->sumw,
+                                      bf->adc_table, bf->out,     bf->trace_current, bf->trace_adc,
+                                      bf->cdf,       bf->profile, bf->drift};
         if ((rc = cim_ocl_set_args(kprog, 6, pargs, err)) != 0 ||
-            (rc = c2c ? cim_ocl_set_args(kread, 15, rargs_c2c, err)
-                      : cim_ocl_set_args(kread, 12, rargs_g, err)) != 0)
+            (rc = per_cell ? cim_ocl_set_args(kread, 15, rargs_cells, err)
+                           : cim_ocl_set_args(kread, 12, rargs_g, err)) != 0)
             goto done;
     }
     for (int32_t t0 = 0; t0 < job->n_trials; t0 += batch) {
@@ -505,13 +506,13 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
                 goto done;
         }
         if ((rc = cim_ocl_launch(ocl, kprog, "program kernel",
-                                 c2c ? (size_t)job->rows : (size_t)(rows_pad / vw),
+                                 per_cell ? (size_t)job->rows : (size_t)(rows_pad / vw),
                                  (size_t)job->cols, (size_t)bt,
                                  job->timing ? &job->timing->program_s : NULL, err)) != 0 ||
             (rc = cim_ocl_launch(
-                 ocl, kread, "read kernel", c2c ? (size_t)job->rows : (size_t)(rows_pad / vw),
-                 c2c ? (size_t)job->n_inputs
-                     : (size_t)((job->n_inputs + lp.inputs_per_item - 1) / lp.inputs_per_item),
+                 ocl, kread, "read kernel", per_cell ? (size_t)job->rows : (size_t)(rows_pad / vw),
+                 per_cell ? (size_t)job->n_inputs
+                          : (size_t)((job->n_inputs + lp.inputs_per_item - 1) / lp.inputs_per_item),
                  (size_t)bt, job->timing ? &job->timing->read_s : NULL, err)) != 0 ||
             (planes > 1 &&
              (rc = cim_ocl_launch(ocl, kfold, "fold kernel", (size_t)job->rows,
