@@ -59,20 +59,25 @@ static cim_config noisy_config_with(cim_mapping_id id, int c2c, int bits)
     return cfg;
 }
 
+/* noisy_config_with's crossbar with the keys of `json` read over it. */
+static cim_config noisy_config_over(cim_mapping_id id, int c2c, int bits, const char *json)
+{
+    cim_config base = noisy_config_with(id, c2c, bits), cfg;
+    cim_error err = {0, ""};
+    if (cim_config_parse_over(json, "test", &base, &cfg, &err) != 0)
+        fail_msg("%s", err.msg);
+    cim_config_free(&base);
+    return cfg;
+}
+
 /* The same crossbar (M = 3, N = 8: two-row mappings hold 4 inputs per tile,
  * TNN_IV/TNN_V one output) with bit-line IR drop strong enough to change
  * results: 200 ohm per segment at -0.2 V (1 mA per segment against column
  * currents of a few hundred uA). */
 static cim_config ir_drop_config(cim_mapping_id id, int c2c, int bits)
 {
-    cim_config base = noisy_config_with(id, c2c, bits), cfg;
-    cim_error err = {0, ""};
-    if (cim_config_parse_over("{\"N\": 8, \"parasitics\": true, \"w_res\": 200, "
-                              "\"V_read\": -0.2}",
-                              "test", &base, &cfg, &err) != 0)
-        fail_msg("%s", err.msg);
-    cim_config_free(&base);
-    return cfg;
+    return noisy_config_over(id, c2c, bits,
+                             "{\"N\": 8, \"parasitics\": true, \"w_res\": 200, \"V_read\": -0.2}");
 }
 
 /* The same crossbar with read disturb fast enough to act within the test's
@@ -80,18 +85,13 @@ static cim_config ir_drop_config(cim_mapping_id id, int c2c, int bits)
  * CELL_BASED tolerance 3 %), updates every 2 reads. */
 static cim_config read_disturb_config(cim_mapping_id id, int c2c, int bits, const char *strategy)
 {
-    cim_config base = noisy_config_with(id, c2c, bits), cfg;
-    cim_error err = {0, ""};
     char json[512];
     snprintf(json, sizeof json,
              "{\"read_disturb\": true, \"V_read\": -0.4, \"t_read\": 5e-5, "
              "\"read_disturb_update_freq\": 2, \"read_disturb_mitigation_strategy\": \"%s\", "
              "\"read_disturb_mitigation_fp\": 2, \"read_disturb_update_tolerance\": 0.03}",
              strategy);
-    if (cim_config_parse_over(json, "test", &base, &cfg, &err) != 0)
-        fail_msg("%s", err.msg);
-    cim_config_free(&base);
-    return cfg;
+    return noisy_config_over(id, c2c, bits, json);
 }
 
 static cim_config noisy_config(cim_mapping_id id, int finite)

@@ -31,17 +31,9 @@ typedef cim_test_device fixture;
 static int open_device(void **state, const char *vector_width, int gpu_style)
 {
     fixture *f = calloc(1, sizeof *f);
-    int rc;
-    if (vector_width)
-        setenv("CIMGPU_VECTOR_WIDTH", vector_width, 1);
-    else
-        unsetenv("CIMGPU_VECTOR_WIDTH");
-    rc = cim_test_open_device(&f->ocl, &f->have_device, "test_kernels");
-    unsetenv("CIMGPU_VECTOR_WIDTH");
-    if (f->have_device && gpu_style)
-        f->ocl.cpu_style = 0;
     *state = f;
-    return rc;
+    return cim_test_open_device_styled(&f->ocl, &f->have_device, "test_kernels", vector_width,
+                                       gpu_style);
 }
 
 static int setup_default(void **state)

@@ -54,15 +54,8 @@ typedef struct fixture {
 static int open_device(void **state, const char *vector_width, int gpu_style)
 {
     fixture *f = calloc(1, sizeof *f);
-    int rc;
-    if (vector_width)
-        setenv("CIMGPU_VECTOR_WIDTH", vector_width, 1);
-    else
-        unsetenv("CIMGPU_VECTOR_WIDTH");
-    rc = cim_test_open_device(&f->ocl, &f->have_device, "test_profile");
-    unsetenv("CIMGPU_VECTOR_WIDTH");
-    if (f->have_device && gpu_style)
-        f->ocl.cpu_style = 0;
+    int rc = cim_test_open_device_styled(&f->ocl, &f->have_device, "test_profile", vector_width,
+                                         gpu_style);
     if (rc == 0 && cim_test_make_scratch_dir(f->dir, sizeof f->dir, "profile") != 0)
         rc = -1;
     *state = f;

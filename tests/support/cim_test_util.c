@@ -285,6 +285,20 @@ int cim_test_open_device(cim_ocl *ocl, int *have_device, const char *suite)
     return err.code == CIM_ERR_NODEVICE ? 0 : -1;
 }
 
+int cim_test_open_device_styled(cim_ocl *ocl, int *have_device, const char *suite,
+                                const char *vector_width, int gpu_style)
+{
+    if (vector_width)
+        setenv("CIMGPU_VECTOR_WIDTH", vector_width, 1);
+    else
+        unsetenv("CIMGPU_VECTOR_WIDTH");
+    const int rc = cim_test_open_device(ocl, have_device, suite);
+    unsetenv("CIMGPU_VECTOR_WIDTH");
+    if (*have_device && gpu_style)
+        ocl->cpu_style = 0;
+    return rc;
+}
+
 int cim_test_device_setup(void **state, const char *suite)
 {
     cim_test_device *f = calloc(1, sizeof *f);

@@ -144,6 +144,13 @@ void cim_test_assert_near(double actual, double expected, double tol, const char
  * group fails). The reason is printed on stderr. */
 int cim_test_open_device(cim_ocl *ocl, int *have_device, const char *suite);
 
+/* As cim_test_open_device in a launch style: vector_width (NULL: the
+ * device's own) as CIMGPU_VECTOR_WIDTH while opening, and with gpu_style
+ * the GPU launch style (one column per work-item, columns fastest) even on
+ * a CPU device. */
+int cim_test_open_device_styled(cim_ocl *ocl, int *have_device, const char *suite,
+                                const char *vector_width, int gpu_style);
+
 /* Group fixtures of suites that run kernels and need nothing else: the
  * fixture is a cim_test_device (setup opens the device as above). */
 typedef struct cim_test_device {
