@@ -113,6 +113,15 @@ static inline int cim_xbar_reads_per_cell(const cim_xbar *x)
     return cim_xbar_has_c2c(x) || cim_xbar_has_ladder(x) || cim_xbar_has_disturb(x);
 }
 
+/* Whether the chips' reads are plain sums of per-weight contributions that
+ * differ from chip to chip: analog (or digital with stuck-at faults, whose
+ * chips differ too) and no per-cell reads. What the engine programs once per
+ * chip and the executor's device pipeline reads. */
+static inline int cim_xbar_plain_sum_chips(const cim_xbar *x)
+{
+    return !(x->column.digital && !cim_xbar_has_saf(x)) && !cim_xbar_reads_per_cell(x);
+}
+
 static inline int32_t cim_tiles(int32_t extent, int32_t tile)
 {
     return (extent + tile - 1) / tile;

@@ -1349,17 +1349,50 @@ static char *lines_from(const char *text, const char *first)
     return out;
 }
 
+/* The option texts that a subcommand's --help and the README must name. */
+typedef struct option_docs {
+    const char *subcommand, *list, *synopsis, *readme_synopsis;
+} option_docs;
+
+/* Every {"name", ...} entry of table[0 .. end) is in the option list, the
+ * synopsis (but --help) and the README's synopsis. The entries checked. */
+static int check_table_documented(const option_docs *d, const char *table, const char *end)
+{
+    int n = 0;
+    for (const char *at = strstr(table, "{\""); at && at < end; at = strstr(at + 2, "{\"")) {
+        const char *name = at + 2;
+        const size_t len = strcspn(name, "\"");
+        if (!lists_option(d->list, name, len))
+            fail_msg("%s --help: no entry for --%.*s in the option list", d->subcommand, (int)len,
+                     name);
+        if (len == 4 && strncmp(name, "help", 4) == 0)
+            continue;
+        if (!names_option(d->synopsis, name, len))
+            fail_msg("%s --help: the synopsis lacks --%.*s:\n%s", d->subcommand, (int)len, name,
+                     d->synopsis);
+        if (!names_option(d->readme_synopsis, name, len))
+            fail_msg("README: the %s synopsis lacks --%.*s:\n%s", d->subcommand, (int)len, name,
+                     d->readme_synopsis);
+        ++n;
+    }
+    return n;
+}
+
 /* Every long option that a subcommand's getopt table (`source`, read from
  * the tree) accepts appears in the synopsis of its --help (the text before
  * the first empty line), in its option list (after "Options:" or
  * "Required:") and in the README's synopsis block, the lines from the one
  * that starts `readme_heading` (with its newline) to the end of the code
- * block (--help only in the option list). */
-static void check_options_documented(const fixture *f, const char *subcommand, const char *source,
-                                     const char *readme_heading)
+ * block (--help only in the option list). A table that holds
+ * CIM_CLI_NETWORK_OPTIONS holds the entries of that macro in
+ * host/cli/cli.h too, the options the network commands share. Returns how
+ * many options of the shared macro the table holds (0 without it). */
+static int check_options_documented(const fixture *f, const char *subcommand, const char *source,
+                                    const char *readme_heading)
 {
     char path[CIM_TEST_PATH_MAX];
     run_result r;
+    int shared = 0;
     snprintf(path, sizeof path, "%s/%s", CIM_SOURCE_DIR, source);
     char *code = cim_test_read_file(path);
     char *readme = cim_test_read_file(CIM_SOURCE_DIR "/README.md");
@@ -1382,22 +1415,18 @@ static void check_options_documented(const fixture *f, const char *subcommand, c
     if (!table_end || (null_end && null_end < table_end))
         table_end = null_end;
     assert_non_null(table_end);
-    int n = 0;
-    for (const char *at = strstr(table, "{\""); at && at < table_end; at = strstr(at + 2, "{\"")) {
-        const char *name = at + 2;
-        const size_t len = strcspn(name, "\"");
-        if (!lists_option(list, name, len))
-            fail_msg("%s --help: no entry for --%.*s in the option list", subcommand, (int)len,
-                     name);
-        if (len == 4 && strncmp(name, "help", 4) == 0)
-            continue;
-        if (!names_option(synopsis, name, len))
-            fail_msg("%s --help: the synopsis lacks --%.*s:\n%s", subcommand, (int)len, name,
-                     synopsis);
-        if (!names_option(readme_synopsis, name, len))
-            fail_msg("README: the %s synopsis lacks --%.*s:\n%s", subcommand, (int)len, name,
-                     readme_synopsis);
-        ++n;
+    const option_docs docs = {subcommand, list, synopsis, readme_synopsis};
+    int n = check_table_documented(&docs, table, table_end);
+    const char *macro = strstr(table, "CIM_CLI_NETWORK_OPTIONS");
+    if (macro && macro < table_end) {
+        char *header = cim_test_read_file(CIM_SOURCE_DIR "/host/cli/cli.h");
+        const char *def = strstr(header, "#define CIM_CLI_NETWORK_OPTIONS");
+        assert_non_null(def);
+        const char *def_end = strstr(def, "clang-format on");
+        assert_non_null(def_end);
+        shared = check_table_documented(&docs, def, def_end);
+        n += shared;
+        free(header);
     }
     assert_true(n >= 7); /* the table was found and read */
     free(synopsis);
@@ -1405,15 +1434,19 @@ static void check_options_documented(const fixture *f, const char *subcommand, c
     free(readme);
     free(code);
     result_free(&r);
+    return shared;
 }
 
 static void test_synopsis_lists_every_option(void **state)
 {
-    check_options_documented(*state, "run", "host/cli/cli_run.c", "\ncimgpu [run] [--model");
-    check_options_documented(*state, "mvm", "host/cli/cli_mvm.c",
-                             "\ncimgpu mvm --config CFG.json --weights");
-    check_options_documented(*state, "calibrate", "host/cli/cli_calibrate.c",
-                             "\ncimgpu calibrate [--model");
+    /* run and calibrate share the network options, crossbar flags included */
+    assert_true(check_options_documented(*state, "run", "host/cli/cli_run.c",
+                                         "\ncimgpu [run] [--model") >= 21);
+    assert_int_equal(check_options_documented(*state, "mvm", "host/cli/cli_mvm.c",
+                                              "\ncimgpu mvm --config CFG.json --weights"),
+                     0);
+    assert_true(check_options_documented(*state, "calibrate", "host/cli/cli_calibrate.c",
+                                         "\ncimgpu calibrate [--model") >= 21);
 }
 
 /* ---- what `cimgpu run` prints and its config ------------------------- */
@@ -1529,6 +1562,208 @@ static void test_run_banner_says_what_runs(void **state)
     result_free(&r);
 }
 
+/* ---- the options `run` and `calibrate` share --------------------------- */
+
+/* A bad value of a shared option is the same error line from both commands,
+ * but for the subcommand's name; the bounds are the config keys'. So are an
+ * unknown option and a left-over argument. */
+static void test_network_options_one_wording(void **state)
+{
+    const fixture *f = *state;
+    static const struct {
+        const char *option, *value, *names;
+    } cases[] = {
+        {"--images", "0", "a count of at least 1"},
+        {"--first-image", "x", "an image index"},
+        {"--seed", "-1", "from 0 to 18446744073709551615"},
+        {"--adc-bits", "17", "0 (ideal) or 1..16"},
+        {"--first-layer", "cpu", "host or crossbar"},
+        {"--lrs-noise", "10001", "from 0 to 10000"},
+        {"--hrs-noise", "-1", "from 0 to 10000"},
+        {"--w-res", "2e9", "wire resistance in ohm from 0 to 1e+09"},
+        {"--v-read", "0", "from -10 to below 0 V"},
+        {"--v-read", "-11", "from -10 to below 0 V"},
+        {"--read-disturb", "ON", "OFF, SOFTWARE or CELL_BASED"},
+        {"--t-read", "0", "> 0"},
+        {"--saf-hrs", "1.5", "a probability from 0 to 1"},
+        {"--saf-lrs", "-0.1", "a probability from 0 to 1"},
+        {"--bogus", NULL, "is unknown"},
+        {"stray", NULL, "unexpected argument 'stray'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
+        run_result r[2];
+        static const char *const commands[] = {"run", "calibrate"};
+        for (int k = 0; k < 2; ++k) {
+            run(f, &r[k], commands[k], cases[i].option, cases[i].value, NULL);
+            assert_error_line(&r[k], 2, commands[k], cases[i].option, cases[i].names, NULL);
+        }
+        /* "cimgpu: run: ..." against "cimgpu: calibrate: ..." */
+        const char *run_rest = strstr(r[0].err, "run");
+        const char *cal_rest = strstr(r[1].err, "calibrate");
+        assert_non_null(run_rest);
+        assert_non_null(cal_rest);
+        char expected[1024];
+        snprintf(expected, sizeof expected, "%.*scalibrate%s", (int)(run_rest - r[0].err), r[0].err,
+                 run_rest + 3);
+        /* `cimgpu run --help` and `cimgpu calibrate --help` in the hint */
+        char *hint = strstr(expected, "cimgpu run --help");
+        if (hint) {
+            memmove(hint + strlen("cimgpu calibrate"), hint + strlen("cimgpu run"),
+                    strlen(hint + strlen("cimgpu run")) + 1);
+            memcpy(hint, "cimgpu calibrate", strlen("cimgpu calibrate"));
+        }
+        assert_string_equal(r[1].err, expected);
+        result_free(&r[0]);
+        result_free(&r[1]);
+    }
+}
+
+/* The calibration config's adc_calib_info profile of 004_conv2d: its mean
+ * (uA). text: the file calibrate wrote. */
+static double profile_mean(const char *text)
+{
+    cJSON *doc = cJSON_Parse(text);
+    assert_non_null(doc);
+    const cJSON *info = cJSON_GetObjectItemCaseSensitive(doc, "adc_calib_info");
+    const cJSON *layer = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(info, "profiles"), "004_conv2d");
+    const cJSON *mean = cJSON_GetObjectItemCaseSensitive(layer, "mean");
+    assert_true(cJSON_IsNumber(mean));
+    const double v = mean->valuedouble;
+    cJSON_Delete(doc);
+    return v;
+}
+
+static double number_key(const cJSON *doc, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, key);
+    if (!cJSON_IsNumber(v))
+        fail_msg("no number \"%s\" in the calibration config", key);
+    return v->valuedouble;
+}
+
+static int true_key(const cJSON *doc, const char *key)
+{
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, key));
+}
+
+/* `cimgpu calibrate` takes run's crossbar flags: the config it writes
+ * records them (its keys are the profiled crossbar's), and they change the
+ * chips profiled. */
+static void test_calibrate_takes_the_crossbar_flags(void **state)
+{
+    const fixture *f = *state;
+    char plain[CIM_TEST_PATH_MAX], flags[CIM_TEST_PATH_MAX], disturb[CIM_TEST_PATH_MAX],
+        soft[CIM_TEST_PATH_MAX];
+    run_result r;
+    NEED_DEVICE(f);
+    scratch(f, "cal_plain.json", plain);
+    scratch(f, "cal_flags.json", flags);
+    scratch(f, "cal_disturb.json", disturb);
+    scratch(f, "cal_soft.json", soft);
+    run(f, &r, "calibrate", "--adc-bits", "4", "--images", "3", "--out", plain, NULL);
+    assert_success(&r);
+    result_free(&r);
+    {
+        const char *const args[] = {"calibrate", "--adc-bits",  "4",    "--images",
+                                    "3",         "--w-res",     "1",    "--saf-lrs",
+                                    "0.3",       "--saf-hrs",   "0.02", "--lrs-noise",
+                                    "2",         "--hrs-noise", "0.5",  "--c2c",
+                                    "--out",     flags,         NULL};
+        run_argv(f, &r, args);
+        assert_success(&r);
+        result_free(&r);
+    }
+    char *text = cim_test_read_file(flags);
+    cJSON *doc = cJSON_Parse(text);
+    assert_non_null(doc);
+    assert_true(true_key(doc, "parasitics"));
+    assert_true(number_key(doc, "w_res") == 1);
+    assert_true(number_key(doc, "SAF_LRS") == 0.3);
+    assert_true(number_key(doc, "SAF_HRS") == 0.02);
+    assert_true(number_key(doc, "LRS_NOISE") == 2 && number_key(doc, "LRS_NOISE_C2C") == 2);
+    assert_true(number_key(doc, "HRS_NOISE") == 0.5 && number_key(doc, "HRS_NOISE_C2C") == 0.5);
+    assert_true(true_key(doc, "c2c_var"));
+    cJSON_Delete(doc);
+    /* a third of the cells stuck at LRS moves the profile: the flags reach the chips */
+    char *plain_text = cim_test_read_file(plain);
+    const double m0 = profile_mean(plain_text), m1 = profile_mean(text);
+    if (!(m0 != m1))
+        fail_msg("the profile mean of 004_conv2d is %g with and without the flags", m0);
+    free(plain_text);
+    free(text);
+
+    cim_test_write_text(soft, "{\"read_disturb_mitigation_fp\": 1.5}");
+    {
+        const char *const args[] = {"calibrate", "--adc-bits", "4",     "--images",
+                                    "2",         "--config",   soft,    "--read-disturb",
+                                    "SOFTWARE",  "--t-read",   "1e-6",  "--v-read",
+                                    "-0.4",      "--out",      disturb, NULL};
+        run_argv(f, &r, args);
+        assert_success(&r);
+        result_free(&r);
+    }
+    text = cim_test_read_file(disturb);
+    doc = cJSON_Parse(text);
+    assert_non_null(doc);
+    assert_true(true_key(doc, "read_disturb"));
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                            doc, "read_disturb_mitigation_strategy")),
+                        "SOFTWARE");
+    assert_true(number_key(doc, "t_read") == 1e-6);
+    assert_true(number_key(doc, "V_read") == -0.4);
+    cJSON_Delete(doc);
+    free(text);
+    /* a config check of the flags is calibrate's too */
+    run(f, &r, "calibrate", "--adc-bits", "4", "--saf-hrs", "0.6", "--saf-lrs", "0.6", NULL);
+    assert_error_line(&r, 2, "SAF_HRS + SAF_LRS <= 1", NULL);
+    result_free(&r);
+}
+
+/* The banner's pipeline line is the executor's choice with its reason. */
+#define DIGITAL "<a digital_only config>"
+static void test_run_banner_pipeline_reason(void **state)
+{
+    const fixture *f = *state;
+    char digital[CIM_TEST_PATH_MAX];
+    run_result r;
+    NEED_DEVICE(f);
+    scratch(f, "pipeline_digital.json", digital);
+    cim_test_write_text(digital, "{\"digital_only\": true}");
+    static const struct {
+        const char *args[12];
+        const char *line;
+    } cases[] = {
+        {{"--w-res", "1"}, "\npipeline: auto -> host (IR drop)\n"},
+        {{"--read-disturb", "OFF", "--t-read", "1e-6", "--v-read", "-0.4"},
+         "\npipeline: auto -> host (read disturb)\n"},
+        {{"--pipeline", "device", "--c2c"}, "\npipeline: device -> host (C2C)\n"},
+        {{"--pipeline", "host", "--c2c"}, "\npipeline: host\n"},
+        {{"--config", DIGITAL}, "\npipeline: auto -> host (digital chips)\n"},
+        /* digital chips with stuck-at faults differ: the device pipeline reads them */
+        {{"--config", DIGITAL, "--saf-lrs", "0.01", "--pipeline", "device"},
+         "\npipeline: device\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
+        const char *args[20] = {"run", "--trials", "1", "--images", "2"};
+        int n = 5;
+        for (int k = 0; k < 12 && cases[i].args[k]; ++k)
+            args[n++] = strcmp(cases[i].args[k], DIGITAL) == 0 ? digital : cases[i].args[k];
+        args[n] = NULL;
+        run_argv(f, &r, args);
+        assert_success(&r);
+        if (!strstr(r.out, cases[i].line))
+            fail_msg("no \"%s\" in:\n%s", cases[i].line + 1, r.out);
+        result_free(&r);
+    }
+    /* the default: the device pipeline, or the host's on a CPU device */
+    run(f, &r, "run", "--trials", "1", "--images", "2", NULL);
+    assert_success(&r);
+    assert_true(strstr(r.out, "\npipeline: auto -> host (CPU device)\n") ||
+                strstr(r.out, "\npipeline: auto -> device\n"));
+    result_free(&r);
+}
+
 static void test_info(void **state)
 {
     fixture *f = *state;
@@ -1601,6 +1836,9 @@ int main(void)
         cmocka_unit_test(test_synopsis_lists_every_option),
         cmocka_unit_test(test_run_config_reads_over_the_defaults),
         cmocka_unit_test(test_run_banner_says_what_runs),
+        cmocka_unit_test(test_network_options_one_wording),
+        cmocka_unit_test(test_calibrate_takes_the_crossbar_flags),
+        cmocka_unit_test(test_run_banner_pipeline_reason),
     };
     return cmocka_run_group_tests_name("cli", tests, group_setup, group_teardown);
 }

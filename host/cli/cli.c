@@ -6,12 +6,19 @@
  * through ERANGE. Options taking no argument and long-only options are told
  * apart from short ones by their getopt value: long-only options use values
  * of CIM_CLI_LONG_ONLY (256) and above, which getopt then reports in optopt.
+ *
+ * The network commands' shared options (cim_cli_network_option) are parsed
+ * here once, so that `run` and `calibrate` accept the same values with the
+ * same error lines, and their crossbar and inputs are built here once
+ * (cim_cli_network_config, cim_cli_load_network_inputs).
  */
 #include "cli.h"
 
 #include <errno.h>
+#include <float.h>
 #include <malloc.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -69,6 +76,21 @@ int cim_cli_unexpected_argument(cim_error *err, const char *subcommand, const ch
 {
     return cim_error_set(err, CIM_ERR_USAGE, "%s: unexpected argument '%s' (see `%s %s --help`)",
                          subcommand, arg, CIM_CLI_PROGRAM, subcommand);
+}
+
+int cim_cli_other_option(cim_error *err, const char *subcommand, int c, char **argv,
+                         void (*usage)(FILE *out))
+{
+    if (c == 'h') {
+        usage(stdout);
+        return 1;
+    }
+    return cim_cli_bad_option(err, subcommand, c, optopt, argv[optind - 1]);
+}
+
+int cim_cli_options_end(cim_error *err, const char *subcommand, int argc, char **argv)
+{
+    return optind < argc ? cim_cli_unexpected_argument(err, subcommand, argv[optind]) : 0;
 }
 
 int cim_cli_help(int argc, char **argv)
@@ -159,30 +181,285 @@ void cim_cli_keep_freed_memory(void)
 #endif
 }
 
-int cim_cli_network_config(const char *subcommand, const char *config_path, const char *mapping,
-                           int adc_bits, cim_config *cfg, cim_error *err)
+int cim_cli_parse_double(const char *text, double lo, double hi, double *value)
+{
+    char *end = NULL;
+    double d;
+    if (!text || !*text)
+        return -1;
+    d = strtod(text, &end);
+    if (*end || !isfinite(d) || d < lo || d > hi)
+        return -1;
+    *value = d;
+    return 0;
+}
+
+void cim_cli_network_defaults(cim_cli_network_options *o, const char *split, uint64_t images,
+                              uint64_t trials, uint64_t max_trials)
+{
+    memset(o, 0, sizeof *o);
+    o->data = CIM_IDX_DEFAULT_DIR;
+    o->split = split;
+    o->images = images;
+    o->trials = trials;
+    o->max_trials = max_trials;
+    o->adc_bits = -1;
+    o->first_layer = CIM_PIXELS_ON_HOST;
+}
+
+/* A shared option's bad value: "<subcommand>: --<name> '<value>': expected
+ * <what>". Returns CIM_ERR_USAGE. */
+static int bad_value(cim_error *err, const char *subcommand, const char *name, const char *arg,
+                     const char *expected)
+{
+    return cim_error_set(err, CIM_ERR_USAGE, "%s: --%s '%s': expected %s", subcommand, name, arg,
+                         expected);
+}
+
+static int parse_sigma(const char *subcommand, const char *name, const char *a, double *v,
+                       int *given, cim_error *err)
+{
+    char expected[80];
+    if (cim_cli_parse_double(a, 0, CIM_CONFIG_MAX_UA, v) != 0) {
+        snprintf(expected, sizeof expected, "a sigma in uA from 0 to %g", CIM_CONFIG_MAX_UA);
+        return bad_value(err, subcommand, name, a, expected);
+    }
+    *given = 1;
+    return 0;
+}
+
+static int parse_probability(const char *subcommand, const char *name, const char *a, double *v,
+                             int *given, cim_error *err)
+{
+    if (cim_cli_parse_double(a, 0, 1, v) != 0)
+        return bad_value(err, subcommand, name, a, "a probability from 0 to 1");
+    *given = 1;
+    return 0;
+}
+
+int cim_cli_network_option(const char *subcommand, int c, const char *a, cim_cli_network_options *o,
+                           cim_error *err)
+{
+    static const struct {
+        const char *name;
+        int strategy;
+    } strategies[] = {{"OFF", CIM_DISTURB_OFF},
+                      {"SOFTWARE", CIM_DISTURB_SOFTWARE},
+                      {"CELL_BASED", CIM_DISTURB_CELL_BASED}};
+    char expected[96];
+    uint64_t u;
+    switch (c) {
+    case CIM_CLI_OPT_MODEL:
+        o->model = a;
+        return 0;
+    case CIM_CLI_OPT_DATA:
+        o->data = a;
+        return 0;
+    case CIM_CLI_OPT_SPLIT:
+        o->split = a;
+        return 0;
+    case CIM_CLI_OPT_CONFIG:
+        o->config = a;
+        return 0;
+    case CIM_CLI_OPT_MAPPING:
+        o->mapping = a;
+        return 0;
+    case CIM_CLI_OPT_DEVICE:
+        o->device = a;
+        return 0;
+    case CIM_CLI_OPT_C2C:
+        o->c2c = 1;
+        return 0;
+    case CIM_CLI_OPT_IMAGES:
+        if (cim_cli_parse_u64(a, 1, CIM_IDX_MAX_COUNT, &o->images) != 0)
+            return bad_value(err, subcommand, "images", a, "a count of at least 1");
+        return 0;
+    case CIM_CLI_OPT_FIRST_IMAGE:
+        if (cim_cli_parse_u64(a, 0, CIM_IDX_MAX_COUNT, &o->first_image) != 0)
+            return bad_value(err, subcommand, "first-image", a, "an image index");
+        return 0;
+    case CIM_CLI_OPT_TRIALS:
+        if (cim_cli_parse_u64(a, 1, o->max_trials, &o->trials) != 0) {
+            snprintf(expected, sizeof expected, "an integer from 1 to %llu",
+                     (unsigned long long)o->max_trials);
+            return bad_value(err, subcommand, "trials", a, expected);
+        }
+        return 0;
+    case CIM_CLI_OPT_SEED:
+        if (cim_cli_parse_u64(a, 0, UINT64_MAX, &o->seed) != 0)
+            return bad_value(err, subcommand, "seed", a,
+                             "a decimal integer from 0 to 18446744073709551615");
+        return 0;
+    case CIM_CLI_OPT_ADC_BITS:
+        if (cim_cli_parse_u64(a, 0, CIM_ADC_MAX_BITS, &u) != 0) {
+            snprintf(expected, sizeof expected, "0 (ideal) or 1..%d", CIM_ADC_MAX_BITS);
+            return bad_value(err, subcommand, "adc-bits", a, expected);
+        }
+        o->adc_bits = (int)u;
+        return 0;
+    case CIM_CLI_OPT_FIRST_LAYER:
+        if (strcmp(a, "host") == 0)
+            o->first_layer = CIM_PIXELS_ON_HOST;
+        else if (strcmp(a, "crossbar") == 0)
+            o->first_layer = CIM_PIXELS_ON_CROSSBAR;
+        else
+            return bad_value(err, subcommand, "first-layer", a, "host or crossbar");
+        return 0;
+    case CIM_CLI_OPT_LRS_NOISE:
+        return parse_sigma(subcommand, "lrs-noise", a, &o->lrs_noise, &o->has_lrs_noise, err);
+    case CIM_CLI_OPT_HRS_NOISE:
+        return parse_sigma(subcommand, "hrs-noise", a, &o->hrs_noise, &o->has_hrs_noise, err);
+    case CIM_CLI_OPT_SAF_HRS:
+        return parse_probability(subcommand, "saf-hrs", a, &o->saf_hrs, &o->has_saf_hrs, err);
+    case CIM_CLI_OPT_SAF_LRS:
+        return parse_probability(subcommand, "saf-lrs", a, &o->saf_lrs, &o->has_saf_lrs, err);
+    case CIM_CLI_OPT_W_RES:
+        if (cim_cli_parse_double(a, 0, CIM_CONFIG_MAX_W_RES, &o->w_res) != 0) {
+            snprintf(expected, sizeof expected, "a wire resistance in ohm from 0 to %g",
+                     CIM_CONFIG_MAX_W_RES);
+            return bad_value(err, subcommand, "w-res", a, expected);
+        }
+        o->has_w_res = 1;
+        return 0;
+    case CIM_CLI_OPT_V_READ:
+        if (cim_cli_parse_double(a, -CIM_CONFIG_MAX_V_READ, 0, &o->v_read) != 0 ||
+            !(o->v_read < 0)) {
+            snprintf(expected, sizeof expected, "a read voltage from %g to below 0 V",
+                     -CIM_CONFIG_MAX_V_READ);
+            return bad_value(err, subcommand, "v-read", a, expected);
+        }
+        o->has_v_read = 1;
+        return 0;
+    case CIM_CLI_OPT_READ_DISTURB:
+        for (size_t k = 0; k < sizeof strategies / sizeof *strategies; ++k)
+            if (strcmp(a, strategies[k].name) == 0) {
+                o->read_disturb = 1 + strategies[k].strategy;
+                return 0;
+            }
+        return bad_value(err, subcommand, "read-disturb", a, "OFF, SOFTWARE or CELL_BASED");
+    case CIM_CLI_OPT_T_READ:
+        /* as the t_read key: any finite duration > 0 */
+        if (cim_cli_parse_double(a, 0, DBL_MAX, &o->t_read) != 0 || !(o->t_read > 0))
+            return bad_value(err, subcommand, "t-read", a, "the duration of one read in s, > 0");
+        o->has_t_read = 1;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+void cim_cli_crossbar_flags_usage(FILE *out)
+{
+    fprintf(
+        out,
+        "  --lrs-noise U      sigma of LRS cells in uA, D2D and C2C alike (0..%g)\n"
+        "  --hrs-noise U      sigma of HRS cells in uA, D2D and C2C alike (0..%g)\n"
+        "  --c2c              turns C2C (a fresh deviation per read) on\n"
+        "  --w-res OHM        bit-line IR drop on (parasitics), with this wire resistance per\n"
+        "                     segment (0..%g ohm; 0: ideal wires)\n"
+        "  --v-read V         read voltage, %g <= V < 0 (IR drop and read disturb use |V_read|)\n"
+        "  --read-disturb S   read disturb on, with mitigation strategy S: OFF, SOFTWARE\n"
+        "                     (read_disturb_mitigation_fp) or CELL_BASED\n"
+        "                     (read_disturb_update_tolerance); each chip reads the images\n"
+        "                     in order\n"
+        "  --t-read S         duration of one read in s (read disturb), > 0\n"
+        "  --saf-hrs P        probability that a cell is stuck at HRS (SAF_HRS, 0..1)\n"
+        "  --saf-lrs P        probability that a cell is stuck at LRS (SAF_LRS, 0..1);\n"
+        "                     SAF_HRS + SAF_LRS <= 1; faults apply in digital_only too\n",
+        CIM_CONFIG_MAX_UA, CIM_CONFIG_MAX_UA, CIM_CONFIG_MAX_W_RES, -CIM_CONFIG_MAX_V_READ);
+}
+
+int cim_cli_network_config(const char *subcommand, const cim_cli_network_options *o,
+                           cim_config *cfg, cim_error *err)
 {
     cim_config base;
     int rc;
-    if (!config_path) {
+    if (!o->config) {
         rc = cim_config_run_default(cfg, err);
     } else if ((rc = cim_config_run_default(&base, err)) == 0) {
-        rc = cim_config_load_over(config_path, &base, cfg, err);
+        rc = cim_config_load_over(o->config, &base, cfg, err);
         cim_config_free(&base);
     }
     if (rc != 0)
         return rc;
-    if (mapping && cim_mapping_from_name(mapping, &cfg->mapping) != 0)
+    if (o->mapping && cim_mapping_from_name(o->mapping, &cfg->mapping) != 0)
         return cim_error_set(err, CIM_ERR_USAGE,
                              "%s: --mapping '%s': expected BNN_I..BNN_VI or TNN_I..TNN_V",
-                             subcommand, mapping);
-    if (adc_bits >= 0) {
-        cim_config_set_adc_bits(cfg, adc_bits); /* keeps MAX or CALIB */
-    } else if (mapping && cfg->adc_type != CIM_ADC_INF) {
+                             subcommand, o->mapping);
+    if (o->adc_bits >= 0) {
+        cim_config_set_adc_bits(cfg, o->adc_bits); /* keeps MAX or CALIB */
+    } else if (o->mapping && cfg->adc_type != CIM_ADC_INF) {
         /* a new mapping may need the other finite ADC type */
         cfg->adc_type = cim_config_finite_adc_type(cfg->mapping);
     }
+    if (o->has_lrs_noise)
+        cfg->lrs_noise_ua = cfg->lrs_noise_c2c_ua = o->lrs_noise;
+    if (o->has_hrs_noise)
+        cfg->hrs_noise_ua = cfg->hrs_noise_c2c_ua = o->hrs_noise;
+    if (o->c2c)
+        cfg->c2c_var = 1;
+    if (o->has_w_res) {
+        cfg->parasitics = 1;
+        cfg->w_res = o->w_res;
+    }
+    if (o->has_v_read)
+        cfg->v_read = o->v_read;
+    if (o->read_disturb) {
+        cfg->read_disturb = 1;
+        cfg->read_disturb_mitigation_strategy = o->read_disturb - 1;
+    }
+    if (o->has_t_read)
+        cfg->t_read = o->t_read;
+    if (o->has_saf_hrs)
+        cfg->saf_hrs = o->saf_hrs;
+    if (o->has_saf_lrs)
+        cfg->saf_lrs = o->saf_lrs;
     return 0;
+}
+
+void cim_cli_model_path(const cim_cli_network_options *o, char *path, size_t n)
+{
+    if (o->model)
+        snprintf(path, n, "%s", o->model);
+    else
+        snprintf(path, n, "%s/%s", cim_cli_model_dir(), CIM_CLI_DEFAULT_MODEL);
+}
+
+int cim_cli_load_network_inputs(const cim_cli_network_options *o, const cim_config *cfg,
+                                cim_cli_network_inputs *in, cim_error *err)
+{
+    int rc;
+    cim_cli_model_path(o, in->model_path, sizeof in->model_path);
+    if ((rc = cim_model_load(in->model_path, &in->model, err)) != 0 ||
+        (rc = cim_idx_load_split(o->data, o->split, &in->all, err)) != 0 ||
+        (rc = cim_dataset_check_input_shape(&in->all, &in->model, err)) != 0 ||
+        (rc = cim_dataset_subset(&in->all, (int64_t)o->first_image, (int64_t)o->images, &in->data,
+                                 err)) != 0)
+        return rc;
+    for (int32_t k = 0; k < in->data.count; ++k)
+        if (in->data.labels[k] >= in->model.num_classes)
+            return cim_error_set(
+                err, CIM_ERR_INPUT, "%s: label %d of image %lld is not a class of %s (%d classes)",
+                in->all.labels_path, in->data.labels[k], (long long)(o->first_image + (uint64_t)k),
+                in->model_path, in->model.num_classes);
+    if ((rc = cim_plan_init(&in->plan, &in->model, cfg, o->seed, o->first_layer, err)) != 0)
+        return rc;
+    if (in->plan.n_crossbar == 0)
+        return cim_error_set(
+            err, CIM_ERR_INPUT,
+            "%s: no layer runs on crossbars (no dense or conv2d layer "
+            "with binary or ternary inputs; --first-layer crossbar adds those on raw pixels)",
+            in->model_path);
+    return cim_cli_check_read_keys(&in->plan, (int64_t)o->first_image, in->data.count,
+                                   in->model_path, err);
+}
+
+void cim_cli_network_inputs_free(cim_cli_network_inputs *in)
+{
+    cim_plan_free(&in->plan);
+    cim_dataset_free(&in->data);
+    cim_dataset_free(&in->all);
+    cim_model_free(&in->model);
 }
 
 int cim_cli_check_read_keys(const cim_plan *plan, int64_t first_image, int64_t count,

@@ -2,8 +2,12 @@
  * crossbar layers on a set of images and writes the config that calibrates
  * each layer's ADC range from its profile (docs/physics/adc_profile.md).
  *
- * The run is `cimgpu run`'s network Monte-Carlo with adc_profile on (same
- * crossbar, flags and keyed random draws, so a calibration is repeatable),
+ * The run is `cimgpu run`'s network Monte-Carlo with adc_profile on: the
+ * options both take (model, images, chips, --config and every crossbar flag,
+ * --lrs-noise .. --saf-lrs) are parsed and applied by the same code
+ * (cim_cli_network_option, cim_cli_network_config in cli.h), so that a
+ * calibration profiles the chips a run of the same flags measures, with the
+ * same keyed random draws (a calibration is repeatable),
  * by default on the TRAINING split of the dataset folder: a range fitted on
  * the images that later measure accuracy would flatter it. The evaluation
  * split is used only when --split names it, and then with a note on stderr;
@@ -38,7 +42,6 @@
 #include "cli.h"
 #include "cli_profile.h"
 
-#define DEFAULT_MODEL "tnn_cnn.h5"
 #define DEFAULT_SPLIT "train"
 #define EVALUATION_SPLIT "t10k" /* what `cimgpu run` measures accuracy on */
 #define DEFAULT_IMAGES 1000
@@ -47,20 +50,17 @@
 #define MAX_TRIALS 1000000ULL
 
 typedef struct calib_options {
-    const char *model, *data, *split, *config, *mapping, *out, *device, *rule_name;
-    uint64_t images, first_image, trials, seed, bin_size;
+    cim_cli_network_options net; /* model, images, chips, crossbar (cli.h) */
+    const char *out, *rule_name;
+    uint64_t bin_size;
     double coverage;
-    int adc_bits, has_rule, has_bin_size, has_coverage;
-    cim_pixel_layers first_layer;
+    int has_rule, has_bin_size, has_coverage;
 } calib_options;
 
 typedef struct calib_state {
     calib_options o;
-    char model_path[4096];
     cim_config cfg;
-    cim_model model;
-    cim_dataset all, data;
-    cim_plan plan;
+    cim_cli_network_inputs in; /* model, images and the layer plan */
     cim_ocl ocl;
     int ocl_open;
     cim_cli_profiles prof;
@@ -73,6 +73,10 @@ static void usage(FILE *out)
             "Usage: cimgpu calibrate [--model M.h5] [--data DIR] [--split NAME] [--images K]\n"
             "                        [--first-image F] [--trials T] [--seed S]\n"
             "                        [--config CFG.json] [--mapping NAME] [--adc-bits B]\n"
+            "                        [--lrs-noise U] [--hrs-noise U] [--c2c]\n"
+            "                        [--w-res OHM] [--v-read V]\n"
+            "                        [--read-disturb OFF|SOFTWARE|CELL_BASED] [--t-read S]\n"
+            "                        [--saf-hrs P] [--saf-lrs P]\n"
             "                        [--first-layer host|crossbar] [--bin-size U]\n"
             "                        [--rule auto|mean3sigma|range|quantile] [--coverage C]\n"
             "                        [--out CALIB.json] [--device SPEC]\n"
@@ -81,8 +85,10 @@ static void usage(FILE *out)
             "layer over --trials chips and --images images, and writes a config whose\n"
             "adc_calib_dict gives each layer the range its profile calls for; `cimgpu run\n"
             "--config CALIB.json` takes it. The crossbar is `cimgpu run`'s (default crossbar,\n"
-            "--config read over it, then the flags) and needs a finite ADC: the bits matter,\n"
-            "as each layer's profile sees the quantised outputs of the layers before it.\n"
+            "--config read over it, then the flags, the crossbar flags among them) and needs a\n"
+            "finite ADC: the bits matter, as each layer's profile sees the quantised outputs\n"
+            "of the layers before it. Give the flags the later runs take, so that the\n"
+            "calibration profiles the same chips.\n"
             "\n"
             "Rules (recorded in the output's adc_calib_info):\n"
             "  mean3sigma  [mean - 3 std, mean + 3 std] of the profile\n"
@@ -104,7 +110,13 @@ static void usage(FILE *out)
             "  --config CFG.json  crossbar config, read over the default crossbar; its\n"
             "                     adc_profile_bin_size is the bin width\n"
             "  --mapping NAME     BNN_I..BNN_VI, TNN_I..TNN_V\n"
-            "  --adc-bits B       B-bit ADC of the type the mapping needs, 1..%d\n"
+            "  --adc-bits B       B-bit ADC of the type the mapping needs, 1..%d (0, the ideal\n"
+            "                     ADC, has no range to calibrate)\n",
+            CIM_MODEL_DIR, CIM_CLI_DEFAULT_MODEL, CIM_IDX_DEFAULT_DIR, DEFAULT_SPLIT,
+            EVALUATION_SPLIT, DEFAULT_IMAGES, DEFAULT_TRIALS, (unsigned long long)MAX_TRIALS,
+            CIM_ADC_MAX_BITS);
+    cim_cli_crossbar_flags_usage(out);
+    fprintf(out,
             "  --first-layer W    host (exact, default) or crossbar (bit-sliced)\n"
             "  --bin-size U       histogram bin width, a whole number of uA (default: the\n"
             "                     config's adc_profile_bin_size, 10)\n"
@@ -116,121 +128,41 @@ static void usage(FILE *out)
             "  -h, --help         show this help and exit (also `cimgpu help calibrate`)\n"
             "\n"
             "The per-layer profile summary goes to stderr.\n",
-            CIM_MODEL_DIR, DEFAULT_MODEL, CIM_IDX_DEFAULT_DIR, DEFAULT_SPLIT, EVALUATION_SPLIT,
-            DEFAULT_IMAGES, DEFAULT_TRIALS, (unsigned long long)MAX_TRIALS, CIM_ADC_MAX_BITS,
             DEFAULT_COVERAGE);
 }
 
-enum {
-    OPT_MODEL = CIM_CLI_LONG_ONLY,
-    OPT_DATA,
-    OPT_SPLIT,
-    OPT_IMAGES,
-    OPT_FIRST,
-    OPT_TRIALS,
-    OPT_SEED,
-    OPT_CONFIG,
-    OPT_MAPPING,
-    OPT_ADC_BITS,
-    OPT_FIRST_LAYER,
-    OPT_BIN_SIZE,
-    OPT_RULE,
-    OPT_COVERAGE,
-    OPT_OUT,
-    OPT_DEVICE
-};
-
-static int parse_count(const char *a, const char *name, uint64_t lo, uint64_t hi, uint64_t *v,
-                       cim_error *err)
-{
-    if (cim_cli_parse_u64(a, lo, hi, v) == 0)
-        return 0;
-    return cim_error_set(err, CIM_ERR_USAGE,
-                         "calibrate: --%s '%s': expected an integer from %llu to %llu", name, a,
-                         (unsigned long long)lo, (unsigned long long)hi);
-}
+enum { OPT_BIN_SIZE = CIM_CLI_OPT_NETWORK_END, OPT_RULE, OPT_COVERAGE, OPT_OUT };
 
 static int parse_options(int argc, char **argv, calib_options *o, cim_error *err)
 {
-    static const struct option opts[] = {{"model", required_argument, 0, OPT_MODEL},
-                                         {"data", required_argument, 0, OPT_DATA},
-                                         {"split", required_argument, 0, OPT_SPLIT},
-                                         {"images", required_argument, 0, OPT_IMAGES},
-                                         {"first-image", required_argument, 0, OPT_FIRST},
-                                         {"trials", required_argument, 0, OPT_TRIALS},
-                                         {"seed", required_argument, 0, OPT_SEED},
-                                         {"config", required_argument, 0, OPT_CONFIG},
-                                         {"mapping", required_argument, 0, OPT_MAPPING},
-                                         {"adc-bits", required_argument, 0, OPT_ADC_BITS},
-                                         {"first-layer", required_argument, 0, OPT_FIRST_LAYER},
+    static const struct option opts[] = {CIM_CLI_NETWORK_OPTIONS,
                                          {"bin-size", required_argument, 0, OPT_BIN_SIZE},
                                          {"rule", required_argument, 0, OPT_RULE},
                                          {"coverage", required_argument, 0, OPT_COVERAGE},
                                          {"out", required_argument, 0, OPT_OUT},
-                                         {"device", required_argument, 0, OPT_DEVICE},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    uint64_t u;
-    int c, rc = 0;
-    o->data = CIM_IDX_DEFAULT_DIR;
-    o->split = DEFAULT_SPLIT;
-    o->images = DEFAULT_IMAGES;
-    o->trials = DEFAULT_TRIALS;
+    int c, rc;
+    cim_cli_network_defaults(&o->net, DEFAULT_SPLIT, DEFAULT_IMAGES, DEFAULT_TRIALS, MAX_TRIALS);
     o->coverage = DEFAULT_COVERAGE;
-    o->adc_bits = -1;
     cim_cli_getopt_start();
-    while (rc == 0 && (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         const char *a = optarg;
+        if ((rc = cim_cli_network_option("calibrate", c, a, &o->net, err)) >= 0) {
+            if (rc != 0)
+                return rc;
+            continue;
+        }
         switch (c) {
-        case OPT_MODEL:
-            o->model = a;
-            break;
-        case OPT_DATA:
-            o->data = a;
-            break;
-        case OPT_SPLIT:
-            o->split = a;
-            break;
-        case OPT_CONFIG:
-            o->config = a;
-            break;
-        case OPT_MAPPING:
-            o->mapping = a;
-            break;
         case OPT_OUT:
             o->out = a;
             break;
-        case OPT_DEVICE:
-            o->device = a;
-            break;
-        case OPT_IMAGES:
-            rc = parse_count(a, "images", 1, CIM_IDX_MAX_COUNT, &o->images, err);
-            break;
-        case OPT_FIRST:
-            rc = parse_count(a, "first-image", 0, CIM_IDX_MAX_COUNT, &o->first_image, err);
-            break;
-        case OPT_TRIALS:
-            rc = parse_count(a, "trials", 1, MAX_TRIALS, &o->trials, err);
-            break;
-        case OPT_SEED:
-            rc = parse_count(a, "seed", 0, UINT64_MAX, &o->seed, err);
-            break;
-        case OPT_ADC_BITS:
-            rc = parse_count(a, "adc-bits", 1, CIM_ADC_MAX_BITS, &u, err);
-            o->adc_bits = (int)u;
-            break;
         case OPT_BIN_SIZE:
-            rc = parse_count(a, "bin-size", 1, 1000000, &o->bin_size, err);
+            if (cim_cli_parse_u64(a, 1, CIM_CONFIG_MAX_PROFILE_BIN_UA, &o->bin_size) != 0)
+                return cim_error_set(err, CIM_ERR_USAGE,
+                                     "calibrate: --bin-size '%s': expected an integer from 1 to %d",
+                                     a, CIM_CONFIG_MAX_PROFILE_BIN_UA);
             o->has_bin_size = 1;
-            break;
-        case OPT_FIRST_LAYER:
-            if (strcmp(a, "host") == 0)
-                o->first_layer = CIM_PIXELS_ON_HOST;
-            else if (strcmp(a, "crossbar") == 0)
-                o->first_layer = CIM_PIXELS_ON_CROSSBAR;
-            else
-                rc = cim_error_set(err, CIM_ERR_USAGE,
-                                   "calibrate: --first-layer '%s': expected host or crossbar", a);
             break;
         case OPT_RULE:
             o->rule_name = a;
@@ -238,39 +170,35 @@ static int parse_options(int argc, char **argv, calib_options *o, cim_error *err
             if (o->has_rule) {
                 cim_calib_rule r;
                 if (cim_calib_rule_from_name(a, &r) != 0)
-                    rc = cim_error_set(
+                    return cim_error_set(
                         err, CIM_ERR_USAGE,
                         "calibrate: --rule '%s': expected auto, mean3sigma, range or quantile", a);
             }
             break;
-        case OPT_COVERAGE: {
-            char *end = NULL;
-            o->coverage = strtod(a, &end);
+        case OPT_COVERAGE:
+            /* (0, 1]: 0 itself is no coverage */
+            if (cim_cli_parse_double(a, 0, 1, &o->coverage) != 0 || !(o->coverage > 0))
+                return cim_error_set(err, CIM_ERR_USAGE,
+                                     "calibrate: --coverage '%s': expected a fraction in (0, 1]",
+                                     a);
             o->has_coverage = 1;
-            if (!*a || *end || !(o->coverage > 0 && o->coverage <= 1))
-                rc = cim_error_set(err, CIM_ERR_USAGE,
-                                   "calibrate: --coverage '%s': expected a fraction in (0, 1]", a);
             break;
-        }
-        case 'h':
-            usage(stdout);
-            return 1;
         default:
-            return cim_cli_bad_option(err, "calibrate", c, optopt, argv[optind - 1]);
+            return cim_cli_other_option(err, "calibrate", c, argv, usage);
         }
     }
-    if (rc == 0 && optind < argc)
-        rc = cim_cli_unexpected_argument(err, "calibrate", argv[optind]);
-    if (rc == 0 && o->has_coverage && !(o->rule_name && strcmp(o->rule_name, "quantile") == 0))
-        rc = cim_error_set(err, CIM_ERR_USAGE, "calibrate: --coverage needs --rule quantile");
-    return rc;
+    if ((rc = cim_cli_options_end(err, "calibrate", argc, argv)) != 0)
+        return rc;
+    if (o->has_coverage && !(o->rule_name && strcmp(o->rule_name, "quantile") == 0))
+        return cim_error_set(err, CIM_ERR_USAGE, "calibrate: --coverage needs --rule quantile");
+    return 0;
 }
 
 /* The crossbar: `cimgpu run`'s, then profiling on with the bin width. */
 static int build_config(calib_state *s, cim_error *err)
 {
     const calib_options *o = &s->o;
-    int rc = cim_cli_network_config("calibrate", o->config, o->mapping, o->adc_bits, &s->cfg, err);
+    int rc = cim_cli_network_config("calibrate", &o->net, &s->cfg, err);
     if (rc != 0)
         return rc;
     if (s->cfg.digital || s->cfg.adc_type == CIM_ADC_INF)
@@ -290,32 +218,20 @@ static int build_config(calib_state *s, cim_error *err)
     return 0;
 }
 
+/* The shared inputs (cli.h), a note when they are the evaluation images,
+ * and the profile counters. */
 static int load_inputs(calib_state *s, cim_error *err)
 {
-    const calib_options *o = &s->o;
-    int rc;
-    if (o->model)
-        snprintf(s->model_path, sizeof s->model_path, "%s", o->model);
-    else
-        snprintf(s->model_path, sizeof s->model_path, "%s/%s", cim_cli_model_dir(), DEFAULT_MODEL);
-    if ((rc = cim_model_load(s->model_path, &s->model, err)) != 0 ||
-        (rc = cim_idx_load_split(o->data, o->split, &s->all, err)) != 0 ||
-        (rc = cim_dataset_check_input_shape(&s->all, &s->model, err)) != 0 ||
-        (rc = cim_dataset_subset(&s->all, (int64_t)o->first_image, (int64_t)o->images, &s->data,
-                                 err)) != 0 ||
-        (rc = cim_plan_init(&s->plan, &s->model, &s->cfg, o->seed, o->first_layer, err)) != 0)
-        return rc;
-    if (s->plan.n_crossbar == 0)
-        return cim_error_set(err, CIM_ERR_INPUT, "%s: no layer runs on crossbars", s->model_path);
-    if ((rc = cim_cli_check_read_keys(&s->plan, (int64_t)o->first_image, s->data.count,
-                                      s->model_path, err)) != 0)
+    const cim_cli_network_options *o = &s->o.net;
+    int rc = cim_cli_load_network_inputs(o, &s->cfg, &s->in, err);
+    if (rc != 0)
         return rc;
     if (strcmp(o->split, EVALUATION_SPLIT) == 0)
         fprintf(stderr,
                 CIM_CLI_PROGRAM ": note: calibrating on the evaluation split %s (as asked): "
                                 "accuracy measured on these images afterwards is optimistic\n",
                 o->split);
-    return cim_cli_profiles_init(&s->prof, &s->plan, err);
+    return cim_cli_profiles_init(&s->prof, &s->in.plan, err);
 }
 
 static int profile_sink(void *ctx, int64_t trial_first, int32_t n, uint64_t *const *profiles,
@@ -347,18 +263,18 @@ static cJSON *calib_info(const calib_state *s)
         cJSON_AddNumberToObject(info, "coverage", o->coverage);
     cJSON_AddNumberToObject(info, "bin_size", s->cfg.adc_profile_bin_size);
     cJSON_AddNumberToObject(info, "resolution", s->cfg.resolution);
-    cJSON_AddStringToObject(info, "model", s->model_path);
-    cJSON_AddStringToObject(info, "model_sha256", s->model.sha256_hex);
-    cJSON_AddStringToObject(info, "dataset_images", s->all.images_path);
-    cJSON_AddStringToObject(info, "split", o->split);
-    cJSON_AddNumberToObject(info, "first_image", (double)o->first_image);
-    cJSON_AddNumberToObject(info, "images", (double)s->data.count);
-    cJSON_AddNumberToObject(info, "trials", (double)o->trials);
+    cJSON_AddStringToObject(info, "model", s->in.model_path);
+    cJSON_AddStringToObject(info, "model_sha256", s->in.model.sha256_hex);
+    cJSON_AddStringToObject(info, "dataset_images", s->in.all.images_path);
+    cJSON_AddStringToObject(info, "split", o->net.split);
+    cJSON_AddNumberToObject(info, "first_image", (double)o->net.first_image);
+    cJSON_AddNumberToObject(info, "images", (double)s->in.data.count);
+    cJSON_AddNumberToObject(info, "trials", (double)o->net.trials);
     cJSON_AddStringToObject(info, "first_layer",
-                            o->first_layer == CIM_PIXELS_ON_CROSSBAR ? "crossbar" : "host");
+                            o->net.first_layer == CIM_PIXELS_ON_CROSSBAR ? "crossbar" : "host");
     {
         char seed[32];
-        snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->net.seed);
         cJSON_AddStringToObject(info, "seed", seed); /* exact beyond 2^53 */
     }
     for (int32_t c = 0; c < s->prof.n; ++c) {
@@ -450,15 +366,15 @@ static int run(calib_state *s, cim_error *err)
     char *text = NULL;
     int rc;
     if ((rc = build_config(s, err)) != 0 || (rc = load_inputs(s, err)) != 0 ||
-        (rc = cim_ocl_open(&s->ocl, s->o.device, err)) != 0)
+        (rc = cim_ocl_open(&s->ocl, s->o.net.device, err)) != 0)
         return rc;
     s->ocl_open = 1;
-    const cim_mc_setup setup = {.plan = &s->plan,
-                                .images = s->data.images,
-                                .labels = s->data.labels,
-                                .n_images = s->data.count,
-                                .first_image = (uint32_t)s->o.first_image,
-                                .n_trials = (int64_t)s->o.trials,
+    const cim_mc_setup setup = {.plan = &s->in.plan,
+                                .images = s->in.data.images,
+                                .labels = s->in.data.labels,
+                                .n_images = s->in.data.count,
+                                .first_image = (uint32_t)s->o.net.first_image,
+                                .n_trials = (int64_t)s->o.net.trials,
                                 .skip_layer_errors = 1,
                                 .profile_sink = profile_sink};
     if ((rc = cim_mc_run(&s->ocl, &setup, 0, ignore_trials, NULL, s, err)) != 0)
@@ -475,10 +391,7 @@ static void release(calib_state *s)
     if (s->ocl_open)
         cim_ocl_close(&s->ocl);
     cim_cli_profiles_free(&s->prof);
-    cim_plan_free(&s->plan);
-    cim_dataset_free(&s->data);
-    cim_dataset_free(&s->all);
-    cim_model_free(&s->model);
+    cim_cli_network_inputs_free(&s->in);
     cim_config_free(&s->cfg);
 }
 

@@ -159,7 +159,7 @@ static void usage(FILE *out)
  * 0: options parsed; 1: --help shown; else CIM_ERR_USAGE. */
 static int parse_options(int argc, char **argv, mvm_options *o, cim_error *err)
 {
-    int c;
+    int c, rc;
     memset(o, 0, sizeof *o);
     o->trials = 1;
     o->seed = 0;
@@ -199,15 +199,12 @@ static int parse_options(int argc, char **argv, mvm_options *o, cim_error *err)
         case OPT_FORCE:
             o->force = 1;
             break;
-        case 'h':
-            usage(stdout);
-            return 1;
         default:
-            return cim_cli_bad_option(err, "mvm", c, optopt, argv[optind - 1]);
+            return cim_cli_other_option(err, "mvm", c, argv, usage);
         }
     }
-    if (optind < argc)
-        return cim_cli_unexpected_argument(err, "mvm", argv[optind]);
+    if ((rc = cim_cli_options_end(err, "mvm", argc, argv)) != 0)
+        return rc;
     if (!o->config_path || !o->weights_path || !o->inputs_path)
         return cim_error_set(err, CIM_ERR_USAGE, "mvm: %s is required (see `cimgpu mvm --help`)",
                              !o->config_path    ? "--config CFG.json"

@@ -38,7 +38,6 @@
 #include "cli_profile.h"
 #include "h5_run.h"
 
-#define DEFAULT_MODEL "tnn_cnn.h5"
 #define DEFAULT_SPLIT "t10k"
 #define DEFAULT_IMAGES 100
 #define DEFAULT_TRIALS 100
@@ -46,23 +45,19 @@
 #define YIELD_MARGIN 0.01 /* default yield target: digital accuracy minus one point */
 
 typedef struct run_options {
-    const char *model, *data, *split, *config, *mapping, *out, *device;
-    uint64_t images, first_image, trials, trial_offset, seed;
-    double yield_target, lrs_noise, hrs_noise, w_res, v_read, saf_hrs, saf_lrs, t_read;
-    int has_yield, has_lrs_noise, has_hrs_noise, adc_bits, c2c, trace, resume, force;
-    int has_w_res, has_v_read, has_saf_hrs, has_saf_lrs, has_t_read;
-    int read_disturb; /* 0: as the config; 1 + CIM_DISTURB_*: --read-disturb */
-    cim_pixel_layers first_layer;
+    cim_cli_network_options net; /* model, images, chips, crossbar (cli.h) */
+    const char *out;
+    uint64_t trial_offset;
+    double yield_target;
+    int has_yield, trace, resume, force;
     cim_pipeline pipeline;
 } run_options;
 
 typedef struct run_state {
     run_options o;
-    char model_path[4096];
     cim_config cfg;
-    cim_model model;
-    cim_dataset all, data;
-    cim_plan plan, digital; /* the run's layer plan, and the same on digital crossbars */
+    cim_cli_network_inputs in; /* model, images and the run's layer plan */
+    cim_plan digital;          /* the same plan on digital crossbars */
     cim_ocl ocl;
     int ocl_open;
     cim_provenance prov;
@@ -103,13 +98,13 @@ static void usage_defaults(FILE *out)
             "LRS_NOISE_C2C its HRS_NOISE and LRS_NOISE; a finite adc_type needs its\n"
             "resolution. For a noise-free run set \"d2d_var\": false (or both sigmas to 0).\n"
             "The flags below override the file.\n",
-            CIM_MODEL_DIR, DEFAULT_MODEL, MODEL_DIR_ENV, DEFAULT_MODEL, CIM_IDX_DEFAULT_DIR,
-            DEFAULT_SPLIT, DEFAULT_IMAGES - 1, DEFAULT_TRIALS, cim_mapping_name(d.mapping), d.M,
-            d.N, d.hrs_ua, d.lrs_ua, d.digital ? "on" : "off", d.d2d_var ? "on" : "off",
-            d.hrs_noise_ua, d.lrs_noise_ua, d.c2c_var ? "on" : "off", d.hrs_noise_c2c_ua,
-            d.lrs_noise_c2c_ua, cim_config_adc_type_name(d.adc_type), d.resolution,
-            d.calib_mode == CIM_CALIB_CALIB ? "CALIB" : "MAX", d.parasitics ? "on" : "off",
-            d.v_read, YIELD_MARGIN);
+            CIM_MODEL_DIR, CIM_CLI_DEFAULT_MODEL, MODEL_DIR_ENV, CIM_CLI_DEFAULT_MODEL,
+            CIM_IDX_DEFAULT_DIR, DEFAULT_SPLIT, DEFAULT_IMAGES - 1, DEFAULT_TRIALS,
+            cim_mapping_name(d.mapping), d.M, d.N, d.hrs_ua, d.lrs_ua, d.digital ? "on" : "off",
+            d.d2d_var ? "on" : "off", d.hrs_noise_ua, d.lrs_noise_ua, d.c2c_var ? "on" : "off",
+            d.hrs_noise_c2c_ua, d.lrs_noise_c2c_ua, cim_config_adc_type_name(d.adc_type),
+            d.resolution, d.calib_mode == CIM_CALIB_CALIB ? "CALIB" : "MAX",
+            d.parasitics ? "on" : "off", d.v_read, YIELD_MARGIN);
     cim_config_free(&d);
 }
 
@@ -156,84 +151,38 @@ static void usage(FILE *out)
         "  --adc-bits B       B-bit ADC of the type the mapping needs (SYM_RANGE_ADC for\n"
         "                     signed column currents, else POS_RANGE_ONLY_ADC), 1..%d; the\n"
         "                     range mode stays the config's (MAX, or CALIB with its\n"
-        "                     adc_calib_dict); 0: the ideal ADC\n"
-        "  --lrs-noise U      sigma of LRS cells in uA, D2D and C2C alike (0..10000)\n"
-        "  --hrs-noise U      sigma of HRS cells in uA, D2D and C2C alike (0..10000)\n"
-        "  --c2c              turns C2C (a fresh deviation per read) on\n"
-        "  --w-res OHM        bit-line IR drop on (parasitics), with this wire resistance per\n"
-        "                     segment (0..1e9 ohm; 0: ideal wires)\n"
-        "  --v-read V         read voltage, < 0 (IR drop and read disturb use |V_read|)\n"
-        "  --read-disturb S   read disturb on, with mitigation strategy S: OFF, SOFTWARE\n"
-        "                     (read_disturb_mitigation_fp) or CELL_BASED\n"
-        "                     (read_disturb_update_tolerance); each chip reads the images\n"
-        "                     in order\n"
-        "  --t-read S         duration of one read in s (read disturb), > 0\n"
-        "  --saf-hrs P        probability that a cell is stuck at HRS (SAF_HRS, 0..1)\n"
-        "  --saf-lrs P        probability that a cell is stuck at LRS (SAF_LRS, 0..1);\n"
-        "                     SAF_HRS + SAF_LRS <= 1; faults apply in digital_only too\n"
-        "  --first-layer W    where weight layers on raw pixels (the first layer of an image\n"
-        "                     model) run: host (exact) or crossbar (8 bit-plane reads per\n"
-        "                     input, shifted and added digitally)\n"
-        "  --pipeline P       auto, host or device: where the work between crossbar reads\n"
-        "                     runs (same results; auto picks the faster for the device)\n"
-        "  --yield-target A   accuracy a chip must reach to count in the yield\n"
-        "  --out R.h5         results file (per-trial accuracy, layer error rates, summary;\n"
-        "                     with adc_profile the ADC input histograms of every layer),\n"
-        "                     written as R.h5.partial, readable while it grows (HDF5 SWMR),\n"
-        "                     renamed to R.h5 when complete; it may not be an input\n"
-        "  --trace            with --out: also record every prediction\n"
-        "  --resume           with --out: complete the interrupted run in R.h5.partial (same\n"
-        "                     command): keeps its finished trials, runs the rest\n"
-        "  --force            with --out: replace an existing R.h5, or discard an interrupted\n"
-        "                     run's R.h5.partial (never one a live run holds)\n"
-        "  --device SPEC      OpenCL device (see `cimgpu info`)\n"
-        "  -h, --help         show this help and exit (also `cimgpu help run`)\n"
-        "\n"
-        "SIGINT (Ctrl-C), SIGTERM and SIGHUP stop the run after the current chunk of\n"
-        "trials: R.h5.partial keeps every finished trial (--resume completes it) and the\n"
-        "exit status is 128 + the signal (130, 143, 129); a second signal stops at once.\n",
+        "                     adc_calib_dict); 0: the ideal ADC\n",
         (unsigned long long)MAX_TRIALS, CIM_ADC_MAX_BITS);
-}
-
-static int parse_double(const char *text, double lo, double hi, double *v)
-{
-    char *end = NULL;
-    double d;
-    if (!text || !*text)
-        return -1;
-    d = strtod(text, &end);
-    if (*end || !isfinite(d) || d < lo || d > hi)
-        return -1;
-    *v = d;
-    return 0;
+    cim_cli_crossbar_flags_usage(out);
+    fputs("  --first-layer W    where weight layers on raw pixels (the first layer of an image\n"
+          "                     model) run: host (exact) or crossbar (8 bit-plane reads per\n"
+          "                     input, shifted and added digitally)\n"
+          "  --pipeline P       auto, host or device: where the work between crossbar reads\n"
+          "                     runs (same results; auto picks the faster for the device)\n"
+          "  --yield-target A   accuracy a chip must reach to count in the yield\n"
+          "  --out R.h5         results file (per-trial accuracy, layer error rates, summary;\n"
+          "                     with adc_profile the ADC input histograms of every layer),\n"
+          "                     written as R.h5.partial, readable while it grows (HDF5 SWMR),\n"
+          "                     renamed to R.h5 when complete; it may not be an input\n"
+          "  --trace            with --out: also record every prediction\n"
+          "  --resume           with --out: complete the interrupted run in R.h5.partial (same\n"
+          "                     command): keeps its finished trials, runs the rest\n"
+          "  --force            with --out: replace an existing R.h5, or discard an interrupted\n"
+          "                     run's R.h5.partial (never one a live run holds)\n"
+          "  --device SPEC      OpenCL device (see `cimgpu info`)\n"
+          "  -h, --help         show this help and exit (also `cimgpu help run`)\n"
+          "\n"
+          "SIGINT (Ctrl-C), SIGTERM and SIGHUP stop the run after the current chunk of\n"
+          "trials: R.h5.partial keeps every finished trial (--resume completes it) and the\n"
+          "exit status is 128 + the signal (130, 143, 129); a second signal stops at once.\n",
+          out);
 }
 
 enum {
-    OPT_MODEL = 256,
-    OPT_DATA,
-    OPT_SPLIT,
-    OPT_IMAGES,
-    OPT_FIRST,
-    OPT_TRIALS,
-    OPT_OFFSET,
-    OPT_SEED,
-    OPT_CONFIG,
-    OPT_MAPPING,
-    OPT_ADC_BITS,
-    OPT_LRS,
-    OPT_HRS,
-    OPT_SAF_HRS,
-    OPT_SAF_LRS,
-    OPT_C2C,
-    OPT_W_RES,
-    OPT_V_READ,
-    OPT_READ_DISTURB,
-    OPT_T_READ,
+    OPT_OFFSET = CIM_CLI_OPT_NETWORK_END,
     OPT_YIELD,
     OPT_OUT,
     OPT_TRACE,
-    OPT_DEVICE,
-    OPT_FIRST_LAYER,
     OPT_PIPELINE,
     OPT_RESUME,
     OPT_FORCE
@@ -241,71 +190,30 @@ enum {
 
 static int parse_options(int argc, char **argv, int first, run_options *o, cim_error *err)
 {
-    static const struct option opts[] = {{"model", required_argument, 0, OPT_MODEL},
-                                         {"data", required_argument, 0, OPT_DATA},
-                                         {"split", required_argument, 0, OPT_SPLIT},
-                                         {"images", required_argument, 0, OPT_IMAGES},
-                                         {"first-image", required_argument, 0, OPT_FIRST},
-                                         {"trials", required_argument, 0, OPT_TRIALS},
+    static const struct option opts[] = {CIM_CLI_NETWORK_OPTIONS,
                                          {"trial-offset", required_argument, 0, OPT_OFFSET},
-                                         {"seed", required_argument, 0, OPT_SEED},
-                                         {"config", required_argument, 0, OPT_CONFIG},
-                                         {"mapping", required_argument, 0, OPT_MAPPING},
-                                         {"adc-bits", required_argument, 0, OPT_ADC_BITS},
-                                         {"lrs-noise", required_argument, 0, OPT_LRS},
-                                         {"hrs-noise", required_argument, 0, OPT_HRS},
-                                         {"c2c", no_argument, 0, OPT_C2C},
-                                         {"w-res", required_argument, 0, OPT_W_RES},
-                                         {"v-read", required_argument, 0, OPT_V_READ},
-                                         {"read-disturb", required_argument, 0, OPT_READ_DISTURB},
-                                         {"t-read", required_argument, 0, OPT_T_READ},
-                                         {"saf-hrs", required_argument, 0, OPT_SAF_HRS},
-                                         {"saf-lrs", required_argument, 0, OPT_SAF_LRS},
                                          {"yield-target", required_argument, 0, OPT_YIELD},
                                          {"out", required_argument, 0, OPT_OUT},
                                          {"trace", no_argument, 0, OPT_TRACE},
-                                         {"device", required_argument, 0, OPT_DEVICE},
-                                         {"help", no_argument, 0, 'h'},
-                                         {"first-layer", required_argument, 0, OPT_FIRST_LAYER},
                                          {"pipeline", required_argument, 0, OPT_PIPELINE},
                                          {"resume", no_argument, 0, OPT_RESUME},
                                          {"force", no_argument, 0, OPT_FORCE},
+                                         {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    uint64_t u;
-    int c;
-    o->images = DEFAULT_IMAGES;
-    o->trials = DEFAULT_TRIALS;
-    o->split = DEFAULT_SPLIT;
-    o->data = CIM_IDX_DEFAULT_DIR;
-    o->adc_bits = -1;
+    int c, rc;
+    cim_cli_network_defaults(&o->net, DEFAULT_SPLIT, DEFAULT_IMAGES, DEFAULT_TRIALS, MAX_TRIALS);
     cim_cli_getopt_start();
     optind = first;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         const char *a = optarg;
+        if ((rc = cim_cli_network_option("run", c, a, &o->net, err)) >= 0) {
+            if (rc != 0)
+                return rc;
+            continue;
+        }
         switch (c) {
-        case OPT_MODEL:
-            o->model = a;
-            break;
-        case OPT_DATA:
-            o->data = a;
-            break;
-        case OPT_SPLIT:
-            o->split = a;
-            break;
-        case OPT_CONFIG:
-            o->config = a;
-            break;
-        case OPT_MAPPING:
-            o->mapping = a;
-            break;
         case OPT_OUT:
             o->out = a;
-            break;
-        case OPT_DEVICE:
-            o->device = a;
-            break;
-        case OPT_C2C:
-            o->c2c = 1;
             break;
         case OPT_TRACE:
             o->trace = 1;
@@ -327,126 +235,31 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
                 return cim_error_set(err, CIM_ERR_USAGE,
                                      "run: --pipeline '%s': expected auto, host or device", a);
             break;
-        case OPT_FIRST_LAYER:
-            if (strcmp(a, "host") == 0)
-                o->first_layer = CIM_PIXELS_ON_HOST;
-            else if (strcmp(a, "crossbar") == 0)
-                o->first_layer = CIM_PIXELS_ON_CROSSBAR;
-            else
-                return cim_error_set(err, CIM_ERR_USAGE,
-                                     "run: --first-layer '%s': expected host or crossbar", a);
-            break;
-        case OPT_IMAGES:
-            if (cim_cli_parse_u64(a, 1, CIM_IDX_MAX_COUNT, &o->images) != 0)
-                return cim_error_set(err, CIM_ERR_USAGE,
-                                     "run: --images '%s': expected a count of at least 1", a);
-            break;
-        case OPT_FIRST:
-            if (cim_cli_parse_u64(a, 0, CIM_IDX_MAX_COUNT, &o->first_image) != 0)
-                return cim_error_set(err, CIM_ERR_USAGE,
-                                     "run: --first-image '%s': expected an image index", a);
-            break;
-        case OPT_TRIALS:
-            if (cim_cli_parse_u64(a, 1, MAX_TRIALS, &o->trials) != 0)
-                return cim_error_set(err, CIM_ERR_USAGE,
-                                     "run: --trials '%s': expected an integer from 1 to %llu", a,
-                                     (unsigned long long)MAX_TRIALS);
-            break;
         case OPT_OFFSET:
             if (cim_cli_parse_u64(a, 0, UINT32_MAX, &o->trial_offset) != 0)
                 return cim_error_set(err, CIM_ERR_USAGE,
                                      "run: --trial-offset '%s': expected an integer from 0 to %u",
                                      a, UINT32_MAX);
             break;
-        case OPT_SEED:
-            if (cim_cli_parse_u64(a, 0, UINT64_MAX, &o->seed) != 0)
-                return cim_error_set(
-                    err, CIM_ERR_USAGE,
-                    "run: --seed '%s': expected a decimal integer from 0 to 18446744073709551615",
-                    a);
-            break;
-        case OPT_ADC_BITS:
-            if (cim_cli_parse_u64(a, 0, CIM_ADC_MAX_BITS, &u) != 0)
-                return cim_error_set(err, CIM_ERR_USAGE,
-                                     "run: --adc-bits '%s': expected 0 (ideal) or 1..%d", a,
-                                     CIM_ADC_MAX_BITS);
-            o->adc_bits = (int)u;
-            break;
-        case OPT_LRS:
-        case OPT_HRS:
-            if (parse_double(a, 0, 10000, c == OPT_LRS ? &o->lrs_noise : &o->hrs_noise) != 0)
-                return cim_error_set(err, CIM_ERR_USAGE,
-                                     "run: --%s-noise '%s': expected a sigma in uA from 0 to 10000",
-                                     c == OPT_LRS ? "lrs" : "hrs", a);
-            *(c == OPT_LRS ? &o->has_lrs_noise : &o->has_hrs_noise) = 1;
-            break;
-        case OPT_SAF_HRS:
-        case OPT_SAF_LRS:
-            if (parse_double(a, 0, 1, c == OPT_SAF_HRS ? &o->saf_hrs : &o->saf_lrs) != 0)
-                return cim_error_set(err, CIM_ERR_USAGE,
-                                     "run: --saf-%s '%s': expected a probability from 0 to 1",
-                                     c == OPT_SAF_HRS ? "hrs" : "lrs", a);
-            *(c == OPT_SAF_HRS ? &o->has_saf_hrs : &o->has_saf_lrs) = 1;
-            break;
-        case OPT_W_RES:
-            if (parse_double(a, 0, 1e9, &o->w_res) != 0)
-                return cim_error_set(err, CIM_ERR_USAGE,
-                                     "run: --w-res '%s': expected a wire resistance in ohm from 0 "
-                                     "to 1e9",
-                                     a);
-            o->has_w_res = 1;
-            break;
-        case OPT_V_READ:
-            if (parse_double(a, -10, 0, &o->v_read) != 0 || !(o->v_read < 0))
-                return cim_error_set(err, CIM_ERR_USAGE,
-                                     "run: --v-read '%s': expected a read voltage from -10 to "
-                                     "below 0 V",
-                                     a);
-            o->has_v_read = 1;
-            break;
-        case OPT_READ_DISTURB:
-            if (strcmp(a, "OFF") == 0)
-                o->read_disturb = 1 + CIM_DISTURB_OFF;
-            else if (strcmp(a, "SOFTWARE") == 0)
-                o->read_disturb = 1 + CIM_DISTURB_SOFTWARE;
-            else if (strcmp(a, "CELL_BASED") == 0)
-                o->read_disturb = 1 + CIM_DISTURB_CELL_BASED;
-            else
-                return cim_error_set(err, CIM_ERR_USAGE,
-                                     "run: --read-disturb '%s': expected OFF, SOFTWARE or "
-                                     "CELL_BASED",
-                                     a);
-            break;
-        case OPT_T_READ:
-            if (parse_double(a, 0, 1e6, &o->t_read) != 0 || !(o->t_read > 0))
-                return cim_error_set(err, CIM_ERR_USAGE,
-                                     "run: --t-read '%s': expected the duration of one read in s, "
-                                     "> 0",
-                                     a);
-            o->has_t_read = 1;
-            break;
         case OPT_YIELD:
-            if (parse_double(a, 0, 1, &o->yield_target) != 0)
+            if (cim_cli_parse_double(a, 0, 1, &o->yield_target) != 0)
                 return cim_error_set(err, CIM_ERR_USAGE,
                                      "run: --yield-target '%s': expected an accuracy from 0 to 1",
                                      a);
             o->has_yield = 1;
             break;
-        case 'h':
-            usage(stdout);
-            return 1;
         default:
-            return cim_cli_bad_option(err, "run", c, optopt, argv[optind - 1]);
+            return cim_cli_other_option(err, "run", c, argv, usage);
         }
     }
-    if (optind < argc)
-        return cim_cli_unexpected_argument(err, "run", argv[optind]);
+    if ((rc = cim_cli_options_end(err, "run", argc, argv)) != 0)
+        return rc;
     if ((o->trace || o->resume || o->force) && !o->out)
         return cim_error_set(err, CIM_ERR_USAGE, "run: %s needs --out R.h5",
                              o->trace    ? "--trace"
                              : o->resume ? "--resume"
                                          : "--force");
-    if (o->trials + o->trial_offset > (uint64_t)UINT32_MAX + 1)
+    if (o->net.trials + o->trial_offset > (uint64_t)UINT32_MAX + 1)
         return cim_error_set(err, CIM_ERR_USAGE,
                              "run: --trial-offset + --trials exceed 2^32 trials");
     return 0;
@@ -457,69 +270,24 @@ static int parse_options(int argc, char **argv, int first, run_options *o, cim_e
  * the flags, then validation. */
 static int build_config(run_state *r, cim_error *err)
 {
-    const run_options *o = &r->o;
-    int rc = cim_cli_network_config("run", o->config, o->mapping, o->adc_bits, &r->cfg, err);
-    if (rc != 0)
-        return rc;
-    if (o->has_lrs_noise)
-        r->cfg.lrs_noise_ua = r->cfg.lrs_noise_c2c_ua = o->lrs_noise;
-    if (o->has_hrs_noise)
-        r->cfg.hrs_noise_ua = r->cfg.hrs_noise_c2c_ua = o->hrs_noise;
-    if (o->c2c)
-        r->cfg.c2c_var = 1;
-    if (o->has_w_res) {
-        r->cfg.parasitics = 1;
-        r->cfg.w_res = o->w_res;
-    }
-    if (o->has_v_read)
-        r->cfg.v_read = o->v_read;
-    if (o->read_disturb) {
-        r->cfg.read_disturb = 1;
-        r->cfg.read_disturb_mitigation_strategy = o->read_disturb - 1;
-    }
-    if (o->has_t_read)
-        r->cfg.t_read = o->t_read;
-    if (o->has_saf_hrs)
-        r->cfg.saf_hrs = o->saf_hrs;
-    if (o->has_saf_lrs)
-        r->cfg.saf_lrs = o->saf_lrs;
-    return cim_config_validate(&r->cfg, err);
+    const int rc = cim_cli_network_config("run", &r->o.net, &r->cfg, err);
+    return rc != 0 ? rc : cim_config_validate(&r->cfg, err);
 }
 
+/* The shared inputs (cli.h), then what only a run needs: the digital plan,
+ * the read-disturb counters and the ADC input profiles. */
 static int load_inputs(run_state *r, cim_error *err)
 {
-    const run_options *o = &r->o;
+    const cim_cli_network_options *o = &r->o.net;
     int rc;
-    if ((rc = cim_model_load(r->model_path, &r->model, err)) != 0 ||
-        (rc = cim_idx_load_split(o->data, o->split, &r->all, err)) != 0)
-        return rc;
-    if ((rc = cim_dataset_check_input_shape(&r->all, &r->model, err)) != 0)
-        return rc;
-    if ((rc = cim_dataset_subset(&r->all, (int64_t)o->first_image, (int64_t)o->images, &r->data,
-                                 err)) != 0)
-        return rc;
-    for (int32_t k = 0; k < r->data.count; ++k)
-        if (r->data.labels[k] >= r->model.num_classes)
-            return cim_error_set(
-                err, CIM_ERR_INPUT, "%s: label %d of image %lld is not a class of %s (%d classes)",
-                r->all.labels_path, r->data.labels[k], (long long)(o->first_image + (uint64_t)k),
-                r->model_path, r->model.num_classes);
-    if ((rc = cim_plan_init(&r->plan, &r->model, &r->cfg, o->seed, o->first_layer, err)) != 0 ||
-        (rc = cim_plan_init(&r->digital, &r->model, &r->cfg, o->seed, o->first_layer, err)) != 0)
+    if ((rc = cim_cli_load_network_inputs(o, &r->cfg, &r->in, err)) != 0 ||
+        (rc = cim_plan_init(&r->digital, &r->in.model, &r->cfg, o->seed, o->first_layer, err)) != 0)
         return rc;
     cim_plan_make_digital(&r->digital);
-    if ((rc = cim_cli_disturb_network(&r->disturb, &r->plan, r->data.count,
-                                      (int64_t)r->o.first_image, err)) != 0 ||
-        (rc = cim_cli_profiles_init(&r->prof, &r->plan, err)) != 0)
+    if ((rc = cim_cli_disturb_network(&r->disturb, &r->in.plan, r->in.data.count,
+                                      (int64_t)o->first_image, err)) != 0)
         return rc;
-    if (r->plan.n_crossbar == 0)
-        return cim_error_set(
-            err, CIM_ERR_INPUT,
-            "%s: no layer runs on crossbars (no dense or conv2d layer "
-            "with binary or ternary inputs; --first-layer crossbar adds those on raw pixels)",
-            r->model_path);
-    return cim_cli_check_read_keys(&r->plan, (int64_t)o->first_image, r->data.count, r->model_path,
-                                   err);
+    return cim_cli_profiles_init(&r->prof, &r->in.plan, err);
 }
 
 typedef struct sink_ctx {
@@ -548,7 +316,7 @@ static int sink(void *ctx, int64_t trial_first, int32_t n, const int64_t *correc
     memcpy(r->correct + t0, correct, sizeof(int64_t) * (size_t)n);
     if (r->h5) {
         if (predictions) {
-            for (int64_t k = 0; k < (int64_t)n * r->data.count; ++k)
+            for (int64_t k = 0; k < (int64_t)n * r->in.data.count; ++k)
                 s->pred16[k] = (int16_t)predictions[k];
         }
         rc = cim_h5_run_append(r->h5, t0, n, correct, layer_error, predictions ? s->pred16 : NULL,
@@ -589,10 +357,10 @@ static void on_progress(void *ctx, double done)
 {
     sink_ctx *s = ctx;
     run_state *r = s->r;
-    const double total = (double)r->o.trials, before = (double)r->resumed;
+    const double total = (double)r->o.net.trials, before = (double)r->resumed;
     const double trials = before + done * (total - before);
-    cim_cli_progress_update(&r->prog, "run", trials / total, (uint64_t)(trials + 0.5), r->o.trials,
-                            "trials");
+    cim_cli_progress_update(&r->prog, "run", trials / total, (uint64_t)(trials + 0.5),
+                            r->o.net.trials, "trials");
 }
 
 static int32_t weight_layers(const cim_model *m)
@@ -623,15 +391,15 @@ static void print_adc(const run_state *r)
     }
     printf("ADC: %s, %d bits, ", cim_config_adc_type_name(c->adc_type), c->resolution);
     if (c->calib_mode == CIM_CALIB_MAX) {
-        const cim_column_params *p = &r->plan.layers[r->plan.first_crossbar].xbar.column;
+        const cim_column_params *p = &r->in.plan.layers[r->in.plan.first_crossbar].xbar.column;
         printf("range MAX %g..%g uA (%s for N = %d rows)\n", half_units_ua(p->adc_lo2),
                half_units_ua(p->adc_hi2),
                c->adc_type == CIM_ADC_POS ? "N x LRS" : "N x (LRS - HRS)", c->N);
         return;
     }
     printf("range CALIB per layer from adc_calib_dict:");
-    for (int32_t l = 0, n = 0; l < r->plan.num_layers; ++l) {
-        const cim_layer_plan *lp = &r->plan.layers[l];
+    for (int32_t l = 0, n = 0; l < r->in.plan.num_layers; ++l) {
+        const cim_layer_plan *lp = &r->in.plan.layers[l];
         if (cim_plan_on_crossbar(lp))
             printf("%s %s %g..%g uA", n++ ? "," : "", lp->layer->name,
                    half_units_ua(lp->xbar.column.adc_lo2), half_units_ua(lp->xbar.column.adc_hi2));
@@ -639,26 +407,31 @@ static void print_adc(const run_state *r)
     printf("\n");
 }
 
-/* Where the work between crossbar reads runs: the choice, and what it
- * comes to for these chips on this device (cim_exec.h). */
+/* Where the work between crossbar reads runs: the choice, and what the
+ * executor makes of it (cim_executor_pipeline) for the run's first chunk of
+ * chips x images on this device, with its reason when that is the host. */
 static void print_pipeline(const run_state *r)
 {
     static const char *const names[] = {"auto", "host", "device"};
-    const cim_pipeline p = r->o.pipeline;
-    const char *taken = p == CIM_PIPELINE_AUTO ? "device" : NULL;
-    if (p == CIM_PIPELINE_HOST)
-        taken = NULL;
-    else if (r->cfg.digital && !(r->cfg.saf_hrs > 0 || r->cfg.saf_lrs > 0))
-        taken = "host (digital chips)";
-    else if (cim_xbar_has_c2c(&r->plan.layers[r->plan.first_crossbar].xbar))
-        taken = "host (C2C)";
-    else if (cim_xbar_has_ladder(&r->plan.layers[r->plan.first_crossbar].xbar))
-        taken = "host (IR drop)";
-    else if (cim_xbar_has_disturb(&r->plan.layers[r->plan.first_crossbar].xbar))
-        taken = "host (read disturb)";
-    else if (p == CIM_PIPELINE_AUTO && r->ocl.cpu_style)
-        taken = "host (CPU device)";
-    printf("pipeline: %s%s%s\n", names[p], taken ? " -> " : "", taken ? taken : "");
+    const cim_mc_setup setup = {
+        .plan = &r->in.plan, .n_images = r->in.data.count, .n_trials = (int64_t)r->o.net.trials};
+    int64_t counted = 0; /* stands for the error counters a results file asks for */
+    int32_t chunk_trials;
+    int64_t chunk_images;
+    const char *reason;
+    cim_mc_chunks(&setup, &chunk_trials, &chunk_images);
+    const cim_exec_job job = {.plan = &r->in.plan,
+                              .n_images = chunk_images,
+                              .n_trials = chunk_trials,
+                              .mismatches = r->o.out ? &counted : NULL,
+                              .pipeline = r->o.pipeline};
+    const cim_pipeline taken = cim_executor_pipeline(&r->ocl, &job, &reason);
+    if (reason)
+        printf("pipeline: %s -> %s (%s)\n", names[r->o.pipeline], names[taken], reason);
+    else if (taken != r->o.pipeline)
+        printf("pipeline: %s -> %s\n", names[r->o.pipeline], names[taken]);
+    else
+        printf("pipeline: %s\n", names[taken]);
 }
 
 /* What runs, before any work: everything that defines the run (model,
@@ -668,13 +441,15 @@ static void print_banner(const run_state *r)
 {
     const cim_config *c = &r->cfg;
     const cim_mapping_desc *d = cim_mapping_desc_of(c->mapping);
-    printf(
-        "cimgpu %s: %s on %lld images (%llu..%llu of %s), %llu chips (trials %llu..%llu), "
-        "seed %llu\n",
-        CIM_VERSION, r->model_path, (long long)r->data.count, (unsigned long long)r->o.first_image,
-        (unsigned long long)r->o.first_image + (unsigned long long)r->data.count - 1,
-        r->all.images_path, (unsigned long long)r->o.trials, (unsigned long long)r->o.trial_offset,
-        (unsigned long long)(r->o.trial_offset + r->o.trials - 1), (unsigned long long)r->o.seed);
+    printf("cimgpu %s: %s on %lld images (%llu..%llu of %s), %llu chips (trials %llu..%llu), "
+           "seed %llu\n",
+           CIM_VERSION, r->in.model_path, (long long)r->in.data.count,
+           (unsigned long long)r->o.net.first_image,
+           (unsigned long long)r->o.net.first_image + (unsigned long long)r->in.data.count - 1,
+           r->in.all.images_path, (unsigned long long)r->o.net.trials,
+           (unsigned long long)r->o.trial_offset,
+           (unsigned long long)(r->o.trial_offset + r->o.net.trials - 1),
+           (unsigned long long)r->o.net.seed);
     if (c->digital) {
         printf("crossbar: %s %dx%d, digital_only (exact integer counts)\n",
                cim_mapping_name(c->mapping), c->M, c->N);
@@ -695,7 +470,7 @@ static void print_banner(const run_state *r)
                    c->cdf[CIM_CDF_D2D].n, c->cdf[CIM_CDF_D2D + 1].n, c->cdf[CIM_CDF_C2C].n,
                    c->cdf[CIM_CDF_C2C + 1].n);
     }
-    const cim_xbar *x0 = &r->plan.layers[r->plan.first_crossbar].xbar;
+    const cim_xbar *x0 = &r->in.plan.layers[r->in.plan.first_crossbar].xbar;
     if (cim_xbar_has_ladder(x0))
         printf("IR drop: bit lines of %d wire segments, w_res %g ohm each at V_read %g V (a "
                "segment passes %g mA); tiles of %d outputs x %d inputs\n",
@@ -710,14 +485,14 @@ static void print_banner(const run_state *r)
                strategies[c->read_disturb_mitigation_strategy], c->v_read, c->t_read,
                c->read_disturb_update_freq,
                c->read_disturb_model == CIM_DRIFT_PHYSICAL ? "PHYSICAL" : "LIBRARY",
-               c->read_disturb_initial_cycles, (unsigned long long)r->o.first_image);
+               c->read_disturb_initial_cycles, (unsigned long long)r->o.net.first_image);
     }
     if (c->saf_hrs > 0 || c->saf_lrs > 0)
         printf("stuck-at faults: %g of the cells at HRS, %g at LRS\n", c->saf_hrs, c->saf_lrs);
     print_adc(r);
-    printf("layers on crossbars: %d of %d weight layers (on raw pixels: %s)\n", r->plan.n_crossbar,
-           weight_layers(&r->model),
-           r->o.first_layer == CIM_PIXELS_ON_CROSSBAR ? "crossbar, bit-sliced" : "host, exact");
+    printf("layers on crossbars: %d of %d weight layers (on raw pixels: %s)\n",
+           r->in.plan.n_crossbar, weight_layers(&r->in.model),
+           r->o.net.first_layer == CIM_PIXELS_ON_CROSSBAR ? "crossbar, bit-sliced" : "host, exact");
     print_pipeline(r);
     printf("device: %s\n\n", r->prov.device);
     fflush(stdout); /* seen before the work starts, even through a pipe */
@@ -737,15 +512,6 @@ static void print_summary(const cim_summary *s, int64_t digital_correct)
     printf("  %-28s %9.4f  (accuracy >= %.4f)\n", "yield", s->yield, s->yield_target);
 }
 
-/* The model's path (default or --model), which the claim compares too. */
-static void resolve_model_path(run_state *r)
-{
-    if (r->o.model)
-        snprintf(r->model_path, sizeof r->model_path, "%s", r->o.model);
-    else
-        snprintf(r->model_path, sizeof r->model_path, "%s/%s", cim_cli_model_dir(), DEFAULT_MODEL);
-}
-
 /* --out is claimed before anything slow (cim_outfile.h): it may be none of
  * the run's inputs, among them the files the dataset loader will read (one
  * that is missing fails later, in the loader, with its own message). */
@@ -755,9 +521,9 @@ static int claim_out(run_state *r, cim_error *err)
     char images[CIM_IDX_PATH_MAX] = "", labels[CIM_IDX_PATH_MAX] = "";
     if (!o->out)
         return 0;
-    cim_idx_split_paths(o->data, o->split, images, labels, NULL);
-    const cim_outfile_input inputs[] = {{"--model", r->model_path},
-                                        {"--config", o->config},
+    cim_idx_split_paths(o->net.data, o->net.split, images, labels, NULL);
+    const cim_outfile_input inputs[] = {{"--model", r->in.model_path},
+                                        {"--config", o->net.config},
                                         {"--data", images[0] ? images : NULL},
                                         {"--data", labels[0] ? labels : NULL}};
     const cim_outfile_spec spec = {.path = o->out,
@@ -777,45 +543,45 @@ static int claim_out(run_state *r, cim_error *err)
 static int open_results(run_state *r, double yield_target, cim_error *err)
 {
     char images_sha[CIM_MODEL_SHA256_HEX_LEN + 1], labels_sha[CIM_MODEL_SHA256_HEX_LEN + 1];
-    const int32_t n_layers = r->plan.n_crossbar;
+    const int32_t n_layers = r->in.plan.n_crossbar;
     const char **names = calloc((size_t)n_layers, sizeof *names);
     char *config_json = cim_config_to_json(&r->cfg);
     cim_h5_run_prior prior;
     int rc;
     memset(&prior, 0, sizeof prior);
-    for (int32_t l = 0, c = 0; names && l < r->model.num_layers; ++l)
-        if (cim_plan_on_crossbar(&r->plan.layers[l]))
-            names[c++] = r->model.layers[l].name;
+    for (int32_t l = 0, c = 0; names && l < r->in.model.num_layers; ++l)
+        if (cim_plan_on_crossbar(&r->in.plan.layers[l]))
+            names[c++] = r->in.model.layers[l].name;
     if (!names || !config_json) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory");
         goto done;
     }
-    if ((rc = cim_file_sha256_hex(r->all.images_path, images_sha, err)) != 0 ||
-        (rc = cim_file_sha256_hex(r->all.labels_path, labels_sha, err)) != 0)
+    if ((rc = cim_file_sha256_hex(r->in.all.images_path, images_sha, err)) != 0 ||
+        (rc = cim_file_sha256_hex(r->in.all.labels_path, labels_sha, err)) != 0)
         goto done;
     {
         const cim_h5_run_meta meta = {
             .out = &r->out,
             .prov = &r->prov,
-            .seed = r->o.seed,
+            .seed = r->o.net.seed,
             .config_json = config_json,
-            .model_path = r->model_path,
-            .model_sha256 = r->model.sha256_hex,
-            .dataset_images = r->all.images_path,
-            .dataset_labels = r->all.labels_path,
+            .model_path = r->in.model_path,
+            .model_sha256 = r->in.model.sha256_hex,
+            .dataset_images = r->in.all.images_path,
+            .dataset_labels = r->in.all.labels_path,
             .dataset_images_sha256 = images_sha,
             .dataset_labels_sha256 = labels_sha,
             .mapping = cim_mapping_name(r->cfg.mapping),
-            .first_layer = r->o.first_layer == CIM_PIXELS_ON_CROSSBAR ? "crossbar" : "host",
-            .trials = (int64_t)r->o.trials,
+            .first_layer = r->o.net.first_layer == CIM_PIXELS_ON_CROSSBAR ? "crossbar" : "host",
+            .trials = (int64_t)r->o.net.trials,
             .trial_offset = (int64_t)r->o.trial_offset,
-            .images = r->data.count,
-            .first_image = (int64_t)r->o.first_image,
+            .images = r->in.data.count,
+            .first_image = (int64_t)r->o.net.first_image,
             .yield_target = yield_target,
             .n_layers = n_layers,
             .layer_names = names,
             .trace = r->o.trace,
-            .labels = r->data.labels,
+            .labels = r->in.data.labels,
             .profiles = r->prof.n ? r->prof.shape : NULL,
             .disturb = r->disturb.report.n_layers ? &r->disturb.report : NULL};
         const char *old = cim_outfile_old_partial(&r->out);
@@ -847,14 +613,14 @@ done:
 /* The trials not finished yet, chunk by chunk (each appended as it ends). */
 static int run_trials(run_state *r, cim_error *err)
 {
-    sink_ctx sc = {r, r->plan.n_crossbar, NULL};
-    const cim_mc_setup setup = {.plan = &r->plan,
-                                .images = r->data.images,
-                                .labels = r->data.labels,
-                                .n_images = r->data.count,
-                                .first_image = (uint32_t)r->o.first_image,
+    sink_ctx sc = {r, r->in.plan.n_crossbar, NULL};
+    const cim_mc_setup setup = {.plan = &r->in.plan,
+                                .images = r->in.data.images,
+                                .labels = r->in.data.labels,
+                                .n_images = r->in.data.count,
+                                .first_image = (uint32_t)r->o.net.first_image,
                                 .trial_first = (uint32_t)(r->o.trial_offset + (uint64_t)r->done),
-                                .n_trials = (int64_t)r->o.trials - r->done,
+                                .n_trials = (int64_t)r->o.net.trials - r->done,
                                 .skip_layer_errors =
                                     r->h5 == NULL /* only the results file stores them */,
                                 .pipeline = r->o.pipeline,
@@ -866,7 +632,7 @@ static int run_trials(run_state *r, cim_error *err)
         return 0;
     cim_mc_chunks(&setup, &chunk_trials, &chunk_images);
     if (r->o.trace &&
-        !(sc.pred16 = malloc(sizeof(int16_t) * (size_t)chunk_trials * (size_t)r->data.count)))
+        !(sc.pred16 = malloc(sizeof(int16_t) * (size_t)chunk_trials * (size_t)r->in.data.count)))
         return cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory for the trace");
     cim_cli_progress_start(&r->prog);
     rc = cim_mc_run(&r->ocl, &setup, r->o.trace, sink, on_progress, &sc, err);
@@ -894,10 +660,10 @@ static int report(run_state *r, cim_error *err)
             snprintf(err->msg + len, sizeof err->msg - len,
                      " after %lld of %llu trials; %s keeps them: the same command with --resume "
                      "completes the run",
-                     (long long)written, (unsigned long long)r->o.trials, r->out.partial);
+                     (long long)written, (unsigned long long)r->o.net.trials, r->out.partial);
         else
             snprintf(err->msg + len, sizeof err->msg - len, " after %lld of %llu trials%s",
-                     (long long)r->done, (unsigned long long)r->o.trials,
+                     (long long)r->done, (unsigned long long)r->o.net.trials,
                      r->o.out ? "" : " (without --out nothing is kept)");
         cim_cli_report(err);
         return cim_signal_exit_status(r->interrupted);
@@ -921,11 +687,8 @@ static void release(run_state *r)
     free(r->correct);
     cim_cli_profiles_free(&r->prof);
     cim_cli_disturb_free(&r->disturb);
-    cim_plan_free(&r->plan);
     cim_plan_free(&r->digital);
-    cim_dataset_free(&r->data);
-    cim_dataset_free(&r->all);
-    cim_model_free(&r->model);
+    cim_cli_network_inputs_free(&r->in);
     cim_config_free(&r->cfg);
 }
 
@@ -937,30 +700,30 @@ static int prepare(run_state *r, int argc, char **argv, double *yield_target, ci
     int rc;
     if ((rc = build_config(r, err)) != 0 || (rc = load_inputs(r, err)) != 0 ||
         (rc = cim_provenance_init(&r->prov, argc, argv, err)) != 0 ||
-        (rc = cim_ocl_open(&r->ocl, r->o.device, err)) != 0)
+        (rc = cim_ocl_open(&r->ocl, r->o.net.device, err)) != 0)
         return rc;
     r->ocl_open = 1;
     cim_provenance_set_device(&r->prov, &r->ocl);
     print_banner(r);
-    r->correct = malloc(sizeof(int64_t) * r->o.trials);
+    r->correct = malloc(sizeof(int64_t) * r->o.net.trials);
     if (!r->correct)
         return cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory for %llu trials",
-                             (unsigned long long)r->o.trials);
+                             (unsigned long long)r->o.net.trials);
     if ((rc = check_signal(r, err)) != 0)
         return rc;
     {
         const cim_mc_setup digital = {.plan = &r->digital,
-                                      .images = r->data.images,
-                                      .labels = r->data.labels,
-                                      .n_images = r->data.count,
-                                      .first_image = (uint32_t)r->o.first_image,
+                                      .images = r->in.data.images,
+                                      .labels = r->in.data.labels,
+                                      .n_images = r->in.data.count,
+                                      .first_image = (uint32_t)r->o.net.first_image,
                                       .n_trials = 1};
         if ((rc = cim_mc_run(&r->ocl, &digital, 0, digital_sink, NULL, r, err)) != 0)
             return rc;
     }
     *yield_target = r->o.has_yield
                         ? r->o.yield_target
-                        : fmax(0.0, (double)r->digital_correct / r->data.count - YIELD_MARGIN);
+                        : fmax(0.0, (double)r->digital_correct / r->in.data.count - YIELD_MARGIN);
     return r->o.out ? open_results(r, *yield_target, err) : 0;
 }
 
@@ -978,14 +741,14 @@ int cim_cli_run(int argc, char **argv, int first)
         return 0;
     if (rc != 0)
         return cim_cli_report(&err);
-    resolve_model_path(&r);
+    cim_cli_model_path(&r.o.net, r.in.model_path, sizeof r.in.model_path);
     if ((rc = claim_out(&r, &err)) != 0)
         return cim_cli_report(&err);
     cim_signal_catch();
     if ((rc = prepare(&r, argc, argv, &yield_target, &err)) == 0 &&
         (rc = run_trials(&r, &err)) == 0 &&
-        (rc = cim_summarize(r.correct, (int64_t)r.o.trials, r.data.count, yield_target, &summary,
-                            &err)) == 0 &&
+        (rc = cim_summarize(r.correct, (int64_t)r.o.net.trials, r.in.data.count, yield_target,
+                            &summary, &err)) == 0 &&
         (!r.h5 || (rc = cim_h5_run_finish(r.h5, &summary, r.digital_correct, &err)) == 0)) {
         print_summary(&summary, r.digital_correct);
         cim_cli_disturb_print(&r.disturb, stdout);

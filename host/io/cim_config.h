@@ -106,6 +106,15 @@
 
 #define CIM_CONFIG_MAX_SPLIT 2 /* SPLIT entries kept */
 
+/* Bounds of keys that command-line flags set too (the flags check the same
+ * ranges): HRS, LRS and the sigmas at most CIM_CONFIG_MAX_UA µA,
+ * adc_profile_bin_size at most CIM_CONFIG_MAX_PROFILE_BIN_UA µA, |V_read|
+ * at most CIM_CONFIG_MAX_V_READ V, w_res at most CIM_CONFIG_MAX_W_RES Ω. */
+#define CIM_CONFIG_MAX_UA 10000.0
+#define CIM_CONFIG_MAX_PROFILE_BIN_UA 1000000
+#define CIM_CONFIG_MAX_V_READ 10.0
+#define CIM_CONFIG_MAX_W_RES 1e9
+
 /* One measured-distribution table (device_cdf, device_cdf_c2c) as given:
  * n points (I µA, P), n = 0 for none. Tables are indexed as in cim_cdf.h:
  * CIM_CDF_D2D + state, CIM_CDF_C2C + state. */

@@ -35,9 +35,7 @@
 
 #define CIM_CONFIG_MAX_DIM 65536                /* M, N */
 #define CIM_CONFIG_MAX_CELLS ((int64_t)1 << 26) /* M * N */
-#define CIM_CONFIG_MAX_UA 10000.0               /* HRS, LRS and sigmas */
 #define CIM_CONFIG_MAX_CALIB_UA 2.0e6           /* beyond any 32-bit (nA) column current */
-#define CIM_CONFIG_MAX_PROFILE_BIN_UA 1000000   /* adc_profile_bin_size: beyond any range */
 #define CIM_CONFIG_MAX_OPERAND_BITS 32          /* W_BIT, I_BIT, SPLIT entries */
 #define CIM_CONFIG_GOT_MAX 64                   /* chars of an offending value in a message */
 #define CIM_CONFIG_EXPECTED_MAX (CIM_ERROR_MSG_MAX / 2) /* chars of "expected ..." text */
@@ -51,10 +49,6 @@
 /* ---------------------------------------------------------------------------
  * The key table
  */
-
-/* Bit-line IR drop: |V_read| at most this (V), w_res at most this (Ω). */
-#define CIM_CONFIG_MAX_V_READ 10.0
-#define CIM_CONFIG_MAX_W_RES 1e9
 
 typedef enum cim_key_kind {
     CIM_KEY_BOOL,

@@ -19,12 +19,20 @@ static int check_job(const cim_exec_job *job, cim_error *err)
     return 0;
 }
 
+cim_pipeline cim_executor_pipeline(const cim_ocl *ocl, const cim_exec_job *job, const char **reason)
+{
+    const char *why = cim_executor_device_refusal(ocl, job);
+    if (reason)
+        *reason = job->pipeline == CIM_PIPELINE_HOST ? NULL : why;
+    return why ? CIM_PIPELINE_HOST : CIM_PIPELINE_DEVICE;
+}
+
 int cim_executor_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions, cim_error *err)
 {
     int rc = check_job(job, err);
     if (rc != 0)
         return rc;
-    if (cim_executor_device_applies(ocl, job))
+    if (cim_executor_pipeline(ocl, job, NULL) == CIM_PIPELINE_DEVICE)
         return cim_executor_device_run(ocl, job, predictions, err);
     return cim_executor_host_run(ocl, job, predictions, err);
 }

@@ -16,6 +16,15 @@
 #include "cim_exec.h"
 #include "cim_ocl.h"
 
+/* The pipeline cim_executor_run takes for `job` on this device: HOST or
+ * DEVICE (this is where the choice is made). *reason (when reason is not
+ * NULL): NULL when it is the one the job asked for (AUTO: the device
+ * pipeline), else why the host pipeline runs instead, in a word or two
+ * ("C2C", "IR drop", "read disturb", "digital chips", "CPU device",
+ * "memory", ...; cim_executor_device.h). */
+cim_pipeline cim_executor_pipeline(const cim_ocl *ocl, const cim_exec_job *job,
+                                   const char **reason);
+
 /* predictions[t * n_images + k]: the class chip trial_first + t gives image
  * k. 0, or a CIM_ERR_* code with its message. */
 int cim_executor_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions, cim_error *err);

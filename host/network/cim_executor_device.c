@@ -53,34 +53,53 @@ static int64_t column_blocks(const cim_ocl *ocl, int32_t rows)
     return (rows + w - 1) / w;
 }
 
-int cim_executor_device_applies(const cim_ocl *ocl, const cim_exec_job *job)
+/* Why a crossbar layer's chips need the host pipeline, or NULL. */
+static const char *layer_refusal(const cim_xbar *x)
+{
+    if (cim_xbar_plain_sum_chips(x))
+        return NULL;
+    if (x->column.digital)
+        return "digital chips";
+    if (cim_xbar_has_c2c(x))
+        return "C2C";
+    return cim_xbar_has_ladder(x) ? "IR drop" : "read disturb";
+}
+
+const char *cim_executor_device_refusal(const cim_ocl *ocl, const cim_exec_job *job)
 {
     const cim_plan *p = job->plan;
     const uint64_t limit = ocl->max_alloc_bytes;
-    if (job->pipeline == CIM_PIPELINE_HOST || p->first_crossbar < 0 ||
-        (job->pipeline == CIM_PIPELINE_AUTO && ocl->cpu_style))
-        return 0;
-    if ((uint64_t)job->n_trials * (uint64_t)job->n_images * (uint64_t)p->model->max_tensor *
-            sizeof(int32_t) >
-        limit)
-        return 0;
+    const uint64_t sets = (uint64_t)job->n_trials * (uint64_t)job->n_images;
+    if (job->pipeline == CIM_PIPELINE_HOST)
+        return "asked";
+    if (p->first_crossbar < 0)
+        return "no crossbar layer";
     for (int32_t l = p->first_crossbar; l < p->num_layers; ++l) {
         const cim_layer_plan *lp = &p->layers[l];
-        if (!cim_plan_on_crossbar(lp)) {
-            if (!elementwise(lp->layer->type))
-                return 0;
-            continue;
-        }
-        if ((lp->xbar.column.digital && !cim_xbar_has_saf(&lp->xbar)) ||
-            cim_xbar_reads_per_cell(&lp->xbar))
-            return 0;
-        if (job->mismatches &&
-            (uint64_t)job->n_trials * (uint64_t)job->n_images * (uint64_t)lp->mvm.positions *
-                    (uint64_t)column_blocks(ocl, lp->mvm.rows) * sizeof(int32_t) >
-                limit)
-            return 0;
+        const char *why = cim_plan_on_crossbar(lp)       ? layer_refusal(&lp->xbar)
+                          : elementwise(lp->layer->type) ? NULL
+                                                         : "host layers";
+        if (why)
+            return why;
     }
-    return 1;
+    if (job->pipeline == CIM_PIPELINE_AUTO && ocl->cpu_style)
+        return "CPU device";
+    if (sets * (uint64_t)p->model->max_tensor * sizeof(int32_t) > limit)
+        return "memory";
+    for (int32_t l = p->first_crossbar; job->mismatches && l < p->num_layers; ++l) {
+        const cim_layer_plan *lp = &p->layers[l];
+        if (cim_plan_on_crossbar(lp) && sets * (uint64_t)lp->mvm.positions *
+                                                (uint64_t)column_blocks(ocl, lp->mvm.rows) *
+                                                sizeof(int32_t) >
+                                            limit)
+            return "memory";
+    }
+    return NULL;
+}
+
+int cim_executor_device_applies(const cim_ocl *ocl, const cim_exec_job *job)
+{
+    return cim_executor_device_refusal(ocl, job) == NULL;
 }
 
 /* One crossbar layer: chips programmed, read from x into y; error counts

@@ -12,7 +12,7 @@
  * tests/test_executor.c compares them prediction for prediction and error
  * count for error count -- for analog chips without C2C, the Monte-Carlo
  * hot path; the dispatcher (cim_executor.c) takes the host pipeline for digital chips, C2C
- * and whatever cim_executor_device_applies refuses.
+ * and whatever else cim_executor_device_refusal names.
  */
 #ifndef CIM_EXECUTOR_DEVICE_H
 #define CIM_EXECUTOR_DEVICE_H
@@ -21,13 +21,21 @@
 #include "cim_exec.h"
 #include "cim_ocl.h"
 
-/* 1 when the device pipeline runs the job: the job's pipeline choice
- * allows it (AUTO: not on CPU devices), crossbar layers are analog without
- * C2C, only element-wise layers follow the first crossbar layer, and the
- * activation buffers fit the device's largest allocation. */
+/* NULL when the device pipeline runs the job, else why the host pipeline
+ * does, in a word or two: "asked" (CIM_PIPELINE_HOST), "no crossbar layer",
+ * a crossbar layer's chips ("digital chips" without stuck-at faults, "C2C",
+ * "IR drop", "read disturb": cim_xbar_plain_sum_chips), "host layers" (a
+ * layer after the first crossbar layer is neither on crossbars nor
+ * element-wise), "CPU device" (AUTO on a CPU device) or "memory" (the
+ * activation or error-count buffers exceed the device's largest
+ * allocation). The first of these that holds, in this order. */
+const char *cim_executor_device_refusal(const cim_ocl *ocl, const cim_exec_job *job);
+
+/* 1 when the device pipeline runs the job: cim_executor_device_refusal is
+ * NULL. */
 int cim_executor_device_applies(const cim_ocl *ocl, const cim_exec_job *job);
 
-/* As cim_executor_host_run, for a job cim_executor_device_applies accepts. */
+/* As cim_executor_host_run, for a job cim_executor_device_refusal accepts (NULL). */
 int cim_executor_device_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions,
                             cim_error *err);
 
