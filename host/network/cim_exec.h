@@ -43,7 +43,9 @@ typedef struct cim_exec_job {
      * pipeline on GPUs where it applies, the host pipeline otherwise (on CPU
      * devices, which share the host's cores, it is the faster; bench_run
      * measures both). HOST and DEVICE choose (DEVICE still falls back to the
-     * host where the device pipeline does not apply: C2C, digital chips).
+     * host where the device pipeline does not apply: chips read cell by
+     * cell -- C2C, IR drop, read disturb -- and digital chips without
+     * stuck-at faults; cim_executor_pipeline says which and why).
      * Results are the same bits either way. */
     cim_pipeline pipeline;
     /* Optional ADC input profiles (cim_profile.h): for crossbar layer c whose

@@ -604,11 +604,11 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
     int rc = 0;
     memset(&bf, 0, sizeof bf);
     memset(chips, 0, sizeof *chips);
-    if ((x->column.digital && !cim_xbar_has_saf(x)) || cim_xbar_reads_per_cell(x) || rows <= 0 ||
-        cols <= 0 || n_trials <= 0)
+    if (!cim_xbar_plain_sum_chips(x) || rows <= 0 || cols <= 0 || n_trials <= 0)
         return cim_error_set(err, CIM_ERR_USAGE,
-                             "engine: kept chips are analog with plain-sum reads (no C2C, no IR "
-                             "drop), or digital with stuck-at faults (%d x %d, %d trials)",
+                             "engine: kept chips are analog with plain-sum reads (no C2C, IR drop "
+                             "or read disturb), or digital with stuck-at faults (%d x %d, %d "
+                             "trials)",
                              rows, cols, n_trials);
     if ((rc = cim_side_weights(&si, &job, ocl->vector_width, err)) != 0)
         goto done;

@@ -65,15 +65,16 @@ int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim
  * cim_launch.h -- launch parameters (lp), column parameters (cp), weights_t
  * [cols][rows_pad] int8, weight sums sumw [tiles_n][rows_pad], the ADC level
  * table and g for n_trials chips (trial_first ..), programmed by
- * cim_program_g exactly as cim_engine_mvm programs them. Analog chips
- * without C2C, or digital chips with stuck-at faults (cells 0 and 1). */
+ * cim_program_g exactly as cim_engine_mvm programs them: the chips
+ * cim_xbar_plain_sum_chips admits (analog with plain-sum reads, or digital
+ * with stuck-at faults: cells 0 and 1). */
 typedef struct cim_engine_chips {
     cl_mem lp, cp, weights_t, sumw, adc_table, g;
     int64_t rows_pad;
     int32_t n_trials;
 } cim_engine_chips;
 
-/* 0, CIM_ERR_USAGE (C2C, or digital without faults), CIM_ERR_INPUT (more than the device's
+/* 0, CIM_ERR_USAGE (not cim_xbar_plain_sum_chips), CIM_ERR_INPUT (more than the device's
  * largest buffer) or a device error; on failure *chips holds nothing. */
 int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weights, int32_t rows,
                              int32_t cols, uint32_t trial_first, int32_t n_trials,
