@@ -178,26 +178,47 @@ static void test_executor_matches_reference_network(void **state)
     }
 }
 
-/* Bit-line IR drop through the executor's per-cell reads against the plain-C
- * network: every mapping, with and without C2C, ideal and finite ADCs. */
-static void test_ir_drop_matches_reference_network(void **state)
+/* expect_reference on every mapping that holds the generated BNN MLP and
+ * TNN CNN, with the config make(id) gives (freed here), the first layer on
+ * the crossbar for odd mapping ids. */
+static void every_mapping_network(fixture *f, cim_config (*make)(cim_mapping_id id))
 {
-    fixture *f = *state;
     static const char *const kinds[] = {"bnn", "tnn"};
-    if (!f->have_device)
-        skip();
     for (int k = 0; k < 2; ++k) {
         cim_model m;
         load_generated(&m, kinds[k], k);
         for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
             if (m.kind == CIM_MODEL_TNN && !cim_mapping_desc_of((cim_mapping_id)id)->ternary)
                 continue;
-            cim_config cfg = ir_drop_config((cim_mapping_id)id, id % 3 == 0, id % 2 ? 4 : 0);
+            cim_config cfg = make((cim_mapping_id)id);
             expect_reference(f, &m, &cfg, id % 2 ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST);
             cim_config_free(&cfg);
         }
         cim_model_free(&m);
     }
+}
+
+/* IR drop with C2C on every third mapping, a 4-bit ADC on odd ones. */
+static cim_config ir_drop_of(cim_mapping_id id)
+{
+    return ir_drop_config(id, id % 3 == 0, id % 2 ? 4 : 0);
+}
+
+/* Read disturb, the strategies in turn, C2C and finite ADCs as above. */
+static cim_config read_disturb_of(cim_mapping_id id)
+{
+    static const char *const strategies[] = {"OFF", "SOFTWARE", "CELL_BASED"};
+    return read_disturb_config(id, id % 3 == 1, id % 2 ? 4 : 0, strategies[id % 3]);
+}
+
+/* Bit-line IR drop through the executor's per-cell reads against the plain-C
+ * network: every mapping, with and without C2C, ideal and finite ADCs. */
+static void test_ir_drop_matches_reference_network(void **state)
+{
+    fixture *f = *state;
+    if (!f->have_device)
+        skip();
+    every_mapping_network(f, ir_drop_of);
 }
 
 /* Read disturb through the executor's per-cell reads against the plain-C
@@ -207,23 +228,9 @@ static void test_ir_drop_matches_reference_network(void **state)
 static void test_read_disturb_matches_reference_network(void **state)
 {
     fixture *f = *state;
-    static const char *const kinds[] = {"bnn", "tnn"};
-    static const char *const strategies[] = {"OFF", "SOFTWARE", "CELL_BASED"};
     if (!f->have_device)
         skip();
-    for (int k = 0; k < 2; ++k) {
-        cim_model m;
-        load_generated(&m, kinds[k], k);
-        for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
-            if (m.kind == CIM_MODEL_TNN && !cim_mapping_desc_of((cim_mapping_id)id)->ternary)
-                continue;
-            cim_config cfg = read_disturb_config((cim_mapping_id)id, id % 3 == 1, id % 2 ? 4 : 0,
-                                                 strategies[id % 3]);
-            expect_reference(f, &m, &cfg, id % 2 ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST);
-            cim_config_free(&cfg);
-        }
-        cim_model_free(&m);
-    }
+    every_mapping_network(f, read_disturb_of);
 }
 
 /* One executor run on the given pipeline; predictions and error counts. */
