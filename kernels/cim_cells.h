@@ -27,6 +27,7 @@
 #include "cim_gauss.h"
 #include "cim_cdf.h"
 #include "cim_drift.h"
+#include "cim_rng.h"
 
 /* What the programming and read steps need to know about the cells of a
  * crossbar, resolved to integers (the reference fills it from cim_xbar, the
@@ -204,6 +205,21 @@ CIM_INLINE void cim_read_cells_fine(CIM_CONSTANT_PTR cim_mapping_desc *d, int wv
 
 CIM_DEFINE_PROGRAM_CELLS(cim_program_cells, S, cim_scale_deviate, cim_gauss_q24, cim_cell_state)
 CIM_DEFINE_CONV_CURRENT(cim_conv_current, S)
+
+/* Read disturb: the programming of weight wv's cells at refresh number
+ * `epoch` (>= 1) of tile/cell in trial `trial` -- cim_program_cells from the
+ * cells' fresh D2D words, drawn from the refresh stream (CIM_RNG_REFRESH,
+ * the refresh number in the counter's input word); stuck cells keep their
+ * stuck state (u_saf). Scalar: the reference and cim_read_per_cell. */
+CIM_INLINE void cim_refresh_cells(CIM_CONSTANT_PTR cim_mapping_desc *d, int wv,
+                                  const cim_cell_model *m, CIM_GLOBAL const cim_cdf_set *cdf,
+                                  uint64_t seed, uint32_t layer, uint32_t tile, uint32_t trial,
+                                  int64_t epoch, uint32_t cell, const uint32_t *u_saf, int32_t *c)
+{
+    uint32_t u[4];
+    cim_rng_words4(seed, CIM_RNG_REFRESH, layer, tile, trial, (uint32_t)epoch, cell, u);
+    cim_program_cells(d, wv, m, cdf, u, u_saf, c);
+}
 
 /* Kind F: scalar 64-bit currents, for the term sum of fine cell currents
  * (only INT is needed by CIM_DEFINE_CONV_CURRENT). */

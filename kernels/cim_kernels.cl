@@ -376,12 +376,9 @@ __kernel void cim_read_per_cell(__constant const cim_launch_params *lp,
                     cim_rng_words4(lp->seed, CIM_RNG_C2C, (uint)lp->layer, tile, trial, input, cell,
                                    u);
                 cim_saf_words(lp, tile, cell, trial, u_saf); /* the state a stuck cell reads as */
-                if (dr && dr->epoch > 0) {                   /* the programming of that refresh */
-                    uint ur[4];
-                    cim_rng_words4(lp->seed, CIM_RNG_REFRESH, (uint)lp->layer, tile, trial,
-                                   (uint)dr->epoch, cell, ur);
-                    cim_program_cells(d, wv, &cm, cdf, ur, u_saf, refreshed);
-                }
+                if (dr && dr->epoch > 0)                     /* the programming of that refresh */
+                    cim_refresh_cells(d, wv, &cm, cdf, lp->seed, (uint)lp->layer, tile, trial,
+                                      dr->epoch, cell, u_saf, refreshed);
             }
             for (int s = 0; s < d->n_slots; ++s)
                 programmed[s] = rb[s * plane + n * lp->rows_pad];

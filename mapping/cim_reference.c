@@ -96,12 +96,9 @@ static void read_column(const cim_xbar *x, const int8_t *w, int32_t cols, const 
             cim_rng_words4(x->seed, CIM_RNG_SAF, x->layer, (uint32_t)tile, trial, 0, cell, u_saf);
         for (int s = 0; s < d->n_slots; ++s)
             programmed[s] = raw[s * plane + cell];
-        if (dr && dr->epoch > 0) { /* the programming of that refresh */
-            uint32_t ur[4];
-            cim_rng_words4(x->seed, CIM_RNG_REFRESH, x->layer, (uint32_t)tile, trial,
-                           (uint32_t)dr->epoch, cell, ur);
-            cim_program_cells(d, wv, &model, &x->cdf, ur, u_saf, refreshed);
-        }
+        if (dr && dr->epoch > 0) /* the programming of that refresh */
+            cim_refresh_cells(d, wv, &model, &x->cdf, x->seed, x->layer, (uint32_t)tile, trial,
+                              dr->epoch, cell, u_saf, refreshed);
         if (fine) {
             int64_t c[CIM_MAX_SLOTS] = {0, 0, 0, 0};
             cim_read_cells_fine(d, wv, programmed, refreshed, &model, &x->cdf, u, u_saf, dr,
