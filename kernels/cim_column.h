@@ -159,8 +159,7 @@ CIM_INLINE int32_t cim_column_result_fine(const cim_column_params *p, const int6
             }
             a = cim_div_round(j2 * (int64_t)cv->k, den);
         } else {
-            a = adc_table ? cim_adc_convert_table(p, adc_table, j2, cv->k)
-                          : cim_adc_convert(p, j2, cv->k);
+            a = cim_adc_convert_any(p, adc_table, j2, cv->k);
             q += a * (int64_t)cv->sign;
         }
         if (adc_out)

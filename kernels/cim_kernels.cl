@@ -355,7 +355,7 @@ __kernel void cim_read_per_cell(__constant const cim_launch_params *lp,
     const uint trial = (uint)(lp->trial_first + b), input = (uint)(lp->input_first + i);
     const long row = cim_input_row(lp, b, i);
     __global const int *rb = raw + b * d->n_slots * plane + m;
-    const int ladder = lp->ladder_iw > 0, fine_cells = (int)lp->fine;
+    const int ladder = lp->ladder_iw > 0, fine_cells = (int)p.fine;
     __global const cim_drift_read *dr = lp->disturb_on ? drift + i : 0;
     int result = 0;
     for (long tn = 0; tn < lp->tiles_n; ++tn) {

@@ -71,10 +71,9 @@ typedef struct cim_launch_params {
     int64_t profile_lo_na, profile_bin_na;
     int64_t disturb_on;  /* read disturb: the drift buffer holds one entry per input */
     int64_t drift_model; /* CIM_DRIFT_LIBRARY / CIM_DRIFT_PHYSICAL */
-    int64_t fine;        /* 1: the per-cell reads work in fine units (IR drop, read disturb) */
 } cim_launch_params;
 
-CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 38, cim_launch_params_size);
+CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 37, cim_launch_params_size);
 
 /* Row of input i of batch entry b in the per-input arrays (cim_launch.h). */
 CIM_INLINE int64_t cim_input_row(CIM_CONSTANT_PTR cim_launch_params *lp, int64_t b, int64_t i)

@@ -96,7 +96,6 @@ static void fill_launch_params(const cim_ocl *ocl, cim_launch_params *lp, const 
     lp->ladder_rows = x->ladder_rows;
     lp->disturb_on = cim_xbar_has_disturb(x);
     lp->drift_model = x->drift_model;
-    lp->fine = x->column.fine;
     if (!x->column.digital && x->profile.bins > 0) {
         lp->profile_bins = x->profile.bins;
         lp->profile_lo_na = x->profile.lo_na;
