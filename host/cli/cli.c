@@ -343,6 +343,12 @@ int cim_cli_network_option(const char *subcommand, int c, const char *a, cim_cli
             return bad_value(err, subcommand, "t-read", a, "the duration of one read in s, > 0");
         o->has_t_read = 1;
         return 0;
+    case CIM_CLI_OPT_SET:
+        if (o->n_set == CIM_CLI_MAX_SETS)
+            return cim_error_set(err, CIM_ERR_USAGE, "%s: more than %d --set options", subcommand,
+                                 CIM_CLI_MAX_SETS);
+        o->set[o->n_set++] = a;
+        return 0;
     default:
         return -1;
     }
@@ -352,6 +358,9 @@ void cim_cli_crossbar_flags_usage(FILE *out)
 {
     fprintf(
         out,
+        "  --set KEY=VALUE    a config key over --config (repeatable): VALUE is JSON, or a\n"
+        "                     word taken as a string (--set M=128 --set m_mode=BNN_III\n"
+        "                     --set 'adc_calib_dict={\"004_conv2d\": [-40, 40]}')\n"
         "  --lrs-noise U      sigma of LRS cells in uA, D2D and C2C alike (0..%g)\n"
         "  --hrs-noise U      sigma of HRS cells in uA, D2D and C2C alike (0..%g)\n"
         "  --c2c              turns C2C (a fresh deviation per read) on\n"
@@ -379,6 +388,12 @@ int cim_cli_network_config(const char *subcommand, const cim_cli_network_options
     } else if ((rc = cim_config_run_default(&base, err)) == 0) {
         rc = cim_config_load_over(o->config, &base, cfg, err);
         cim_config_free(&base);
+    }
+    if (rc == 0 && o->n_set > 0) {
+        cim_config over;
+        rc = cim_config_apply_sets(cfg, o->set, o->n_set, "--set", &over, err);
+        cim_config_free(cfg);
+        *cfg = over; /* the defaults after an error */
     }
     if (rc != 0)
         return rc;

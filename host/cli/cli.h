@@ -51,6 +51,7 @@ int cim_cli_help(int argc, char **argv);
  * getopt returns to cim_cli_network_option first. */
 
 /* The model file the network commands run when --model is not given. */
+#define CIM_CLI_MAX_SETS 64 /* --set options of one command */
 #define CIM_CLI_DEFAULT_MODEL "tnn_cnn.h5"
 
 enum {
@@ -75,6 +76,7 @@ enum {
     CIM_CLI_OPT_T_READ,
     CIM_CLI_OPT_SAF_HRS,
     CIM_CLI_OPT_SAF_LRS,
+    CIM_CLI_OPT_SET,
     CIM_CLI_OPT_NETWORK_END /* a subcommand's own long-only options start here */
 };
 
@@ -102,7 +104,8 @@ enum {
     {"read-disturb", required_argument, 0, CIM_CLI_OPT_READ_DISTURB}, \
     {"t-read", required_argument, 0, CIM_CLI_OPT_T_READ}, \
     {"saf-hrs", required_argument, 0, CIM_CLI_OPT_SAF_HRS}, \
-    {"saf-lrs", required_argument, 0, CIM_CLI_OPT_SAF_LRS}
+    {"saf-lrs", required_argument, 0, CIM_CLI_OPT_SAF_LRS}, \
+    {"set", required_argument, 0, CIM_CLI_OPT_SET}
 // clang-format on
 
 typedef struct cim_cli_network_options {
@@ -116,6 +119,8 @@ typedef struct cim_cli_network_options {
     int has_lrs_noise, has_hrs_noise, has_w_res, has_v_read, has_t_read, has_saf_hrs, has_saf_lrs;
     int c2c;
     int read_disturb; /* 0: as the config; 1 + CIM_DISTURB_*: --read-disturb */
+    const char *set[CIM_CLI_MAX_SETS]; /* --set KEY=VALUE, in order */
+    int n_set;
 } cim_cli_network_options;
 
 /* The defaults before parsing: the dataset folder CIM_IDX_DEFAULT_DIR, the
@@ -134,7 +139,8 @@ int cim_cli_network_option(const char *subcommand, int c, const char *arg,
                            cim_cli_network_options *o, cim_error *err);
 
 /* The crossbar of the network commands: the run's default crossbar with the
- * --config file read over it (cim_config_load_over), then --mapping (a
+ * --config file read over it (cim_config_load_over), then the --set keys
+ * (cim_config_apply_sets, origin "--set"), then --mapping (a
  * finite ADC takes the type the new mapping needs), --adc-bits
  * (cim_config_set_adc_bits) and the crossbar flags (--lrs-noise and
  * --hrs-noise set the D2D and C2C sigma alike, --c2c c2c_var, --w-res

@@ -392,8 +392,8 @@ static void print_adc(const run_state *r)
     printf("ADC: %s, %d bits, ", cim_config_adc_type_name(c->adc_type), c->resolution);
     if (c->calib_mode == CIM_CALIB_MAX) {
         const cim_column_params *p = &r->in.plan.layers[r->in.plan.first_crossbar].xbar.column;
-        printf("range MAX %g..%g uA (%s for N = %d rows)\n", half_units_ua(p->adc_lo2),
-               half_units_ua(p->adc_hi2),
+        printf("range MAX %g..%g uA (%s%s for N = %d rows)\n", half_units_ua(p->adc_lo2),
+               half_units_ua(p->adc_hi2), c->adc_alpha != 1.0 ? "adc_alpha x " : "",
                c->adc_type == CIM_ADC_POS ? "N x LRS" : "N x (LRS - HRS)", c->N);
         return;
     }

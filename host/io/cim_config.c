@@ -96,6 +96,7 @@ const cim_key_spec cim_config_keys[] = {
     KEY_INT("resolution", resolution, INT32_MIN, INT32_MAX),
     KEY_CHOICE("adc_calib_mode", calib_mode, calib_mode_names),
     KEY_SPECIAL("adc_calib_dict", CIM_KEY_CALIB_DICT),
+    {"adc_alpha", CIM_KEY_NUMBER, F(adc_alpha), 0, 1, 1, 0, NULL, NULL, 0, NULL},
     KEY_SPECIAL("adc_calib_info", CIM_KEY_CALIB_INFO),
     KEY_BOOL("adc_profile", adc_profile),
     KEY_INT("adc_profile_bin_size", adc_profile_bin_size, 1, CIM_CONFIG_MAX_PROFILE_BIN_UA),
@@ -223,6 +224,7 @@ void cim_config_default(cim_config *cfg)
     cfg->adc_type = CIM_ADC_INF;
     cfg->resolution = CIM_INF_RESOLUTION;
     cfg->calib_mode = CIM_CALIB_MAX;
+    cfg->adc_alpha = 1.0;
     cfg->calib = NULL;
     cfg->n_calib = 0;
     cfg->hrs_noise_ua = cfg->lrs_noise_ua = 0.0;

@@ -14,6 +14,8 @@
  *   adc_calib_dict    {layer: [lo, hi]} µA, lo < hi, |lo|, |hi| <= 2e6;
  *                     required by CALIB with a finite ADC (with INF_ADC
  *                     the range is unused, as in the reference)        {}
+ *   adc_alpha         0 < a <= 1: the MAX range clipped to a times itself
+ *                     (the CIM-Explorer paper's alpha; 1 with CALIB)   1
  *   adc_calib_info    a JSON object, kept verbatim and changing nothing:
  *                     where an adc_calib_dict came from (`cimgpu
  *                     calibrate` writes its rule and inputs here)      absent
@@ -136,6 +138,7 @@ typedef struct cim_config {
     int adc_type;   /* CIM_ADC_INF/POS/SYM from cim_adc.h */
     int resolution; /* bits, -1 for INF */
     int calib_mode; /* CIM_CALIB_MAX or CIM_CALIB_CALIB */
+    double adc_alpha; /* MAX range scale, 0 < a <= 1 */
     cim_calib_range *calib;
     int n_calib;
     char *calib_info; /* adc_calib_info as compact JSON text, or NULL */
@@ -199,6 +202,14 @@ int cim_config_parse(const char *json_text, const char *origin, cim_config *cfg,
  * the caller's; its origin is `origin`. */
 int cim_config_parse_over(const char *json_text, const char *origin, const cim_config *base,
                           cim_config *cfg, cim_error *err);
+
+/* `cimgpu run --set KEY=VALUE ...`: the n texts "KEY=VALUE" as one JSON
+ * object read over `base` (cim_config_parse_over, origin `origin`). VALUE is
+ * JSON text (true, 256, [1, 2], "TNN_I", {...}); one that is not valid JSON
+ * is taken as a string, so m_mode=TNN_I works unquoted. A text without '='
+ * or a key given twice is CIM_ERR_CONFIG naming it. n = 0 copies base. */
+int cim_config_apply_sets(const cim_config *base, const char *const *sets, int n,
+                          const char *origin, cim_config *cfg, cim_error *err);
 
 /* Reads the file at `path` and parses it with the path as origin.
  * CIM_ERR_INPUT if the file cannot be read (or exceeds 16 MiB). */

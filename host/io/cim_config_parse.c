@@ -391,6 +391,50 @@ int cim_config_parse(const char *json_text, const char *origin, cim_config *cfg,
 }
 
 /* ---------------------------------------------------------------------------
+ * KEY=VALUE settings (`--set`)
+ */
+
+static int add_setting(cJSON *root, const char *text, const char *origin, cim_error *err)
+{
+    const char *eq = strchr(text, '=');
+    char key[CIM_CONFIG_GOT_MAX + 1];
+    if (!eq || eq == text || (size_t)(eq - text) > CIM_CONFIG_GOT_MAX)
+        return cim_error_set(err, CIM_ERR_CONFIG, "%s: '%.*s': expected KEY=VALUE",
+                             cim_config_origin(origin), CIM_CONFIG_GOT_MAX, text);
+    memcpy(key, text, (size_t)(eq - text));
+    key[eq - text] = '\0';
+    if (cJSON_GetObjectItemCaseSensitive(root, key))
+        return cim_error_set(err, CIM_ERR_CONFIG, "%s: key \"%s\" is set twice",
+                             cim_config_origin(origin), key);
+    cJSON *v = cJSON_Parse(eq + 1);
+    if (!v)
+        v = cJSON_CreateString(eq + 1); /* a bare word: the string itself */
+    if (!v || !cJSON_AddItemToObject(root, key, v)) {
+        cJSON_Delete(v);
+        return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory", cim_config_origin(origin));
+    }
+    return 0;
+}
+
+int cim_config_apply_sets(const cim_config *base, const char *const *sets, int n,
+                          const char *origin, cim_config *cfg, cim_error *err)
+{
+    cJSON *root = cJSON_CreateObject();
+    char *text = NULL;
+    int rc = root ? 0 : cim_error_set(err, CIM_ERR_NOMEM, "out of memory");
+    cim_config_default(cfg);
+    for (int i = 0; rc == 0 && i < n; ++i)
+        rc = add_setting(root, sets[i], origin, err);
+    if (rc == 0 && !(text = cJSON_PrintUnformatted(root)))
+        rc = cim_error_set(err, CIM_ERR_NOMEM, "out of memory");
+    if (rc == 0)
+        rc = cim_config_parse_over(text, origin, base, cfg, err);
+    free(text);
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
  * Loading a file
  */
 

@@ -44,13 +44,18 @@ static int resolve_adc_range(const cim_config *cfg, const char *layer_name, cim_
     const int64_t n = cfg->N;
     cim_column_params *p = &x->column;
     if (cfg->calib_mode == CIM_CALIB_MAX) {
-        if (cfg->adc_type == CIM_ADC_POS) {
-            p->adc_lo2 = 0;
-            p->adc_hi2 = 2 * n * x->current_na[CIM_STATE_LRS];
-        } else {
-            p->adc_lo2 = -2 * n * p->delta;
-            p->adc_hi2 = 2 * n * p->delta;
-        }
+        /* adc_alpha < 1 clips the range to that fraction, rounded to the
+         * half-unit (half away from zero); 1 keeps it exact */
+        const int64_t full = cfg->adc_type == CIM_ADC_POS ? 2 * n * x->current_na[CIM_STATE_LRS]
+                                                          : 2 * n * p->delta;
+        const int64_t hi = cfg->adc_alpha == 1.0 ? full : llround(cfg->adc_alpha * (double)full);
+        p->adc_lo2 = cfg->adc_type == CIM_ADC_POS ? 0 : -hi;
+        p->adc_hi2 = hi;
+        if (p->adc_hi2 <= p->adc_lo2)
+            return cim_error_set(err, CIM_ERR_CONFIG,
+                                 "%s: key \"adc_alpha\": %g leaves no ADC range (narrower than "
+                                 "the 0.5 nA current resolution)",
+                                 origin, cfg->adc_alpha);
         return 0;
     }
     const cim_calib_range *r = cim_config_find_calib(cfg, layer_name);

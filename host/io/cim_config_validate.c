@@ -157,6 +157,11 @@ static int validate_adc(const cim_config *cfg, cim_error *err)
                 origin, CIM_ERR_CONFIG, err, "adc_type",
                 "mapping %s has a %s column current and needs %s or INF_ADC, got %s", mapping,
                 signed_current ? "signed" : "non-negative", cim_config_adc_type_names[needed], adc);
+        if (cfg->calib_mode == CIM_CALIB_CALIB && cfg->adc_alpha != 1.0)
+            return cim_config_key_error(origin, CIM_ERR_CONFIG, err, "adc_alpha",
+                                        "clips the MAX range; with adc_calib_mode CALIB it must "
+                                        "be 1, got %g",
+                                        cfg->adc_alpha);
         if (cfg->calib_mode == CIM_CALIB_CALIB && cfg->n_calib == 0)
             return cim_config_key_error(origin, CIM_ERR_CONFIG, err, "adc_calib_dict",
                                         "is missing or empty; adc_calib_mode CALIB with %s needs a "
