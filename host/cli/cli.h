@@ -118,7 +118,7 @@ typedef struct cim_cli_network_options {
     double lrs_noise, hrs_noise, w_res, v_read, t_read, saf_hrs, saf_lrs;
     int has_lrs_noise, has_hrs_noise, has_w_res, has_v_read, has_t_read, has_saf_hrs, has_saf_lrs;
     int c2c;
-    int read_disturb; /* 0: as the config; 1 + CIM_DISTURB_*: --read-disturb */
+    int read_disturb;                  /* 0: as the config; 1 + CIM_DISTURB_*: --read-disturb */
     const char *set[CIM_CLI_MAX_SETS]; /* --set KEY=VALUE, in order */
     int n_set;
 } cim_cli_network_options;

@@ -46,8 +46,8 @@ static int resolve_adc_range(const cim_config *cfg, const char *layer_name, cim_
     if (cfg->calib_mode == CIM_CALIB_MAX) {
         /* adc_alpha < 1 clips the range to that fraction, rounded to the
          * half-unit (half away from zero); 1 keeps it exact */
-        const int64_t full = cfg->adc_type == CIM_ADC_POS ? 2 * n * x->current_na[CIM_STATE_LRS]
-                                                          : 2 * n * p->delta;
+        const int64_t full =
+            cfg->adc_type == CIM_ADC_POS ? 2 * n * x->current_na[CIM_STATE_LRS] : 2 * n * p->delta;
         const int64_t hi = cfg->adc_alpha == 1.0 ? full : llround(cfg->adc_alpha * (double)full);
         p->adc_lo2 = cfg->adc_type == CIM_ADC_POS ? 0 : -hi;
         p->adc_hi2 = hi;

@@ -92,24 +92,24 @@ typedef struct cim_exp_column {
 } cim_exp_column;
 
 typedef struct cim_exp_model {
-    char *name; /* as nn_names gives it */
-    char *path; /* the model file */
+    char *name;     /* as nn_names gives it */
+    char *path;     /* the model file */
     int64_t ifm[3]; /* H, W, C as given */
 } cim_exp_model;
 
 /* One configuration: the `cimgpu run` it is. */
 typedef struct cim_exp_config {
-    int model;    /* index into models */
-    char **set;   /* n_set "KEY=JSON" texts: its --set options, in order */
+    int model;  /* index into models */
+    char **set; /* n_set "KEY=JSON" texts: its --set options, in order */
     int n_set;
 } cim_exp_config;
 
 typedef struct cim_experiment {
-    char *origin;      /* the file name, for messages */
-    char *json_text;   /* the file as given */
-    char *data_dir;    /* the IDX folder */
-    const char *split; /* "t10k" or "train" (static) */
-    const char *data_set; /* "fashion_mnist" or the folder as given */
+    char *origin;                    /* the file name, for messages */
+    char *json_text;                 /* the file as given */
+    char *data_dir;                  /* the IDX folder */
+    const char *split;               /* "t10k" or "train" (static) */
+    const char *data_set;            /* "fashion_mnist" or the folder as given */
     int64_t batch, num_runs, images; /* images = batch x num_runs, from image 0 */
     /* cimgpu's keys; has_*: given in the file (else the caller's defaults) */
     uint64_t trials, seed;
