@@ -135,9 +135,9 @@ typedef struct cim_config {
     int32_t M, N; /* logical crossbar: outputs x inputs */
     int digital;
     double hrs_ua, lrs_ua;
-    int adc_type;   /* CIM_ADC_INF/POS/SYM from cim_adc.h */
-    int resolution; /* bits, -1 for INF */
-    int calib_mode; /* CIM_CALIB_MAX or CIM_CALIB_CALIB */
+    int adc_type;     /* CIM_ADC_INF/POS/SYM from cim_adc.h */
+    int resolution;   /* bits, -1 for INF */
+    int calib_mode;   /* CIM_CALIB_MAX or CIM_CALIB_CALIB */
     double adc_alpha; /* MAX range scale, 0 < a <= 1 */
     cim_calib_range *calib;
     int n_calib;
