@@ -8,7 +8,7 @@ packages=(
   libhdf5-dev hdf5-tools libcjson-dev libcmocka-dev librandom123-dev zlib1g-dev libssl-dev
   dataset-fashion-mnist
   # Python: the cross-check tests, data/*.py and the docs' examples (tools/doc_blocks.py)
-  python3 python3-numpy python3-h5py python3-matplotlib
+  python3 python3-numpy python3-h5py python3-matplotlib python3-pandas
   clang-format
 )
 sudo=""
