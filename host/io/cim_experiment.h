@@ -74,7 +74,7 @@
 /* What a /configs column holds per configuration. */
 typedef enum cim_exp_kind {
     CIM_EXP_STRING, /* UTF-8 text */
-    CIM_EXP_INT,    /* integers (width 1, or 3 for ifm) */
+    CIM_EXP_INT,    /* integers (width 1; 2 for xbar_size; 3 for ifm) */
     CIM_EXP_REAL,   /* doubles (width 1, or 2 for pairs) */
     CIM_EXP_BOOL,   /* 0 or 1 */
 } cim_exp_kind;
@@ -86,7 +86,8 @@ typedef enum cim_exp_kind {
 typedef struct cim_exp_column {
     char *key; /* the experiment's key: "m_mode", "xbar_size", "nn_name", ... */
     cim_exp_kind kind;
-    int width; /* 1; 2 for pairs (xbar_size, hrs_lrs, gmin_gmax); 3 for ifm */
+    int width;                /* 1; 2 for pairs (xbar_size, hrs_lrs, gmin_gmax); 3 for ifm */
+    const char *const *parts; /* width > 1: the names of its columns ("M", "N"), static */
     double *num;
     char **str;
 } cim_exp_column;
