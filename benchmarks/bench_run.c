@@ -150,19 +150,6 @@ static int build_config(const bench_options *o, cim_config *cfg, cim_error *err)
     return cim_config_validate(cfg, err);
 }
 
-/* Crossbar MACs per image: weight uses of the layers on crossbars, once per
- * bit plane (the rest run exactly on the host). */
-static int64_t crossbar_macs(const cim_plan *p)
-{
-    int64_t macs = 0;
-    for (int32_t l = 0; l < p->num_layers; ++l) {
-        const cim_layer_mvm *g = &p->layers[l].mvm;
-        if (cim_plan_on_crossbar(&p->layers[l]))
-            macs += (int64_t)g->rows * g->cols * g->positions * g->planes;
-    }
-    return macs;
-}
-
 static void print_duration(const char *label, double seconds)
 {
     if (seconds < 120)
@@ -226,7 +213,7 @@ int main(int argc, char **argv)
         goto fail;
     ocl_open = 1;
 
-    const double macs = (double)model.macs_per_image, xmacs = (double)crossbar_macs(&plan);
+    const double macs = (double)model.macs_per_image, xmacs = (double)cim_plan_crossbar_macs(&plan);
     const cim_mapping_desc *md = cim_mapping_desc_of(cfg.mapping);
     printf("device: %s / %s (%u compute units)\n", ocl.platform_name, ocl.device_name,
            ocl.compute_units);

@@ -32,6 +32,9 @@ static void usage(FILE *out)
           "  calibrate  profiles the ADC inputs of a model's crossbar layers on training\n"
           "          images and writes the config that calibrates their ADC ranges\n"
           "          (`cimgpu calibrate --help`)\n"
+          "  sweep   a design-space exploration: every configuration of a CIM-Explorer\n"
+          "          experiment config, into one results file (`cimgpu sweep --help`)\n"
+          "  export  a sweep results file as a CSV table (`cimgpu export --help`)\n"
           "  info    version, build features, OpenCL devices, shipped models\n"
           "  help    `cimgpu help SUBCOMMAND` prints what `cimgpu SUBCOMMAND --help` does\n"
           "\n"
@@ -73,6 +76,10 @@ int main(int argc, char **argv)
         return cim_cli_info(argc, argv);
     if (strcmp(cmd, "calibrate") == 0)
         return cim_cli_calibrate(argc, argv);
+    if (strcmp(cmd, "sweep") == 0)
+        return cim_cli_sweep(argc, argv);
+    if (strcmp(cmd, "export") == 0)
+        return cim_cli_export(argc, argv);
     if (strcmp(cmd, "help") == 0 && (argc == 2 || (argc == 3 && strcmp(argv[2], "help") == 0))) {
         usage(stdout);
         return 0;

@@ -107,6 +107,24 @@ static void test_argmax_ties_go_to_the_lowest_index(void **state)
     assert_int_equal(cim_forward_argmax(c, 5), 4);
 }
 
+/* The label's rank under the same tie rule: rank 0 is the argmax, equal
+ * scores rank by index, so top-k membership never depends on anything but
+ * the scores and the class order. */
+static void test_label_rank_ties_rank_by_index(void **state)
+{
+    const int32_t s[] = {3, 7, 7, 1, 7, 0, 3};
+    (void)state;
+    assert_int_equal(cim_forward_label_rank(s, 7, 1), 0); /* the argmax */
+    assert_int_equal(cim_forward_label_rank(s, 7, 2), 1);
+    assert_int_equal(cim_forward_label_rank(s, 7, 4), 2);
+    assert_int_equal(cim_forward_label_rank(s, 7, 0), 3);
+    assert_int_equal(cim_forward_label_rank(s, 7, 6), 4); /* tied with 0, after it: top-5 */
+    assert_int_equal(cim_forward_label_rank(s, 7, 3), 5); /* not in the top 5 */
+    assert_int_equal(cim_forward_label_rank(s, 7, 5), 6);
+    for (int32_t k = 0; k < 7; ++k)
+        assert_int_equal(cim_forward_label_rank(s, 7, k) == 0, cim_forward_argmax(s, 7) == k);
+}
+
 /* batchnorm_threshold then sign/ternary on z at each side of [lo, hi],
  * against the table of model_format.md §4 (row: flip; column: activation). */
 static void test_threshold_rule_at_the_edges(void **state)
@@ -651,6 +669,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_argmax_ties_go_to_the_lowest_index),
+        cmocka_unit_test(test_label_rank_ties_rank_by_index),
         cmocka_unit_test(test_threshold_rule_at_the_edges),
         cmocka_unit_test(test_threshold_channel_of_a_3d_tensor),
         cmocka_unit_test(test_mlp_on_a_2x2_image),

@@ -54,11 +54,12 @@ typedef struct run_data {
     cim_outfile out;
     cim_h5_run_meta meta;
     int64_t correct[MAX_TRIALS];
+    int64_t top5[MAX_TRIALS]; /* correct[t] .. images */
     double error_rate[MAX_TRIALS * N_LAYERS];
     int16_t *predictions; /* trials x images */
     uint8_t *labels;
-    cim_summary summary;
-    int64_t digital_correct;
+    cim_summary summary, summary5;
+    int64_t digital_correct, digital_top5;
 } run_data;
 
 /* Per-trial data drawn from the suite's splitmix64 (seeded per test), error
@@ -83,6 +84,7 @@ static void run_data_init(run_data *d, const char *name, int64_t trials, int64_t
     assert_non_null(d->labels);
     for (int64_t t = 0; t < trials; ++t) {
         d->correct[t] = cim_test_rng_int(&rng, 0, (int32_t)images);
+        d->top5[t] = cim_test_rng_int(&rng, (int32_t)d->correct[t], (int32_t)images);
         for (int l = 0; l < N_LAYERS; ++l)
             d->error_rate[t * N_LAYERS + l] = (double)(cim_test_rng_next(&rng) >> 11) * 0x1p-53;
     }
@@ -91,6 +93,7 @@ static void run_data_init(run_data *d, const char *name, int64_t trials, int64_t
     for (int64_t i = 0; i < images; ++i)
         d->labels[i] = (uint8_t)cim_test_rng_int(&rng, 0, 9);
     d->digital_correct = images - 1;
+    d->digital_top5 = images;
     d->meta = (cim_h5_run_meta){
         .out = &d->out,
         .prov = &d->prov,
@@ -115,6 +118,7 @@ static void run_data_init(run_data *d, const char *name, int64_t trials, int64_t
         .labels = trace ? d->labels : NULL,
     };
     assert_int_equal(cim_summarize(d->correct, trials, images, 0.8, &d->summary, &err), 0);
+    assert_int_equal(cim_summarize(d->top5, trials, images, 0.8, &d->summary5, &err), 0);
 }
 
 static void run_data_free(run_data *d)
@@ -138,8 +142,20 @@ static void claim(run_data *d, int force, int resume)
 /* Appends trials [first, first + n) of d. */
 static int append(cim_h5_run *w, const run_data *d, int64_t first, int64_t n, cim_error *err)
 {
-    return cim_h5_run_append(w, first, n, d->correct + first, d->error_rate + first * N_LAYERS,
+    return cim_h5_run_append(w, first, n, d->correct + first, d->top5 + first,
+                             d->error_rate + first * N_LAYERS,
                              d->meta.trace ? d->predictions + first * d->meta.images : NULL, err);
+}
+
+/* Finishes with top-1 summary s and digital count `digital` (d's own, or
+ * wrong ones a test passes), the top-5 figures d's (or `digital` again,
+ * when that is not d's). */
+static int finish(cim_h5_run *w, const run_data *d, const cim_summary *s, int64_t digital,
+                  cim_error *err)
+{
+    const cim_h5_run_totals t = {s, &d->summary5, digital,
+                                 digital == d->digital_correct ? d->digital_top5 : digital};
+    return cim_h5_run_finish(w, &t, err);
 }
 
 /* The claimed new file's temporary name while unpublished: R.h5.partial.XXXXXX. */
@@ -183,7 +199,7 @@ static void write_run(run_data *d, const int64_t *batches, int n_batches)
         assert_true(cim_test_exists(d->partial));
         assert_false(cim_test_exists(d->path));
     }
-    if (cim_h5_run_finish(w, &d->summary, d->digital_correct, &err) != 0)
+    if (finish(w, d, &d->summary, d->digital_correct, &err) != 0)
         fail_msg("finish: %s", err.msg);
     assert_true(cim_test_exists(d->path));
     assert_false(cim_test_exists(d->partial));
@@ -299,7 +315,7 @@ static void assert_root_attributes(hid_t file, const run_data *d, int complete)
     uint64_t seed = 0;
     double target = 0;
     cim_test_assert_string_attr(file, "format", "cimgpu-run");
-    CIM_ASSERT_I64_EQ(attr_i32(file, "format_version"), 1);
+    CIM_ASSERT_I64_EQ(attr_i32(file, "format_version"), CIM_H5_RUN_FORMAT_VERSION);
     CIM_ASSERT_I64_EQ(attr_i32(file, "complete"), complete);
     cim_test_assert_string_attr(file, "tool_version", CIM_VERSION);
     cim_test_assert_string_attr(file, "git_revision", d->prov.git_revision);
@@ -361,10 +377,16 @@ static void assert_trials(hid_t file, const run_data *d, int64_t n)
     double *acc = read_dataset(file, "trials/accuracy", H5T_NATIVE_DOUBLE, 1, (hsize_t)n, 0);
     double *err =
         read_dataset(file, "trials/layer_error_rate", H5T_NATIVE_DOUBLE, 2, (hsize_t)n, N_LAYERS);
+    int64_t *top5 = read_dataset(file, "trials/top5_correct", H5T_NATIVE_INT64, 1, (hsize_t)n, 0);
+    double *acc5 = read_dataset(file, "trials/top5_accuracy", H5T_NATIVE_DOUBLE, 1, (hsize_t)n, 0);
     assert_memory_equal(correct, d->correct, sizeof *correct * (size_t)n);
+    assert_memory_equal(top5, d->top5, sizeof *top5 * (size_t)n);
     for (int64_t t = 0; t < n; ++t)
-        if (acc[t] != (double)d->correct[t] / (double)d->meta.images)
-            fail_msg("accuracy[%lld] = %.17g", (long long)t, acc[t]);
+        if (acc[t] != (double)d->correct[t] / (double)d->meta.images ||
+            acc5[t] != (double)d->top5[t] / (double)d->meta.images)
+            fail_msg("accuracy[%lld] = %.17g, top-5 %.17g", (long long)t, acc[t], acc5[t]);
+    free(top5);
+    free(acc5);
     assert_memory_equal(err, d->error_rate, sizeof *err * (size_t)(n * N_LAYERS));
     free(correct);
     free(acc);
@@ -395,6 +417,13 @@ static void assert_summary(hid_t file, const run_data *d)
     assert_scalar_double(file, "summary/digital_accuracy",
                          (double)d->digital_correct / (double)d->meta.images);
     assert_scalar_i64(file, "summary/digital_correct", d->digital_correct);
+    assert_scalar_double(file, "summary/top5_mean", d->summary5.mean);
+    assert_scalar_double(file, "summary/top5_std", d->summary5.std);
+    assert_scalar_double(file, "summary/top5_ci95_lo", d->summary5.ci95_lo);
+    assert_scalar_double(file, "summary/top5_ci95_hi", d->summary5.ci95_hi);
+    assert_scalar_double(file, "summary/digital_top5_accuracy",
+                         (double)d->digital_top5 / (double)d->meta.images);
+    assert_scalar_i64(file, "summary/digital_top5_correct", d->digital_top5);
     assert_scalar_i64(file, "summary/trials", s->trials);
     assert_scalar_i64(file, "summary/images", s->images);
 }
@@ -403,10 +432,25 @@ static void assert_summary(hid_t file, const run_data *d)
  * NaN for the float64 ones, -1 for the int64 ones. */
 static void assert_summary_placeholders(hid_t file)
 {
-    static const char *const floats[] = {"mean", "std",   "ci95_lo",      "ci95_hi",
-                                         "min",  "max",   "q01",          "q05",
-                                         "q50",  "yield", "yield_target", "digital_accuracy"};
-    static const char *const ints[] = {"digital_correct", "trials", "images"};
+    static const char *const floats[] = {"mean",
+                                         "std",
+                                         "ci95_lo",
+                                         "ci95_hi",
+                                         "min",
+                                         "max",
+                                         "q01",
+                                         "q05",
+                                         "q50",
+                                         "yield",
+                                         "yield_target",
+                                         "digital_accuracy",
+                                         "top5_mean",
+                                         "top5_std",
+                                         "top5_ci95_lo",
+                                         "top5_ci95_hi",
+                                         "digital_top5_accuracy"};
+    static const char *const ints[] = {"digital_correct", "digital_top5_correct", "trials",
+                                       "images"};
     char name[64];
     for (size_t i = 0; i < sizeof floats / sizeof *floats; ++i) {
         double *v;
@@ -628,7 +672,7 @@ static void test_trials_written_seen_by_reader(void **state)
         CIM_ASSERT_I64_EQ(cim_h5_run_trials_written(w), first);
     }
     CIM_ASSERT_I64_EQ(first, 10);
-    assert_int_equal(cim_h5_run_finish(w, &d.summary, d.digital_correct, &err), 0);
+    assert_int_equal(finish(w, &d, &d.summary, d.digital_correct, &err), 0);
     v = swmr_read(d.path);
     CIM_ASSERT_I64_EQ(v.trials_written, 10);
     CIM_ASSERT_I64_EQ(v.rows, 10);
@@ -671,6 +715,11 @@ static void test_out_of_order_append_rejected(void **state)
     CIM_ASSERT_I64_EQ(cim_h5_run_trials_written(w), 4);
     cim_error_clear(&err);
     d.correct[5] = 9;
+    d.top5[5] = 8; /* fewer top-5 than top-1 */
+    assert_int_equal(append(w, &d, 4, 3, &err), CIM_ERR_USAGE);
+    assert_non_null(strstr(err.msg, "trial 5 has 8 top-5 correct of 9 images, 9 correct"));
+    cim_error_clear(&err);
+    d.top5[5] = 9;
     assert_int_equal(append(w, &d, 4, 6, &err), 0);
     CIM_ASSERT_I64_EQ(cim_h5_run_trials_written(w), 10);
     assert_int_equal(H5Fis_hdf5(d.partial), 1);
@@ -695,7 +744,7 @@ static void test_finish_checks_trials_and_summary(void **state)
     assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
     assert_int_equal(cim_h5_run_start(w, &err), 0);
     assert_int_equal(append(w, &d, 0, 5, &err), 0);
-    assert_int_equal(cim_h5_run_finish(w, &d.summary, 1, &err), CIM_ERR_USAGE);
+    assert_int_equal(finish(w, &d, &d.summary, 1, &err), CIM_ERR_USAGE);
     assert_non_null(strstr(err.msg, "5 of 6 trials written"));
     assert_true(cim_test_exists(d.partial));
     assert_false(cim_test_exists(d.path));
@@ -720,7 +769,7 @@ static void test_finish_checks_trials_and_summary(void **state)
         wrong.trials = cases[c].trials;
         wrong.images = cases[c].images;
         wrong.yield_target = cases[c].target;
-        assert_int_equal(cim_h5_run_finish(w, &wrong, cases[c].digital, &err), CIM_ERR_USAGE);
+        assert_int_equal(finish(w, &d, &wrong, cases[c].digital, &err), CIM_ERR_USAGE);
         assert_non_null(strstr(err.msg, d.path));
         assert_false(cim_test_exists(d.path));
         assert_true(cim_test_exists(d.partial));
@@ -752,7 +801,7 @@ static void test_finish_before_start_is_usage_error(void **state)
     claim(&d, 0, 0);
     assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
     assert_int_equal(append(w, &d, 0, 3, &err), 0);
-    assert_int_equal(cim_h5_run_finish(w, &d.summary, d.digital_correct, &err), CIM_ERR_USAGE);
+    assert_int_equal(finish(w, &d, &d.summary, d.digital_correct, &err), CIM_ERR_USAGE);
     assert_non_null(strstr(err.msg, d.path));
     assert_non_null(strstr(err.msg, "finish before start"));
     assert_temporary_name(&d, temporary, sizeof temporary);
@@ -764,7 +813,7 @@ static void test_finish_before_start_is_usage_error(void **state)
     assert_int_equal(cim_h5_run_start(w, &err), CIM_ERR_USAGE);
     assert_non_null(strstr(err.msg, "started twice"));
     cim_error_clear(&err);
-    assert_int_equal(cim_h5_run_finish(w, &d.summary, d.digital_correct, &err), 0);
+    assert_int_equal(finish(w, &d, &d.summary, d.digital_correct, &err), 0);
     cim_h5_run_discard(w);
     cim_outfile_release(&d.out, 0);
     assert_false(cim_test_exists(temporary));
@@ -797,11 +846,11 @@ static void test_use_after_finish_is_usage_error(void **state)
     assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
     assert_int_equal(append(w, &d, 0, 2, &err), 0);
     assert_int_equal(cim_h5_run_start(w, &err), 0);
-    assert_int_equal(cim_h5_run_finish(w, &d.summary, 1, &err), 0);
+    assert_int_equal(finish(w, &d, &d.summary, 1, &err), 0);
     assert_int_equal(append(w, &d, 2, 1, &err), CIM_ERR_USAGE);
     assert_non_null(strstr(err.msg, "after the file was finished"));
     cim_error_clear(&err);
-    assert_int_equal(cim_h5_run_finish(w, &d.summary, 1, &err), CIM_ERR_USAGE);
+    assert_int_equal(finish(w, &d, &d.summary, 1, &err), CIM_ERR_USAGE);
     cim_error_clear(&err);
     assert_int_equal(cim_h5_run_start(w, &err), CIM_ERR_USAGE);
     cim_h5_run_discard(w);
@@ -986,7 +1035,7 @@ static void test_existing_results_file_needs_force(void **state)
     assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
     assert_int_equal(append(w, &d, 0, 4, &err), 0);
     assert_int_equal(cim_h5_run_start(w, &err), 0);
-    assert_int_equal(cim_h5_run_finish(w, &d.summary, d.digital_correct, &err), 0);
+    assert_int_equal(finish(w, &d, &d.summary, d.digital_correct, &err), 0);
     cim_h5_run_discard(w);
     cim_outfile_release(&d.out, 0);
     assert_int_equal(cim_test_count_entries(d.dir), 1);
@@ -1099,15 +1148,15 @@ static void test_read_partial_returns_appended_trials(void **state)
         cim_h5_run_read_partial(cim_outfile_old_partial(&d.out), &d.meta, &prior, &err), 0);
     CIM_ASSERT_I64_EQ(prior.trials, 5);
     assert_int_equal(cim_h5_run_create(&d.meta, &w, &err), 0);
-    assert_int_equal(cim_h5_run_append(w, 0, prior.trials, prior.correct, prior.layer_error_rate,
-                                       prior.predictions, &err),
+    assert_int_equal(cim_h5_run_append(w, 0, prior.trials, prior.correct, prior.top5_correct,
+                                       prior.layer_error_rate, prior.predictions, &err),
                      0);
     cim_h5_run_prior_free(&prior);
     assert_int_equal(cim_h5_run_start(w, &err), 0);
     assert_null(cim_outfile_old_partial(&d.out));
     assert_int_equal(cim_test_count_entries(d.dir), 1);
     assert_int_equal(append(w, &d, 5, 4, &err), 0);
-    assert_int_equal(cim_h5_run_finish(w, &d.summary, d.digital_correct, &err), 0);
+    assert_int_equal(finish(w, &d, &d.summary, d.digital_correct, &err), 0);
     cim_h5_run_discard(w);
     cim_outfile_release(&d.out, 0);
     assert_int_equal(cim_test_count_entries(d.dir), 1);
@@ -1167,7 +1216,7 @@ static void test_profile_rows_and_totals(void **state)
     cim_h5_run_prior_free(&prior);
     assert_int_equal(cim_h5_run_append_profile(w, 4, 2, second, &err), 0);
     assert_int_equal(append(w, &d, 4, 2, &err), 0);
-    assert_int_equal(cim_h5_run_finish(w, &d.summary, d.digital_correct, &err), 0);
+    assert_int_equal(finish(w, &d, &d.summary, d.digital_correct, &err), 0);
     cim_h5_run_discard(w);
     cim_outfile_release(&d.out, 0);
     hid_t file = H5Fopen(d.path, H5F_ACC_RDONLY, H5P_DEFAULT);

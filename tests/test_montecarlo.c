@@ -218,6 +218,7 @@ typedef struct collected {
     int skip_layer_errors; /* the setup's: the sink must get NULL */
     int calls;
     int64_t *correct;    /* n_trials */
+    int64_t *top5;       /* n_trials */
     double *layer_error; /* n_trials x n_layers */
     int32_t *pred;       /* n_trials x n_images, when requested */
     int fail_at_call;    /* > 0: that call returns CIM_ERR_INPUT */
@@ -235,22 +236,28 @@ static void collected_init(collected *c, const cim_mc_setup *s)
     c->next = s->trial_first;
     c->skip_layer_errors = s->skip_layer_errors;
     c->correct = calloc((size_t)s->n_trials, sizeof *c->correct);
+    c->top5 = calloc((size_t)s->n_trials, sizeof *c->top5);
     c->layer_error = calloc((size_t)(s->n_trials * c->n_layers) + 1, sizeof *c->layer_error);
     c->pred = calloc((size_t)(s->n_trials * s->n_images), sizeof *c->pred);
-    assert_true(c->correct && c->layer_error && c->pred);
+    assert_true(c->correct && c->top5 && c->layer_error && c->pred);
 }
 
 static void collected_free(collected *c)
 {
     free(c->correct);
+    free(c->top5);
     free(c->layer_error);
     free(c->pred);
 }
 
-static int collect(void *ctx, int64_t trial_first, int32_t n, const int64_t *correct,
-                   const double *layer_error, const int32_t *predictions, cim_error *err)
+static int collect(void *ctx, const cim_mc_chunk *chunk, cim_error *err)
 {
     collected *c = ctx;
+    const int64_t trial_first = chunk->trial_first;
+    const int32_t n = chunk->n;
+    const int64_t *correct = chunk->correct;
+    const double *layer_error = chunk->layer_error;
+    const int32_t *predictions = chunk->predictions;
     const int64_t t0 = trial_first - c->trial_first;
     ++c->calls;
     if (c->fail_at_call == c->calls)
@@ -260,6 +267,7 @@ static int collect(void *ctx, int64_t trial_first, int32_t n, const int64_t *cor
     assert_true(n >= 1 && t0 + n <= c->n_trials);
     c->next = trial_first + n;
     memcpy(c->correct + t0, correct, sizeof(int64_t) * (size_t)n);
+    memcpy(c->top5 + t0, chunk->top5_correct, sizeof(int64_t) * (size_t)n);
     if (c->skip_layer_errors) {
         assert_null(layer_error);
     } else {
@@ -496,13 +504,14 @@ static int expect_chunking_invariant(fixture *f, const char *what, const cim_mod
     s.skip_layer_errors = 0;
 
     for (int64_t t = 0; t < n_trials; ++t) {
-        int64_t ref = 0;
+        int64_t ref = 0, ref5 = 0;
         for (int64_t k = 0; k < n_images; ++k) {
             const int p =
                 cim_netref_image(xbars, images + (size_t)k * image_size, first_image + (uint32_t)k,
                                  trial_first + (uint32_t)t, scores, &err);
             assert_true(p >= 0);
             ref += p == labels[k];
+            ref5 += cim_forward_label_rank(scores, m->num_classes, labels[k]) < CIM_MC_TOP_K;
             if (p != big.pred[k])
                 noisy |= NOISE_IN_PREDICTIONS;
             if (small.pred[t * n_images + k] != p || big.pred[t * n_images + k] != p)
@@ -511,6 +520,11 @@ static int expect_chunking_invariant(fixture *f, const char *what, const cim_mod
                          what, (long long)(trial_first + t), (long long)(first_image + k),
                          small.pred[t * n_images + k], big.pred[t * n_images + k], p);
         }
+        if (small.top5[t] != ref5 || big.top5[t] != ref5)
+            fail_msg("%s: trial %lld: driver counts %lld (1x1 chunks) and %lld (one chunk) top-5 "
+                     "correct, reference network %lld",
+                     what, (long long)(trial_first + t), (long long)small.top5[t],
+                     (long long)big.top5[t], (long long)ref5);
         if (small.correct[t] != ref || big.correct[t] != ref)
             fail_msg("%s: trial %lld: driver counts %lld (1x1 chunks) and %lld (one chunk) "
                      "correct, reference network %lld",

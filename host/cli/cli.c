@@ -114,6 +114,10 @@ int cim_cli_help(int argc, char **argv)
         return cim_cli_info(3, args);
     if (strcmp(topic, "calibrate") == 0)
         return cim_cli_calibrate(3, args);
+    if (strcmp(topic, "sweep") == 0)
+        return cim_cli_sweep(3, args);
+    if (strcmp(topic, "export") == 0)
+        return cim_cli_export(3, args);
     cim_error_set(&err, CIM_ERR_USAGE, "help: unknown subcommand '%s' (see `%s --help`)", topic,
                   CIM_CLI_PROGRAM);
     return cim_cli_report(&err);

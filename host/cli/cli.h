@@ -32,6 +32,10 @@ int cim_cli_mvm(int argc, char **argv);
 int cim_cli_info(int argc, char **argv);
 /* `cimgpu [run]`: options start at argv[first]. */
 int cim_cli_run(int argc, char **argv, int first);
+/* `cimgpu sweep EXP.json ...` and `cimgpu export S.h5 --csv S.csv` (argv[1]
+ * is the subcommand's name). */
+int cim_cli_sweep(int argc, char **argv);
+int cim_cli_export(int argc, char **argv);
 /* `cimgpu calibrate ...` (argv[1] is "calibrate"). */
 int cim_cli_calibrate(int argc, char **argv);
 /* `cimgpu help SUBCOMMAND` (argv[1] is "help"): what `cimgpu SUBCOMMAND

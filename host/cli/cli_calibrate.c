@@ -76,7 +76,7 @@ static void usage(FILE *out)
             "                        [--lrs-noise U] [--hrs-noise U] [--c2c]\n"
             "                        [--w-res OHM] [--v-read V]\n"
             "                        [--read-disturb OFF|SOFTWARE|CELL_BASED] [--t-read S]\n"
-            "                        [--saf-hrs P] [--saf-lrs P]\n"
+            "                        [--saf-hrs P] [--saf-lrs P] [--set KEY=VALUE]\n"
             "                        [--first-layer host|crossbar] [--bin-size U]\n"
             "                        [--rule auto|mean3sigma|range|quantile] [--coverage C]\n"
             "                        [--out CALIB.json] [--device SPEC]\n"
@@ -243,11 +243,9 @@ static int profile_sink(void *ctx, int64_t trial_first, int32_t n, uint64_t *con
     return 0;
 }
 
-static int ignore_trials(void *ctx, int64_t trial_first, int32_t n, const int64_t *correct,
-                         const double *layer_error, const int32_t *predictions, cim_error *err)
+static int ignore_trials(void *ctx, const cim_mc_chunk *chunk, cim_error *err)
 {
-    (void)ctx, (void)trial_first, (void)n, (void)correct, (void)layer_error, (void)predictions;
-    (void)err;
+    (void)ctx, (void)chunk, (void)err;
     return 0;
 }
 

@@ -63,10 +63,10 @@ typedef struct run_state {
     cim_provenance prov;
     cim_outfile out; /* the claimed --out (cim_outfile.h) */
     cim_h5_run *h5;
-    int64_t *correct;
+    int64_t *correct, *top5; /* per trial: top-1 and top-5 correct images */
     int64_t done;            /* trials finished (resumed or run) */
     int64_t resumed;         /* of those, copied from the interrupted run */
-    int64_t digital_correct; /* the noise-free chip's */
+    int64_t digital_correct, digital_top5; /* the noise-free chip's */
     int interrupted;         /* the signal that stopped the run, or 0 */
     cim_cli_progress prog;
     cim_cli_profiles prof;   /* ADC input profiles (adc_profile), summed over trials */
@@ -116,7 +116,7 @@ static void usage(FILE *out)
           "                    [--lrs-noise U] [--hrs-noise U] [--c2c]\n"
           "                    [--w-res OHM] [--v-read V]\n"
           "                    [--read-disturb OFF|SOFTWARE|CELL_BASED] [--t-read S]\n"
-          "                    [--saf-hrs P] [--saf-lrs P]\n"
+          "                    [--saf-hrs P] [--saf-lrs P] [--set KEY=VALUE]\n"
           "                    [--first-layer host|crossbar] [--pipeline auto|host|device]\n"
           "                    [--yield-target A] [--out R.h5 [--trace] [--resume] [--force]]\n"
           "                    [--device SPEC]\n"
@@ -306,24 +306,24 @@ static int check_signal(run_state *r, cim_error *err)
     return cim_error_set(err, CIM_ERR_INTERRUPTED, "run: interrupted by %s", cim_signal_name(sig));
 }
 
-static int sink(void *ctx, int64_t trial_first, int32_t n, const int64_t *correct,
-                const double *layer_error, const int32_t *predictions, cim_error *err)
+static int sink(void *ctx, const cim_mc_chunk *c, cim_error *err)
 {
     sink_ctx *s = ctx;
     run_state *r = s->r;
-    const int64_t t0 = trial_first - (int64_t)r->o.trial_offset;
+    const int64_t t0 = c->trial_first - (int64_t)r->o.trial_offset;
     int rc = 0;
-    memcpy(r->correct + t0, correct, sizeof(int64_t) * (size_t)n);
+    memcpy(r->correct + t0, c->correct, sizeof(int64_t) * (size_t)c->n);
+    memcpy(r->top5 + t0, c->top5_correct, sizeof(int64_t) * (size_t)c->n);
     if (r->h5) {
-        if (predictions) {
-            for (int64_t k = 0; k < (int64_t)n * r->in.data.count; ++k)
-                s->pred16[k] = (int16_t)predictions[k];
+        if (c->predictions) {
+            for (int64_t k = 0; k < (int64_t)c->n * r->in.data.count; ++k)
+                s->pred16[k] = (int16_t)c->predictions[k];
         }
-        rc = cim_h5_run_append(r->h5, t0, n, correct, layer_error, predictions ? s->pred16 : NULL,
-                               err);
+        rc = cim_h5_run_append(r->h5, t0, c->n, c->correct, c->top5_correct, c->layer_error,
+                               c->predictions ? s->pred16 : NULL, err);
     }
     if (rc == 0)
-        r->done = t0 + n;
+        r->done = t0 + c->n;
     return rc != 0 ? rc : check_signal(r, err);
 }
 
@@ -341,13 +341,12 @@ static int profile_sink(void *ctx, int64_t trial_first, int32_t n, uint64_t *con
                  : 0;
 }
 
-/* The one digital trial's correct count. */
-static int digital_sink(void *ctx, int64_t trial_first, int32_t n, const int64_t *correct,
-                        const double *layer_error, const int32_t *predictions, cim_error *err)
+/* The one digital trial's correct counts. */
+static int digital_sink(void *ctx, const cim_mc_chunk *c, cim_error *err)
 {
     run_state *r = ctx;
-    (void)trial_first, (void)n, (void)layer_error, (void)predictions;
-    r->digital_correct = correct[0];
+    r->digital_correct = c->correct[0];
+    r->digital_top5 = c->top5_correct[0];
     return check_signal(r, err);
 }
 
@@ -499,7 +498,8 @@ static void print_banner(const run_state *r)
 }
 
 /* The results, after the run. */
-static void print_summary(const cim_summary *s, int64_t digital_correct)
+static void print_summary(const cim_summary *s, const cim_summary *s5, int64_t digital_correct,
+                          int64_t digital_top5)
 {
     printf("  %-28s %9.4f  (%lld of %lld)\n", "digital (ideal) accuracy",
            (double)digital_correct / (double)s->images, (long long)digital_correct,
@@ -510,6 +510,8 @@ static void print_summary(const cim_summary *s, int64_t digital_correct)
     printf("  %-28s %9.4f / %.4f / %.4f\n", "quantiles 1% / 5% / 50%", s->q01, s->q05, s->q50);
     printf("  %-28s %9.4f .. %.4f\n", "min .. max", s->min, s->max);
     printf("  %-28s %9.4f  (accuracy >= %.4f)\n", "yield", s->yield, s->yield_target);
+    printf("  %-28s %9.4f  (digital %.4f)\n", "mean top-5 accuracy", s5->mean,
+           (double)digital_top5 / (double)s->images);
 }
 
 /* --out is claimed before anything slow (cim_outfile.h): it may be none of
@@ -596,10 +598,11 @@ static int open_results(run_state *r, double yield_target, cim_error *err)
             goto done;
         if (counts)
             cim_cli_profiles_add(&r->prof, prior.trials, counts);
-        if ((rc = cim_h5_run_append(r->h5, 0, prior.trials, prior.correct, prior.layer_error_rate,
-                                    prior.predictions, err)) != 0)
+        if ((rc = cim_h5_run_append(r->h5, 0, prior.trials, prior.correct, prior.top5_correct,
+                                    prior.layer_error_rate, prior.predictions, err)) != 0)
             goto done;
         memcpy(r->correct, prior.correct, sizeof *r->correct * (size_t)prior.trials);
+        memcpy(r->top5, prior.top5_correct, sizeof *r->top5 * (size_t)prior.trials);
         r->done = r->resumed = prior.trials;
     }
     rc = cim_h5_run_start(r->h5, err);
@@ -685,6 +688,7 @@ static void release(run_state *r)
         cim_ocl_close(&r->ocl);
     cim_provenance_free(&r->prov);
     free(r->correct);
+    free(r->top5);
     cim_cli_profiles_free(&r->prof);
     cim_cli_disturb_free(&r->disturb);
     cim_plan_free(&r->digital);
@@ -706,7 +710,8 @@ static int prepare(run_state *r, int argc, char **argv, double *yield_target, ci
     cim_provenance_set_device(&r->prov, &r->ocl);
     print_banner(r);
     r->correct = malloc(sizeof(int64_t) * r->o.net.trials);
-    if (!r->correct)
+    r->top5 = malloc(sizeof(int64_t) * r->o.net.trials);
+    if (!r->correct || !r->top5)
         return cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory for %llu trials",
                              (unsigned long long)r->o.net.trials);
     if ((rc = check_signal(r, err)) != 0)
@@ -731,7 +736,7 @@ int cim_cli_run(int argc, char **argv, int first)
 {
     run_state r;
     cim_error err;
-    cim_summary summary;
+    cim_summary summary, summary5;
     double yield_target = 0;
     int rc;
     memset(&r, 0, sizeof r);
@@ -749,8 +754,13 @@ int cim_cli_run(int argc, char **argv, int first)
         (rc = run_trials(&r, &err)) == 0 &&
         (rc = cim_summarize(r.correct, (int64_t)r.o.net.trials, r.in.data.count, yield_target,
                             &summary, &err)) == 0 &&
-        (!r.h5 || (rc = cim_h5_run_finish(r.h5, &summary, r.digital_correct, &err)) == 0)) {
-        print_summary(&summary, r.digital_correct);
+        (rc = cim_summarize(r.top5, (int64_t)r.o.net.trials, r.in.data.count, yield_target,
+                            &summary5, &err)) == 0 &&
+        (!r.h5 || (rc = cim_h5_run_finish(r.h5,
+                                          &(cim_h5_run_totals){&summary, &summary5,
+                                                               r.digital_correct, r.digital_top5},
+                                          &err)) == 0)) {
+        print_summary(&summary, &summary5, r.digital_correct, r.digital_top5);
         cim_cli_disturb_print(&r.disturb, stdout);
         cim_cli_profiles_print(&r.prof, stderr);
     }

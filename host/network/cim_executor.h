@@ -25,8 +25,13 @@
 cim_pipeline cim_executor_pipeline(const cim_ocl *ocl, const cim_exec_job *job,
                                    const char **reason);
 
+/* scores[(t * n_images + k) * num_classes + j]: the integer score chip
+ * trial_first + t gives image k for class j (the model's last tensor).
+ * 0, or a CIM_ERR_* code with its message. */
+int cim_executor_scores(cim_ocl *ocl, const cim_exec_job *job, int32_t *scores, cim_error *err);
+
 /* predictions[t * n_images + k]: the class chip trial_first + t gives image
- * k. 0, or a CIM_ERR_* code with its message. */
+ * k (cim_forward_argmax of its scores). 0, or a CIM_ERR_* code. */
 int cim_executor_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions, cim_error *err);
 
 #endif /* CIM_EXECUTOR_H */

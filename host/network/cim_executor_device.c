@@ -289,8 +289,7 @@ done:
     return rc;
 }
 
-int cim_executor_device_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions,
-                            cim_error *err)
+int cim_executor_device_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *scores, cim_error *err)
 {
     static const cim_walk_steps steps = {read_step, elementwise_step};
     const cim_plan *p = job->plan;
@@ -300,7 +299,7 @@ int cim_executor_device_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *pred
         sizeof(int32_t) * (size_t)m->max_tensor * (size_t)job->n_images * (size_t)job->n_trials;
     device_walk dw = {ocl, job, {NULL}};
     cl_mem act[2] = {NULL, NULL};
-    int32_t *x0 = NULL, *scores = NULL;
+    int32_t *x0 = NULL;
     int cur = 0, rc;
     cl_int st;
     cim_error scratch;
@@ -324,24 +323,14 @@ int cim_executor_device_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *pred
         goto done;
     if ((rc = cim_walk(p, first, p->num_layers, &steps, &dw, (void *const *)act, &cur, err)) != 0)
         goto done;
-    {
-        const size_t n_scores =
-            (size_t)job->n_trials * (size_t)job->n_images * (size_t)m->num_classes;
-        scores = malloc(sizeof(int32_t) * n_scores);
-        if (!scores) {
-            rc = cim_error_set(err, CIM_ERR_NOMEM, "executor: out of memory for scores");
-            goto done;
-        }
-        if ((rc = cim_ocl_read(ocl, act[cur], sizeof(int32_t) * n_scores, scores, err)) != 0)
-            goto done;
-        for (int64_t ti = 0; ti < (int64_t)job->n_trials * job->n_images; ++ti)
-            predictions[ti] = cim_forward_argmax(scores + ti * m->num_classes, m->num_classes);
-    }
+    rc = cim_ocl_read(ocl, act[cur],
+                      sizeof(int32_t) * (size_t)job->n_trials * (size_t)job->n_images *
+                          (size_t)m->num_classes,
+                      scores, err);
 done:
     for (int i = 0; i < 2; ++i)
         if (act[i])
             clReleaseMemObject(act[i]);
     free(x0);
-    free(scores);
     return rc;
 }

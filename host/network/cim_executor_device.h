@@ -36,7 +36,6 @@ const char *cim_executor_device_refusal(const cim_ocl *ocl, const cim_exec_job *
 int cim_executor_device_applies(const cim_ocl *ocl, const cim_exec_job *job);
 
 /* As cim_executor_host_run, for a job cim_executor_device_refusal accepts (NULL). */
-int cim_executor_device_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions,
-                            cim_error *err);
+int cim_executor_device_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *scores, cim_error *err);
 
 #endif /* CIM_EXECUTOR_DEVICE_H */

@@ -165,8 +165,7 @@ int cim_executor_host_prefix(const cim_exec_job *job, int32_t to, int32_t **x0, 
     return rc;
 }
 
-int cim_executor_host_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions,
-                          cim_error *err)
+int cim_executor_host_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *scores, cim_error *err)
 {
     const cim_plan *p = job->plan;
     const cim_model *m = p->model;
@@ -181,11 +180,10 @@ int cim_executor_host_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predic
     /* act[cur] holds [sets][images][num_classes]; sets is 1 for a plan
      * without crossbar layers, which every trial then shares. */
     const int64_t sets = sets_of(&h, p, p->num_layers);
+    const size_t per_trial = sizeof(int32_t) * (size_t)job->n_images * (size_t)m->num_classes;
     for (int32_t t = 0; t < job->n_trials; ++t)
-        for (int64_t k = 0; k < job->n_images; ++k)
-            predictions[(int64_t)t * job->n_images + k] = cim_forward_argmax(
-                act[cur] + ((sets > 1 ? t : 0) * job->n_images + k) * m->num_classes,
-                m->num_classes);
+        memcpy((char *)scores + (size_t)t * per_trial,
+               (char *)act[cur] + (sets > 1 ? t : 0) * per_trial, per_trial);
 done:
     free(act[0]);
     free(act[1]);

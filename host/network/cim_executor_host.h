@@ -20,10 +20,10 @@
 #include "cim_exec.h"
 #include "cim_ocl.h"
 
-/* predictions[t * n_images + k]: the class chip trial_first + t gives image
- * k. 0, or a CIM_ERR_* code with its message. */
-int cim_executor_host_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *predictions,
-                          cim_error *err);
+/* scores[(t * n_images + k) * num_classes + j]: the integer score chip
+ * trial_first + t gives image k for class j (the model's last tensor).
+ * 0, or a CIM_ERR_* code with its message. */
+int cim_executor_host_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *scores, cim_error *err);
 
 /* The layers before `to` (all with shared inputs: to <= the plan's first
  * crossbar layer) once per image: *x0 = [images][size] of layer to's input,

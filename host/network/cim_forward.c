@@ -158,6 +158,14 @@ int32_t cim_forward_argmax(const int32_t *scores, int32_t n)
     return best;
 }
 
+int32_t cim_forward_label_rank(const int32_t *scores, int32_t n, int32_t label)
+{
+    int32_t rank = 0;
+    for (int32_t k = 0; k < n; ++k)
+        rank += scores[k] > scores[label] || (scores[k] == scores[label] && k < label);
+    return rank;
+}
+
 /* Pixels widened into the walk's first buffer; every layer exact. */
 static int32_t run_image(const cim_plan *p, const uint8_t *pixels, int32_t *const act[2],
                          int32_t *scores)

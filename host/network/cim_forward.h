@@ -33,6 +33,12 @@ void cim_forward_layer_each(const cim_layer *L, int64_t tensors, const int32_t *
  * ties to the lowest index. */
 int32_t cim_forward_argmax(const int32_t *scores, int32_t n);
 
+/* The rank of class `label` in a score vector under the same tie rule: the
+ * number of classes ranked before it, those with a larger score and those
+ * with an equal score and a lower index. Rank 0 is the argmax (top-1); the
+ * label is in the top k when its rank is < k. */
+int32_t cim_forward_label_rank(const int32_t *scores, int32_t n, int32_t label);
+
 /* One image: `pixels` holds m->input_shape bytes in C order ([C][H][W]; an
  * IDX image is C = 1, byte h*W + w). Writes m->num_classes scores and returns
  * the predicted class (>= 0), or CIM_ERR_NOMEM. */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cim_executor.h"
+#include "cim_forward.h"
 
 #define CIM_MC_DEFAULT_BYTES ((int64_t)1024 << 20)
 #define CIM_MC_MAX_TRIALS_PER_CHUNK                                                                \
@@ -94,22 +95,25 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
     uint64_t **profiles = NULL;
     int32_t chunk_trials;
     int64_t chunk_images;
-    int64_t *correct = NULL, *mismatches = NULL, *outputs = NULL;
-    int32_t *pred = NULL, *all_pred = NULL;
+    int64_t *correct = NULL, *top5 = NULL, *mismatches = NULL, *outputs = NULL;
+    int32_t *scores = NULL, *all_pred = NULL;
     double *layer_error = NULL;
     const int32_t n_layers = s->plan->n_crossbar;
     int rc = 0;
     cim_mc_chunks(s, &chunk_trials, &chunk_images);
     const size_t image_size = (size_t)cim_shape_size(&s->plan->model->input_shape);
+    const int32_t classes = s->plan->model->num_classes;
     correct = malloc(sizeof(int64_t) * (size_t)chunk_trials);
-    pred = malloc(sizeof(int32_t) * (size_t)chunk_trials * (size_t)chunk_images);
+    top5 = malloc(sizeof(int64_t) * (size_t)chunk_trials);
+    scores =
+        malloc(sizeof(int32_t) * (size_t)chunk_trials * (size_t)chunk_images * (size_t)classes);
     if (want_predictions)
         all_pred = malloc(sizeof(int32_t) * (size_t)chunk_trials * (size_t)s->n_images);
     mismatches = malloc(sizeof(int64_t) * (size_t)chunk_trials * (size_t)(n_layers + 1));
     outputs = malloc(sizeof(int64_t) * (size_t)(n_layers + 1));
     layer_error = malloc(sizeof(double) * (size_t)chunk_trials * (size_t)(n_layers + 1));
-    if (!correct || !pred || (want_predictions && !all_pred) || !mismatches || !outputs ||
-        !layer_error) {
+    if (!correct || !top5 || !scores || (want_predictions && !all_pred) || !mismatches ||
+        !outputs || !layer_error) {
         rc = cim_error_set(err, CIM_ERR_NOMEM,
                            "Monte-Carlo: out of memory for %d trials x %lld "
                            "images",
@@ -122,6 +126,7 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
         const int32_t nt =
             (int32_t)(s->n_trials - t0 < chunk_trials ? s->n_trials - t0 : chunk_trials);
         memset(correct, 0, sizeof(int64_t) * (size_t)nt);
+        memset(top5, 0, sizeof(int64_t) * (size_t)nt);
         memset(mismatches, 0, sizeof(int64_t) * (size_t)nt * (size_t)(n_layers + 1));
         memset(outputs, 0, sizeof(int64_t) * (size_t)(n_layers + 1));
         clear_profiles(s->plan, profiles, chunk_trials);
@@ -140,14 +145,17 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
                 .pipeline = s->pipeline,
                 .profiles = profiles,
             };
-            if ((rc = cim_executor_run(ocl, &job, pred, err)) != 0)
+            if ((rc = cim_executor_scores(ocl, &job, scores, err)) != 0)
                 goto done;
             for (int32_t t = 0; t < nt; ++t) {
                 for (int64_t k = 0; k < nk; ++k) {
-                    const int32_t p = pred[(size_t)t * nk + k];
-                    correct[t] += p == s->labels[k0 + k];
+                    const int32_t *sc = scores + ((size_t)t * (size_t)nk + (size_t)k) * classes;
+                    const int32_t rank = cim_forward_label_rank(sc, classes, s->labels[k0 + k]);
+                    correct[t] += rank == 0; /* rank 0 is the argmax */
+                    top5[t] += rank < CIM_MC_TOP_K;
                     if (want_predictions)
-                        all_pred[(size_t)t * s->n_images + k0 + k] = p;
+                        all_pred[(size_t)t * s->n_images + k0 + k] =
+                            cim_forward_argmax(sc, classes);
                 }
             }
             if (progress)
@@ -160,14 +168,20 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
                                  : 0.0;
         if (profiles && (rc = s->profile_sink(ctx, s->trial_first + t0, nt, profiles, err)) != 0)
             goto done;
-        if ((rc = sink(ctx, s->trial_first + t0, nt, correct,
-                       s->skip_layer_errors ? NULL : layer_error, all_pred, err)) != 0)
+        const cim_mc_chunk chunk = {.trial_first = s->trial_first + t0,
+                                    .n = nt,
+                                    .correct = correct,
+                                    .top5_correct = top5,
+                                    .layer_error = s->skip_layer_errors ? NULL : layer_error,
+                                    .predictions = all_pred};
+        if ((rc = sink(ctx, &chunk, err)) != 0)
             goto done;
     }
 done:
     free_profiles(s->plan, profiles);
     free(correct);
-    free(pred);
+    free(top5);
+    free(scores);
     free(all_pred);
     free(mismatches);
     free(outputs);

@@ -42,13 +42,31 @@ typedef struct cim_mc_setup {
     cim_mc_profile_sink profile_sink;
 } cim_mc_setup;
 
-/* Receives trials [trial_first, trial_first + n) in order: correct[n],
- * layer_error[n * L] (L = plan->n_crossbar: per crossbar layer the
- * fraction of its outputs that differ from the exact W x of the same inputs;
- * NULL with skip_layer_errors)
- * and, if requested, predictions[n * n_images]. Returns 0 or a CIM_ERR_* code. */
-typedef int (*cim_mc_sink)(void *ctx, int64_t trial_first, int32_t n, const int64_t *correct,
-                           const double *layer_error, const int32_t *predictions, cim_error *err);
+/* The top-k accuracy the Monte-Carlo counts beside the top-1 (ImageNet's
+ * and the CIM-Explorer flow's second figure). */
+#define CIM_MC_TOP_K 5
+
+/* One finished chunk: trials [trial_first, trial_first + n), in order. An
+ * image counts as correct when its label is the predicted class
+ * (cim_forward_argmax: the largest score, ties to the lowest class), and as
+ * top-5 correct when its label's rank (cim_forward_label_rank, the same tie
+ * rule) is below CIM_MC_TOP_K: with ties the classes of lower index rank
+ * first, so a label tied with others at the fifth place counts only if it
+ * is among the lowest indices of the tie. */
+typedef struct cim_mc_chunk {
+    int64_t trial_first;
+    int32_t n;
+    const int64_t *correct;      /* [n]: images classified right */
+    const int64_t *top5_correct; /* [n]: images whose label ranks among the top 5 */
+    /* [n * L] (L = plan->n_crossbar): per crossbar layer the fraction of its
+     * outputs that differ from the exact W x of the same inputs; NULL with
+     * skip_layer_errors */
+    const double *layer_error;
+    const int32_t *predictions; /* [n * n_images] if requested, else NULL */
+} cim_mc_chunk;
+
+/* Receives each finished chunk. Returns 0 or a CIM_ERR_* code. */
+typedef int (*cim_mc_sink)(void *ctx, const cim_mc_chunk *chunk, cim_error *err);
 
 /* Called after every chunk with the fraction of the work done. */
 typedef void (*cim_mc_progress)(void *ctx, double done);

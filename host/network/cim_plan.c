@@ -115,3 +115,14 @@ void cim_plan_free(cim_plan *p)
     memset(p, 0, sizeof *p);
     p->first_crossbar = -1;
 }
+
+int64_t cim_plan_crossbar_macs(const cim_plan *p)
+{
+    int64_t macs = 0;
+    for (int32_t l = 0; l < p->num_layers; ++l) {
+        const cim_layer_mvm *g = &p->layers[l].mvm;
+        if (cim_plan_on_crossbar(&p->layers[l]))
+            macs += (int64_t)g->rows * g->cols * g->positions * g->planes;
+    }
+    return macs;
+}

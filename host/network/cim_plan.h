@@ -80,6 +80,10 @@ void cim_plan_make_digital(cim_plan *p);
 /* Releases the plan's tables and zeroes it; a zeroed plan is fine. */
 void cim_plan_free(cim_plan *p);
 
+/* Crossbar MACs per image: weight uses of the layers on crossbars, once per
+ * bit plane (the rest run exactly on the host). */
+int64_t cim_plan_crossbar_macs(const cim_plan *p);
+
 static inline int cim_plan_on_crossbar(const cim_layer_plan *lp)
 {
     return lp->crossbar >= 0;

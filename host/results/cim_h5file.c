@@ -362,6 +362,43 @@ int cim_h5file_rewrite_dataset(cim_h5file *f, const char *path, hid_t mem_type, 
     return fail(f, what, err);
 }
 
+int cim_h5file_empty_dataset(cim_h5file *f, hid_t loc, const char *name, hid_t file_type, int rank,
+                             const hsize_t *dims, unsigned flags, const cim_h5_value *attrs,
+                             size_t n_attrs, cim_error *err)
+{
+    hid_t dset = cim_h5_create_dataset(loc, name, file_type, rank, dims, flags);
+    int rc = dset < 0 ? fail_object(f, "create the dataset", loc, name, err) : 0;
+    for (size_t i = 0; rc == 0 && i < n_attrs; ++i)
+        if (cim_h5_attr_write(dset, &attrs[i]) < 0)
+            rc = fail_object(f, "create the dataset", loc, name, err);
+    if (dset >= 0 && H5Dclose(dset) < 0 && rc == 0)
+        rc = fail_object(f, "create the dataset", loc, name, err);
+    return rc;
+}
+
+int cim_h5file_write_region(cim_h5file *f, const char *path, int rank, const hsize_t *start,
+                            const hsize_t *count, hid_t mem_type, const void *data, cim_error *err)
+{
+    hid_t dset = H5Dopen2(f->file, path, H5P_DEFAULT);
+    hid_t fspace = dset < 0 ? -1 : H5Dget_space(dset);
+    hid_t mspace = fspace < 0 ? -1 : H5Screate_simple(rank, count, NULL);
+    herr_t st =
+        mspace < 0 ? -1 : H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+    char what[WHAT_MAX];
+    if (st >= 0)
+        st = H5Dwrite(dset, mem_type, mspace, fspace, H5P_DEFAULT, data);
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    if (dset >= 0 && H5Dclose(dset) < 0)
+        st = -1;
+    if (st >= 0)
+        return 0;
+    snprintf(what, sizeof what, "write the dataset \"%s\"", path);
+    return fail(f, what, err);
+}
+
 int cim_h5file_trial_dataset(cim_h5file *f, hid_t loc, const char *name, hid_t file_type, int rank,
                              const hsize_t *dims, unsigned flags, const cim_h5_value *attrs,
                              size_t n_attrs, int *slot, cim_error *err)

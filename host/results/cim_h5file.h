@@ -110,6 +110,19 @@ int cim_h5file_write_dataset(cim_h5file *f, hid_t loc, const char *name, hid_t f
 int cim_h5file_rewrite_dataset(cim_h5file *f, const char *path, hid_t mem_type, const void *data,
                                cim_error *err);
 
+/* Creates a fixed-size dataset (cim_h5_create_dataset with `flags`, e.g.
+ * CIM_H5_PER_TRIAL | CIM_H5_FILL_NAN) with attrs on it and nothing written:
+ * it is filled later, part by part, with cim_h5file_write_region. */
+int cim_h5file_empty_dataset(cim_h5file *f, hid_t loc, const char *name, hid_t file_type, int rank,
+                             const hsize_t *dims, unsigned flags, const cim_h5_value *attrs,
+                             size_t n_attrs, cim_error *err);
+
+/* Overwrites the block start[0..rank-1] + count[0..rank-1] of the existing
+ * dataset at `path` from data (contiguous, mem_type); allowed in SWMR
+ * mode. 0 or CIM_ERR_IO. */
+int cim_h5file_write_region(cim_h5file *f, const char *path, int rank, const hsize_t *start,
+                            const hsize_t *count, hid_t mem_type, const void *data, cim_error *err);
+
 /* A per-trial dataset (flags: CIM_H5_PER_TRIAL implied, CIM_H5_EXTENDIBLE
  * optional; dims[0] is spec->trials) with attrs on it, kept open by the
  * handle until finish or discard; *slot names it to cim_h5file_append. */

@@ -23,6 +23,8 @@
  */
 #include "cim_h5util.h"
 
+#include <math.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +249,11 @@ hid_t cim_h5_create_dataset(hid_t loc, const char *name, hid_t file_type, int ra
     dcpl = H5Pcreate(H5P_DATASET_CREATE);
     if (space < 0 || dcpl < 0)
         goto done;
+    if (flags & CIM_H5_FILL_NAN) {
+        const double nan = NAN;
+        if (H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &nan) < 0)
+            goto done;
+    }
     if (per_trial || total >= DEFLATE_MIN_BYTES) {
         chunk_shape(rank, dims, elem, per_trial, chunk);
         if (H5Pset_chunk(dcpl, rank, chunk) < 0)

@@ -70,6 +70,7 @@ enum {
     CIM_H5_PER_TRIAL = 1,  /* axis 0 is the trial: chunk along whole trials */
     CIM_H5_EXTENDIBLE = 2, /* with PER_TRIAL: created with 0 trials, grows without limit;
                               dims[0] is the expected final count (chunk and filter choice) */
+    CIM_H5_FILL_NAN = 4,   /* a float dataset that reads NaN where nothing was written */
 };
 
 /* Creates dataset `name` (rank 1..CIM_H5_MAX_RANK, dims[] each >= 1). Per

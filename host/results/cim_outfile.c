@@ -101,22 +101,30 @@ static int rename_noreplace(const char *from, const char *to)
     return 0;
 }
 
+int cim_outfile_check_not_input(const char *option, const char *path, const char *shown,
+                                const cim_outfile_input *inputs, int n, cim_error *err)
+{
+    struct stat out, in;
+    if (stat(path, &out) != 0)
+        return 0; /* not there yet: no input */
+    for (int i = 0; i < n; ++i) {
+        const cim_outfile_input *x = &inputs[i];
+        if (x->path && stat(x->path, &in) == 0 && same_inode(&out, &in))
+            return cim_error_set(err, CIM_ERR_USAGE,
+                                 "%s %s: that is the run's input %s %s; choose another "
+                                 "results file",
+                                 option, shown ? shown : path, x->option, x->path);
+    }
+    return 0;
+}
+
 /* --out must be none of the run's inputs, under either of its names. */
 static int check_inputs(const cim_outfile_spec *s, const char *partial, cim_error *err)
 {
-    struct stat out, part, in;
-    const int have_out = stat(s->path, &out) == 0, have_part = stat(partial, &part) == 0;
-    for (int i = 0; i < s->n_inputs; ++i) {
-        const cim_outfile_input *x = &s->inputs[i];
-        if (!x->path || stat(x->path, &in) != 0)
-            continue;
-        if ((have_out && same_inode(&out, &in)) || (have_part && same_inode(&part, &in)))
-            return cim_error_set(err, CIM_ERR_USAGE,
-                                 "--out %s: that is the run's input %s %s; choose another "
-                                 "results file",
-                                 s->path, x->option, x->path);
-    }
-    return 0;
+    int rc = cim_outfile_check_not_input("--out", s->path, NULL, s->inputs, s->n_inputs, err);
+    return rc != 0 ? rc
+                   : cim_outfile_check_not_input("--out", partial, s->path, s->inputs, s->n_inputs,
+                                                 err);
 }
 
 /* The existing R.h5.partial: locked and kept for resume or force, refused

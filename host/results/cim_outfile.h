@@ -76,6 +76,12 @@ typedef struct cim_outfile {
  * release (release is still allowed). */
 int cim_outfile_claim(const cim_outfile_spec *spec, cim_outfile *o, cim_error *err);
 
+/* Another output file (e.g. a CSV table) that must be none of the inputs:
+ * CIM_ERR_USAGE "<option> <shown or path>: that is the run's input ..."
+ * when `path` is one of them under any name, else 0. */
+int cim_outfile_check_not_input(const char *option, const char *path, const char *shown,
+                                const cim_outfile_input *inputs, int n, cim_error *err);
+
 /* With resume: the old partial to read, or NULL when none existed (the run
  * then starts from its first trial). */
 const char *cim_outfile_old_partial(const cim_outfile *o);

@@ -31,7 +31,15 @@
 #include "cim_h5file.h"
 #include "h5_profile.h"
 
-enum { DS_ACCURACY, DS_CORRECT, DS_LAYER_ERROR, DS_PREDICTIONS, DS_COUNT };
+enum {
+    DS_ACCURACY,
+    DS_CORRECT,
+    DS_TOP5_ACCURACY,
+    DS_TOP5_CORRECT,
+    DS_LAYER_ERROR,
+    DS_PREDICTIONS,
+    DS_COUNT
+};
 
 struct cim_h5_run {
     cim_h5file *file;
@@ -111,6 +119,9 @@ static int create_per_trial(cim_h5_run *w, hid_t group, const char *name, hid_t 
 static int create_trials_group(cim_h5_run *w, const cim_h5_run_meta *m, cim_error *err)
 {
     const cim_h5_value accuracy[] = {{"definition", CIM_H5_STRING, "correct / images", 0, NULL}};
+    const cim_h5_value top5[] = {{"definition", CIM_H5_STRING, "top5_correct / images", 0, NULL}};
+    const cim_h5_value top5_correct[] = {
+        {"definition", CIM_H5_STRING, CIM_H5_RUN_TOP5_DEFINITION, 0, NULL}};
     const cim_h5_value layer_error[] = {
         {"layers", CIM_H5_STRINGS, m->layer_names, (hsize_t)m->n_layers, NULL},
         {"definition", CIM_H5_STRING, CIM_H5_RUN_LAYER_ERROR_DEFINITION, 0, NULL},
@@ -122,7 +133,11 @@ static int create_trials_group(cim_h5_run *w, const cim_h5_run_meta *m, cim_erro
     if ((rc = create_per_trial(w, g, "accuracy", H5T_IEEE_F64LE, 0, "trial", accuracy, 1,
                                DS_ACCURACY, err)) == 0 &&
         (rc = create_per_trial(w, g, "correct", H5T_STD_I64LE, 0, "trial", NULL, 0, DS_CORRECT,
-                               err)) == 0)
+                               err)) == 0 &&
+        (rc = create_per_trial(w, g, "top5_accuracy", H5T_IEEE_F64LE, 0, "trial", top5, 1,
+                               DS_TOP5_ACCURACY, err)) == 0 &&
+        (rc = create_per_trial(w, g, "top5_correct", H5T_STD_I64LE, 0, "trial", top5_correct, 1,
+                               DS_TOP5_CORRECT, err)) == 0)
         rc = create_per_trial(w, g, "layer_error_rate", H5T_IEEE_F64LE, (hsize_t)m->n_layers,
                               "trial,layer", layer_error, 2, DS_LAYER_ERROR, err);
     return cim_h5file_close_group(w->file, g, rc, err);
@@ -219,14 +234,14 @@ int cim_h5_run_create(const cim_h5_run_meta *m, cim_h5_run **out, cim_error *err
 /* ---- append ---------------------------------------------------------- */
 
 static int check_batch(const cim_h5_run *w, int64_t trial_first, int64_t n_trials,
-                       const int64_t *correct, const double *layer_error_rate,
+                       const int64_t *correct, const int64_t *top5, const double *layer_error_rate,
                        const int16_t *predictions, cim_error *err)
 {
     const char *path = cim_h5file_path(w->file);
     int rc = cim_h5file_check_append(w->file, trial_first, n_trials, err);
     if (rc != 0)
         return rc;
-    if (!correct || !layer_error_rate || (w->trace && !predictions) ||
+    if (!correct || !top5 || !layer_error_rate || (w->trace && !predictions) ||
         (w->profile && w->profile_rows != trial_first + n_trials))
         return cim_error_set(err, CIM_ERR_USAGE, "%s: trials %lld..: missing data", path,
                              (long long)trial_first);
@@ -235,26 +250,41 @@ static int check_batch(const cim_h5_run *w, int64_t trial_first, int64_t n_trial
             return cim_error_set(
                 err, CIM_ERR_USAGE, "%s: trial %lld has %lld correct of %lld images", path,
                 (long long)(trial_first + t), (long long)correct[t], (long long)w->images);
+        else if (top5[t] < correct[t] || top5[t] > w->images)
+            return cim_error_set(err, CIM_ERR_USAGE,
+                                 "%s: trial %lld has %lld top-5 correct of %lld images, %lld "
+                                 "correct",
+                                 path, (long long)(trial_first + t), (long long)top5[t],
+                                 (long long)w->images, (long long)correct[t]);
     return 0;
 }
 
 int cim_h5_run_append(cim_h5_run *w, int64_t trial_first, int64_t n_trials, const int64_t *correct,
-                      const double *layer_error_rate, const int16_t *predictions, cim_error *err)
+                      const int64_t *top5_correct, const double *layer_error_rate,
+                      const int16_t *predictions, cim_error *err)
 {
     cim_h5file *f = w->file;
     double *accuracy;
-    int rc = check_batch(w, trial_first, n_trials, correct, layer_error_rate, predictions, err);
+    int rc = check_batch(w, trial_first, n_trials, correct, top5_correct, layer_error_rate,
+                         predictions, err);
     if (rc != 0)
         return rc;
-    accuracy = malloc(sizeof *accuracy * (size_t)n_trials);
+    accuracy = malloc(sizeof *accuracy * 2 * (size_t)n_trials);
     if (!accuracy)
         return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory for %lld trials",
                              cim_h5file_path(f), (long long)n_trials);
-    for (int64_t t = 0; t < n_trials; ++t)
+    double *top5 = accuracy + n_trials;
+    for (int64_t t = 0; t < n_trials; ++t) {
         accuracy[t] = (double)correct[t] / (double)w->images;
+        top5[t] = (double)top5_correct[t] / (double)w->images;
+    }
     if ((rc = cim_h5file_append(f, w->slot[DS_CORRECT], n_trials, H5T_NATIVE_INT64, correct,
                                 err)) == 0 &&
         (rc = cim_h5file_append(f, w->slot[DS_ACCURACY], n_trials, H5T_NATIVE_DOUBLE, accuracy,
+                                err)) == 0 &&
+        (rc = cim_h5file_append(f, w->slot[DS_TOP5_CORRECT], n_trials, H5T_NATIVE_INT64,
+                                top5_correct, err)) == 0 &&
+        (rc = cim_h5file_append(f, w->slot[DS_TOP5_ACCURACY], n_trials, H5T_NATIVE_DOUBLE, top5,
                                 err)) == 0 &&
         (rc = cim_h5file_append(f, w->slot[DS_LAYER_ERROR], n_trials, H5T_NATIVE_DOUBLE,
                                 layer_error_rate, err)) == 0 &&
@@ -287,9 +317,9 @@ int cim_h5_run_append_profile(cim_h5_run *w, int64_t trial_first, int64_t n_tria
 /* The /summary datasets, in one table for the layout (names, kinds,
  * descriptions) and for finish (values). */
 typedef struct summary_values {
-    cim_summary s;
-    double digital_accuracy;
-    int64_t digital_correct;
+    cim_summary s, s5;
+    double digital_accuracy, digital_top5_accuracy;
+    int64_t digital_correct, digital_top5_correct;
 } summary_values;
 
 static size_t summary_table(const summary_values *v, cim_h5_value *t)
@@ -313,6 +343,15 @@ static size_t summary_table(const summary_values *v, cim_h5_value *t)
          "ADCs: digital_correct / images"},
         {"digital_correct", CIM_H5_INT64, &v->digital_correct, 0,
          "images the noise-free model classifies correctly"},
+        {"top5_mean", CIM_H5_DOUBLE, &v->s5.mean, 0, "mean of /trials/top5_accuracy"},
+        {"top5_std", CIM_H5_DOUBLE, &v->s5.std, 0,
+         "sample standard deviation (n - 1) of /trials/top5_accuracy"},
+        {"top5_ci95_lo", CIM_H5_DOUBLE, &v->s5.ci95_lo, 0, "lower end, top-5" CI_NOTE},
+        {"top5_ci95_hi", CIM_H5_DOUBLE, &v->s5.ci95_hi, 0, "upper end, top-5" CI_NOTE},
+        {"digital_top5_accuracy", CIM_H5_DOUBLE, &v->digital_top5_accuracy, 0,
+         "top-5 accuracy of the noise-free model: digital_top5_correct / images"},
+        {"digital_top5_correct", CIM_H5_INT64, &v->digital_top5_correct, 0,
+         "images whose label the noise-free model ranks among its 5 best classes"},
         {"trials", CIM_H5_INT64, &s->trials, 0, "trials (simulated chips) summarised"},
         {"images", CIM_H5_INT64, &s->images, 0, "images per trial"},
     };
@@ -321,7 +360,7 @@ static size_t summary_table(const summary_values *v, cim_h5_value *t)
     return sizeof values / sizeof *values;
 }
 
-#define SUMMARY_MAX 16
+#define SUMMARY_MAX 24
 
 /* Layout: every summary dataset exists from the start (SWMR allows no new
  * objects later), holding NaN or -1 until finish writes the values. */
@@ -334,7 +373,9 @@ static int create_summary(cim_h5_run *w, cim_error *err)
     int rc;
     v.s.mean = v.s.std = v.s.ci95_lo = v.s.ci95_hi = v.s.min = v.s.max = NAN;
     v.s.q01 = v.s.q05 = v.s.q50 = v.s.yield = v.s.yield_target = v.digital_accuracy = NAN;
-    v.s.trials = v.s.images = v.digital_correct = -1;
+    v.s5 = v.s;
+    v.digital_top5_accuracy = NAN;
+    v.s.trials = v.s.images = v.digital_correct = v.digital_top5_correct = -1;
     n = summary_table(&v, t);
     rc = cim_h5file_group(w->file, "summary", &g, err);
     if (rc != 0)
@@ -347,17 +388,19 @@ static int create_summary(cim_h5_run *w, cim_error *err)
     return cim_h5file_close_group(w->file, g, rc, err);
 }
 
-static int write_summary(cim_h5_run *w, const cim_summary *s, int64_t digital_correct,
-                         cim_error *err)
+static int write_summary(cim_h5_run *w, const cim_h5_run_totals *r, cim_error *err)
 {
     summary_values v;
     cim_h5_value t[SUMMARY_MAX];
     size_t n;
     int rc = 0;
     char path[64];
-    v.s = *s;
-    v.digital_correct = digital_correct;
-    v.digital_accuracy = (double)digital_correct / (double)w->images;
+    v.s = *r->top1;
+    v.s5 = *r->top5;
+    v.digital_correct = r->digital_correct;
+    v.digital_top5_correct = r->digital_top5_correct;
+    v.digital_accuracy = (double)r->digital_correct / (double)w->images;
+    v.digital_top5_accuracy = (double)r->digital_top5_correct / (double)w->images;
     n = summary_table(&v, t);
     for (size_t i = 0; rc == 0 && i < n; ++i) {
         snprintf(path, sizeof path, "summary/%s", t[i].name);
@@ -366,29 +409,36 @@ static int write_summary(cim_h5_run *w, const cim_summary *s, int64_t digital_co
     return rc;
 }
 
-static int check_summary(const cim_h5_run *w, const cim_summary *s, int64_t digital_correct,
-                         cim_error *err)
+static int describes_file(const cim_h5_run *w, const cim_summary *s)
+{
+    return s && s->trials == w->trials && s->images == w->images &&
+           s->yield_target == w->yield_target;
+}
+
+static int check_summary(const cim_h5_run *w, const cim_h5_run_totals *r, cim_error *err)
 {
     const char *path = cim_h5file_path(w->file);
     int rc = cim_h5file_check_finish(w->file, err);
     if (rc != 0)
         return rc;
-    if (!s || s->trials != w->trials || s->images != w->images ||
-        s->yield_target != w->yield_target)
+    if (!r || !describes_file(w, r->top1) || !describes_file(w, r->top5))
         return cim_error_set(err, CIM_ERR_USAGE,
                              "%s: the summary does not describe the file's %lld trials of %lld "
                              "images at yield target %g",
                              path, (long long)w->trials, (long long)w->images, w->yield_target);
-    if (digital_correct < 0 || digital_correct > w->images)
-        return cim_error_set(err, CIM_ERR_USAGE, "%s: digital run has %lld correct of %lld images",
-                             path, (long long)digital_correct, (long long)w->images);
+    if (r->digital_correct < 0 || r->digital_top5_correct < r->digital_correct ||
+        r->digital_top5_correct > w->images)
+        return cim_error_set(err, CIM_ERR_USAGE,
+                             "%s: digital run has %lld correct (%lld top-5) of %lld images", path,
+                             (long long)r->digital_correct, (long long)r->digital_top5_correct,
+                             (long long)w->images);
     return 0;
 }
 
-int cim_h5_run_finish(cim_h5_run *w, const cim_summary *s, int64_t digital_correct, cim_error *err)
+int cim_h5_run_finish(cim_h5_run *w, const cim_h5_run_totals *t, cim_error *err)
 {
-    int rc = check_summary(w, s, digital_correct, err);
-    if (rc == 0 && (rc = write_summary(w, s, digital_correct, err)) == 0 &&
+    int rc = check_summary(w, t, err);
+    if (rc == 0 && (rc = write_summary(w, t, err)) == 0 &&
         (!w->profile || (rc = cim_h5_profile_finish(w->profile, err)) == 0))
         rc = cim_h5file_finish(w->file, err);
     return rc;

@@ -34,6 +34,10 @@
  *   expected size reaches 64 KiB.
  *   accuracy          float64 [T]    correct / images, each exactly that quotient
  *   correct           int64   [T]    images classified correctly
+ *   top5_accuracy     float64 [T]    top5_correct / images
+ *   top5_correct      int64   [T]    images whose label ranks among the 5 best
+ *                                    scores (cim_montecarlo.h: ties to the
+ *                                    lower class)
  *   layer_error_rate  float64 [T][L] attributes:
  *                       layers      string [L]: the crossbar layers' names, in order
  *                       definition  CIM_H5_RUN_LAYER_ERROR_DEFINITION
@@ -43,8 +47,10 @@
  *   finish): one scalar dataset per number, each
  *   with a "description" attribute --
  *   float64: mean, std, ci95_lo, ci95_hi, min, max, q01, q05, q50, yield,
- *            yield_target, digital_accuracy;   int64: trials, images,
- *            digital_correct. Definitions: cim_stats.h.
+ *            yield_target, digital_accuracy, top5_mean, top5_std,
+ *            top5_ci95_lo, top5_ci95_hi, digital_top5_accuracy;
+ *   int64: trials, images, digital_correct, digital_top5_correct.
+ *   Definitions: cim_stats.h.
  *   Scalar datasets rather than a compound or attributes: every number has
  *   its own path, read the same way everywhere -- h5py
  *   f["summary/mean"][()], MATLAB h5read(file, "/summary/mean"), Julia
@@ -88,7 +94,12 @@
 #include "h5_disturb.h"
 
 #define CIM_H5_RUN_FORMAT "cimgpu-run"
-#define CIM_H5_RUN_FORMAT_VERSION 1
+#define CIM_H5_RUN_FORMAT_VERSION 2 /* 2: top-5 accuracy */
+
+/* The definition attribute of /trials/top5_correct. */
+#define CIM_H5_RUN_TOP5_DEFINITION                                                                 \
+    "images whose label is among the 5 highest scores (ties ranked by class index, lower first, "  \
+    "as the top-1 prediction)"
 
 /* What the driver must put in layer_error_rate (stored as the attribute). */
 #define CIM_H5_RUN_LAYER_ERROR_DEFINITION                                                          \
@@ -135,6 +146,7 @@ int cim_h5_run_create(const cim_h5_run_meta *meta, cim_h5_run **out, cim_error *
 /* Appends trials trial_first .. trial_first + n_trials - 1, where
  * trial_first must be the number of trials appended so far:
  *   correct           [n_trials], each 0..images
+ *   top5_correct      [n_trials], each correct[t]..images
  *   layer_error_rate  [n_trials][n_layers], row-major
  *   predictions       [n_trials][images], row-major; required with trace,
  *                     ignored without
@@ -143,7 +155,8 @@ int cim_h5_run_create(const cim_h5_run_meta *meta, cim_h5_run **out, cim_error *
  * further appends and finish refuse; discard it. Each append flushes the
  * file (about 1 ms), so append batches that take far longer than that. */
 int cim_h5_run_append(cim_h5_run *w, int64_t trial_first, int64_t n_trials, const int64_t *correct,
-                      const double *layer_error_rate, const int16_t *predictions, cim_error *err);
+                      const int64_t *top5_correct, const double *layer_error_rate,
+                      const int16_t *predictions, cim_error *err);
 
 /* With meta->profiles: the ADC input profiles of the trials the next
  * cim_h5_run_append takes (same trial_first and n_trials), counts[c]
@@ -159,15 +172,22 @@ int cim_h5_run_start(cim_h5_run *w, cim_error *err);
 /* Trials appended so far. */
 int64_t cim_h5_run_trials_written(const cim_h5_run *w);
 
-/* Fills /summary (s from cim_summarize over all the trials: s->trials,
- * s->images and s->yield_target must match the file) and the digital
- * accuracy digital_correct / images, marks the file complete and publishes
+/* What finish writes to /summary: top1 and top5 from cim_summarize over
+ * all the trials' correct and top5_correct counts (their trials, images and
+ * yield_target must match the file), and the noise-free chip's counts. */
+typedef struct cim_h5_run_totals {
+    const cim_summary *top1, *top5;
+    int64_t digital_correct, digital_top5_correct;
+} cim_h5_run_totals;
+
+/* Fills /summary from t, the digital accuracies as counts / images, marks
+ * the file complete and publishes
  * it as R.h5 (cim_outfile_publish). Needs cim_h5_run_start. CIM_ERR_USAGE
  * (checked before any write) leaves the file as it was; after CIM_ERR_IO the
  * file is unusable. Either way w stays until cim_h5_run_discard; whether
  * R.h5.partial stays is cim_outfile_release's choice, and an R.h5 that
  * existed is left as it was unless the publish replaced it. */
-int cim_h5_run_finish(cim_h5_run *w, const cim_summary *s, int64_t digital_correct, cim_error *err);
+int cim_h5_run_finish(cim_h5_run *w, const cim_h5_run_totals *t, cim_error *err);
 
 /* The partial file's name. */
 const char *cim_h5_run_partial_path(const cim_h5_run *w);
@@ -182,6 +202,7 @@ void cim_h5_run_discard(cim_h5_run *w);
 typedef struct cim_h5_run_prior {
     int64_t trials;           /* n: trials_written of the partial file */
     int64_t *correct;         /* [n] */
+    int64_t *top5_correct;    /* [n] */
     double *layer_error_rate; /* [n][L] */
     int16_t *predictions;     /* [n][K] with trace, else NULL */
     uint64_t **profiles;      /* with expect->profiles: [L] of [n][bins + 2], else NULL */
