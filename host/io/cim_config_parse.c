@@ -17,12 +17,13 @@
  * Invariants: on any error the struct is released and reset to the defaults,
  * so the caller frees nothing and nothing leaks; every message names the
  * origin and points at the key, or at the line and column of bad JSON.
- * Files are read whole, up to 16 MiB; a NUL byte inside is bad JSON.
+ * Files are read whole, up to 16 MiB; a NUL byte inside is bad JSON (the
+ * reader and the invalid-JSON message are cim_text.h's, shared with the
+ * experiment reader).
  */
 #include "cim_config.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +32,9 @@
 
 #include "cim_config_internal.h"
 #include "cim_mapping.h"
+#include "cim_text.h"
 
 #define CIM_CONFIG_MAX_FILE_BYTES (16L << 20) /* config files */
-#define CIM_CONFIG_READ_CHUNK 65536
 
 /* ---------------------------------------------------------------------------
  * One member at a time
@@ -306,32 +307,18 @@ static int finish_members(parse_ctx *c)
     return 0;
 }
 
-/* 1-based line and column of byte `pos` of `text`. */
-static void line_and_column(const char *text, size_t pos, long *line, long *column)
+/* The members of `root`, which must be one JSON object. */
+static int parse_object(parse_ctx *c, const cJSON *root)
 {
-    *line = 1;
-    *column = 1;
-    for (size_t i = 0; i < pos; ++i) {
-        if (text[i] == '\n') {
-            ++*line;
-            *column = 1;
-        } else {
-            ++*column;
-        }
+    if (!cJSON_IsObject(root)) {
+        char got[CIM_CONFIG_GOT_MAX];
+        format_json(got, sizeof got, root);
+        return cim_error_set(c->err, CIM_ERR_CONFIG,
+                             "%s: expected a JSON object of crossbar settings, got %s",
+                             cim_config_origin(c->origin), got);
     }
-}
-
-static int invalid_json(const char *origin, const char *text, const char *at, cim_error *err)
-{
-    size_t pos = at && at >= text ? (size_t)(at - text) : 0;
-    size_t len = strlen(text);
-    if (strspn(text, " \t\r\n") == len)
-        return cim_error_set(err, CIM_ERR_CONFIG, "%s: invalid JSON: the text is empty",
-                             cim_config_origin(origin));
-    long line, column;
-    line_and_column(text, pos > len ? len : pos, &line, &column);
-    return cim_error_set(err, CIM_ERR_CONFIG, "%s: invalid JSON near line %ld, column %ld",
-                         cim_config_origin(origin), line, column);
+    int rc = parse_members(c, root);
+    return rc ? rc : finish_members(c);
 }
 
 static int parse_root(parse_ctx *c, const char *json_text)
@@ -339,25 +326,17 @@ static int parse_root(parse_ctx *c, const char *json_text)
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithOpts(json_text, &end, 1);
     if (!root)
-        return invalid_json(c->origin, json_text, end, c->err);
-    int rc;
-    if (!cJSON_IsObject(root)) {
-        char got[CIM_CONFIG_GOT_MAX];
-        format_json(got, sizeof got, root);
-        rc = cim_error_set(c->err, CIM_ERR_CONFIG,
-                           "%s: expected a JSON object of crossbar settings, got %s",
-                           cim_config_origin(c->origin), got);
-    } else {
-        rc = parse_members(c, root);
-        if (!rc)
-            rc = finish_members(c);
-    }
+        return cim_text_invalid_json(cim_config_origin(c->origin), json_text, end, c->err);
+    int rc = parse_object(c, root);
     cJSON_Delete(root);
     return rc;
 }
 
-int cim_config_parse_over(const char *json_text, const char *origin, const cim_config *base,
-                          cim_config *cfg, cim_error *err)
+/* cim_config_parse_over of the text, or (text NULL) of the parsed object
+ * `root`: --set values are read as parsed, since printing a number with
+ * cJSON and reading it back does not always give the same double. */
+static int parse_over(const char *json_text, const cJSON *root, const char *origin,
+                      const cim_config *base, cim_config *cfg, cim_error *err)
 {
     cim_config_default(cfg);
     if (base) {
@@ -376,6 +355,7 @@ int cim_config_parse_over(const char *json_text, const char *origin, const cim_c
     }
     parse_ctx c = {origin, base, cfg, err, 0, 0};
     int rc = json_text ? parse_root(&c, json_text)
+             : root    ? parse_object(&c, root)
                        : cim_error_set(err, CIM_ERR_CONFIG, "%s: no config text",
                                        cim_config_origin(origin));
     if (!rc)
@@ -383,6 +363,12 @@ int cim_config_parse_over(const char *json_text, const char *origin, const cim_c
     if (rc)
         cim_config_free(cfg);
     return rc;
+}
+
+int cim_config_parse_over(const char *json_text, const char *origin, const cim_config *base,
+                          cim_config *cfg, cim_error *err)
+{
+    return parse_over(json_text, NULL, origin, base, cfg, err);
 }
 
 int cim_config_parse(const char *json_text, const char *origin, cim_config *cfg, cim_error *err)
@@ -420,16 +406,12 @@ int cim_config_apply_sets(const cim_config *base, const char *const *sets, int n
                           const char *origin, cim_config *cfg, cim_error *err)
 {
     cJSON *root = cJSON_CreateObject();
-    char *text = NULL;
     int rc = root ? 0 : cim_error_set(err, CIM_ERR_NOMEM, "out of memory");
     cim_config_default(cfg);
     for (int i = 0; rc == 0 && i < n; ++i)
         rc = add_setting(root, sets[i], origin, err);
-    if (rc == 0 && !(text = cJSON_PrintUnformatted(root)))
-        rc = cim_error_set(err, CIM_ERR_NOMEM, "out of memory");
     if (rc == 0)
-        rc = cim_config_parse_over(text, origin, base, cfg, err);
-    free(text);
+        rc = parse_over(NULL, root, origin, base, cfg, err);
     cJSON_Delete(root);
     return rc;
 }
@@ -438,64 +420,12 @@ int cim_config_apply_sets(const cim_config *base, const char *const *sets, int n
  * Loading a file
  */
 
-static int read_text_file(const char *path, char **text, cim_error *err)
-{
-    *text = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return cim_error_set(err, CIM_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
-    size_t len = 0, cap = CIM_CONFIG_READ_CHUNK;
-    char *buf = malloc(cap + 1);
-    int rc = 0;
-    while (buf) {
-        if (len == cap) {
-            char *grown =
-                cap >= (size_t)CIM_CONFIG_MAX_FILE_BYTES ? NULL : realloc(buf, 2 * cap + 1);
-            if (!grown) {
-                rc = cap >= (size_t)CIM_CONFIG_MAX_FILE_BYTES
-                         ? cim_error_set(err, CIM_ERR_INPUT,
-                                         "%s: larger than %ld bytes, not a crossbar config", path,
-                                         CIM_CONFIG_MAX_FILE_BYTES)
-                         : cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory", path);
-                break;
-            }
-            buf = grown;
-            cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f))
-                rc =
-                    cim_error_set(err, CIM_ERR_INPUT, "%s: cannot read: %s", path, strerror(errno));
-            break;
-        }
-    }
-    fclose(f);
-    if (!buf)
-        return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory", path);
-    if (rc) {
-        free(buf);
-        return rc;
-    }
-    buf[len] = '\0';
-    if (memchr(buf, '\0', len)) {
-        long line, column;
-        line_and_column(buf, strlen(buf), &line, &column);
-        free(buf);
-        return cim_error_set(err, CIM_ERR_CONFIG,
-                             "%s: invalid JSON at line %ld, column %ld: a NUL byte", path, line,
-                             column);
-    }
-    *text = buf;
-    return 0;
-}
-
 int cim_config_load_over(const char *path, const cim_config *base, cim_config *cfg, cim_error *err)
 {
     char *text;
     cim_config_default(cfg);
-    int rc = read_text_file(path, &text, err);
+    int rc =
+        cim_text_read_json_file(path, CIM_CONFIG_MAX_FILE_BYTES, "a crossbar config", &text, err);
     if (rc)
         return rc;
     rc = cim_config_parse_over(text, path, base, cfg, err);
