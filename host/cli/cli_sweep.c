@@ -241,8 +241,17 @@ static int plan_config(sweep_state *s, int64_t i, cim_config *cfg, cim_plan *pla
         s->exp.first_layer_crossbar ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST;
     int rc;
     memset(plan, 0, sizeof *plan);
-    if ((rc = cim_experiment_config(&s->exp, i, cfg, err)) != 0 ||
-        (rc = cim_plan_init(plan, m, cfg, s->seed, pixels, err)) != 0)
+    if ((rc = cim_experiment_config(&s->exp, i, cfg, err)) != 0)
+        return about_config(s, i, rc, err);
+    if (cfg->adc_profile)
+        return about_config(s, i,
+                            cim_error_set(err, CIM_ERR_UNSUPPORTED,
+                                          "%s: key \"adc_profile\": a sweep stores no ADC "
+                                          "profiles; profile a configuration with its `cimgpu "
+                                          "run --out` command line or `cimgpu calibrate`",
+                                          s->exp.origin),
+                            err);
+    if ((rc = cim_plan_init(plan, m, cfg, s->seed, pixels, err)) != 0)
         return about_config(s, i, rc, err);
     if (plan->n_crossbar == 0)
         return about_config(
