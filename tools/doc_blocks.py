@@ -385,6 +385,7 @@ def main(argv=None):
     env = dict(os.environ)
     env.update(PATH=bindir + os.pathsep + env.get("PATH", ""), MPLBACKEND="Agg",
                MPLCONFIGDIR=os.path.join(base, "mplconfig"), PYTHONDONTWRITEBYTECODE="1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT + "/python", env.get("PYTHONPATH")) if p)
     failures, ran, skipped, t_all = [], 0, 0, time.monotonic()
     for f, bs in blocks.items():
         if not any(b.runs() for b in bs):
