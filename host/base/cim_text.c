@@ -112,3 +112,12 @@ int cim_text_read_json_file(const char *path, long max_bytes, const char *what, 
     *text = buf;
     return 0;
 }
+
+void cim_text_double(char *buf, size_t n, double x)
+{
+    for (int digits = 15; digits <= 17; ++digits) {
+        snprintf(buf, n, "%.*g", digits, x);
+        if (strtod(buf, NULL) == x)
+            return;
+    }
+}

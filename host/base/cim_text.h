@@ -10,6 +10,11 @@
 
 #include "cim_error.h"
 
+/* The shortest of x's "%.15g", "%.16g", "%.17g" texts that reads back
+ * (strtod) as exactly x (x finite): 0.1 stays "0.1", 0.7 * 0.2 becomes
+ * "0.13999999999999999". buf holds n >= 32 bytes. */
+void cim_text_double(char *buf, size_t n, double x);
+
 /* Bytes of buf that cim_text_quote needs to show up to `max_shown` bytes. */
 #define CIM_TEXT_QUOTE_SIZE(max_shown) (4 * (max_shown) + 8)
 

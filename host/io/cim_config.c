@@ -151,7 +151,7 @@ int cim_config_number_ok(const cim_key_spec *k, double v)
         return 1;
     if (!isfinite(v))
         return 0;
-    return k->positive ? v > 0 : v >= k->min && v <= k->max;
+    return k->positive ? v > 0 && v <= k->max : v >= k->min && v <= k->max;
 }
 
 int cim_config_calib_range_ok(double lo_ua, double hi_ua)
@@ -180,6 +180,8 @@ void cim_config_describe_range(char *buf, size_t n, const cim_key_spec *k)
             snprintf(buf, n, "an integer >= %.0f", k->min);
         else
             snprintf(buf, n, "an integer from %.0f to %.0f", k->min, k->max);
+    } else if (k->positive && isfinite(k->max)) {
+        snprintf(buf, n, "a number > 0 and <= %g%s%s", k->max, sep, unit);
     } else if (k->positive) {
         snprintf(buf, n, "a positive number%s%s", sep, unit);
     } else if (isinf(k->min) && isinf(k->max)) {

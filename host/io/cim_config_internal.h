@@ -71,7 +71,7 @@ typedef struct cim_key_spec {
     cim_key_kind kind;
     size_t offset;    /* of the int or double field in cim_config */
     double min, max;  /* INT, NUMBER: inclusive range */
-    int positive;     /* NUMBER: must be > 0 (min is then 0) */
+    int positive;     /* NUMBER: must be > 0 (min is then 0) and <= max */
     int optional;     /* NUMBER: NAN means "not given" */
     const char *unit; /* NUMBER: appended to the expectation */
     const char *const *choices;

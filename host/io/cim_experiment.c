@@ -287,20 +287,10 @@ static void put_str(text_buf *b, const char *s)
     put(b, s, strlen(s));
 }
 
-/* The shortest "%.{15,16,17}g" text of x that reads back as x (finite x). */
-static void format_number(char *buf, size_t n, double x)
-{
-    for (int digits = 15; digits <= 17; ++digits) {
-        snprintf(buf, n, "%.*g", digits, x);
-        if (strtod(buf, NULL) == x)
-            return;
-    }
-}
-
 static void put_number(text_buf *b, double x)
 {
     char text[32];
-    format_number(text, sizeof text, x);
+    cim_text_double(text, sizeof text, x);
     put_str(b, text);
 }
 
@@ -966,7 +956,9 @@ static void build_sets(set_list *s, const exp_ctx *c, const point *p)
     set_given(s, c, p, K_ADC_CALIB_MODE, "adc_calib_mode");
     if (p->calib)
         set_json(s, "adc_calib_dict", p->calib);
-    set_given(s, c, p, K_ALPHA, "adc_alpha");
+    v = val(c, K_ADC_CALIB_MODE, p);
+    if (!(v && cJSON_IsString(v) && strcmp(v->valuestring, "CALIB") == 0))
+        set_given(s, c, p, K_ALPHA, "adc_alpha"); /* alpha clips MAX; CALIB is taken as given */
     if ((v = val(c, K_ADC_PROFILE, p)) && v->valuedouble > 0) {
         set_bool(s, "adc_profile", 1);
         set_json(s, "adc_profile_bin_size", v);
@@ -1405,7 +1397,7 @@ int cim_experiment_run_argv(const cim_experiment *exp, int64_t i, uint64_t trial
     snprintf(images, sizeof images, "%" PRId64, exp->images);
     snprintf(trials_text, sizeof trials_text, "%" PRIu64, exp->has_trials ? exp->trials : trials);
     snprintf(seed_text, sizeof seed_text, "%" PRIu64, exp->has_seed ? exp->seed : seed);
-    format_number(yield, sizeof yield, exp->yield_target);
+    cim_text_double(yield, sizeof yield, exp->yield_target);
     const char **a = malloc((size_t)(17 + 2 * cf->n_set) * sizeof *a);
     if (!a)
         return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory", exp->origin);

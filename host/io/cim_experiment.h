@@ -35,7 +35,8 @@
  *                 adc_calib_dict; required with FP_ALPHA_ADC (with INF_ADC
  *                 an entry is passed when there is one)
  *   alpha         [a, ...], 0 < a <= 1: the MAX range clipped to a times
- *                 itself (config key adc_alpha)
+ *                 itself (config key adc_alpha; not passed to a CALIB
+ *                 configuration, whose ranges are taken as given)
  *   m_mode        R [mapping, ...]
  *   hrs_noise, lrs_noise   [σ, ...] µA (HRS_NOISE, LRS_NOISE; default 0,
  *                 the reference flow's noise-free cells)

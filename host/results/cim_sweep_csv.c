@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cim_h5util.h"
+#include "cim_text.h"
 #include "h5_sweep.h"
 
 #define MAX_COLUMNS 256
@@ -182,6 +183,15 @@ static const column *stat_named(const table *t, const char *name)
     return NULL;
 }
 
+/* A statistic named like a percent column (top1_baseline) appears there. */
+static int is_percent_column(const char *name)
+{
+    for (size_t k = 0; k < sizeof percent_columns / sizeof *percent_columns; ++k)
+        if (strcmp(name, percent_columns[k].name) == 0)
+            return 1;
+    return 0;
+}
+
 static void put_text(FILE *out, const char *s)
 {
     if (strpbrk(s, ",\"\r\n") == NULL) {
@@ -203,10 +213,11 @@ static void put_number(FILE *out, double v, int flag)
         return; /* empty: not computed yet */
     if (flag)
         fputs(v != 0 ? "True" : "False", out);
-    else if (v == floor(v) && fabs(v) < 1e15)
-        fprintf(out, "%.0f", v);
-    else
-        fprintf(out, "%.17g", v);
+    else {
+        char text[32];
+        cim_text_double(text, sizeof text, v);
+        fputs(text, out);
+    }
 }
 
 static void write_table(const table *t, FILE *out)
@@ -226,7 +237,8 @@ static void write_table(const table *t, FILE *out)
     for (size_t k = 0; k < sizeof percent_columns / sizeof *percent_columns; ++k)
         fprintf(out, ",%s", percent_columns[k].name);
     for (int i = 0; i < t->n_stats; ++i)
-        fprintf(out, ",%s", t->stats[i].name);
+        if (!is_percent_column(t->stats[i].name))
+            fprintf(out, ",%s", t->stats[i].name);
     fputc('\n', out);
     for (int64_t r = 0; r < t->configs; ++r) {
         fprintf(out, "%lld", (long long)r);
@@ -247,6 +259,8 @@ static void write_table(const table *t, FILE *out)
                 put_number(out, 100.0 * s->num[r], 0);
         }
         for (int i = 0; i < t->n_stats; ++i) {
+            if (is_percent_column(t->stats[i].name))
+                continue;
             fputc(',', out);
             put_number(out, t->stats[i].num[r], 0);
         }

@@ -7,8 +7,9 @@
  * hrs_lrs_HRS, ...; booleans as True/False, as pandas writes them); then the
  * reference flow's four accuracy columns in percent -- top1, top5,
  * top1_baseline, top5_baseline (top1 = 100 x top1_mean) -- and then every
- * /summary statistic under its own name, as fractions. Numbers are plain
- * (%.17g: they read back to the same doubles); a configuration not done yet
+ * other /summary statistic under its own name, as fractions. Numbers are
+ * plain, in the shortest text that reads back to the same double
+ * (cim_text_double); a configuration not done yet
  * has empty statistics. Texts are quoted where they hold a comma, quote or
  * line break (RFC 4180).
  *

@@ -16,7 +16,7 @@ import numpy as np
 RUN_FORMAT = "cimgpu-run"
 SWEEP_FORMAT = "cimgpu-sweep"
 # The newest format_version of each layout this package reads.
-FORMAT_VERSIONS = {RUN_FORMAT: 1, SWEEP_FORMAT: 1}
+FORMAT_VERSIONS = {RUN_FORMAT: 2, SWEEP_FORMAT: 1}
 
 
 class ResultsFileError(ValueError):
@@ -44,7 +44,7 @@ def root_attributes(f):
     attrs = {}
     for name, value in f.attrs.items():
         value = decode(value)
-        if name.endswith("_json") and isinstance(value, str):
+        if name.endswith("_json") and isinstance(value, str) and value:
             try:
                 value = json.loads(value)
             except ValueError as e:

@@ -31,13 +31,21 @@ def _column(values, key, path):
     return values
 
 
+def _ordered(group):
+    """The names in a group in the writer's order: its attribute `keys` first (cimgpu
+    writes it on /configs and /summary), then any others (/configs/done, trials_written)."""
+    order = decode(group.attrs.get("keys"))
+    order = [k for k in order if k in group] if isinstance(order, list) else []
+    return order + [k for k in group if k not in order]
+
+
 def _configs(f, path, n):
     """The /configs group: ({column: values}, {key: [its columns]}) in the group's order."""
     group = f.get("configs")
     if group is None:
         raise ResultsFileError(f"{path}: no group /configs (every {SWEEP_FORMAT} file has one)")
     columns, keys = {}, {}
-    for key in group:
+    for key in _ordered(group):
         ds = dataset(f, f"configs/{key}", path)
         values = read_values(ds)
         if values.ndim not in (1, 2) or values.shape[0] != n:
@@ -97,7 +105,7 @@ def read_sweep(path):
         if group is None:
             raise ResultsFileError(f"{path}: no group /summary (every {SWEEP_FORMAT} file has "
                                    f"one)")
-        for stat in group:
+        for stat in _ordered(group):
             values = dataset(f, f"summary/{stat}", path)[()]
             if values.shape != (n,):
                 raise ResultsFileError(f"{path}: /summary/{stat} has shape {values.shape}, "
