@@ -63,11 +63,11 @@ typedef struct run_state {
     cim_provenance prov;
     cim_outfile out; /* the claimed --out (cim_outfile.h) */
     cim_h5_run *h5;
-    int64_t *correct, *top5; /* per trial: top-1 and top-5 correct images */
-    int64_t done;            /* trials finished (resumed or run) */
-    int64_t resumed;         /* of those, copied from the interrupted run */
+    int64_t *correct, *top5;               /* per trial: top-1 and top-5 correct images */
+    int64_t done;                          /* trials finished (resumed or run) */
+    int64_t resumed;                       /* of those, copied from the interrupted run */
     int64_t digital_correct, digital_top5; /* the noise-free chip's */
-    int interrupted;         /* the signal that stopped the run, or 0 */
+    int interrupted;                       /* the signal that stopped the run, or 0 */
     cim_cli_progress prog;
     cim_cli_profiles prof;   /* ADC input profiles (adc_profile), summed over trials */
     cim_cli_disturb disturb; /* read-disturb counters per chip (read_disturb) */
@@ -756,10 +756,10 @@ int cim_cli_run(int argc, char **argv, int first)
                             &summary, &err)) == 0 &&
         (rc = cim_summarize(r.top5, (int64_t)r.o.net.trials, r.in.data.count, yield_target,
                             &summary5, &err)) == 0 &&
-        (!r.h5 || (rc = cim_h5_run_finish(r.h5,
-                                          &(cim_h5_run_totals){&summary, &summary5,
-                                                               r.digital_correct, r.digital_top5},
-                                          &err)) == 0)) {
+        (!r.h5 ||
+         (rc = cim_h5_run_finish(
+              r.h5, &(cim_h5_run_totals){&summary, &summary5, r.digital_correct, r.digital_top5},
+              &err)) == 0)) {
         print_summary(&summary, &summary5, r.digital_correct, r.digital_top5);
         cim_cli_disturb_print(&r.disturb, stdout);
         cim_cli_profiles_print(&r.prof, stderr);
