@@ -583,8 +583,9 @@ static int run_config(sweep_state *s, int64_t i, int64_t first, cim_error *err)
         return rc;
     s->current = i;
     s->rows = first;
-    const double start = cim_clock_now_s();
+    double start = 0;
     if ((rc = plan_config(s, i, &cfg, &plan, err)) == 0) {
+        start = cim_clock_now_s(); /* seconds: the Monte-Carlo of its chips */
         const cim_mc_setup setup = {.plan = &plan,
                                     .images = s->data.images,
                                     .labels = s->data.labels,
