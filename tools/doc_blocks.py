@@ -49,7 +49,7 @@ import time
 SKIP_RETURN_CODE = 77
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 DEFAULT_FILES = ("README.md", "docs/*.md", "docs/physics/*.md", "data/*.md")
-COPIED_DIRS = ("data", "tools")            # what the docs' commands read from the root
+COPIED_DIRS = ("data", "tools", "python", "benchmarks")  # what the docs' commands read from the root
 SHELL = ("sh", "bash")
 PYTHON = ("python",)
 NOT_RUN = ("text", "json", "csv")
