@@ -351,15 +351,7 @@ int cim_h5file_write_dataset(cim_h5file *f, hid_t loc, const char *name, hid_t f
 int cim_h5file_rewrite_dataset(cim_h5file *f, const char *path, hid_t mem_type, const void *data,
                                cim_error *err)
 {
-    hid_t dset = H5Dopen2(f->file, path, H5P_DEFAULT);
-    herr_t st = dset < 0 ? -1 : H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-    char what[WHAT_MAX];
-    if (dset >= 0 && H5Dclose(dset) < 0)
-        st = -1;
-    if (st >= 0)
-        return 0;
-    snprintf(what, sizeof what, "write the dataset \"%s\"", path);
-    return fail(f, what, err);
+    return cim_h5file_write_region(f, path, 0, NULL, NULL, mem_type, data, err);
 }
 
 int cim_h5file_empty_dataset(cim_h5file *f, hid_t loc, const char *name, hid_t file_type, int rank,
@@ -377,19 +369,23 @@ int cim_h5file_empty_dataset(cim_h5file *f, hid_t loc, const char *name, hid_t f
 }
 
 int cim_h5file_write_region(cim_h5file *f, const char *path, int rank, const hsize_t *start,
-                            const hsize_t *count, hid_t mem_type, const void *data, cim_error *err)
+                            const hsize_t *count, hid_t mem_type, const void *data,
+                            cim_error *err)
 {
-    hid_t dset = H5Dopen2(f->file, path, H5P_DEFAULT);
-    hid_t fspace = dset < 0 ? -1 : H5Dget_space(dset);
-    hid_t mspace = fspace < 0 ? -1 : H5Screate_simple(rank, count, NULL);
-    herr_t st =
-        mspace < 0 ? -1 : H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+    hid_t dset = H5Dopen2(f->file, path, H5P_DEFAULT), fspace = H5S_ALL, mspace = H5S_ALL;
+    herr_t st = dset < 0 ? -1 : 0;
     char what[WHAT_MAX];
+    if (st >= 0 && start) { /* a block; without one the whole dataset */
+        fspace = H5Dget_space(dset);
+        mspace = fspace < 0 ? -1 : H5Screate_simple(rank, count, NULL);
+        st = mspace < 0 ? -1
+                        : H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+    }
     if (st >= 0)
         st = H5Dwrite(dset, mem_type, mspace, fspace, H5P_DEFAULT, data);
-    if (mspace >= 0)
+    if (mspace > 0) /* H5S_ALL is 0 */
         H5Sclose(mspace);
-    if (fspace >= 0)
+    if (fspace > 0)
         H5Sclose(fspace);
     if (dset >= 0 && H5Dclose(dset) < 0)
         st = -1;

@@ -118,8 +118,8 @@ int cim_h5file_empty_dataset(cim_h5file *f, hid_t loc, const char *name, hid_t f
                              size_t n_attrs, cim_error *err);
 
 /* Overwrites the block start[0..rank-1] + count[0..rank-1] of the existing
- * dataset at `path` from data (contiguous, mem_type); allowed in SWMR
- * mode. 0 or CIM_ERR_IO. */
+ * dataset at `path` (start NULL: all of it) from data (contiguous,
+ * mem_type); allowed in SWMR mode. 0 or CIM_ERR_IO. */
 int cim_h5file_write_region(cim_h5file *f, const char *path, int rank, const hsize_t *start,
                             const hsize_t *count, hid_t mem_type, const void *data, cim_error *err);
 
