@@ -227,6 +227,7 @@ static int about_config(const sweep_state *s, int64_t i, int rc, cim_error *err)
     snprintf(where, sizeof where, "%s configuration %lld", s->exp.origin, (long long)i);
     if (rc != 0 && strstr(err->msg, where) == NULL) {
         snprintf(msg, sizeof msg, "%s: %s", where, err->msg);
+        cim_error_clear(err); /* the first error set wins: replace it */
         cim_error_set(err, rc, "%s", msg);
     }
     return rc;
@@ -246,10 +247,9 @@ static int plan_config(sweep_state *s, int64_t i, cim_config *cfg, cim_plan *pla
     if (cfg->adc_profile)
         return about_config(s, i,
                             cim_error_set(err, CIM_ERR_UNSUPPORTED,
-                                          "%s: key \"adc_profile\": a sweep stores no ADC "
+                                          "key \"adc_profile\": a sweep stores no ADC "
                                           "profiles; profile a configuration with its `cimgpu "
-                                          "run --out` command line or `cimgpu calibrate`",
-                                          s->exp.origin),
+                                          "run --out` command line or `cimgpu calibrate`"),
                             err);
     if ((rc = cim_plan_init(plan, m, cfg, s->seed, pixels, err)) != 0)
         return about_config(s, i, rc, err);
@@ -748,6 +748,10 @@ int cim_cli_sweep(int argc, char **argv)
     }
     s.trials = s.o.has_trials ? s.o.trials : s.exp.has_trials ? s.exp.trials : DEFAULT_TRIALS;
     s.seed = s.o.has_seed ? s.o.seed : s.exp.has_seed ? s.exp.seed : 0;
+    /* the run command lines take the file's trials and seed over their
+     * arguments: --trials and --seed must override those too */
+    s.exp.trials = s.trials;
+    s.exp.seed = s.seed;
     if ((rc = claim_out(&s, &err)) == 0 && (rc = load_data(&s, &err)) == 0 &&
         (rc = load_models(&s, &err)) == 0 && (rc = check_grid(&s, &err)) == 0) {
         if (s.o.dry_run) {

@@ -53,10 +53,13 @@ static int read_string_list(hid_t loc, const char *name, char **out, int max, in
 {
     hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
     hid_t space = attr < 0 ? -1 : H5Aget_space(attr);
+    hid_t ftype = attr < 0 ? -1 : H5Aget_type(attr);
     hid_t type = H5Tcopy(H5T_C_S1);
     hssize_t count = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
     int ok = 0;
-    if (type >= 0 && H5Tset_size(type, H5T_VARIABLE) >= 0 && count >= 0 && count <= max) {
+    /* the file's character set: HDF5 has no conversion between two */
+    if (type >= 0 && ftype >= 0 && H5Tset_size(type, H5T_VARIABLE) >= 0 &&
+        H5Tset_cset(type, H5Tget_cset(ftype)) >= 0 && count >= 0 && count <= max) {
         char **v = calloc((size_t)(count ? count : 1), sizeof *v);
         if (v && (count == 0 || H5Aread(attr, type, v) >= 0)) {
             ok = 1;
@@ -72,6 +75,8 @@ static int read_string_list(hid_t loc, const char *name, char **out, int max, in
     }
     if (type >= 0)
         H5Tclose(type);
+    if (ftype >= 0)
+        H5Tclose(ftype);
     if (space >= 0)
         H5Sclose(space);
     if (attr >= 0)
@@ -96,7 +101,8 @@ static int read_column(table *t, const char *group, const char *name, column *c,
             hid_t type = H5Tcopy(H5T_C_S1);
             c->text = 1;
             c->str = calloc((size_t)t->configs, sizeof *c->str);
-            ok = type >= 0 && H5Tset_size(type, H5T_VARIABLE) >= 0 && c->str &&
+            ok = type >= 0 && H5Tset_size(type, H5T_VARIABLE) >= 0 &&
+                 H5Tset_cset(type, H5Tget_cset(ftype)) >= 0 && c->str &&
                  H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->str) >= 0;
             if (type >= 0)
                 H5Tclose(type);
