@@ -39,8 +39,8 @@
 
 #define TRIALS "2000"
 #define TRIALS_N 2000
-#define WAIT_S 200                       /* for a run to reach a point */
-#define PATH_BUF (2 * CIM_TEST_PATH_MAX) /* a scratch path and a suffix */
+#define WAIT_S 200 /* for a run to reach a point */
+#define PATH_BUF CIM_TEST_PATH_BUF
 
 typedef struct fixture {
     char dir[CIM_TEST_PATH_MAX];
@@ -48,29 +48,9 @@ typedef struct fixture {
     int have_device;
 } fixture;
 
-/* snprintf into a PATH_BUF buffer, failing the test rather than cutting. */
-static const char *format_path(char *buf, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static const char *format_path(char *buf, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    va_start(ap, fmt);
-    n = vsnprintf(buf, PATH_BUF, fmt, ap);
-    va_end(ap);
-    assert_true(n > 0 && n < PATH_BUF);
-    return buf;
-}
-
 static const char *path_in(const fixture *f, const char *name, char *buf)
 {
-    return format_path(buf, "%s/%s", f->dir, name);
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
+    return cim_test_path(buf, "%s/%s", f->dir, name);
 }
 
 /* The run every test repeats: tnn_cnn, 10 images, TRIALS chips, trace on.
@@ -153,7 +133,7 @@ static void wait_for_trials(pid_t pid, const char *partial, int64_t min)
             kill(pid, SIGKILL);
             fail_msg("%s did not reach %lld trials in %d s", partial, (long long)min, WAIT_S);
         }
-        sleep_ms(2);
+        cim_test_sleep_ms(2);
     }
 }
 
@@ -253,21 +233,12 @@ static void assert_no_partial_files(const fixture *f, const char *prefix)
     DIR *d = opendir(f->dir);
     struct dirent *e;
     char stem[256];
-    format_path(stem, "%s.partial", prefix);
+    cim_test_path(stem, "%s.partial", prefix);
     assert_non_null(d);
     while ((e = readdir(d)) != NULL)
         if (strncmp(e->d_name, stem, strlen(stem)) == 0)
             fail_msg("%s/%s left behind", f->dir, e->d_name);
     closedir(d);
-}
-
-static void assert_unchanged(const char *path, const char *before, size_t n_before)
-{
-    size_t n;
-    char *now = cim_test_read_file_n(path, &n);
-    if (n != n_before || memcmp(now, before, n) != 0)
-        fail_msg("%s was changed", path);
-    free(now);
 }
 
 /* ---- fixture ----------------------------------------------------------- */
@@ -334,8 +305,8 @@ static void test_signals_keep_finished_trials(void **state)
         size_t n_before;
         int64_t kept;
         pid_t pid;
-        format_path(out, "%s/sig%d.h5", f->dir, sigs[i]);
-        format_path(partial, "%s.partial", out);
+        cim_test_path(out, "%s/sig%d.h5", f->dir, sigs[i]);
+        cim_test_path(partial, "%s.partial", out);
         pid = spawn_out(f, out, NULL, NULL);
         wait_for_trials(pid, partial, 64);
         kill(pid, sigs[i]);
@@ -363,7 +334,7 @@ static void test_signals_keep_finished_trials(void **state)
             cim_test_cli_assert_error_after_banner(&r, 2, "seed", NULL);
             cim_test_cli_free(&r);
         }
-        assert_unchanged(partial, before, n_before);
+        cim_test_assert_unchanged(partial, before, n_before);
         free(before);
 
         {
@@ -388,11 +359,11 @@ static void test_second_signal_exits_at_once(void **state)
     pid_t pid;
     NEED_DEVICE(f);
     path_in(f, "twice.h5", out);
-    format_path(partial, "%s.partial", out);
+    cim_test_path(partial, "%s.partial", out);
     pid = spawn_out(f, out, NULL, NULL);
     wait_for_trials(pid, partial, 32);
     kill(pid, SIGINT);
-    sleep_ms(5); /* the first is being honoured (or done with) by now */
+    cim_test_sleep_ms(5); /* the first is being honoured (or done with) by now */
     kill(pid, SIGINT);
     cim_test_cli_wait(f->dir, "bg", pid, &r);
     assert_int_equal(r.signal, 0);
@@ -422,7 +393,7 @@ static void test_resume_keeps_adc_profiles(void **state)
     path_in(f, "profile.json", cfg);
     path_in(f, "pfull.h5", full);
     path_in(f, "presumed.h5", out);
-    format_path(partial, "%s.partial", out);
+    cim_test_path(partial, "%s.partial", out);
     cim_test_write_text(cfg, "{\"adc_type\": \"SYM_RANGE_ADC\", \"resolution\": 4, "
                              "\"adc_profile\": true, \"adc_profile_bin_size\": 25}");
     const char *const full_args[] = {"run",      "--images", "4",     "--trials", "400",
@@ -471,13 +442,6 @@ static void resume_and_compare(const fixture *f, const char *out)
     assert_no_partial_files(f, strrchr(out, '/') + 1);
 }
 
-static void kill9(pid_t pid)
-{
-    int status;
-    kill(pid, SIGKILL);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-}
-
 /* Killed before the results file exists (loading), as soon as the partial
  * appears (no trial or few), mid-run, and after the file was finished but
  * before its rename (simulated: the finished file renamed back): --resume
@@ -492,41 +456,41 @@ static void test_sigkill_anywhere_then_resume(void **state)
 
     /* while loading: nothing is left, --resume starts from trial 0 */
     path_in(f, "k_early.h5", out);
-    format_path(partial, "%s.partial", out);
+    cim_test_path(partial, "%s.partial", out);
     pid = spawn_out(f, out, NULL, NULL);
-    sleep_ms(20);
-    kill9(pid);
+    cim_test_sleep_ms(20);
+    cim_test_cli_kill9(pid);
     assert_false(cim_test_exists(partial));
     resume_and_compare(f, out);
 
     /* the moment the partial is there */
     path_in(f, "k_start.h5", out);
-    format_path(partial, "%s.partial", out);
+    cim_test_path(partial, "%s.partial", out);
     pid = spawn_out(f, out, NULL, NULL);
     wait_for_trials(pid, partial, 0);
-    kill9(pid);
+    cim_test_cli_kill9(pid);
     assert_true(trials_written(partial) >= 0);
     resume_and_compare(f, out);
 
     /* mid-run, twice over: killed, resumed and killed again */
     path_in(f, "k_mid.h5", out);
-    format_path(partial, "%s.partial", out);
+    cim_test_path(partial, "%s.partial", out);
     pid = spawn_out(f, out, NULL, NULL);
     wait_for_trials(pid, partial, 200);
-    kill9(pid);
+    cim_test_cli_kill9(pid);
     {
         const char *const resume[] = {"--resume", NULL};
         const int64_t first = trials_written(partial);
         assert_true(first >= 200 && first < TRIALS_N);
         pid = spawn_out(f, out, resume, NULL);
         wait_for_trials(pid, partial, first + 200);
-        kill9(pid);
+        cim_test_cli_kill9(pid);
     }
     resume_and_compare(f, out);
 
     /* finished, closed and synced, killed before the rename */
     path_in(f, "k_rename.h5", out);
-    format_path(partial, "%s.partial", out);
+    cim_test_path(partial, "%s.partial", out);
     run_out(f, &r, out, NULL);
     cim_test_cli_assert_success(&r);
     cim_test_cli_free(&r);
@@ -552,7 +516,7 @@ static void test_a_live_run_owns_its_out(void **state)
     pid_t pid;
     NEED_DEVICE(f);
     path_in(f, "shared.h5", out);
-    format_path(partial, "%s.partial", out);
+    cim_test_path(partial, "%s.partial", out);
     pid = spawn_out(f, out, NULL, NULL);
     wait_for_trials(pid, partial, 0);
     for (size_t v = 0; v < sizeof variants / sizeof *variants; ++v)
@@ -587,14 +551,14 @@ static void test_out_is_never_an_input(void **state)
     path_in(f, "model.h5", model);
     orig = cim_test_read_file_n(CIM_SOURCE_DIR "/data/models/tnn_cnn.h5", &n_orig);
     cim_test_write_file(model, orig, n_orig);
-    format_path(spelled, "%s/./model.h5", f->dir);
+    cim_test_path(spelled, "%s/./model.h5", f->dir);
     {
         const char *const args[] = {"run", "--model", model, "--out", spelled, NULL};
         cim_test_cli_run(f->dir, &r, args);
         cim_test_cli_assert_error_line(&r, 2, "--model", NULL);
         cim_test_cli_free(&r);
     }
-    assert_unchanged(model, orig, n_orig);
+    cim_test_assert_unchanged(model, orig, n_orig);
     free(orig);
     path_in(f, "cfg.json", cfg);
     {
@@ -609,7 +573,7 @@ static void test_out_is_never_an_input(void **state)
         char data[PATH_BUF];
         path_in(f, "data", data);
         mkdir(data, 0755);
-        format_path(images, "%s/t10k-images-idx3-ubyte.gz", data);
+        cim_test_path(images, "%s/t10k-images-idx3-ubyte.gz", data);
         remove(images);
         assert_int_equal(
             symlink("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", images), 0);
@@ -639,7 +603,7 @@ static void test_existing_result_needs_force(void **state)
     run_out(f, &r, out, seed3);
     cim_test_cli_assert_error_line(&r, 2, out, "--force", NULL);
     cim_test_cli_free(&r);
-    assert_unchanged(out, before, n_before);
+    cim_test_assert_unchanged(out, before, n_before);
     free(before);
     run_out(f, &r, out, seed3_force);
     cim_test_cli_assert_success(&r);
@@ -712,8 +676,8 @@ static void test_full_disk(void **state)
     mkdir(mnt, 0755);
     if (geteuid() != 0 || mount("tmpfs", mnt, "tmpfs", 0, "size=96k") != 0)
         skip(); /* needs the right to mount a small file system */
-    format_path(out, "%s/R.h5", mnt);
-    format_path(partial, "%s.partial", out);
+    cim_test_path(out, "%s/R.h5", mnt);
+    cim_test_path(partial, "%s.partial", out);
     run_out(f, &r, out, NULL);
     cim_test_cli_assert_error_after_banner(&r, 1, "No space left on device", NULL);
     cim_test_cli_free(&r);
@@ -723,7 +687,7 @@ static void test_full_disk(void **state)
         char moved[PATH_BUF], moved_partial[PATH_BUF], *bytes;
         size_t n;
         path_in(f, "disk.h5", moved);
-        format_path(moved_partial, "%s.partial", moved);
+        cim_test_path(moved_partial, "%s.partial", moved);
         bytes = cim_test_read_file_n(partial, &n);
         cim_test_write_file(moved_partial, bytes, n);
         free(bytes);

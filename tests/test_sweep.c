@@ -49,9 +49,9 @@
 #include "cim_test_h5.h"
 #include "cim_test_util.h"
 
-#define PATH_BUF (2 * CIM_TEST_PATH_MAX) /* a scratch path and a suffix */
-#define WAIT_S 200                       /* for a sweep to reach a point */
-#define MAX_CELLS 128                    /* CSV cells per line */
+#define PATH_BUF CIM_TEST_PATH_BUF
+#define WAIT_S 200    /* for a sweep to reach a point */
+#define MAX_CELLS 128 /* CSV cells per line */
 #define MAX_CONFIGS 8
 
 /* m_mode [TNN_I, TNN_II] x hrs_noise [0, 3], noisy LRS cells, ideal ADC:
@@ -106,22 +106,9 @@ typedef struct fixture {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static const char *format_path(char *buf, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static const char *format_path(char *buf, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    va_start(ap, fmt);
-    n = vsnprintf(buf, PATH_BUF, fmt, ap);
-    va_end(ap);
-    assert_true(n > 0 && n < PATH_BUF);
-    return buf;
-}
-
 static const char *path_in(const fixture *f, const char *name, char *buf)
 {
-    return format_path(buf, "%s/%s", f->dir, name);
+    return cim_test_path(buf, "%s/%s", f->dir, name);
 }
 
 /* Writes `text` as the experiment file `name` of the scratch folder. */
@@ -146,12 +133,6 @@ static void run(const fixture *f, cim_cli_result *r, ...)
     cim_test_cli_run(f->dir, r, args);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
-
 /* Exit status `code` and one line "cimgpu: ..." on stderr naming every
  * string of the NULL-terminated list; stdout may hold the sweep's banner
  * (a failure after the device opened). */
@@ -168,15 +149,6 @@ static void assert_one_line(const cim_cli_result *r, int code, ...)
         if (!strstr(r->err, want))
             fail_msg("stderr \"%s\" does not mention \"%s\"", r->err, want);
     va_end(ap);
-}
-
-static void assert_unchanged(const char *path, const char *before, size_t n_before)
-{
-    size_t n;
-    char *now = cim_test_read_file_n(path, &n);
-    if (n != n_before || memcmp(now, before, n) != 0)
-        fail_msg("%s was changed", path);
-    free(now);
 }
 
 /* The folder holds no name starting with `stem` other than `stem` itself
@@ -402,15 +374,8 @@ static int64_t wait_inside_config(pid_t pid, const char *partial, int64_t min)
             kill(pid, SIGKILL);
             fail_msg("%s did not reach %lld chips in %d s", partial, (long long)min, WAIT_S);
         }
-        sleep_ms(2);
+        cim_test_sleep_ms(2);
     }
-}
-
-static void kill9(pid_t pid)
-{
-    int status;
-    kill(pid, SIGKILL);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
 }
 
 /* ---- comparing sweep files -------------------------------------------- */
@@ -558,9 +523,9 @@ static void check_runs_equal_sweep(const fixture *f, const char *tag, const char
 {
     char exp[PATH_BUF], out[PATH_BUF], name[64], *buf, *lines[MAX_CONFIGS + 8];
     cim_cli_result r;
-    format_path(name, "%s.json", tag);
+    cim_test_path(name, "%s.json", tag);
     experiment(f, name, json, exp);
-    format_path(name, "%s.h5", tag);
+    cim_test_path(name, "%s.h5", tag);
     path_in(f, name, out);
     run(f, &r, "sweep", exp, "--out", out, NULL);
     cim_test_cli_assert_success(&r);
@@ -610,7 +575,7 @@ static void check_runs_equal_sweep(const fixture *f, const char *tag, const char
         assert_string_equal(words[0], "cimgpu");
         for (int w = 1; w < n; ++w)
             args[w - 1] = words[w];
-        format_path(name, "%s_R%d.h5", tag, i);
+        cim_test_path(name, "%s_R%d.h5", tag, i);
         args[n - 1] = "--out";
         args[n] = path_in(f, name, run_out);
         args[n + 1] = NULL;
@@ -668,7 +633,7 @@ static void test_dry_run(void **state)
     cim_cli_result r;
     path_in(f, "dry", folder);
     assert_int_equal(mkdir(folder, 0755), 0);
-    format_path(exp, "%s/grid.json", folder);
+    cim_test_path(exp, "%s/grid.json", folder);
     cim_test_write_text(exp, grid_json);
     run(f, &r, "sweep", exp, "--dry-run", "--trials", "7", "--seed", "5", NULL);
     cim_test_cli_assert_success(&r);
@@ -692,7 +657,7 @@ static void test_dry_run(void **state)
     cim_test_cli_free(&r);
     assert_int_equal(cim_test_count_entries(folder), 1);
 
-    format_path(out, "%s/x.h5", folder);
+    cim_test_path(out, "%s/x.h5", folder);
     run(f, &r, "sweep", exp, "--dry-run", "--out", out, NULL);
     cim_test_cli_assert_error_line(&r, 2, "--dry-run", "--out", NULL);
     cim_test_cli_free(&r);
@@ -709,9 +674,9 @@ static void test_results_file_layout(void **state)
     NEED_DEVICE(f);
     path_in(f, "layout", folder);
     assert_int_equal(mkdir(folder, 0755), 0);
-    format_path(exp, "%s/grid.json", folder);
+    cim_test_path(exp, "%s/grid.json", folder);
     cim_test_write_text(exp, grid_json);
-    format_path(out, "%s/S.h5", folder);
+    cim_test_path(out, "%s/S.h5", folder);
     run(f, &r, "sweep", exp, "--out", out, NULL);
     cim_test_cli_assert_success(&r);
     cim_test_cli_free(&r);
@@ -874,18 +839,18 @@ static void test_sigkill_inside_configurations_then_resume(void **state)
     pid_t pid;
     NEED_DEVICE(f);
     path_in(f, "killed.h5", out);
-    format_path(partial, "%s.partial", out);
+    cim_test_path(partial, "%s.partial", out);
 
     pid = cim_test_cli_spawn(f->dir, "bg", args, NULL);
     wait_inside_config(pid, partial, 1);
-    kill9(pid);
+    cim_test_cli_kill9(pid);
     const int64_t first = chips_written(partial);
     assert_true(first > 0 && first % RESUME_T != 0 && first % RESUME_T % RESUME_CHUNK == 0);
     assert_false(cim_test_exists(out));
 
     pid = cim_test_cli_spawn(f->dir, "bg", resume, NULL);
     const int64_t second = wait_inside_config(pid, partial, RESUME_T + 1);
-    kill9(pid);
+    cim_test_cli_kill9(pid);
     assert_true(chips_written(partial) >= second);
     {
         /* configuration 0 done, from its resumed chips; 1 part-way */
@@ -921,7 +886,7 @@ static void test_sigint_then_resume_refusals_and_force(void **state)
     cim_cli_result r;
     NEED_DEVICE(f);
     path_in(f, "stopped.h5", out);
-    format_path(partial, "%s.partial", out);
+    cim_test_path(partial, "%s.partial", out);
     const char *const args[] = {"sweep", f->resume_exp, "--out", out, NULL};
     pid_t pid = cim_test_cli_spawn(f->dir, "bg", args, NULL);
     wait_inside_config(pid, partial, 1);
@@ -964,7 +929,7 @@ static void test_sigint_then_resume_refusals_and_force(void **state)
     run(f, &r, "sweep", f->resume_exp, "--out", out, NULL);
     cim_test_cli_assert_error_line(&r, 2, partial, "--resume", "--force", NULL);
     cim_test_cli_free(&r);
-    assert_unchanged(partial, before, n_before);
+    cim_test_assert_unchanged(partial, before, n_before);
     free(before);
 
     run(f, &r, "sweep", f->resume_exp, "--out", out, "--force", NULL);
@@ -1014,8 +979,8 @@ static void test_bad_grids_refused_before_any_work(void **state)
     cim_cli_result r;
     path_in(f, "bad", folder);
     assert_int_equal(mkdir(folder, 0755), 0);
-    format_path(exp, "%s/exp.json", folder);
-    format_path(out, "%s/S.h5", folder);
+    cim_test_path(exp, "%s/exp.json", folder);
+    cim_test_path(out, "%s/S.h5", folder);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
         cim_test_write_text(exp, cases[i].json);
         run(f, &r, "sweep", exp, "--out", out, NULL);
@@ -1030,7 +995,7 @@ static void test_bad_grids_refused_before_any_work(void **state)
     cim_test_write_text(exp, grid_json);
     {
         char csv[PATH_BUF];
-        format_path(csv, "%s/S.csv", folder);
+        cim_test_path(csv, "%s/S.csv", folder);
         run(f, &r, "sweep", exp, "--csv", csv, NULL);
         cim_test_cli_assert_error_line(&r, 2, "--csv", "--out", NULL);
         cim_test_cli_free(&r);
@@ -1111,11 +1076,11 @@ static void test_csv_and_export(void **state)
     NEED_DEVICE(f);
     path_in(f, "csv", folder);
     assert_int_equal(mkdir(folder, 0755), 0);
-    format_path(exp, "%s/grid.json", folder);
+    cim_test_path(exp, "%s/grid.json", folder);
     cim_test_write_text(exp, grid_json);
-    format_path(out, "%s/S.h5", folder);
-    format_path(csv, "%s/S.csv", folder);
-    format_path(exported, "%s/E.csv", folder);
+    cim_test_path(out, "%s/S.h5", folder);
+    cim_test_path(csv, "%s/S.csv", folder);
+    cim_test_path(exported, "%s/E.csv", folder);
     run(f, &r, "sweep", exp, "--out", out, "--csv", csv, NULL);
     cim_test_cli_assert_success(&r);
     cim_test_cli_free(&r);
@@ -1209,7 +1174,7 @@ static void test_csv_and_export(void **state)
     {
         char run_file[PATH_BUF], *before;
         size_t n_before;
-        format_path(run_file, "%s/R.h5", folder);
+        cim_test_path(run_file, "%s/R.h5", folder);
         run(f, &r, "run", "--images", "2", "--trials", "1", "--out", run_file, NULL);
         cim_test_cli_assert_success(&r);
         cim_test_cli_free(&r);
@@ -1220,13 +1185,13 @@ static void test_csv_and_export(void **state)
         run(f, &r, "sweep", exp, "--out", out, "--force", "--csv", exp, NULL);
         cim_test_cli_assert_error_line(&r, 2, "--csv", exp, NULL);
         cim_test_cli_free(&r);
-        assert_unchanged(exp, before, n_before);
+        cim_test_assert_unchanged(exp, before, n_before);
         free(before);
         before = cim_test_read_file_n(out, &n_before);
         run(f, &r, "export", out, "--csv", out, NULL);
         cim_test_cli_assert_error_line(&r, 2, "--csv", out, NULL);
         cim_test_cli_free(&r);
-        assert_unchanged(out, before, n_before);
+        cim_test_assert_unchanged(out, before, n_before);
         free(before);
     }
 }

@@ -144,3 +144,10 @@ void cim_test_cli_assert_success(const cim_cli_result *r)
     if (r->exit_code != 0)
         fail_msg("exit status %d; stderr: %s", r->exit_code, r->err);
 }
+
+void cim_test_cli_kill9(pid_t pid)
+{
+    int status;
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+}

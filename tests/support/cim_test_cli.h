@@ -38,6 +38,9 @@ pid_t cim_test_cli_spawn(const char *dir, const char *tag, const char *const *ar
  * reads its output. */
 void cim_test_cli_wait(const char *dir, const char *tag, pid_t pid, cim_cli_result *r);
 
+/* SIGKILL to pid, then reaps it. */
+void cim_test_cli_kill9(pid_t pid);
+
 /* spawn + wait; fails the test if a signal ended the run. */
 void cim_test_cli_run(const char *dir, cim_cli_result *r, const char *const *args);
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cim_reference.h"
 
@@ -376,4 +377,30 @@ void cim_test_plan_free(cim_plan *p)
     if (p)
         cim_plan_free(p);
     free(p);
+}
+
+const char *cim_test_path(char *buf, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(buf, CIM_TEST_PATH_BUF, fmt, ap);
+    va_end(ap);
+    assert_true(n > 0 && n < CIM_TEST_PATH_BUF);
+    return buf;
+}
+
+void cim_test_sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+void cim_test_assert_unchanged(const char *path, const char *before, size_t n_before)
+{
+    size_t n;
+    char *now = cim_test_read_file_n(path, &n);
+    if (n != n_before || memcmp(now, before, n) != 0)
+        fail_msg("%s was changed", path);
+    free(now);
 }

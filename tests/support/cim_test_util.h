@@ -100,6 +100,18 @@ typedef struct cim_test_scratch {
 int cim_test_scratch_setup(void **state, size_t size, const char *suite);
 int cim_test_scratch_teardown(void **state);
 
+/* A scratch path and a suffix fit in this many bytes. */
+#define CIM_TEST_PATH_BUF (2 * CIM_TEST_PATH_MAX)
+
+/* snprintf into buf (CIM_TEST_PATH_BUF bytes), failing the test rather than
+ * cutting; returns buf. */
+const char *cim_test_path(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void cim_test_sleep_ms(long ms);
+
+/* The file at path still holds exactly the n_before bytes of `before`. */
+void cim_test_assert_unchanged(const char *path, const char *before, size_t n_before);
+
 /* The whole file at `path`, malloc'd and NUL-terminated (bytes after an
  * embedded NUL are kept but hidden from string functions). Fails the test
  * when the file cannot be read. */
