@@ -369,8 +369,7 @@ int cim_h5file_empty_dataset(cim_h5file *f, hid_t loc, const char *name, hid_t f
 }
 
 int cim_h5file_write_region(cim_h5file *f, const char *path, int rank, const hsize_t *start,
-                            const hsize_t *count, hid_t mem_type, const void *data,
-                            cim_error *err)
+                            const hsize_t *count, hid_t mem_type, const void *data, cim_error *err)
 {
     hid_t dset = H5Dopen2(f->file, path, H5P_DEFAULT), fspace = H5S_ALL, mspace = H5S_ALL;
     herr_t st = dset < 0 ? -1 : 0;
@@ -378,8 +377,8 @@ int cim_h5file_write_region(cim_h5file *f, const char *path, int rank, const hsi
     if (st >= 0 && start) { /* a block; without one the whole dataset */
         fspace = H5Dget_space(dset);
         mspace = fspace < 0 ? -1 : H5Screate_simple(rank, count, NULL);
-        st = mspace < 0 ? -1
-                        : H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+        st =
+            mspace < 0 ? -1 : H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
     }
     if (st >= 0)
         st = H5Dwrite(dset, mem_type, mspace, fspace, H5P_DEFAULT, data);
