@@ -500,19 +500,6 @@ def c2c_section(studies):
 
 # ----------------------------------------------------------------------------- figures
 
-def _without_calib_dict(df):
-    """df without the adc_calib_dict key: a configuration's ranges follow from its model,
-    crossbar size and mapping, but cimgpu.swept_keys counts them as one more swept axis
-    (one figure per mapping's ranges)."""
-    configs = df.attrs["configs"]
-    if "adc_calib_dict" not in configs:
-        return df
-    out = df.drop(columns=list(configs["adc_calib_dict"]))
-    out.attrs = dict(df.attrs, configs={k: v for k, v in configs.items()
-                                        if k != "adc_calib_dict"})
-    return out
-
-
 def draw(studies, out_dir):
     """Every figure of every study (cimgpu.sweep_plots), and D2D vs C2C on one axis; returns
     {study: [relative PNG paths]}."""
@@ -523,7 +510,7 @@ def draw(studies, out_dir):
         trials = cimgpu.read_sweep_trials(study.path)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            plots = cimgpu.sweep_plots(_without_calib_dict(study.df), trials)
+            plots = cimgpu.sweep_plots(study.df, trials)
         if name == "c2c" and "c2c_var" in study.df and study.done["c2c_var"].nunique() == 2:
             df = study.df.copy()
             df["c2c_var"] = df["c2c_var"].map({False: "D2D", True: "D2D + C2C"})
@@ -550,7 +537,7 @@ def key_figures(figures, name, prefix):
 def grid_text(study):
     """What a sweep varies, then what it holds, from its file: "model bnn_cnn, bnn_mlp ·
     mapping BNN_I, BNN_III · HRS σ 0, 8 µA · crossbar 256x256 · HRS/LRS 5/30 µA · ..."."""
-    df = _without_calib_dict(study.df)
+    df = study.df
     configs = df.attrs["configs"]
     parts = []
     keys = cimgpu.swept_keys(df)

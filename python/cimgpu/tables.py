@@ -167,13 +167,13 @@ def swept_keys(df):
     """The configuration keys that vary in the sweep (more than one distinct value), in
     /configs order, e.g. ["m_mode", "hrs_noise"]. Left out: what records how a configuration
     ran rather than what it is (model_path, adc, config_json, run_command, done,
-    trials_written), ifm (it follows nn_name) and hrs_lrs when gmin_gmax is given (it is
-    derived from it)."""
+    trials_written), ifm (it follows nn_name), adc_calib_dict (the entry of the configuration's
+    model, size and mapping) and hrs_lrs when gmin_gmax is given (it is derived from it)."""
     keys = df.attrs.get("configs")
     if keys is None:
         raise ValueError("swept_keys: the DataFrame has no attrs['configs'] (read it with "
                          "read_sweep)")
-    derived = set(BOOKKEEPING) | {"ifm"}
+    derived = set(BOOKKEEPING) | {"ifm", "adc_calib_dict"}
     if "gmin_gmax" in keys:
         derived.add("hrs_lrs")
     return [k for k, cols in keys.items()
