@@ -625,27 +625,25 @@ static void test_run_first_layer_on_crossbar(void **state)
     H5Fclose(b);
 }
 
-/* On a terminal, a run longer than a second shows progress on stderr (done,
- * elapsed, time left) and clears the line at the end; run as above (not a
- * terminal) it prints none -- every other test checks that stderr is empty
- * or one line. */
-static void test_progress_on_a_terminal(void **state)
+/* Runs cimgpu with args (argv[1] on, NULL-terminated), stderr on a
+ * terminal and stdout to /dev/null; returns what the terminal showed
+ * (NUL-terminated in text, its length) and the seconds it took. */
+static size_t on_a_terminal(const char *const *args, char *text, size_t size, double *seconds)
 {
-    const fixture *f = *state;
-    char text[1 << 16];
+    const char *argv[CIM_TEST_CLI_MAX_ARGS + 2] = {CIMGPU_BIN};
     size_t len = 0;
     struct timespec t0, t1;
     int master, status;
-    if (!f->have_device)
-        skip();
+    for (int i = 0; args[i]; ++i)
+        argv[i + 1] = args[i];
     clock_gettime(CLOCK_MONOTONIC, &t0);
     const pid_t pid = forkpty(&master, NULL, NULL, NULL);
     assert_true(pid >= 0);
-    if (pid == 0) { /* stderr on the terminal, the summary to /dev/null */
+    if (pid == 0) {
         const int null = open("/dev/null", O_WRONLY);
         if (null < 0 || dup2(null, STDOUT_FILENO) < 0)
             _exit(126);
-        execl(CIMGPU_BIN, CIMGPU_BIN, "--trials", "600", "--images", "100", (char *)NULL);
+        execv(CIMGPU_BIN, (char *const *)argv);
         _exit(127);
     }
     for (;;) { /* until the child closes the terminal (EIO) or the timeout */
@@ -655,12 +653,12 @@ static void test_progress_on_a_terminal(void **state)
             kill(pid, SIGKILL);
             fail_msg("cimgpu under a terminal did not finish within %d s", CIM_TEST_CLI_TIMEOUT_S);
         }
-        const ssize_t n = read(master, text + len, sizeof text - 1 - len);
+        const ssize_t n = read(master, text + len, size - 1 - len);
         if (n <= 0)
             break;
         len += (size_t)n;
-        if (len == sizeof text - 1)
-            fail_msg("more than %zu bytes of progress", sizeof text);
+        if (len == size - 1)
+            fail_msg("more than %zu bytes of progress", size);
     }
     text[len] = '\0';
     assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -668,15 +666,58 @@ static void test_progress_on_a_terminal(void **state)
     close(master);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    if ((double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec) < 2.0)
+    *seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    /* the last thing written clears the progress line */
+    static const char clear[] = "\r\033[K";
+    if (*seconds >= 2.0) {
+        assert_true(len >= sizeof clear - 1);
+        assert_memory_equal(text + len - (sizeof clear - 1), clear, sizeof clear - 1);
+    }
+    return len;
+}
+
+/* On a terminal, a run longer than a second shows progress on stderr (done,
+ * elapsed, time left) and clears the line at the end; run as above (not a
+ * terminal) it prints none -- every other test checks that stderr is empty
+ * or one line. */
+static void test_progress_on_a_terminal(void **state)
+{
+    const fixture *f = *state;
+    static const char *const args[] = {"--trials", "600", "--images", "100", NULL};
+    char text[1 << 16];
+    double seconds;
+    if (!f->have_device)
+        skip();
+    on_a_terminal(args, text, sizeof text, &seconds);
+    if (seconds < 2.0)
         skip(); /* a device this fast finishes before progress is due */
     if (!strstr(text, "cimgpu: run: ") || !strstr(text, " of 600 trials (") ||
         !strstr(text, " elapsed, about ") || !strstr(text, " left"))
         fail_msg("no progress line on the terminal: \"%s\"", text);
-    /* the last thing written clears the progress line */
-    static const char clear[] = "\r\033[K";
-    assert_true(len >= sizeof clear - 1);
-    assert_memory_equal(text + len - (sizeof clear - 1), clear, sizeof clear - 1);
+}
+
+/* A sweep's progress covers the whole sweep: configurations done of the
+ * total, the current one, the time left. */
+static void test_sweep_progress_on_a_terminal(void **state)
+{
+    const fixture *f = *state;
+    char exp[CIM_TEST_PATH_BUF], text[1 << 16];
+    double seconds;
+    if (!f->have_device)
+        skip();
+    cim_test_path(exp, "%s/progress.json", f->dir);
+    cim_test_write_text(exp,
+                        "{\"nn_names\": [\"tnn_cnn\"], \"ifm\": [[28, 28, 1]], \"batch\": 100,"
+                        " \"num_runs\": 1, \"xbar_size\": [[256, 256]], \"hrs_lrs\": [[5, 30]],"
+                        " \"m_mode\": [\"TNN_I\", \"TNN_II\", \"TNN_III\"], \"hrs_noise\": 1,"
+                        " \"lrs_noise\": 4, \"trials\": 200}");
+    const char *const args[] = {"sweep", exp, NULL};
+    on_a_terminal(args, text, sizeof text, &seconds);
+    if (seconds < 2.0)
+        skip(); /* a device this fast finishes before progress is due */
+    if (!strstr(text, "cimgpu: sweep: configuration ") || !strstr(text, " of 3 configurations (") ||
+        !strstr(text, " elapsed, about ") || !strstr(text, " left"))
+        fail_msg("no sweep progress line on the terminal: \"%s\"", text);
 }
 
 static void test_unknown_subcommand_and_options(void **state)
@@ -1811,6 +1852,7 @@ int main(void)
         cmocka_unit_test(test_run_first_layer_on_crossbar),
         cmocka_unit_test(test_run_pipelines_agree),
         cmocka_unit_test(test_progress_on_a_terminal),
+        cmocka_unit_test(test_sweep_progress_on_a_terminal),
         cmocka_unit_test(test_unknown_subcommand_and_options),
         cmocka_unit_test(test_required_options),
         cmocka_unit_test(test_bad_trials),
