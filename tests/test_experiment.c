@@ -679,7 +679,7 @@ static void test_run_argv_and_command(void **state)
     assert_true(e.has_seed && e.seed == UINT64_MAX);
     assert_true(e.has_yield_target && e.yield_target == 0.8);
     assert_true(e.first_layer_crossbar);
-    line = cim_experiment_run_command(&e, 0, 100, 7);
+    line = cim_experiment_run_command(&e, 0, e.trials, e.seed);
     assert_non_null(line);
     char expected[2 * CIM_TEST_PATH_MAX];
     snprintf(expected, sizeof expected,

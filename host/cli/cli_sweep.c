@@ -748,10 +748,6 @@ int cim_cli_sweep(int argc, char **argv)
     }
     s.trials = s.o.has_trials ? s.o.trials : s.exp.has_trials ? s.exp.trials : DEFAULT_TRIALS;
     s.seed = s.o.has_seed ? s.o.seed : s.exp.has_seed ? s.exp.seed : 0;
-    /* the run command lines take the file's trials and seed over their
-     * arguments: --trials and --seed must override those too */
-    s.exp.trials = s.trials;
-    s.exp.seed = s.seed;
     if ((rc = claim_out(&s, &err)) == 0 && (rc = load_data(&s, &err)) == 0 &&
         (rc = load_models(&s, &err)) == 0 && (rc = check_grid(&s, &err)) == 0) {
         if (s.o.dry_run) {

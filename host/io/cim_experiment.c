@@ -1395,8 +1395,8 @@ int cim_experiment_run_argv(const cim_experiment *exp, int64_t i, uint64_t trial
     const cim_exp_config *cf = &exp->configs[i];
     char images[24], trials_text[24], seed_text[24], yield[32];
     snprintf(images, sizeof images, "%" PRId64, exp->images);
-    snprintf(trials_text, sizeof trials_text, "%" PRIu64, exp->has_trials ? exp->trials : trials);
-    snprintf(seed_text, sizeof seed_text, "%" PRIu64, exp->has_seed ? exp->seed : seed);
+    snprintf(trials_text, sizeof trials_text, "%" PRIu64, trials);
+    snprintf(seed_text, sizeof seed_text, "%" PRIu64, seed);
     cim_text_double(yield, sizeof yield, exp->yield_target);
     const char **a = malloc((size_t)(17 + 2 * cf->n_set) * sizeof *a);
     if (!a)

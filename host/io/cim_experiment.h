@@ -216,7 +216,8 @@ int cim_experiment_config(const cim_experiment *exp, int64_t i, cim_config *cfg,
  * the program name: "run", "--model", path, "--data", dir, "--split",
  * split, "--images", K, "--trials", T, "--seed", S, ["--first-layer",
  * "crossbar"], ["--yield-target", Y], then "--set", "KEY=JSON" per set),
- * with trials and seed from the experiment or else from the arguments.
+ * with the trials and seed given (the caller's: the experiment's trials and
+ * seed, or what overrides them, as `cimgpu sweep --trials` does).
  * *argv is one malloc'd block (free it alone; argv[argc] is NULL); *argc
  * its count. 0, CIM_ERR_INPUT (i outside the grid) or CIM_ERR_NOMEM. */
 int cim_experiment_run_argv(const cim_experiment *exp, int64_t i, uint64_t trials, uint64_t seed,
