@@ -41,7 +41,9 @@
 #   agree within 20 %: hrs_var 87 s (predicted 74 s, with other work on the machine),
 #   adc_tnn 100 s (predicted 120 s). With other work running, count on about an hour.
 #   The time scales with chips x images per configuration; C2C costs several hundred
-#   times more per chip-image than D2D alone.
+#   times more per chip-image than D2D alone. Measured with the defaults: 2423 s of
+#   configurations (40 minutes), with other work on the machine part of the time; that
+#   run's report is docs/studies/report.md.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -12,6 +12,7 @@ fig.savefig("x.png") writes them with the Agg renderer; a notebook shows them as
 A "sample" is one set of chips: {label: per-chip top-1 accuracies}.
 """
 import math
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from . import naming, stats
 from .tables import key_columns
 
 MAX_PANELS = 12
+TITLE_WIDTH = 84  # characters per title line (a 7-inch figure at the medium font)
 LINE_STYLES = {"MAX": "-", "CALIB": "--"}
 OTHER_STYLES = ("-", "--", ":", "-.")
 BASELINE_COLOR = "0.35"
@@ -58,6 +60,13 @@ def _chips(trials):
     if trials is None:
         return {}
     return {c: g["top1"].to_numpy() for c, g in trials.groupby("config", sort=False)}
+
+
+def wrapped(title, width=TITLE_WIDTH):
+    """A title's lines wrapped at spaces to `width` characters, so a long list of conditions
+    stays inside the figure."""
+    return "\n".join(textwrap.fill(line, width) if line else line
+                     for line in title.split("\n"))
 
 
 def accuracy_vs(df, x, trials=None, style=None, title=None, colors=None):
@@ -119,7 +128,7 @@ def accuracy_vs(df, x, trials=None, style=None, title=None, colors=None):
     ax.legend(handles=[h for h in handles if h.get_label() and not
                        h.get_label().startswith("_")], fontsize="small")
     if title:
-        ax.set_title(title, fontsize="medium")
+        ax.set_title(wrapped(title), fontsize="medium")
     return fig, data
 
 
@@ -174,7 +183,7 @@ def chip_histograms(samples, images, title=None, max_panels=MAX_PANELS):
         ax.set_ylabel("chips")
     for ax in axes[-1, :]:
         ax.set_xlabel("top-1 accuracy")
-    fig.suptitle((title + "\n" if title else "") + (note or ""), fontsize="medium")
+    fig.suptitle(wrapped((title + "\n" if title else "") + (note or "")), fontsize="medium")
     return fig, {"edges_correct": edges_correct, "edges": edges, "counts": counts,
                  "mean": means, "skipped": skipped, "note": note}
 
@@ -210,6 +219,6 @@ def yield_curves(samples, images, title=None, target=None, max_lines=MAX_PANELS)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", **({"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}
                                    if outside else {}))
-    ax.set_title((title + "\n" if title else "") + (note or ""), fontsize="medium")
+    ax.set_title(wrapped((title + "\n" if title else "") + (note or "")), fontsize="medium")
     return fig, {"targets": targets, "yield": yields, "target": target, "skipped": skipped,
                  "note": note}

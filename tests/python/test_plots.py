@@ -142,6 +142,15 @@ class SweepFigures(Scratch):
         self.assertEqual(sorted(xbar.data["config"]), [1, 4, 7, 10])
         self.assertEqual(xbar.figure.axes[0].get_xlabel(), "crossbar size (rows x columns)")
 
+    def test_long_titles_wrap_at_spaces(self):
+        from cimgpu import plots
+        line = " · ".join(f"key{i} value{i}" for i in range(12))
+        text = plots.wrapped("first line\n" + line, width=40)
+        lines = text.split("\n")
+        self.assertEqual(lines[0], "first line")
+        self.assertTrue(len(lines) > 2 and all(len(l) <= 40 for l in lines))
+        self.assertEqual(" ".join(lines[1:]), line)  # only line breaks were added
+
     def test_both_noises_one_figure_each_per_other(self):
         fx = fixtures.write_sweep(os.path.join(self.tmp, "S.h5"), {
             "m_mode": ["TNN_I"], "hrs_noise": [0.0, 1.0], "lrs_noise": [0.0, 0.5]})
