@@ -35,6 +35,7 @@
 
 #include "cim_ocl.h"
 #include "cim_test_cli.h"
+#include "cim_test_h5.h"
 #include "cim_test_util.h"
 
 #define TRIALS "2000"
@@ -83,38 +84,6 @@ static pid_t spawn_out(const fixture *f, const char *out, const char *const *ext
     return cim_test_cli_spawn(f->dir, "bg", args, env);
 }
 
-/* trials_written of a results file opened as an SWMR reader (a live
- * partial file, or a finished one), or -1 while it cannot be read. */
-static int64_t trials_written(const char *path)
-{
-    int64_t n = -1;
-    hid_t file, dset;
-    if (!cim_test_exists(path))
-        return -1;
-    file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
-    if (file < 0)
-        return -1;
-    dset = H5Dopen2(file, "trials_written", H5P_DEFAULT);
-    if (dset < 0 || H5Dread(dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &n) < 0)
-        n = -1;
-    if (dset >= 0) {
-        /* the rows it counts are there */
-        hid_t acc = H5Dopen2(file, "trials/accuracy", H5P_DEFAULT), space;
-        hsize_t rows = 0;
-        assert_true(acc >= 0);
-        space = H5Dget_space(acc);
-        H5Sget_simple_extent_dims(space, &rows, NULL);
-        H5Sclose(space);
-        H5Dclose(acc);
-        if (n >= 0 && rows < (hsize_t)n)
-            fail_msg("%s: trials_written %lld but /trials/accuracy has %llu rows", path,
-                     (long long)n, (unsigned long long)rows);
-        H5Dclose(dset);
-    }
-    H5Fclose(file);
-    return n;
-}
-
 /* Waits until the run pid has written at least `min` trials into partial
  * (min 0: until the partial exists and reads); fails if it ends first. */
 static void wait_for_trials(pid_t pid, const char *partial, int64_t min)
@@ -123,7 +92,7 @@ static void wait_for_trials(pid_t pid, const char *partial, int64_t min)
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
         int status;
-        if (trials_written(partial) >= min)
+        if (cim_test_trials_written(partial, "trials/accuracy") >= min)
             return;
         if (waitpid(pid, &status, WNOHANG) == pid)
             fail_msg("the run ended (status 0x%x) before %s held %lld trials", status, partial,
@@ -319,7 +288,7 @@ static void test_signals_keep_finished_trials(void **state)
         assert_ptr_equal(strchr(r.err, '\n'), r.err + strlen(r.err) - 1);
         cim_test_cli_free(&r);
         assert_false(cim_test_exists(out));
-        kept = trials_written(partial);
+        kept = cim_test_trials_written(partial, "trials/accuracy");
         assert_true(kept >= 64 && kept < TRIALS_N);
 
         /* the same command again, without --resume: refused, file untouched */
@@ -411,7 +380,7 @@ static void test_resume_keeps_adc_profiles(void **state)
     cim_test_cli_wait(f->dir, "bg", pid, &r);
     assert_int_equal(r.exit_code, 130);
     cim_test_cli_free(&r);
-    const int64_t kept = trials_written(partial);
+    const int64_t kept = cim_test_trials_written(partial, "trials/accuracy");
     assert_true(kept >= 32 && kept < 400);
     cim_test_cli_run(f->dir, &r, resume);
     cim_test_cli_assert_success(&r);
@@ -469,7 +438,7 @@ static void test_sigkill_anywhere_then_resume(void **state)
     pid = spawn_out(f, out, NULL, NULL);
     wait_for_trials(pid, partial, 0);
     cim_test_cli_kill9(pid);
-    assert_true(trials_written(partial) >= 0);
+    assert_true(cim_test_trials_written(partial, "trials/accuracy") >= 0);
     resume_and_compare(f, out);
 
     /* mid-run, twice over: killed, resumed and killed again */
@@ -480,7 +449,7 @@ static void test_sigkill_anywhere_then_resume(void **state)
     cim_test_cli_kill9(pid);
     {
         const char *const resume[] = {"--resume", NULL};
-        const int64_t first = trials_written(partial);
+        const int64_t first = cim_test_trials_written(partial, "trials/accuracy");
         assert_true(first >= 200 && first < TRIALS_N);
         pid = spawn_out(f, out, resume, NULL);
         wait_for_trials(pid, partial, first + 200);

@@ -333,26 +333,6 @@ static char **strings(hid_t file, const char *name, hsize_t n)
     return copy;
 }
 
-/* The root trials_written of a sweep file opened as an SWMR reader (a
- * live S.h5.partial), or -1 while it cannot be read. */
-static int64_t chips_written(const char *path)
-{
-    int64_t n = -1;
-    hid_t file, dset;
-    if (!cim_test_exists(path))
-        return -1;
-    file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
-    if (file < 0)
-        return -1;
-    dset = H5Dopen2(file, "trials_written", H5P_DEFAULT);
-    if (dset < 0 || H5Dread(dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &n) < 0)
-        n = -1;
-    if (dset >= 0)
-        H5Dclose(dset);
-    H5Fclose(file);
-    return n;
-}
-
 /* Waits until the sweep pid has written at least `min` chips into partial,
  * stopping inside a configuration (not a multiple of RESUME_T); fails if
  * the sweep ends first. Returns the count seen. */
@@ -362,7 +342,7 @@ static int64_t wait_inside_config(pid_t pid, const char *partial, int64_t min)
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
         int status;
-        const int64_t w = chips_written(partial);
+        const int64_t w = cim_test_trials_written(partial, NULL);
         if (w >= min && w % RESUME_T != 0)
             return w;
         if (waitpid(pid, &status, WNOHANG) == pid)
@@ -844,14 +824,14 @@ static void test_sigkill_inside_configurations_then_resume(void **state)
     pid = cim_test_cli_spawn(f->dir, "bg", args, NULL);
     wait_inside_config(pid, partial, 1);
     cim_test_cli_kill9(pid);
-    const int64_t first = chips_written(partial);
+    const int64_t first = cim_test_trials_written(partial, NULL);
     assert_true(first > 0 && first % RESUME_T != 0 && first % RESUME_T % RESUME_CHUNK == 0);
     assert_false(cim_test_exists(out));
 
     pid = cim_test_cli_spawn(f->dir, "bg", resume, NULL);
     const int64_t second = wait_inside_config(pid, partial, RESUME_T + 1);
     cim_test_cli_kill9(pid);
-    assert_true(chips_written(partial) >= second);
+    assert_true(cim_test_trials_written(partial, NULL) >= second);
     {
         /* configuration 0 done, from its resumed chips; 1 part-way */
         hid_t p = H5Fopen(partial, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
@@ -896,7 +876,7 @@ static void test_sigint_then_resume_refusals_and_force(void **state)
     assert_one_line(&r, 130, "SIGINT", "--resume", partial, NULL);
     cim_test_cli_free(&r);
     assert_false(cim_test_exists(out));
-    const int64_t kept = chips_written(partial);
+    const int64_t kept = cim_test_trials_written(partial, NULL);
     assert_true(kept > 0 && kept < RESUME_C * RESUME_T);
     assert_true(kept % RESUME_T % RESUME_CHUNK == 0);
     {

@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "cim_test_util.h"
+
 char *cim_test_read_string_attr(hid_t loc, const char *name)
 {
     hid_t attr = H5Aopen(loc, name, H5P_DEFAULT), type;
@@ -55,4 +57,35 @@ void *cim_test_read_dataset(hid_t file, const char *name, hid_t mem_type, int *r
     H5Sclose(space);
     H5Dclose(dset);
     return data;
+}
+
+int64_t cim_test_trials_written(const char *path, const char *rows_of)
+{
+    int64_t n = -1;
+    hid_t file, dset;
+    if (!cim_test_exists(path))
+        return -1;
+    file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    if (file < 0)
+        return -1;
+    dset = H5Dopen2(file, "trials_written", H5P_DEFAULT);
+    if (dset < 0 || H5Dread(dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &n) < 0)
+        n = -1;
+    if (dset >= 0 && rows_of) {
+        /* the rows it counts are there */
+        hid_t rows_ds = H5Dopen2(file, rows_of, H5P_DEFAULT), space;
+        hsize_t rows = 0;
+        assert_true(rows_ds >= 0);
+        space = H5Dget_space(rows_ds);
+        H5Sget_simple_extent_dims(space, &rows, NULL);
+        H5Sclose(space);
+        H5Dclose(rows_ds);
+        if (n >= 0 && rows < (hsize_t)n)
+            fail_msg("%s: trials_written %lld but /%s has %llu rows", path, (long long)n, rows_of,
+                     (unsigned long long)rows);
+    }
+    if (dset >= 0)
+        H5Dclose(dset);
+    H5Fclose(file);
+    return n;
 }
