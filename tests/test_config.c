@@ -1097,6 +1097,33 @@ static void check_round_trip(const char *patch)
     cim_config_free(&b);
 }
 
+/* Doubles that a 15-digit or approximate printer moves to a neighbour come
+ * back exactly: the text is parsed as written (no merging through a
+ * printer first), written, and read again. */
+static void test_to_json_is_exact(void **state)
+{
+    static const char text[] =
+        "{\"m_mode\":\"TNN_I\",\"M\":8,\"N\":8,\"HRS\":0.13999999999999999,"
+        "\"LRS\":29.999999999999996,\"HRS_NOISE\":0.30000000000000004,"
+        "\"adc_type\":\"SYM_RANGE_ADC\",\"resolution\":4,\"adc_calib_mode\":\"CALIB\","
+        "\"adc_calib_dict\":{\"l\":[-0.13999999999999999,1.0000000000000002]}}";
+    cim_config a, b;
+    cim_error err = {0};
+    (void)state;
+    assert_int_equal(cim_config_parse(text, "exact", &a, &err), 0);
+    assert_true(a.hrs_ua == 0.7 * 0.2 && a.hrs_ua != 0.14); /* the literal, not 0.14 */
+    char *json = cim_config_to_json(&a);
+    assert_non_null(json);
+    if (cim_config_parse(json, "provenance", &b, &err))
+        fail_msg("to_json output %s rejected: %s", json, err.msg);
+    assert_configs_equal(&a, &b);
+    assert_non_null(strstr(json, "\"HRS\":0.13999999999999999"));
+    assert_non_null(strstr(json, "[-0.13999999999999999,1.0000000000000002]"));
+    free(json);
+    cim_config_free(&a);
+    cim_config_free(&b);
+}
+
 static void test_to_json_round_trips(void **state)
 {
     (void)state;
@@ -1592,6 +1619,7 @@ int main(void)
         cmocka_unit_test(test_overflow_guard),
         cmocka_unit_test(test_validate_checks_edited_structs),
         cmocka_unit_test(test_to_json_round_trips),
+        cmocka_unit_test(test_to_json_is_exact),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_parse_over_the_run_default),
         cmocka_unit_test(test_parse_over_a_finite_calibrated_base),

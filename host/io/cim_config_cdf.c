@@ -439,8 +439,7 @@ cJSON *cim_config_cdf_json(const cim_config *cfg, const cim_key_spec *k)
             return NULL;
         }
         for (int j = 0; j < t[s].n; ++j) {
-            const double pt[2] = {t[s].i_ua[j], t[s].p[j]};
-            cJSON *pair = cJSON_CreateDoubleArray(pt, 2);
+            cJSON *pair = cim_config_json_pair(t[s].i_ua[j], t[s].p[j]);
             if (!pair || !cJSON_AddItemToArray(points, pair)) {
                 cJSON_Delete(pair);
                 cJSON_Delete(obj);

@@ -153,6 +153,13 @@ CIM_CONFIG_INTERNAL int cim_config_parse_cdf(const char *origin, const cim_key_s
 /* The rules on the stored tables and SAF probabilities (validation). */
 CIM_CONFIG_INTERNAL int cim_config_validate_cells(const cim_config *cfg, cim_error *err);
 
+/* x as a JSON number whose text reads back as exactly x (cim_text_double;
+ * cJSON's own printer rounds some doubles to a neighbour: 0.7 * 0.2 came
+ * out as 0.14), and [a, b] of two such numbers, for the provenance JSON.
+ * NULL when out of memory. */
+CIM_CONFIG_INTERNAL struct cJSON *cim_config_json_number(double x);
+CIM_CONFIG_INTERNAL struct cJSON *cim_config_json_pair(double a, double b);
+
 /* A CIM_KEY_CDF key's tables as JSON ({"HRS": [[I, P], ...], ...}); NULL when
  * out of memory. */
 CIM_CONFIG_INTERNAL struct cJSON *cim_config_cdf_json(const cim_config *cfg, const cim_key_spec *k);

@@ -20,6 +20,29 @@
 
 #include "cim_config_internal.h"
 #include "cim_mapping.h"
+#include "cim_text.h"
+
+cJSON *cim_config_json_number(double x)
+{
+    char text[32];
+    cim_text_double(text, sizeof text, x);
+    return cJSON_CreateRaw(text);
+}
+
+cJSON *cim_config_json_pair(double a, double b)
+{
+    const double v[2] = {a, b};
+    cJSON *pair = cJSON_CreateArray();
+    for (int i = 0; pair && i < 2; ++i) {
+        cJSON *x = cim_config_json_number(v[i]);
+        if (!x || !cJSON_AddItemToArray(pair, x)) {
+            cJSON_Delete(x);
+            cJSON_Delete(pair);
+            pair = NULL;
+        }
+    }
+    return pair;
+}
 
 static cJSON *member_json(const cim_config *cfg, const cim_key_spec *k)
 {
@@ -29,7 +52,7 @@ static cJSON *member_json(const cim_config *cfg, const cim_key_spec *k)
     case CIM_KEY_INT:
         return cJSON_CreateNumber(cim_key_int_value(cfg, k));
     case CIM_KEY_NUMBER:
-        return cJSON_CreateNumber(cim_key_double_value(cfg, k));
+        return cim_config_json_number(cim_key_double_value(cfg, k));
     case CIM_KEY_CHOICE:
         return cJSON_CreateString(k->choices[cim_key_int_value(cfg, k)]);
     case CIM_KEY_MAPPING:
@@ -41,8 +64,7 @@ static cJSON *member_json(const cim_config *cfg, const cim_key_spec *k)
     case CIM_KEY_CALIB_DICT: {
         cJSON *dict = cJSON_CreateObject();
         for (int i = 0; dict && i < cfg->n_calib; ++i) {
-            double range[2] = {cfg->calib[i].lo_ua, cfg->calib[i].hi_ua};
-            cJSON *pair = cJSON_CreateDoubleArray(range, 2);
+            cJSON *pair = cim_config_json_pair(cfg->calib[i].lo_ua, cfg->calib[i].hi_ua);
             if (!pair || !cJSON_AddItemToObject(dict, cfg->calib[i].layer, pair)) {
                 cJSON_Delete(pair);
                 cJSON_Delete(dict);
