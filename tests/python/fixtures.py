@@ -17,6 +17,8 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+import unittest
 from dataclasses import dataclass, field
 
 import h5py
@@ -350,3 +352,17 @@ STANDARD_FIXED = {"nn_data_set": "fashion_mnist", "nn_data": "TEST", "batch": 10
 def standard_sweep(path, **kw):
     """write_sweep of STANDARD_SWEPT over STANDARD_FIXED (12 configurations)."""
     return write_sweep(path, STANDARD_SWEPT, STANDARD_FIXED, **kw)
+
+
+class Scratch(unittest.TestCase):
+    """A test case with its own scratch folder, self.tmp, removed after each test."""
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="cimgpu-py-test-")
+        self.tmp = self._tmp.name
+
+    def tearDown(self):
+        self._tmp.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)

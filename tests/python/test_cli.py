@@ -4,7 +4,6 @@ that is not HDF5 and an HDF5 file that is not cimgpu's."""
 import os
 import subprocess
 import sys
-import tempfile
 import unittest
 
 import h5py
@@ -15,14 +14,7 @@ import fixtures
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-class Cli(unittest.TestCase):
-    def setUp(self):
-        self._tmp = tempfile.TemporaryDirectory(prefix="cimgpu-py-test-")
-        self.tmp = self._tmp.name
-
-    def tearDown(self):
-        self._tmp.cleanup()
-
+class Cli(fixtures.Scratch):
     def plot(self, *args):
         return subprocess.run([sys.executable, "-m", "cimgpu.plot", *args], cwd=self.tmp,
                               env=fixtures.package_env(self.tmp), capture_output=True, text=True,

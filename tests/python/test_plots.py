@@ -3,7 +3,6 @@ as the file stores them, the 5-95 % chip band (np.quantile, linear), the digital
 histogram counts in bins of whole images, yield curves; which figures a sweep gets, their
 names, the limits on panels and figures, line styles and titles."""
 import os
-import tempfile
 import unittest
 import warnings
 
@@ -15,14 +14,7 @@ import fixtures
 from cimgpu import figures, stats
 
 
-class Scratch(unittest.TestCase):
-    def setUp(self):
-        self._tmp = tempfile.TemporaryDirectory(prefix="cimgpu-py-test-")
-        self.tmp = self._tmp.name
-
-    def tearDown(self):
-        self._tmp.cleanup()
-
+class Scratch(fixtures.Scratch):
     def read(self, fx):
         return cimgpu.read_sweep(fx.path), cimgpu.read_sweep_trials(fx.path)
 

@@ -4,7 +4,6 @@ held open by a live SWMR writer), and the one-line errors for files that are not
 should be."""
 import json
 import os
-import tempfile
 import unittest
 
 import h5py
@@ -28,16 +27,7 @@ INTS = ("batch", "num_runs", "ifm_H", "ifm_W", "ifm_C", "resolution", "xbar_size
         "xbar_size_N", "trials_written")
 
 
-class Scratch(unittest.TestCase):
-    def setUp(self):
-        self._tmp = tempfile.TemporaryDirectory(prefix="cimgpu-py-test-")
-        self.tmp = self._tmp.name
-
-    def tearDown(self):
-        self._tmp.cleanup()
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
+Scratch = fixtures.Scratch
 
 
 def expected_config_column(fx, column):
