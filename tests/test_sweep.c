@@ -249,28 +249,36 @@ static int64_t attr_i64(hid_t loc, const char *name)
     return v;
 }
 
-/* A 1-D variable-length string attribute: *n malloc'd strings. */
-static char **attr_strings(hid_t loc, const char *name, int *n)
+/* The n variable-length UTF-8 strings of an attribute (attr >= 0) or a
+ * dataset (dset >= 0) of that space, as malloc'd copies. */
+static char **read_utf8(hid_t attr, hid_t dset, hid_t space, size_t n, const char *name)
 {
-    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT), space, type;
-    char **v, **copy;
-    if (attr < 0)
-        fail_msg("attribute %s missing", name);
-    space = H5Aget_space(attr);
-    *n = (int)H5Sget_simple_extent_npoints(space);
-    type = H5Tcopy(H5T_C_S1);
+    hid_t type = H5Tcopy(H5T_C_S1);
+    char **v = calloc(n + 1, sizeof *v), **copy = calloc(n + 1, sizeof *copy);
+    assert_true(v && copy);
     assert_true(H5Tset_size(type, H5T_VARIABLE) >= 0);
     assert_true(H5Tset_cset(type, H5T_CSET_UTF8) >= 0);
-    v = calloc((size_t)*n + 1, sizeof *v);
-    copy = calloc((size_t)*n + 1, sizeof *copy);
-    assert_true(v && copy);
-    if (H5Aread(attr, type, v) < 0)
-        fail_msg("attribute %s: cannot read it as UTF-8 strings", name);
-    for (int i = 0; i < *n; ++i)
+    if ((attr >= 0 ? H5Aread(attr, type, v)
+                   : H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v)) < 0)
+        fail_msg("%s: cannot read it as UTF-8 strings", name);
+    for (size_t i = 0; i < n; ++i)
         assert_non_null(copy[i] = strdup(v[i] ? v[i] : ""));
     H5Dvlen_reclaim(type, space, H5P_DEFAULT, v);
     free(v);
     H5Tclose(type);
+    return copy;
+}
+
+/* A 1-D variable-length string attribute: *n malloc'd strings. */
+static char **attr_strings(hid_t loc, const char *name, int *n)
+{
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT), space;
+    char **copy;
+    if (attr < 0)
+        fail_msg("attribute %s missing", name);
+    space = H5Aget_space(attr);
+    *n = (int)H5Sget_simple_extent_npoints(space);
+    copy = read_utf8(attr, -1, space, (size_t)*n, name);
     H5Sclose(space);
     H5Aclose(attr);
     return copy;
@@ -307,27 +315,16 @@ static double scalar(hid_t file, const char *name)
 /* A 1-D variable-length string dataset of n entries, malloc'd strings. */
 static char **strings(hid_t file, const char *name, hsize_t n)
 {
-    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT), space, type;
+    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT), space;
     hsize_t dims[2] = {0};
-    char **v, **copy;
+    char **copy;
     if (dset < 0)
         fail_msg("dataset %s missing", name);
     space = H5Dget_space(dset);
     assert_int_equal(H5Sget_simple_extent_ndims(space), 1);
     H5Sget_simple_extent_dims(space, dims, NULL);
     assert_int_equal(dims[0], n);
-    type = H5Tcopy(H5T_C_S1);
-    assert_true(H5Tset_size(type, H5T_VARIABLE) >= 0);
-    assert_true(H5Tset_cset(type, H5T_CSET_UTF8) >= 0);
-    v = calloc((size_t)n + 1, sizeof *v);
-    copy = calloc((size_t)n + 1, sizeof *copy);
-    assert_true(v && copy);
-    assert_true(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
-    for (hsize_t i = 0; i < n; ++i)
-        assert_non_null(copy[i] = strdup(v[i] ? v[i] : ""));
-    H5Dvlen_reclaim(type, space, H5P_DEFAULT, v);
-    free(v);
-    H5Tclose(type);
+    copy = read_utf8(-1, dset, space, (size_t)n, name);
     H5Sclose(space);
     H5Dclose(dset);
     return copy;

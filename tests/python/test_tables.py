@@ -3,7 +3,6 @@ known numbers (fixtures.py): columns, dtypes and values exactly, unfinished file
 held open by a live SWMR writer), and the one-line errors for files that are not what they
 should be."""
 import json
-import os
 import unittest
 
 import h5py
