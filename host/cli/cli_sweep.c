@@ -83,6 +83,7 @@ typedef struct sweep_state {
     cim_h5_sweep *h5;
     char **run_commands, **config_jsons; /* per configuration */
     double *seconds;                     /* per configuration (resumed ones from the file) */
+    double estimate;                     /* the dry run's estimate of the grid's time, s */
     int64_t *top1, *top5;                /* the current configuration's chips */
     int64_t current, rows;               /* its index, and its chips written */
     int64_t digital_top1, digital_top5;  /* a baseline run's counts */
@@ -302,8 +303,17 @@ static int load_models(sweep_state *s, cim_error *err)
     return 0;
 }
 
+/* The dry run's estimate of a configuration's time on its plan. */
+static double estimate_seconds(const sweep_state *s, const cim_plan *plan)
+{
+    const int per_cell = cim_xbar_reads_per_cell(&plan->layers[plan->first_crossbar].xbar);
+    return (double)cim_plan_crossbar_macs(plan) * (double)s->data.count * (double)s->trials *
+           (per_cell ? EST_S_PER_MAC_PER_CELL : EST_S_PER_MAC);
+}
+
 /* Everything the grid needs from the models, before any work: each
- * configuration's plan once (freed again), its command line and config. */
+ * configuration's plan once (freed again), its command line, config and
+ * the dry run's estimate. */
 static int check_grid(sweep_state *s, cim_error *err)
 {
     const int64_t n = s->exp.n_configs;
@@ -322,6 +332,7 @@ static int check_grid(sweep_state *s, cim_error *err)
             s->run_commands[i] = cim_experiment_run_command(&s->exp, i, s->trials, s->seed);
             if (!s->config_jsons[i] || !s->run_commands[i])
                 rc = cim_error_set(err, CIM_ERR_NOMEM, "sweep: out of memory");
+            s->estimate += estimate_seconds(s, &plan);
         }
         s->seconds[i] = NAN;
         cim_plan_free(&plan);
@@ -330,24 +341,6 @@ static int check_grid(sweep_state *s, cim_error *err)
             return rc;
     }
     return 0;
-}
-
-static double estimate_seconds(sweep_state *s, int64_t i)
-{
-    cim_config cfg;
-    cim_plan plan;
-    cim_error err;
-    double t = 0;
-    cim_error_clear(&err);
-    if (plan_config(s, i, &cfg, &plan, &err) == 0) {
-        const int per_cell =
-            !cfg.digital && (cfg.c2c_var || cfg.read_disturb || (cfg.parasitics && cfg.w_res > 0));
-        t = (double)cim_plan_crossbar_macs(&plan) * (double)s->data.count * (double)s->trials *
-            (per_cell ? EST_S_PER_MAC_PER_CELL : EST_S_PER_MAC);
-    }
-    cim_plan_free(&plan);
-    cim_config_free(&cfg);
-    return t;
 }
 
 static void print_duration(FILE *out, double seconds)
@@ -362,14 +355,11 @@ static void print_duration(FILE *out, double seconds)
 
 static int dry_run(sweep_state *s)
 {
-    double total = 0;
-    for (int64_t i = 0; i < s->exp.n_configs; ++i)
-        total += estimate_seconds(s, i);
     printf("%s: %lld configurations x %llu chips x %lld images (%s, %s split), seed %llu\n",
            s->exp.origin, (long long)s->exp.n_configs, (unsigned long long)s->trials,
            (long long)s->data.count, s->exp.data_set, s->exp.split, (unsigned long long)s->seed);
     printf("estimated time: about ");
-    print_duration(stdout, total);
+    print_duration(stdout, s->estimate);
     printf(" (from rates measured on a 2-core CPU; other devices differ)\n");
     for (int64_t i = 0; i < s->exp.n_configs; ++i)
         printf("%lld: %s\n", (long long)i, s->run_commands[i]);
