@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "cim_build_info.h"
 #include "cim_h5file.h"
+#include "cim_ranks.h"
 
 static void usage(FILE *out)
 {
@@ -55,10 +56,39 @@ static int usage_error(const char *fmt, const char *arg)
     return cim_cli_report(&err);
 }
 
+static int dispatch(int argc, char **argv);
+
+/* Under an MPI launcher (cim_ranks.h) `run` and `sweep` split their work
+ * over the ranks; a job of several ranks running any other subcommand would
+ * do the same work once per rank, so it is refused. */
 int main(int argc, char **argv)
 {
+    cim_error err;
     cim_cli_keep_freed_memory();
     cim_h5file_skip_exit_cleanup();
+    cim_error_clear(&err);
+    if (cim_ranks_init(&argc, &argv, &err) != 0) {
+        const int status = cim_cli_report(&err);
+        cim_ranks_finalize();
+        return status;
+    }
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+    int status;
+    if (cim_ranks_many() && cmd && cmd[0] != '-' && strcmp(cmd, "run") != 0 &&
+        strcmp(cmd, "sweep") != 0) {
+        cim_error_set(&err, CIM_ERR_USAGE,
+                      "%s: runs as one process; under an MPI launcher only `run` and `sweep` "
+                      "share their work over ranks (this job has %d)",
+                      cmd, cim_ranks_self()->size);
+        status = cim_cli_report(&err);
+    } else
+        status = dispatch(argc, argv);
+    cim_ranks_finalize();
+    return status;
+}
+
+static int dispatch(int argc, char **argv)
+{
     const char *cmd = argc > 1 ? argv[1] : NULL;
     if (!cmd)
         return cim_cli_run(argc, argv, 1);

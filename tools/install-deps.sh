@@ -7,6 +7,8 @@ packages=(
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   libhdf5-dev hdf5-tools libcjson-dev libcmocka-dev librandom123-dev zlib1g-dev libssl-dev
   dataset-fashion-mnist
+  # MPI: `mpirun -np R cimgpu run|sweep` (optional at build time; docs/mpi.md)
+  openmpi-bin libopenmpi-dev
   # Python: the cross-check tests, data/*.py and the docs' examples (tools/doc_blocks.py)
   python3 python3-numpy python3-h5py python3-matplotlib python3-pandas
   clang-format

@@ -4,10 +4,13 @@
 # arguments are given, e.g. `bash tools/sanitize.sh -L host`).
 # Undefined behaviour and memory errors stop the test; leaks fail it except
 # those inside PoCL's in-process LLVM kernel compiler (tools/lsan.supp).
+# This build is the one without MPI (-DCIM_MPI=OFF): its suites test cimgpu
+# as a build without MPI behaves (test_mpi: the refusal of a multi-process
+# launch), while build/ with Open MPI tests the MPI path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${CIM_SANITIZE_DIR:-build-asan}
-cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCIM_SANITIZE=ON \
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCIM_SANITIZE=ON -DCIM_MPI=OFF \
       -DCIM_WERROR="${CIM_WERROR:-OFF}" >/dev/null
 cmake --build "$dir" -j"$(nproc)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1}

@@ -10,12 +10,20 @@
 
 static const int caught_signals[] = {SIGINT, SIGTERM, SIGHUP};
 static volatile sig_atomic_t first_signal;
+static void (*volatile first_hook)(int sig);
 
 static void on_signal(int sig)
 {
     if (first_signal != 0)
         _exit(128 + sig);
     first_signal = sig;
+    if (first_hook)
+        first_hook(sig);
+}
+
+void cim_signal_on_first(void (*fn)(int sig))
+{
+    first_hook = fn;
 }
 
 static void set_all(void (*handler)(int))

@@ -14,6 +14,12 @@
 
 void cim_signal_catch(void);
 
+/* A function the handler calls on the first signal, before it returns:
+ * it may only do what a signal handler may (write(2), kill(2)). The writer
+ * of a job of several ranks prints its line with it at once, because the
+ * launcher that sent the signal kills the job a second later. NULL: none. */
+void cim_signal_on_first(void (*fn)(int sig));
+
 /* The first signal caught since cim_signal_catch(), or 0. */
 int cim_signal_caught(void);
 

@@ -26,9 +26,12 @@
 
 #include "cim_clock.h"
 #include "cim_mapping.h"
+#include "cim_ranks.h"
 
 int cim_cli_report(const cim_error *err)
 {
+    if (!cim_ranks_prints()) /* rank 0 reports for the job */
+        return cim_error_exit_code(err->code);
     fprintf(stderr, "%s: %s\n", CIM_CLI_PROGRAM,
             err->msg[0] ? err->msg : cim_error_name(err->code));
     return cim_error_exit_code(err->code);
@@ -125,10 +128,14 @@ int cim_cli_help(int argc, char **argv)
 
 #define CIM_PROGRESS_AFTER_S 1.0 /* work shorter than this shows no progress */
 #define CIM_PROGRESS_EVERY_S 0.5
+#define CIM_PROGRESS_LINE_EVERY_S 10.0 /* lines, under an MPI launcher (no terminal) */
 
 void cim_cli_progress_start(cim_cli_progress *p)
 {
-    p->enabled = isatty(STDERR_FILENO);
+    /* a job of several ranks reports on rank 0, whose stderr the launcher
+     * forwards (a pipe, a batch log): whole lines, every 10 s */
+    p->lines = !isatty(STDERR_FILENO) && cim_ranks_many() && cim_ranks_prints();
+    p->enabled = (isatty(STDERR_FILENO) && cim_ranks_prints()) || p->lines;
     p->shown = 0;
     p->start = p->last = cim_clock_now_s();
 }
@@ -150,15 +157,17 @@ void cim_cli_progress_update(cim_cli_progress *p, const char *what, double fract
     if (!p->enabled)
         return;
     t = cim_clock_now_s();
-    if (t - p->start < CIM_PROGRESS_AFTER_S || (p->shown && t - p->last < CIM_PROGRESS_EVERY_S))
+    if (t - p->start < CIM_PROGRESS_AFTER_S ||
+        (p->shown && t - p->last < (p->lines ? CIM_PROGRESS_LINE_EVERY_S : CIM_PROGRESS_EVERY_S)))
         return;
     char elapsed[32], left[32] = "";
     format_duration(t - p->start, elapsed, sizeof elapsed);
     if (fraction > 0.0 && fraction < 1.0)
         format_duration((t - p->start) * (1.0 - fraction) / fraction, left, sizeof left);
-    fprintf(stderr, "\r\033[Kcimgpu: %s: %llu of %llu %s (%d%%), %s elapsed%s%s%s", what,
-            (unsigned long long)done, (unsigned long long)total, unit, (int)(100.0 * fraction),
-            elapsed, *left ? ", about " : "", left, *left ? " left" : "");
+    fprintf(stderr, "%scimgpu: %s: %llu of %llu %s (%d%%), %s elapsed%s%s%s%s",
+            p->lines ? "" : "\r\033[K", what, (unsigned long long)done, (unsigned long long)total,
+            unit, (int)(100.0 * fraction), elapsed, *left ? ", about " : "", left,
+            *left ? " left" : "", p->lines ? "\n" : "");
     fflush(stderr);
     p->shown = 1;
     p->last = t;
@@ -166,7 +175,7 @@ void cim_cli_progress_update(cim_cli_progress *p, const char *what, double fract
 
 void cim_cli_progress_end(cim_cli_progress *p)
 {
-    if (p->shown)
+    if (p->shown && !p->lines)
         fputs("\r\033[K", stderr);
     p->shown = 0;
 }
@@ -493,4 +502,23 @@ int cim_cli_check_read_keys(const cim_plan *plan, int64_t first_image, int64_t c
                              "exceed the 2^32 read keys; use fewer or earlier images",
                              model_path, (long long)images_end - 1, (long long)per_image);
     return 0;
+}
+
+int cim_cli_open_device(cim_ocl *ocl, const char *spec, cim_error *err)
+{
+    return cim_ocl_open_for(ocl, spec, cim_ranks_self()->local_rank, err);
+}
+
+void cim_cli_work_print(const cim_mc_work_stats *w, FILE *out)
+{
+    const cim_ranks *r = cim_ranks_self();
+    if (!cim_ranks_many())
+        return;
+    fprintf(out,
+            CIM_CLI_PROGRAM ": %d ranks on %s: %lld work items (%lld on rank 0), %.2f s of "
+                            "compute summed over ranks in %.2f s (%.0f%% of %d ranks), rank 0 "
+                            "received %.3f MB, wrote for %.3f s, waited %.3f s\n",
+            r->size, r->library, (long long)w->items, (long long)w->items_here, w->compute_s,
+            w->wall_s, w->wall_s > 0 ? 100.0 * w->compute_s / (w->wall_s * r->size) : 0.0, r->size,
+            (double)w->bytes_received / 1e6, w->deliver_s, w->wait_s);
 }

@@ -17,7 +17,9 @@
 #include "cim_config.h"
 #include "cim_error.h"
 #include "cim_idx.h"
+#include "cim_mc_work.h"
 #include "cim_model.h"
+#include "cim_ocl.h"
 #include "cim_plan.h"
 
 #define CIM_CLI_PROGRAM "cimgpu"
@@ -247,9 +249,11 @@ int cim_cli_options_end(cim_error *err, const char *subcommand, int argc, char *
 
 /* Progress on stderr: only when stderr is a terminal and the work has run
  * for a second, refreshed twice a second, erased by _end (and before any
- * error line). */
+ * error line). Rank 0 of a job of several ranks prints it as whole lines
+ * every 10 s when its stderr is no terminal (the launcher's pipe, a batch
+ * log); the other ranks print none. */
 typedef struct cim_cli_progress {
-    int enabled, shown;
+    int enabled, shown, lines;
     double start, last;
 } cim_cli_progress;
 
@@ -258,5 +262,13 @@ void cim_cli_progress_start(cim_cli_progress *p);
 void cim_cli_progress_update(cim_cli_progress *p, const char *what, double fraction, uint64_t done,
                              uint64_t total, const char *unit);
 void cim_cli_progress_end(cim_cli_progress *p);
+
+/* Opens the OpenCL device (cim_ocl_open_for) of this rank: spec's entry
+ * for its node-local rank. */
+int cim_cli_open_device(cim_ocl *ocl, const char *spec, cim_error *err);
+
+/* A job of several ranks: one line of where its work went (cim_mc_work.h)
+ * on `out`; nothing for one process. */
+void cim_cli_work_print(const cim_mc_work_stats *w, FILE *out);
 
 #endif /* CIM_CLI_H */

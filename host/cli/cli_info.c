@@ -22,6 +22,7 @@
 #include "cim_ocl.h"
 #include "cli.h"
 #include "cim_build_info.h"
+#include "cim_ranks.h"
 
 #define MODEL_SUFFIX ".h5"
 
@@ -58,6 +59,9 @@ static void print_build(void)
     printf("  Random123  Philox4x32-10, header-only, shared by host and kernels\n");
     printf("  cJSON      %s (headers %d.%d.%d)\n", cJSON_Version(), CJSON_VERSION_MAJOR,
            CJSON_VERSION_MINOR, CJSON_VERSION_PATCH);
+    char mpi[256];
+    cim_ranks_build(mpi, (int)sizeof mpi);
+    printf("  MPI        %s\n", mpi);
 }
 
 static void print_default_device(void)

@@ -25,12 +25,15 @@
 #include "cim_executor.h"
 #include "cim_idx.h"
 #include "cim_mapping.h"
+#include "cim_mc_work.h"
 #include "cim_model.h"
 #include "cim_montecarlo.h"
 #include "cim_plan.h"
 #include "cim_ocl.h"
+#include "cim_profile.h"
 #include "cim_outfile.h"
 #include "cim_provenance.h"
+#include "cim_ranks.h"
 #include "cim_signal.h"
 #include "cim_stats.h"
 #include "cli.h"
@@ -69,8 +72,11 @@ typedef struct run_state {
     int64_t digital_correct, digital_top5; /* the noise-free chip's */
     int interrupted;                       /* the signal that stopped the run, or 0 */
     cim_cli_progress prog;
-    cim_cli_profiles prof;   /* ADC input profiles (adc_profile), summed over trials */
-    cim_cli_disturb disturb; /* read-disturb counters per chip (read_disturb) */
+    cim_cli_profiles prof;    /* ADC input profiles (adc_profile), summed over trials */
+    cim_cli_disturb disturb;  /* read-disturb counters per chip (read_disturb) */
+    cim_mc_work_stats work;   /* where the trials' time went (rank 0) */
+    volatile int64_t written; /* trials in the results file (read by a signal handler) */
+    char notice[1024];        /* the end of the line a signal stops a job of ranks with */
 } run_state;
 
 /* The run's defaults, from the default config itself, so --help cannot
@@ -294,6 +300,9 @@ typedef struct sink_ctx {
     run_state *r;
     int32_t n_layers;
     int16_t *pred16;
+    cim_mc_setup setup;   /* the trials not finished yet */
+    int32_t chunk_trials; /* per work item */
+    int64_t *slots;       /* [n_layers] profile counters per chip of each crossbar layer */
 } sink_ctx;
 
 /* A signal caught since the run began ends it at this chunk boundary. */
@@ -312,6 +321,8 @@ static int sink(void *ctx, const cim_mc_chunk *c, cim_error *err)
     run_state *r = s->r;
     const int64_t t0 = c->trial_first - (int64_t)r->o.trial_offset;
     int rc = 0;
+    if (cim_ranks_stop_noticed()) /* the file keeps what the line said */
+        return check_signal(r, err);
     memcpy(r->correct + t0, c->correct, sizeof(int64_t) * (size_t)c->n);
     memcpy(r->top5 + t0, c->top5_correct, sizeof(int64_t) * (size_t)c->n);
     if (r->h5) {
@@ -324,6 +335,8 @@ static int sink(void *ctx, const cim_mc_chunk *c, cim_error *err)
     }
     if (rc == 0)
         r->done = t0 + c->n;
+    if (rc == 0 && r->h5)
+        r->written = cim_h5_run_trials_written(r->h5);
     return rc != 0 ? rc : check_signal(r, err);
 }
 
@@ -350,14 +363,13 @@ static int digital_sink(void *ctx, const cim_mc_chunk *c, cim_error *err)
     return check_signal(r, err);
 }
 
-/* done: the fraction of this invocation's trials; a resumed run counts its
+/* chips: trials done by this invocation; a resumed run counts its
  * predecessor's too. */
-static void on_progress(void *ctx, double done)
+static void on_progress(void *ctx, double chips)
 {
     sink_ctx *s = ctx;
     run_state *r = s->r;
-    const double total = (double)r->o.net.trials, before = (double)r->resumed;
-    const double trials = before + done * (total - before);
+    const double total = (double)r->o.net.trials, trials = (double)r->resumed + chips;
     cim_cli_progress_update(&r->prog, "run", trials / total, (uint64_t)(trials + 0.5),
                             r->o.net.trials, "trials");
 }
@@ -613,34 +625,99 @@ done:
     return rc;
 }
 
-/* The trials not finished yet, chunk by chunk (each appended as it ends). */
+/* ---- the trials as work items (cim_mc_work.h): one chunk of chips each --- */
+
+static void item_of(void *ctx, int64_t k, cim_mc_item *it)
+{
+    const sink_ctx *s = ctx;
+    const int64_t first = (int64_t)k * s->chunk_trials;
+    const int64_t left = s->setup.n_trials - first;
+    *it = (cim_mc_item){0, (int64_t)s->setup.trial_first + first,
+                        (int32_t)(left < s->chunk_trials ? left : s->chunk_trials)};
+}
+
+static int compute_item(void *ctx, const cim_mc_item *it, void *emit, cim_error *err)
+{
+    sink_ctx *s = ctx;
+    cim_mc_setup setup = s->setup;
+    setup.trial_first = (uint32_t)it->trial_first;
+    setup.n_trials = it->n;
+    setup.profile_sink = s->r->prof.n ? cim_mc_work_profiles : NULL;
+    return cim_mc_run(&s->r->ocl, &setup, s->r->o.trace, cim_mc_work_sink, cim_mc_work_progress,
+                      emit, err);
+}
+
+/* A finished item, in order: its profiles, then its chips. */
+static int deliver_item(void *ctx, const cim_mc_result *res, cim_error *err)
+{
+    int rc = 0;
+    if (res->n_profiles > 0)
+        rc = profile_sink(ctx, res->chunk.trial_first, res->chunk.n, res->profiles, err);
+    return rc != 0 ? rc : sink(ctx, &res->chunk, err);
+}
+
+static int poll_signal(void *ctx, cim_error *err)
+{
+    const sink_ctx *s = ctx;
+    return check_signal(s->r, err);
+}
+
+/* The trials not finished yet, chunk by chunk, over the job's ranks; rank 0
+ * appends each chunk as the order reaches it. */
 static int run_trials(run_state *r, cim_error *err)
 {
-    sink_ctx sc = {r, r->in.plan.n_crossbar, NULL};
-    const cim_mc_setup setup = {.plan = &r->in.plan,
-                                .images = r->in.data.images,
-                                .labels = r->in.data.labels,
-                                .n_images = r->in.data.count,
-                                .first_image = (uint32_t)r->o.net.first_image,
-                                .trial_first = (uint32_t)(r->o.trial_offset + (uint64_t)r->done),
-                                .n_trials = (int64_t)r->o.net.trials - r->done,
-                                .skip_layer_errors =
-                                    r->h5 == NULL /* only the results file stores them */,
-                                .pipeline = r->o.pipeline,
-                                .profile_sink = r->prof.n ? profile_sink : NULL};
-    int32_t chunk_trials;
+    sink_ctx sc = {r, r->in.plan.n_crossbar, NULL, {0}, 0, NULL};
+    sc.setup = (cim_mc_setup){.plan = &r->in.plan,
+                              .images = r->in.data.images,
+                              .labels = r->in.data.labels,
+                              .n_images = r->in.data.count,
+                              .first_image = (uint32_t)r->o.net.first_image,
+                              .trial_first = (uint32_t)(r->o.trial_offset + (uint64_t)r->done),
+                              .n_trials = (int64_t)r->o.net.trials - r->done,
+                              .skip_layer_errors = r->o.out == NULL /* only the file stores them */,
+                              .pipeline = r->o.pipeline};
     int64_t chunk_images;
-    int rc;
-    if (setup.n_trials == 0)
-        return 0;
-    cim_mc_chunks(&setup, &chunk_trials, &chunk_images);
+    int rc = 0;
+    /* no early return with nothing left: the other ranks wait for the
+     * writer's word (other ranks' setup: every trial; they compute the items
+     * rank 0 gives them) */
+    cim_mc_chunks(&sc.setup, &sc.chunk_trials, &chunk_images);
     if (r->o.trace &&
-        !(sc.pred16 = malloc(sizeof(int16_t) * (size_t)chunk_trials * (size_t)r->in.data.count)))
-        return cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory for the trace");
+        !(sc.pred16 = malloc(sizeof(int16_t) * (size_t)sc.chunk_trials * (size_t)r->in.data.count)))
+        rc = cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory for the trace");
+    if (rc == 0 && r->prof.n && !(sc.slots = calloc((size_t)r->prof.n, sizeof *sc.slots)))
+        rc = cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory");
+    for (int32_t c = 0; rc == 0 && c < r->prof.n; ++c)
+        sc.slots[c] = CIM_PROFILE_SLOTS(r->prof.shape[c].bins);
+    const cim_mc_work_ops ops = {.ctx = &sc,
+                                 .n_items =
+                                     (sc.setup.n_trials + sc.chunk_trials - 1) / sc.chunk_trials,
+                                 .shape = {.n_layers = r->in.plan.n_crossbar,
+                                           .n_pred = r->in.data.count,
+                                           .n_profiles = r->prof.n,
+                                           .profile_slots = sc.slots},
+                                 .item = item_of,
+                                 .compute = compute_item,
+                                 .deliver = deliver_item,
+                                 .poll = poll_signal,
+                                 .progress = on_progress};
+    if (r->h5)
+        r->written = cim_h5_run_trials_written(r->h5);
+    if (r->o.out)
+        snprintf(r->notice, sizeof r->notice,
+                 " of %llu trials; %s keeps them: the same command with --resume completes the run",
+                 (unsigned long long)r->o.net.trials, r->out.partial);
+    else
+        snprintf(r->notice, sizeof r->notice, " of %llu trials (without --out nothing is kept)",
+                 (unsigned long long)r->o.net.trials);
+    cim_ranks_stop_notice("cimgpu: run: stopped by ", &r->written, r->notice);
     cim_cli_progress_start(&r->prog);
-    rc = cim_mc_run(&r->ocl, &setup, r->o.trace, sink, on_progress, &sc, err);
+    if (rc == 0)
+        rc = cim_mc_work_run(&ops, &r->work, err);
     cim_cli_progress_end(&r->prog);
+    cim_ranks_stop_notice(NULL, NULL, NULL);
     free(sc.pred16);
+    free(sc.slots);
     return rc;
 }
 
@@ -658,6 +735,8 @@ static int report(run_state *r, cim_error *err)
     const int kept = keeps_partial(r);
     const size_t len = strlen(err->msg);
     const int64_t written = kept ? cim_h5_run_trials_written(r->h5) : 0;
+    if (cim_ranks_stop_noticed()) /* the signal handler wrote the line */
+        return cim_signal_exit_status(cim_signal_caught());
     if (r->interrupted) {
         if (kept)
             snprintf(err->msg + len, sizeof err->msg - len,
@@ -704,10 +783,12 @@ static int prepare(run_state *r, int argc, char **argv, double *yield_target, ci
     int rc;
     if ((rc = build_config(r, err)) != 0 || (rc = load_inputs(r, err)) != 0 ||
         (rc = cim_provenance_init(&r->prov, argc, argv, err)) != 0 ||
-        (rc = cim_ocl_open(&r->ocl, r->o.net.device, err)) != 0)
+        (rc = cim_cli_open_device(&r->ocl, r->o.net.device, err)) != 0)
         return rc;
     r->ocl_open = 1;
     cim_provenance_set_device(&r->prov, &r->ocl);
+    if (!cim_ranks_prints())
+        return 0; /* the other ranks of a job compute chips; rank 0 does the rest */
     print_banner(r);
     r->correct = malloc(sizeof(int64_t) * r->o.net.trials);
     r->top5 = malloc(sizeof(int64_t) * r->o.net.trials);
@@ -747,11 +828,23 @@ int cim_cli_run(int argc, char **argv, int first)
     if (rc != 0)
         return cim_cli_report(&err);
     cim_cli_model_path(&r.o.net, r.in.model_path, sizeof r.in.model_path);
-    if ((rc = claim_out(&r, &err)) != 0)
+    const int writer = cim_ranks_prints();
+    if (writer && (rc = claim_out(&r, &err)) != 0 && !cim_ranks_many())
         return cim_cli_report(&err);
     cim_signal_catch();
-    if ((rc = prepare(&r, argc, argv, &yield_target, &err)) == 0 &&
-        (rc = run_trials(&r, &err)) == 0 &&
+    if (rc == 0)
+        rc = prepare(&r, argc, argv, &yield_target, &err);
+    if ((rc = cim_ranks_agree(rc, &err)) != 0 && !writer) { /* every rank ready, or none */
+        release(&r);
+        return cim_error_exit_code(rc);
+    }
+    if (rc == 0)
+        rc = run_trials(&r, &err);
+    if (!writer) {
+        release(&r);
+        return cim_mc_work_exit_status();
+    }
+    if (rc == 0 &&
         (rc = cim_summarize(r.correct, (int64_t)r.o.net.trials, r.in.data.count, yield_target,
                             &summary, &err)) == 0 &&
         (rc = cim_summarize(r.top5, (int64_t)r.o.net.trials, r.in.data.count, yield_target,
@@ -763,6 +856,7 @@ int cim_cli_run(int argc, char **argv, int first)
         print_summary(&summary, &summary5, r.digital_correct, r.digital_top5);
         cim_cli_disturb_print(&r.disturb, stdout);
         cim_cli_profiles_print(&r.prof, stderr);
+        cim_cli_work_print(&r.work, stderr);
     }
     if (rc != 0)
         rc = report(&r, &err);

@@ -35,12 +35,14 @@
 #include "cim_experiment.h"
 #include "cim_idx.h"
 #include "cim_mapping.h"
+#include "cim_mc_work.h"
 #include "cim_model.h"
 #include "cim_montecarlo.h"
 #include "cim_ocl.h"
 #include "cim_outfile.h"
 #include "cim_plan.h"
 #include "cim_provenance.h"
+#include "cim_ranks.h"
 #include "cim_signal.h"
 #include "cim_stats.h"
 #include "cim_sweep_csv.h"
@@ -82,11 +84,21 @@ typedef struct sweep_state {
     cim_outfile out;
     cim_h5_sweep *h5;
     char **run_commands, **config_jsons; /* per configuration */
-    double *seconds;                     /* per configuration (resumed ones from the file) */
-    double estimate;                     /* the dry run's estimate of the grid's time, s */
-    int64_t *top1, *top5;                /* the current configuration's chips */
-    int64_t current, rows;               /* its index, and its chips written */
-    int64_t digital_top1, digital_top5;  /* a baseline run's counts */
+    double *seconds;       /* per configuration: compute seconds (resumed ones from the file) */
+    int32_t *chunk_trials; /* per configuration: chips per work item */
+    cim_mc_item *items;    /* rank 0: the work not done yet, in file order */
+    int64_t n_items;
+    int64_t resumed_chips; /* chips the interrupted sweep had finished */
+    int64_t cached;        /* the configuration planned in cache_cfg/cache_plan; -1: none */
+    cim_config cache_cfg;
+    cim_plan cache_plan;
+    cim_mc_work_stats work;
+    volatile int64_t written;           /* chips in the results file (read by a signal handler) */
+    char notice[1024];                  /* the end of the line a signal stops a job of ranks with */
+    double estimate;                    /* the dry run's estimate of the grid's time, s */
+    int64_t *top1, *top5;               /* the current configuration's chips */
+    int64_t current, rows;              /* its index, and its chips written */
+    int64_t digital_top1, digital_top5; /* a baseline run's counts */
     int interrupted;
     cim_cli_progress prog;
 } sweep_state;
@@ -320,7 +332,8 @@ static int check_grid(sweep_state *s, cim_error *err)
     s->run_commands = calloc((size_t)n, sizeof *s->run_commands);
     s->config_jsons = calloc((size_t)n, sizeof *s->config_jsons);
     s->seconds = malloc(sizeof *s->seconds * (size_t)n);
-    if (!s->run_commands || !s->config_jsons || !s->seconds)
+    s->chunk_trials = malloc(sizeof *s->chunk_trials * (size_t)n);
+    if (!s->run_commands || !s->config_jsons || !s->seconds || !s->chunk_trials)
         return cim_error_set(err, CIM_ERR_NOMEM, "sweep: out of memory for %lld configurations",
                              (long long)n);
     for (int64_t i = 0; i < n; ++i) {
@@ -333,6 +346,10 @@ static int check_grid(sweep_state *s, cim_error *err)
             if (!s->config_jsons[i] || !s->run_commands[i])
                 rc = cim_error_set(err, CIM_ERR_NOMEM, "sweep: out of memory");
             s->estimate += estimate_seconds(s, &plan);
+            const cim_mc_setup setup = {
+                .plan = &plan, .n_images = s->data.count, .n_trials = (int64_t)s->trials};
+            int64_t chunk_images;
+            cim_mc_chunks(&setup, &s->chunk_trials[i], &chunk_images);
         }
         s->seconds[i] = NAN;
         cim_plan_free(&plan);
@@ -493,7 +510,7 @@ static int copy_prior(sweep_state *s, const cim_h5_sweep_prior *p, cim_error *er
             break;
         memcpy(s->top1, p->top1 + c * t, sizeof *s->top1 * (size_t)n);
         memcpy(s->top5, p->top5 + c * t, sizeof *s->top5 * (size_t)n);
-        s->seconds[c] = p->seconds[c];
+        s->seconds[c] = n == t ? p->seconds[c] : 0.0; /* an unfinished one: this run's time */
         s->current = c;
         s->rows = n;
         if (n == t && (rc = baseline(s, c, err)) == 0)
@@ -520,6 +537,7 @@ static int open_results(sweep_state *s, cim_error *err)
         goto done;
     if ((rc = cim_h5_sweep_create(&meta, &s->h5, err)) != 0)
         goto done;
+    s->resumed_chips = prior.chips;
     if (prior.chips > 0) {
         printf("resuming %s: %lld of %lld chips done\n", old, (long long)prior.chips,
                (long long)(s->exp.n_configs * (int64_t)s->trials));
@@ -533,77 +551,142 @@ done:
     return rc;
 }
 
-static int sink(void *ctx, const cim_mc_chunk *c, cim_error *err)
+/* ---- the chips as work items (cim_mc_work.h) ------------------------------ */
+
+/* The work not done yet: from the first unfinished chip on, each
+ * configuration's chips in chunks of its chunk_trials. */
+static int make_items(sweep_state *s, cim_error *err)
+{
+    const int64_t t = (int64_t)s->trials, written = s->resumed_chips;
+    int64_t n = 0;
+    for (int64_t c = written / t; c < s->exp.n_configs; ++c)
+        n += (t - (c == written / t ? written % t : 0) + s->chunk_trials[c] - 1) /
+             s->chunk_trials[c];
+    if (n > 0 && !(s->items = malloc(sizeof *s->items * (size_t)n)))
+        return cim_error_set(err, CIM_ERR_NOMEM, "sweep: out of memory for %lld work items",
+                             (long long)n);
+    s->n_items = 0;
+    for (int64_t c = written / t; c < s->exp.n_configs; ++c)
+        for (int64_t t0 = c == written / t ? written % t : 0; t0 < t; t0 += s->chunk_trials[c])
+            s->items[s->n_items++] = (cim_mc_item){
+                c, t0, (int32_t)(t - t0 < s->chunk_trials[c] ? t - t0 : s->chunk_trials[c])};
+    return 0;
+}
+
+static void item_of(void *ctx, int64_t k, cim_mc_item *it)
+{
+    const sweep_state *s = ctx;
+    *it = s->items[k];
+}
+
+/* The chips of item it: its configuration planned once per run of items of
+ * the same configuration on this rank. */
+static int compute_item(void *ctx, const cim_mc_item *it, void *emit, cim_error *err)
 {
     sweep_state *s = ctx;
-    const int64_t t0 = c->trial_first;
+    int rc;
+    if (s->cached != it->config) {
+        cim_plan_free(&s->cache_plan);
+        cim_config_free(&s->cache_cfg);
+        memset(&s->cache_plan, 0, sizeof s->cache_plan);
+        memset(&s->cache_cfg, 0, sizeof s->cache_cfg);
+        s->cached = -1;
+        if ((rc = plan_config(s, it->config, &s->cache_cfg, &s->cache_plan, err)) != 0)
+            return rc;
+        s->cached = it->config;
+    }
+    const cim_mc_setup setup = {.plan = &s->cache_plan,
+                                .images = s->data.images,
+                                .labels = s->data.labels,
+                                .n_images = s->data.count,
+                                .trial_first = (uint32_t)it->trial_first,
+                                .n_trials = it->n,
+                                .skip_layer_errors = 1};
+    return cim_mc_run(&s->ocl, &setup, 0, cim_mc_work_sink, cim_mc_work_progress, emit, err);
+}
+
+/* A finished item, in order: into the file; the last of a configuration
+ * completes its row. */
+static int deliver_item(void *ctx, const cim_mc_result *res, cim_error *err)
+{
+    sweep_state *s = ctx;
+    const cim_mc_chunk *c = &res->chunk;
+    const int64_t i = res->item.config, t0 = c->trial_first;
     int rc = 0;
+    if (cim_ranks_stop_noticed()) /* the file keeps what the line said */
+        return check_signal(s, err);
+    if (i != s->current) {
+        s->current = i;
+        s->rows = 0;
+        s->seconds[i] = 0.0;
+    }
     memcpy(s->top1 + t0, c->correct, sizeof *s->top1 * (size_t)c->n);
     memcpy(s->top5 + t0, c->top5_correct, sizeof *s->top5 * (size_t)c->n);
     if (s->h5)
-        rc = cim_h5_sweep_append(s->h5, s->current, t0, c->n, c->correct, c->top5_correct, err);
-    if (rc == 0)
-        s->rows = t0 + c->n;
-    return rc != 0 ? rc : check_signal(s, err);
+        rc = cim_h5_sweep_append(s->h5, i, t0, c->n, c->correct, c->top5_correct, err);
+    if (rc != 0)
+        return rc;
+    if (s->h5)
+        s->written = cim_h5_sweep_chips_written(s->h5);
+    s->rows = t0 + c->n;
+    s->seconds[i] += res->seconds;
+    if (s->rows < (int64_t)s->trials)
+        return 0;
+    cim_cli_progress_end(&s->prog);
+    return (rc = baseline(s, i, err)) != 0 ? rc : config_done(s, i, err);
+}
+
+static int poll_signal(void *ctx, cim_error *err)
+{
+    return check_signal(ctx, err);
 }
 
 /* Progress over the whole sweep: configurations done, the current one and
  * its chips. */
-static void on_progress(void *ctx, double done)
+static void on_progress(void *ctx, double chips)
 {
     sweep_state *s = ctx;
-    const double total = (double)s->exp.n_configs;
-    const double before = (double)s->rows / (double)s->trials;
-    const double here = before + done * (1.0 - before);
+    const double t = (double)s->trials, total = (double)s->exp.n_configs * t;
+    const double done = (double)s->resumed_chips + chips;
+    const int64_t finished = (int64_t)(done / t); /* configurations */
+    if (finished >= s->exp.n_configs)
+        return;
     char what[160];
     snprintf(what, sizeof what, "sweep: configuration %lld (%.0f%% of its chips)",
-             (long long)s->current, 100.0 * here);
-    cim_cli_progress_update(&s->prog, what, ((double)s->current + here) / total,
-                            (uint64_t)s->current, (uint64_t)s->exp.n_configs, "configurations");
+             (long long)finished, 100.0 * (done / t - (double)finished));
+    cim_cli_progress_update(&s->prog, what, done / total, (uint64_t)finished,
+                            (uint64_t)s->exp.n_configs, "configurations");
 }
 
-/* Configuration i from chip `first` on (> 0: resumed, its first chips in
- * s->top1/top5 already). */
-static int run_config(sweep_state *s, int64_t i, int64_t first, cim_error *err)
-{
-    cim_config cfg;
-    cim_plan plan;
-    int rc = baseline(s, i, err);
-    if (rc != 0)
-        return rc;
-    s->current = i;
-    s->rows = first;
-    double start = 0;
-    if ((rc = plan_config(s, i, &cfg, &plan, err)) == 0) {
-        start = cim_clock_now_s(); /* seconds: the Monte-Carlo of its chips */
-        const cim_mc_setup setup = {.plan = &plan,
-                                    .images = s->data.images,
-                                    .labels = s->data.labels,
-                                    .n_images = s->data.count,
-                                    .trial_first = (uint32_t)first,
-                                    .n_trials = (int64_t)s->trials - first,
-                                    .skip_layer_errors = 1};
-        rc = cim_mc_run(&s->ocl, &setup, 0, sink, on_progress, s, err);
-    }
-    cim_plan_free(&plan);
-    cim_config_free(&cfg);
-    if (rc != 0)
-        return rc;
-    s->seconds[i] = cim_clock_now_s() - start; /* a resumed one: its remaining chips' time */
-    cim_cli_progress_end(&s->prog);
-    return config_done(s, i, err);
-}
-
-/* The configurations not done yet, in order. */
+/* The configurations not done yet, over the job's ranks; rank 0 writes
+ * each chunk of chips as the order reaches it. */
 static int run_all(sweep_state *s, cim_error *err)
 {
-    const int64_t t = (int64_t)s->trials;
-    const int64_t written = s->h5 ? cim_h5_sweep_chips_written(s->h5) : 0;
     int rc = 0;
+    const cim_mc_work_ops ops = {.ctx = s,
+                                 .n_items = s->n_items,
+                                 .item = item_of,
+                                 .compute = compute_item,
+                                 .deliver = deliver_item,
+                                 .poll = poll_signal,
+                                 .progress = on_progress};
+    s->cached = -1;
+    const long long chips = (long long)s->exp.n_configs * (long long)s->trials;
+    s->written = s->h5 ? cim_h5_sweep_chips_written(s->h5) : 0;
+    if (s->o.out)
+        snprintf(s->notice, sizeof s->notice,
+                 " of %lld chips; %s keeps them: the same command with --resume completes the "
+                 "sweep",
+                 chips, s->out.partial);
+    else
+        snprintf(s->notice, sizeof s->notice, " of %lld chips (without --out nothing is kept)",
+                 chips);
+    cim_ranks_stop_notice("cimgpu: sweep: stopped by ", &s->written, s->notice);
     cim_cli_progress_start(&s->prog);
-    for (int64_t i = written / t; rc == 0 && i < s->exp.n_configs; ++i)
-        rc = run_config(s, i, i == written / t ? written % t : 0, err);
+    if (rc == 0)
+        rc = cim_mc_work_run(&ops, &s->work, err);
     cim_cli_progress_end(&s->prog);
+    cim_ranks_stop_notice(NULL, NULL, NULL);
     return rc;
 }
 
@@ -680,6 +763,8 @@ static int report(sweep_state *s, cim_error *err)
     const int kept = keeps_partial(s);
     const size_t len = strlen(err->msg);
     cim_cli_progress_end(&s->prog);
+    if (cim_ranks_stop_noticed()) /* the signal handler wrote the line */
+        return cim_signal_exit_status(cim_signal_caught());
     if (kept)
         snprintf(err->msg + len, sizeof err->msg - len,
                  " after %lld of %lld chips; %s keeps them: the same command with --resume "
@@ -708,6 +793,10 @@ static void release(sweep_state *s)
     free(s->run_commands);
     free(s->config_jsons);
     free(s->seconds);
+    free(s->chunk_trials);
+    free(s->items);
+    cim_plan_free(&s->cache_plan);
+    cim_config_free(&s->cache_cfg);
     free(s->top1);
     free(s->top5);
     for (int k = 0; s->models && k < s->exp.n_models; ++k)
@@ -717,6 +806,41 @@ static void release(sweep_state *s)
     cim_dataset_free(&s->data);
     cim_dataset_free(&s->all);
     cim_experiment_free(&s->exp);
+}
+
+/* Everything before the chips, on every rank: the experiment, the data, the
+ * models and the grid; rank 0 also claims --out and makes the work list.
+ * The other ranks stop after opening their device. */
+static int prepare(sweep_state *s, int argc, char **argv, cim_error *err)
+{
+    const int writer = cim_ranks_prints();
+    int rc;
+    if ((rc = cim_experiment_load(s->o.exp, cim_cli_model_dir(), CIM_IDX_DEFAULT_DIR, &s->exp,
+                                  err)) != 0)
+        return rc;
+    s->trials = s->o.has_trials ? s->o.trials : s->exp.has_trials ? s->exp.trials : DEFAULT_TRIALS;
+    s->seed = s->o.has_seed ? s->o.seed : s->exp.has_seed ? s->exp.seed : 0;
+    if ((writer && (rc = claim_out(s, err)) != 0) || (rc = load_data(s, err)) != 0 ||
+        (rc = load_models(s, err)) != 0 || (rc = check_grid(s, err)) != 0 || s->o.dry_run)
+        return rc;
+    cim_signal_catch();
+    s->top1 = malloc(sizeof *s->top1 * s->trials);
+    s->top5 = malloc(sizeof *s->top5 * s->trials);
+    if (!s->top1 || !s->top5)
+        return cim_error_set(err, CIM_ERR_NOMEM, "sweep: out of memory for %llu trials",
+                             (unsigned long long)s->trials);
+    if ((rc = cim_provenance_init(&s->prov, argc, argv, err)) != 0 ||
+        (rc = cim_cli_open_device(&s->ocl, s->o.device, err)) != 0)
+        return rc;
+    s->ocl_open = 1;
+    cim_provenance_set_device(&s->prov, &s->ocl);
+    if (!writer)
+        return 0;
+    print_banner(s);
+    s->current = -1; /* no configuration begun (a resumed one: copy_prior sets it) */
+    if (s->o.out && (rc = open_results(s, err)) != 0)
+        return rc;
+    return make_items(s, err);
 }
 
 int cim_cli_sweep(int argc, char **argv)
@@ -731,38 +855,27 @@ int cim_cli_sweep(int argc, char **argv)
         return 0;
     if (rc != 0)
         return cim_cli_report(&err);
-    if ((rc = cim_experiment_load(s.o.exp, cim_cli_model_dir(), CIM_IDX_DEFAULT_DIR, &s.exp,
-                                  &err)) != 0) {
-        cim_experiment_free(&s.exp);
-        return cim_cli_report(&err);
+    const int writer = cim_ranks_prints();
+    rc = cim_ranks_agree(prepare(&s, argc, argv, &err), &err); /* every rank ready, or none */
+    if (rc == 0 && s.o.dry_run) {
+        rc = writer ? dry_run(&s) : 0;
+        release(&s);
+        return rc;
     }
-    s.trials = s.o.has_trials ? s.o.trials : s.exp.has_trials ? s.exp.trials : DEFAULT_TRIALS;
-    s.seed = s.o.has_seed ? s.o.seed : s.exp.has_seed ? s.exp.seed : 0;
-    if ((rc = claim_out(&s, &err)) == 0 && (rc = load_data(&s, &err)) == 0 &&
-        (rc = load_models(&s, &err)) == 0 && (rc = check_grid(&s, &err)) == 0) {
-        if (s.o.dry_run) {
-            rc = dry_run(&s);
-            release(&s);
-            return rc;
-        }
-        cim_signal_catch();
-        s.top1 = malloc(sizeof *s.top1 * s.trials);
-        s.top5 = malloc(sizeof *s.top5 * s.trials);
-        if (!s.top1 || !s.top5)
-            rc = cim_error_set(&err, CIM_ERR_NOMEM, "sweep: out of memory for %llu trials",
-                               (unsigned long long)s.trials);
-        if (rc == 0 && (rc = cim_provenance_init(&s.prov, argc, argv, &err)) == 0 &&
-            (rc = cim_ocl_open(&s.ocl, s.o.device, &err)) == 0) {
-            s.ocl_open = 1;
-            cim_provenance_set_device(&s.prov, &s.ocl);
-            print_banner(&s);
-            if ((rc = s.o.out ? open_results(&s, &err) : 0) == 0 && (rc = run_all(&s, &err)) == 0 &&
-                (!s.h5 || (rc = cim_h5_sweep_finish(s.h5, &err)) == 0) && s.o.csv) {
-                if (s.h5)
-                    rc = cim_sweep_export_csv(s.o.out, s.o.csv, &err);
-            }
-        }
+    const int worked = rc == 0;
+    if (rc == 0)
+        rc = run_all(&s, &err);
+    if (!writer) {
+        const int status = rc == 0  ? 0
+                           : worked ? cim_mc_work_exit_status()
+                                    : cim_error_exit_code(rc);
+        release(&s);
+        return status;
     }
+    if (rc == 0 && s.h5 && (rc = cim_h5_sweep_finish(s.h5, &err)) == 0 && s.o.csv)
+        rc = cim_sweep_export_csv(s.o.out, s.o.csv, &err);
+    if (rc == 0)
+        cim_cli_work_print(&s.work, stderr);
     if (rc != 0)
         rc = report(&s, &err);
     release(&s);

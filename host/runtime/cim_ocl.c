@@ -138,11 +138,12 @@ static int contains_nocase(const char *hay, const char *needle)
     return nl == 0;
 }
 
-static int choose(const device_entry *list, int n, const char *spec, cim_error *err)
+/* The nth (modulo their count) of the devices matching a spec without
+ * commas: an index names one device; a substring matches "platform /
+ * device"; no spec matches the GPUs, else the CPUs, else every device. */
+static int choose_one(const device_entry *list, int n, const char *spec, int nth, cim_error *err)
 {
-    if (n == 0)
-        return cim_error_set(err, CIM_ERR_NODEVICE,
-                             "no OpenCL device found (install an ICD such as pocl-opencl-icd)");
+    int match[CIM_MAX_DEVICES], m = 0;
     if (spec && *spec) {
         char *end = NULL;
         long idx = strtol(spec, &end, 10);
@@ -157,18 +158,44 @@ static int choose(const device_entry *list, int n, const char *spec, cim_error *
             char both[520];
             snprintf(both, sizeof both, "%s / %s", list[i].platform_name, list[i].device_name);
             if (contains_nocase(both, spec))
-                return i;
+                match[m++] = i;
         }
-        return cim_error_set(err, CIM_ERR_USAGE,
-                             "no OpenCL device matches \"%s\", see `cimgpu info`", spec);
+        if (m == 0)
+            return cim_error_set(err, CIM_ERR_USAGE,
+                                 "no OpenCL device matches \"%s\", see `cimgpu info`", spec);
+        return match[nth % m];
     }
-    for (int i = 0; i < n; ++i)
-        if (list[i].type & CL_DEVICE_TYPE_GPU)
-            return i;
-    for (int i = 0; i < n; ++i)
-        if (list[i].type & CL_DEVICE_TYPE_CPU)
-            return i;
-    return 0;
+    static const cl_device_type kinds[] = {CL_DEVICE_TYPE_GPU, CL_DEVICE_TYPE_CPU};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds && m == 0; ++k)
+        for (int i = 0; i < n; ++i)
+            if (list[i].type & kinds[k])
+                match[m++] = i;
+    return m > 0 ? match[nth % m] : nth % n;
+}
+
+/* A spec, or a comma-separated list of specs of which entry nth (modulo
+ * their count) applies. */
+static int choose(const device_entry *list, int n, const char *spec, int nth, cim_error *err)
+{
+    if (n == 0)
+        return cim_error_set(err, CIM_ERR_NODEVICE,
+                             "no OpenCL device found (install an ICD such as pocl-opencl-icd)");
+    if (!spec || !strchr(spec, ','))
+        return choose_one(list, n, spec, nth, err);
+    int entries = 1;
+    for (const char *c = spec; *c; ++c)
+        entries += *c == ',';
+    const char *start = spec;
+    for (int e = 0; e < nth % entries; ++e)
+        start = strchr(start, ',') + 1;
+    char one[256];
+    const size_t len = strcspn(start, ",");
+    if (len == 0 || len >= sizeof one)
+        return cim_error_set(err, CIM_ERR_USAGE, "device list \"%s\": entry %d is %s", spec,
+                             nth % entries, len == 0 ? "empty" : "too long");
+    memcpy(one, start, len);
+    one[len] = '\0';
+    return choose_one(list, n, one, 0, err);
 }
 
 int cim_ocl_list(FILE *out, cim_error *err)
@@ -272,6 +299,11 @@ done:
 
 int cim_ocl_open(cim_ocl *ocl, const char *device_spec, cim_error *err)
 {
+    return cim_ocl_open_for(ocl, device_spec, 0, err);
+}
+
+int cim_ocl_open_for(cim_ocl *ocl, const char *device_spec, int nth, cim_error *err)
+{
     device_entry list[CIM_MAX_DEVICES];
     int n, idx, rc;
     cl_int st;
@@ -281,7 +313,7 @@ int cim_ocl_open(cim_ocl *ocl, const char *device_spec, cim_error *err)
     if (!device_spec || !*device_spec)
         device_spec = getenv("CIMGPU_DEVICE");
     n = enumerate(list, CIM_MAX_DEVICES);
-    idx = choose(list, n, device_spec, err);
+    idx = choose(list, n, device_spec, nth < 0 ? 0 : nth, err);
     if (idx < 0)
         return idx;
     ocl->platform = list[idx].platform;

@@ -4,7 +4,11 @@
  * Device choice (docs/design.md §3): a spec string, else $CIMGPU_DEVICE, else the
  * first GPU of any platform, else the first CPU device. A spec is either a
  * global device index (as `cimgpu info` numbers devices) or a case-insensitive
- * substring of "platform name / device name".
+ * substring of "platform name / device name", or a comma-separated list of
+ * those. The ranks of an MPI job on one node each take their own
+ * (cim_ocl_open_for with nth = the node-local rank): entry nth of a list, the
+ * nth device a substring matches, the nth GPU without a spec (each modulo
+ * the count, so ranks share devices when there are more ranks).
  * Kernel source: the embedded copy, or, when $CIMGPU_KERNEL_DIR is set, the
  * file cim_kernels.cl in that folder (for kernel development without a
  * rebuild). A failed build reports the device's build log and the options.
@@ -53,6 +57,8 @@ typedef struct cim_ocl {
 
 /* Opens the chosen device and builds the program. 0 or CIM_ERR_*. */
 int cim_ocl_open(cim_ocl *ocl, const char *device_spec, cim_error *err);
+/* The same for the nth process of a node (see above); nth 0 is cim_ocl_open. */
+int cim_ocl_open_for(cim_ocl *ocl, const char *device_spec, int nth, cim_error *err);
 /* Releases the kernels, the program, the queue and the context. */
 void cim_ocl_close(cim_ocl *ocl);
 
