@@ -15,6 +15,8 @@ rendered, visible in the Markdown):
   <!-- doc-test: skip: REASON -->          not run (REASON is required and printed)
   <!-- doc-test: replace "OLD" "NEW" -->   run with every OLD replaced by NEW; OLD must
                                            occur in the block (\\" and \\\\ escape)
+  <!-- doc-test: needs: mpi -->            run only where mpirun is on PATH and the build
+                                           has MPI (`cimgpu info`); else skipped, saying why
 
 A marker anywhere else, an unknown marker, or skip together with replace is an error.
 
@@ -78,6 +80,7 @@ class Block:
         self.body = body          # list of lines (without newlines), fence indent removed
         self.skip = None          # reason
         self.replaces = []        # (old, new)
+        self.needs = None         # "mpi": runs only with MPI
 
     @property
     def where(self):
@@ -121,9 +124,14 @@ def parse_marker(path, lineno, text, pending):
             raise DocError(f'{where}: `doc-test: replace` takes two quoted strings, "OLD" '
                            f'"NEW" (OLD not empty); got: {text}')
         pending.setdefault("replaces", []).append((args[0], args[1], lineno))
+    elif text.startswith("needs:"):
+        what = text[len("needs:"):].strip()
+        if what != "mpi":
+            raise DocError(f"{where}: `doc-test: needs:` knows only `mpi`; got `{what}`")
+        pending["needs"] = what
     else:
         raise DocError(f"{where}: unknown doc-test marker `{text}` "
-                       f"(known: `skip: REASON`, `replace \"OLD\" \"NEW\"`)")
+                       f"(known: `skip: REASON`, `replace \"OLD\" \"NEW\"`, `needs: mpi`)")
 
 
 def parse(path, errors):
@@ -193,6 +201,7 @@ def parse(path, errors):
                           f"replacements, not both")
         else:
             b.skip = pending.get("skip")
+            b.needs = pending.get("needs")
             text = "\n".join(body)
             for old, new, mline in pending.get("replaces", []):
                 if old in text:
@@ -233,6 +242,16 @@ def describe(b):
 
 
 # ---- running -------------------------------------------------------------------------
+
+def why_no_mpi(cimgpu):
+    """None when blocks that need MPI can run, else why not."""
+    if not shutil.which("mpirun"):
+        return "no mpirun on PATH (Open MPI: openmpi-bin)"
+    r = subprocess.run([cimgpu, "info"], capture_output=True, text=True, timeout=300)
+    if any(l.split()[:1] == ["MPI"] and "not built in" in l for l in r.stdout.splitlines()):
+        return "this cimgpu is built without MPI"
+    return None
+
 
 def why_not_runnable(python, cimgpu):
     """None when the blocks can run here, else why not (a skip)."""
@@ -386,6 +405,11 @@ def main(argv=None):
     env.update(PATH=bindir + os.pathsep + env.get("PATH", ""), MPLBACKEND="Agg",
                MPLCONFIGDIR=os.path.join(base, "mplconfig"), PYTHONDONTWRITEBYTECODE="1")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT + "/python", env.get("PYTHONPATH")) if p)
+    no_mpi = why_no_mpi(os.path.join(build, "cimgpu"))
+    for bs in blocks.values():
+        for b in bs:
+            if b.needs == "mpi" and no_mpi and not b.skip:
+                b.skip = f"needs MPI: {no_mpi}"
     failures, ran, skipped, t_all = [], 0, 0, time.monotonic()
     for f, bs in blocks.items():
         if not any(b.runs() for b in bs):

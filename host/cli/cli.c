@@ -515,10 +515,10 @@ void cim_cli_work_print(const cim_mc_work_stats *w, FILE *out)
     if (!cim_ranks_many())
         return;
     fprintf(out,
-            CIM_CLI_PROGRAM ": %d ranks on %s: %lld work items (%lld on rank 0), %.2f s of "
-                            "compute summed over ranks in %.2f s (%.0f%% of %d ranks), rank 0 "
-                            "received %.3f MB, wrote for %.3f s, waited %.3f s\n",
+            CIM_CLI_PROGRAM ": %d ranks on %s: %lld work items (%lld on rank 0), %.3f s of "
+                            "compute summed over ranks in %.3f s (%.0f%% of %d ranks); rank 0 "
+                            "received %lld bytes in %.3f ms, wrote for %.3f ms, waited %.3f ms\n",
             r->size, r->library, (long long)w->items, (long long)w->items_here, w->compute_s,
             w->wall_s, w->wall_s > 0 ? 100.0 * w->compute_s / (w->wall_s * r->size) : 0.0, r->size,
-            (double)w->bytes_received / 1e6, w->deliver_s, w->wait_s);
+            (long long)w->bytes_received, 1e3 * w->receive_s, 1e3 * w->deliver_s, 1e3 * w->wait_s);
 }

@@ -175,12 +175,18 @@ static void usage(FILE *out)
           "                     command): keeps its finished trials, runs the rest\n"
           "  --force            with --out: replace an existing R.h5, or discard an interrupted\n"
           "                     run's R.h5.partial (never one a live run holds)\n"
-          "  --device SPEC      OpenCL device (see `cimgpu info`)\n"
+          "  --device SPEC      OpenCL device (see `cimgpu info`); under MPI each rank on a\n"
+          "                     node takes its own: the L-th match, entry L of a comma list,\n"
+          "                     the L-th GPU by default (L: its rank on the node)\n"
           "  -h, --help         show this help and exit (also `cimgpu help run`)\n"
           "\n"
           "SIGINT (Ctrl-C), SIGTERM and SIGHUP stop the run after the current chunk of\n"
           "trials: R.h5.partial keeps every finished trial (--resume completes it) and the\n"
-          "exit status is 128 + the signal (130, 143, 129); a second signal stops at once.\n",
+          "exit status is 128 + the signal (130, 143, 129); a second signal stops at once.\n"
+          "\n"
+          "`mpirun -np R cimgpu run ...` shares the chips over R processes, each on its own\n"
+          "device, with the same results file as one process; rank 0 prints and writes\n"
+          "(docs/mpi.md).\n",
           out);
 }
 

@@ -136,12 +136,16 @@ static void usage(FILE *out)
             "  --trials T     chips per configuration (default: the file's trials, else %d),\n"
             "                 at most %llu\n"
             "  --seed S       random seed (default: the file's seed, else 0)\n"
-            "  --device SPEC  OpenCL device (see `cimgpu info`)\n"
+            "  --device SPEC  OpenCL device (see `cimgpu info`); under MPI, per node-local\n"
+            "                 rank as `cimgpu run --help` says\n"
             "  -h, --help     show this help and exit (also `cimgpu help sweep`)\n"
             "\n"
             "Progress over the whole sweep shows on stderr when it is a terminal. SIGINT,\n"
             "SIGTERM and SIGHUP stop after the current chunk of chips: S.h5.partial keeps\n"
-            "every finished one (--resume completes it); exit status 128 + the signal.\n",
+            "every finished one (--resume completes it); exit status 128 + the signal.\n"
+            "\n"
+            "`mpirun -np R cimgpu sweep ...` shares the chips of every configuration over R\n"
+            "processes, with the same results file as one process (docs/mpi.md).\n",
             DEFAULT_TRIALS, (unsigned long long)MAX_TRIALS);
 }
 

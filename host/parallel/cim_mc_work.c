@@ -9,6 +9,9 @@
  *          sent before it, so that every send completes.
  * Messages between two ranks arrive in the order sent, so rank 0 knows
  * which item a RESULT is: the oldest it gave that rank and has not heard of.
+ * Results are sent and received without waiting (MPI_Isend, MPI_Irecv): a
+ * large message moves only while both ends call MPI, and neither should
+ * stop computing or serving for the other.
  * Nobody blocks inside MPI while work is pending: waits poll (MPI_Iprobe)
  * with short sleeps, so that signals are seen.
  */
@@ -172,6 +175,13 @@ static void send_work(int to, const cim_mc_item *it)
 
 /* ---- rank 0 ------------------------------------------------------------- */
 
+typedef struct incoming { /* a result being received */
+    MPI_Request req;
+    unsigned char *buf;
+    int count, from;
+    int64_t k;
+} incoming;
+
 typedef struct writer {
     const cim_mc_work_ops *ops;
     cim_mc_work_stats *st;
@@ -181,9 +191,11 @@ typedef struct writer {
     int64_t next_hand, next_deliver;
     int64_t *given; /* [size][CIM_MC_WORK_AHEAD] items given to each rank, oldest first */
     int *n_given;   /* [size] */
-    int failed;     /* a rank's failure was recorded */
-    int fail_rc;    /* its code */
-    double chips;   /* delivered */
+    incoming *in;   /* [size * CIM_MC_WORK_AHEAD] */
+    int n_in;
+    int failed;   /* a rank's failure was recorded */
+    int fail_rc;  /* its code */
+    double chips; /* delivered */
 } writer;
 
 static int64_t hand_limit(const writer *w)
@@ -192,7 +204,19 @@ static int64_t hand_limit(const writer *w)
     return lim < w->ops->n_items ? lim : w->ops->n_items;
 }
 
-/* One message from another rank, if one is waiting: 1 when one was read. */
+/* Records the job's first failure (err keeps the first message). */
+static void fail(writer *w, int rc)
+{
+    if (!w->failed) {
+        w->failed = 1;
+        w->fail_rc = rc;
+    }
+}
+
+/* One message from another rank, if one is waiting: 1 when one was taken.
+ * A result is received without waiting (MPI_Irecv, completed by
+ * complete_results): a large message moves only while its sender calls
+ * MPI, and the sender is computing its next item. */
 static int receive_one(writer *w, cim_error *err)
 {
     MPI_Status status;
@@ -200,59 +224,70 @@ static int receive_one(writer *w, cim_error *err)
     MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
     if (!flag)
         return 0;
-    const int from = status.MPI_SOURCE;
+    const int from = status.MPI_SOURCE, tag = status.MPI_TAG;
+    const double t0 = cim_clock_now_s();
     MPI_Get_count(&status, MPI_BYTE, &count);
     unsigned char *buf = malloc(count > 0 ? (size_t)count : 1);
-    if (!buf) {
-        MPI_Recv(NULL, 0, MPI_BYTE, from, status.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        w->failed = 1;
-        w->fail_rc = cim_error_set(err, CIM_ERR_NOMEM, "out of memory for a result of %s",
-                                   cim_ranks_name(from));
+    if (!buf) { /* left in the queue: stop_all drains it */
+        fail(w, cim_error_set(err, CIM_ERR_NOMEM, "out of memory for a message of %s",
+                              cim_ranks_name(from)));
+        return 0;
+    }
+    if (tag == TAG_RESULT && w->n_given[from] > 0) {
+        incoming *in = &w->in[w->n_in++];
+        in->k = w->given[from * CIM_MC_WORK_AHEAD];
+        memmove(&w->given[from * CIM_MC_WORK_AHEAD], &w->given[from * CIM_MC_WORK_AHEAD + 1],
+                sizeof *w->given * (CIM_MC_WORK_AHEAD - 1));
+        w->n_given[from]--;
+        in->from = from;
+        in->buf = buf;
+        in->count = count;
+        MPI_Irecv(buf, count, MPI_BYTE, from, TAG_RESULT, MPI_COMM_WORLD, &in->req);
+        w->st->receive_s += cim_clock_now_s() - t0;
         return 1;
     }
-    MPI_Recv(buf, count, MPI_BYTE, from, status.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-    if (status.MPI_TAG == TAG_FAIL) {
+    MPI_Recv(buf, count, MPI_BYTE, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    if (tag == TAG_FAIL && count >= (int)sizeof(int)) {
         int code;
         memcpy(&code, buf, sizeof code);
-        if (!w->failed) {
-            w->failed = 1;
-            w->fail_rc = cim_error_set(err, code, "%s: %.*s", cim_ranks_name(from),
-                                       count - (int)sizeof code, (const char *)buf + sizeof code);
+        if (!w->failed)
+            fail(w, cim_error_set(err, code, "%s: %.*s", cim_ranks_name(from),
+                                  count - (int)sizeof code, (const char *)buf + sizeof code));
+    } else
+        fail(w, cim_error_set(err, CIM_ERR_IO, "%s sent an unexpected message (tag %d)",
+                              cim_ranks_name(from), tag));
+    free(buf);
+    return 1;
+}
+
+/* The results whose receive has completed, checked, into the ring. */
+static void complete_results(writer *w, cim_error *err)
+{
+    const double t0 = cim_clock_now_s();
+    for (int i = 0; i < w->n_in;) {
+        incoming *in = &w->in[i];
+        int done = 0;
+        MPI_Test(&in->req, &done, MPI_STATUS_IGNORE);
+        if (!done) {
+            ++i;
+            continue;
         }
-        free(buf);
-        return 1;
-    }
-    if (status.MPI_TAG != TAG_RESULT || w->n_given[from] == 0) {
-        free(buf);
-        if (!w->failed) {
-            w->failed = 1;
-            w->fail_rc = cim_error_set(err, CIM_ERR_IO, "%s sent an unexpected message (tag %d)",
-                                       cim_ranks_name(from), status.MPI_TAG);
-        }
-        return 1;
-    }
-    const int64_t k = w->given[from * CIM_MC_WORK_AHEAD];
-    memmove(&w->given[from * CIM_MC_WORK_AHEAD], &w->given[from * CIM_MC_WORK_AHEAD + 1],
-            sizeof *w->given * (CIM_MC_WORK_AHEAD - 1));
-    w->n_given[from]--;
-    w->st->bytes_received += count;
-    cim_mc_result *slot = &w->ring[k % w->window];
-    int rc = cim_mc_result_adopt(slot, buf, (size_t)count, err);
-    if (rc == 0) {
+        cim_mc_result *slot = &w->ring[in->k % w->window];
         cim_mc_item it;
-        w->ops->item(w->ops->ctx, k, &it);
-        if (slot->item.config != it.config || slot->item.trial_first != it.trial_first ||
-            slot->item.n != it.n) {
+        w->st->bytes_received += in->count;
+        int rc = cim_mc_result_adopt(slot, in->buf, (size_t)in->count, err);
+        w->ops->item(w->ops->ctx, in->k, &it);
+        if (rc == 0 && (slot->item.config != it.config ||
+                        slot->item.trial_first != it.trial_first || slot->item.n != it.n)) {
             cim_mc_result_free(slot);
             rc = cim_error_set(err, CIM_ERR_IO, "%s sent the result of another item",
-                               cim_ranks_name(from));
+                               cim_ranks_name(in->from));
         }
+        if (rc != 0)
+            fail(w, rc);
+        *in = w->in[--w->n_in];
     }
-    if (rc != 0 && !w->failed) {
-        w->failed = 1;
-        w->fail_rc = rc;
-    }
-    return 1;
+    w->st->receive_s += cim_clock_now_s() - t0;
 }
 
 /* Reads every waiting message, then gives every other rank work up to
@@ -261,6 +296,7 @@ static void serve(writer *w, cim_error *err)
 {
     while (receive_one(w, err))
         ;
+    complete_results(w, err);
     if (w->failed)
         return;
     for (int r = 1; r < w->size; ++r)
@@ -328,6 +364,11 @@ static void stop_all(writer *w, int status)
         free(buf);
         byes += st.MPI_TAG == TAG_BYE;
     }
+    for (int i = 0; i < w->n_in; ++i) { /* their senders are finishing their sends */
+        MPI_Wait(&w->in[i].req, MPI_STATUS_IGNORE);
+        free(w->in[i].buf);
+    }
+    w->n_in = 0;
 }
 
 static int run_writer(const cim_mc_work_ops *ops, cim_mc_work_stats *st, cim_error *err)
@@ -343,7 +384,8 @@ static int run_writer(const cim_mc_work_ops *ops, cim_mc_work_stats *st, cim_err
     w.ring = calloc((size_t)w.window, sizeof *w.ring);
     w.given = calloc((size_t)size * CIM_MC_WORK_AHEAD, sizeof *w.given);
     w.n_given = calloc((size_t)size, sizeof *w.n_given);
-    if (!w.ring || !w.given || !w.n_given)
+    w.in = calloc((size_t)size * CIM_MC_WORK_AHEAD, sizeof *w.in);
+    if (!w.ring || !w.given || !w.n_given || !w.in)
         rc = cim_error_set(err, CIM_ERR_NOMEM, "out of memory for %d ranks", size);
     while (rc == 0 && w.next_deliver < ops->n_items) {
         serve(&w, err);
@@ -376,6 +418,7 @@ static int run_writer(const cim_mc_work_ops *ops, cim_mc_work_stats *st, cim_err
     free(w.ring);
     free(w.given);
     free(w.n_given);
+    free(w.in);
     return rc;
 }
 

@@ -60,6 +60,7 @@ typedef struct cim_mc_work_stats {
     int64_t items, items_here; /* delivered; of those, computed on rank 0 */
     double compute_s;          /* compute seconds summed over the items (all ranks) */
     double deliver_s;          /* rank 0 delivering (writing) */
+    double receive_s;          /* rank 0 receiving and checking result blocks */
     double wait_s;             /* rank 0 idle, waiting for results */
     double wall_s;             /* the whole work */
     int64_t bytes_received;    /* result blocks from other ranks */
