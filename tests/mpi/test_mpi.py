@@ -12,6 +12,7 @@ single-copy shared-memory path that containers forbid.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -29,7 +30,8 @@ HAS_MPI = False
 MPIRUN = shutil.which("mpirun")
 MPI_ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OMPI_MCA_btl_vader_single_copy_mechanism="none", OMPI_MCA_rmaps_base_oversubscribe="1")
-MEASURED = {"summary/seconds"}  # a sweep's compute seconds: a measurement, not a result
+MEASURED = {"summary/seconds"}
+PROGRESS = re.compile(r"^cimgpu: (run|sweep: configuration \d+ \(\d+% of its chips\)): \d+ of \d+ ")  # a sweep's compute seconds: a measurement, not a result
 
 
 def datasets(path):
@@ -215,17 +217,24 @@ class Faults(Scratch):
         if not HAS_MPI:
             self.skipTest("cimgpu built without MPI")
 
-    def start(self, ranks, out):
-        return subprocess.Popen([MPIRUN, "--oversubscribe", "-np", str(ranks), CIMGPU] + self.RUN +
-                                ["--out", out], env=MPI_ENV, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-
-    def wait_written(self, partial, chips, proc):
+    def fault(self, ranks, args, partial, chips, rank, sig):
+        """Starts `mpirun -np ranks cimgpu args`, sends sig to `rank` once `partial` holds
+        `chips` chips; the job's status and cimgpu's lines other than progress."""
+        p = subprocess.Popen([MPIRUN, "--oversubscribe", "-np", str(ranks), CIMGPU] + args,
+                             env=MPI_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
         deadline = time.time() + 300
         while trials_written(partial) < chips:
-            self.assertIsNone(proc.poll(), "the job ended before the fault")
+            self.assertIsNone(p.poll(), "the job ended before the fault")
             self.assertLess(time.time(), deadline)
             time.sleep(0.05)
+        for pid in rank_pids(rank):
+            os.kill(pid, sig)
+        _, err = p.communicate(timeout=120)
+        self.assertNotEqual(p.returncode, 0)
+        lines = [l for l in cimgpu_lines(err) if not PROGRESS.match(l)]
+        self.assertEqual(len(lines), 1, err)
+        return lines[0]
 
     def test_failing_rank_named(self):
         out = self.path("dev.h5")
@@ -248,23 +257,15 @@ class Faults(Scratch):
         ref = self.path("ref.h5")
         self.plain(self.RUN + ["--out", ref])
         out = self.path("kill.h5")
-        p = self.start(3, out)
-        self.wait_written(out + ".partial", 64, p)
-        for pid in rank_pids(2):
-            os.kill(pid, signal.SIGKILL)
-        _, err = p.communicate(timeout=120)
-        self.assertNotEqual(p.returncode, 0)
         # rank 0 writes its line from the handler of the launcher's SIGTERM, naming the rank
         # of this node that is gone, what the file keeps and how to go on
-        lines = cimgpu_lines(err)
-        lines = [l for l in lines if not l.startswith("cimgpu: run: ") or "stopped" in l]
-        self.assertEqual(len(lines), 1, err)
-        self.assertRegex(lines[0], r"^cimgpu: run: stopped by SIGTERM after \d+ of 480 trials; "
+        line = self.fault(3, self.RUN + ["--out", out], out + ".partial", 64, 2, signal.SIGKILL)
+        self.assertRegex(line, r"^cimgpu: run: stopped by SIGTERM after \d+ of 480 trials; "
                                    r".*kill\.h5\.partial keeps them: the same command with "
                                    r"--resume completes the run; rank 2 \(process \d+\) had ended$")
         self.assertFalse(os.path.exists(out))
         kept = trials_written(out + ".partial")
-        said = int(lines[0].split(" after ")[1].split(" ")[0])
+        said = int(line.split(" after ")[1].split(" ")[0])
         self.assertEqual(said, kept)  # nothing is appended once the line is written
         self.assertGreaterEqual(kept, 64)
         self.assertLess(kept, 480)
@@ -276,16 +277,9 @@ class Faults(Scratch):
         ref = self.path("ref.h5")
         self.plain(self.RUN + ["--out", ref])
         out = self.path("term.h5")
-        p = self.start(2, out)
-        self.wait_written(out + ".partial", 32, p)
-        for pid in rank_pids(1):
-            os.kill(pid, signal.SIGTERM)
-        _, err = p.communicate(timeout=120)
-        self.assertNotEqual(p.returncode, 0)
-        lines = cimgpu_lines(err)
-        self.assertEqual(len(lines), 1, err)
-        self.assertRegex(lines[0], r"^cimgpu: rank 1 \([^)]*\): interrupted by SIGTERM")
-        self.assertIn("--resume", lines[0])
+        line = self.fault(2, self.RUN + ["--out", out], out + ".partial", 32, 1, signal.SIGTERM)
+        self.assertRegex(line, r"^cimgpu: rank 1 \([^)]*\): interrupted by SIGTERM")
+        self.assertIn("--resume", line)
         self.assertTrue(os.path.exists(out + ".partial"))
         r = subprocess.run([CIMGPU] + self.RUN + ["--out", out, "--resume"], capture_output=True,
                            text=True, timeout=600)
@@ -303,22 +297,11 @@ class Faults(Scratch):
         ref = self.path("ref.h5")
         self.plain(["sweep", exp, "--out", ref])
         out = self.path("sweep.h5")
-        p = subprocess.Popen([MPIRUN, "--oversubscribe", "-np", "3", CIMGPU, "sweep", exp,
-                              "--out", out], env=MPI_ENV, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 300
-        while trials_written(out + ".partial") < 40:  # inside configuration 0 (96 chips)
-            self.assertIsNone(p.poll(), "the sweep ended before the fault")
-            self.assertLess(time.time(), deadline)
-            time.sleep(0.05)
-        for pid in rank_pids(1):
-            os.kill(pid, signal.SIGTERM)
-        _, err = p.communicate(timeout=120)
-        self.assertNotEqual(p.returncode, 0)
-        lines = [l for l in cimgpu_lines(err) if not l.startswith("cimgpu: sweep: ")]
-        self.assertEqual(len(lines), 1, err)
-        self.assertRegex(lines[0], r"^cimgpu: rank 1 \([^)]*\): interrupted by SIGTERM")
-        self.assertIn("--resume", lines[0])
+        # inside configuration 0 (96 chips)
+        line = self.fault(3, ["sweep", exp, "--out", out], out + ".partial", 40, 1,
+                          signal.SIGTERM)
+        self.assertRegex(line, r"^cimgpu: rank 1 \([^)]*\): interrupted by SIGTERM")
+        self.assertIn("--resume", line)
         kept = trials_written(out + ".partial")
         self.assertGreaterEqual(kept, 40)
         self.assertLess(kept, 4 * 96)
@@ -329,10 +312,10 @@ class Faults(Scratch):
 
     def test_progress_lines_on_rank_0(self):
         out = self.path("progress.h5")
-        p = self.start(2, out)
-        _, err = p.communicate(timeout=600)
-        self.assertEqual(p.returncode, 0, err)
-        progress = [l for l in cimgpu_lines(err) if l.startswith("cimgpu: run: ")]
+        r = mpirun(2, self.RUN + ["--out", out])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        err = r.stderr
+        progress = [l for l in cimgpu_lines(err) if PROGRESS.match(l)]
         self.assertGreaterEqual(len(progress), 1, err)  # the first after a second of work
         self.assertRegex(progress[0], r"^cimgpu: run: \d+ of 480 trials \(\d+%\)")
         self.assertNotIn("\r", err)
