@@ -509,6 +509,18 @@ int cim_cli_open_device(cim_ocl *ocl, const char *spec, cim_error *err)
     return cim_ocl_open_for(ocl, spec, cim_ranks_self()->local_rank, err);
 }
 
+void cim_cli_set_provenance_device(cim_provenance *p, const cim_ocl *ocl)
+{
+    cim_provenance_set_device(p, ocl);
+    if (!cim_ranks_many())
+        return;
+    const size_t len = strlen(p->device);
+    const int nodes = cim_ranks_nodes();
+    snprintf(p->device + len, sizeof p->device - len,
+             "; MPI: %d ranks on %d node%s (%s), rank 0's device above, each rank its own",
+             cim_ranks_self()->size, nodes, nodes == 1 ? "" : "s", cim_ranks_self()->library);
+}
+
 void cim_cli_work_print(const cim_mc_work_stats *w, FILE *out)
 {
     const cim_ranks *r = cim_ranks_self();

@@ -21,6 +21,7 @@
 #include "cim_model.h"
 #include "cim_ocl.h"
 #include "cim_plan.h"
+#include "cim_provenance.h"
 
 #define CIM_CLI_PROGRAM "cimgpu"
 
@@ -266,6 +267,10 @@ void cim_cli_progress_end(cim_cli_progress *p);
 /* Opens the OpenCL device (cim_ocl_open_for) of this rank: spec's entry
  * for its node-local rank. */
 int cim_cli_open_device(cim_ocl *ocl, const char *spec, cim_error *err);
+
+/* The device of the results' provenance (and the banner): ocl's, and in a
+ * job of several ranks how many there are ("...; MPI: 3 ranks on 1 node"). */
+void cim_cli_set_provenance_device(cim_provenance *p, const cim_ocl *ocl);
 
 /* A job of several ranks: one line of where its work went (cim_mc_work.h)
  * on `out`; nothing for one process. */

@@ -792,7 +792,7 @@ static int prepare(run_state *r, int argc, char **argv, double *yield_target, ci
         (rc = cim_cli_open_device(&r->ocl, r->o.net.device, err)) != 0)
         return rc;
     r->ocl_open = 1;
-    cim_provenance_set_device(&r->prov, &r->ocl);
+    cim_cli_set_provenance_device(&r->prov, &r->ocl);
     if (!cim_ranks_prints())
         return 0; /* the other ranks of a job compute chips; rank 0 does the rest */
     print_banner(r);

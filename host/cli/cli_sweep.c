@@ -837,7 +837,7 @@ static int prepare(sweep_state *s, int argc, char **argv, cim_error *err)
         (rc = cim_cli_open_device(&s->ocl, s->o.device, err)) != 0)
         return rc;
     s->ocl_open = 1;
-    cim_provenance_set_device(&s->prov, &s->ocl);
+    cim_cli_set_provenance_device(&s->prov, &s->ocl);
     if (!writer)
         return 0;
     print_banner(s);

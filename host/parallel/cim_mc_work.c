@@ -460,6 +460,11 @@ static int run_worker(const cim_mc_work_ops *ops, cim_error *err)
                 stop_status = (int)wk[1];
             } else if (n_queue <= CIM_MC_WORK_AHEAD) {
                 queue[n_queue++] = (cim_mc_item){wk[0], wk[1], (int32_t)wk[2]};
+            } else if (!failed) { /* rank 0 gives at most CIM_MC_WORK_AHEAD */
+                cim_error_set(err, CIM_ERR_IO, "more than %d work items given at once",
+                              CIM_MC_WORK_AHEAD + 1);
+                send_fail(CIM_ERR_IO, err);
+                failed = 1;
             }
             continue;
         }

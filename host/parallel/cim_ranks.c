@@ -147,6 +147,18 @@ void cim_ranks_build(char *out, int n)
 #endif
 }
 
+int cim_ranks_nodes(void)
+{
+    int nodes = 0;
+    for (int k = 0; hosts && k < self.size; ++k) {
+        int seen = 0;
+        for (int j = 0; j < k && !seen; ++j)
+            seen = strcmp(hosts[j], hosts[k]) == 0;
+        nodes += !seen;
+    }
+    return nodes > 0 ? nodes : 1;
+}
+
 const char *cim_ranks_name(int k)
 {
     static char name[CIM_RANKS_HOST_MAX + 32];

@@ -73,6 +73,9 @@ void cim_ranks_stop_notice(const char *head, const volatile int64_t *count, cons
 /* 1 once that line was written (the ordinary error line is then left out). */
 int cim_ranks_stop_noticed(void);
 
+/* The job's nodes: distinct host names among the ranks (1 alone). */
+int cim_ranks_nodes(void);
+
 /* "rank K (HOST)" of rank k, for messages about it. */
 const char *cim_ranks_name(int k);
 

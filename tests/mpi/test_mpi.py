@@ -128,6 +128,12 @@ class SameBytes(Scratch):
             if ranks > 1:
                 self.assertIn(f"cimgpu: {ranks} ranks on ", r.stderr)
                 self.assertIn("work items", r.stderr)
+                # the banner and the file's provenance say how many ranks ran it
+                self.assertIn(f"; MPI: {ranks} ranks on 1 node (", r.stdout)
+                with h5py.File(out, "r") as f:
+                    device = f.attrs["device"]
+                    device = device.decode() if isinstance(device, bytes) else device
+                    self.assertIn(f"; MPI: {ranks} ranks on 1 node (", device)
 
     def test_run_d2d_and_trace(self):
         self.run_case(self.RUN, "d2d")
