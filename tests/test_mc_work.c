@@ -122,6 +122,28 @@ static void test_block_without_extras(void **state)
                      CIM_ERR_INPUT);
 }
 
+/* A block fits only the shape it was captured with (a rank with other
+ * inputs gives another). */
+static void test_block_fits_its_shape(void **state)
+{
+    (void)state;
+    fake_chunk f;
+    cim_mc_result r;
+    cim_error err;
+    const cim_mc_item it = {0, 0, N};
+    fill(&f, 0, N);
+    assert_int_equal(cim_mc_result_capture(&r, &it, &shape, &f.chunk, f.profiles, 0, 0.0, &err), 0);
+    assert_true(cim_mc_result_fits(&r, &shape));
+    const int64_t other_slots[LAYERS] = {4, 0, 7};
+    const cim_mc_result_shape others[] = {
+        {LAYERS - 1, PRED, LAYERS, slots},   {LAYERS, PRED + 1, LAYERS, slots},
+        {LAYERS, PRED, LAYERS, other_slots}, {0, PRED, LAYERS, slots},
+        {LAYERS, 0, LAYERS, slots},          {LAYERS, PRED, 0, NULL}};
+    for (size_t i = 0; i < sizeof others / sizeof *others; ++i)
+        assert_false(cim_mc_result_fits(&r, &others[i]));
+    cim_mc_result_free(&r);
+}
+
 static int adopt_copy(const unsigned char *bytes, size_t size)
 {
     cim_mc_result r;
@@ -323,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_block_round_trip),
         cmocka_unit_test(test_block_without_extras),
         cmocka_unit_test(test_malformed_blocks_refused),
+        cmocka_unit_test(test_block_fits_its_shape),
         cmocka_unit_test(test_items_delivered_in_order),
         cmocka_unit_test(test_failure_stops_at_item_boundary),
         cmocka_unit_test(test_poll_stops_the_work),

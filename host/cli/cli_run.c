@@ -76,6 +76,8 @@ typedef struct run_state {
     cim_cli_disturb disturb;  /* read-disturb counters per chip (read_disturb) */
     cim_mc_work_stats work;   /* where the trials' time went (rank 0) */
     volatile int64_t written; /* trials in the results file (read by a signal handler) */
+    int16_t *pred16;          /* rank 0 with --trace: a chunk's predictions as stored */
+    int64_t *slots;           /* [prof.n] profile counters per chip of each crossbar layer */
     char notice[1024];        /* the end of the line a signal stops a job of ranks with */
 } run_state;
 
@@ -304,11 +306,8 @@ static int load_inputs(run_state *r, cim_error *err)
 
 typedef struct sink_ctx {
     run_state *r;
-    int32_t n_layers;
-    int16_t *pred16;
     cim_mc_setup setup;   /* the trials not finished yet */
     int32_t chunk_trials; /* per work item */
-    int64_t *slots;       /* [n_layers] profile counters per chip of each crossbar layer */
 } sink_ctx;
 
 /* A signal caught since the run began ends it at this chunk boundary. */
@@ -327,17 +326,15 @@ static int sink(void *ctx, const cim_mc_chunk *c, cim_error *err)
     run_state *r = s->r;
     const int64_t t0 = c->trial_first - (int64_t)r->o.trial_offset;
     int rc = 0;
-    if (cim_ranks_stop_noticed()) /* the file keeps what the line said */
-        return check_signal(r, err);
     memcpy(r->correct + t0, c->correct, sizeof(int64_t) * (size_t)c->n);
     memcpy(r->top5 + t0, c->top5_correct, sizeof(int64_t) * (size_t)c->n);
     if (r->h5) {
         if (c->predictions) {
             for (int64_t k = 0; k < (int64_t)c->n * r->in.data.count; ++k)
-                s->pred16[k] = (int16_t)c->predictions[k];
+                r->pred16[k] = (int16_t)c->predictions[k];
         }
         rc = cim_h5_run_append(r->h5, t0, c->n, c->correct, c->top5_correct, c->layer_error,
-                               c->predictions ? s->pred16 : NULL, err);
+                               c->predictions ? r->pred16 : NULL, err);
     }
     if (rc == 0)
         r->done = t0 + c->n;
@@ -653,13 +650,20 @@ static int compute_item(void *ctx, const cim_mc_item *it, void *emit, cim_error 
                       emit, err);
 }
 
-/* A finished item, in order: its profiles, then its chips. */
+/* A finished item, in order: its profiles, then its chips; none once a
+ * signal's line has counted what the file keeps (cim_ranks_write_begin). */
 static int deliver_item(void *ctx, const cim_mc_result *res, cim_error *err)
 {
+    const sink_ctx *s = ctx;
     int rc = 0;
+    if (!cim_ranks_write_begin())
+        return check_signal(s->r, err);
     if (res->n_profiles > 0)
         rc = profile_sink(ctx, res->chunk.trial_first, res->chunk.n, res->profiles, err);
-    return rc != 0 ? rc : sink(ctx, &res->chunk, err);
+    if (rc == 0)
+        rc = sink(ctx, &res->chunk, err);
+    cim_ranks_write_end();
+    return rc;
 }
 
 static int poll_signal(void *ctx, cim_error *err)
@@ -672,7 +676,7 @@ static int poll_signal(void *ctx, cim_error *err)
  * appends each chunk as the order reaches it. */
 static int run_trials(run_state *r, cim_error *err)
 {
-    sink_ctx sc = {r, r->in.plan.n_crossbar, NULL, {0}, 0, NULL};
+    sink_ctx sc = {r, {0}, 0};
     sc.setup = (cim_mc_setup){.plan = &r->in.plan,
                               .images = r->in.data.images,
                               .labels = r->in.data.labels,
@@ -683,30 +687,23 @@ static int run_trials(run_state *r, cim_error *err)
                               .skip_layer_errors = r->o.out == NULL /* only the file stores them */,
                               .pipeline = r->o.pipeline};
     int64_t chunk_images;
-    int rc = 0;
+    int rc;
     /* no early return with nothing left: the other ranks wait for the
      * writer's word (other ranks' setup: every trial; they compute the items
      * rank 0 gives them) */
     cim_mc_chunks(&sc.setup, &sc.chunk_trials, &chunk_images);
-    if (r->o.trace &&
-        !(sc.pred16 = malloc(sizeof(int16_t) * (size_t)sc.chunk_trials * (size_t)r->in.data.count)))
-        rc = cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory for the trace");
-    if (rc == 0 && r->prof.n && !(sc.slots = calloc((size_t)r->prof.n, sizeof *sc.slots)))
-        rc = cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory");
-    for (int32_t c = 0; rc == 0 && c < r->prof.n; ++c)
-        sc.slots[c] = CIM_PROFILE_SLOTS(r->prof.shape[c].bins);
-    const cim_mc_work_ops ops = {.ctx = &sc,
-                                 .n_items =
-                                     (sc.setup.n_trials + sc.chunk_trials - 1) / sc.chunk_trials,
-                                 .shape = {.n_layers = r->in.plan.n_crossbar,
-                                           .n_pred = r->in.data.count,
-                                           .n_profiles = r->prof.n,
-                                           .profile_slots = sc.slots},
-                                 .item = item_of,
-                                 .compute = compute_item,
-                                 .deliver = deliver_item,
-                                 .poll = poll_signal,
-                                 .progress = on_progress};
+    const cim_mc_work_ops ops = {
+        .ctx = &sc,
+        .n_items = (sc.setup.n_trials + sc.chunk_trials - 1) / sc.chunk_trials,
+        .shape = {.n_layers = sc.setup.skip_layer_errors ? 0 : r->in.plan.n_crossbar,
+                  .n_pred = r->o.trace ? r->in.data.count : 0,
+                  .n_profiles = r->prof.n,
+                  .profile_slots = r->slots},
+        .item = item_of,
+        .compute = compute_item,
+        .deliver = deliver_item,
+        .poll = poll_signal,
+        .progress = on_progress};
     if (r->h5)
         r->written = cim_h5_run_trials_written(r->h5);
     if (r->o.out)
@@ -718,12 +715,9 @@ static int run_trials(run_state *r, cim_error *err)
                  (unsigned long long)r->o.net.trials);
     cim_ranks_stop_notice("cimgpu: run: stopped by ", &r->written, r->notice);
     cim_cli_progress_start(&r->prog);
-    if (rc == 0)
-        rc = cim_mc_work_run(&ops, &r->work, err);
+    rc = cim_mc_work_run(&ops, &r->work, err);
     cim_cli_progress_end(&r->prog);
     cim_ranks_stop_notice(NULL, NULL, NULL);
-    free(sc.pred16);
-    free(sc.slots);
     return rc;
 }
 
@@ -774,11 +768,28 @@ static void release(run_state *r)
     cim_provenance_free(&r->prov);
     free(r->correct);
     free(r->top5);
+    free(r->pred16);
+    free(r->slots);
     cim_cli_profiles_free(&r->prof);
     cim_cli_disturb_free(&r->disturb);
     cim_plan_free(&r->digital);
     cim_cli_network_inputs_free(&r->in);
     cim_config_free(&r->cfg);
+}
+
+/* Under MPI: every rank read the same model, config and images (collective). */
+static int same_inputs(const run_state *r, cim_error *err)
+{
+    char *json = cim_config_to_json(&r->cfg);
+    const size_t image = (size_t)cim_shape_size(&r->in.model.input_shape);
+    const cim_ranks_part parts[] = {
+        {"the model", r->in.model.sha256_hex, strlen(r->in.model.sha256_hex)},
+        {"the resolved config", json ? json : "", json ? strlen(json) : 0},
+        {"the images", r->in.data.images, image * (size_t)r->in.data.count},
+        {"the labels", r->in.data.labels, (size_t)r->in.data.count}};
+    const int rc = cim_ranks_same(parts, (int)(sizeof parts / sizeof *parts), err);
+    free(json);
+    return rc;
 }
 
 /* Everything before the trials: config, inputs, device, the banner, the
@@ -793,12 +804,24 @@ static int prepare(run_state *r, int argc, char **argv, double *yield_target, ci
         return rc;
     r->ocl_open = 1;
     cim_cli_set_provenance_device(&r->prov, &r->ocl);
+    /* what the work needs, before the ranks agree to start it */
+    if (r->prof.n && !(r->slots = calloc((size_t)r->prof.n, sizeof *r->slots)))
+        return cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory");
+    for (int32_t c = 0; c < r->prof.n; ++c)
+        r->slots[c] = CIM_PROFILE_SLOTS(r->prof.shape[c].bins);
     if (!cim_ranks_prints())
         return 0; /* the other ranks of a job compute chips; rank 0 does the rest */
     print_banner(r);
+    const cim_mc_setup all = {
+        .plan = &r->in.plan, .n_images = r->in.data.count, .n_trials = (int64_t)r->o.net.trials};
+    int32_t chunk_trials;
+    int64_t chunk_images;
+    cim_mc_chunks(&all, &chunk_trials, &chunk_images); /* no item is larger */
     r->correct = malloc(sizeof(int64_t) * r->o.net.trials);
     r->top5 = malloc(sizeof(int64_t) * r->o.net.trials);
-    if (!r->correct || !r->top5)
+    if (r->o.trace)
+        r->pred16 = malloc(sizeof(int16_t) * (size_t)chunk_trials * (size_t)r->in.data.count);
+    if (!r->correct || !r->top5 || (r->o.trace && !r->pred16))
         return cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory for %llu trials",
                              (unsigned long long)r->o.net.trials);
     if ((rc = check_signal(r, err)) != 0)
@@ -840,7 +863,10 @@ int cim_cli_run(int argc, char **argv, int first)
     cim_signal_catch();
     if (rc == 0)
         rc = prepare(&r, argc, argv, &yield_target, &err);
-    if ((rc = cim_ranks_agree(rc, &err)) != 0 && !writer) { /* every rank ready, or none */
+    rc = cim_ranks_agree(rc, &err); /* every rank ready, or none */
+    if (rc == 0)
+        rc = same_inputs(&r, &err);
+    if (rc != 0 && !writer) {
         release(&r);
         return cim_error_exit_code(rc);
     }

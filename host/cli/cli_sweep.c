@@ -617,7 +617,7 @@ static int deliver_item(void *ctx, const cim_mc_result *res, cim_error *err)
     const cim_mc_chunk *c = &res->chunk;
     const int64_t i = res->item.config, t0 = c->trial_first;
     int rc = 0;
-    if (cim_ranks_stop_noticed()) /* the file keeps what the line said */
+    if (!cim_ranks_write_begin()) /* a signal's line has counted what the file keeps */
         return check_signal(s, err);
     if (i != s->current) {
         s->current = i;
@@ -628,10 +628,11 @@ static int deliver_item(void *ctx, const cim_mc_result *res, cim_error *err)
     memcpy(s->top5 + t0, c->top5_correct, sizeof *s->top5 * (size_t)c->n);
     if (s->h5)
         rc = cim_h5_sweep_append(s->h5, i, t0, c->n, c->correct, c->top5_correct, err);
+    if (rc == 0 && s->h5)
+        s->written = cim_h5_sweep_chips_written(s->h5);
+    cim_ranks_write_end();
     if (rc != 0)
         return rc;
-    if (s->h5)
-        s->written = cim_h5_sweep_chips_written(s->h5);
     s->rows = t0 + c->n;
     s->seconds[i] += res->seconds;
     if (s->rows < (int64_t)s->trials)
@@ -847,6 +848,26 @@ static int prepare(sweep_state *s, int argc, char **argv, cim_error *err)
     return make_items(s, err);
 }
 
+/* Under MPI: every rank read the same experiment, models and images
+ * (collective). */
+static int same_inputs(const sweep_state *s, cim_error *err)
+{
+    char *models = calloc((size_t)s->exp.n_models + 1, CIM_MODEL_SHA256_HEX_LEN);
+    for (int k = 0; models && k < s->exp.n_models; ++k)
+        memcpy(models + (size_t)k * CIM_MODEL_SHA256_HEX_LEN, s->models[k].model.sha256_hex,
+               CIM_MODEL_SHA256_HEX_LEN);
+    const size_t image = (size_t)s->all.height * (size_t)s->all.width;
+    const cim_ranks_part parts[] = {
+        {"the experiment", s->exp.json_text, s->exp.json_text ? strlen(s->exp.json_text) : 0},
+        {"the models", models ? models : "",
+         models ? (size_t)s->exp.n_models * CIM_MODEL_SHA256_HEX_LEN : 0},
+        {"the images", s->data.images, image * (size_t)s->data.count},
+        {"the labels", s->data.labels, (size_t)s->data.count}};
+    const int rc = cim_ranks_same(parts, (int)(sizeof parts / sizeof *parts), err);
+    free(models);
+    return rc;
+}
+
 int cim_cli_sweep(int argc, char **argv)
 {
     sweep_state s;
@@ -861,6 +882,8 @@ int cim_cli_sweep(int argc, char **argv)
         return cim_cli_report(&err);
     const int writer = cim_ranks_prints();
     rc = cim_ranks_agree(prepare(&s, argc, argv, &err), &err); /* every rank ready, or none */
+    if (rc == 0)
+        rc = same_inputs(&s, &err);
     if (rc == 0 && s.o.dry_run) {
         rc = writer ? dry_run(&s) : 0;
         release(&s);

@@ -35,6 +35,8 @@ void cim_mc_chunks(const cim_mc_setup *s, int32_t *trials, int64_t *images)
         pairs = 1;
     if (t > pairs)
         t = pairs;
+    if (t < 1) /* no trials (a resumed run with none left): the sizes of one */
+        t = 1;
     int64_t k = pairs / t;
     if (k > s->n_images)
         k = s->n_images;

@@ -147,6 +147,18 @@ int cim_mc_result_adopt(cim_mc_result *r, unsigned char *bytes, size_t size, cim
     return rc;
 }
 
+int cim_mc_result_fits(const cim_mc_result *r, const cim_mc_result_shape *shape)
+{
+    const int64_t *h = (const int64_t *)r->bytes;
+    if (h[6] != shape->n_layers || h[7] != shape->n_pred || h[8] != shape->n_profiles)
+        return 0;
+    const int64_t *slots = h + HEADER_WORDS + 2 * h[3] + h[3] * h[6];
+    for (int64_t c = 0; c < h[8]; ++c)
+        if (slots[c] != shape->profile_slots[c])
+            return 0;
+    return 1;
+}
+
 void cim_mc_result_free(cim_mc_result *r)
 {
     if (!r)

@@ -32,7 +32,8 @@ typedef struct cim_mc_item {
 /* What a result holds besides its counts: the error rates of n_layers
  * crossbar layers (0: none), n_pred predictions per chip (0: none), and
  * the profile counters of n_profiles crossbar layers, profile_slots[c] per
- * chip (0: layer c does not profile; NULL: no profiles). */
+ * chip (0: layer c does not profile; n_profiles 0: no profiles). Every
+ * result of a job has exactly its job's shape (cim_mc_result_fits). */
 typedef struct cim_mc_result_shape {
     int32_t n_layers;
     int64_t n_pred;
@@ -60,6 +61,10 @@ int cim_mc_result_capture(cim_mc_result *r, const cim_mc_item *it, const cim_mc_
 /* A received block of `size` bytes (taken over: freed with r, also on
  * error), checked and read in place. */
 int cim_mc_result_adopt(cim_mc_result *r, unsigned char *bytes, size_t size, cim_error *err);
+
+/* 1 when r holds exactly what shape says (a rank with other inputs than
+ * rank 0's gives another shape; its block is refused). */
+int cim_mc_result_fits(const cim_mc_result *r, const cim_mc_result_shape *shape);
 
 void cim_mc_result_free(cim_mc_result *r);
 

@@ -191,11 +191,14 @@ typedef struct writer {
     int64_t next_hand, next_deliver;
     int64_t *given; /* [size][CIM_MC_WORK_AHEAD] items given to each rank, oldest first */
     int *n_given;   /* [size] */
-    incoming *in;   /* [size * CIM_MC_WORK_AHEAD] */
+    char *bye;      /* [size]: 1 once rank r said BYE (or is gone) */
+    incoming *in;   /* [size * (CIM_MC_WORK_AHEAD + 1)]: a rank's send slots */
     int n_in;
-    int failed;   /* a rank's failure was recorded */
-    int fail_rc;  /* its code */
-    double chips; /* delivered */
+    cim_error *err;    /* the job's error (the first one set wins) */
+    int failed;        /* a rank's failure was recorded */
+    int fail_rc;       /* its code */
+    double chips;      /* delivered */
+    double last_check; /* when the ranks of this node were last seen alive */
 } writer;
 
 static int64_t hand_limit(const writer *w)
@@ -221,6 +224,8 @@ static int receive_one(writer *w, cim_error *err)
 {
     MPI_Status status;
     int flag = 0, count = 0;
+    if (w->n_in >= w->size * (CIM_MC_WORK_AHEAD + 1)) /* full: complete some first */
+        return 0;
     MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
     if (!flag)
         return 0;
@@ -282,6 +287,11 @@ static void complete_results(writer *w, cim_error *err)
             cim_mc_result_free(slot);
             rc = cim_error_set(err, CIM_ERR_IO, "%s sent the result of another item",
                                cim_ranks_name(in->from));
+        } else if (rc == 0 && !cim_mc_result_fits(slot, &w->ops->shape)) {
+            cim_mc_result_free(slot);
+            rc = cim_error_set(err, CIM_ERR_IO,
+                               "%s sent a result of another shape than rank 0's (other inputs?)",
+                               cim_ranks_name(in->from));
         }
         if (rc != 0)
             fail(w, rc);
@@ -335,10 +345,8 @@ static int deliver_ready(writer *w, cim_error *err)
 static void writer_progress(emit_ctx *e, double done)
 {
     writer *w = e->owner;
-    cim_error scratch;
     (void)done;
-    cim_error_clear(&scratch);
-    serve(w, &scratch); /* a failure recorded here is reported by the main loop */
+    serve(w, w->err); /* a failure recorded here ends the main loop after this item */
 }
 
 /* STOP with the job's status to every other rank, then every message they
@@ -346,6 +354,7 @@ static void writer_progress(emit_ctx *e, double done)
 static void stop_all(writer *w, int status)
 {
     int byes = 0;
+    double last_check = cim_clock_now_s();
     const cim_mc_item stop = {0, status, 0};
     for (int r = 1; r < w->size; ++r)
         send_work(r, &stop);
@@ -355,6 +364,14 @@ static void stop_all(writer *w, int status)
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
         if (!flag) {
             nap();
+            if (cim_clock_now_s() - last_check > 1.0) { /* a rank that is gone says no BYE */
+                last_check = cim_clock_now_s();
+                for (int r = 1; w->bye && r < w->size; ++r)
+                    if (!w->bye[r] && cim_ranks_gone(r)) {
+                        w->bye[r] = 1;
+                        ++byes;
+                    }
+            }
             continue;
         }
         MPI_Get_count(&st, MPI_BYTE, &count);
@@ -362,9 +379,15 @@ static void stop_all(writer *w, int status)
         MPI_Recv(buf, buf ? count : 0, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD,
                  MPI_STATUS_IGNORE);
         free(buf);
-        byes += st.MPI_TAG == TAG_BYE;
+        if (st.MPI_TAG == TAG_BYE && !(w->bye && w->bye[st.MPI_SOURCE])) {
+            if (w->bye)
+                w->bye[st.MPI_SOURCE] = 1;
+            ++byes;
+        }
     }
     for (int i = 0; i < w->n_in; ++i) { /* their senders are finishing their sends */
+        if (cim_ranks_gone(w->in[i].from))
+            MPI_Cancel(&w->in[i].req);
         MPI_Wait(&w->in[i].req, MPI_STATUS_IGNORE);
         free(w->in[i].buf);
     }
@@ -374,7 +397,7 @@ static void stop_all(writer *w, int status)
 static int run_writer(const cim_mc_work_ops *ops, cim_mc_work_stats *st, cim_error *err)
 {
     const int size = cim_ranks_self()->size;
-    writer w = {.ops = ops, .st = st, .size = size};
+    writer w = {.ops = ops, .st = st, .size = size, .err = err};
     emit_ctx e;
     int rc = 0;
     memset(&e, 0, sizeof e);
@@ -384,8 +407,9 @@ static int run_writer(const cim_mc_work_ops *ops, cim_mc_work_stats *st, cim_err
     w.ring = calloc((size_t)w.window, sizeof *w.ring);
     w.given = calloc((size_t)size * CIM_MC_WORK_AHEAD, sizeof *w.given);
     w.n_given = calloc((size_t)size, sizeof *w.n_given);
-    w.in = calloc((size_t)size * CIM_MC_WORK_AHEAD, sizeof *w.in);
-    if (!w.ring || !w.given || !w.n_given || !w.in)
+    w.in = calloc((size_t)size * (CIM_MC_WORK_AHEAD + 1), sizeof *w.in);
+    w.bye = calloc((size_t)size, 1);
+    if (!w.ring || !w.given || !w.n_given || !w.in || !w.bye)
         rc = cim_error_set(err, CIM_ERR_NOMEM, "out of memory for %d ranks", size);
     while (rc == 0 && w.next_deliver < ops->n_items) {
         serve(&w, err);
@@ -407,6 +431,14 @@ static int run_writer(const cim_mc_work_ops *ops, cim_mc_work_stats *st, cim_err
             const double t0 = cim_clock_now_s();
             nap();
             st->wait_s += cim_clock_now_s() - t0;
+            if (t0 - w.last_check > 1.0) { /* the ranks of this node that hold work live */
+                w.last_check = t0;
+                for (int r = 1; r < size && !w.failed; ++r)
+                    if (w.n_given[r] > 0 && cim_ranks_gone(r))
+                        fail(&w, cim_error_set(err, CIM_ERR_IO,
+                                               "%s ended without a word (its process is gone)",
+                                               cim_ranks_name(r)));
+            }
         }
     }
     if (w.failed && rc == 0)
@@ -419,6 +451,7 @@ static int run_writer(const cim_mc_work_ops *ops, cim_mc_work_stats *st, cim_err
     free(w.given);
     free(w.n_given);
     free(w.in);
+    free(w.bye);
     return rc;
 }
 

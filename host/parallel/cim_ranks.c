@@ -2,6 +2,7 @@
 #include "cim_ranks.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #ifdef CIM_HAVE_MPI
 #include <mpi.h>
+#include <openssl/evp.h>
 #endif
 
 static cim_ranks self = {.rank = 0, .size = 1, .local_rank = 0, .local_size = 1};
@@ -82,8 +84,11 @@ int cim_ranks_init(int *argc, char ***argv, cim_error *err)
     snprintf(self.library, sizeof self.library, "%.100s", version);
     hosts = calloc((size_t)self.size, sizeof *hosts);
     pids = calloc((size_t)self.size, sizeof *pids);
-    if (!hosts || !pids)
-        return cim_error_set(err, CIM_ERR_NOMEM, "out of memory for %d ranks", self.size);
+    int ok = hosts && pids, all_ok = 0; /* every rank goes on, or none */
+    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (!all_ok)
+        return cim_error_set(err, CIM_ERR_NOMEM, "out of memory for the table of %d ranks",
+                             self.size);
     MPI_Allgather(self.host, CIM_RANKS_HOST_MAX, MPI_CHAR, hosts, CIM_RANKS_HOST_MAX, MPI_CHAR,
                   MPI_COMM_WORLD);
     const int pid = (int)getpid();
@@ -92,13 +97,16 @@ int cim_ranks_init(int *argc, char ***argv, cim_error *err)
 #else
     (void)argc;
     (void)argv;
-    const int size = launcher_size();
+    /* PMIx gives no size: a rank above 0 says there are several */
+    static const char *const pmix[] = {"PMIX_RANK"};
+    const int pmix_rank = launcher_int(pmix, 1, 0);
+    const int size = launcher_size() > 1 ? launcher_size() : pmix_rank > 0 ? pmix_rank + 1 : 1;
     if (size > 1)
         return cim_error_set(err, CIM_ERR_UNSUPPORTED,
-                             "started as one of %d processes by an MPI launcher, but this cimgpu "
+                             "started as one of %s%d processes by an MPI launcher, but this cimgpu "
                              "was built without MPI (`cimgpu info` says so): run one process, or "
                              "rebuild with Open MPI installed (libopenmpi-dev, docs/mpi.md)",
-                             size);
+                             launcher_size() > 1 ? "" : "at least ", size);
     return 0;
 #endif
 }
@@ -159,12 +167,47 @@ int cim_ranks_nodes(void)
     return nodes > 0 ? nodes : 1;
 }
 
+int cim_ranks_gone(int k)
+{
+    return pids && hosts && k > 0 && k < self.size && strcmp(hosts[k], self.host) == 0 &&
+           kill(pids[k], 0) != 0 && errno == ESRCH;
+}
+
 const char *cim_ranks_name(int k)
 {
     static char name[CIM_RANKS_HOST_MAX + 32];
     snprintf(name, sizeof name, "rank %d (%s)", k,
              hosts && k >= 0 && k < self.size ? hosts[k] : self.host);
     return name;
+}
+
+int cim_ranks_same(const cim_ranks_part *parts, int n, cim_error *err)
+{
+#ifdef CIM_HAVE_MPI
+    if (!self.mpi || self.size == 1)
+        return 0;
+    int rc = 0;
+    for (int i = 0; i < n; ++i) {
+        unsigned char mine[EVP_MAX_MD_SIZE], first[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        if (EVP_Digest(parts[i].bytes, parts[i].n, mine, &len, EVP_sha256(), NULL) != 1)
+            len = 0;
+        memset(mine + len, 0, sizeof mine - len);
+        memcpy(first, mine, sizeof first);
+        MPI_Bcast(first, (int)sizeof first, MPI_UNSIGNED_CHAR, 0, MPI_COMM_WORLD);
+        if (rc == 0 && (len == 0 || memcmp(first, mine, sizeof mine) != 0))
+            rc = cim_error_set(err, CIM_ERR_INPUT,
+                               "%s differs from rank 0's (every rank must read the same inputs: "
+                               "the same files on every node)",
+                               parts[i].what);
+    }
+    return cim_ranks_agree(rc, err);
+#else
+    (void)parts;
+    (void)n;
+    (void)err;
+    return 0;
+#endif
 }
 
 int cim_ranks_agree(int rc, cim_error *err)
@@ -195,11 +238,21 @@ int cim_ranks_agree(int rc, cim_error *err)
 #endif
 }
 
-/* ---- the writer's line from the signal handler ------------------------- */
+/* ---- the writer's line from the signal handler -------------------------
+ *
+ * The line counts what the results file keeps, so it must not be written
+ * while the main thread appends, and nothing may be appended after it. A
+ * signal may be handled on any thread (MPI's and OpenCL's too), so the two
+ * sides meet through sequentially consistent atomics: the handler raises
+ * `claimed`, then writes the line unless a write is under way; a write
+ * raises `appending`, then gives up if `claimed` is up, and on its end
+ * writes the line if `claimed` rose meanwhile. Each side stores before it
+ * loads the other's flag, so at least one sees the other; whoever wins the
+ * exchange on `line_done` writes the line, once. */
 
 static const char *notice_head, *notice_tail;
 static const volatile int64_t *notice_count;
-static volatile sig_atomic_t noticed;
+static atomic_int claimed, appending, line_done, claimed_sig;
 
 /* Appends text to buf[*len..] (at most n), as a signal handler may. */
 static void put(char *buf, size_t *len, size_t n, const char *text)
@@ -222,9 +275,13 @@ static void put_int(char *buf, size_t *len, size_t n, int64_t v)
         buf[(*len)++] = digits[--k];
 }
 
-static void write_notice(int sig)
+/* The line, once, by whoever gets here first (handler or writer). */
+static void write_notice(void)
 {
-    const int saved_errno = errno;
+    int expected = 0;
+    if (!notice_head || !atomic_compare_exchange_strong(&line_done, &expected, 1))
+        return;
+    const int saved_errno = errno, sig = atomic_load(&claimed_sig);
     char line[2048];
     size_t len = 0;
     int ended = 0;
@@ -241,7 +298,7 @@ static void write_notice(int sig)
     put_int(line, &len, sizeof line, *notice_count);
     put(line, &len, sizeof line, notice_tail);
     for (int k = 1; pids && k < self.size; ++k) /* the ranks of this node that are gone */
-        if (strcmp(hosts[k], self.host) == 0 && kill(pids[k], 0) != 0 && errno == ESRCH) {
+        if (cim_ranks_gone(k)) {
             put(line, &len, sizeof line, ended++ ? ", rank " : "; rank ");
             put_int(line, &len, sizeof line, k);
             put(line, &len, sizeof line, " (process ");
@@ -255,22 +312,49 @@ static void write_notice(int sig)
     line[len++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;
-    noticed = 1;
     errno = saved_errno;
+}
+
+static void on_first_signal(int sig)
+{
+    atomic_store(&claimed_sig, sig);
+    atomic_store(&claimed, 1);
+    if (!atomic_load(&appending))
+        write_notice();
 }
 
 void cim_ranks_stop_notice(const char *head, const volatile int64_t *count, const char *tail)
 {
     if (!cim_ranks_many() || self.rank != 0)
         return;
+    if (!head) { /* disarm: unhook first; what was written stays written */
+        cim_signal_on_first(NULL);
+        return;
+    }
     notice_head = head;
     notice_count = count;
     notice_tail = tail;
-    noticed = 0;
-    cim_signal_on_first(head ? write_notice : NULL);
+    cim_signal_on_first(on_first_signal);
+}
+
+int cim_ranks_write_begin(void)
+{
+    atomic_store(&appending, 1);
+    if (!atomic_load(&claimed))
+        return 1;
+    atomic_store(&appending, 0);
+    write_notice();
+    return 0;
+}
+
+void cim_ranks_write_end(void)
+{
+    atomic_store(&appending, 0);
+    if (atomic_load(&claimed))
+        write_notice();
 }
 
 int cim_ranks_stop_noticed(void)
 {
-    return noticed;
+    return atomic_load(&line_done);
 }

@@ -17,6 +17,7 @@
 #ifndef CIM_RANKS_H
 #define CIM_RANKS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cim_error.h"
@@ -70,11 +71,37 @@ void cim_ranks_build(char *out, int n);
  * Nothing for one process. */
 void cim_ranks_stop_notice(const char *head, const volatile int64_t *count, const char *tail);
 
+/* Around each write of the results file, so that the line counts exactly
+ * what the file keeps: _begin returns 0 when a signal has claimed the line
+ * (then nothing may be written), 1 to go on; _end after the write and the
+ * count's update. Without an armed notice: always 1. */
+int cim_ranks_write_begin(void);
+void cim_ranks_write_end(void);
+
 /* 1 once that line was written (the ordinary error line is then left out). */
 int cim_ranks_stop_noticed(void);
 
 /* The job's nodes: distinct host names among the ranks (1 alone). */
 int cim_ranks_nodes(void);
+
+/* One input every rank must have read alike: what it is, and its bytes. */
+typedef struct cim_ranks_part {
+    const char *what; /* "the model", "the images" ... */
+    const void *bytes;
+    size_t n;
+} cim_ranks_part;
+
+/* Every rank calls it after a successful cim_ranks_agree: the SHA-256 of
+ * each part is compared with rank 0's, so that no rank computes from other
+ * inputs (another model folder, another dataset on its node). Returns 0 on
+ * every rank, or on every rank the error; on rank 0 err names the first
+ * rank and part that differ. Without MPI, or alone: 0. */
+int cim_ranks_same(const cim_ranks_part *parts, int n, cim_error *err);
+
+/* 1 when rank k runs on this node and its process is gone (a launcher
+ * that does not stop the job when a rank dies leaves the others waiting
+ * for it); 0 when it lives or runs elsewhere. */
+int cim_ranks_gone(int k);
 
 /* "rank K (HOST)" of rank k, for messages about it. */
 const char *cim_ranks_name(int k);

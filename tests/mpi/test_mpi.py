@@ -223,10 +223,11 @@ class Faults(Scratch):
         if not HAS_MPI:
             self.skipTest("cimgpu built without MPI")
 
-    def fault(self, ranks, args, partial, chips, rank, sig):
+    def fault(self, ranks, args, partial, chips, rank, sig, launcher=(), status_nonzero=True):
         """Starts `mpirun -np ranks cimgpu args`, sends sig to `rank` once `partial` holds
-        `chips` chips; the job's status and cimgpu's lines other than progress."""
-        p = subprocess.Popen([MPIRUN, "--oversubscribe", "-np", str(ranks), CIMGPU] + args,
+        `chips` chips; cimgpu's one line other than progress."""
+        p = subprocess.Popen([MPIRUN, "--oversubscribe"] + list(launcher) +
+                             ["-np", str(ranks), CIMGPU] + args,
                              env=MPI_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
         deadline = time.time() + 300
@@ -237,7 +238,8 @@ class Faults(Scratch):
         for pid in rank_pids(rank):
             os.kill(pid, sig)
         _, err = p.communicate(timeout=120)
-        self.assertNotEqual(p.returncode, 0)
+        if status_nonzero:
+            self.assertNotEqual(p.returncode, 0)
         lines = [l for l in cimgpu_lines(err) if not PROGRESS.match(l)]
         self.assertEqual(len(lines), 1, err)
         return lines[0]
@@ -250,6 +252,25 @@ class Faults(Scratch):
         lines = cimgpu_lines(r.stderr)
         self.assertEqual(len(lines), 1, r.stderr)
         self.assertRegex(lines[0], r"^cimgpu: rank 2 \([^)]*\): .*no-such-device")
+        self.assertFalse(os.path.exists(out) or os.path.exists(out + ".partial"))
+
+    def test_ranks_with_other_inputs_refused(self):
+        # rank 1 finds another model under the default name in its model folder (as a node
+        # with another copy of the models would): refused before any work, naming the rank
+        same, other = self.path("same"), self.path("other")
+        os.makedirs(same)
+        os.makedirs(other)
+        shutil.copy(os.path.join(ROOT, "data", "models", "tnn_cnn.h5"), same)
+        shutil.copy(MLP, os.path.join(other, "tnn_cnn.h5"))
+        out = self.path("inputs.h5")
+        args = [CIMGPU, "run", "--trials", "4", "--images", "4", "--out", out]
+        r = subprocess.run([MPIRUN, "--oversubscribe", "-np", "1", "-x", f"CIMGPU_MODEL_DIR={same}"]
+                           + args + [":", "-np", "1", "-x", f"CIMGPU_MODEL_DIR={other}"] + args,
+                           env=MPI_ENV, capture_output=True, text=True, timeout=600)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        lines = cimgpu_lines(r.stderr)
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertRegex(lines[0], r"^cimgpu: rank 1 \([^)]*\): the model differs from rank 0's")
         self.assertFalse(os.path.exists(out) or os.path.exists(out + ".partial"))
 
     def test_other_subcommands_refused(self):
@@ -278,6 +299,17 @@ class Faults(Scratch):
         r = mpirun(2, self.RUN + ["--out", out, "--resume"])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertSameDatasets(ref, out)
+
+    def test_rank_lost_without_the_launcher_stopping_the_job(self):
+        # Open MPI's --enable-recovery keeps the job when a rank dies, as srun without
+        # --kill-on-bad-exit does: rank 0 sees the rank of its node gone and ends the job
+        # (the launcher's own status then is its business)
+        out = self.path("lost.h5")
+        line = self.fault(3, self.RUN + ["--out", out], out + ".partial", 32, 2, signal.SIGKILL,
+                          launcher=["--enable-recovery"], status_nonzero=False)
+        self.assertRegex(line, r"^cimgpu: rank 2 \([^)]*\) ended without a word \(its process "
+                               r"is gone\) \(.*lost\.h5\.partial keeps \d+ finished trials")
+        self.assertGreaterEqual(trials_written(out + ".partial"), 32)
 
     def test_interrupted_rank_named_then_resume_in_one_process(self):
         ref = self.path("ref.h5")
