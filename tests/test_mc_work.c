@@ -74,6 +74,18 @@ static void assert_holds(const cim_mc_result *r, const fake_chunk *f, int64_t t0
     assert_memory_equal(r->profiles[2], f->prof2, sizeof(uint64_t) * (size_t)n * 6);
 }
 
+/* The block of a full fake chunk of N chips from trial t0 (f keeps the
+ * values it was made from). */
+static void capture_full(cim_mc_result *r, fake_chunk *f, int64_t config, int64_t t0, int32_t rank,
+                         double seconds)
+{
+    cim_error err;
+    const cim_mc_item it = {config, t0, N};
+    fill(f, t0, N);
+    assert_int_equal(
+        cim_mc_result_capture(r, &it, &shape, &f->chunk, f->profiles, rank, seconds, &err), 0);
+}
+
 static void test_block_round_trip(void **state)
 {
     (void)state;
@@ -129,10 +141,7 @@ static void test_block_fits_its_shape(void **state)
     (void)state;
     fake_chunk f;
     cim_mc_result r;
-    cim_error err;
-    const cim_mc_item it = {0, 0, N};
-    fill(&f, 0, N);
-    assert_int_equal(cim_mc_result_capture(&r, &it, &shape, &f.chunk, f.profiles, 0, 0.0, &err), 0);
+    capture_full(&r, &f, 0, 0, 0, 0.0);
     assert_true(cim_mc_result_fits(&r, &shape));
     const int64_t other_slots[LAYERS] = {4, 0, 7};
     const cim_mc_result_shape others[] = {
@@ -164,10 +173,7 @@ static void test_malformed_blocks_refused(void **state)
     (void)state;
     fake_chunk f;
     cim_mc_result r;
-    cim_error err;
-    const cim_mc_item it = {1, 16, N};
-    fill(&f, 16, N);
-    assert_int_equal(cim_mc_result_capture(&r, &it, &shape, &f.chunk, f.profiles, 1, 0.5, &err), 0);
+    capture_full(&r, &f, 1, 16, 1, 0.5);
     assert_int_equal(adopt_copy(r.bytes, r.size), 0);
     for (size_t cut = 0; cut < r.size; cut += 8) /* every truncation */
         assert_int_equal(adopt_copy(r.bytes, cut), CIM_ERR_IO);

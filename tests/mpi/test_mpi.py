@@ -50,6 +50,17 @@ def datasets(path):
     return out
 
 
+def experiment(path, model, images, xbars, sigmas, trials):
+    """An experiment config of TNN_I and TNN_IV over crossbar sizes and HRS sigmas."""
+    with open(path, "w") as f:
+        json.dump({"nn_names": [model], "ifm": [[28, 28, 1]], "nn_data_set": "fashion_mnist",
+                   "nn_data": "TEST", "batch": images, "num_runs": 1,
+                   "xbar_size": [[x, x] for x in xbars], "hrs_lrs": [[5, 30]],
+                   "m_mode": ["TNN_I", "TNN_IV"], "hrs_noise": sigmas, "lrs_noise": [4],
+                   "adc_type": "INF_ADC", "resolution": -1, "trials": trials}, f)
+    return path
+
+
 def mpirun(ranks, args, **kw):
     return subprocess.run([MPIRUN, "--oversubscribe", "-np", str(ranks), CIMGPU] + args,
                           env=MPI_ENV, capture_output=True, text=True, timeout=600, **kw)
@@ -152,14 +163,7 @@ class SameBytes(Scratch):
         self.assertSameDatasets(ref, out)
 
     def test_sweep(self):
-        exp = self.path("exp.json")
-        with open(exp, "w") as f:
-            json.dump({"nn_names": ["tnn_mlp"], "ifm": [[28, 28, 1]],
-                       "nn_data_set": "fashion_mnist", "nn_data": "TEST", "batch": 12,
-                       "num_runs": 1, "xbar_size": [[128, 128], [256, 256]],
-                       "hrs_lrs": [[5, 30]], "m_mode": ["TNN_I", "TNN_IV"], "hrs_noise": [1, 2],
-                       "lrs_noise": [4], "adc_type": "INF_ADC", "resolution": -1,
-                       "trials": 20}, f)
+        exp = experiment(self.path("exp.json"), "tnn_mlp", 12, [128, 256], [1, 2], 20)
         ref = self.path("sweep-ref.h5")
         self.plain(["sweep", exp, "--out", ref])
         # 8 configurations of 2 items each (16 + 4 chips): 16 items; 17 ranks are more
@@ -169,13 +173,7 @@ class SameBytes(Scratch):
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertSameDatasets(ref, out, skip=MEASURED)
             self.assertTrue(os.path.exists(out + ".csv"))
-        small = self.path("small.json")
-        with open(small, "w") as f:
-            json.dump({"nn_names": ["tnn_mlp"], "ifm": [[28, 28, 1]],
-                       "nn_data_set": "fashion_mnist", "nn_data": "TEST", "batch": 12,
-                       "num_runs": 1, "xbar_size": [[256, 256]], "hrs_lrs": [[5, 30]],
-                       "m_mode": ["TNN_I", "TNN_IV"], "hrs_noise": [1], "lrs_noise": [4],
-                       "adc_type": "INF_ADC", "resolution": -1, "trials": 16}, f)
+        small = experiment(self.path("small.json"), "tnn_mlp", 12, [256], [1], 16)
         ref = self.path("small-ref.h5")
         self.plain(["sweep", small, "--out", ref])
         out = self.path("small-4.h5")  # 2 items, 4 ranks
@@ -325,13 +323,7 @@ class Faults(Scratch):
         self.assertSameDatasets(ref, out)
 
     def test_sweep_interrupted_inside_a_configuration_then_resumed(self):
-        exp = self.path("exp.json")
-        with open(exp, "w") as f:
-            json.dump({"nn_names": ["tnn_cnn"], "ifm": [[28, 28, 1]],
-                       "nn_data_set": "fashion_mnist", "nn_data": "TEST", "batch": 100,
-                       "num_runs": 1, "xbar_size": [[256, 256]], "hrs_lrs": [[5, 30]],
-                       "m_mode": ["TNN_I", "TNN_IV"], "hrs_noise": [1, 2], "lrs_noise": [4],
-                       "adc_type": "INF_ADC", "resolution": -1, "trials": 96}, f)
+        exp = experiment(self.path("exp.json"), "tnn_cnn", 100, [256], [1, 2], 96)
         ref = self.path("ref.h5")
         self.plain(["sweep", exp, "--out", ref])
         out = self.path("sweep.h5")
