@@ -2,7 +2,9 @@
  *
  * Messages (MPI_COMM_WORLD), between rank 0 and each other rank:
  *   WORK   0 -> k: an item (config, trial_first, n); n = 0 is STOP, its
- *          trial_first the exit status every rank returns;
+ *          trial_first the exit status every rank returns, its config 1 when
+ *          a rank is gone (then nobody calls MPI_Finalize, whose closing
+ *          fence would wait for the dead);
  *   RESULT k -> 0: a result block (cim_mc_result.h) of k's oldest item;
  *   FAIL   k -> 0: k's error (code, then its message) -- k then waits for STOP;
  *   BYE    k -> 0: after STOP; rank 0 receives (and drops) whatever k still
@@ -199,6 +201,7 @@ typedef struct writer {
     int fail_rc;       /* its code */
     double chips;      /* delivered */
     double last_check; /* when the ranks of this node were last seen alive */
+    int lost;          /* a rank is gone: every rank leaves without MPI_Finalize */
 } writer;
 
 static int64_t hand_limit(const writer *w)
@@ -355,7 +358,7 @@ static void stop_all(writer *w, int status)
 {
     int byes = 0;
     double last_check = cim_clock_now_s();
-    const cim_mc_item stop = {0, status, 0};
+    const cim_mc_item stop = {w->lost, status, 0};
     for (int r = 1; r < w->size; ++r)
         send_work(r, &stop);
     while (byes < w->size - 1) {
@@ -368,6 +371,7 @@ static void stop_all(writer *w, int status)
                 last_check = cim_clock_now_s();
                 for (int r = 1; w->bye && r < w->size; ++r)
                     if (!w->bye[r] && cim_ranks_gone(r)) {
+                        w->lost = 1;
                         w->bye[r] = 1;
                         ++byes;
                     }
@@ -434,10 +438,12 @@ static int run_writer(const cim_mc_work_ops *ops, cim_mc_work_stats *st, cim_err
             if (t0 - w.last_check > 1.0) { /* the ranks of this node that hold work live */
                 w.last_check = t0;
                 for (int r = 1; r < size && !w.failed; ++r)
-                    if (w.n_given[r] > 0 && cim_ranks_gone(r))
+                    if (w.n_given[r] > 0 && cim_ranks_gone(r)) {
+                        w.lost = 1;
                         fail(&w, cim_error_set(err, CIM_ERR_IO,
                                                "%s ended without a word (its process is gone)",
                                                cim_ranks_name(r)));
+                    }
             }
         }
     }
@@ -445,6 +451,8 @@ static int run_writer(const cim_mc_work_ops *ops, cim_mc_work_stats *st, cim_err
         rc = w.fail_rc;
     stop_status = status_of(rc);
     stop_all(&w, stop_status);
+    if (w.lost)
+        cim_ranks_lost();
     for (int64_t i = 0; w.ring && i < w.window; ++i)
         cim_mc_result_free(&w.ring[i]);
     free(w.ring);
@@ -491,6 +499,8 @@ static int run_worker(const cim_mc_work_ops *ops, cim_error *err)
             if (wk[2] == 0) {
                 stopped = 1;
                 stop_status = (int)wk[1];
+                if (wk[0]) /* a rank is gone */
+                    cim_ranks_lost();
             } else if (n_queue <= CIM_MC_WORK_AHEAD) {
                 queue[n_queue++] = (cim_mc_item){wk[0], wk[1], (int32_t)wk[2]};
             } else if (!failed) { /* rank 0 gives at most CIM_MC_WORK_AHEAD */

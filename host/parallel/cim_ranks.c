@@ -111,11 +111,19 @@ int cim_ranks_init(int *argc, char ***argv, cim_error *err)
 #endif
 }
 
+static int lost;
+
+void cim_ranks_lost(void)
+{
+    lost = 1;
+}
+
 void cim_ranks_finalize(void)
 {
 #ifdef CIM_HAVE_MPI
     if (self.mpi) {
-        MPI_Finalize();
+        if (!lost)
+            MPI_Finalize();
         self.mpi = 0;
     }
 #endif

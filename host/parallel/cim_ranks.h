@@ -36,8 +36,12 @@ typedef struct cim_ranks {
  * of several processes in a build without MPI, or MPI_Init failing. */
 int cim_ranks_init(int *argc, char ***argv, cim_error *err);
 
-/* Leaves MPI (MPI_Finalize) when cim_ranks_init joined it. */
+/* Leaves MPI (MPI_Finalize) when cim_ranks_init joined it; after
+ * cim_ranks_lost, without it (its closing fence would wait for the dead). */
 void cim_ranks_finalize(void);
+
+/* A rank of the job is gone: this process leaves without MPI_Finalize. */
+void cim_ranks_lost(void);
 
 /* This process (rank 0 of 1 before cim_ranks_init). */
 const cim_ranks *cim_ranks_self(void);
