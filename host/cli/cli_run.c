@@ -628,6 +628,20 @@ done:
     return rc;
 }
 
+/* What follows "after N" in the lines a stopped run ends with (report's and
+ * the one a signal handler writes, cim_ranks_stop_notice): " of T trials",
+ * then what R.h5.partial keeps and how to go on when kept, or that nothing
+ * is kept without --out. */
+static void stop_tail(const run_state *r, int kept, char *buf, size_t n)
+{
+    snprintf(buf, n, " of %llu trials%s%s%s", (unsigned long long)r->o.net.trials,
+             kept       ? "; "
+             : r->o.out ? ""
+                        : " (without --out nothing is kept)",
+             kept ? r->out.partial : "",
+             kept ? " keeps them: the same command with --resume completes the run" : "");
+}
+
 /* ---- the trials as work items (cim_mc_work.h): one chunk of chips each --- */
 
 static void item_of(void *ctx, int64_t k, cim_mc_item *it)
@@ -706,13 +720,7 @@ static int run_trials(run_state *r, cim_error *err)
         .progress = on_progress};
     if (r->h5)
         r->written = cim_h5_run_trials_written(r->h5);
-    if (r->o.out)
-        snprintf(r->notice, sizeof r->notice,
-                 " of %llu trials; %s keeps them: the same command with --resume completes the run",
-                 (unsigned long long)r->o.net.trials, r->out.partial);
-    else
-        snprintf(r->notice, sizeof r->notice, " of %llu trials (without --out nothing is kept)",
-                 (unsigned long long)r->o.net.trials);
+    stop_tail(r, r->o.out != NULL, r->notice, sizeof r->notice);
     cim_ranks_stop_notice("cimgpu: run: stopped by ", &r->written, r->notice);
     cim_cli_progress_start(&r->prog);
     rc = cim_mc_work_run(&ops, &r->work, err);
@@ -738,15 +746,10 @@ static int report(run_state *r, cim_error *err)
     if (cim_ranks_stop_noticed()) /* the signal handler wrote the line */
         return cim_signal_exit_status(cim_signal_caught());
     if (r->interrupted) {
-        if (kept)
-            snprintf(err->msg + len, sizeof err->msg - len,
-                     " after %lld of %llu trials; %s keeps them: the same command with --resume "
-                     "completes the run",
-                     (long long)written, (unsigned long long)r->o.net.trials, r->out.partial);
-        else
-            snprintf(err->msg + len, sizeof err->msg - len, " after %lld of %llu trials%s",
-                     (long long)r->done, (unsigned long long)r->o.net.trials,
-                     r->o.out ? "" : " (without --out nothing is kept)");
+        const int n = snprintf(err->msg + len, sizeof err->msg - len, " after %lld",
+                               (long long)(kept ? written : r->done));
+        if (n > 0 && len + (size_t)n < sizeof err->msg)
+            stop_tail(r, kept, err->msg + len + n, sizeof err->msg - len - (size_t)n);
         cim_cli_report(err);
         return cim_signal_exit_status(r->interrupted);
     }

@@ -663,6 +663,17 @@ static void on_progress(void *ctx, double chips)
                             (uint64_t)s->exp.n_configs, "configurations");
 }
 
+/* What follows "after N" in the lines a stopped sweep ends with (report's
+ * and the one a signal handler writes, cim_ranks_stop_notice): " of C
+ * chips", then what S.h5.partial keeps and how to go on when kept, or that
+ * nothing is kept without --out. */
+static void stop_tail(const sweep_state *s, int kept, char *buf, size_t n)
+{
+    snprintf(buf, n, " of %lld chips%s%s%s", (long long)s->exp.n_configs * (long long)s->trials,
+             kept ? "; " : " (without --out nothing is kept)", kept ? s->out.partial : "",
+             kept ? " keeps them: the same command with --resume completes the sweep" : "");
+}
+
 /* The configurations not done yet, over the job's ranks; rank 0 writes
  * each chunk of chips as the order reaches it. */
 static int run_all(sweep_state *s, cim_error *err)
@@ -676,16 +687,8 @@ static int run_all(sweep_state *s, cim_error *err)
                                  .poll = poll_signal,
                                  .progress = on_progress};
     s->cached = -1;
-    const long long chips = (long long)s->exp.n_configs * (long long)s->trials;
     s->written = s->h5 ? cim_h5_sweep_chips_written(s->h5) : 0;
-    if (s->o.out)
-        snprintf(s->notice, sizeof s->notice,
-                 " of %lld chips; %s keeps them: the same command with --resume completes the "
-                 "sweep",
-                 chips, s->out.partial);
-    else
-        snprintf(s->notice, sizeof s->notice, " of %lld chips (without --out nothing is kept)",
-                 chips);
+    stop_tail(s, s->o.out != NULL, s->notice, sizeof s->notice);
     cim_ranks_stop_notice("cimgpu: sweep: stopped by ", &s->written, s->notice);
     cim_cli_progress_start(&s->prog);
     if (rc == 0)
@@ -770,13 +773,12 @@ static int report(sweep_state *s, cim_error *err)
     cim_cli_progress_end(&s->prog);
     if (cim_ranks_stop_noticed()) /* the signal handler wrote the line */
         return cim_signal_exit_status(cim_signal_caught());
-    if (kept)
-        snprintf(err->msg + len, sizeof err->msg - len,
-                 " after %lld of %lld chips; %s keeps them: the same command with --resume "
-                 "completes the sweep",
-                 (long long)cim_h5_sweep_chips_written(s->h5),
-                 (long long)(s->exp.n_configs * (int64_t)s->trials), s->out.partial);
-    else if (s->interrupted && !s->o.out)
+    if (kept) {
+        const int n = snprintf(err->msg + len, sizeof err->msg - len, " after %lld",
+                               (long long)cim_h5_sweep_chips_written(s->h5));
+        if (n > 0 && len + (size_t)n < sizeof err->msg)
+            stop_tail(s, 1, err->msg + len + n, sizeof err->msg - len - (size_t)n);
+    } else if (s->interrupted && !s->o.out)
         snprintf(err->msg + len, sizeof err->msg - len, " (without --out nothing is kept)");
     const int status = cim_cli_report(err);
     return s->interrupted ? cim_signal_exit_status(s->interrupted) : status;

@@ -115,6 +115,24 @@ static int compute_item(const cim_mc_work_ops *ops, const cim_mc_item *it, emit_
     return 0;
 }
 
+/* Item r to the caller, in its turn, and into the accounts; chips: the
+ * delivered ones, r's added. r is freed. */
+static int deliver(const cim_mc_work_ops *ops, cim_mc_work_stats *st, cim_mc_result *r,
+                   double *chips, cim_error *err)
+{
+    const double t0 = cim_clock_now_s();
+    const int rc = ops->deliver(ops->ctx, r, err);
+    st->deliver_s += cim_clock_now_s() - t0;
+    st->compute_s += r->seconds;
+    st->items++;
+    st->items_here += r->rank == 0;
+    *chips += r->item.n;
+    cim_mc_result_free(r);
+    if (rc == 0 && ops->progress)
+        ops->progress(ops->ctx, *chips);
+    return rc;
+}
+
 /* ---- one process ------------------------------------------------------ */
 
 typedef struct local_ctx {
@@ -143,16 +161,7 @@ static int run_local(const cim_mc_work_ops *ops, cim_mc_work_stats *st, cim_erro
         int rc = compute_item(ops, &it, &e, &r, err);
         if (rc != 0)
             return rc;
-        const double t0 = cim_clock_now_s();
-        rc = ops->deliver(ops->ctx, &r, err);
-        st->deliver_s += cim_clock_now_s() - t0;
-        st->compute_s += r.seconds;
-        st->items++;
-        st->items_here++;
-        l.chips += it.n;
-        cim_mc_result_free(&r);
-        if (rc == 0 && ops->progress)
-            ops->progress(ops->ctx, l.chips);
+        rc = deliver(ops, st, &r, &l.chips, err);
         if (rc == 0 && ops->poll)
             rc = ops->poll(ops->ctx, err);
         if (rc != 0)
@@ -258,9 +267,8 @@ static int receive_one(writer *w, cim_error *err)
     if (tag == TAG_FAIL && count >= (int)sizeof(int)) {
         int code;
         memcpy(&code, buf, sizeof code);
-        if (!w->failed)
-            fail(w, cim_error_set(err, code, "%s: %.*s", cim_ranks_name(from),
-                                  count - (int)sizeof code, (const char *)buf + sizeof code));
+        fail(w, cim_error_set(err, code, "%s: %.*s", cim_ranks_name(from), count - (int)sizeof code,
+                              (const char *)buf + sizeof code));
     } else
         fail(w, cim_error_set(err, CIM_ERR_IO, "%s sent an unexpected message (tag %d)",
                               cim_ranks_name(from), tag));
@@ -328,19 +336,10 @@ static int deliver_ready(writer *w, cim_error *err)
         cim_mc_result *r = &w->ring[w->next_deliver % w->window];
         if (!r->bytes)
             return 0;
-        const double t0 = cim_clock_now_s();
-        int rc = w->ops->deliver(w->ops->ctx, r, err);
-        w->st->deliver_s += cim_clock_now_s() - t0;
-        w->st->compute_s += r->seconds;
-        w->st->items++;
-        w->st->items_here += r->rank == 0;
-        w->chips += r->item.n;
-        cim_mc_result_free(r);
         w->next_deliver++;
+        const int rc = deliver(w->ops, w->st, r, &w->chips, err);
         if (rc != 0)
             return rc;
-        if (w->ops->progress)
-            w->ops->progress(w->ops->ctx, w->chips);
     }
     return 0;
 }

@@ -59,6 +59,18 @@ static int launched(void)
     return 0;
 }
 
+#ifdef CIM_HAVE_MPI
+/* "Open MPI v4.1.4" of "Open MPI v4.1.4, package: ..." (MPI_Get_library_version). */
+static void library_version(char *out, size_t n)
+{
+    char version[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    MPI_Get_library_version(version, &len);
+    version[strcspn(version, ",\n")] = '\0';
+    snprintf(out, n, "%.100s", version);
+}
+#endif
+
 int cim_ranks_init(int *argc, char ***argv, cim_error *err)
 {
     if (gethostname(self.host, sizeof self.host) != 0)
@@ -67,7 +79,7 @@ int cim_ranks_init(int *argc, char ***argv, cim_error *err)
     if (!launched())
         return 0;
 #ifdef CIM_HAVE_MPI
-    int provided = 0, len = 0;
+    int provided = 0;
     if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
         return cim_error_set(err, CIM_ERR_IO, "MPI_Init failed (started by an MPI launcher)");
     self.mpi = 1;
@@ -78,10 +90,7 @@ int cim_ranks_init(int *argc, char ***argv, cim_error *err)
     MPI_Comm_rank(local, &self.local_rank);
     MPI_Comm_size(local, &self.local_size);
     MPI_Comm_free(&local);
-    char version[MPI_MAX_LIBRARY_VERSION_STRING];
-    MPI_Get_library_version(version, &len);
-    version[strcspn(version, ",\n")] = '\0'; /* "Open MPI v4.1.4, package: ..." */
-    snprintf(self.library, sizeof self.library, "%.100s", version);
+    library_version(self.library, sizeof self.library);
     hosts = calloc((size_t)self.size, sizeof *hosts);
     pids = calloc((size_t)self.size, sizeof *pids);
     int ok = hosts && pids, all_ok = 0; /* every rank goes on, or none */
@@ -151,11 +160,10 @@ int cim_ranks_many(void)
 void cim_ranks_build(char *out, int n)
 {
 #ifdef CIM_HAVE_MPI
-    char version[MPI_MAX_LIBRARY_VERSION_STRING];
-    int len = 0, major = 0, minor = 0;
+    char version[sizeof self.library];
+    int major = 0, minor = 0;
     MPI_Get_version(&major, &minor); /* both may be called before MPI_Init */
-    MPI_Get_library_version(version, &len);
-    version[strcspn(version, ",\n")] = '\0';
+    library_version(version, sizeof version);
     snprintf(out, (size_t)n, "MPI %d.%d, %s: `mpirun -np N cimgpu run|sweep ...` shares the work",
              major, minor, version);
 #else
