@@ -676,6 +676,21 @@ static size_t on_a_terminal(const char *const *args, char *text, size_t size, do
     return len;
 }
 
+/* cimgpu args on a terminal shows a progress line with `what` and `of`,
+ * the time elapsed and the time left (skipped on a device that finishes
+ * before progress is due). */
+static void assert_progress_on_a_terminal(const char *const *args, const char *what, const char *of)
+{
+    char text[1 << 16];
+    double seconds;
+    on_a_terminal(args, text, sizeof text, &seconds);
+    if (seconds < 2.0)
+        skip(); /* a device this fast finishes before progress is due */
+    if (!strstr(text, what) || !strstr(text, of) || !strstr(text, " elapsed, about ") ||
+        !strstr(text, " left"))
+        fail_msg("no progress line (%s) on the terminal: \"%s\"", what, text);
+}
+
 /* On a terminal, a run longer than a second shows progress on stderr (done,
  * elapsed, time left) and clears the line at the end; run as above (not a
  * terminal) it prints none -- every other test checks that stderr is empty
@@ -684,16 +699,9 @@ static void test_progress_on_a_terminal(void **state)
 {
     const fixture *f = *state;
     static const char *const args[] = {"--trials", "600", "--images", "100", NULL};
-    char text[1 << 16];
-    double seconds;
     if (!f->have_device)
         skip();
-    on_a_terminal(args, text, sizeof text, &seconds);
-    if (seconds < 2.0)
-        skip(); /* a device this fast finishes before progress is due */
-    if (!strstr(text, "cimgpu: run: ") || !strstr(text, " of 600 trials (") ||
-        !strstr(text, " elapsed, about ") || !strstr(text, " left"))
-        fail_msg("no progress line on the terminal: \"%s\"", text);
+    assert_progress_on_a_terminal(args, "cimgpu: run: ", " of 600 trials (");
 }
 
 /* A sweep's progress covers the whole sweep: configurations done of the
@@ -701,8 +709,7 @@ static void test_progress_on_a_terminal(void **state)
 static void test_sweep_progress_on_a_terminal(void **state)
 {
     const fixture *f = *state;
-    char exp[CIM_TEST_PATH_BUF], text[1 << 16];
-    double seconds;
+    char exp[CIM_TEST_PATH_BUF];
     if (!f->have_device)
         skip();
     cim_test_path(exp, "%s/progress.json", f->dir);
@@ -712,12 +719,7 @@ static void test_sweep_progress_on_a_terminal(void **state)
                         " \"m_mode\": [\"TNN_I\", \"TNN_II\", \"TNN_III\"], \"hrs_noise\": 1,"
                         " \"lrs_noise\": 4, \"trials\": 200}");
     const char *const args[] = {"sweep", exp, NULL};
-    on_a_terminal(args, text, sizeof text, &seconds);
-    if (seconds < 2.0)
-        skip(); /* a device this fast finishes before progress is due */
-    if (!strstr(text, "cimgpu: sweep: configuration ") || !strstr(text, " of 3 configurations (") ||
-        !strstr(text, " elapsed, about ") || !strstr(text, " left"))
-        fail_msg("no sweep progress line on the terminal: \"%s\"", text);
+    assert_progress_on_a_terminal(args, "cimgpu: sweep: configuration ", " of 3 configurations (");
 }
 
 static void test_unknown_subcommand_and_options(void **state)

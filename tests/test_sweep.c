@@ -119,6 +119,17 @@ static const char *experiment(const fixture *f, const char *name, const char *te
     return buf;
 }
 
+/* A new folder `name` of the scratch folder holding grid.json (grid_json);
+ * out: its S.h5. */
+static void grid_folder(const fixture *f, const char *name, char *folder, char *exp, char *out)
+{
+    path_in(f, name, folder);
+    assert_int_equal(mkdir(folder, 0755), 0);
+    cim_test_path(exp, "%s/grid.json", folder);
+    cim_test_write_text(exp, grid_json);
+    cim_test_path(out, "%s/S.h5", folder);
+}
+
 /* run(f, &r, "sweep", path, ..., NULL) */
 static void run(const fixture *f, cim_cli_result *r, ...)
 {
@@ -608,10 +619,7 @@ static void test_dry_run(void **state)
     const fixture *f = *state;
     char folder[PATH_BUF], exp[PATH_BUF], out[PATH_BUF], *buf, *lines[16];
     cim_cli_result r;
-    path_in(f, "dry", folder);
-    assert_int_equal(mkdir(folder, 0755), 0);
-    cim_test_path(exp, "%s/grid.json", folder);
-    cim_test_write_text(exp, grid_json);
+    grid_folder(f, "dry", folder, exp, out);
     run(f, &r, "sweep", exp, "--dry-run", "--trials", "7", "--seed", "5", NULL);
     cim_test_cli_assert_success(&r);
     assert_string_equal(r.err, "");
@@ -649,11 +657,7 @@ static void test_results_file_layout(void **state)
     char folder[PATH_BUF], exp[PATH_BUF], out[PATH_BUF], *buf, *lines[16];
     cim_cli_result r;
     NEED_DEVICE(f);
-    path_in(f, "layout", folder);
-    assert_int_equal(mkdir(folder, 0755), 0);
-    cim_test_path(exp, "%s/grid.json", folder);
-    cim_test_write_text(exp, grid_json);
-    cim_test_path(out, "%s/S.h5", folder);
+    grid_folder(f, "layout", folder, exp, out);
     run(f, &r, "sweep", exp, "--out", out, NULL);
     cim_test_cli_assert_success(&r);
     cim_test_cli_free(&r);
@@ -1051,11 +1055,7 @@ static void test_csv_and_export(void **state)
     char *header[MAX_CELLS], *row[MAX_CELLS];
     cim_cli_result r;
     NEED_DEVICE(f);
-    path_in(f, "csv", folder);
-    assert_int_equal(mkdir(folder, 0755), 0);
-    cim_test_path(exp, "%s/grid.json", folder);
-    cim_test_write_text(exp, grid_json);
-    cim_test_path(out, "%s/S.h5", folder);
+    grid_folder(f, "csv", folder, exp, out);
     cim_test_path(csv, "%s/S.csv", folder);
     cim_test_path(exported, "%s/E.csv", folder);
     run(f, &r, "sweep", exp, "--out", out, "--csv", csv, NULL);
