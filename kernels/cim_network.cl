@@ -190,22 +190,55 @@ __kernel void cim_read_layer(__constant const cim_launch_params *lp,
         mismatch[(b * get_global_size(1) + v) * get_global_size(0) + get_global_id(0)] = differ;
 }
 
-/* maxpool2d, global (out_size, sets * images); geo = {C, H, W, Ho, Wo, kh,
- * kw, sh, sw}; windows lie inside the input (model_format.md). */
-__kernel void cim_layer_maxpool2d(__constant const int *geo, long in_size, long out_size,
-                                  __global const int *x, __global int *y)
+/* maxpool2d (geo[9] = 0) or sumpool2d (geo[9] = 1), global (out_size,
+ * sets * images); geo = {C, H, W, Ho, Wo, kh, kw, sh, sw, sum}; windows lie
+ * inside the input (model_format.md). */
+__kernel void cim_layer_pool2d(__constant const int *geo, long in_size, long out_size,
+                               __global const int *x, __global int *y)
 {
     const long o = get_global_id(0), si = get_global_id(1);
     const long H = geo[1], W = geo[2], Ho = geo[3], Wo = geo[4];
     const long c = o / (Ho * Wo), i = (o / Wo) % Ho, j = o % Wo;
+    const int sum = geo[9];
     __global const int *xc = x + si * in_size + c * H * W;
-    int best = INT32_MIN;
+    int acc = sum ? 0 : INT32_MIN;
     for (long u = 0; u < geo[5]; ++u)
         for (long w = 0; w < geo[6]; ++w) {
             const int value = xc[(i * geo[7] + u) * W + j * geo[8] + w];
-            best = value > best ? value : best;
+            acc = sum ? acc + value : value > acc ? value : acc;
         }
-    y[si * out_size + o] = best;
+    y[si * out_size + o] = acc;
+}
+
+/* global_sumpool, global (C, sets * images): y[c] = the sum of channel c's
+ * `area` values, in order. */
+__kernel void cim_layer_global_sumpool(long area, long in_size, long out_size,
+                                       __global const int *x, __global int *y)
+{
+    const long c = get_global_id(0), si = get_global_id(1);
+    __global const int *xc = x + si * in_size + c * area;
+    int acc = 0;
+    for (long k = 0; k < area; ++k)
+        acc += xc[k];
+    y[si * out_size + c] = acc;
+}
+
+/* One input of add, global (size, sets * images): y = scale * x for the
+ * first input, y += scale * x for each further one. */
+__kernel void cim_layer_add_into(int first, int scale, long size, __global const int *x,
+                                 __global int *y)
+{
+    const long at = get_global_id(1) * size + get_global_id(0);
+    y[at] = (first ? 0 : y[at]) + scale * x[at];
+}
+
+/* One input of concat, global (in_size, sets * images): its block of each
+ * tensor at `offset` in the output's. */
+__kernel void cim_layer_concat(long in_size, long out_size, long offset, __global const int *x,
+                               __global int *y)
+{
+    const long i = get_global_id(0), si = get_global_id(1);
+    y[si * out_size + offset + i] = x[si * in_size + i];
 }
 
 /* batchnorm_threshold, global (size, sets * images): channel o / per_channel. */

@@ -99,10 +99,10 @@ static cim_config noisy_config(cim_mapping_id id, int finite)
     return noisy_config_with(id, 1, finite ? 4 : 0);
 }
 
-static void load_generated(cim_model *m, const char *kind, int cnn)
+/* shape: CIM_MW_MLP, _CNN, _GRAPH or _GRAPH_HOST */
+static void load_generated(cim_model *m, const char *kind, int shape)
 {
-    cim_mw_load_scratch(cnn ? cim_mw_cnn(kind, 11) : cim_mw_mlp(kind, 11), "executor", "model.h5",
-                        m);
+    cim_mw_load_scratch(cim_mw_generated(shape, kind, 11), "executor", "model.h5", m);
 }
 
 static void expect_reference(fixture *f, const cim_model *m, const cim_config *cfg,
@@ -162,9 +162,9 @@ static void test_executor_matches_reference_network(void **state)
     if (!f->have_device)
         skip();
     for (int k = 0; k < 2; ++k) {
-        for (int cnn = 0; cnn <= 1; ++cnn) {
+        for (int shape = 0; shape < CIM_MW_SHAPES; ++shape) {
             cim_model m;
-            load_generated(&m, kinds[k], cnn);
+            load_generated(&m, kinds[k], shape);
             for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
                 if (m.kind == CIM_MODEL_TNN && !cim_mapping_desc_of((cim_mapping_id)id)->ternary)
                     continue;
@@ -178,15 +178,15 @@ static void test_executor_matches_reference_network(void **state)
     }
 }
 
-/* expect_reference on every mapping that holds the generated BNN MLP and
- * TNN CNN, with the config make(id) gives (freed here), the first layer on
- * the crossbar for odd mapping ids. */
+/* expect_reference on every mapping that holds the generated BNN MLP, TNN
+ * CNN, BNN graph and TNN host graph, with the config make(id) gives (freed
+ * here), the first layer on the crossbar for odd mapping ids. */
 static void every_mapping_network(fixture *f, cim_config (*make)(cim_mapping_id id))
 {
     static const char *const kinds[] = {"bnn", "tnn"};
-    for (int k = 0; k < 2; ++k) {
+    for (int k = 0; k < CIM_MW_SHAPES; ++k) {
         cim_model m;
-        load_generated(&m, kinds[k], k);
+        load_generated(&m, kinds[k % 2], k);
         for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
             if (m.kind == CIM_MODEL_TNN && !cim_mapping_desc_of((cim_mapping_id)id)->ternary)
                 continue;
@@ -268,9 +268,24 @@ static void test_device_pipeline_matches_host_pipeline(void **state)
     if (!f->have_device)
         skip();
     for (int k = 0; k < 2; ++k) {
-        for (int cnn = 0; cnn <= 1; ++cnn) {
+        for (int shape = 0; shape < CIM_MW_SHAPES; ++shape) {
             cim_model m;
-            load_generated(&m, kinds[k], cnn);
+            load_generated(&m, kinds[k], shape);
+            if (shape == CIM_MW_GRAPH_HOST) {
+                /* a shared tensor read after the first crossbar layer, a
+                 * dense layer on a pre-activation: the host pipeline's */
+                cim_config cfg = noisy_config_with(CIM_TNN_I, 0, 0);
+                cim_plan *xbars = cim_test_plan(&m, &cfg, 77, CIM_PIXELS_ON_HOST);
+                const cim_exec_job probe = {.plan = xbars,
+                                            .n_images = IMAGES,
+                                            .n_trials = TRIALS,
+                                            .pipeline = CIM_PIPELINE_DEVICE};
+                assert_string_equal(cim_executor_device_refusal(&f->ocl, &probe), "host layers");
+                cim_test_plan_free(xbars);
+                cim_config_free(&cfg);
+                cim_model_free(&m);
+                continue;
+            }
             const size_t image_size = (size_t)cim_shape_size(&m.input_shape);
             uint8_t *images = malloc(image_size * IMAGES);
             int32_t *scores = malloc(sizeof(int32_t) * (size_t)m.num_classes);
@@ -329,8 +344,8 @@ static void test_device_pipeline_matches_host_pipeline(void **state)
             cim_model_free(&m);
         }
     }
-    /* 2 BNN models x 11 mappings + 2 TNN models x 5, twice */
-    assert_int_equal(device_runs, 2 * (2 * 11 + 2 * 5));
+    /* 3 BNN models x 11 mappings + 3 TNN models x 5, twice */
+    assert_int_equal(device_runs, 2 * (3 * 11 + 3 * 5));
     assert_true(errors_seen); /* the noise reached the crossbar outputs */
 }
 

@@ -461,6 +461,29 @@ static cim_mw_model *random_mlp_tnn(void)
     return w;
 }
 
+/* Version-2 graphs (cim_model_writer.h): residual adds with scales, concat
+ * of 3-D and 1-D tensors, sumpool2d, global_sumpool, a dense layer on a
+ * pre-activation, an add of a chip's tensor and a shared one. */
+static cim_mw_model *random_graph_bnn(void)
+{
+    return cim_mw_graph("bnn", 505);
+}
+
+static cim_mw_model *random_graph_tnn(void)
+{
+    return cim_mw_graph("tnn", 606);
+}
+
+static cim_mw_model *random_graph_host_bnn(void)
+{
+    return cim_mw_graph_host("bnn", 707);
+}
+
+static cim_mw_model *random_graph_host_tnn(void)
+{
+    return cim_mw_graph_host("tnn", 808);
+}
+
 /* Random pixels, then an all-0 and an all-255 image. */
 static uint8_t *random_images(int64_t image_bytes, int n, uint64_t seed)
 {
@@ -478,8 +501,9 @@ static void test_python_reference_gives_the_same_scores(void **state)
 {
     if (!python_available())
         skip();
-    cim_mw_model *(*const builders[])(void) = {random_mlp_bnn, random_cnn_tnn, random_cnn_bnn,
-                                               random_mlp_tnn};
+    cim_mw_model *(*const builders[])(void) = {
+        random_mlp_bnn,   random_cnn_tnn,   random_cnn_bnn,        random_mlp_tnn,
+        random_graph_bnn, random_graph_tnn, random_graph_host_bnn, random_graph_host_tnn};
     enum { N_MODELS = sizeof builders / sizeof builders[0] };
     char model_path[N_MODELS][CIM_TEST_PATH_MAX], image_path[N_MODELS][CIM_TEST_PATH_MAX],
         score_path[N_MODELS][CIM_TEST_PATH_MAX], script[CIM_TEST_PATH_MAX];

@@ -540,6 +540,50 @@ static cim_mw_model *one_window(void)
     return m;
 }
 
+static cim_mw_model *graph_bnn(void)
+{
+    return cim_mw_graph("bnn", SEED);
+}
+
+static cim_mw_model *graph_tnn(void)
+{
+    return cim_mw_graph("tnn", SEED);
+}
+
+static cim_mw_model *graph_host_bnn(void)
+{
+    return cim_mw_graph_host("bnn", SEED);
+}
+
+static cim_mw_model *graph_host_tnn(void)
+{
+    return cim_mw_graph_host("tnn", SEED);
+}
+
+/* A version-1 chain declared as version 2 (every `inputs` left out). */
+static cim_mw_model *cnn_v2(void)
+{
+    cim_mw_model *m = cim_mw_cnn("tnn", SEED);
+    cim_mw_set_int(m, CIM_MW_ROOT, "format_version", 2);
+    return m;
+}
+
+/* Rule B at its edge: two 64x64 windows of pixels (|z| <= 4096 * 255 =
+ * 1 044 480) added with scales 128 and 129, |sum| <= 268 431 360, just
+ * under 2^28 - 1; a case raises the second scale. */
+static cim_mw_model *bound_edge(void)
+{
+    cim_mw_model *m = cim_mw_new("bnn", 1, 64, 64, 2, SEED);
+    const int32_t image = -1, both[2] = {0, 1}, scale[2] = {128, 129};
+    cim_mw_conv2d(m, 1, 1, 64, 64, 1, 1, 0, 0, 0, NULL);
+    cim_mw_set_inputs(m, cim_mw_conv2d(m, 1, 1, 64, 64, 1, 1, 0, 0, 0, NULL), 1, &image);
+    cim_mw_add(m, 2, both, scale);
+    cim_mw_activation(m);
+    cim_mw_flatten(m);
+    cim_mw_dense(m, 1, 2, NULL);
+    return m;
+}
+
 /* ---------------------------------------------------------------------------
  * Cases
  */
@@ -561,14 +605,14 @@ static const model_case root_cases[] = {
      .build = mlp_bnn,
      .edits = {E_SHAPE1(ROOT, "format", 1)},
      .want = {"attribute \"format\" has shape [1], expected a scalar string"}},
-    {.what = "format_version 2",
+    {.what = "format_version 3",
      .build = mlp_bnn,
-     .edits = {E_INT(ROOT, "format_version", 2)},
-     .want = {"attribute \"format_version\" is 2, expected 1"}},
+     .edits = {E_INT(ROOT, "format_version", 3)},
+     .want = {"attribute \"format_version\" is 3, expected 1 or 2"}},
     {.what = "format_version 0",
      .build = mlp_bnn,
      .edits = {E_INT(ROOT, "format_version", 0)},
-     .want = {"attribute \"format_version\" is 0, expected 1"}},
+     .want = {"attribute \"format_version\" is 0, expected 1 or 2"}},
     {.what = "format_version a float",
      .build = mlp_bnn,
      .edits = {E_FLOAT(ROOT, "format_version", 1)},
@@ -1136,6 +1180,128 @@ static const model_case activation_cases[] = {
 };
 
 /* Files that must load: each stresses one thing the format allows. */
+static const model_case graph_cases[] = {
+    {.what = "graph bnn", .build = graph_bnn, .edits = {E_NONE}},
+    {.what = "graph tnn", .build = graph_tnn, .edits = {E_NONE}},
+    {.what = "host graph bnn", .build = graph_host_bnn, .edits = {E_NONE}},
+    {.what = "host graph tnn", .build = graph_host_tnn, .edits = {E_NONE}},
+    {.what = "a version-1 chain as version 2", .build = cnn_v2, .edits = {E_NONE}},
+    {.what = "explicit inputs of a chain", .build = cnn_v2, .edits = {E_INT(4, "inputs", 3)}},
+    {.what = "rule B at its edge", .build = bound_edge, .edits = {E_NONE}},
+    {.what = "rule B past its edge",
+     .build = bound_edge,
+     .edits = {E_PAIR(2, "scale", 128, 130)},
+     .want = {"layer 002_add: output values may reach 269475840 in magnitude, expected at most "
+              "2^28 - 1 (rule B)"}},
+    {.what = "inputs in a version-1 file",
+     .build = cnn_bnn,
+     .edits = {E_INT(1, "inputs", 0)},
+     .want = {"layer 001_batchnorm_threshold: attribute \"inputs\" needs format_version 2"}},
+    {.what = "add in a version-1 file",
+     .build = graph_bnn,
+     .edits = {E_INT(ROOT, "format_version", 1)},
+     .want = {"layer 007_add: layer type \"add\" needs format_version 2"}},
+    {.what = "an input after the layer",
+     .build = graph_bnn,
+     .edits = {E_PAIR(7, "inputs", 6, 7)},
+     .want = {"layer 007_add: attribute \"inputs\"[1] is 7, expected -1 (the model input) or an "
+              "earlier layer's index (0 .. 6)"}},
+    {.what = "an input below -1",
+     .build = graph_bnn,
+     .edits = {E_PAIR(7, "inputs", -2, 3)},
+     .want = {"layer 007_add: attribute \"inputs\"[0] is -2"}},
+    {.what = "an input named twice",
+     .build = graph_tnn,
+     .edits = {E_PAIR(7, "inputs", 6, 6)},
+     .want = {"layer 007_add: attribute \"inputs\" names 6 twice"}},
+    {.what = "add of one input",
+     .build = graph_tnn,
+     .edits = {E_INT(7, "inputs", 6)},
+     .want = {"layer 007_add: attribute \"inputs\" lists 1 layer, expected 2 to 16"}},
+    {.what = "add without inputs",
+     .build = graph_tnn,
+     .edits = {E_REMOVE(7, "inputs")},
+     .want = {"layer 007_add: attribute \"inputs\" is missing"}},
+    {.what = "inputs a float",
+     .build = graph_tnn,
+     .edits = {E_TYPE(7, "inputs", CIM_MW_F64)},
+     .want = {"layer 007_add: attribute \"inputs\" has type float, expected 1 to 16 integers"}},
+    {.what = "dense of two inputs",
+     .build = graph_bnn,
+     .edits = {E_PAIR(15, "inputs", 14, 13)},
+     .want = {"layer 015_dense: attribute \"inputs\" lists 2 layers, expected 1"}},
+    {.what = "add of two shapes",
+     .build = graph_host_tnn,
+     .edits = {E_PAIR(11, "inputs", 8, 3)},
+     .want = {"layer 011_add: input 1 (layer 003) is a pre-activation tensor of shape [4,6,6], "
+              "expected the shape of input 0"}},
+    {.what = "add of a batchnorm output",
+     .build = graph_bnn,
+     .edits = {E_PAIR(7, "inputs", 6, 4)},
+     .want = {"layer 007_add: input 1 (layer 004) is a batchnorm output tensor of shape [4,6,6], "
+              "expected the image, a pre-activation or an activation"}},
+    {.what = "add scale 0",
+     .build = graph_bnn,
+     .edits = {E_PAIR(7, "scale", 1, 0)},
+     .want = {"layer 007_add: attribute \"scale\"[1] is 0, expected a nonzero integer within "
+              "[-2^15, 2^15]"}},
+    {.what = "add scale past 2^15",
+     .build = graph_bnn,
+     .edits = {E_PAIR(7, "scale", 40000, 1)},
+     .want = {"layer 007_add: attribute \"scale\"[0] is 40000"}},
+    {.what = "add scale of the wrong length",
+     .build = graph_bnn,
+     .edits = {E_INT(7, "scale", 2)},
+     .want = {"layer 007_add: attribute \"scale\" is a scalar, expected 2 integers"}},
+    {.what = "concat of two alphabets",
+     .build = graph_tnn,
+     .edits = {E_PAIR(17, "inputs", 15, 14)},
+     .want = {"layer 017_concat: input 1 (layer 014) is a {-1,0,+1} tensor of shape [72], "
+              "expected the alphabet of input 0"}},
+    {.what = "concat of the image and an activation",
+     .build = graph_tnn,
+     .edits = {E_PAIR(10, "inputs", 9, -1)},
+     .want = {"layer 010_concat: input 1 (the model input) is a raw uint8 tensor of shape "
+              "[1,6,6], expected the alphabet of input 0"}},
+    {.what = "concat axis 1",
+     .build = graph_tnn,
+     .edits = {E_INT(10, "axis", 1)},
+     .want = {"layer 010_concat: attribute \"axis\" is 1, expected 0"}},
+    {.what = "a batchnorm output read further on",
+     .build = graph_bnn,
+     .edits = {E_INT(9, "inputs", 4)},
+     .want = {"layer 008_batchnorm_threshold: its output must be the input of the activation "
+              "layer 009_sign right after it"}},
+    {.what = "an activation after a batchnorm that reads something else",
+     .build = graph_tnn,
+     .edits = {E_INT(9, "inputs", 7)},
+     .want = {"layer 008_batchnorm_threshold: its output must be the input of the activation "
+              "layer 009_ternary right after it"}},
+    {.what = "an unused layer",
+     .build = graph_host_tnn,
+     .edits = {E_INT(7, "inputs", 2), E_INT(9, "inputs", 2)},
+     .want = {"layer 006_ternary: no later layer takes its output"}},
+    {.what = "a last layer of another size",
+     .build = graph_bnn,
+     .edits = {E_INT(ROOT, "num_classes", 12)},
+     .want = {"layer 017_concat: the last layer's output must be a 1-D pre-activation of "
+              "num_classes (12) values"}},
+    {.what = "global_sumpool of a batchnorm output",
+     .build = graph_bnn,
+     .edits = {E_INT(16, "inputs", 12)},
+     .want = {"layer 016_global_sumpool: input is a batchnorm output tensor"}},
+    {.what = "sumpool2d window past the input",
+     .build = graph_bnn,
+     .edits = {E_PAIR(11, "kernel", 7, 2)},
+     .want = {"layer 011_sumpool2d: attribute \"kernel\" is [7,2], expected a window that fits "
+              "the input"}},
+    {.what = "a pad_value past a pre-activation's bound",
+     .build = graph_host_bnn,
+     .edits = {E_INT(3, "inputs", 0), E_INT(3, "pad_value", 3000)},
+     .want = {"layer 003_conv2d: attribute \"pad_value\" is 3000, expected a value within "
+              "[-2295, 2295]"}},
+};
+
 static const model_case valid_cases[] = {
     {.what = "MLP bnn", .build = mlp_bnn, .edits = {E_NONE}},
     {.what = "MLP tnn", .build = mlp_tnn, .edits = {E_NONE}},
@@ -1229,6 +1395,56 @@ static void test_batchnorm_rules(void **state)
 static void test_activation_and_last_layer_rules(void **state)
 {
     RUN_CASES(state, activation_cases);
+}
+
+static void test_graph_rules(void **state)
+{
+    RUN_CASES(state, graph_cases);
+}
+
+/* The graph model's tensors: inputs, shapes, alphabets, bounds, last users. */
+static void test_graph_loads_inputs_bounds_and_uses(void **state)
+{
+    cim_model m;
+    (void)state;
+    cim_mw_load_scratch(cim_mw_graph("bnn", SEED), "model", "graph.h5", &m);
+    assert_int_equal(m.format_version, 2);
+    assert_int_equal(m.num_layers, 18);
+    assert_int_equal(m.input_last_use, 0);
+    const cim_layer *add = &m.layers[7], *cat = &m.layers[10], *out = &m.layers[17];
+    assert_int_equal(add->type, CIM_LAYER_ADD);
+    assert_int_equal(add->n_inputs, 2);
+    assert_int_equal(add->inputs[0], 6);
+    assert_int_equal(add->inputs[1], 3);
+    assert_int_equal(add->add.scale[1], 2);
+    CIM_ASSERT_I64_EQ(add->out_bound, 36 + 2 * 36);
+    assert_int_equal(m.layers[3].last_use, 7);
+    assert_int_equal(m.layers[5].last_use, 10);
+    assert_int_equal(m.layers[13].last_use, 16);
+    assert_int_equal(cat->type, CIM_LAYER_CONCAT);
+    assert_int_equal(cat->out_shape.rank, 3);
+    assert_int_equal(cat->out_shape.dim[0], 8);
+    assert_int_equal(cat->out_alphabet, CIM_ALPHABET_BINARY);
+    assert_int_equal(m.layers[11].out_alphabet, CIM_ALPHABET_PRE);
+    CIM_ASSERT_I64_EQ(m.layers[11].out_bound, 4);
+    assert_int_equal(m.layers[16].out_shape.rank, 1);
+    assert_int_equal(m.layers[16].out_shape.dim[0], 8);
+    CIM_ASSERT_I64_EQ(m.layers[16].out_bound, 9);
+    assert_int_equal(out->out_shape.dim[0], 13);
+    assert_int_equal(out->last_use, m.num_layers);
+    for (int32_t l = 0; l < m.num_layers; ++l)
+        if (m.layers[l].type != CIM_LAYER_ADD && m.layers[l].type != CIM_LAYER_CONCAT)
+            assert_int_equal(m.layers[l].n_inputs, 1);
+    cim_model_free(&m);
+    /* a version-1 file: every layer takes the one before */
+    cim_mw_load_scratch(cim_mw_cnn("tnn", SEED), "model", "cnn.h5", &m);
+    assert_int_equal(m.format_version, 1);
+    for (int32_t l = 0; l < m.num_layers; ++l) {
+        assert_int_equal(m.layers[l].n_inputs, 1);
+        assert_int_equal(m.layers[l].inputs[0], l - 1);
+        assert_int_equal(m.layers[l].last_use, l + 1);
+    }
+    cim_model_free(&m);
 }
 
 static void test_valid_variants_load(void **state)
@@ -1813,6 +2029,8 @@ int main(void)
         cmocka_unit_test(test_batchnorm_rules),
         cmocka_unit_test(test_activation_and_last_layer_rules),
         cmocka_unit_test(test_valid_variants_load),
+        cmocka_unit_test(test_graph_rules),
+        cmocka_unit_test(test_graph_loads_inputs_bounds_and_uses),
         cmocka_unit_test(test_cnn_loads_shapes_alphabets_and_values),
         cmocka_unit_test(test_huge_declared_models_fail_before_allocating),
         cmocka_unit_test(test_missing_empty_text_and_folder),

@@ -573,18 +573,18 @@ static void random_bytes(uint8_t *out, size_t n, int32_t hi, uint64_t seed)
 }
 
 /* A generated model written to a scratch file and loaded. */
-static void load_generated(cim_model *m, const char *kind, int cnn, uint64_t seed)
+/* shape: CIM_MW_MLP, _CNN, _GRAPH or _GRAPH_HOST */
+static void load_generated(cim_model *m, const char *kind, int shape, uint64_t seed)
 {
     char name[32];
-    snprintf(name, sizeof name, "%s_%s.h5", kind, cnn ? "cnn" : "mlp");
-    cim_mw_load_scratch(cnn ? cim_mw_cnn(kind, seed) : cim_mw_mlp(kind, seed), "montecarlo", name,
-                        m);
+    snprintf(name, sizeof name, "%s_%d.h5", kind, shape);
+    cim_mw_load_scratch(cim_mw_generated(shape, kind, seed), "montecarlo", name, m);
 }
 
 #define GEN_IMAGES 6
 #define GEN_TRIALS 4
 
-/* Generated BNN and TNN models, MLP and CNN, tiled onto 3x7 crossbars, with
+/* Generated BNN and TNN models, MLP, CNN and graphs, tiled onto 3x7 crossbars, with
  * D2D and C2C noise and a 3-bit ADC: the driver's counts are
  * chunking-invariant, equal the reference network's and replay. Three
  * mappings per model, all 11 among them, the third with the first layer
@@ -596,21 +596,24 @@ static void test_driver_with_noise_on_generated_models(void **state)
     fixture *f = *state;
     static const struct {
         const char *kind;
-        int cnn;
+        int shape;
         cim_mapping_id mappings[3];
     } models[] = {
-        {"bnn", 0, {CIM_BNN_I, CIM_BNN_III, CIM_BNN_V}},
-        {"bnn", 1, {CIM_BNN_II, CIM_BNN_IV, CIM_BNN_VI}},
-        {"tnn", 0, {CIM_TNN_I, CIM_TNN_III, CIM_TNN_V}},
-        {"tnn", 1, {CIM_TNN_II, CIM_TNN_IV, CIM_TNN_I}},
+        {"bnn", CIM_MW_MLP, {CIM_BNN_I, CIM_BNN_III, CIM_BNN_V}},
+        {"bnn", CIM_MW_CNN, {CIM_BNN_II, CIM_BNN_IV, CIM_BNN_VI}},
+        {"tnn", CIM_MW_MLP, {CIM_TNN_I, CIM_TNN_III, CIM_TNN_V}},
+        {"tnn", CIM_MW_CNN, {CIM_TNN_II, CIM_TNN_IV, CIM_TNN_I}},
+        {"bnn", CIM_MW_GRAPH, {CIM_BNN_III, CIM_BNN_V, CIM_BNN_II}},
+        {"tnn", CIM_MW_GRAPH_HOST, {CIM_TNN_III, CIM_TNN_V, CIM_TNN_II}},
     };
     const double t = cim_clock_now_s();
     int noisy = 0, runs = 0, covered[CIM_MAPPING_COUNT] = {0};
     if (!f->have_device)
         skip();
-    for (int i = 0; i < 4; ++i) {
+    static const char *const shape_names[CIM_MW_SHAPES] = {"MLP", "CNN", "graph", "host graph"};
+    for (int i = 0; i < (int)(sizeof models / sizeof models[0]); ++i) {
         cim_model m;
-        load_generated(&m, models[i].kind, models[i].cnn, 31 + (uint64_t)i);
+        load_generated(&m, models[i].kind, models[i].shape, 31 + (uint64_t)i);
         const size_t image_size = (size_t)cim_shape_size(&m.input_shape);
         uint8_t *images = malloc(image_size * GEN_IMAGES), labels[GEN_IMAGES];
         assert_non_null(images);
@@ -624,7 +627,7 @@ static void test_driver_with_noise_on_generated_models(void **state)
             const cim_pixel_layers pixels = j == 2 ? CIM_PIXELS_ON_CROSSBAR : CIM_PIXELS_ON_HOST;
             cim_plan *xbars = resolve_with(&m, &cfg, 777, pixels);
             snprintf(what, sizeof what, "generated %s %s on %s, first layer on the %s",
-                     models[i].kind, models[i].cnn ? "CNN" : "MLP", cim_mapping_name(id),
+                     models[i].kind, shape_names[models[i].shape], cim_mapping_name(id),
                      j == 2 ? "crossbar" : "host");
             noisy |= expect_chunking_invariant(f, what, &m, xbars, images, labels, GEN_IMAGES, 20,
                                                3, GEN_TRIALS, 1);

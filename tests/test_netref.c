@@ -93,13 +93,13 @@ static void expect_exact(const cim_model *m, const cim_config *cfg, const uint8_
 }
 
 /* The generated model of `kind` in a scratch file, loaded. */
-static void load_generated(cim_model *m, const char *kind, int cnn, char *path, size_t len)
+static void load_generated(cim_model *m, const char *kind, int shape, char *path, size_t len)
 {
     char dir[4096];
-    cim_mw_model *w = cnn ? cim_mw_cnn(kind, 7) : cim_mw_mlp(kind, 7);
+    cim_mw_model *w = cim_mw_generated(shape, kind, 7);
     cim_error err = {0, ""};
     assert_int_equal(cim_test_make_scratch_dir(dir, sizeof dir, "netref"), 0);
-    snprintf(path, len, "%s/%s_%s.h5", dir, kind, cnn ? "cnn" : "mlp");
+    snprintf(path, len, "%s/%s_%d.h5", dir, kind, shape);
     assert_int_equal(cim_mw_write(w, path), 0);
     cim_mw_free(w);
     if (cim_model_load(path, m, &err) != 0)
@@ -107,18 +107,18 @@ static void load_generated(cim_model *m, const char *kind, int cnn, char *path, 
     cim_test_remove_tree(dir);
 }
 
-/* Generated BNN and TNN models, CNN and MLP, on 2x5 crossbars (every layer is
- * tiled in both dimensions), every mapping that holds them. */
+/* Generated BNN and TNN models, CNN, MLP and graphs, on 2x5 crossbars (every
+ * layer is tiled in both dimensions), every mapping that holds them. */
 static void test_generated_models_are_exact_without_noise(void **state)
 {
     static const char *const kinds[] = {"bnn", "tnn"};
     (void)state;
     for (int k = 0; k < 2; ++k) {
-        for (int cnn = 0; cnn <= 1; ++cnn) {
+        for (int shape = 0; shape < CIM_MW_SHAPES; ++shape) {
             cim_model m;
             char path[4200];
             uint8_t pixels[IMAGES * 36];
-            load_generated(&m, kinds[k], cnn, path, sizeof path);
+            load_generated(&m, kinds[k], shape, path, sizeof path);
             random_images(pixels, (size_t)IMAGES * cim_shape_size(&m.input_shape), 99 + k);
             for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
                 if (m.kind == CIM_MODEL_TNN && !cim_mapping_desc_of((cim_mapping_id)id)->ternary)

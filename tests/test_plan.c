@@ -111,8 +111,10 @@ static void test_exact_plan_and_digital_twin(void **state)
     assert_int_equal(cim_plan_init(&p, &m, NULL, 0, CIM_PIXELS_ON_CROSSBAR, &err), 0);
     assert_int_equal(p.n_crossbar, 0);
     assert_int_equal(p.first_crossbar, -1);
-    for (int32_t l = 0; l <= m.num_layers; ++l)
+    for (int32_t l = 0; l < m.num_layers; ++l)
         assert_int_equal(cim_plan_shared_input(&p, l), 1);
+    for (int32_t t = CIM_MODEL_INPUT; t < m.num_layers; ++t)
+        assert_int_equal(cim_plan_shared(&p, t), 1);
     cim_plan_free(&p);
     cim_plan_free(&p); /* a freed plan is a zeroed plan */
 
@@ -141,41 +143,96 @@ static void test_exact_plan_and_digital_twin(void **state)
 typedef struct trace {
     int32_t layers[64];
     int crossbar[64];
-    void *x[64], *y[64];
+    void *x[64][CIM_MODEL_MAX_INPUTS], *y[64];
     int n;
-    int32_t fail_at;       /* layer whose step fails, -1: none */
-    int32_t in_place_from; /* exact steps at or after this layer leave output in x */
+    int32_t fail_at; /* layer whose step fails, -1: none */
 } trace;
 
-static int record(trace *t, const cim_plan *p, int32_t l, void *x, void *y, int crossbar)
+static int record(trace *t, const cim_plan *p, int32_t l, void *const *x, void *y, int crossbar)
 {
-    (void)p;
     t->layers[t->n] = l;
     t->crossbar[t->n] = crossbar;
-    t->x[t->n] = x;
+    for (int j = 0; j < p->layers[l].layer->n_inputs; ++j)
+        t->x[t->n][j] = x[j];
     t->y[t->n] = y;
     ++t->n;
-    if (l == t->fail_at)
-        return CIM_ERR_INPUT;
-    return !crossbar && t->in_place_from >= 0 && l >= t->in_place_from ? CIM_WALK_IN_PLACE : 0;
+    return l == t->fail_at ? CIM_ERR_INPUT : 0;
 }
 
-static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *x, void *y, cim_error *e)
+static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *const *x, void *y,
+                         cim_error *e)
 {
     (void)e;
     return record(ctx, p, l, x, y, 1);
 }
 
-static int exact_step(void *ctx, const cim_plan *p, int32_t l, void *x, void *y, cim_error *e)
+static int exact_step(void *ctx, const cim_plan *p, int32_t l, void *const *x, void *y,
+                      cim_error *e)
 {
     (void)e;
     return record(ctx, p, l, x, y, 0);
 }
 
-/* Layers [from, to) in order, each to its placement's step; input in
- * act[cur], output in the other buffer, which becomes the next input, except
- * after an in-place step; the first failure stops the walk with its code. */
-static void test_walk_visits_layers_and_swaps_buffers(void **state)
+/* The walk of layers [from, to) of p, checked against the buffers' contents:
+ * each layer but a flatten is visited once, in order, by its placement's
+ * step; every input it is given is the buffer that holds that tensor (a
+ * flatten's output is its input's data), and it writes a buffer whose
+ * tensor nobody reads any more. */
+static void check_walk(const cim_plan *p, int32_t from, int32_t to)
+{
+    const cim_model *m = p->model;
+    enum { SLOTS = 8 };
+    int bufs[SLOTS];
+    void *slots[SLOTS];
+    int32_t holds[SLOTS]; /* the data (a non-flatten tensor, or -1 the input) in each */
+    static const cim_walk_steps steps = {crossbar_step, exact_step};
+    cim_error err = {0, ""};
+    int32_t data[65]; /* data[t + 1]: the tensor whose values tensor t is */
+    assert_true(p->n_slots >= 1 && p->n_slots <= SLOTS && m->num_layers <= 64);
+    for (int s = 0; s < SLOTS; ++s) {
+        slots[s] = &bufs[s];
+        holds[s] = -2;
+    }
+    data[0] = CIM_MODEL_INPUT;
+    for (int32_t l = 0; l < m->num_layers; ++l)
+        data[l + 1] = m->layers[l].type == CIM_LAYER_FLATTEN ? data[m->layers[l].inputs[0] + 1] : l;
+    /* the buffers as the layers before `from` left them */
+    holds[cim_plan_slot(p, CIM_MODEL_INPUT)] = CIM_MODEL_INPUT;
+    for (int32_t l = 0; l < from; ++l)
+        holds[cim_plan_slot(p, l)] = data[l + 1];
+    trace t = {.fail_at = -1};
+    assert_int_equal(cim_walk(p, from, to, &steps, &t, slots, &err), 0);
+    int i = 0;
+    for (int32_t l = from; l < to; ++l) {
+        const cim_layer *L = &m->layers[l];
+        if (L->type == CIM_LAYER_FLATTEN) {
+            assert_int_equal(cim_plan_slot(p, l), cim_plan_slot(p, L->inputs[0]));
+            continue;
+        }
+        assert_true(i < t.n);
+        assert_int_equal(t.layers[i], l);
+        assert_int_equal(t.crossbar[i], cim_plan_on_crossbar(&p->layers[l]));
+        for (int j = 0; j < L->n_inputs; ++j) {
+            const int32_t s = cim_plan_slot(p, L->inputs[j]);
+            assert_ptr_equal(t.x[i][j], slots[s]);
+            assert_int_equal(holds[s], data[L->inputs[j] + 1]);
+        }
+        const int32_t s = cim_plan_slot(p, l);
+        assert_ptr_equal(t.y[i], slots[s]);
+        for (int32_t u = CIM_MODEL_INPUT; u < l; ++u) /* nothing still read lives there */
+            if (data[u + 1] == holds[s] &&
+                (u == CIM_MODEL_INPUT ? m->input_last_use : m->layers[u].last_use) >= l)
+                fail_msg("layer %d overwrites tensor %d, which layer %d still reads", l, u,
+                         u == CIM_MODEL_INPUT ? m->input_last_use : m->layers[u].last_use);
+        holds[s] = l;
+        ++i;
+    }
+    assert_int_equal(t.n, i);
+}
+
+/* The walk over a chain: two buffers taking turns; a failing step stops it
+ * with its code; an empty range visits nothing. */
+static void test_walk_visits_layers_in_their_buffers(void **state)
 {
     cim_model m;
     int bufs[2];
@@ -187,44 +244,18 @@ static void test_walk_visits_layers_and_swaps_buffers(void **state)
     cim_config cfg = tnn_config(4, 8);
     cim_plan *p = cim_test_plan(&m, &cfg, 1, CIM_PIXELS_ON_HOST);
     assert_true(m.num_layers >= 4 && m.num_layers <= 64);
-    for (int32_t from = 0; from < 2; ++from) {
-        trace t = {.fail_at = -1, .in_place_from = -1};
-        int cur = 1;
-        assert_int_equal(cim_walk(p, from, m.num_layers, &steps, &t, act, &cur, &err), 0);
-        assert_int_equal(t.n, m.num_layers - from);
-        for (int i = 0; i < t.n; ++i) {
-            const int32_t l = from + i;
-            assert_int_equal(t.layers[i], l);
-            assert_int_equal(t.crossbar[i], cim_plan_on_crossbar(&p->layers[l]));
-            assert_ptr_equal(t.x[i], act[(1 + i) % 2]);
-            assert_ptr_equal(t.y[i], act[i % 2]);
-        }
-        assert_int_equal(cur, (1 + t.n) % 2);
-    }
+    assert_int_equal(p->n_slots, 2);
+    for (int32_t from = 0; from < 2; ++from)
+        check_walk(p, from, m.num_layers);
     {
-        /* in place from layer 2 on: exact layers from there do not swap */
-        trace t = {.fail_at = -1, .in_place_from = 2};
-        int cur = 0, swaps = 0;
-        assert_int_equal(cim_walk(p, 0, m.num_layers, &steps, &t, act, &cur, &err), 0);
-        for (int i = 0; i < t.n; ++i) {
-            assert_ptr_equal(t.x[i], act[swaps % 2]);
-            swaps += !(i >= 2 && !t.crossbar[i]);
-        }
-        assert_int_equal(cur, swaps % 2);
-    }
-    {
-        trace t = {.fail_at = 2, .in_place_from = -1};
-        int cur = 0;
-        assert_int_equal(cim_walk(p, 0, m.num_layers, &steps, &t, act, &cur, &err), CIM_ERR_INPUT);
+        trace t = {.fail_at = 2};
+        assert_int_equal(cim_walk(p, 0, m.num_layers, &steps, &t, act, &err), CIM_ERR_INPUT);
         assert_int_equal(t.n, 3);
-        assert_int_equal(cur, 0); /* two swaps before the failing step */
     }
     {
-        trace t = {.fail_at = -1, .in_place_from = -1};
-        int cur = 0;
-        assert_int_equal(cim_walk(p, 3, 3, &steps, &t, act, &cur, &err), 0);
+        trace t = {.fail_at = -1};
+        assert_int_equal(cim_walk(p, 3, 3, &steps, &t, act, &err), 0);
         assert_int_equal(t.n, 0);
-        assert_int_equal(cur, 0);
     }
     cim_test_plan_free(p);
     cim_config_free(&cfg);
@@ -236,7 +267,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_placement_and_plan_fields),
         cmocka_unit_test(test_exact_plan_and_digital_twin),
-        cmocka_unit_test(test_walk_visits_layers_and_swaps_buffers),
+        cmocka_unit_test(test_walk_visits_layers_in_their_buffers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,7 +55,18 @@ static const char *const layer_type_names[CIM_LAYER_TYPE_COUNT] = {
     [CIM_LAYER_FLATTEN] = "flatten",
     [CIM_LAYER_SIGN] = "sign",
     [CIM_LAYER_TERNARY] = "ternary",
+    [CIM_LAYER_ADD] = "add",
+    [CIM_LAYER_CONCAT] = "concat",
+    [CIM_LAYER_SUMPOOL2D] = "sumpool2d",
+    [CIM_LAYER_GLOBAL_SUMPOOL] = "global_sumpool",
 };
+
+/* The layer types of version 2. */
+static int version2_type(cim_layer_type t)
+{
+    return t == CIM_LAYER_ADD || t == CIM_LAYER_CONCAT || t == CIM_LAYER_SUMPOOL2D ||
+           t == CIM_LAYER_GLOBAL_SUMPOOL;
+}
 
 const char *cim_layer_type_name(cim_layer_type type)
 {
@@ -82,6 +93,11 @@ const char *cim_alphabet_name(cim_alphabet alphabet)
         return "{-1,0,+1}";
     }
     return "unknown";
+}
+
+const cim_shape *cim_model_tensor_shape(const cim_model *m, int32_t t)
+{
+    return t == CIM_MODEL_INPUT ? &m->input_shape : &m->layers[t].out_shape;
 }
 
 int64_t cim_shape_size(const cim_shape *shape)
@@ -227,12 +243,12 @@ static int load_root(const char *where, hid_t f, cim_model *m, cim_error *err)
     int64_t v = 0;
     size_t len = 0;
     if ((rc = expect_string(where, f, "format", CIM_MODEL_FORMAT, NULL, &which, err)) ||
-        (rc = int_in_range(where, f, "format_version", CIM_MODEL_FORMAT_VERSION,
-                           CIM_MODEL_FORMAT_VERSION, "1 (the only version this reader knows)", &v,
-                           err)) ||
+        (rc = int_in_range(where, f, "format_version", 1, CIM_MODEL_FORMAT_VERSION,
+                           "1 or 2 (the versions this reader knows)", &v, err)) ||
         (rc = cim_mh5_string_attr(where, f, "name", 1, &m->name, &len, err)) ||
         (rc = expect_string(where, f, "kind", "bnn", "tnn", &which, err)))
         return rc;
+    m->format_version = (int32_t)v;
     m->kind = which == 0 ? CIM_MODEL_BNN : CIM_MODEL_TNN;
     if ((rc = expect_string(where, f, "input_preprocessing", "raw_uint8", NULL, &which, err)) ||
         (rc = load_input_shape(where, f, m, err)) ||
@@ -304,8 +320,8 @@ static int check_layer_type(const char *where, hid_t g, const char *name, int in
         if (t < 0)
             rc = cim_error_set(err, CIM_ERR_INPUT,
                                "%s: attribute \"type\" is %s, an unknown layer type (expected "
-                               "dense, conv2d, batchnorm_threshold, maxpool2d, flatten, sign or "
-                               "ternary)",
+                               "dense, conv2d, batchnorm_threshold, maxpool2d, flatten, sign, "
+                               "ternary, or in version 2 add, concat, sumpool2d, global_sumpool)",
                                where, got);
         else
             *type = (cim_layer_type)t;
@@ -345,8 +361,63 @@ static int layer_names(const char *where, hid_t layers, const cim_model *m, laye
     return 0;
 }
 
+/* The `inputs` of layer i: version 2 lists them (absent: the previous
+ * layer, the model input for layer 0); version 1 is a chain. */
+static int load_inputs(const char *where, hid_t g, const cim_model *m, int i, cim_layer *L,
+                       cim_error *err)
+{
+    int64_t v[CIM_MODEL_MAX_INPUTS];
+    int n = 0, present = 0;
+    int rc = cim_mh5_int_list_attr(where, g, "inputs", CIM_MODEL_MAX_INPUTS, v, &n, &present, err);
+    if (rc)
+        return rc;
+    if (present && m->format_version < 2)
+        return cim_error_set(err, CIM_ERR_INPUT,
+                             "%s: attribute \"inputs\" needs format_version 2 (a version-1 model "
+                             "is a chain)",
+                             where);
+    const int many = L->type == CIM_LAYER_ADD || L->type == CIM_LAYER_CONCAT;
+    if (!present) {
+        if (many)
+            return cim_error_set(err, CIM_ERR_INPUT,
+                                 "%s: attribute \"inputs\" is missing, expected the indices of "
+                                 "2 to %d layers (an %s layer takes several inputs)",
+                                 where, CIM_MODEL_MAX_INPUTS, cim_layer_type_name(L->type));
+        n = 1;
+        v[0] = i - 1;
+    }
+    if (many && n < 2)
+        return cim_error_set(err, CIM_ERR_INPUT,
+                             "%s: attribute \"inputs\" lists %d layer, expected 2 to %d (a %s "
+                             "layer takes several inputs)",
+                             where, n, CIM_MODEL_MAX_INPUTS, cim_layer_type_name(L->type));
+    if (!many && n != 1)
+        return cim_error_set(err, CIM_ERR_INPUT,
+                             "%s: attribute \"inputs\" lists %d layers, expected 1 (a %s layer "
+                             "takes one input)",
+                             where, n, cim_layer_type_name(L->type));
+    for (int j = 0; j < n; ++j) {
+        if (v[j] < CIM_MODEL_INPUT || v[j] >= i)
+            return cim_error_set(err, CIM_ERR_INPUT,
+                                 "%s: attribute \"inputs\"[%d] is %" PRId64
+                                 ", expected -1 (the model input) or an earlier layer's index "
+                                 "(0 .. %d)",
+                                 where, j, v[j], i - 1);
+        for (int k = 0; k < j; ++k)
+            if (v[k] == v[j])
+                return cim_error_set(err, CIM_ERR_INPUT,
+                                     "%s: attribute \"inputs\" names %" PRId64
+                                     " twice, expected distinct tensors",
+                                     where, v[j]);
+        L->inputs[j] = (int32_t)v[j];
+    }
+    L->n_inputs = n;
+    return 0;
+}
+
+/* states[t + 1] is the state of tensor t (CIM_MODEL_INPUT: the image). */
 static int load_layer(const char *path, hid_t layers, cim_model *m, const layer_name *names, int i,
-                      cim_model_pass *pass, cim_tensor_state *state, cim_error *err)
+                      cim_model_pass *pass, cim_tensor_state *states, cim_error *err)
 {
     char where[CIM_MODEL_WHERE_MAX];
     snprintf(where, sizeof where, "%s: layer %s", path, names[i]);
@@ -360,11 +431,83 @@ static int load_layer(const char *path, hid_t layers, cim_model *m, const layer_
         cim_layer *L = &m->layers[i];
         snprintf(L->name, sizeof L->name, "%s", names[i]);
         int next = i + 1 < m->num_layers ? type_of_name(names[i + 1], i + 1) : -1;
-        if ((rc = check_layer_type(where, g, names[i], i, &L->type, err)) == 0)
-            rc = cim_model_load_layer(where, g, m->kind, next < 0 ? -1 : next, pass, state, L, err);
+        if ((rc = check_layer_type(where, g, names[i], i, &L->type, err)) == 0 &&
+            version2_type(L->type) && m->format_version < 2)
+            rc = cim_error_set(err, CIM_ERR_INPUT, "%s: layer type \"%s\" needs format_version 2",
+                               where, cim_layer_type_name(L->type));
+        if (rc == 0)
+            rc = load_inputs(where, g, m, i, L, err);
+        if (rc == 0) {
+            cim_tensor_state in[CIM_MODEL_MAX_INPUTS];
+            for (int j = 0; j < L->n_inputs; ++j)
+                in[j] = states[L->inputs[j] + 1];
+            rc = cim_model_load_layer(where, g, m, next < 0 ? -1 : next, pass, in, &states[i + 1],
+                                      L, err);
+        }
     }
     H5Oclose(g);
     return rc;
+}
+
+/* The rules about the graph as a whole, once every layer loaded: who uses
+ * which tensor (last_use), no unused tensor, a batchnorm_threshold read only
+ * by the activation after it, and the model's output. */
+static int check_graph(const char *path, cim_model *m, cim_error *err)
+{
+    const int32_t n = m->num_layers;
+    m->input_last_use = -1;
+    for (int32_t l = 0; l < n; ++l)
+        m->layers[l].last_use = -1;
+    for (int32_t l = 0; l < n; ++l) {
+        const cim_layer *L = &m->layers[l];
+        for (int j = 0; j < L->n_inputs; ++j) {
+            const int32_t t = L->inputs[j];
+            if (t == CIM_MODEL_INPUT) {
+                m->input_last_use = l;
+                continue;
+            }
+            m->layers[t].last_use = l;
+            if (m->layers[t].type == CIM_LAYER_BATCHNORM_THRESHOLD && (l != t + 1 || j != 0))
+                return cim_error_set(err, CIM_ERR_INPUT,
+                                     "%s: layer %s: takes the output of batchnorm_threshold layer "
+                                     "%s, which only the activation right after it may take",
+                                     path, L->name, m->layers[t].name);
+        }
+        if (L->type == CIM_LAYER_BATCHNORM_THRESHOLD && l + 1 < n &&
+            m->layers[l + 1].inputs[0] != l)
+            return cim_error_set(err, CIM_ERR_INPUT,
+                                 "%s: layer %s: its output must be the input of the activation "
+                                 "layer %s right after it",
+                                 path, L->name, m->layers[l + 1].name);
+    }
+    if (m->input_last_use < 0)
+        return cim_error_set(err, CIM_ERR_INPUT,
+                             "%s: no layer takes the model input (attribute \"inputs\" never "
+                             "names -1)",
+                             path);
+    m->layers[n - 1].last_use = n;
+    for (int32_t l = 0; l < n - 1; ++l)
+        if (m->layers[l].last_use < 0)
+            return cim_error_set(err, CIM_ERR_INPUT,
+                                 "%s: layer %s: no later layer takes its output (a layer whose "
+                                 "output is unused)",
+                                 path, m->layers[l].name);
+    const cim_layer *last = &m->layers[n - 1];
+    if (m->format_version < 2) {
+        if (last->type != CIM_LAYER_DENSE || last->dense.out_features != m->num_classes)
+            return cim_error_set(err, CIM_ERR_INPUT,
+                                 "%s: layer %s: the last layer must be dense with out_features = "
+                                 "num_classes (%d)",
+                                 path, last->name, m->num_classes);
+    } else if (last->out_shape.rank != 1 || last->out_shape.dim[0] != m->num_classes ||
+               last->out_alphabet != CIM_ALPHABET_PRE) {
+        return cim_error_set(err, CIM_ERR_INPUT,
+                             "%s: layer %s: the last layer's output must be a 1-D pre-activation "
+                             "of num_classes (%d) values (a dense, add, global_sumpool or concat "
+                             "layer)",
+                             path, last->name, m->num_classes);
+    }
+    return 0;
 }
 
 static void count_work(cim_model *m)
@@ -397,13 +540,15 @@ static int load_layers(const char *path, hid_t f, cim_model *m, cim_error *err)
                              path, m->num_layers);
     int rc = 0;
     layer_name *names = NULL;
+    cim_tensor_state *states = NULL;
     if (H5Iget_type(layers) != H5I_GROUP) {
         rc = cim_error_set(err, CIM_ERR_INPUT, "%s: \"" LAYERS_GROUP "\" is not a group", path);
         goto done;
     }
     names = calloc((size_t)m->num_layers, sizeof *names);
+    states = calloc((size_t)m->num_layers + 1, sizeof *states);
     m->layers = calloc((size_t)m->num_layers, sizeof *m->layers);
-    if (!names || !m->layers) {
+    if (!names || !states || !m->layers) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory for %d layers", path,
                            m->num_layers);
         goto done;
@@ -413,22 +558,18 @@ static int load_layers(const char *path, hid_t f, cim_model *m, cim_error *err)
     /* the check pass over the whole model, then the read pass */
     cim_model_pass pass = {0, 0};
     for (pass.read_values = 0; pass.read_values <= 1 && rc == 0; ++pass.read_values) {
-        cim_tensor_state state = {m->input_shape, CIM_ALPHABET_IMAGE};
+        states[0] = (cim_tensor_state){m->input_shape, CIM_ALPHABET_IMAGE, CIM_MODEL_PIXEL_MAX};
         for (int i = 0; i < m->num_layers && rc == 0; ++i)
-            rc = load_layer(path, layers, m, (const layer_name *)names, i, &pass, &state, err);
-        const cim_layer *last = &m->layers[m->num_layers - 1];
-        if (rc == 0 &&
-            (last->type != CIM_LAYER_DENSE || last->dense.out_features != m->num_classes))
-            rc = cim_error_set(err, CIM_ERR_INPUT,
-                               "%s: layer %s: the last layer must be dense with out_features = "
-                               "num_classes (%d)",
-                               path, last->name, m->num_classes);
+            rc = load_layer(path, layers, m, (const layer_name *)names, i, &pass, states, err);
+        if (rc == 0)
+            rc = check_graph(path, m, err);
     }
     if (rc)
         goto done;
     count_work(m);
 done:
     free(names);
+    free(states);
     H5Oclose(layers);
     return rc;
 }

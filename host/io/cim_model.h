@@ -1,12 +1,13 @@
 /* cim_model.h -- a cimgpu model file (data/model_format.md, `cimgpu-model`
- * version 1) loaded into plain C structs and validated as a whole.
+ * versions 1 and 2) loaded into plain C structs and validated as a whole.
  *
  * cim_model_load() reads every root attribute and every layer group, checks
  * every rule of model_format.md (types, ranks, dimensions, the value alphabets
- * of rule K, the int32 ranges of rule R, layer naming and order, and the shape
- * and alphabet of every tensor from input_shape to num_classes) and cimgpu's
- * size limits below, and records per layer the shape and alphabet of its
- * input and output. Every shape rule, every dataset's stored dimensions and
+ * of rule K, the int32 ranges of rules R and B, layer naming and order, the
+ * layer graph of version 2, and the shape and alphabet of every tensor from
+ * input_shape to num_classes) and cimgpu's size limits below, and records per
+ * layer its inputs, the shape and alphabet of its (first) input and of its
+ * output, its output's bound and its last user. Every shape rule, every dataset's stored dimensions and
  * the limits are checked for the whole model before any dataset is
  * allocated, so a small file that declares a huge layer costs nothing. A model that
  * loads is one the integer forward pass (cim_forward.h) can run without any
@@ -30,10 +31,14 @@
 #include "cim_error.h"
 
 #define CIM_MODEL_FORMAT "cimgpu-model"
-#define CIM_MODEL_FORMAT_VERSION 1
+#define CIM_MODEL_FORMAT_VERSION 2 /* the newest; 1 and 2 are read */
 #define CIM_MODEL_MAX_LAYERS 1000                    /* names are NNN_<type> */
 #define CIM_MODEL_MAX_FAN_IN ((int64_t)1 << 20)      /* rule R: in_features, in_channels*kh*kw */
 #define CIM_MODEL_THRESHOLD_LIMIT ((int64_t)1 << 30) /* rule R: |threshold_lo|, |threshold_hi| */
+#define CIM_MODEL_BOUND_MAX (((int64_t)1 << 28) - 1)  /* rule B: |value| of any tensor */
+#define CIM_MODEL_MAX_INPUTS 16                       /* inputs of an add or concat */
+#define CIM_MODEL_SCALE_MAX ((int64_t)1 << 15)        /* |scale| of an add input */
+#define CIM_MODEL_INPUT (-1)                          /* the index naming the model input */
 #define CIM_MODEL_PIXEL_MAX 255                      /* raw_uint8 input */
 /* Beyond the format: every tensor (input, any layer's output) holds at most
  * this many elements, so that offsets into it are int32. */
@@ -60,6 +65,10 @@ typedef enum cim_layer_type {
     CIM_LAYER_FLATTEN,
     CIM_LAYER_SIGN,
     CIM_LAYER_TERNARY,
+    CIM_LAYER_ADD,            /* version 2 */
+    CIM_LAYER_CONCAT,         /* version 2 */
+    CIM_LAYER_SUMPOOL2D,      /* version 2 */
+    CIM_LAYER_GLOBAL_SUMPOOL, /* version 2 */
     CIM_LAYER_TYPE_COUNT
 } cim_layer_type;
 
@@ -93,10 +102,14 @@ typedef struct cim_conv2d {
     int8_t *weight;     /* [out_channels][in_channels][kh][kw] */
 } cim_conv2d;
 
-typedef struct cim_maxpool2d {
+typedef struct cim_maxpool2d { /* also sumpool2d's window */
     int32_t kernel[2];
     int32_t stride[2];
 } cim_maxpool2d;
+
+typedef struct cim_add {
+    int32_t scale[CIM_MODEL_MAX_INPUTS]; /* per input, nonzero, |scale| <= 2^15 */
+} cim_add;
 
 typedef struct cim_batchnorm_threshold {
     int32_t channels;
@@ -108,13 +121,24 @@ typedef struct cim_batchnorm_threshold {
 typedef struct cim_layer {
     cim_layer_type type;
     char name[CIM_MODEL_LAYER_NAME_MAX]; /* the group's name, e.g. "003_conv2d" */
-    cim_shape in_shape, out_shape;
+    /* The tensors it takes: indices of the layers whose outputs they are,
+     * CIM_MODEL_INPUT for the model input (version 1: the previous layer).
+     * add and concat take 2 .. CIM_MODEL_MAX_INPUTS, every other type 1. */
+    int32_t n_inputs;
+    int32_t inputs[CIM_MODEL_MAX_INPUTS];
+    cim_shape in_shape, out_shape; /* in_*: of inputs[0] */
     cim_alphabet in_alphabet, out_alphabet;
-    union { /* the member named by `type`; flatten, sign and ternary have none */
+    int64_t out_bound; /* rule B: |every output value| <= out_bound */
+    /* The index of the last layer that takes this layer's output;
+     * num_layers for the last layer (the model's output). */
+    int32_t last_use;
+    union { /* the member named by `type`; flatten, sign, ternary, concat and
+             * global_sumpool have none */
         cim_dense dense;
         cim_conv2d conv2d;
-        cim_maxpool2d maxpool2d;
+        cim_maxpool2d maxpool2d; /* maxpool2d and sumpool2d */
         cim_batchnorm_threshold bn;
+        cim_add add;
     };
 } cim_layer;
 
@@ -124,6 +148,7 @@ typedef struct cim_model {
 
     /* required root attributes (format, format_version and input_preprocessing
      * have one allowed value each and are not stored) */
+    int32_t format_version; /* 1 or 2 */
     char *name;
     cim_model_kind kind;
     cim_shape input_shape; /* rank 3 */
@@ -148,6 +173,7 @@ typedef struct cim_model {
     int64_t weight_count;   /* weights of all dense and conv2d layers */
     int64_t macs_per_image; /* weight uses of all dense and conv2d layers */
     int64_t max_tensor;     /* elements of the largest tensor (the input or a layer output) */
+    int32_t input_last_use; /* the last layer that takes the model input */
 } cim_model;
 
 /* Loads and validates `path`. 0, or CIM_ERR_INPUT / CIM_ERR_NOMEM with one
@@ -170,5 +196,9 @@ const char *cim_alphabet_name(cim_alphabet alphabet);
 
 /* Elements of a tensor of this shape. */
 int64_t cim_shape_size(const cim_shape *shape);
+
+/* The shape of tensor t: the model input for CIM_MODEL_INPUT, else the
+ * output of layer t. */
+const cim_shape *cim_model_tensor_shape(const cim_model *m, int32_t t);
 
 #endif /* CIM_MODEL_H */

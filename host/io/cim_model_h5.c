@@ -240,6 +240,42 @@ int cim_mh5_int_attr(const char *where, hid_t loc, const char *name, int length,
     return rc;
 }
 
+int cim_mh5_int_list_attr(const char *where, hid_t loc, const char *name, int max, int64_t *out,
+                          int *n, int *present, cim_error *err)
+{
+    *present = 0;
+    *n = 0;
+    attr_handles h;
+    int rc = attr_open(where, loc, name, &h, err);
+    if (rc <= 0)
+        return rc;
+    H5T_class_t cls = H5Tget_class(h.type);
+    extent e;
+    if (cls != H5T_INTEGER) {
+        rc = cim_error_set(err, CIM_ERR_INPUT,
+                           "%s: attribute \"%s\" has type %s, expected 1 to %d integers", where,
+                           name, class_noun(cls), max);
+    } else if (get_extent(h.space, &e) < 0) {
+        rc = h5_failure(err, where, "attribute", name, "read");
+    } else if (!(e.rank == 0 || (e.rank == 1 && e.dims[0] >= 1 && e.dims[0] <= (int64_t)max))) {
+        char got[DIMS_TEXT_MAX + 32];
+        describe_extent(got, sizeof got, &e);
+        rc = cim_error_set(err, CIM_ERR_INPUT, "%s: attribute \"%s\" %s, expected 1 to %d integers",
+                           where, name, got, max);
+    } else {
+        const int count = e.rank == 0 ? 1 : (int)e.dims[0];
+        if (read_int64(h.attr, 1, h.type, H5S_ALL, H5S_ALL, out, (size_t)count) < 0) {
+            rc = h5_failure(err, where, "attribute", name, "read");
+        } else {
+            rc = 0;
+            *n = count;
+            *present = 1;
+        }
+    }
+    attr_close(&h);
+    return rc;
+}
+
 int cim_mh5_float_attr(const char *where, hid_t loc, const char *name, double *out, int *present,
                        cim_error *err)
 {

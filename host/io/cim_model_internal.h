@@ -36,6 +36,13 @@
 CIM_MODEL_INTERNAL int cim_mh5_int_attr(const char *where, hid_t loc, const char *name, int length,
                                         int required, int64_t *out, int *present, cim_error *err);
 
+/* An integer attribute of 1 .. max values: a scalar (one value) or a rank-1
+ * array, any HDF5 integer type, into out[0 .. *n). Missing: *present = 0
+ * and 0 returned. */
+CIM_MODEL_INTERNAL int cim_mh5_int_list_attr(const char *where, hid_t loc, const char *name,
+                                             int max, int64_t *out, int *n, int *present,
+                                             cim_error *err);
+
 /* A scalar float attribute (any HDF5 float type); optional. */
 CIM_MODEL_INTERNAL int cim_mh5_float_attr(const char *where, hid_t loc, const char *name,
                                           double *out, int *present, cim_error *err);
@@ -78,6 +85,7 @@ CIM_MODEL_INTERNAL int cim_mh5_int_dataset_check(const char *where, hid_t loc, c
 typedef struct cim_tensor_state {
     cim_shape shape;
     cim_alphabet alphabet;
+    int64_t bound; /* rule B: |every value| <= bound */
 } cim_tensor_state;
 
 /* A load runs every layer loader twice. The check pass reads every
@@ -91,15 +99,17 @@ typedef struct cim_model_pass {
     int64_t values;  /* check pass: values of the datasets checked so far */
 } cim_model_pass;
 
-/* Layer `L` (its type and name set) from group `g`: reads its items, checks
- * them against the input `*state` and the model's kind, fills L's fields,
- * shapes and alphabets, and advances *state to its output; its datasets as
- * `pass` says (their arrays are set only by the read pass). `next_type` is
- * the type named by the next layer's name, or -1 after the last layer (or
- * when the next name is not a known type). */
-CIM_MODEL_INTERNAL int cim_model_load_layer(const char *where, hid_t g, cim_model_kind kind,
+/* Layer `L` (its type, name and inputs set) from group `g`: reads its items,
+ * checks them against its inputs' states in[0 .. L->n_inputs) and the
+ * model's kind and format version, fills L's fields, shapes, alphabets and
+ * bound, and sets *out to its output's state; its datasets as `pass` says
+ * (their arrays are set only by the read pass). `next_type` is the type
+ * named by the next layer's name, or -1 after the last layer (or when the
+ * next name is not a known type). */
+CIM_MODEL_INTERNAL int cim_model_load_layer(const char *where, hid_t g, const cim_model *m,
                                             int next_type, cim_model_pass *pass,
-                                            cim_tensor_state *state, cim_layer *L, cim_error *err);
+                                            const cim_tensor_state *in, cim_tensor_state *out,
+                                            cim_layer *L, cim_error *err);
 
 /* The activation layer type of a kind: sign for bnn, ternary for tnn. */
 CIM_MODEL_INTERNAL cim_layer_type cim_model_act_type(cim_model_kind kind);

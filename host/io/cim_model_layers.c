@@ -2,12 +2,16 @@
  * the rules of model_format.md §4-§5 that concern it, and the shape and
  * alphabet of the tensor it outputs.
  *
- * A tensor is tracked as (shape, alphabet) from input_shape and "image" on:
- * dense and conv2d take the image or an activation output and give a
- * pre-activation; batchnorm_threshold takes a pre-activation and must be
- * followed by the kind's activation; sign/ternary take a pre-activation or a
- * batchnorm output and give {-1,+1} or {-1,0,+1}; maxpool2d and flatten keep
- * the alphabet. Each loader reads all of its layer type's required
+ * A tensor is tracked as (shape, alphabet, bound) from input_shape, "image"
+ * and 255 on: dense and conv2d take the image or an activation output (in
+ * version 2 also a pre-activation) and give a pre-activation;
+ * batchnorm_threshold takes a pre-activation and must be followed by the
+ * kind's activation; sign/ternary take a pre-activation or a batchnorm
+ * output and give {-1,+1} or {-1,0,+1}; maxpool2d and flatten keep the
+ * alphabet; add, sumpool2d and global_sumpool give a pre-activation, concat
+ * keeps its inputs' common alphabet. Every bound stays within 2^28 - 1
+ * (rule B). A layer of several inputs (add, concat) is judged against all
+ * of them; every other layer against its one. Each loader reads all of its layer type's required
  * attributes first (so a missing one is reported as missing whatever else is
  * wrong), then judges them against the input in the order of the format's
  * tables, and reads its datasets last, once their expected shapes are known.
@@ -138,18 +142,34 @@ static int layer_dataset(cim_model_pass *pass, const char *where, hid_t g, const
     return 0;
 }
 
-/* dense and conv2d: the image or an activation output, never a pre-activation. */
+/* dense and conv2d: the image or an activation output; in version 2 also a
+ * pre-activation (a pooled sum, a residual), never a batchnorm output. */
 static int check_weight_layer_input(const char *where, cim_error *err, const cim_tensor_state *s,
-                                    cim_model_kind kind)
+                                    const cim_model *m)
 {
-    if (s->alphabet == CIM_ALPHABET_PRE || s->alphabet == CIM_ALPHABET_BN) {
-        char expected[96];
+    if (s->alphabet == CIM_ALPHABET_BN ||
+        (s->alphabet == CIM_ALPHABET_PRE && m->format_version < 2)) {
+        char expected[128];
         snprintf(expected, sizeof expected,
-                 "the image or a %s output (two linear layers in a row are not allowed)",
-                 cim_layer_type_name(cim_model_act_type(kind)));
+                 s->alphabet == CIM_ALPHABET_BN
+                     ? "the image, a %s output or a pre-activation"
+                     : "the image or a %s output (a linear layer on a pre-activation needs "
+                       "format_version 2)",
+                 cim_layer_type_name(cim_model_act_type(m->kind)));
         return bad_input_alphabet(where, err, s, expected);
     }
     return 0;
+}
+
+/* Rule B: an output whose values may exceed 2^28 - 1 in magnitude. */
+static int check_bound(const char *where, cim_error *err, int64_t bound)
+{
+    if (bound <= CIM_MODEL_BOUND_MAX)
+        return 0;
+    return cim_error_set(err, CIM_ERR_INPUT,
+                         "%s: output values may reach %" PRId64
+                         " in magnitude, expected at most 2^28 - 1 (rule B)",
+                         where, bound);
 }
 
 static int check_at_least_one(const char *where, cim_error *err, const char *attr, const int64_t *v,
@@ -166,14 +186,14 @@ static int check_at_least_one(const char *where, cim_error *err, const char *att
  * dense
  */
 
-static int load_dense(const char *where, hid_t g, cim_model_kind kind, cim_model_pass *pass,
+static int load_dense(const char *where, hid_t g, const cim_model *m, cim_model_pass *pass,
                       cim_tensor_state *s, cim_layer *L, cim_error *err)
 {
     int64_t in = 0, out = 0;
     int rc;
     if ((rc = cim_mh5_int_attr(where, g, "in_features", 0, 1, &in, NULL, err)) ||
         (rc = cim_mh5_int_attr(where, g, "out_features", 0, 1, &out, NULL, err)) ||
-        (rc = check_weight_layer_input(where, err, s, kind)))
+        (rc = check_weight_layer_input(where, err, s, m)))
         return rc;
     if (s->shape.rank != 1)
         return bad_input_rank(where, err, s, "a 1-D input (insert a flatten layer)");
@@ -184,7 +204,8 @@ static int load_dense(const char *where, hid_t g, cim_model_kind kind, cim_model
     }
     if (in > CIM_MODEL_MAX_FAN_IN)
         return bad_value(where, err, "in_features", in, "at most 2^20 (rule R)");
-    if ((rc = check_at_least_one(where, err, "out_features", &out, 1)))
+    if ((rc = check_at_least_one(where, err, "out_features", &out, 1)) ||
+        (rc = check_bound(where, err, in * s->bound)))
         return rc;
     if (out > CIM_MODEL_MAX_TENSOR)
         return too_large(where, err, "the output", out);
@@ -192,12 +213,13 @@ static int load_dense(const char *where, hid_t g, cim_model_kind kind, cim_model
     L->dense.in_features = (int32_t)in;
     L->dense.out_features = (int32_t)out;
     int64_t dims[2] = {out, in};
-    rc = layer_dataset(pass, where, g, "weight", 2, dims, weight_rule(kind), 1,
+    rc = layer_dataset(pass, where, g, "weight", 2, dims, weight_rule(m->kind), 1,
                        (void **)&L->dense.weight, err);
     if (rc)
         return rc;
     s->shape = (cim_shape){1, {(int32_t)out, 1, 1}};
     s->alphabet = CIM_ALPHABET_PRE;
+    s->bound *= in;
     return 0;
 }
 
@@ -205,10 +227,17 @@ static int load_dense(const char *where, hid_t g, cim_model_kind kind, cim_model
  * conv2d
  */
 
-/* pad_value must be a value of the input's alphabet when padding is used. */
-static int check_pad_value(const char *where, cim_error *err, cim_alphabet input, int64_t v)
+/* pad_value must be a value of the input's alphabet when padding is used
+ * (for a pre-activation input: within its bound). */
+static int check_pad_value(const char *where, cim_error *err, const cim_tensor_state *s,
+                           int64_t v)
 {
-    switch (input) {
+    char expected[96];
+    switch (s->alphabet) {
+    case CIM_ALPHABET_PRE:
+        snprintf(expected, sizeof expected, "a value within [-%" PRId64 ", %" PRId64
+                 "] (the input's bound, rule B)", s->bound, s->bound);
+        return v >= -s->bound && v <= s->bound ? 0 : bad_value(where, err, "pad_value", v, expected);
     case CIM_ALPHABET_IMAGE:
         return v >= 0 && v <= CIM_MODEL_PIXEL_MAX
                    ? 0
@@ -230,7 +259,7 @@ static int64_t window_count(int64_t n, int64_t k, int64_t s)
     return (n - k) / s + 1; /* n >= k checked by the caller: floor of a non-negative quotient */
 }
 
-static int load_conv2d(const char *where, hid_t g, cim_model_kind kind, cim_model_pass *pass,
+static int load_conv2d(const char *where, hid_t g, const cim_model *m, cim_model_pass *pass,
                        cim_tensor_state *s, cim_layer *L, cim_error *err)
 {
     int64_t in = 0, out = 0, pad_value = 0, pair[CONV_ATTR_PAIRS][2];
@@ -243,7 +272,7 @@ static int load_conv2d(const char *where, hid_t g, cim_model_kind kind, cim_mode
         if ((rc = cim_mh5_int_attr(where, g, pair_names[i], 2, 1, pair[i], NULL, err)))
             return rc;
     if ((rc = cim_mh5_int_attr(where, g, "pad_value", 0, 1, &pad_value, NULL, err)) ||
-        (rc = check_weight_layer_input(where, err, s, kind)))
+        (rc = check_weight_layer_input(where, err, s, m)))
         return rc;
     const int64_t *k = pair[0], *stride = pair[1], *pad = pair[2];
     if (s->shape.rank != 3)
@@ -271,7 +300,9 @@ static int load_conv2d(const char *where, hid_t g, cim_model_kind kind, cim_mode
                              ", kernel [%" PRId64 ",%" PRId64 "]",
                              where, in, k[0], k[1]);
     int padded = pad[0] != 0 || pad[1] != 0;
-    if (padded && (rc = check_pad_value(where, err, s->alphabet, pad_value)))
+    if (padded && (rc = check_pad_value(where, err, s, pad_value)))
+        return rc;
+    if ((rc = check_bound(where, err, in * k[0] * k[1] * s->bound)))
         return rc;
     int64_t c = s->shape.dim[0], hp = s->shape.dim[1] + 2 * pad[0],
             wp = s->shape.dim[2] + 2 * pad[1];
@@ -295,12 +326,13 @@ static int load_conv2d(const char *where, hid_t g, cim_model_kind kind, cim_mode
     }
     cv->pad_value = padded ? (int32_t)pad_value : 0;
     int64_t dims[4] = {out, in, k[0], k[1]};
-    rc = layer_dataset(pass, where, g, "weight", 4, dims, weight_rule(kind), 1,
+    rc = layer_dataset(pass, where, g, "weight", 4, dims, weight_rule(m->kind), 1,
                        (void **)&cv->weight, err);
     if (rc)
         return rc;
     s->shape = (cim_shape){3, {(int32_t)out, (int32_t)ho, (int32_t)wo}};
     s->alphabet = CIM_ALPHABET_PRE;
+    s->bound *= in * k[0] * k[1];
     return 0;
 }
 
@@ -308,8 +340,9 @@ static int load_conv2d(const char *where, hid_t g, cim_model_kind kind, cim_mode
  * maxpool2d, flatten
  */
 
-static int load_maxpool2d(const char *where, hid_t g, cim_tensor_state *s, cim_layer *L,
-                          cim_error *err)
+/* maxpool2d and sumpool2d: the same window; a sum is a pre-activation. */
+static int load_pool2d(const char *where, hid_t g, cim_tensor_state *s, cim_layer *L,
+                       cim_error *err)
 {
     int64_t k[2], stride[2];
     int rc;
@@ -327,12 +360,34 @@ static int load_maxpool2d(const char *where, hid_t g, cim_tensor_state *s, cim_l
         return bad_pair(where, err, "kernel", k, "a window that fits the input");
     int64_t ho = window_count(s->shape.dim[1], k[0], stride[0]);
     int64_t wo = window_count(s->shape.dim[2], k[1], stride[1]);
+    if (L->type == CIM_LAYER_SUMPOOL2D && (rc = check_bound(where, err, k[0] * k[1] * s->bound)))
+        return rc;
     for (int i = 0; i < 2; ++i) {
         L->maxpool2d.kernel[i] = (int32_t)k[i];
         L->maxpool2d.stride[i] = clamp_i32(stride[i]);
     }
     s->shape.dim[1] = (int32_t)ho;
     s->shape.dim[2] = (int32_t)wo;
+    if (L->type == CIM_LAYER_SUMPOOL2D) {
+        s->alphabet = CIM_ALPHABET_PRE;
+        s->bound *= k[0] * k[1];
+    }
+    return 0;
+}
+
+static int load_global_sumpool(const char *where, cim_tensor_state *s, cim_error *err)
+{
+    if (s->shape.rank != 3)
+        return bad_input_rank(where, err, s, "a 3-D [C,H,W] input");
+    if (s->alphabet == CIM_ALPHABET_BN)
+        return bad_input_alphabet(where, err, s, "the image, a pre-activation or an activation");
+    const int64_t area = (int64_t)s->shape.dim[1] * s->shape.dim[2];
+    int rc = check_bound(where, err, area * s->bound);
+    if (rc)
+        return rc;
+    s->shape = (cim_shape){1, {s->shape.dim[0], 1, 1}};
+    s->alphabet = CIM_ALPHABET_PRE;
+    s->bound *= area;
     return 0;
 }
 
@@ -388,6 +443,7 @@ static int load_batchnorm(const char *where, hid_t g, cim_model_kind kind, int n
                                  where, i, bn->threshold_lo[i], i,
                                  (int64_t)bn->threshold_hi[i] + 1);
     s->alphabet = CIM_ALPHABET_BN;
+    s->bound += CIM_MODEL_THRESHOLD_LIMIT; /* |z - lo|, |z - hi|; only an activation reads it */
     return 0;
 }
 
@@ -404,6 +460,104 @@ static int load_activation(const char *where, cim_model_kind kind, cim_tensor_st
         return bad_input_alphabet(where, err, s,
                                   "the output of a dense, conv2d or batchnorm_threshold layer");
     s->alphabet = act_alphabet(kind);
+    s->bound = 1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * add, concat (version 2)
+ */
+
+static void describe_input(char *buf, size_t n, const cim_layer *L, int j,
+                           const cim_tensor_state *s)
+{
+    char shape[64];
+    format_shape(shape, sizeof shape, &s->shape);
+    if (L->inputs[j] == CIM_MODEL_INPUT)
+        snprintf(buf, n, "input %d (the model input) is a %s tensor of shape %s", j,
+                 cim_alphabet_name(s->alphabet), shape);
+    else
+        snprintf(buf, n, "input %d (layer %03d) is a %s tensor of shape %s", j, L->inputs[j],
+                 cim_alphabet_name(s->alphabet), shape);
+}
+
+static int bad_operand(const char *where, cim_error *err, const cim_layer *L, int j,
+                       const cim_tensor_state *s, const char *expected)
+{
+    char got[160];
+    describe_input(got, sizeof got, L, j, s);
+    return cim_error_set(err, CIM_ERR_INPUT, "%s: %s, expected %s", where, got, expected);
+}
+
+static int same_shape(const cim_shape *a, const cim_shape *b)
+{
+    return a->rank == b->rank && a->dim[0] == b->dim[0] && a->dim[1] == b->dim[1] &&
+           a->dim[2] == b->dim[2];
+}
+
+static int load_add(const char *where, hid_t g, const cim_tensor_state *in, cim_tensor_state *s,
+                    cim_layer *L, cim_error *err)
+{
+    int64_t scale[CIM_MODEL_MAX_INPUTS];
+    int present = 0, rc;
+    for (int j = 0; j < L->n_inputs; ++j)
+        scale[j] = 1;
+    if ((rc = cim_mh5_int_attr(where, g, "scale", L->n_inputs, 0, scale, &present, err)))
+        return rc;
+    int64_t bound = 0;
+    for (int j = 0; j < L->n_inputs; ++j) {
+        if (in[j].alphabet == CIM_ALPHABET_BN)
+            return bad_operand(where, err, L, j, &in[j],
+                               "the image, a pre-activation or an activation");
+        if (!same_shape(&in[j].shape, &in[0].shape))
+            return bad_operand(where, err, L, j, &in[j], "the shape of input 0");
+        if (scale[j] == 0 || scale[j] < -CIM_MODEL_SCALE_MAX || scale[j] > CIM_MODEL_SCALE_MAX)
+            return cim_error_set(err, CIM_ERR_INPUT,
+                                 "%s: attribute \"scale\"[%d] is %" PRId64
+                                 ", expected a nonzero integer within [-2^15, 2^15]",
+                                 where, j, scale[j]);
+        bound += (scale[j] < 0 ? -scale[j] : scale[j]) * in[j].bound;
+    }
+    if ((rc = check_bound(where, err, bound)))
+        return rc;
+    for (int j = 0; j < L->n_inputs; ++j)
+        L->add.scale[j] = (int32_t)scale[j];
+    *s = in[0];
+    s->alphabet = CIM_ALPHABET_PRE;
+    s->bound = bound;
+    return 0;
+}
+
+static int load_concat(const char *where, hid_t g, const cim_tensor_state *in, cim_tensor_state *s,
+                       cim_layer *L, cim_error *err)
+{
+    int64_t axis = 0;
+    int present = 0, rc;
+    if ((rc = cim_mh5_int_attr(where, g, "axis", 0, 0, &axis, &present, err)))
+        return rc;
+    if (axis != 0)
+        return bad_value(where, err, "axis", axis, "0 (channels of a 3-D input, or a 1-D input)");
+    int64_t total = 0, bound = 0;
+    for (int j = 0; j < L->n_inputs; ++j) {
+        const cim_shape *a = &in[j].shape, *a0 = &in[0].shape;
+        if (in[j].alphabet == CIM_ALPHABET_BN)
+            return bad_operand(where, err, L, j, &in[j],
+                               "the image, a pre-activation or an activation");
+        if (in[j].alphabet != in[0].alphabet)
+            return bad_operand(where, err, L, j, &in[j], "the alphabet of input 0");
+        if (a->rank != a0->rank || (a->rank == 3 && (a->dim[1] != a0->dim[1] ||
+                                                     a->dim[2] != a0->dim[2])))
+            return bad_operand(where, err, L, j, &in[j],
+                               a0->rank == 3 ? "a 3-D input of input 0's height and width"
+                                             : "a 1-D input, as input 0");
+        total += cim_shape_size(a);
+        bound = in[j].bound > bound ? in[j].bound : bound;
+    }
+    if (total > CIM_MODEL_MAX_TENSOR)
+        return too_large(where, err, "the output", total);
+    *s = in[0];
+    s->bound = bound;
+    s->shape.dim[0] = (int32_t)(total / ((int64_t)in[0].shape.dim[1] * in[0].shape.dim[2]));
     return 0;
 }
 
@@ -411,25 +565,38 @@ static int load_activation(const char *where, cim_model_kind kind, cim_tensor_st
  * One layer
  */
 
-int cim_model_load_layer(const char *where, hid_t g, cim_model_kind kind, int next_type,
-                         cim_model_pass *pass, cim_tensor_state *state, cim_layer *L,
-                         cim_error *err)
+int cim_model_load_layer(const char *where, hid_t g, const cim_model *m, int next_type,
+                         cim_model_pass *pass, const cim_tensor_state *in, cim_tensor_state *out,
+                         cim_layer *L, cim_error *err)
 {
+    const cim_model_kind kind = m->kind;
+    cim_tensor_state *state = out;
+    *state = in[0];
     L->in_shape = state->shape;
     L->in_alphabet = state->alphabet;
     int rc = 0;
     switch (L->type) {
     case CIM_LAYER_DENSE:
-        rc = load_dense(where, g, kind, pass, state, L, err);
+        rc = load_dense(where, g, m, pass, state, L, err);
         break;
     case CIM_LAYER_CONV2D:
-        rc = load_conv2d(where, g, kind, pass, state, L, err);
+        rc = load_conv2d(where, g, m, pass, state, L, err);
         break;
     case CIM_LAYER_BATCHNORM_THRESHOLD:
         rc = load_batchnorm(where, g, kind, next_type, pass, state, L, err);
         break;
     case CIM_LAYER_MAXPOOL2D:
-        rc = load_maxpool2d(where, g, state, L, err);
+    case CIM_LAYER_SUMPOOL2D:
+        rc = load_pool2d(where, g, state, L, err);
+        break;
+    case CIM_LAYER_GLOBAL_SUMPOOL:
+        rc = load_global_sumpool(where, state, err);
+        break;
+    case CIM_LAYER_ADD:
+        rc = load_add(where, g, in, state, L, err);
+        break;
+    case CIM_LAYER_CONCAT:
+        rc = load_concat(where, g, in, state, L, err);
         break;
     case CIM_LAYER_FLATTEN:
         rc = load_flatten(where, state, err);
@@ -445,5 +612,6 @@ int cim_model_load_layer(const char *where, hid_t g, cim_model_kind kind, int ne
         return rc;
     L->out_shape = state->shape;
     L->out_alphabet = state->alphabet;
+    L->out_bound = state->bound;
     return 0;
 }

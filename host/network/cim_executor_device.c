@@ -3,8 +3,12 @@
  * Activations on the device are int32 [set][image][layer size] as in the
  * host pipeline: `set` is 0 for the tensor the layers before the first
  * crossbar layer computed (one per image, every chip reads it) and the trial
- * of the call after it. Two device tensors of n_trials x n_images x the
- * model's largest tensor take turns as input and output.
+ * of the call after it. The walk's buffers (the plan's n_slots) are device
+ * tensors of n_trials x n_images x the model's largest tensor. The host
+ * computes the layers before the first crossbar layer; the pipeline applies
+ * only where nothing after that layer reads what they computed but its
+ * input (no skip connection around it), so every tensor the device walk
+ * writes is per chip.
  *
  * ADC input profiles: cim_read_layer counts each trial's conversions into a
  * uint32 histogram per call and layer, added here into the job's uint64
@@ -29,9 +33,10 @@
 #include "cim_walk.h"
 
 /* The kernels of the pipeline, in kernels/cim_network.cl. */
-enum { K_READ, K_MAXPOOL, K_THRESHOLD, K_ACTIVATION, K_COUNT };
-static const char *const kernel_names[K_COUNT] = {"cim_read_layer", "cim_layer_maxpool2d",
-                                                  "cim_layer_threshold", "cim_layer_activation"};
+enum { K_READ, K_POOL, K_THRESHOLD, K_ACTIVATION, K_ADD, K_CONCAT, K_GLOBAL_SUM, K_COUNT };
+static const char *const kernel_names[K_COUNT] = {
+    "cim_read_layer",     "cim_layer_pool2d", "cim_layer_threshold",     "cim_layer_activation",
+    "cim_layer_add_into", "cim_layer_concat", "cim_layer_global_sumpool"};
 
 typedef struct device_walk {
     cim_ocl *ocl;
@@ -39,10 +44,27 @@ typedef struct device_walk {
     cl_kernel k[K_COUNT];
 } device_walk;
 
+/* The exact layers the pipeline runs on the device (weight layers on
+ * pre-activations run on the host). */
 static int elementwise(cim_layer_type t)
 {
     return t == CIM_LAYER_MAXPOOL2D || t == CIM_LAYER_BATCHNORM_THRESHOLD || t == CIM_LAYER_SIGN ||
-           t == CIM_LAYER_TERNARY || t == CIM_LAYER_FLATTEN;
+           t == CIM_LAYER_TERNARY || t == CIM_LAYER_FLATTEN || t == CIM_LAYER_ADD ||
+           t == CIM_LAYER_CONCAT || t == CIM_LAYER_SUMPOOL2D || t == CIM_LAYER_GLOBAL_SUMPOOL;
+}
+
+/* 1 when a layer after the first crossbar layer reads a tensor computed
+ * before it (or the model input): a skip connection around the host prefix. */
+static int skips_prefix(const cim_plan *p)
+{
+    const int32_t first = p->first_crossbar;
+    for (int32_t l = first + 1; l < p->num_layers; ++l) {
+        const cim_layer *L = p->layers[l].layer;
+        for (int j = 0; j < L->n_inputs; ++j)
+            if (L->inputs[j] < first)
+                return 1;
+    }
+    return 0;
 }
 
 /* Work-items along dimension 0 of cim_read_layer: each adds CIM_NET_BLOCKS
@@ -82,6 +104,8 @@ const char *cim_executor_device_refusal(const cim_ocl *ocl, const cim_exec_job *
         if (why)
             return why;
     }
+    if (skips_prefix(p))
+        return "host layers";
     if (job->pipeline == CIM_PIPELINE_AUTO && ocl->cpu_style)
         return "CPU device";
     if (sets * (uint64_t)p->model->max_tensor * sizeof(int32_t) > limit)
@@ -105,7 +129,8 @@ int cim_executor_device_applies(const cim_ocl *ocl, const cim_exec_job *job)
 /* One crossbar layer: chips programmed, read from x into y; error counts
  * added to the job's statistics. The gather table and row sums are the
  * plan's. */
-static int read_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void *yv, cim_error *err)
+static int read_step(void *ctx, const cim_plan *p, int32_t l, void *const *xv, void *yv,
+                     cim_error *err)
 {
     device_walk *dw = ctx;
     cim_ocl *ocl = dw->ocl;
@@ -116,7 +141,7 @@ static int read_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void *yv
     const int64_t sets = cim_plan_shared_input(p, l) ? 1 : job->n_trials;
     const int64_t vectors = job->n_images * g->positions, blocks = column_blocks(ocl, g->rows);
     const size_t n_counts = count ? (size_t)(job->n_trials * vectors * blocks) : 0;
-    cl_mem x = xv, y = yv;
+    cl_mem x = xv[0], y = yv;
     cim_engine_chips chips;
     int32_t *counts = count ? malloc(sizeof(int32_t) * n_counts) : NULL;
     int64_t *differ = count ? calloc((size_t)job->n_trials, sizeof *differ) : NULL;
@@ -217,9 +242,55 @@ done:
     return rc;
 }
 
-/* An element-wise layer over the tensors of every set and image, x to y;
- * a flatten leaves its input in place. */
-static int elementwise_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void *yv,
+/* Sets kernel k's arguments: n of them, each a value of `sizes[i]` bytes. */
+static int set_args(cl_kernel k, int n, const size_t *sizes, const void *const *values,
+                    cim_error *err)
+{
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; ++i)
+        rc = cim_ocl_set_arg(k, (cl_uint)i, sizes[i], values[i], err);
+    return rc;
+}
+
+/* add: y = scale[0] x_0, then y += scale[j] x_j for each further input. */
+static int add_step(device_walk *dw, const cim_layer *L, cl_long size, size_t tensors,
+                    void *const *x, cl_mem y, cim_error *err)
+{
+    cl_kernel k = dw->k[K_ADD];
+    int rc = 0;
+    for (int j = 0; j < L->n_inputs && rc == 0; ++j) {
+        const cl_int first = j == 0, scale = L->add.scale[j];
+        cl_mem xj = x[j];
+        const size_t sizes[] = {sizeof first, sizeof scale, sizeof size, sizeof xj, sizeof y};
+        const void *values[] = {&first, &scale, &size, &xj, &y};
+        if ((rc = set_args(k, 5, sizes, values, err)) == 0)
+            rc = cim_ocl_launch(dw->ocl, k, L->name, (size_t)size, tensors, 1, NULL, err);
+    }
+    return rc;
+}
+
+/* concat: each input's block of every tensor at its offset in the output. */
+static int concat_step(device_walk *dw, const cim_plan *p, const cim_layer *L, cl_long out_size,
+                       size_t tensors, void *const *x, cl_mem y, cim_error *err)
+{
+    cl_kernel k = dw->k[K_CONCAT];
+    cl_long offset = 0;
+    int rc = 0;
+    for (int j = 0; j < L->n_inputs && rc == 0; ++j) {
+        const cl_long in_size = cim_shape_size(cim_model_tensor_shape(p->model, L->inputs[j]));
+        cl_mem xj = x[j];
+        const size_t sizes[] = {sizeof in_size, sizeof out_size, sizeof offset, sizeof xj,
+                                sizeof y};
+        const void *values[] = {&in_size, &out_size, &offset, &xj, &y};
+        if ((rc = set_args(k, 5, sizes, values, err)) == 0)
+            rc = cim_ocl_launch(dw->ocl, k, L->name, (size_t)in_size, tensors, 1, NULL, err);
+        offset += in_size;
+    }
+    return rc;
+}
+
+/* An exact layer over the tensors of every set and image, x to y. */
+static int elementwise_step(void *ctx, const cim_plan *p, int32_t l, void *const *xs, void *yv,
                             cim_error *err)
 {
     device_walk *dw = ctx;
@@ -228,24 +299,36 @@ static int elementwise_step(void *ctx, const cim_plan *p, int32_t l, void *xv, v
     const int64_t tensors =
         (cim_plan_shared_input(p, l) ? 1 : dw->job->n_trials) * dw->job->n_images;
     const cl_long in_size = p->layers[l].in_size, out_size = p->layers[l].out_size;
-    cl_mem x = xv, y = yv;
+    cl_mem x = xs[0], y = yv;
     cl_mem tables[3] = {NULL, NULL, NULL};
     cl_kernel k = NULL;
     int rc = 0;
-    if (L->type == CIM_LAYER_FLATTEN)
-        return CIM_WALK_IN_PLACE; /* [C][H][W] in C order is already the flat vector */
-    if (L->type == CIM_LAYER_MAXPOOL2D) {
-        const cl_int geo[9] = {
+    if (L->type == CIM_LAYER_ADD)
+        return add_step(dw, L, out_size, (size_t)tensors, xs, y, err);
+    if (L->type == CIM_LAYER_CONCAT)
+        return concat_step(dw, p, L, out_size, (size_t)tensors, xs, y, err);
+    if (L->type == CIM_LAYER_MAXPOOL2D || L->type == CIM_LAYER_SUMPOOL2D) {
+        const cl_int geo[10] = {
             L->in_shape.dim[0],     L->in_shape.dim[1],     L->in_shape.dim[2],
             L->out_shape.dim[1],    L->out_shape.dim[2],    L->maxpool2d.kernel[0],
-            L->maxpool2d.kernel[1], L->maxpool2d.stride[0], L->maxpool2d.stride[1]};
+            L->maxpool2d.kernel[1], L->maxpool2d.stride[0], L->maxpool2d.stride[1],
+            L->type == CIM_LAYER_SUMPOOL2D};
         tables[0] = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof geo, geo, "pooling geometry", err);
         if (!tables[0]) {
             rc = err->code;
             goto done;
         }
-        k = dw->k[K_MAXPOOL];
+        k = dw->k[K_POOL];
         if ((rc = cim_ocl_set_arg(k, 0, sizeof(cl_mem), &tables[0], err)) != 0 ||
+            (rc = cim_ocl_set_arg(k, 1, sizeof in_size, &in_size, err)) != 0 ||
+            (rc = cim_ocl_set_arg(k, 2, sizeof out_size, &out_size, err)) != 0 ||
+            (rc = cim_ocl_set_arg(k, 3, sizeof(cl_mem), &x, err)) != 0 ||
+            (rc = cim_ocl_set_arg(k, 4, sizeof(cl_mem), &y, err)) != 0)
+            goto done;
+    } else if (L->type == CIM_LAYER_GLOBAL_SUMPOOL) {
+        const cl_long area = (cl_long)L->in_shape.dim[1] * L->in_shape.dim[2];
+        k = dw->k[K_GLOBAL_SUM];
+        if ((rc = cim_ocl_set_arg(k, 0, sizeof area, &area, err)) != 0 ||
             (rc = cim_ocl_set_arg(k, 1, sizeof in_size, &in_size, err)) != 0 ||
             (rc = cim_ocl_set_arg(k, 2, sizeof out_size, &out_size, err)) != 0 ||
             (rc = cim_ocl_set_arg(k, 3, sizeof(cl_mem), &x, err)) != 0 ||
@@ -298,39 +381,47 @@ int cim_executor_device_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *scor
     const size_t act_bytes =
         sizeof(int32_t) * (size_t)m->max_tensor * (size_t)job->n_images * (size_t)job->n_trials;
     device_walk dw = {ocl, job, {NULL}};
-    cl_mem act[2] = {NULL, NULL};
+    cl_mem *act = calloc((size_t)p->n_slots, sizeof *act);
     int32_t *x0 = NULL;
-    int cur = 0, rc;
+    int rc;
     cl_int st;
     cim_error scratch;
     err = cim_error_or(err, &scratch);
+    if (!act) {
+        rc = cim_error_set(err, CIM_ERR_NOMEM, "executor: out of memory");
+        goto done;
+    }
     if ((rc = cim_executor_host_prefix(job, first, &x0, err)) != 0)
         goto done;
     for (int i = 0; i < K_COUNT; ++i)
         if ((rc = cim_ocl_kernel(ocl, kernel_names[i], &dw.k[i], err)) != 0)
             goto done;
-    act[0] = cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, act_bytes, NULL, "activations", err);
-    act[1] = cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, act_bytes, NULL, "activations", err);
-    if (!act[0] || !act[1]) {
-        rc = err->code;
-        goto done;
-    }
-    st = clEnqueueWriteBuffer(ocl->queue, act[0], CL_TRUE, 0,
+    for (int32_t i = 0; i < p->n_slots; ++i)
+        if (!(act[i] = cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, act_bytes, NULL, "activations",
+                                      err))) {
+            rc = err->code;
+            goto done;
+        }
+    st = clEnqueueWriteBuffer(ocl->queue,
+                              cim_walk_tensor(p, (void *const *)act,
+                                              p->layers[first].layer->inputs[0]),
+                              CL_TRUE, 0,
                               sizeof(int32_t) * (size_t)job->n_images *
                                   (size_t)p->layers[first].in_size,
                               x0, 0, NULL, NULL);
     if ((rc = CIM_OCL_CHECK(st, err, "clEnqueueWriteBuffer(activations)")) != 0)
         goto done;
-    if ((rc = cim_walk(p, first, p->num_layers, &steps, &dw, (void *const *)act, &cur, err)) != 0)
+    if ((rc = cim_walk(p, first, p->num_layers, &steps, &dw, (void *const *)act, err)) != 0)
         goto done;
-    rc = cim_ocl_read(ocl, act[cur],
+    rc = cim_ocl_read(ocl, cim_walk_tensor(p, (void *const *)act, p->num_layers - 1),
                       sizeof(int32_t) * (size_t)job->n_trials * (size_t)job->n_images *
                           (size_t)m->num_classes,
                       scores, err);
 done:
-    for (int i = 0; i < 2; ++i)
+    for (int32_t i = 0; act && i < p->n_slots; ++i)
         if (act[i])
             clReleaseMemObject(act[i]);
+    free(act);
     free(x0);
     return rc;
 }

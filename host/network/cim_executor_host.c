@@ -1,7 +1,8 @@
 /* cim_executor_host.c -- see cim_executor_host.h.
  *
- * Ownership: the two activation tensors are allocated per call, a crossbar
- * layer's vectors and results per layer; all are freed before returning.
+ * Ownership: the walk's activation buffers (the plan's n_slots) are
+ * allocated per call, a crossbar layer's vectors and results per layer; all
+ * are freed before returning.
  */
 #include "cim_executor_host.h"
 
@@ -19,9 +20,10 @@ typedef struct host_walk {
     const cim_exec_job *job;
 } host_walk;
 
-static int64_t sets_of(const host_walk *h, const cim_plan *p, int32_t l)
+/* The sets a tensor holds: 1 when every chip shares it, else n_trials. */
+static int64_t sets_of(const host_walk *h, const cim_plan *p, int32_t t)
 {
-    return cim_plan_shared_input(p, l) ? 1 : h->job->n_trials;
+    return cim_plan_shared(p, t) ? 1 : h->job->n_trials;
 }
 
 /* Counts, per trial, the results that differ from the exact products of the
@@ -59,16 +61,16 @@ done:
 
 /* One crossbar layer for every set and image: x [sets][images][in] to
  * y [trials][images][out]. */
-static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *xv, void *yv,
+static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *const *xv, void *yv,
                          cim_error *err)
 {
     const host_walk *h = ctx;
     const cim_exec_job *job = h->job;
     const cim_layer_plan *lp = &p->layers[l];
     const cim_layer_mvm *g = &lp->mvm;
-    const int32_t *x = xv;
+    const int32_t *x = xv[0];
     int32_t *y = yv;
-    const int64_t sets = sets_of(h, p, l);
+    const int64_t sets = sets_of(h, p, lp->layer->inputs[0]);
     const int64_t per_image = (int64_t)g->positions * g->planes; /* vectors */
     const int64_t vectors_per_set = job->n_images * per_image;
     const int64_t results_per_image = (int64_t)g->positions * g->rows; /* planes folded */
@@ -118,50 +120,67 @@ done:
     return rc;
 }
 
-static int exact_step(void *ctx, const cim_plan *p, int32_t l, void *x, void *y, cim_error *err)
+/* Layer l exactly for every set and image. An input every chip shares
+ * feeds each chip's set of a layer whose other inputs differ by chip. */
+static int exact_step(void *ctx, const cim_plan *p, int32_t l, void *const *x, void *y,
+                      cim_error *err)
 {
     const host_walk *h = ctx;
+    const cim_model *m = p->model;
+    const cim_layer *L = p->layers[l].layer;
+    const int64_t n_images = h->job->n_images, sets = sets_of(h, p, l);
     (void)err;
-    cim_forward_layer_each(p->layers[l].layer, sets_of(h, p, l) * h->job->n_images, x, y);
+    int mixed = 0;
+    for (int j = 0; j < L->n_inputs; ++j)
+        mixed |= sets_of(h, p, L->inputs[j]) != sets;
+    if (!mixed) {
+        cim_forward_node_each(m, L, sets * n_images, (const int32_t *const *)x, y);
+        return 0;
+    }
+    for (int64_t t = 0; t < sets; ++t) {
+        const int32_t *xt[CIM_MODEL_MAX_INPUTS];
+        for (int j = 0; j < L->n_inputs; ++j) {
+            const int64_t size = cim_shape_size(cim_model_tensor_shape(m, L->inputs[j]));
+            xt[j] = (const int32_t *)x[j] +
+                    (sets_of(h, p, L->inputs[j]) > 1 ? t * n_images * size : 0);
+        }
+        cim_forward_node_each(m, L, n_images, xt,
+                              (int32_t *)y + t * n_images * cim_shape_size(&L->out_shape));
+    }
     return 0;
 }
 
 static const cim_walk_steps host_steps = {crossbar_step, exact_step};
 
-/* The walk's two activation tensors, sized for `sets` sets of the job's
- * images, with the images widened into the first. */
-static int activations(const cim_exec_job *job, int64_t sets, int32_t *act[2], cim_error *err)
+/* The walk's activation buffers, sized for `sets` sets of the job's images,
+ * with the images widened into the model input's. */
+static int32_t **activations(const cim_exec_job *job, int64_t sets, cim_error *err)
 {
-    const cim_model *m = job->plan->model;
-    const size_t all = (size_t)m->max_tensor * (size_t)job->n_images * (size_t)sets;
-    act[0] = malloc(sizeof(int32_t) * all);
-    act[1] = malloc(sizeof(int32_t) * all);
-    if (!act[0] || !act[1]) {
-        free(act[0]);
-        free(act[1]);
-        return cim_error_set(err, CIM_ERR_NOMEM,
-                             "executor: out of memory for the activations of %lld images",
-                             (long long)(job->n_images * sets));
-    }
-    const int64_t in_size = cim_shape_size(&m->input_shape);
+    const cim_plan *p = job->plan;
+    int32_t **act = cim_forward_buffers(p, job->n_images * sets, err);
+    if (!act)
+        return NULL;
+    int32_t *x = cim_walk_tensor(p, (void *const *)act, CIM_MODEL_INPUT);
+    const int64_t in_size = cim_shape_size(&p->model->input_shape);
     for (int64_t k = 0; k < job->n_images * in_size; ++k)
-        act[0][k] = job->images[k];
-    return 0;
+        x[k] = job->images[k];
+    return act;
 }
 
 int cim_executor_host_prefix(const cim_exec_job *job, int32_t to, int32_t **x0, cim_error *err)
 {
+    const cim_plan *p = job->plan;
     host_walk h = {NULL, job};
-    int32_t *act[2];
-    int cur = 0;
-    int rc = activations(job, 1, act, err);
-    if (rc != 0)
-        return rc;
-    rc = cim_walk(job->plan, 0, to, &host_steps, &h, (void *const *)act, &cur, err);
-    free(act[1 - cur]);
-    *x0 = rc == 0 ? act[cur] : NULL;
-    if (rc != 0)
-        free(act[cur]);
+    int32_t **act = activations(job, 1, err);
+    if (!act)
+        return CIM_ERR_NOMEM;
+    int rc = cim_walk(p, 0, to, &host_steps, &h, (void *const *)act, err);
+    /* the buffer of layer to's input is handed over, the others freed */
+    const int32_t keep = cim_plan_slot(p, p->layers[to].layer->inputs[0]);
+    *x0 = rc == 0 ? act[keep] : NULL;
+    if (rc == 0)
+        act[keep] = NULL;
+    cim_forward_buffers_free(p, act);
     return rc;
 }
 
@@ -170,22 +189,22 @@ int cim_executor_host_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *scores
     const cim_plan *p = job->plan;
     const cim_model *m = p->model;
     host_walk h = {ocl, job};
-    int32_t *act[2];
-    int cur = 0;
-    int rc = activations(job, job->n_trials, act, err);
-    if (rc != 0)
-        return rc;
-    if ((rc = cim_walk(p, 0, p->num_layers, &host_steps, &h, (void *const *)act, &cur, err)) != 0)
-        goto done;
-    /* act[cur] holds [sets][images][num_classes]; sets is 1 for a plan
-     * without crossbar layers, which every trial then shares. */
-    const int64_t sets = sets_of(&h, p, p->num_layers);
-    const size_t per_trial = sizeof(int32_t) * (size_t)job->n_images * (size_t)m->num_classes;
-    for (int32_t t = 0; t < job->n_trials; ++t)
-        memcpy((char *)scores + (size_t)t * per_trial,
-               (char *)act[cur] + (sets > 1 ? t : 0) * per_trial, per_trial);
-done:
-    free(act[0]);
-    free(act[1]);
+    int32_t **act = activations(job, job->n_trials, err);
+    if (!act)
+        return CIM_ERR_NOMEM;
+    int rc = cim_walk(p, 0, p->num_layers, &host_steps, &h, (void *const *)act, err);
+    if (rc == 0) {
+        /* the output holds [sets][images][num_classes]; sets is 1 for a plan
+         * without crossbar layers, which every trial then shares. */
+        const int32_t out = p->num_layers - 1;
+        const char *y = cim_walk_tensor(p, (void *const *)act, out);
+        const int64_t sets = sets_of(&h, p, out);
+        const size_t per_trial =
+            sizeof(int32_t) * (size_t)job->n_images * (size_t)m->num_classes;
+        for (int32_t t = 0; t < job->n_trials; ++t)
+            memcpy((char *)scores + (size_t)t * per_trial, y + (sets > 1 ? t : 0) * per_trial,
+                   per_trial);
+    }
+    cim_forward_buffers_free(p, act);
     return rc;
 }

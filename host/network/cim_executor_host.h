@@ -3,14 +3,15 @@
  * everything between crossbar reads runs on the host.
  *
  * Activations are int32 tensors [set][image][layer shape], where `set` is 1
- * until the first crossbar layer (every chip sees the same exact values:
- * cim_plan_shared_input) and n_trials after it. A crossbar layer gathers its
+ * for a tensor every chip shares (cim_plan_shared: nothing from a crossbar
+ * layer went into it) and n_trials for the others. A crossbar layer gathers its
  * input vectors as int8 [set][image][position][plane][fan_in]
  * (cim_geometry_vectors), runs one engine job over all trials (inputs shared,
  * or per trial; bit planes folded on the device), and turns the results
  * [trial][image][position][channel] into the layer's [channel][position]
- * layout (cim_geometry_outputs). Element-wise layers run with
- * cim_forward_layer. The exact W x for the error counts comes from
+ * layout (cim_geometry_outputs). Every other layer runs with
+ * cim_forward_node; one that takes a shared tensor and a chip's tensor reads
+ * the shared one for every chip. The exact W x for the error counts comes from
  * cim_layer_exact.h, as in the device pipeline.
  */
 #ifndef CIM_EXECUTOR_HOST_H

@@ -2,9 +2,10 @@
  * type per function, each a direct transcription of the format's formula.
  *
  * A pass over one image is the layer walk (cim_walk.h) of the model's exact
- * plan over two int32 buffers of its largest tensor (cim_model.max_tensor):
- * the pixels are widened into the first, each layer reads one buffer and
- * writes the other, and the scores are copied out of the last. conv2d reads padded positions as
+ * plan over its n_slots int32 buffers of the largest tensor
+ * (cim_model.max_tensor): the pixels are widened into the model input's,
+ * each layer reads its inputs' buffers and writes its own, and the scores
+ * are copied out of the last layer's. conv2d reads padded positions as
  * pad_value without building the padded tensor. Accumulators are int32:
  * rule R bounds every pre-activation by 2^28 and every threshold difference
  * by 2^30 + 2^28 for any model the loader accepted.
@@ -76,8 +77,9 @@ static void conv2d(const cim_conv2d *cv, const cim_shape *in, const cim_shape *o
     }
 }
 
-static void maxpool2d(const cim_maxpool2d *mp, const cim_shape *in, const cim_shape *out,
-                      const int32_t *x, int32_t *y)
+/* maxpool2d, or with `sum` sumpool2d: the maximum or the sum of a window. */
+static void pool2d(const cim_maxpool2d *mp, int sum, const cim_shape *in, const cim_shape *out,
+                   const int32_t *x, int32_t *y)
 {
     const int64_t C = in->dim[0], H = in->dim[1], W = in->dim[2];
     const int64_t Ho = out->dim[1], Wo = out->dim[2];
@@ -86,13 +88,13 @@ static void maxpool2d(const cim_maxpool2d *mp, const cim_shape *in, const cim_sh
         for (int64_t i = 0; i < Ho; ++i) {
             int32_t *yi = y + (c * Ho + i) * Wo;
             for (int64_t j = 0; j < Wo; ++j)
-                yi[j] = INT32_MIN;
+                yi[j] = sum ? 0 : INT32_MIN;
             for (int64_t u = 0; u < kh; ++u) {
                 const int32_t *xr = x + (c * H + i * sh + u) * W;
                 for (int64_t v = 0; v < kw; ++v)
                     for (int64_t j = 0; j < Wo; ++j) {
                         const int32_t value = xr[j * sw + v];
-                        yi[j] = value > yi[j] ? value : yi[j];
+                        yi[j] = sum ? yi[j] + value : value > yi[j] ? value : yi[j];
                     }
             }
         }
@@ -109,6 +111,39 @@ static void batchnorm_threshold(const cim_batchnorm_threshold *bn, const cim_sha
         }
 }
 
+/* global_sumpool: y[c] = the sum of channel c. */
+static void global_sumpool(const cim_shape *in, const int32_t *x, int32_t *y)
+{
+    const int64_t area = (int64_t)in->dim[1] * in->dim[2];
+    for (int64_t c = 0; c < in->dim[0]; ++c) {
+        int32_t acc = 0;
+        for (int64_t k = 0; k < area; ++k)
+            acc += x[c * area + k];
+        y[c] = acc;
+    }
+}
+
+/* add: y = sum over inputs j of scale[j] * x_j. */
+static void add(const cim_layer *L, const int32_t *const *x, int32_t *y)
+{
+    const int64_t n = cim_shape_size(&L->out_shape);
+    for (int64_t i = 0; i < n; ++i) {
+        int32_t acc = 0;
+        for (int j = 0; j < L->n_inputs; ++j)
+            acc += L->add.scale[j] * x[j][i];
+        y[i] = acc;
+    }
+}
+
+/* concat along axis 0: each input's C-order block after the previous one. */
+static void concat(const cim_layer *L, const int64_t *sizes, const int32_t *const *x, int32_t *y)
+{
+    for (int j = 0; j < L->n_inputs; ++j) {
+        memcpy(y, x[j], sizeof *y * (size_t)sizes[j]);
+        y += sizes[j];
+    }
+}
+
 void cim_forward_layer(const cim_layer *L, const int32_t *x, int32_t *y)
 {
     const int64_t n = cim_shape_size(&L->in_shape);
@@ -120,8 +155,14 @@ void cim_forward_layer(const cim_layer *L, const int32_t *x, int32_t *y)
         conv2d(&L->conv2d, &L->in_shape, &L->out_shape, x, y);
         break;
     case CIM_LAYER_MAXPOOL2D:
-        maxpool2d(&L->maxpool2d, &L->in_shape, &L->out_shape, x, y);
+    case CIM_LAYER_SUMPOOL2D:
+        pool2d(&L->maxpool2d, L->type == CIM_LAYER_SUMPOOL2D, &L->in_shape, &L->out_shape, x, y);
         break;
+    case CIM_LAYER_GLOBAL_SUMPOOL:
+        global_sumpool(&L->in_shape, x, y);
+        break;
+    case CIM_LAYER_ADD:
+    case CIM_LAYER_CONCAT: /* several inputs: cim_forward_node */
     case CIM_LAYER_FLATTEN: /* [C][H][W] in C order is already c*H*W + h*W + w */
         memcpy(y, x, (size_t)n * sizeof *y);
         break;
@@ -138,6 +179,45 @@ void cim_forward_layer(const cim_layer *L, const int32_t *x, int32_t *y)
         break;
     default:
         break;
+    }
+}
+
+/* The sizes of L's input tensors. */
+static void input_sizes(const cim_model *m, const cim_layer *L, int64_t *sizes)
+{
+    for (int j = 0; j < L->n_inputs; ++j)
+        sizes[j] = cim_shape_size(cim_model_tensor_shape(m, L->inputs[j]));
+}
+
+static void node(const cim_layer *L, const int64_t *sizes, const int32_t *const *x, int32_t *y)
+{
+    if (L->type == CIM_LAYER_ADD)
+        add(L, x, y);
+    else if (L->type == CIM_LAYER_CONCAT)
+        concat(L, sizes, x, y);
+    else
+        cim_forward_layer(L, x[0], y);
+}
+
+void cim_forward_node(const cim_model *m, const cim_layer *L, const int32_t *const *x, int32_t *y)
+{
+    int64_t sizes[CIM_MODEL_MAX_INPUTS];
+    input_sizes(m, L, sizes);
+    node(L, sizes, x, y);
+}
+
+void cim_forward_node_each(const cim_model *m, const cim_layer *L, int64_t tensors,
+                           const int32_t *const *x, int32_t *y)
+{
+    int64_t sizes[CIM_MODEL_MAX_INPUTS];
+    input_sizes(m, L, sizes);
+    const int64_t out = cim_shape_size(&L->out_shape);
+#pragma omp parallel for schedule(static) if ((int64_t)(tensors * out) >= CIM_PARALLEL_MIN_WORK)
+    for (int64_t t = 0; t < tensors; ++t) {
+        const int32_t *xt[CIM_MODEL_MAX_INPUTS];
+        for (int j = 0; j < L->n_inputs; ++j)
+            xt[j] = x[j] + t * sizes[j];
+        node(L, sizes, xt, y + t * out);
     }
 }
 
@@ -166,50 +246,67 @@ int32_t cim_forward_label_rank(const int32_t *scores, int32_t n, int32_t label)
     return rank;
 }
 
-/* Pixels widened into the walk's first buffer; every layer exact. */
-static int32_t run_image(const cim_plan *p, const uint8_t *pixels, int32_t *const act[2],
+/* Pixels widened into the model input's buffer; every layer exact. */
+static int32_t run_image(const cim_plan *p, const uint8_t *pixels, int32_t *const *act,
                          int32_t *scores)
 {
     const cim_model *m = p->model;
     static const cim_walk_steps exact = {cim_walk_exact_one, cim_walk_exact_one};
     const int64_t n = cim_shape_size(&m->input_shape);
-    int cur = 0;
+    int32_t *x = cim_walk_tensor(p, (void *const *)act, CIM_MODEL_INPUT);
     for (int64_t i = 0; i < n; ++i)
-        act[0][i] = pixels[i];
-    (void)cim_walk(p, 0, m->num_layers, &exact, NULL, (void *const *)act, &cur, NULL);
-    memcpy(scores, act[cur], sizeof(int32_t) * (size_t)m->num_classes);
+        x[i] = pixels[i];
+    (void)cim_walk(p, 0, m->num_layers, &exact, NULL, (void *const *)act, NULL);
+    memcpy(scores, cim_walk_tensor(p, (void *const *)act, m->num_layers - 1),
+           sizeof(int32_t) * (size_t)m->num_classes);
     return cim_forward_argmax(scores, m->num_classes);
 }
 
-/* The exact plan of m and the walk's two buffers of its largest tensor. */
-static int forward_init(const cim_model *m, cim_plan *p, int32_t *act[2], cim_error *err)
+/* The exact plan of m and the walk's buffers of its largest tensor. */
+static int forward_init(const cim_model *m, cim_plan *p, int32_t ***act, cim_error *err)
 {
     int rc = cim_plan_init(p, m, NULL, 0, CIM_PIXELS_ON_HOST, err);
     if (rc != 0)
         return rc;
-    act[0] = malloc((size_t)m->max_tensor * sizeof **act);
-    act[1] = malloc((size_t)m->max_tensor * sizeof **act);
-    if (act[0] && act[1])
+    if ((*act = cim_forward_buffers(p, 1, err)) != NULL)
         return 0;
-    free(act[0]);
-    free(act[1]);
     cim_plan_free(p);
-    return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory for the forward pass (%lld values)",
-                         m->path ? m->path : "model", (long long)m->max_tensor);
+    return CIM_ERR_NOMEM;
 }
 
-static void forward_free(cim_plan *p, int32_t *act[2])
+static void forward_free(cim_plan *p, int32_t **act)
 {
-    free(act[0]);
-    free(act[1]);
+    cim_forward_buffers_free(p, act);
     cim_plan_free(p);
+}
+
+int32_t **cim_forward_buffers(const cim_plan *p, int64_t tensors, cim_error *err)
+{
+    const cim_model *m = p->model;
+    int32_t **act = calloc((size_t)p->n_slots, sizeof *act);
+    int ok = act != NULL;
+    for (int32_t s = 0; ok && s < p->n_slots; ++s)
+        ok = (act[s] = malloc((size_t)m->max_tensor * (size_t)tensors * sizeof **act)) != NULL;
+    if (ok)
+        return act;
+    cim_forward_buffers_free(p, act);
+    cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory for the activations of %lld images",
+                  m->path ? m->path : "model", (long long)tensors);
+    return NULL;
+}
+
+void cim_forward_buffers_free(const cim_plan *p, int32_t **act)
+{
+    for (int32_t s = 0; act && s < p->n_slots; ++s)
+        free(act[s]);
+    free(act);
 }
 
 int cim_forward_image(const cim_model *m, const uint8_t *pixels, int32_t *scores, cim_error *err)
 {
     cim_plan p;
-    int32_t *act[2];
-    int rc = forward_init(m, &p, act, err);
+    int32_t **act;
+    int rc = forward_init(m, &p, &act, err);
     if (rc)
         return rc;
     int32_t predicted = run_image(&p, pixels, act, scores);
@@ -223,8 +320,8 @@ int cim_forward_count_correct(const cim_model *m, const uint8_t *images, const u
 {
     *correct = 0;
     cim_plan p;
-    int32_t *act[2];
-    int rc = forward_init(m, &p, act, err);
+    int32_t **act;
+    int rc = forward_init(m, &p, &act, err);
     if (rc)
         return rc;
     int32_t *scores = malloc((size_t)m->num_classes * sizeof *scores);

@@ -18,11 +18,31 @@
 #include "cim_error.h"
 #include "cim_model.h"
 
-/* One layer: x holds L->in_shape, y receives L->out_shape. x and y must not
- * overlap. Exposed so that an executor can run the layers it keeps on the
+/* One layer of one input: x holds L->in_shape, y receives L->out_shape. x
+ * and y must not overlap. add and concat take several inputs: they run
+ * through cim_forward_node (here they do nothing). Exposed so that an executor can run the layers it keeps on the
  * host (the first layer on raw pixels, thresholds, pooling) with the same
  * code that defines them. */
 void cim_forward_layer(const cim_layer *L, const int32_t *x, int32_t *y);
+
+/* Layer L of model m on its inputs x[0 .. L->n_inputs) (one tensor each, the
+ * shapes of L->inputs): add and concat, and every single-input layer as
+ * cim_forward_layer. y must overlap no input. */
+void cim_forward_node(const cim_model *m, const cim_layer *L, const int32_t *const *x, int32_t *y);
+
+/* cim_forward_node on `tensors` tensors of each input stored one after
+ * another (x[j]: [tensors][size of input j]) into y [tensors][out], split
+ * over threads when the work is large. */
+void cim_forward_node_each(const cim_model *m, const cim_layer *L, int64_t tensors,
+                           const int32_t *const *x, int32_t *y);
+
+/* The walk buffers of plan p (cim_walk.h): p->n_slots int32 arrays of
+ * `tensors` tensors of the model's largest size each, or NULL with
+ * CIM_ERR_NOMEM in err. cim_forward_buffers_free releases them (NULL is
+ * fine). */
+struct cim_plan;
+int32_t **cim_forward_buffers(const struct cim_plan *p, int64_t tensors, cim_error *err);
+void cim_forward_buffers_free(const struct cim_plan *p, int32_t **act);
 
 /* Layer L on `tensors` tensors stored one after another: x [tensors][in]
  * to y [tensors][out] (the executors' many images and chips), split over

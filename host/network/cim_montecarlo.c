@@ -23,11 +23,12 @@
 void cim_mc_chunks(const cim_mc_setup *s, int32_t *trials, int64_t *images)
 {
     const int64_t budget = s->memory_bytes > 0 ? s->memory_bytes : CIM_MC_DEFAULT_BYTES;
-    /* two int32 activation tensors plus the crossbar vectors and results,
-     * which bit planes multiply */
+    /* the walk's int32 activation tensors (the plan's n_slots, two for a
+     * chain) plus the crossbar vectors and results, which bit planes
+     * multiply */
     const int32_t planes = s->plan->max_planes;
-    const int64_t per_trial_image =
-        (2 + 2 * (int64_t)planes) * (int64_t)sizeof(int32_t) * s->plan->model->max_tensor;
+    const int64_t per_trial_image = ((int64_t)s->plan->n_slots + 2 * (int64_t)planes) *
+                                    (int64_t)sizeof(int32_t) * s->plan->model->max_tensor;
     int64_t pairs = budget / (per_trial_image > 0 ? per_trial_image : 1);
     int64_t t =
         s->n_trials < CIM_MC_MAX_TRIALS_PER_CHUNK ? s->n_trials : CIM_MC_MAX_TRIALS_PER_CHUNK;

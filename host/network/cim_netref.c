@@ -1,6 +1,6 @@
 /* cim_netref.c -- a network on simulated crossbars, the slow and obvious way
- * (see cim_netref.h). Two ping-pong tensors of the model's largest size hold
- * the activations of the one image; each crossbar layer allocates its
+ * (see cim_netref.h). The walk's buffers (cim_forward_buffers), one tensor
+ * of the model's largest size each, hold the activations of the one image; each crossbar layer allocates its
  * vectors and results for the call and frees them before it returns.
  */
 #include "cim_netref.h"
@@ -18,9 +18,11 @@ typedef struct netref_image {
     uint64_t *const *profiles; /* per crossbar layer, or NULL */
 } netref_image;
 
-/* One layer on its crossbar: x (int32, the layer's input) to y (int32). */
-static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *x, void *y, cim_error *err)
+/* One layer on its crossbar: x[0] (int32, the layer's input) to y (int32). */
+static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *const *xs, void *y,
+                         cim_error *err)
 {
+    const int32_t *x = xs[0];
     const netref_image *im = ctx;
     const cim_layer_plan *lp = &p->layers[l];
     const cim_layer_mvm *g = &lp->mvm;
@@ -70,21 +72,19 @@ int cim_netref_image_at(const cim_plan *p, const uint8_t *pixels, uint32_t image
     const cim_model *m = p->model;
     static const cim_walk_steps steps = {crossbar_step, cim_walk_exact_one};
     netref_image im = {image_index, trial, image_position, profiles};
-    int32_t *act[2] = {malloc(sizeof(int32_t) * (size_t)m->max_tensor),
-                       malloc(sizeof(int32_t) * (size_t)m->max_tensor)};
-    int cur = 0, rc;
-    if (!act[0] || !act[1]) {
-        rc = cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory for activations", m->path);
-        goto done;
-    }
+    int32_t **act = cim_forward_buffers(p, 1, err);
+    if (!act)
+        return CIM_ERR_NOMEM;
+    void *const *slots = (void *const *)act;
+    int32_t *x = cim_walk_tensor(p, slots, CIM_MODEL_INPUT);
     for (int64_t k = 0; k < cim_shape_size(&m->input_shape); ++k)
-        act[0][k] = pixels[k];
-    if ((rc = cim_walk(p, 0, m->num_layers, &steps, &im, (void *const *)act, &cur, err)) != 0)
-        goto done;
-    memcpy(scores, act[cur], sizeof(int32_t) * (size_t)m->num_classes);
-    rc = cim_forward_argmax(scores, m->num_classes);
-done:
-    free(act[0]);
-    free(act[1]);
+        x[k] = pixels[k];
+    int rc = cim_walk(p, 0, m->num_layers, &steps, &im, slots, err);
+    if (rc == 0) {
+        memcpy(scores, cim_walk_tensor(p, slots, m->num_layers - 1),
+               sizeof(int32_t) * (size_t)m->num_classes);
+        rc = cim_forward_argmax(scores, m->num_classes);
+    }
+    cim_forward_buffers_free(p, act);
     return rc;
 }

@@ -59,6 +59,43 @@ static int plan_crossbar_layer(cim_plan *p, const cim_config *cfg, uint64_t seed
     return 0;
 }
 
+/* The activation buffer of every tensor, assigned in layer order: a layer's
+ * output takes the lowest buffer that holds no tensor still to be read at
+ * that layer (so never one of its own inputs), a flatten's output stays in
+ * its input's buffer (C order is already the flat vector). A chain takes
+ * turns between two buffers. Which tensors every chip shares: the model
+ * input and what the layers before any crossbar layer compute from it. */
+static void plan_tensors(cim_plan *p)
+{
+    const cim_model *m = p->model;
+    const int32_t n = m->num_layers;
+    p->slot[0] = 0;
+    p->shared[0] = 1;
+    p->n_slots = 1;
+    for (int32_t l = 0; l < n; ++l) {
+        const cim_layer *L = &m->layers[l];
+        int shared = !cim_plan_on_crossbar(&p->layers[l]);
+        for (int j = 0; j < L->n_inputs; ++j)
+            shared &= p->shared[L->inputs[j] + 1];
+        p->shared[l + 1] = (uint8_t)shared;
+        if (L->type == CIM_LAYER_FLATTEN) {
+            p->slot[l + 1] = p->slot[L->inputs[0] + 1];
+            continue;
+        }
+        int32_t s = 0;
+        for (;; ++s) { /* the lowest buffer no live tensor holds */
+            int busy = m->input_last_use >= l && p->slot[0] == s;
+            for (int32_t t = 0; t < l && !busy; ++t)
+                busy = m->layers[t].last_use >= l && p->slot[t + 1] == s;
+            if (!busy)
+                break;
+        }
+        p->slot[l + 1] = s;
+        if (s + 1 > p->n_slots)
+            p->n_slots = s + 1;
+    }
+}
+
 int cim_plan_init(cim_plan *p, const cim_model *m, const cim_config *cfg, uint64_t seed,
                   cim_pixel_layers pixels, cim_error *err)
 {
@@ -68,8 +105,12 @@ int cim_plan_init(cim_plan *p, const cim_model *m, const cim_config *cfg, uint64
     p->first_crossbar = -1;
     p->max_planes = 1;
     p->layers = calloc((size_t)m->num_layers, sizeof *p->layers);
-    if (!p->layers)
+    p->slot = calloc((size_t)m->num_layers + 1, sizeof *p->slot);
+    p->shared = calloc((size_t)m->num_layers + 1, sizeof *p->shared);
+    if (!p->layers || !p->slot || !p->shared) {
+        cim_plan_free(p);
         return cim_error_set(err, CIM_ERR_NOMEM, "%s: out of memory for the layer plan", m->path);
+    }
     p->num_layers = m->num_layers;
     for (int32_t l = 0; l < m->num_layers; ++l) {
         cim_layer_plan *lp = &p->layers[l];
@@ -85,6 +126,7 @@ int cim_plan_init(cim_plan *p, const cim_model *m, const cim_config *cfg, uint64
             return rc;
         }
     }
+    plan_tensors(p);
     return 0;
 }
 
@@ -112,6 +154,8 @@ void cim_plan_free(cim_plan *p)
         free(p->layers[l].row_sums);
     }
     free(p->layers);
+    free(p->slot);
+    free(p->shared);
     memset(p, 0, sizeof *p);
     p->first_crossbar = -1;
 }

@@ -18,6 +18,13 @@
  * k * P + p, with P the layer's output positions (1 for dense); with bit
  * planes, plane b of that vector is input (k * P + p) * 8 + b.
  *
+ * Tensors: the model input and every layer's output (a layer graph in
+ * version 2; a chain in version 1). The plan gives each its activation
+ * buffer (cim_plan_slot: a walk needs n_slots buffers, 2 for a chain) and
+ * says whether every chip shares it (cim_plan_shared: the model input and
+ * what the layers before any crossbar layer compute from it, once per
+ * image) or each chip has its own.
+ *
  * The plan is caller-owned: cim_plan_init fills it, cim_plan_free releases
  * the tables it allocated (also after a failed init). It keeps a pointer to
  * the model, which must outlive it.
@@ -61,6 +68,9 @@ typedef struct cim_plan {
     int64_t vectors_per_image; /* most crossbar input vectors (positions x planes)
                                 * one image gives a layer: images with dataset index
                                 * k < 2^32 / this keep distinct C2C keys */
+    int32_t n_slots;           /* activation buffers of a walk */
+    int32_t *slot;             /* [num_layers + 1]: the buffer of tensor t at t + 1 */
+    uint8_t *shared;           /* [num_layers + 1]: tensor t shared by every chip, at t + 1 */
 } cim_plan;
 
 /* 1 when layer L runs on crossbars under `pixels` (the placement rule). */
@@ -89,12 +99,25 @@ static inline int cim_plan_on_crossbar(const cim_layer_plan *lp)
     return lp->crossbar >= 0;
 }
 
-/* 1 when the input of layer l is the same for every chip: it comes before
- * the first crossbar layer (or the plan has none), so it is computed once
- * per image and shared; 0 when every chip has its own. */
+/* The activation buffer (0 .. n_slots - 1) of tensor t: the output of layer
+ * t, or the model input for CIM_MODEL_INPUT. */
+static inline int32_t cim_plan_slot(const cim_plan *p, int32_t t)
+{
+    return p->slot[t + 1];
+}
+
+/* 1 when tensor t is the same for every chip: no crossbar layer computed
+ * it or anything it comes from, so it is computed once per image and
+ * shared; 0 when every chip has its own. */
+static inline int cim_plan_shared(const cim_plan *p, int32_t t)
+{
+    return p->shared[t + 1];
+}
+
+/* 1 when the (first) input of layer l is shared by every chip. */
 static inline int cim_plan_shared_input(const cim_plan *p, int32_t l)
 {
-    return p->first_crossbar < 0 || l <= p->first_crossbar;
+    return cim_plan_shared(p, p->layers[l].layer->inputs[0]);
 }
 
 #endif /* CIM_PLAN_H */

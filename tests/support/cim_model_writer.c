@@ -357,6 +357,127 @@ cim_mw_model *cim_mw_cnn(const char *kind, uint64_t seed)
 }
 
 /* ---------------------------------------------------------------------------
+ * Version 2: the layer graph
+ */
+
+void cim_mw_set_inputs(cim_mw_model *m, int layer, int n, const int32_t *inputs)
+{
+    int64_t values[CIM_MW_MAX_LAYERS];
+    const int64_t count = n;
+    if (n < 1 || n > CIM_MW_MAX_LAYERS)
+        fail_msg("model writer: %d inputs", n);
+    for (int j = 0; j < n; ++j)
+        values[j] = inputs[j];
+    cim_mw_set_int(m, CIM_MW_ROOT, "format_version", 2);
+    cim_mw_set_ints(m, layer, "inputs", 0, CIM_MW_I32, 1, &count, values);
+}
+
+int cim_mw_add(cim_mw_model *m, int n, const int32_t *inputs, const int32_t *scale)
+{
+    int l = cim_mw_layer(m, "add");
+    cim_mw_set_inputs(m, l, n, inputs);
+    if (scale) {
+        int64_t values[CIM_MW_MAX_LAYERS];
+        const int64_t count = n;
+        for (int j = 0; j < n; ++j)
+            values[j] = scale[j];
+        cim_mw_set_ints(m, l, "scale", 0, CIM_MW_I32, 1, &count, values);
+    }
+    return l;
+}
+
+int cim_mw_concat(cim_mw_model *m, int n, const int32_t *inputs)
+{
+    int l = cim_mw_layer(m, "concat");
+    cim_mw_set_inputs(m, l, n, inputs);
+    return l;
+}
+
+int cim_mw_sumpool2d(cim_mw_model *m, int32_t kh, int32_t kw, int32_t sh, int32_t sw)
+{
+    int l = cim_mw_layer(m, "sumpool2d");
+    pair_attr(m, l, "kernel", kh, kw);
+    pair_attr(m, l, "stride", sh, sw);
+    return l;
+}
+
+int cim_mw_global_sumpool(cim_mw_model *m)
+{
+    return cim_mw_layer(m, "global_sumpool");
+}
+
+/* The one-input layer just added takes tensor `input`. */
+static void from(cim_mw_model *m, int layer, int32_t input)
+{
+    cim_mw_set_inputs(m, layer, 1, &input);
+}
+
+cim_mw_model *cim_mw_graph(const char *kind, uint64_t seed)
+{
+    cim_mw_model *m = cim_mw_new(kind, 1, 6, 6, 13, seed);
+    const int32_t pad = m->ternary ? 0 : -1;
+    cim_mw_conv2d(m, 1, 4, 3, 3, 1, 1, 1, 1, 0, NULL); /* 0: [4,6,6] on the pixels */
+    cim_mw_batchnorm_random(m, 4, 300);               /* 1 */
+    cim_mw_activation(m);                             /* 2 */
+    cim_mw_conv2d(m, 4, 4, 3, 3, 1, 1, 1, 1, pad, NULL); /* 3: the first crossbar layer */
+    cim_mw_batchnorm(m, 4, NULL, NULL, NULL);            /* 4 */
+    int a = cim_mw_activation(m);                        /* 5: A */
+    cim_mw_conv2d(m, 4, 4, 3, 3, 1, 1, 1, 1, pad, NULL); /* 6 */
+    const int32_t res[2] = {6, 3}, res_scale[2] = {1, 2};
+    cim_mw_add(m, 2, res, res_scale);                      /* 7: z6 + 2 z3 */
+    cim_mw_batchnorm_random(m, 4, 6);                      /* 8 */
+    int b = cim_mw_activation(m);                          /* 9: B */
+    const int32_t both[2] = {b, a};
+    cim_mw_concat(m, 2, both);                             /* 10: [8,6,6] */
+    cim_mw_sumpool2d(m, 2, 2, 2, 2);                       /* 11: [8,3,3] */
+    cim_mw_batchnorm_random(m, 8, 3);                      /* 12 */
+    int c = cim_mw_activation(m);                          /* 13 */
+    cim_mw_flatten(m);                                     /* 14: 72 */
+    int d = cim_mw_dense(m, 72, 5, NULL);                  /* 15 */
+    from(m, cim_mw_global_sumpool(m), c);                  /* 16: [8] */
+    const int32_t out[2] = {d, 16};
+    cim_mw_concat(m, 2, out);                              /* 17: [13] */
+    return m;
+}
+
+cim_mw_model *cim_mw_graph_host(const char *kind, uint64_t seed)
+{
+    cim_mw_model *m = cim_mw_new(kind, 1, 6, 6, 6, seed);
+    const int32_t pad = m->ternary ? 0 : -1;
+    cim_mw_conv2d(m, 1, 4, 3, 3, 1, 1, 1, 1, 0, NULL);   /* 0: [4,6,6] on the pixels */
+    cim_mw_batchnorm_random(m, 4, 300);                 /* 1 */
+    cim_mw_activation(m);                               /* 2 */
+    cim_mw_conv2d(m, 4, 4, 3, 3, 1, 1, 1, 1, pad, NULL); /* 3: crossbar */
+    const int32_t res[2] = {3, 0};
+    cim_mw_add(m, 2, res, NULL);                          /* 4: per chip + shared */
+    cim_mw_batchnorm_random(m, 4, 300);                   /* 5 */
+    int a = cim_mw_activation(m);                         /* 6 */
+    cim_mw_global_sumpool(m);                             /* 7: [4] */
+    int d = cim_mw_dense(m, 4, 6, NULL);                  /* 8: on a pre-activation: host */
+    from(m, cim_mw_flatten(m), a);                        /* 9: 144 */
+    int e = cim_mw_dense(m, 144, 6, NULL);                /* 10: crossbar */
+    const int32_t out[2] = {d, e}, out_scale[2] = {3, -1};
+    cim_mw_add(m, 2, out, out_scale);                     /* 11: [6] */
+    return m;
+}
+
+cim_mw_model *cim_mw_generated(int shape, const char *kind, uint64_t seed)
+{
+    switch (shape) {
+    case CIM_MW_MLP:
+        return cim_mw_mlp(kind, seed);
+    case CIM_MW_CNN:
+        return cim_mw_cnn(kind, seed);
+    case CIM_MW_GRAPH:
+        return cim_mw_graph(kind, seed);
+    case CIM_MW_GRAPH_HOST:
+        return cim_mw_graph_host(kind, seed);
+    }
+    fail_msg("model writer: no model shape %d", shape);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------------
  * Writing
  */
 

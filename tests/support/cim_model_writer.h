@@ -98,6 +98,15 @@ int cim_mw_activation(cim_mw_model *m); /* sign (bnn) or ternary (tnn) */
 /* A layer group of any type name with only its "type" attribute. */
 int cim_mw_layer(cim_mw_model *m, const char *type);
 
+/* ---- version 2 (each sets the root's format_version to 2) ----
+ * The layer takes tensors inputs[0 .. n) (-1: the model input). */
+void cim_mw_set_inputs(cim_mw_model *m, int layer, int n, const int32_t *inputs);
+/* add of n inputs with `scale` (NULL: no attribute, all 1); concat */
+int cim_mw_add(cim_mw_model *m, int n, const int32_t *inputs, const int32_t *scale);
+int cim_mw_concat(cim_mw_model *m, int n, const int32_t *inputs);
+int cim_mw_sumpool2d(cim_mw_model *m, int32_t kh, int32_t kw, int32_t sh, int32_t sw);
+int cim_mw_global_sumpool(cim_mw_model *m); /* takes the previous layer; cim_mw_set_inputs */
+
 /* ---- ready-made valid models ----
  * MLP:  [1,4,4] flatten, dense 16->8, batchnorm, act, dense 8->3.
  * CNN:  [1,6,6] conv 1->2 k3 s1 p1 (pad 0), batchnorm, act, maxpool k2 s2,
@@ -105,6 +114,22 @@ int cim_mw_layer(cim_mw_model *m, const char *type);
  *       flatten, dense 12->4. */
 cim_mw_model *cim_mw_mlp(const char *kind, uint64_t seed);
 cim_mw_model *cim_mw_cnn(const char *kind, uint64_t seed);
+/* Version-2 graphs on [1,6,6].
+ * graph: conv 1->4 (pixels) BN act, conv 4->4 (crossbar) BN act = A, conv
+ *   4->4 = z6, add(z6, 2 z3) BN act = B, concat(B, A) [8,6,6], sumpool2d 2
+ *   [8,3,3] BN act = C, flatten, dense 72->5 = D; global_sumpool(C) [8];
+ *   concat(D, that): 13 classes. Every layer after the first crossbar layer
+ *   runs in the device pipeline.
+ * graph_host: conv 1->4 (pixels) = z0 BN act, conv 4->4 (crossbar) = z3,
+ *   add(z3, z0) (a chip's tensor plus a shared one) BN act = A,
+ *   global_sumpool(A) [4], dense 4->6 on it (host), flatten(A), dense
+ *   144->6 (crossbar); add(3 x the first, -1 x the second): 6 classes. */
+cim_mw_model *cim_mw_graph(const char *kind, uint64_t seed);
+cim_mw_model *cim_mw_graph_host(const char *kind, uint64_t seed);
+
+/* The ready-made models by number, for tests that loop over them. */
+enum { CIM_MW_MLP, CIM_MW_CNN, CIM_MW_GRAPH, CIM_MW_GRAPH_HOST, CIM_MW_SHAPES };
+cim_mw_model *cim_mw_generated(int shape, const char *kind, uint64_t seed);
 
 /* Writes w as file `name` into a fresh scratch folder of `suite`, frees w,
  * loads the file into *m and removes the folder; fails the test if any step
