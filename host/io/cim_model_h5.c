@@ -193,55 +193,13 @@ static int attr_open(const char *where, hid_t loc, const char *name, attr_handle
     return 1;
 }
 
-int cim_mh5_int_attr(const char *where, hid_t loc, const char *name, int length, int required,
-                     int64_t *out, int *present, cim_error *err)
-{
-    char expected[48];
-    if (length == 0)
-        snprintf(expected, sizeof expected, "an integer");
-    else
-        snprintf(expected, sizeof expected, "%d integers", length);
-    if (present)
-        *present = 0;
-
-    attr_handles h;
-    int rc = attr_open(where, loc, name, &h, err);
-    if (rc <= 0) {
-        if (rc == 0 && required)
-            rc = cim_error_set(err, CIM_ERR_INPUT, "%s: attribute \"%s\" is missing, expected %s",
-                               where, name, expected);
-        return rc;
-    }
-    H5T_class_t cls = H5Tget_class(h.type);
-    extent e;
-    if (cls != H5T_INTEGER) {
-        rc = cim_error_set(err, CIM_ERR_INPUT, "%s: attribute \"%s\" has type %s, expected %s",
-                           where, name, class_noun(cls), expected);
-    } else if (get_extent(h.space, &e) < 0) {
-        rc = h5_failure(err, where, "attribute", name, "read");
-    } else {
-        int ok = length == 0 ? (e.rank == 0 || (e.rank == 1 && e.dims[0] == 1))
-                             : (e.rank == 1 && e.dims[0] == length);
-        if (!ok) {
-            char got[DIMS_TEXT_MAX + 32];
-            describe_extent(got, sizeof got, &e);
-            rc = cim_error_set(err, CIM_ERR_INPUT, "%s: attribute \"%s\" %s, expected %s", where,
-                               name, got, length == 0 ? "a scalar integer" : expected);
-        } else if (read_int64(h.attr, 1, h.type, H5S_ALL, H5S_ALL, out,
-                              (size_t)(length ? length : 1)) < 0) {
-            rc = h5_failure(err, where, "attribute", name, "read");
-        } else {
-            rc = 0;
-            if (present)
-                *present = 1;
-        }
-    }
-    attr_close(&h);
-    return rc;
-}
-
-int cim_mh5_int_list_attr(const char *where, hid_t loc, const char *name, int max, int64_t *out,
-                          int *n, int *present, cim_error *err)
+/* An integer attribute of lo .. hi values (rank 1), or one value stored as
+ * a scalar (or [1]) when `scalar_ok`, into out[0 .. *n); `expected` says
+ * what is wanted in messages, `shape_expected` after a wrong shape. 0 with
+ * *present = 0 when missing. */
+static int read_int_attr(const char *where, hid_t loc, const char *name, int64_t lo, int64_t hi,
+                         int scalar_ok, const char *expected, const char *shape_expected,
+                         int64_t *out, int *n, int *present, cim_error *err)
 {
     *present = 0;
     *n = 0;
@@ -252,16 +210,16 @@ int cim_mh5_int_list_attr(const char *where, hid_t loc, const char *name, int ma
     H5T_class_t cls = H5Tget_class(h.type);
     extent e;
     if (cls != H5T_INTEGER) {
-        rc = cim_error_set(err, CIM_ERR_INPUT,
-                           "%s: attribute \"%s\" has type %s, expected 1 to %d integers", where,
-                           name, class_noun(cls), max);
+        rc = cim_error_set(err, CIM_ERR_INPUT, "%s: attribute \"%s\" has type %s, expected %s",
+                           where, name, class_noun(cls), expected);
     } else if (get_extent(h.space, &e) < 0) {
         rc = h5_failure(err, where, "attribute", name, "read");
-    } else if (!(e.rank == 0 || (e.rank == 1 && e.dims[0] >= 1 && e.dims[0] <= (int64_t)max))) {
+    } else if (!((scalar_ok && (e.rank == 0 || (e.rank == 1 && e.dims[0] == 1))) ||
+                 (e.rank == 1 && e.dims[0] >= lo && e.dims[0] <= hi))) {
         char got[DIMS_TEXT_MAX + 32];
         describe_extent(got, sizeof got, &e);
-        rc = cim_error_set(err, CIM_ERR_INPUT, "%s: attribute \"%s\" %s, expected 1 to %d integers",
-                           where, name, got, max);
+        rc = cim_error_set(err, CIM_ERR_INPUT, "%s: attribute \"%s\" %s, expected %s", where,
+                           name, got, shape_expected);
     } else {
         const int count = e.rank == 0 ? 1 : (int)e.dims[0];
         if (read_int64(h.attr, 1, h.type, H5S_ALL, H5S_ALL, out, (size_t)count) < 0) {
@@ -274,6 +232,33 @@ int cim_mh5_int_list_attr(const char *where, hid_t loc, const char *name, int ma
     }
     attr_close(&h);
     return rc;
+}
+
+int cim_mh5_int_attr(const char *where, hid_t loc, const char *name, int length, int required,
+                     int64_t *out, int *present, cim_error *err)
+{
+    char expected[48];
+    if (length == 0)
+        snprintf(expected, sizeof expected, "an integer");
+    else
+        snprintf(expected, sizeof expected, "%d integers", length);
+    int found = 0, n = 0;
+    int rc = read_int_attr(where, loc, name, length, length, length == 0, expected,
+                           length == 0 ? "a scalar integer" : expected, out, &n, &found, err);
+    if (present)
+        *present = found;
+    if (rc == 0 && !found && required)
+        rc = cim_error_set(err, CIM_ERR_INPUT, "%s: attribute \"%s\" is missing, expected %s",
+                           where, name, expected);
+    return rc;
+}
+
+int cim_mh5_int_list_attr(const char *where, hid_t loc, const char *name, int max, int64_t *out,
+                          int *n, int *present, cim_error *err)
+{
+    char expected[48];
+    snprintf(expected, sizeof expected, "1 to %d integers", max);
+    return read_int_attr(where, loc, name, 1, max, 1, expected, expected, out, n, present, err);
 }
 
 int cim_mh5_float_attr(const char *where, hid_t loc, const char *name, double *out, int *present,

@@ -280,12 +280,19 @@ int cim_mw_conv2d(cim_mw_model *m, int32_t in_channels, int32_t out_channels, in
     return l;
 }
 
-int cim_mw_maxpool2d(cim_mw_model *m, int32_t kh, int32_t kw, int32_t sh, int32_t sw)
+/* maxpool2d or sumpool2d: a window and its stride. */
+static int pool2d(cim_mw_model *m, const char *type, int32_t kh, int32_t kw, int32_t sh,
+                  int32_t sw)
 {
-    int l = cim_mw_layer(m, "maxpool2d");
+    int l = cim_mw_layer(m, type);
     pair_attr(m, l, "kernel", kh, kw);
     pair_attr(m, l, "stride", sh, sw);
     return l;
+}
+
+int cim_mw_maxpool2d(cim_mw_model *m, int32_t kh, int32_t kw, int32_t sh, int32_t sw)
+{
+    return pool2d(m, "maxpool2d", kh, kw, sh, sw);
 }
 
 int cim_mw_flatten(cim_mw_model *m)
@@ -395,10 +402,7 @@ int cim_mw_concat(cim_mw_model *m, int n, const int32_t *inputs)
 
 int cim_mw_sumpool2d(cim_mw_model *m, int32_t kh, int32_t kw, int32_t sh, int32_t sw)
 {
-    int l = cim_mw_layer(m, "sumpool2d");
-    pair_attr(m, l, "kernel", kh, kw);
-    pair_attr(m, l, "stride", sh, sw);
-    return l;
+    return pool2d(m, "sumpool2d", kh, kw, sh, sw);
 }
 
 int cim_mw_global_sumpool(cim_mw_model *m)
