@@ -40,8 +40,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cim_cifar_writer.h"
 #include "cim_idx.h"
 #include "cim_mappings.h"
+#include "cim_model.h"
+#include "cim_model_writer.h"
 #include "cim_ocl.h"
 #include "cim_test_cli.h"
 #include "cim_test_h5.h"
@@ -495,6 +498,80 @@ static void test_run_dataset_shape_mismatch(void **state)
                           NULL);
         result_free(&r);
     }
+}
+
+/* A CIFAR-10 folder (python batches, written as Python 2's cPickle wrote
+ * them) with a 3-channel model: the default split t10k is its test_batch;
+ * the results file records the batch file and its SHA-256, and the training
+ * split's five files joined. A model of [1,28,28] is a shape mismatch
+ * naming the batch file, and --out may not be one of the batches. */
+static void test_run_cifar10_folder(void **state)
+{
+    const fixture *f = *state;
+    char dir[CIM_TEST_PATH_MAX], model[CIM_TEST_PATH_MAX], out[CIM_TEST_PATH_MAX];
+    char batch[CIM_TEST_PATH_BUF], joined[CIM_TEST_PATH_BUF * 6] = "";
+    run_result r;
+    scratch(f, "cifar-10-batches-py", dir);
+    cim_test_remove_tree(dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    cim_cw_cifar10_folder(dir, 8, 3);
+    cim_test_path(batch, "%s/test_batch", dir);
+    cim_mw_model *w = cim_mw_new("bnn", 3, 32, 32, 10, 5);
+    cim_mw_conv2d(w, 3, 4, 3, 3, 2, 2, 1, 1, 0, NULL); /* -> [4,16,16] on the host */
+    cim_mw_batchnorm(w, 4, NULL, NULL, NULL);
+    cim_mw_activation(w);
+    cim_mw_flatten(w);
+    cim_mw_dense(w, 1024, 10, NULL); /* on the crossbar */
+    assert_int_equal(cim_mw_write(w, scratch(f, "cifar_bnn.h5", model)), 0);
+    cim_mw_free(w);
+
+    run(f, &r, "run", "--data", dir, "--images", "2", "--trials", "1", NULL);
+    assert_error_line(&r, 2, "dataset shape mismatch", batch, "[3,32,32]", "3 channels",
+                      "input_shape [1,28,28]", NULL);
+    result_free(&r);
+    run(f, &r, "run", "--model", model, "--data", dir, "--split", "valid", NULL);
+    assert_error_line(&r, 2, dir, "no split \"valid\"", NULL);
+    result_free(&r);
+    if (!f->have_device)
+        return;
+
+    run(f, &r, "run", "--model", model, "--data", dir, "--out", batch, "--trials", "1", NULL);
+    assert_error_line(&r, 2, batch, "--data", NULL);
+    result_free(&r);
+    char sha[65];
+    cim_error err = {0};
+    assert_int_equal(cim_file_sha256_hex(batch, sha, &err), 0);
+    scratch(f, "cifar10.h5", out);
+    remove(out);
+    run(f, &r, "run", "--model", model, "--data", dir, "--images", "8", "--trials", "2", "--out",
+        out, NULL);
+    assert_success(&r);
+    assert_non_null(strstr(r.out, batch));
+    assert_non_null(strstr(r.out, "mean accuracy"));
+    result_free(&r);
+    hid_t file = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(file >= 0);
+    cim_test_assert_string_attr(file, "dataset_images", batch);
+    cim_test_assert_string_attr(file, "dataset_labels", batch);
+    cim_test_assert_string_attr(file, "dataset_images_sha256", sha);
+    cim_test_assert_string_attr(file, "dataset_labels_sha256", sha);
+    H5Fclose(file);
+
+    for (int k = 1; k <= 5; ++k) {
+        char name[CIM_TEST_PATH_BUF];
+        if (k > 1)
+            strcat(joined, CIM_DATASET_PATH_SEPARATOR);
+        strcat(joined, cim_test_path(name, "%s/data_batch_%d", dir, k));
+    }
+    run(f, &r, "run", "--model", model, "--data", dir, "--split", "train", "--first-image", "2",
+        "--images", "12", "--trials", "1", "--out", out, "--force", NULL);
+    assert_success(&r);
+    result_free(&r);
+    file = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(file >= 0);
+    cim_test_assert_string_attr(file, "dataset_images", joined);
+    cim_test_assert_string_attr(file, "dataset_labels", joined);
+    H5Fclose(file);
 }
 
 /* A small run end to end: summary on stdout, a complete results file whose
@@ -1850,6 +1927,7 @@ int main(void)
         cmocka_unit_test(test_run_bad_input),
         cmocka_unit_test(test_run_faults_and_tables_recorded),
         cmocka_unit_test(test_run_dataset_shape_mismatch),
+        cmocka_unit_test(test_run_cifar10_folder),
         cmocka_unit_test(test_run_small_and_replay),
         cmocka_unit_test(test_run_first_layer_on_crossbar),
         cmocka_unit_test(test_run_pipelines_agree),

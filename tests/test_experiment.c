@@ -911,7 +911,8 @@ static void test_data_and_model_errors(void **state)
         snprintf(
             expected, sizeof expected,
             ": key \"nn_data_set\": \"%s\" is not installed; installed: fashion_mnist (" DATA_DIR
-            "), or give a folder of IDX files",
+            "), or give a dataset folder (IDX files, or CIFAR-10's or CIFAR-100's python "
+            "batches)",
             sets[i]);
         expect_refused(fx, small_json, patch, CIM_ERR_CONFIG, expected);
     }

@@ -1,5 +1,6 @@
 /* test_idx.c -- the IDX dataset loader: exact contents of small plain and
- * gzip files, split look-up, subsets, every way a file can be wrong (checked
+ * gzip files (3-D, and 4-D with channels), split look-up, subsets, every way
+ * a file can be wrong (checked
  * by substrings of the message: the path, what was expected and what was
  * found), a fuzz loop over truncated and bit-flipped files that must yield an
  * error or valid data and never a crash, and Fashion-MNIST's test set when
@@ -77,6 +78,13 @@ static idx_bytes images_file(uint32_t count, uint32_t h, uint32_t w, const uint8
 {
     uint32_t dims[3] = {count, h, w};
     return idx_file(0x08, 3, dims, px, (size_t)count * h * w);
+}
+
+/* A 4-D images file: count x c x h x w, channels first. */
+static idx_bytes images4_file(uint32_t count, uint32_t c, uint32_t h, uint32_t w, const uint8_t *px)
+{
+    uint32_t dims[4] = {count, c, h, w};
+    return idx_file(0x08, 4, dims, px, (size_t)count * c * h * w);
 }
 
 static idx_bytes labels_file(uint32_t count, const uint8_t *labels)
@@ -480,16 +488,24 @@ static void test_wrong_rank(void **state)
 {
     /* MNIST's labels magic 0x00000801 given as the images file. */
     idx_bytes lb = labels_file(3, small_labels);
-    const char *want[] = {"1 dimension,", "expected 3 for images", "0x00000803", NULL};
+    const char *want[] = {"1 dimension,", "expected 3 or 4 for images", "0x00000803 or 0x00000804",
+                          NULL};
     expect_images_error(state, &lb, 0, want);
-    /* And the images file given as labels. */
+    /* And the images file given as labels (3-D and 4-D). */
     idx_bytes im = images_file(3, 2, 4, small_pixels);
     const char *want2[] = {"3 dimensions", "expected 1 for labels", "0x00000801", NULL};
     expect_labels_error(state, &im, want2);
-    uint32_t dims[4] = {3, 2, 2, 2};
-    idx_bytes four = idx_file(0x08, 4, dims, small_pixels, sizeof small_pixels);
-    const char *want3[] = {"4 dimensions", "expected 3", NULL};
-    expect_images_error(state, &four, 1, want3);
+    idx_bytes im4 = images4_file(3, 2, 2, 2, small_pixels);
+    const char *want2b[] = {"4 dimensions", "expected 1 for labels", NULL};
+    expect_labels_error(state, &im4, want2b);
+    /* Images of 2 or 5 dimensions. */
+    uint32_t dims[5] = {3, 2, 2, 2, 1};
+    idx_bytes five = idx_file(0x08, 5, dims, small_pixels, sizeof small_pixels);
+    const char *want3[] = {"5 dimensions", "expected 3 or 4 for images", NULL};
+    expect_images_error(state, &five, 1, want3);
+    idx_bytes two = idx_file(0x08, 2, dims, small_pixels, 6);
+    const char *want4[] = {"2 dimensions", "expected 3 or 4", NULL};
+    expect_images_error(state, &two, 0, want4);
 }
 
 static void test_dimensions_out_of_limits(void **state)
@@ -638,7 +654,7 @@ static void test_input_shape_must_match_the_model(void **state)
         {784, 1, 1, 28, 28, "[1,784,1]", "[1,28,28]"},
         {28, 28, 1, 28, 27, "[1,28,28]", "[1,28,27]"},
         {28, 28, 1, 14, 56, "[1,28,28]", "[1,14,56]"},
-        {28, 28, 3, 28, 28, "[1,28,28]", "[3,28,28] (IDX images have one channel)"},
+        {28, 28, 3, 28, 28, "[1,28,28]", "[3,28,28] (3-D IDX images have one channel"},
     };
     cim_model m;
     memset(&m, 0, sizeof m);
@@ -649,6 +665,7 @@ static void test_input_shape_must_match_the_model(void **state)
         memset(&d, 0, sizeof d);
         snprintf(d.images_path, sizeof d.images_path, "/data/x-images-idx3-ubyte");
         d.count = 1;
+        d.channels = 1;
         d.height = cases[i].h;
         d.width = cases[i].w;
         m.input_shape = (cim_shape){3, {cases[i].c, cases[i].mh, cases[i].mw}};
@@ -706,6 +723,146 @@ static void test_path_too_long(void **state)
 }
 
 /* ---------------------------------------------------------------------------
+ * 4-D images: count x channels x height x width
+ */
+
+/* 3 images of 2 channels of 2 x 2 pixels: the same 24 bytes as small_pixels,
+ * read as [2,2,2] images. */
+static void test_four_dims_load_channels_first(void **state)
+{
+    idx_fixture *fx = *state;
+    char images[CIM_TEST_PATH_MAX], labels[CIM_TEST_PATH_MAX];
+    idx_bytes im = images4_file(3, 2, 2, 2, small_pixels);
+    idx_bytes lb = labels_file(3, small_labels);
+    for (int gzip = 0; gzip <= 1; ++gzip) {
+        (gzip ? write_gz : write_plain)(state, gzip ? "c2-images.gz" : "c2-images", im.b, im.n,
+                                        images);
+        write_plain(state, "c2-labels", lb.b, lb.n, labels);
+        cim_dataset d;
+        cim_error err = {0};
+        if (cim_idx_load_dataset(images, labels, &d, &err) != 0)
+            fail_msg("rejected: %s", err.msg);
+        assert_int_equal(d.count, 3);
+        assert_int_equal(d.channels, 2);
+        assert_int_equal(d.height, 2);
+        assert_int_equal(d.width, 2);
+        assert_int_equal(d.format, CIM_DATASET_IDX);
+        assert_memory_equal(d.images, small_pixels, sizeof small_pixels);
+        assert_memory_equal(d.labels, small_labels, sizeof small_labels);
+        CIM_ASSERT_I64_EQ(cim_dataset_image_bytes(&d), 8);
+        /* a subset takes whole images of all their channels */
+        cim_dataset s;
+        assert_int_equal(cim_dataset_subset(&d, 1, 2, &s, &err), 0);
+        assert_int_equal(s.channels, 2);
+        assert_memory_equal(s.images, small_pixels + 8, 16);
+        cim_dataset_free(&s);
+        /* the model must take [2,2,2]; [1,2,4] (as many bytes) is no match */
+        cim_model m;
+        memset(&m, 0, sizeof m);
+        char model_path[] = "/models/c2.h5";
+        m.path = model_path;
+        m.input_shape = (cim_shape){3, {2, 2, 2}};
+        assert_int_equal(cim_dataset_check_input_shape(&d, &m, &err), 0);
+        m.input_shape = (cim_shape){3, {1, 2, 4}};
+        cim_error e = {0};
+        assert_int_equal(cim_dataset_check_input_shape(&d, &m, &e), CIM_ERR_INPUT);
+        const char *want[] = {images, "[2,2,2]", "2 channels", "input_shape [1,2,4]", NULL};
+        expect_substrings(e.msg, want);
+        assert_null(strstr(e.msg, "one channel"));
+        cim_dataset_free(&d);
+    }
+
+    /* a split of idx4 files; next to an idx3 file of the same split it is
+     * ambiguous */
+    write_plain(state, "c4-images-idx4-ubyte", im.b, im.n, images);
+    write_gz(state, "c4-labels-idx1-ubyte.gz", lb.b, lb.n, labels);
+    cim_dataset d;
+    cim_error err = {0};
+    if (cim_idx_load_split(fx->dir, "c4", &d, &err) != 0)
+        fail_msg("rejected: %s", err.msg);
+    assert_int_equal(d.channels, 2);
+    assert_string_equal(d.images_path, images);
+    cim_dataset_free(&d);
+    if (cim_dataset_load_split(fx->dir, "c4", &d, &err) != 0)
+        fail_msg("rejected: %s", err.msg);
+    assert_int_equal(d.channels, 2);
+    cim_dataset_free(&d);
+    char idx3[CIM_TEST_PATH_MAX];
+    idx_bytes im3 = images_file(3, 2, 4, small_pixels);
+    write_gz(state, "c4-images-idx3-ubyte.gz", im3.b, im3.n, idx3);
+    cim_error e = {0};
+    assert_int_equal(cim_idx_load_split(fx->dir, "c4", &d, &e), CIM_ERR_INPUT);
+    const char *want[] = {"two images files for split \"c4\"", idx3, images, NULL};
+    expect_substrings(e.msg, want);
+    assert_true(is_zeroed(&d));
+    remove(idx3);
+
+    /* a missing split lists the idx3 and idx4 names */
+    cim_error e2 = {0};
+    assert_int_equal(cim_idx_load_split(fx->dir, "c5", &d, &e2), CIM_ERR_INPUT);
+    const char *want2[] = {"c5-images-idx3-ubyte.gz", "c5-images-idx4-ubyte.gz",
+                           "c5-images-idx4-ubyte.gz and", NULL};
+    expect_substrings(e2.msg, want2);
+}
+
+static void test_four_dims_refused_as_strictly(void **state)
+{
+    static const struct {
+        uint32_t count, c, h, w;
+        const char *what;
+    } cases[] = {
+        {0, 3, 2, 2, "image count 0 is outside 1..67108864"},
+        {3, 0, 2, 2, "channels 0 is outside 1..4096"},
+        {3, 4097, 2, 2, "channels 4097 is outside 1..4096"},
+        {3, 0xFFFFFFFFu, 2, 2, "channels 4294967295 is outside 1..4096"},
+        {3, 3, 0, 2, "height 0 is outside 1..4096"},
+        {3, 3, 2, 4097, "width 4097 is outside 1..4096"},
+        {1u << 26, 4096, 4096, 4096,
+         "promises 4611686018427387904 bytes of images, more than the limit 2147483647"},
+        {1024, 1024, 1024, 4, "promises 4294967296 bytes"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        uint32_t dims[4] = {cases[i].count, cases[i].c, cases[i].h, cases[i].w};
+        idx_bytes f = idx_file(0x08, 4, dims, NULL, 0); /* header only */
+        const char *want[] = {cases[i].what, NULL};
+        expect_images_error(state, &f, 0, want);
+    }
+    idx_bytes im = images4_file(3, 2, 2, 2, small_pixels);
+    idx_bytes cut = im;
+    cut.n = 4 + 10; /* magic + 10 of 16 dimension bytes */
+    const char *want[] = {"truncated images header dimensions", "expected 16 bytes, found 10",
+                          NULL};
+    expect_images_error(state, &cut, 0, want);
+    expect_images_error(state, &cut, 1, want);
+    cut.n = im.n - 1;
+    const char *want2[] = {"truncated images data", "expected 24 bytes, found 23", NULL};
+    expect_images_error(state, &cut, 0, want2);
+    expect_images_error(state, &cut, 1, want2);
+    idx_bytes extra = im;
+    put_bytes(&extra, small_labels, 1);
+    const char *want3[] = {"unexpected bytes after the 24 bytes of images", NULL};
+    expect_images_error(state, &extra, 0, want3);
+    expect_images_error(state, &extra, 1, want3);
+    /* 4-D images with a count the labels do not have */
+    char images[CIM_TEST_PATH_MAX], labels[CIM_TEST_PATH_MAX];
+    idx_bytes two = images4_file(2, 3, 2, 2, small_pixels);
+    idx_bytes lb = labels_file(3, small_labels);
+    write_plain(state, "two4-images", two.b, two.n, images);
+    write_plain(state, "three-labels", lb.b, lb.n, labels);
+    const char *want4[] = {"dataset shape mismatch", "2 images", "3 labels", NULL};
+    expect_load_error(images, labels, CIM_ERR_INPUT, want4);
+    /* every cut of a 4-D file is refused */
+    for (size_t len = 0; len < im.n; ++len) {
+        char path[CIM_TEST_PATH_MAX];
+        write_plain(state, "cut4-images", im.b, len, path);
+        cim_dataset d;
+        cim_error err = {0};
+        if (cim_idx_load_dataset(path, labels, &d, &err) == 0)
+            fail_msg("a 4-D file cut to %zu of %zu bytes was accepted", len, im.n);
+    }
+}
+
+/* ---------------------------------------------------------------------------
  * Fuzz: truncations and byte flips must give an error or valid data
  */
 
@@ -722,13 +879,14 @@ static int load_and_check(const char *images, const char *labels)
         assert_true(is_zeroed(&d));
         return rc;
     }
-    assert_true(d.count >= 1 && d.height >= 1 && d.width >= 1);
-    assert_true(d.height <= CIM_IDX_MAX_SIDE && d.width <= CIM_IDX_MAX_SIDE);
+    assert_true(d.count >= 1 && d.channels >= 1 && d.height >= 1 && d.width >= 1);
+    assert_true(d.channels <= CIM_IDX_MAX_CHANNELS && d.height <= CIM_IDX_MAX_SIDE &&
+                d.width <= CIM_IDX_MAX_SIDE);
     assert_non_null(d.images);
     assert_non_null(d.labels);
     /* touch every byte: a short buffer shows up under a sanitizer or valgrind */
     unsigned sum = 0;
-    for (int64_t i = 0; i < (int64_t)d.count * d.height * d.width; ++i)
+    for (int64_t i = 0; i < (int64_t)d.count * d.channels * d.height * d.width; ++i)
         sum += d.images[i];
     for (int32_t i = 0; i < d.count; ++i)
         sum += d.labels[i];
@@ -909,6 +1067,8 @@ int main(void)
         cmocka_unit_test(test_count_mismatch_names_both_files),
         cmocka_unit_test(test_input_shape_must_match_the_model),
         cmocka_unit_test(test_path_too_long),
+        cmocka_unit_test(test_four_dims_load_channels_first),
+        cmocka_unit_test(test_four_dims_refused_as_strictly),
         cmocka_unit_test(test_fuzz_truncated_gzip),
         cmocka_unit_test(test_fuzz_byte_flips),
         cmocka_unit_test(test_fashion_mnist_t10k),

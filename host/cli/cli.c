@@ -459,7 +459,7 @@ int cim_cli_load_network_inputs(const cim_cli_network_options *o, const cim_conf
     int rc;
     cim_cli_model_path(o, in->model_path, sizeof in->model_path);
     if ((rc = cim_model_load(in->model_path, &in->model, err)) != 0 ||
-        (rc = cim_idx_load_split(o->data, o->split, &in->all, err)) != 0 ||
+        (rc = cim_dataset_load_split(o->data, o->split, &in->all, err)) != 0 ||
         (rc = cim_dataset_check_input_shape(&in->all, &in->model, err)) != 0 ||
         (rc = cim_dataset_subset(&in->all, (int64_t)o->first_image, (int64_t)o->images, &in->data,
                                  err)) != 0)

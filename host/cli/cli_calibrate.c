@@ -43,7 +43,8 @@
 #include "cli_profile.h"
 
 #define DEFAULT_SPLIT "train"
-#define EVALUATION_SPLIT "t10k" /* what `cimgpu run` measures accuracy on */
+#define EVALUATION_SPLIT "t10k"       /* what `cimgpu run` measures accuracy on */
+#define CIFAR_EVALUATION_SPLIT "test" /* the same split of a CIFAR folder (cim_cifar.h) */
 #define DEFAULT_IMAGES 1000
 #define DEFAULT_TRIALS 1
 #define DEFAULT_COVERAGE 0.999
@@ -99,10 +100,12 @@ static void usage(FILE *out)
             "\n"
             "Options:\n"
             "  --model M.h5       model file (default %s/%s)\n"
-            "  --data DIR         IDX dataset folder (default %s)\n"
-            "  --split NAME       the images DIR/NAME-images-idx3-ubyte (default %s: the\n"
-            "                     training images; the evaluation split %s only when named,\n"
-            "                     with a note)\n"
+            "  --data DIR         dataset folder (default %s), recognised by its\n"
+            "                     files: IDX, or CIFAR-10's or CIFAR-100's python batches\n"
+            "                     (docs/datasets.md)\n"
+            "  --split NAME       IDX: the images DIR/NAME-images-idx3-ubyte (or -idx4-ubyte);\n"
+            "                     CIFAR: test or train (default %s: the training images; the\n"
+            "                     evaluation split %s or %s only when named, with a note)\n"
             "  --images K         images per chip (default %d)\n"
             "  --first-image F    dataset index of the first image (default 0)\n"
             "  --trials T         chips profiled, their counts added (default %d, at most %llu)\n"
@@ -113,8 +116,8 @@ static void usage(FILE *out)
             "  --adc-bits B       B-bit ADC of the type the mapping needs, 1..%d (0, the ideal\n"
             "                     ADC, has no range to calibrate)\n",
             CIM_MODEL_DIR, CIM_CLI_DEFAULT_MODEL, CIM_IDX_DEFAULT_DIR, DEFAULT_SPLIT,
-            EVALUATION_SPLIT, DEFAULT_IMAGES, DEFAULT_TRIALS, (unsigned long long)MAX_TRIALS,
-            CIM_ADC_MAX_BITS);
+            EVALUATION_SPLIT, CIFAR_EVALUATION_SPLIT, DEFAULT_IMAGES, DEFAULT_TRIALS,
+            (unsigned long long)MAX_TRIALS, CIM_ADC_MAX_BITS);
     cim_cli_crossbar_flags_usage(out);
     fprintf(out,
             "  --first-layer W    host (exact, default) or crossbar (bit-sliced)\n"
@@ -226,7 +229,7 @@ static int load_inputs(calib_state *s, cim_error *err)
     int rc = cim_cli_load_network_inputs(o, &s->cfg, &s->in, err);
     if (rc != 0)
         return rc;
-    if (strcmp(o->split, EVALUATION_SPLIT) == 0)
+    if (strcmp(o->split, EVALUATION_SPLIT) == 0 || strcmp(o->split, CIFAR_EVALUATION_SPLIT) == 0)
         fprintf(stderr,
                 CIM_CLI_PROGRAM ": note: calibrating on the evaluation split %s (as asked): "
                                 "accuracy measured on these images afterwards is optimistic\n",

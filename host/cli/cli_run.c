@@ -136,31 +136,32 @@ static void usage(FILE *out)
           "\n",
           out);
     usage_defaults(out);
-    fprintf(
-        out,
-        "\n"
-        "Options:\n"
-        "  --model M.h5       model file\n"
-        "  --data DIR         IDX dataset folder\n"
-        "  --split NAME       the files DIR/NAME-images-idx3-ubyte and NAME-labels-idx1-ubyte,\n"
-        "                     gzip'd or plain\n"
-        "  --images K         test images per chip\n"
-        "  --first-image F    dataset index of the first image\n"
-        "  --trials T         chips, at most %llu\n"
-        "  --trial-offset O   the first trial's index: replays trials O..O+T-1 of a larger\n"
-        "                     run (same results as inside it)\n"
-        "  --seed S           random seed, 0..2^64-1\n"
-        "  --config CFG.json  crossbar config, the reference simulator's keys (README,\n"
-        "                     \"Config keys\"), read over the default crossbar; with\n"
-        "                     adc_calib_mode CALIB each layer's ADC range is its\n"
-        "                     adc_calib_dict entry (e.g. \"004_conv2d\")\n"
-        "  --mapping NAME     BNN_I..BNN_VI, TNN_I..TNN_V (a finite ADC takes the type the\n"
-        "                     mapping needs)\n"
-        "  --adc-bits B       B-bit ADC of the type the mapping needs (SYM_RANGE_ADC for\n"
-        "                     signed column currents, else POS_RANGE_ONLY_ADC), 1..%d; the\n"
-        "                     range mode stays the config's (MAX, or CALIB with its\n"
-        "                     adc_calib_dict); 0: the ideal ADC\n",
-        (unsigned long long)MAX_TRIALS, CIM_ADC_MAX_BITS);
+    fprintf(out,
+            "\n"
+            "Options:\n"
+            "  --model M.h5       model file\n"
+            "  --data DIR         dataset folder, recognised by its files (docs/datasets.md):\n"
+            "                     IDX files, or CIFAR-10's or CIFAR-100's python batches\n"
+            "  --split NAME       IDX: the files DIR/NAME-images-idx3-ubyte (or -idx4-ubyte, with\n"
+            "                     channels) and NAME-labels-idx1-ubyte, gzip'd or plain; CIFAR:\n"
+            "                     test (also t10k) or train\n"
+            "  --images K         test images per chip\n"
+            "  --first-image F    dataset index of the first image\n"
+            "  --trials T         chips, at most %llu\n"
+            "  --trial-offset O   the first trial's index: replays trials O..O+T-1 of a larger\n"
+            "                     run (same results as inside it)\n"
+            "  --seed S           random seed, 0..2^64-1\n"
+            "  --config CFG.json  crossbar config, the reference simulator's keys (README,\n"
+            "                     \"Config keys\"), read over the default crossbar; with\n"
+            "                     adc_calib_mode CALIB each layer's ADC range is its\n"
+            "                     adc_calib_dict entry (e.g. \"004_conv2d\")\n"
+            "  --mapping NAME     BNN_I..BNN_VI, TNN_I..TNN_V (a finite ADC takes the type the\n"
+            "                     mapping needs)\n"
+            "  --adc-bits B       B-bit ADC of the type the mapping needs (SYM_RANGE_ADC for\n"
+            "                     signed column currents, else POS_RANGE_ONLY_ADC), 1..%d; the\n"
+            "                     range mode stays the config's (MAX, or CALIB with its\n"
+            "                     adc_calib_dict); 0: the ideal ADC\n",
+            (unsigned long long)MAX_TRIALS, CIM_ADC_MAX_BITS);
     cim_cli_crossbar_flags_usage(out);
     fputs("  --first-layer W    where weight layers on raw pixels (the first layer of an image\n"
           "                     model) run: host (exact) or crossbar (8 bit-plane reads per\n"
@@ -535,20 +536,23 @@ static void print_summary(const cim_summary *s, const cim_summary *s5, int64_t d
 static int claim_out(run_state *r, cim_error *err)
 {
     const run_options *o = &r->o;
-    char images[CIM_IDX_PATH_MAX] = "", labels[CIM_IDX_PATH_MAX] = "";
     if (!o->out)
         return 0;
-    cim_idx_split_paths(o->net.data, o->net.split, images, labels, NULL);
-    const cim_outfile_input inputs[] = {{"--model", r->in.model_path},
-                                        {"--config", o->net.config},
-                                        {"--data", images[0] ? images : NULL},
-                                        {"--data", labels[0] ? labels : NULL}};
+    cim_dataset_files *data = calloc(1, sizeof *data);
+    if (!data)
+        return cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory");
+    cim_dataset_split_files(o->net.data, o->net.split, data, NULL);
+    cim_outfile_input inputs[2 + CIM_DATASET_MAX_FILES] = {{"--model", r->in.model_path},
+                                                           {"--config", o->net.config}};
+    for (int32_t i = 0; i < data->n; ++i)
+        inputs[2 + i] = (cim_outfile_input){"--data", data->path[i]};
     const cim_outfile_spec spec = {.path = o->out,
                                    .inputs = inputs,
-                                   .n_inputs = (int)(sizeof inputs / sizeof *inputs),
+                                   .n_inputs = 2 + data->n,
                                    .force = o->force,
                                    .resume = o->resume};
     int rc = cim_outfile_claim(&spec, &r->out, err);
+    free(data);
     if (rc == 0 && o->resume && !cim_outfile_old_partial(&r->out))
         fprintf(stderr, "cimgpu: --resume: no %s%s to resume; the run starts from trial 0\n",
                 o->out, CIM_OUTFILE_PARTIAL_SUFFIX);
@@ -573,8 +577,8 @@ static int open_results(run_state *r, double yield_target, cim_error *err)
         rc = cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory");
         goto done;
     }
-    if ((rc = cim_file_sha256_hex(r->in.all.images_path, images_sha, err)) != 0 ||
-        (rc = cim_file_sha256_hex(r->in.all.labels_path, labels_sha, err)) != 0)
+    if ((rc = cim_dataset_sha256_hex(&r->in.all, 0, images_sha, err)) != 0 ||
+        (rc = cim_dataset_sha256_hex(&r->in.all, 1, labels_sha, err)) != 0)
         goto done;
     {
         const cim_h5_run_meta meta = {

@@ -531,8 +531,8 @@ static int open_results(sweep_state *s, cim_error *err)
     cim_h5_sweep_prior prior;
     int rc;
     memset(&prior, 0, sizeof prior);
-    if ((rc = cim_file_sha256_hex(s->all.images_path, images_sha, err)) != 0 ||
-        (rc = cim_file_sha256_hex(s->all.labels_path, labels_sha, err)) != 0 ||
+    if ((rc = cim_dataset_sha256_hex(&s->all, 0, images_sha, err)) != 0 ||
+        (rc = cim_dataset_sha256_hex(&s->all, 1, labels_sha, err)) != 0 ||
         (rc = make_columns(s, &cols, err)) != 0)
         goto done;
     fill_meta(s, &meta, cols, images_sha, labels_sha);
@@ -704,18 +704,22 @@ static int run_all(sweep_state *s, cim_error *err)
  * an input (the experiment, the images, a model) under any name. */
 static int claim_out(sweep_state *s, cim_error *err)
 {
-    char images[CIM_IDX_PATH_MAX] = "", labels[CIM_IDX_PATH_MAX] = "";
-    const int n = s->exp.n_models + 3;
+    const int n = s->exp.n_models + 1 + CIM_DATASET_MAX_FILES;
     cim_outfile_input *inputs = calloc((size_t)n, sizeof *inputs);
+    cim_dataset_files *data = calloc(1, sizeof *data);
     int rc = 0;
-    if (!inputs)
+    if (!inputs || !data) {
+        free(inputs);
+        free(data);
         return cim_error_set(err, CIM_ERR_NOMEM, "sweep: out of memory");
-    cim_idx_split_paths(s->exp.data_dir, s->exp.split, images, labels, NULL);
+    }
+    cim_dataset_split_files(s->exp.data_dir, s->exp.split, data, NULL);
     inputs[0] = (cim_outfile_input){"EXP.json", s->o.exp};
-    inputs[1] = (cim_outfile_input){"nn_data_set", images[0] ? images : NULL};
-    inputs[2] = (cim_outfile_input){"nn_data_set", labels[0] ? labels : NULL};
+    for (int32_t i = 0; i < CIM_DATASET_MAX_FILES; ++i) /* the unused ones: NULL, skipped */
+        inputs[1 + i] = (cim_outfile_input){"nn_data_set", i < data->n ? data->path[i] : NULL};
     for (int k = 0; k < s->exp.n_models; ++k)
-        inputs[3 + k] = (cim_outfile_input){"nn_names", s->exp.models[k].path};
+        inputs[1 + CIM_DATASET_MAX_FILES + k] =
+            (cim_outfile_input){"nn_names", s->exp.models[k].path};
     if (s->o.csv)
         rc = cim_outfile_check_not_input("--csv", s->o.csv, NULL, inputs, n, err);
     if (rc == 0 && s->o.out) {
@@ -732,12 +736,13 @@ static int claim_out(sweep_state *s, cim_error *err)
                     s->o.out, CIM_OUTFILE_PARTIAL_SUFFIX);
     }
     free(inputs);
+    free(data);
     return rc;
 }
 
 static int load_data(sweep_state *s, cim_error *err)
 {
-    int rc = cim_idx_load_split(s->exp.data_dir, s->exp.split, &s->all, err);
+    int rc = cim_dataset_load_split(s->exp.data_dir, s->exp.split, &s->all, err);
     if (rc != 0)
         return rc;
     if (s->exp.images > s->all.count)
@@ -860,7 +865,7 @@ static int same_inputs(const sweep_state *s, cim_error *err)
     for (int k = 0; models && k < s->exp.n_models; ++k)
         memcpy(models + (size_t)k * CIM_MODEL_SHA256_HEX_LEN, s->models[k].model.sha256_hex,
                CIM_MODEL_SHA256_HEX_LEN);
-    const size_t image = (size_t)s->all.height * (size_t)s->all.width;
+    const size_t image = (size_t)cim_dataset_image_bytes(&s->all);
     const cim_ranks_part parts[] = {
         {"the experiment", s->exp.json_text, s->exp.json_text ? strlen(s->exp.json_text) : 0},
         {"the models", models ? models : "",

@@ -752,14 +752,15 @@ static int resolve_data(exp_ctx *c)
             if (strcmp(name, unavailable_sets[i]) == 0)
                 return key_error(c, CIM_ERR_CONFIG, "nn_data_set",
                                  "%s is not installed; installed: fashion_mnist (%s), or give a "
-                                 "folder of IDX files",
+                                 "dataset folder (IDX files, or CIFAR-10's or CIFAR-100's python "
+                                 "batches)",
                                  quoted, c->default_data_dir);
         if (!(exp->data_dir = join_path(c->folder, name, "")))
             return nomem(c);
         int e = stat_kind(exp->data_dir, 1);
         if (e)
             return key_error(c, CIM_ERR_CONFIG, "nn_data_set",
-                             "%s is neither \"fashion_mnist\" nor a folder of IDX files (%s: %s)",
+                             "%s is neither \"fashion_mnist\" nor a dataset folder (%s: %s)",
                              quoted, exp->data_dir, strerror(e));
     }
     const cJSON *split = only(c, K_NN_DATA);

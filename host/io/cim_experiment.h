@@ -12,10 +12,12 @@
  *                 nn_names by index (checked against the model by the
  *                 caller); one [H, W, C] with one model
  *   nn_data_set   "fashion_mnist" (default: the caller's folder of it) or a
- *                 folder of IDX files (relative: against the experiment
- *                 file's folder); "cifar10", "cifar100", "mnist" are refused
- *                 naming the installed datasets
- *   nn_data       "TEST" (split t10k, default) or "TRAIN" (split train)
+ *                 dataset folder of any format cim_dataset.h reads (relative:
+ *                 against the experiment file's folder); "cifar10",
+ *                 "cifar100", "mnist" are refused naming the installed
+ *                 datasets
+ *   nn_data       "TEST" (split t10k, default; a CIFAR folder's test) or
+ *                 "TRAIN" (split train)
  *   batch, num_runs   R integers >= 1: images = batch x num_runs <= 2^31,
  *                 the first of the split
  *   xbar_size     R [[M, N], ...]
