@@ -134,6 +134,36 @@ static void test_generated_models_are_exact_without_noise(void **state)
     }
 }
 
+/* A first layer on 3-channel pixels (an RGB image, [3,5,5]) with padding,
+ * then a crossbar layer: exact without noise on every mapping, the first
+ * layer on the host or bit-sliced onto crossbars. */
+static void test_multi_channel_pixels_are_exact_without_noise(void **state)
+{
+    static const char *const kinds[] = {"bnn", "tnn"};
+    (void)state;
+    for (int k = 0; k < 2; ++k) {
+        cim_mw_model *w = cim_mw_new(kinds[k], 3, 5, 5, 4, 17);
+        cim_mw_conv2d(w, 3, 4, 3, 3, 1, 1, 1, 1, 9, NULL); /* [4,5,5], pixels, pad 9 */
+        cim_mw_maxpool2d(w, 2, 2, 2, 2);                  /* [4,2,2] */
+        cim_mw_batchnorm_random(w, 4, 400);
+        cim_mw_activation(w);
+        cim_mw_flatten(w);
+        cim_mw_dense(w, 16, 4, NULL);
+        cim_model m;
+        cim_mw_load_scratch(w, "netref", "rgb.h5", &m);
+        uint8_t pixels[IMAGES * 75];
+        random_images(pixels, sizeof pixels, 7 + k);
+        for (int id = 0; id < CIM_MAPPING_COUNT; ++id) {
+            if (m.kind == CIM_MODEL_TNN && !cim_mapping_desc_of((cim_mapping_id)id)->ternary)
+                continue;
+            cim_config cfg = make_config((cim_mapping_id)id, 0, 4, 9, 0.0, 0);
+            expect_exact(&m, &cfg, pixels, IMAGES, 0);
+            cim_config_free(&cfg);
+        }
+        cim_model_free(&m);
+    }
+}
+
 /* A ternary model cannot run on a binary mapping; the error names the layer. */
 static void test_ternary_model_needs_tnn_mapping(void **state)
 {
@@ -383,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_pixel_bit_planes),
         cmocka_unit_test(test_vectors_per_image),
         cmocka_unit_test(test_generated_models_are_exact_without_noise),
+        cmocka_unit_test(test_multi_channel_pixels_are_exact_without_noise),
         cmocka_unit_test(test_ternary_model_needs_tnn_mapping),
         cmocka_unit_test(test_noisy_chips_replay_and_differ),
         cmocka_unit_test(test_shipped_models_are_exact_without_noise),
