@@ -11,6 +11,8 @@ packages=(
   openmpi-bin libopenmpi-dev
   # Python: the cross-check tests, data/*.py and the docs' examples (tools/doc_blocks.py)
   python3 python3-numpy python3-h5py python3-matplotlib python3-pandas
+  # PyTorch: data/convert_torch.py's agreement check and its tests; training of the larger model
+  python3-torch
   clang-format
 )
 sudo=""
