@@ -489,7 +489,7 @@ class ConvertCase(fixtures.Scratch):
     def cimgpu_run(self, out):
         """cimgpu run on the converted model: its digital accuracy is IntModel's."""
         binary = cimgpu_binary()
-        res = self.path("R.h5")
+        res = self.path(os.path.basename(out)[:-3] + "_run.h5")
         r = subprocess.run([binary, "run", "--model", out, "--trials", "4", "--images", "20",
                             "--out", res], capture_output=True, text=True, timeout=600)
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -512,7 +512,7 @@ class LarqConvert(ConvertCase):
                       init=np.random.default_rng(seed))
         return weights
 
-    def test_functional_graph_h5(self):
+    def test_functional_graph_h5_and_cimgpu_run(self):
         layers = larq_graph_model()
         weights = self.model(layers, 1, 255.0)
         src, out = self.path("m.h5"), self.path("out.h5")
@@ -527,6 +527,7 @@ class LarqConvert(ConvertCase):
         self.assertIn("add", types)
         self.assertIn("concat", types)
         self.assertEqual(model.kind, "bnn")
+        self.cimgpu_run(out)
 
     def test_sequential_chain_h5_and_cimgpu_run(self):
         layers = larq_chain_model()
@@ -900,10 +901,11 @@ class TorchConvert(ConvertCase):
         model, _ = self.check_against(out, ref, version=2)
         self.assertEqual(model.kind, "bnn")
 
-    def test_npz_tnn_graph(self):
+    def test_npz_tnn_graph_and_cimgpu_run(self):
         r, out, ref = self.numpy_case("tnn", 12)
         self.assertIn("tnn model, format_version 2", r.stdout)
         self.check_against(out, ref, version=2)
+        self.cimgpu_run(out)
 
     def test_npz_chain_and_cimgpu_run(self):
         r, out, ref = self.numpy_case("chain", 13)
@@ -929,6 +931,7 @@ class TorchConvert(ConvertCase):
                 x = torch.from_numpy(self.x.reshape(-1, 1, 28, 28).astype(np.float32)) / 255.0
                 theirs = net(x).argmax(dim=1).numpy()
             self.check_against(out, theirs, version=2)
+            self.cimgpu_run(out)
             # the description run in torch gives its own agreement line
             r = self.convert(TORCH, pt, desc, "-o", self.path("again.h5"), "--images", "100")
             self.assertRegex(r.stdout, r"agreement with PyTorch \(the description in "
