@@ -144,7 +144,7 @@ static void test_multi_channel_pixels_are_exact_without_noise(void **state)
     for (int k = 0; k < 2; ++k) {
         cim_mw_model *w = cim_mw_new(kinds[k], 3, 5, 5, 4, 17);
         cim_mw_conv2d(w, 3, 4, 3, 3, 1, 1, 1, 1, 9, NULL); /* [4,5,5], pixels, pad 9 */
-        cim_mw_maxpool2d(w, 2, 2, 2, 2);                  /* [4,2,2] */
+        cim_mw_maxpool2d(w, 2, 2, 2, 2);                   /* [4,2,2] */
         cim_mw_batchnorm_random(w, 4, 400);
         cim_mw_activation(w);
         cim_mw_flatten(w);

@@ -7,11 +7,11 @@
  * layer graph of version 2, and the shape and alphabet of every tensor from
  * input_shape to num_classes) and cimgpu's size limits below, and records per
  * layer its inputs, the shape and alphabet of its (first) input and of its
- * output, its output's bound and its last user. Every shape rule, every dataset's stored dimensions and
- * the limits are checked for the whole model before any dataset is
- * allocated, so a small file that declares a huge layer costs nothing. A model that
- * loads is one the integer forward pass (cim_forward.h) can run without any
- * further check: every value fits int32, every index is in range.
+ * output, its output's bound and its last user. Every shape rule, every dataset's stored dimensions
+ * and the limits are checked for the whole model before any dataset is allocated, so a small file
+ * that declares a huge layer costs nothing. A model that loads is one the integer forward pass
+ * (cim_forward.h) can run without any further check: every value fits int32, every index is in
+ * range.
  *
  * The struct is caller-owned and filled by cim_model_load(); everything it
  * points to belongs to it and is released by cim_model_free(), which also
@@ -31,14 +31,14 @@
 #include "cim_error.h"
 
 #define CIM_MODEL_FORMAT "cimgpu-model"
-#define CIM_MODEL_FORMAT_VERSION 2 /* the newest; 1 and 2 are read */
+#define CIM_MODEL_FORMAT_VERSION 2                   /* the newest; 1 and 2 are read */
 #define CIM_MODEL_MAX_LAYERS 1000                    /* names are NNN_<type> */
 #define CIM_MODEL_MAX_FAN_IN ((int64_t)1 << 20)      /* rule R: in_features, in_channels*kh*kw */
 #define CIM_MODEL_THRESHOLD_LIMIT ((int64_t)1 << 30) /* rule R: |threshold_lo|, |threshold_hi| */
-#define CIM_MODEL_BOUND_MAX (((int64_t)1 << 28) - 1)  /* rule B: |value| of any tensor */
-#define CIM_MODEL_MAX_INPUTS 16                       /* inputs of an add or concat */
-#define CIM_MODEL_SCALE_MAX ((int64_t)1 << 15)        /* |scale| of an add input */
-#define CIM_MODEL_INPUT (-1)                          /* the index naming the model input */
+#define CIM_MODEL_BOUND_MAX (((int64_t)1 << 28) - 1) /* rule B: |value| of any tensor */
+#define CIM_MODEL_MAX_INPUTS 16                      /* inputs of an add or concat */
+#define CIM_MODEL_SCALE_MAX ((int64_t)1 << 15)       /* |scale| of an add input */
+#define CIM_MODEL_INPUT (-1)                         /* the index naming the model input */
 #define CIM_MODEL_PIXEL_MAX 255                      /* raw_uint8 input */
 /* Beyond the format: every tensor (input, any layer's output) holds at most
  * this many elements, so that offsets into it are int32. */

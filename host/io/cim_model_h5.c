@@ -218,8 +218,8 @@ static int read_int_attr(const char *where, hid_t loc, const char *name, int64_t
                  (e.rank == 1 && e.dims[0] >= lo && e.dims[0] <= hi))) {
         char got[DIMS_TEXT_MAX + 32];
         describe_extent(got, sizeof got, &e);
-        rc = cim_error_set(err, CIM_ERR_INPUT, "%s: attribute \"%s\" %s, expected %s", where,
-                           name, got, shape_expected);
+        rc = cim_error_set(err, CIM_ERR_INPUT, "%s: attribute \"%s\" %s, expected %s", where, name,
+                           got, shape_expected);
     } else {
         const int count = e.rank == 0 ? 1 : (int)e.dims[0];
         if (read_int64(h.attr, 1, h.type, H5S_ALL, H5S_ALL, out, (size_t)count) < 0) {

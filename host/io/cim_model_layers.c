@@ -229,15 +229,16 @@ static int load_dense(const char *where, hid_t g, const cim_model *m, cim_model_
 
 /* pad_value must be a value of the input's alphabet when padding is used
  * (for a pre-activation input: within its bound). */
-static int check_pad_value(const char *where, cim_error *err, const cim_tensor_state *s,
-                           int64_t v)
+static int check_pad_value(const char *where, cim_error *err, const cim_tensor_state *s, int64_t v)
 {
     char expected[96];
     switch (s->alphabet) {
     case CIM_ALPHABET_PRE:
-        snprintf(expected, sizeof expected, "a value within [-%" PRId64 ", %" PRId64
-                 "] (the input's bound, rule B)", s->bound, s->bound);
-        return v >= -s->bound && v <= s->bound ? 0 : bad_value(where, err, "pad_value", v, expected);
+        snprintf(expected, sizeof expected,
+                 "a value within [-%" PRId64 ", %" PRId64 "] (the input's bound, rule B)", s->bound,
+                 s->bound);
+        return v >= -s->bound && v <= s->bound ? 0
+                                               : bad_value(where, err, "pad_value", v, expected);
     case CIM_ALPHABET_IMAGE:
         return v >= 0 && v <= CIM_MODEL_PIXEL_MAX
                    ? 0
@@ -545,8 +546,8 @@ static int load_concat(const char *where, hid_t g, const cim_tensor_state *in, c
                                "the image, a pre-activation or an activation");
         if (in[j].alphabet != in[0].alphabet)
             return bad_operand(where, err, L, j, &in[j], "the alphabet of input 0");
-        if (a->rank != a0->rank || (a->rank == 3 && (a->dim[1] != a0->dim[1] ||
-                                                     a->dim[2] != a0->dim[2])))
+        if (a->rank != a0->rank ||
+            (a->rank == 3 && (a->dim[1] != a0->dim[1] || a->dim[2] != a0->dim[2])))
             return bad_operand(where, err, L, j, &in[j],
                                a0->rank == 3 ? "a 3-D input of input 0's height and width"
                                              : "a 1-D input, as input 0");

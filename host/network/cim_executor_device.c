@@ -308,11 +308,11 @@ static int elementwise_step(void *ctx, const cim_plan *p, int32_t l, void *const
     if (L->type == CIM_LAYER_CONCAT)
         return concat_step(dw, p, L, out_size, (size_t)tensors, xs, y, err);
     if (L->type == CIM_LAYER_MAXPOOL2D || L->type == CIM_LAYER_SUMPOOL2D) {
-        const cl_int geo[10] = {
-            L->in_shape.dim[0],     L->in_shape.dim[1],     L->in_shape.dim[2],
-            L->out_shape.dim[1],    L->out_shape.dim[2],    L->maxpool2d.kernel[0],
-            L->maxpool2d.kernel[1], L->maxpool2d.stride[0], L->maxpool2d.stride[1],
-            L->type == CIM_LAYER_SUMPOOL2D};
+        const cl_int geo[10] = {L->in_shape.dim[0],     L->in_shape.dim[1],
+                                L->in_shape.dim[2],     L->out_shape.dim[1],
+                                L->out_shape.dim[2],    L->maxpool2d.kernel[0],
+                                L->maxpool2d.kernel[1], L->maxpool2d.stride[0],
+                                L->maxpool2d.stride[1], L->type == CIM_LAYER_SUMPOOL2D};
         tables[0] = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof geo, geo, "pooling geometry", err);
         if (!tables[0]) {
             rc = err->code;
@@ -397,18 +397,15 @@ int cim_executor_device_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *scor
         if ((rc = cim_ocl_kernel(ocl, kernel_names[i], &dw.k[i], err)) != 0)
             goto done;
     for (int32_t i = 0; i < p->n_slots; ++i)
-        if (!(act[i] = cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, act_bytes, NULL, "activations",
-                                      err))) {
+        if (!(act[i] =
+                  cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, act_bytes, NULL, "activations", err))) {
             rc = err->code;
             goto done;
         }
-    st = clEnqueueWriteBuffer(ocl->queue,
-                              cim_walk_tensor(p, (void *const *)act,
-                                              p->layers[first].layer->inputs[0]),
-                              CL_TRUE, 0,
-                              sizeof(int32_t) * (size_t)job->n_images *
-                                  (size_t)p->layers[first].in_size,
-                              x0, 0, NULL, NULL);
+    st = clEnqueueWriteBuffer(
+        ocl->queue, cim_walk_tensor(p, (void *const *)act, p->layers[first].layer->inputs[0]),
+        CL_TRUE, 0, sizeof(int32_t) * (size_t)job->n_images * (size_t)p->layers[first].in_size, x0,
+        0, NULL, NULL);
     if ((rc = CIM_OCL_CHECK(st, err, "clEnqueueWriteBuffer(activations)")) != 0)
         goto done;
     if ((rc = cim_walk(p, first, p->num_layers, &steps, &dw, (void *const *)act, err)) != 0)

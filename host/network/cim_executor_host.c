@@ -141,8 +141,8 @@ static int exact_step(void *ctx, const cim_plan *p, int32_t l, void *const *x, v
         const int32_t *xt[CIM_MODEL_MAX_INPUTS];
         for (int j = 0; j < L->n_inputs; ++j) {
             const int64_t size = cim_shape_size(cim_model_tensor_shape(m, L->inputs[j]));
-            xt[j] = (const int32_t *)x[j] +
-                    (sets_of(h, p, L->inputs[j]) > 1 ? t * n_images * size : 0);
+            xt[j] =
+                (const int32_t *)x[j] + (sets_of(h, p, L->inputs[j]) > 1 ? t * n_images * size : 0);
         }
         cim_forward_node_each(m, L, n_images, xt,
                               (int32_t *)y + t * n_images * cim_shape_size(&L->out_shape));
@@ -199,8 +199,7 @@ int cim_executor_host_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *scores
         const int32_t out = p->num_layers - 1;
         const char *y = cim_walk_tensor(p, (void *const *)act, out);
         const int64_t sets = sets_of(&h, p, out);
-        const size_t per_trial =
-            sizeof(int32_t) * (size_t)job->n_images * (size_t)m->num_classes;
+        const size_t per_trial = sizeof(int32_t) * (size_t)job->n_images * (size_t)m->num_classes;
         for (int32_t t = 0; t < job->n_trials; ++t)
             memcpy((char *)scores + (size_t)t * per_trial, y + (sets > 1 ? t : 0) * per_trial,
                    per_trial);

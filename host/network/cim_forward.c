@@ -162,7 +162,7 @@ void cim_forward_layer(const cim_layer *L, const int32_t *x, int32_t *y)
         global_sumpool(&L->in_shape, x, y);
         break;
     case CIM_LAYER_ADD:
-    case CIM_LAYER_CONCAT: /* several inputs: cim_forward_node */
+    case CIM_LAYER_CONCAT:  /* several inputs: cim_forward_node */
     case CIM_LAYER_FLATTEN: /* [C][H][W] in C order is already c*H*W + h*W + w */
         memcpy(y, x, (size_t)n * sizeof *y);
         break;

@@ -20,9 +20,9 @@
 
 /* One layer of one input: x holds L->in_shape, y receives L->out_shape. x
  * and y must not overlap. add and concat take several inputs: they run
- * through cim_forward_node (here they do nothing). Exposed so that an executor can run the layers it keeps on the
- * host (the first layer on raw pixels, thresholds, pooling) with the same
- * code that defines them. */
+ * through cim_forward_node (here they do nothing). Exposed so that an executor can run the layers
+ * it keeps on the host (the first layer on raw pixels, thresholds, pooling) with the same code that
+ * defines them. */
 void cim_forward_layer(const cim_layer *L, const int32_t *x, int32_t *y);
 
 /* Layer L of model m on its inputs x[0 .. L->n_inputs) (one tensor each, the

@@ -1,7 +1,7 @@
 /* cim_netref.c -- a network on simulated crossbars, the slow and obvious way
  * (see cim_netref.h). The walk's buffers (cim_forward_buffers), one tensor
- * of the model's largest size each, hold the activations of the one image; each crossbar layer allocates its
- * vectors and results for the call and frees them before it returns.
+ * of the model's largest size each, hold the activations of the one image; each crossbar layer
+ * allocates its vectors and results for the call and frees them before it returns.
  */
 #include "cim_netref.h"
 

@@ -281,8 +281,7 @@ int cim_mw_conv2d(cim_mw_model *m, int32_t in_channels, int32_t out_channels, in
 }
 
 /* maxpool2d or sumpool2d: a window and its stride. */
-static int pool2d(cim_mw_model *m, const char *type, int32_t kh, int32_t kw, int32_t sh,
-                  int32_t sw)
+static int pool2d(cim_mw_model *m, const char *type, int32_t kh, int32_t kw, int32_t sh, int32_t sw)
 {
     int l = cim_mw_layer(m, type);
     pair_attr(m, l, "kernel", kh, kw);
@@ -420,27 +419,27 @@ cim_mw_model *cim_mw_graph(const char *kind, uint64_t seed)
 {
     cim_mw_model *m = cim_mw_new(kind, 1, 6, 6, 13, seed);
     const int32_t pad = m->ternary ? 0 : -1;
-    cim_mw_conv2d(m, 1, 4, 3, 3, 1, 1, 1, 1, 0, NULL); /* 0: [4,6,6] on the pixels */
-    cim_mw_batchnorm_random(m, 4, 300);               /* 1 */
-    cim_mw_activation(m);                             /* 2 */
+    cim_mw_conv2d(m, 1, 4, 3, 3, 1, 1, 1, 1, 0, NULL);   /* 0: [4,6,6] on the pixels */
+    cim_mw_batchnorm_random(m, 4, 300);                  /* 1 */
+    cim_mw_activation(m);                                /* 2 */
     cim_mw_conv2d(m, 4, 4, 3, 3, 1, 1, 1, 1, pad, NULL); /* 3: the first crossbar layer */
     cim_mw_batchnorm(m, 4, NULL, NULL, NULL);            /* 4 */
     int a = cim_mw_activation(m);                        /* 5: A */
     cim_mw_conv2d(m, 4, 4, 3, 3, 1, 1, 1, 1, pad, NULL); /* 6 */
     const int32_t res[2] = {6, 3}, res_scale[2] = {1, 2};
-    cim_mw_add(m, 2, res, res_scale);                      /* 7: z6 + 2 z3 */
-    cim_mw_batchnorm_random(m, 4, 6);                      /* 8 */
-    int b = cim_mw_activation(m);                          /* 9: B */
+    cim_mw_add(m, 2, res, res_scale); /* 7: z6 + 2 z3 */
+    cim_mw_batchnorm_random(m, 4, 6); /* 8 */
+    int b = cim_mw_activation(m);     /* 9: B */
     const int32_t both[2] = {b, a};
-    cim_mw_concat(m, 2, both);                             /* 10: [8,6,6] */
-    cim_mw_sumpool2d(m, 2, 2, 2, 2);                       /* 11: [8,3,3] */
-    cim_mw_batchnorm_random(m, 8, 3);                      /* 12 */
-    int c = cim_mw_activation(m);                          /* 13 */
-    cim_mw_flatten(m);                                     /* 14: 72 */
-    int d = cim_mw_dense(m, 72, 5, NULL);                  /* 15 */
-    from(m, cim_mw_global_sumpool(m), c);                  /* 16: [8] */
+    cim_mw_concat(m, 2, both);            /* 10: [8,6,6] */
+    cim_mw_sumpool2d(m, 2, 2, 2, 2);      /* 11: [8,3,3] */
+    cim_mw_batchnorm_random(m, 8, 3);     /* 12 */
+    int c = cim_mw_activation(m);         /* 13 */
+    cim_mw_flatten(m);                    /* 14: 72 */
+    int d = cim_mw_dense(m, 72, 5, NULL); /* 15 */
+    from(m, cim_mw_global_sumpool(m), c); /* 16: [8] */
     const int32_t out[2] = {d, 16};
-    cim_mw_concat(m, 2, out);                              /* 17: [13] */
+    cim_mw_concat(m, 2, out); /* 17: [13] */
     return m;
 }
 
@@ -449,19 +448,19 @@ cim_mw_model *cim_mw_graph_host(const char *kind, uint64_t seed)
     cim_mw_model *m = cim_mw_new(kind, 1, 6, 6, 6, seed);
     const int32_t pad = m->ternary ? 0 : -1;
     cim_mw_conv2d(m, 1, 4, 3, 3, 1, 1, 1, 1, 0, NULL);   /* 0: [4,6,6] on the pixels */
-    cim_mw_batchnorm_random(m, 4, 300);                 /* 1 */
-    cim_mw_activation(m);                               /* 2 */
+    cim_mw_batchnorm_random(m, 4, 300);                  /* 1 */
+    cim_mw_activation(m);                                /* 2 */
     cim_mw_conv2d(m, 4, 4, 3, 3, 1, 1, 1, 1, pad, NULL); /* 3: crossbar */
     const int32_t res[2] = {3, 0};
-    cim_mw_add(m, 2, res, NULL);                          /* 4: per chip + shared */
-    cim_mw_batchnorm_random(m, 4, 300);                   /* 5 */
-    int a = cim_mw_activation(m);                         /* 6 */
-    cim_mw_global_sumpool(m);                             /* 7: [4] */
-    int d = cim_mw_dense(m, 4, 6, NULL);                  /* 8: on a pre-activation: host */
-    from(m, cim_mw_flatten(m), a);                        /* 9: 144 */
-    int e = cim_mw_dense(m, 144, 6, NULL);                /* 10: crossbar */
+    cim_mw_add(m, 2, res, NULL);           /* 4: per chip + shared */
+    cim_mw_batchnorm_random(m, 4, 300);    /* 5 */
+    int a = cim_mw_activation(m);          /* 6 */
+    cim_mw_global_sumpool(m);              /* 7: [4] */
+    int d = cim_mw_dense(m, 4, 6, NULL);   /* 8: on a pre-activation: host */
+    from(m, cim_mw_flatten(m), a);         /* 9: 144 */
+    int e = cim_mw_dense(m, 144, 6, NULL); /* 10: crossbar */
     const int32_t out[2] = {d, e}, out_scale[2] = {3, -1};
-    cim_mw_add(m, 2, out, out_scale);                     /* 11: [6] */
+    cim_mw_add(m, 2, out, out_scale); /* 11: [6] */
     return m;
 }
 
