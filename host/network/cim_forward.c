@@ -221,14 +221,6 @@ void cim_forward_node_each(const cim_model *m, const cim_layer *L, int64_t tenso
     }
 }
 
-void cim_forward_layer_each(const cim_layer *L, int64_t tensors, const int32_t *x, int32_t *y)
-{
-    const int64_t in = cim_shape_size(&L->in_shape), out = cim_shape_size(&L->out_shape);
-#pragma omp parallel for schedule(static) if ((int64_t)(tensors * in) >= CIM_PARALLEL_MIN_WORK)
-    for (int64_t t = 0; t < tensors; ++t)
-        cim_forward_layer(L, x + t * in, y + t * out);
-}
-
 int32_t cim_forward_argmax(const int32_t *scores, int32_t n)
 {
     int32_t best = 0;

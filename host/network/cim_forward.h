@@ -44,11 +44,6 @@ struct cim_plan;
 int32_t **cim_forward_buffers(const struct cim_plan *p, int64_t tensors, cim_error *err);
 void cim_forward_buffers_free(const struct cim_plan *p, int32_t **act);
 
-/* Layer L on `tensors` tensors stored one after another: x [tensors][in]
- * to y [tensors][out] (the executors' many images and chips), split over
- * threads when the work is large (cim_parallel.h). */
-void cim_forward_layer_each(const cim_layer *L, int64_t tensors, const int32_t *x, int32_t *y);
-
 /* The predicted class of a score vector: the index of the largest score,
  * ties to the lowest index. */
 int32_t cim_forward_argmax(const int32_t *scores, int32_t n);
