@@ -90,6 +90,51 @@ CIM_INLINE int64_t cim_adc_convert_any(const cim_column_params *p,
  * scalar kernels (the level table). */
 CIM_DEFINE_COLUMN_RESULT(cim_column_result, S, cim_adc_convert_any, cim_div_round)
 
+/* name(p, current, s, n_used, sumw, adc_table): WIDE's result (a
+ * CIM_DEFINE_COLUMN_RESULT instance of kind K, no adc_out), for the ideal
+ * ADC in 32-bit lanes when every lane's currents allow it: the numerator
+ * sum_j k_j (2 I_j + offset_j) stays within CIM_NARROW_MAX_NUM when each
+ * |I_j| is within the limit checked here, and 2 Delta > CIM_NARROW_MIN_DEN
+ * (DIV_ROUND_NARROW, cim_units.h). Otherwise, and for finite ADCs and
+ * digital mode, WIDE computes it. The same integers either way, so the same
+ * bits; the 64-bit lanes cost about twice the work. */
+#define CIM_DEFINE_COLUMN_RESULT_NARROW(name, K, WIDE, DIV_ROUND_NARROW)                           \
+    CIM_INLINE CIM_##K##_INT name(const cim_column_params *p, const CIM_##K##_INT *current,        \
+                                  int32_t s, int32_t n_used, CIM_##K##_INT sumw,                   \
+                                  CIM_GLOBAL const int64_t *adc_table)                             \
+    {                                                                                              \
+        CIM_CONSTANT_PTR cim_mapping_desc *d = &CIM_MAPPINGS[p->mapping];                          \
+        if (p->digital || p->adc_type != CIM_ADC_INF || 2 * p->delta <= CIM_NARROW_MIN_DEN)        \
+            return WIDE(p, current, s, n_used, sumw, adc_table, 0);                                \
+        int64_t offset[CIM_MAX_CONVS], off_sum = 0, k_sum = 0;                                     \
+        for (int j = 0; j < d->n_convs; ++j) {                                                     \
+            CIM_CONSTANT_PTR cim_conv *cv = &d->conv[j];                                           \
+            offset[j] =                                                                            \
+                ((int64_t)cv->offset_half_s * s + (int64_t)cv->offset_half_n * n_used) * p->hrs;   \
+            off_sum += (offset[j] < 0 ? -offset[j] : offset[j]) * cv->k;                           \
+            k_sum += cv->k;                                                                        \
+        }                                                                                          \
+        const int64_t limit = (CIM_NARROW_MAX_NUM - off_sum) / (2 * k_sum);                        \
+        if (limit <= 0)                                                                            \
+            return WIDE(p, current, s, n_used, sumw, adc_table, 0);                                \
+        CIM_##K##_INT big = 0;                                                                     \
+        for (int j = 0; j < d->n_convs; ++j)                                                       \
+            big |= (current[j] > (int32_t)limit) | (current[j] < -(int32_t)limit);                 \
+        if (CIM_##K##_ANY(big))                                                                    \
+            return WIDE(p, current, s, n_used, sumw, adc_table, 0);                                \
+        CIM_##K##_INT num = 0;                                                                     \
+        for (int j = 0; j < d->n_convs; ++j) {                                                     \
+            CIM_CONSTANT_PTR cim_conv *cv = &d->conv[j];                                           \
+            num += (2 * current[j] + (int32_t)offset[j]) * (cv->k * cv->sign);                     \
+        }                                                                                          \
+        const CIM_##K##_INT r = sumw * d->corr_sumw + (d->corr_s * s + d->corr_n * n_used);        \
+        return r + DIV_ROUND_NARROW(num, (int32_t)(2 * p->delta));                                 \
+    }
+
+/* The scalar instance (tests/test_adc.c checks it against cim_column_result). */
+CIM_DEFINE_DIV_ROUND_NARROW(cim_div_round_narrow, S)
+CIM_DEFINE_COLUMN_RESULT_NARROW(cim_column_result_fast, S, cim_column_result, cim_div_round_narrow)
+
 /* floor(num / den) and its remainder in [0, den), den > 0. */
 CIM_INLINE int64_t cim_floor_divmod(int64_t num, int64_t den, int64_t *rem)
 {

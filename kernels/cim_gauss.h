@@ -28,6 +28,9 @@
 #include "cim_lanes.h"
 #include "cim_gauss_table.h"
 
+/* The node table as one row-major array (node (e, i) at e * 33 + i). */
+#define CIM_GAUSS_NODES (&CIM_GAUSS_TABLE[0][0])
+
 /* Fraction bits left below the 5 sub-interval index bits of a normalised v. */
 #define CIM_GAUSS_FRAC_BITS 25
 
@@ -46,12 +49,12 @@
         const CIM_##K##_UINT vn = vz << e;                        /* bit 30 set */                 \
         const CIM_##K##_UINT idx = (vn >> CIM_GAUSS_FRAC_BITS) & (CIM_GAUSS_SUBDIV - 1);           \
         const CIM_##K##_UINT frac = vn & ((1u << CIM_GAUSS_FRAC_BITS) - 1u);                       \
-        CIM_##K##_INT z0, z1; /* z1 <= z0: |z| falls as p grows */                                 \
-        for (int l = 0; l < CIM_##K##_LANES; ++l) {                                                \
-            CIM_CONSTANT_PTR int32_t *node =                                                       \
-                &CIM_GAUSS_TABLE[CIM_##K##_ULANE(e, l)][CIM_##K##_ULANE(idx, l)];                  \
-            CIM_##K##_LANE(z0, l) = node[0];                                                       \
-            CIM_##K##_LANE(z1, l) = node[1];                                                       \
+        CIM_##K##_INT z0, z1;                       /* z1 <= z0: |z| falls as p grows */           \
+        for (int l = 0; l < CIM_##K##_LANES; ++l) { /* one 32-bit index: dword gathers */          \
+            const int at =                                                                         \
+                (int)(CIM_##K##_ULANE(e, l) * (CIM_GAUSS_SUBDIV + 1u) + CIM_##K##_ULANE(idx, l));  \
+            CIM_##K##_LANE(z0, l) = CIM_GAUSS_NODES[at];                                           \
+            CIM_##K##_LANE(z1, l) = CIM_GAUSS_NODES[at + 1];                                       \
         }                                                                                          \
         const CIM_##K##_UINT a = CIM_##K##_TO_UINT(z0 - z1) << 7;                                  \
         const CIM_##K##_UINT drop = CIM_##K##_MULHI(a, frac) + ((a * frac) >> 31);                 \

@@ -263,7 +263,7 @@ __kernel void cim_program_g(__constant const cim_launch_params *lp,
  * so its block of g stays in cache between inputs. */
 __kernel void cim_read_g(__constant const cim_launch_params *lp,
                          __constant const cim_column_params *cp, __global const int *g,
-                         __global const int *entries, __global const int *entry_start,
+                         __global const int *entries, __global const int *entry_range,
                          __global const int *tile_s, __global const int *sumw,
                          __global const long *adc_table, __global int *out,
                          __global int *trace_current, __global long *trace_adc,
@@ -283,8 +283,8 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
         const long row = cim_input_row(lp, b, i);
         cim_vec result = 0;
         for (long tn = 0; tn < lp->tiles_n; ++tn) {
-            const int e0 = entry_start[row * lp->tiles_n + tn];
-            const int e1 = entry_start[row * lp->tiles_n + tn + 1];
+            const int e0 = entry_range[2 * (row * lp->tiles_n + tn)];
+            const int e1 = entry_range[2 * (row * lp->tiles_n + tn) + 1];
             const int s = tile_s[row * lp->tiles_n + tn], n_used = cim_tile_inputs(lp, tn);
             /* column currents: the sum of g over the driving inputs */
             cim_vec sums[CIM_MAX_CONVS];
@@ -301,8 +301,8 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
                 sums[j] = acc0 + acc1;
             }
             if (!lp->trace)
-                result += cim_column_result_lanes(
-                    &p, sums, s, n_used, CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table, 0);
+                result += cim_column_result_fast_lanes(
+                    &p, sums, s, n_used, CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table);
             else
                 cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, adc_table, b, i, tn, m0,
                                        &result, trace_current, trace_adc);
@@ -453,6 +453,29 @@ static inline cim_vec cim_digital_current(__constant const cim_launch_params *lp
         minus += cim_bytes_sum(minus_bytes);
     }
     return CIM_AS_INT(plus) - CIM_AS_INT(minus);
+}
+
+/* The drive bit-planes of cim_read_digital from the int8 inputs, global:
+ * (tiles_n * words_per_tile, n_inputs). Bit b of word w of drive d: the
+ * drive bit (mapping table) of input position w * 32 + b of the tile. The
+ * engine packs them once per prepared input set (cim_engine_inputs). */
+__kernel void cim_pack_drives(__constant const cim_launch_params *lp,
+                              __constant const cim_column_params *cp, __global const char *inputs,
+                              __global uint *drive_bits)
+{
+    const long w = get_global_id(0), i = get_global_id(1);
+    __constant const cim_mapping_desc *d = &CIM_MAPPINGS[cp->mapping];
+    const long wpt = lp->words_per_tile, tile_words = lp->tiles_n * wpt;
+    const long tn = w / wpt, n0 = tn * lp->xbar_n + (w - tn * wpt) * 32;
+    const long tile_end = (tn + 1) * lp->xbar_n < lp->cols ? (tn + 1) * lp->xbar_n : lp->cols;
+    const long n1 = n0 + 32 < tile_end ? n0 + 32 : tile_end;
+    __global const char *in = inputs + i * lp->cols;
+    for (int dv = 0; dv < d->n_drives; ++dv) {
+        uint word = 0;
+        for (long n = n0; n < n1; ++n)
+            word |= (uint)(d->drive[dv][in[n] + 1] != 0) << (n - n0);
+        drive_bits[(i * d->n_drives + dv) * tile_words + w] = word;
+    }
 }
 
 /* Digital mode, global: (rows_pad / CIM_VW, ceil(n_inputs / inputs_per_item)). Bit-planes:

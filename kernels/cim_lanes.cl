@@ -7,7 +7,7 @@
  * (cim_lanes.h explains kinds) and the V instances of the shared definitions
  * -- Philox (cim_rng.h), the Gaussian sampler (cim_gauss.h), deviate scaling
  * and rounded division (cim_units.h), the ADC level lookup (cim_adc.h), the
- * column result (cim_column.h), a cell's state (stuck-at faults), the
+ * column result and its 32-bit form (cim_column.h), a cell's state (stuck-at faults), the
  * programming of a weight's cells and their term sum (cim_cells.h) -- one line each; it restates
  * none of them. It lives apart from those headers because CIM_VW is a run-time build option.
  * tests/test_kernels.c checks every result against the scalar host reference at CIM_VW = 16 and 1.
@@ -98,12 +98,16 @@ static inline cim_uvec cim_bytes_sum(cim_uvec x)
 #if CIM_VW == 1
 #define CIM_V_TO_FLOAT(x) ((float)(x))
 #define CIM_V_FLOAT_TO_LONG(x) ((long)(x))
+#define CIM_V_FLOAT_TO_INT(x) ((int)(x))
+#define CIM_V_ANY(x) ((x) != 0)
 #define CIM_V_LANE(v, l) (v)
 #define CIM_V_ULANE(v, l) (v)
 #define CIM_V_LLANE(v, l) (v)
 #else
 #define CIM_V_TO_FLOAT(x) CIM_CAT(convert_float, CIM_VW)(x)
 #define CIM_V_FLOAT_TO_LONG(x) CIM_CAT(convert_long, CIM_VW)(x)
+#define CIM_V_FLOAT_TO_INT(x) CIM_CAT(convert_int, CIM_VW)(x)
+#define CIM_V_ANY(x) any(x)
 #define CIM_V_LANE(v, l) CIM_LANE(v, l)
 #define CIM_V_ULANE(v, l) CIM_ULANE(v, l)
 #define CIM_V_LLANE(v, l) CIM_LLANE(v, l)
@@ -118,6 +122,9 @@ CIM_DEFINE_SCALE_DEVIATE(cim_scale_deviate_lanes, V)
 CIM_DEFINE_ADC_TABLE(cim_adc_table_lanes, V)
 CIM_DEFINE_DIV_ROUND_ESTIMATED(cim_div_round_lanes, V)
 CIM_DEFINE_COLUMN_RESULT(cim_column_result_lanes, V, cim_adc_table_lanes, cim_div_round_lanes)
+CIM_DEFINE_DIV_ROUND_NARROW(cim_div_round_narrow_lanes, V)
+CIM_DEFINE_COLUMN_RESULT_NARROW(cim_column_result_fast_lanes, V, cim_column_result_lanes,
+                                cim_div_round_narrow_lanes)
 CIM_DEFINE_CELL_STATE(cim_cell_state_lanes, V)
 CIM_DEFINE_PROGRAM_CELLS(cim_program_cells_lanes, V, cim_scale_deviate_lanes, cim_gauss_lanes,
                          cim_cell_state_lanes)

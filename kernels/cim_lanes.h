@@ -35,6 +35,8 @@
 #define CIM_S_LONG_TO_INT(x) ((int32_t)(x))
 #define CIM_S_TO_FLOAT(x) ((float)(x))
 #define CIM_S_FLOAT_TO_LONG(x) ((int64_t)(x))
+#define CIM_S_FLOAT_TO_INT(x) ((int32_t)(x))
+#define CIM_S_ANY(x) ((x) != 0)
 #define CIM_S_LANES 1
 #define CIM_S_LANE(v, l) (v)
 #define CIM_S_ULANE(v, l) (v)

@@ -14,10 +14,10 @@
  *             inputs_per_trial (then every per-input array below is per
  *             trial too: row (input_trial_base + b) * n_inputs + i)
  *   tile_s    int32 [n_inputs][tiles_n]   input sum S of each input tile
- *   entries   int32 concatenated per (input, tile): class(x + 1) * cols * W + n * W
- *             for every input position n whose value x drives a row (its
- *             offset inside a block of g); entry_start int32
- *             [n_inputs * tiles_n + 1] delimits them
+ *   entries   int32 per (input, tile): class(x + 1) * cols * W + n * W for every
+ *             input position n whose value x drives a row (its offset inside a
+ *             block of g), in order; entry_range int32 [n_inputs][tiles_n][2]:
+ *             the first entry of each (input, tile) and one past its last
  *   g         int32 [batch][n_convs][rows_pad / W][classes][cols][W], W = g_block:
  *             effective column current contributed by weight (m, n) to
  *             conversion j when the input is x = v - 1, for the input values

@@ -20,6 +20,9 @@
 
 #include "cim_portable.h"
 #include "cim_lanes.h"
+#if !CIM_OPENCL
+#include <math.h> /* rint: the host instances of the float estimates below */
+#endif
 
 /* Current unit: 1 nA. A cell of 30 µA is 30000 units. */
 #define CIM_NA_PER_UA 1000
@@ -55,6 +58,24 @@ CIM_INLINE int64_t cim_div_round(int64_t num, int64_t den)
         const CIM_##K##_LONG r2 = 2 * (num - q * den);                                             \
         q += (num < 0 ? r2 > den : r2 >= den) ? (CIM_##K##_LONG)1 : (CIM_##K##_LONG)0;             \
         q -= (num < 0 ? r2 <= -den : r2 < -den) ? (CIM_##K##_LONG)1 : (CIM_##K##_LONG)0;           \
+        return q;                                                                                  \
+    }
+
+/* name(num, den) = cim_div_round(num, den) in 32-bit lanes (kind K), for
+ * |num| <= CIM_NARROW_MAX_NUM and den > CIM_NARROW_MIN_DEN: then |num / den|
+ * < 2^20 and the float estimate is within one of the result, as above (the
+ * float of num is within 2^5 of it, 1/16 of den), and the doubled remainder
+ * fits in 32 bits. The same estimate and correction as
+ * CIM_DEFINE_DIV_ROUND_ESTIMATED. */
+#define CIM_NARROW_MAX_NUM ((int64_t)1 << 29)
+#define CIM_NARROW_MIN_DEN ((int64_t)1 << 9)
+#define CIM_DEFINE_DIV_ROUND_NARROW(name, K)                                                       \
+    CIM_INLINE CIM_##K##_INT name(CIM_##K##_INT num, int32_t den)                                  \
+    {                                                                                              \
+        CIM_##K##_INT q = CIM_##K##_FLOAT_TO_INT(rint(CIM_##K##_TO_FLOAT(num) / (float)den));      \
+        const CIM_##K##_INT r2 = 2 * (num - q * den);                                              \
+        q += (num < 0 ? r2 > den : r2 >= den) ? (CIM_##K##_INT)1 : (CIM_##K##_INT)0;               \
+        q -= (num < 0 ? r2 <= -den : r2 < -den) ? (CIM_##K##_INT)1 : (CIM_##K##_INT)0;             \
         return q;                                                                                  \
     }
 

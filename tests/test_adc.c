@@ -512,6 +512,69 @@ static void test_div_round_ties_and_signs(void **state)
                 CIM_ASSERT_I64_EQ(cim_div_round(num, den), div_round_reference(num, den));
 }
 
+/* The 32-bit form of the ideal ADC's tile result (cim_column_result_fast,
+ * the kernels' cim_column_result_fast_lanes) equals the 64-bit one for every
+ * mapping: at rounding ties, at the edge of the currents it takes in 32 bits
+ * and past it (where it hands over to the 64-bit form), at the smallest
+ * denominator it accepts and below, and on random currents of every size. */
+static void test_inf_narrow_equals_wide(void **state)
+{
+    (void)state;
+    static const int64_t hrs_delta[][2] = {{5000, 25000}, {5001, 25006},     {1, 256},
+                                           {1, 257},      {100000, 9900000}, {0, 1}};
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    for (int m = 0; m < CIM_MAPPING_COUNT; ++m) {
+        for (size_t h = 0; h < sizeof hrs_delta / sizeof hrs_delta[0]; ++h) {
+            const cim_column_params p =
+                inf_adc((cim_mapping_id)m, hrs_delta[h][0], hrs_delta[h][1]);
+            const int n_convs = CIM_MAPPINGS[m].n_convs;
+            for (int k = 0; k < 4000; ++k) {
+                int32_t cur[CIM_MAX_CONVS] = {0};
+                const int32_t s = (int32_t)(k % 513) - 256, n_used = 1 + k % 256;
+                for (int j = 0; j < n_convs; ++j) {
+                    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                    const int64_t r = (int64_t)(rng >> 33);
+                    switch (k % 4) {
+                    case 0: /* small: ties of Delta / 2 multiples */
+                        cur[j] = (int32_t)((r % 41 - 20) * (hrs_delta[h][1] / 2 + (k & 1)));
+                        break;
+                    case 1: /* around the 32-bit limit of a single conversion */
+                        cur[j] = (int32_t)((((int64_t)1 << 28) - 64 + r % 128) * (r & 1 ? 1 : -1) /
+                                           CIM_MAPPINGS[m].conv[j].k);
+                        break;
+                    default: /* anything a column can carry */
+                        cur[j] = (int32_t)(r % ((int64_t)1 << 31) - ((int64_t)1 << 30));
+                        break;
+                    }
+                }
+                const int32_t sumw = (int32_t)(k % 129) - 64;
+                const int32_t wide = cim_column_result(&p, cur, s, n_used, sumw, NULL, NULL);
+                const int32_t narrow = cim_column_result_fast(&p, cur, s, n_used, sumw, NULL);
+                if (wide != narrow) {
+                    print_message("mapping %d, HRS %lld, Delta %lld, currents %d %d %d %d, S %d, "
+                                  "N %d\n",
+                                  m, (long long)p.hrs, (long long)p.delta, cur[0], cur[1], cur[2],
+                                  cur[3], s, n_used);
+                    CIM_ASSERT_I64_EQ(narrow, wide);
+                }
+            }
+        }
+    }
+    /* the 32-bit division itself: every rounding case near ties */
+    for (int32_t den = (int32_t)CIM_NARROW_MIN_DEN + 1; den < 5000; den += 37)
+        for (int32_t q = -40; q <= 40; ++q)
+            for (int32_t d = -2; d <= 2; ++d) {
+                const int32_t num = q * den + den / 2 + d;
+                CIM_ASSERT_I64_EQ(cim_div_round_narrow(num, den), cim_div_round(num, den));
+                CIM_ASSERT_I64_EQ(cim_div_round_narrow(-num, den), cim_div_round(-num, den));
+            }
+    for (int32_t e = -4; e <= 4; ++e) { /* the largest numerators it accepts */
+        const int32_t num = (int32_t)CIM_NARROW_MAX_NUM - 4 + e;
+        CIM_ASSERT_I64_EQ(cim_div_round_narrow(num, 513), cim_div_round(num, 513));
+        CIM_ASSERT_I64_EQ(cim_div_round_narrow(-num, 513), cim_div_round(-num, 513));
+    }
+}
+
 /* sigma * z / 2^24 with z in Q24, half away from zero. Reference: the product
  * is exact in long double (|sigma z| < 2^62 fits its 64-bit mantissa), and
  * C's roundl rounds half away from zero. */
@@ -573,6 +636,7 @@ int main(void)
         cmocka_unit_test(test_inf_half_unit_offsets_tnn_iv),
         cmocka_unit_test(test_digital_column_is_exact_integer_arithmetic),
         cmocka_unit_test(test_div_round_ties_and_signs),
+        cmocka_unit_test(test_inf_narrow_equals_wide),
         cmocka_unit_test(test_scale_deviate_rounding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -495,6 +495,21 @@ static int expect_chunking_invariant(fixture *f, const char *what, const cim_mod
     CIM_ASSERT_I64_EQ(ci, n_images);
     mc_run(f, &s, 1, &big);
     CIM_ASSERT_I64_EQ(big.calls, 1);
+    /* one trial per call over every image: each call after the first takes
+     * what every chip shares from the run's cache (cim_exec_cache.h) */
+    s.max_chunk_trials = 1;
+    cim_mc_chunks(&s, &ct, &ci);
+    CIM_ASSERT_I64_EQ(ct, 1);
+    CIM_ASSERT_I64_EQ(ci, n_images);
+    mc_run(f, &s, 1, &one);
+    CIM_ASSERT_I64_EQ(one.calls, n_trials);
+    assert_memory_equal(one.correct, big.correct, sizeof(int64_t) * (size_t)n_trials);
+    assert_memory_equal(one.top5, big.top5, sizeof(int64_t) * (size_t)n_trials);
+    assert_memory_equal(one.pred, big.pred, sizeof(int32_t) * (size_t)(n_trials * n_images));
+    assert_memory_equal(one.layer_error, big.layer_error,
+                        sizeof(double) * (size_t)(n_trials * big.n_layers));
+    collected_free(&one);
+    s.max_chunk_trials = 0;
     /* without the layer error rates: the same counts and predictions */
     s.skip_layer_errors = 1;
     mc_run(f, &s, 1, &one);

@@ -10,8 +10,20 @@
 #ifndef CIM_PARALLEL_H
 #define CIM_PARALLEL_H
 
+#include <omp.h>
 #include <stdint.h>
 
 #define CIM_PARALLEL_MIN_WORK ((int64_t)1 << 20)
+
+/* Inside a parallel region: the threads of the team and this one's index,
+ * for loops that split their work by hand. */
+static inline int cim_parallel_threads(void)
+{
+    return omp_get_num_threads();
+}
+static inline int cim_parallel_thread(void)
+{
+    return omp_get_thread_num();
+}
 
 #endif /* CIM_PARALLEL_H */

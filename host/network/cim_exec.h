@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "cim_exec_cache.h"
 #include "cim_plan.h"
 
 typedef enum cim_pipeline {
@@ -53,6 +54,10 @@ typedef struct cim_exec_job {
      * counters that every conversion of trial t adds to, as
      * cim_netref_image_profiled counts them (both pipelines). NULL: none. */
     uint64_t *const *profiles;
+    /* Optional: what every chip shares, kept across the calls of one
+     * Monte-Carlo run (cim_exec_cache.h); the call binds it to its images.
+     * NULL: computed by every call. */
+    cim_exec_cache *cache;
 } cim_exec_job;
 
 /* Adds one crossbar layer's counts to the job's statistics: differ[t] outputs

@@ -26,37 +26,32 @@ static int64_t sets_of(const host_walk *h, const cim_plan *p, int32_t t)
     return cim_plan_shared(p, t) ? 1 : h->job->n_trials;
 }
 
-/* Counts, per trial, the results that differ from the exact products of the
- * same input vectors (cim_layer_exact.h); x is the layer's input. */
-static int count_errors(const host_walk *h, const cim_layer_plan *lp, int64_t sets,
-                        const int32_t *x, const int32_t *results, size_t per_trial, cim_error *err)
+/* The exact products of the layer's input vectors (cim_layer_exact.h), for
+ * the error counts; x is the layer's input. With `k` (a shared input) they
+ * are kept in, or taken from, the cache; *owned says whether the caller
+ * frees them. NULL (err set) when out of memory or the device fails. */
+static int32_t *exact_products(const host_walk *h, const cim_layer_plan *lp, int64_t sets,
+                               const int32_t *x, size_t per_set, cim_exec_kept *k, int *owned,
+                               cim_error *err)
 {
-    const cim_exec_job *job = h->job;
-    int32_t *exact = malloc(sizeof(int32_t) * per_trial * (size_t)sets);
-    int64_t *differ = calloc((size_t)job->n_trials, sizeof *differ);
-    int rc;
-    if (!exact || !differ) {
-        rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory for exact results",
-                           lp->layer->name);
-        goto done;
+    *owned = 0;
+    if (k && k->exact)
+        return k->exact;
+    int32_t *exact = malloc(sizeof(int32_t) * per_set * (size_t)sets);
+    if (!exact) {
+        cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory for exact results",
+                      lp->layer->name);
+        return NULL;
     }
-    if ((rc = cim_layer_exact_host(h->ocl, lp, job->n_images, sets, x, exact, err)) != 0)
-        goto done;
-#pragma omp parallel for schedule(static) if ((int64_t)((int64_t)job->n_trials * per_trial) >=     \
-                                              CIM_PARALLEL_MIN_WORK)
-    for (int32_t t = 0; t < job->n_trials; ++t) {
-        const int32_t *r = results + (size_t)t * per_trial;
-        const int32_t *e = exact + (sets > 1 ? (size_t)t * per_trial : 0);
-        int64_t n = 0;
-        for (size_t k = 0; k < per_trial; ++k)
-            n += r[k] != e[k];
-        differ[t] = n;
+    if (cim_layer_exact_host(h->ocl, lp, h->job->n_images, sets, x, exact, err) != 0) {
+        free(exact);
+        return NULL;
     }
-    cim_exec_count_errors(job, lp->crossbar, differ, (int64_t)per_trial);
-done:
-    free(exact);
-    free(differ);
-    return rc;
+    if (k)
+        k->exact = exact; /* the cache owns it from here */
+    else
+        *owned = 1;
+    return exact;
 }
 
 /* One crossbar layer for every set and image: x [sets][images][in] to
@@ -74,21 +69,30 @@ static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *const *x
     const int64_t per_image = (int64_t)g->positions * g->planes; /* vectors */
     const int64_t vectors_per_set = job->n_images * per_image;
     const int64_t results_per_image = (int64_t)g->positions * g->rows; /* planes folded */
-    int8_t *vectors = malloc((size_t)(sets * vectors_per_set * g->cols));
+    /* a shared input: the engine's preparation of its vectors is the same
+     * for every chunk of trials */
+    cim_exec_kept *k =
+        job->cache && cim_plan_shared_input(p, l) ? cim_exec_cache_layer(job->cache, l) : NULL;
+    const int gather = !k || !k->inputs; /* the vectors are needed */
+    int8_t *vectors = gather ? malloc((size_t)(sets * vectors_per_set * g->cols)) : NULL;
     int32_t *results =
         malloc(sizeof(int32_t) * (size_t)(job->n_trials * job->n_images * results_per_image));
-    int rc = 0;
-    if (!vectors || !results) {
+    int64_t *differ = NULL;
+    int32_t *exact = NULL;
+    int owned = 0, rc = 0;
+    if ((gather && !vectors) || !results) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory for %lld input vectors",
                            lp->layer->name, (long long)(sets * vectors_per_set));
         goto done;
     }
+    if (gather) {
 #pragma omp parallel for schedule(static) if ((int64_t)(sets * vectors_per_set * g->cols) >=       \
                                               CIM_PARALLEL_MIN_WORK)
-    for (int64_t si = 0; si < sets * job->n_images; ++si)
-        cim_geometry_vectors(g, lp->gather, x + si * lp->in_size,
-                             vectors + si * per_image * g->cols);
-    const cim_mvm_job mvm = {
+        for (int64_t si = 0; si < sets * job->n_images; ++si)
+            cim_geometry_vectors(g, lp->gather, x + si * lp->in_size,
+                                 vectors + si * per_image * g->cols);
+    }
+    cim_mvm_job mvm = {
         .xbar = &lp->xbar,
         .weights = g->weights,
         .rows = g->rows,
@@ -101,41 +105,69 @@ static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *const *x
         .inputs_per_trial = sets > 1,
         .input_planes = g->planes,
         .mvm_first = job->image_position * per_image,
+        .prepared = k ? k->inputs : NULL,
     };
+    if (k && !k->inputs) {
+        if ((rc = cim_engine_inputs_prepare(h->ocl, &mvm, &k->inputs, err)) != 0)
+            goto done;
+        mvm.prepared = k->inputs;
+    }
     const cim_mvm_trace profile = {NULL, NULL, job->profiles ? job->profiles[lp->crossbar] : NULL};
     if ((rc = cim_engine_mvm(h->ocl, &mvm, results, &profile, err)) != 0)
         goto done;
-    if (job->mismatches &&
-        (rc = count_errors(h, lp, sets, x, results, (size_t)(job->n_images * results_per_image),
-                           err)) != 0)
+    /* one pass per chip over its results: the error count against the exact
+     * products (those of its own inputs, or the shared ones) and the layer's
+     * output layout */
+    const size_t per_trial = (size_t)(job->n_images * results_per_image);
+    if (job->mismatches)
+        exact = exact_products(h, lp, sets, x, per_trial, k, &owned, err);
+    if (job->mismatches && !exact) {
+        rc = err->code;
         goto done;
+    }
+    if (exact && !(differ = calloc((size_t)job->n_trials, sizeof *differ))) {
+        rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory for error counts",
+                           lp->layer->name);
+        goto done;
+    }
 #pragma omp parallel for schedule(                                                                 \
     static) if ((int64_t)(job->n_trials * job->n_images * lp->out_size) >= CIM_PARALLEL_MIN_WORK)
-    for (int64_t ti = 0; ti < job->n_trials * job->n_images; ++ti)
-        cim_geometry_outputs(g, lp->row_sums, results + ti * results_per_image,
-                             y + ti * lp->out_size);
+    for (int32_t t = 0; t < job->n_trials; ++t) {
+        const int32_t *r = results + (size_t)t * per_trial;
+        if (exact) {
+            const int32_t *e = exact + (sets > 1 ? (size_t)t * per_trial : 0);
+            int64_t n = 0;
+            for (size_t q = 0; q < per_trial; ++q)
+                n += r[q] != e[q];
+            differ[t] = n;
+        }
+        for (int64_t i = 0; i < job->n_images; ++i)
+            cim_geometry_outputs(g, lp->row_sums, r + i * results_per_image,
+                                 y + ((int64_t)t * job->n_images + i) * lp->out_size);
+    }
+    if (exact)
+        cim_exec_count_errors(job, lp->crossbar, differ, (int64_t)per_trial);
 done:
     free(vectors);
     free(results);
+    free(differ);
+    if (owned)
+        free(exact);
     return rc;
 }
 
-/* Layer l exactly for every set and image. An input every chip shares
- * feeds each chip's set of a layer whose other inputs differ by chip. */
-static int exact_step(void *ctx, const cim_plan *p, int32_t l, void *const *x, void *y,
-                      cim_error *err)
+/* Layer l exactly for every set and image (exact_step without the cache). */
+static void exact_compute(const host_walk *h, const cim_plan *p, int32_t l, void *const *x, void *y)
 {
-    const host_walk *h = ctx;
     const cim_model *m = p->model;
     const cim_layer *L = p->layers[l].layer;
     const int64_t n_images = h->job->n_images, sets = sets_of(h, p, l);
-    (void)err;
     int mixed = 0;
     for (int j = 0; j < L->n_inputs; ++j)
         mixed |= sets_of(h, p, L->inputs[j]) != sets;
     if (!mixed) {
         cim_forward_node_each(m, L, sets * n_images, (const int32_t *const *)x, y);
-        return 0;
+        return;
     }
     for (int64_t t = 0; t < sets; ++t) {
         const int32_t *xt[CIM_MODEL_MAX_INPUTS];
@@ -147,6 +179,30 @@ static int exact_step(void *ctx, const cim_plan *p, int32_t l, void *const *x, v
         cim_forward_node_each(m, L, n_images, xt,
                               (int32_t *)y + t * n_images * cim_shape_size(&L->out_shape));
     }
+}
+
+/* Layer l exactly for every set and image. An input every chip shares
+ * feeds each chip's set of a layer whose other inputs differ by chip. A
+ * shared layer's output is kept in, or copied from, the job's cache. */
+static int exact_step(void *ctx, const cim_plan *p, int32_t l, void *const *x, void *y,
+                      cim_error *err)
+{
+    const host_walk *h = ctx;
+    const cim_layer *L = p->layers[l].layer;
+    const int64_t n_images = h->job->n_images;
+    (void)err;
+    cim_exec_cache *c = h->job->cache;
+    cim_exec_kept *k = c && cim_plan_shared(p, l) ? cim_exec_cache_layer(c, l) : NULL;
+    const size_t bytes = sizeof(int32_t) * (size_t)n_images * (size_t)cim_shape_size(&L->out_shape);
+    if (k && k->output) {
+        memcpy(y, k->output, bytes);
+        return 0;
+    }
+    if (k && !cim_exec_cache_needed(c, l) && cim_exec_cache_complete(c))
+        return 0; /* only shared layers read it, and they are kept or skipped too */
+    exact_compute(h, p, l, x, y);
+    if (k && cim_exec_cache_needed(c, l) && (k->output = malloc(bytes)) != NULL)
+        memcpy(k->output, y, bytes); /* out of memory: simply not kept */
     return 0;
 }
 
@@ -170,6 +226,8 @@ static int32_t **activations(const cim_exec_job *job, int64_t sets, cim_error *e
 int cim_executor_host_prefix(const cim_exec_job *job, int32_t to, int32_t **x0, cim_error *err)
 {
     const cim_plan *p = job->plan;
+    if (job->cache)
+        cim_exec_cache_bind(job->cache, job->first_image, job->n_images, job->image_position);
     host_walk h = {NULL, job};
     int32_t **act = activations(job, 1, err);
     if (!act)
@@ -189,6 +247,8 @@ int cim_executor_host_run(cim_ocl *ocl, const cim_exec_job *job, int32_t *scores
     const cim_plan *p = job->plan;
     const cim_model *m = p->model;
     host_walk h = {ocl, job};
+    if (job->cache)
+        cim_exec_cache_bind(job->cache, job->first_image, job->n_images, job->image_position);
     int32_t **act = activations(job, job->n_trials, err);
     if (!act)
         return CIM_ERR_NOMEM;

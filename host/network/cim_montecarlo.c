@@ -32,6 +32,8 @@ void cim_mc_chunks(const cim_mc_setup *s, int32_t *trials, int64_t *images)
     int64_t pairs = budget / (per_trial_image > 0 ? per_trial_image : 1);
     int64_t t =
         s->n_trials < CIM_MC_MAX_TRIALS_PER_CHUNK ? s->n_trials : CIM_MC_MAX_TRIALS_PER_CHUNK;
+    if (s->max_chunk_trials > 0 && t > s->max_chunk_trials)
+        t = s->max_chunk_trials;
     if (pairs < 1)
         pairs = 1;
     if (t > pairs)
@@ -101,6 +103,7 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
     int64_t *correct = NULL, *top5 = NULL, *mismatches = NULL, *outputs = NULL;
     int32_t *scores = NULL, *all_pred = NULL;
     double *layer_error = NULL;
+    cim_exec_cache *cache = NULL;
     const int32_t n_layers = s->plan->n_crossbar;
     int rc = 0;
     cim_mc_chunks(s, &chunk_trials, &chunk_images);
@@ -115,8 +118,9 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
     mismatches = malloc(sizeof(int64_t) * (size_t)chunk_trials * (size_t)(n_layers + 1));
     outputs = malloc(sizeof(int64_t) * (size_t)(n_layers + 1));
     layer_error = malloc(sizeof(double) * (size_t)chunk_trials * (size_t)(n_layers + 1));
+    cache = cim_exec_cache_new(s->plan); /* what every chip shares, once per image range */
     if (!correct || !top5 || !scores || (want_predictions && !all_pred) || !mismatches ||
-        !outputs || !layer_error) {
+        !outputs || !layer_error || !cache) {
         rc = cim_error_set(err, CIM_ERR_NOMEM,
                            "Monte-Carlo: out of memory for %d trials x %lld "
                            "images",
@@ -147,6 +151,7 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
                 .outputs = s->skip_layer_errors ? NULL : outputs,
                 .pipeline = s->pipeline,
                 .profiles = profiles,
+                .cache = cache,
             };
             if ((rc = cim_executor_scores(ocl, &job, scores, err)) != 0)
                 goto done;
@@ -181,6 +186,7 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
             goto done;
     }
 done:
+    cim_exec_cache_free(cache);
     free_profiles(s->plan, profiles);
     free(correct);
     free(top5);

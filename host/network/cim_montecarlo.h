@@ -33,10 +33,11 @@ typedef struct cim_mc_setup {
     uint32_t first_image; /* dataset index of images[0] (C2C keys) */
     uint32_t trial_first; /* global index of the first trial (replay) */
     int64_t n_trials;
-    int64_t memory_bytes;  /* activation budget; 0: a default */
-    int skip_layer_errors; /* 1: no per-layer error rates (the sink gets NULL);
-                            * saves the exact evaluation of every crossbar layer */
-    cim_pipeline pipeline; /* the executor's pipeline (cim_exec.h); AUTO by default */
+    int64_t memory_bytes;     /* activation budget; 0: a default */
+    int32_t max_chunk_trials; /* 0: as the budget allows; tests force fewer trials per call */
+    int skip_layer_errors;    /* 1: no per-layer error rates (the sink gets NULL);
+                               * saves the exact evaluation of every crossbar layer */
+    cim_pipeline pipeline;    /* the executor's pipeline (cim_exec.h); AUTO by default */
     /* With a profiling plan (its xbars' profile bins > 0): receives each
      * chunk's ADC input profiles; NULL counts none. */
     cim_mc_profile_sink profile_sink;

@@ -44,9 +44,22 @@
 #define CIM_ENGINE_CPU_INPUTS_PER_ITEM 8
 
 typedef struct engine_bufs {
-    cl_mem lp, cp, weights_t, pos, inputs, sumw, tile_s, entries, entry_start, work, out,
-        trace_current, trace_adc, state_bits, drive_bits, adc_table, folded, cdf, profile, drift;
+    cl_mem lp, cp, weights_t, pos, sumw, work, out, trace_current, trace_adc, state_bits, adc_table,
+        folded, cdf, profile, drift;
 } engine_bufs;
+
+/* How a job's chips are read, which decides what its inputs need. */
+typedef enum read_path { PATH_DIGITAL, PATH_G, PATH_CELLS } read_path;
+
+/* Prepared inputs (cim_engine.h): the device buffers of the inputs' side
+ * information, and the job shape they were made for. */
+struct cim_engine_inputs {
+    read_path path;
+    int32_t cols, n_inputs, n_trials, inputs_per_trial, xbar_n, tiles_n;
+    cim_mapping_id mapping;
+    int64_t g_block;
+    cl_mem tile_s, entries, entry_range, inputs, drive_bits;
+};
 
 static void release_bufs(engine_bufs *b)
 {
@@ -180,10 +193,11 @@ static size_t trace_elems(const cim_mvm_job *job, const cim_side_info *si)
 }
 
 static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info *si,
-                       engine_bufs *bf, int32_t *out, const cim_mvm_trace *trace, cim_error *err)
+                       const cim_engine_inputs *in, engine_bufs *bf, int32_t *out,
+                       const cim_mvm_trace *trace, cim_error *err)
 {
     cim_launch_params lp;
-    uint32_t *state_bits = NULL, *drive_bits = NULL;
+    uint32_t *state_bits = NULL;
     const cim_mapping_desc *d = cim_mapping_desc_of(job->xbar->mapping);
     const size_t out_elems = (size_t)job->n_inputs * job->rows, tr = trace_elems(job, si);
     const int32_t planes = planes_of(job);
@@ -198,32 +212,27 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info
         rc = cim_error_set(err, CIM_ERR_NOMEM, "engine: out of memory for bit-plane reads");
         goto done;
     }
-    if ((rc = cim_side_bit_planes(job, si, lp.words_per_tile, rows_pad, &state_bits, &drive_bits,
-                                  err)) != 0)
+    if ((rc = cim_side_state_planes(job, si, lp.words_per_tile, rows_pad, &state_bits, err)) != 0)
         goto done;
     const size_t tile_words = (size_t)si->tiles_n * lp.words_per_tile;
     bf->lp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, &lp, "launch parameters", err);
     bf->state_bits =
         cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(uint32_t) * d->n_slots * tile_words * rows_pad,
                        state_bits, "cell bit-planes", err);
-    bf->drive_bits = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY,
-                                    sizeof(uint32_t) * job->n_inputs * d->n_drives * tile_words,
-                                    drive_bits, "drive bit-planes", err);
     bf->out =
         cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_elems, NULL, "results", err);
     bf->trace_current = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int32_t) * tr : 0,
                                        NULL, "trace", err);
     bf->trace_adc = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int64_t) * tr : 0, NULL,
                                    "trace", err);
-    if (!bf->lp || !bf->state_bits || !bf->drive_bits || !bf->out || !bf->trace_current ||
-        !bf->trace_adc) {
+    if (!bf->lp || !bf->state_bits || !bf->out || !bf->trace_current || !bf->trace_adc) {
         rc = err->code;
         goto done;
     }
     if ((rc = cim_ocl_kernel(ocl, "cim_read_digital", &k, err)) != 0)
         goto done;
     {
-        const cl_mem args[] = {bf->lp,   bf->cp,  bf->state_bits,    bf->drive_bits, bf->tile_s,
+        const cl_mem args[] = {bf->lp,   bf->cp,  bf->state_bits,    in->drive_bits, in->tile_s,
                                bf->sumw, bf->out, bf->trace_current, bf->trace_adc};
         if ((rc = cim_ocl_set_args(k, 9, args, err)) != 0 ||
             (rc = cim_ocl_launch(
@@ -254,7 +263,6 @@ static int run_digital(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info
     }
 done:
     free(state_bits);
-    free(drive_bits);
     free(reads);
     return rc;
 }
@@ -386,7 +394,8 @@ static size_t work_bytes_per_trial(const cim_xbar *x, int32_t cols, int64_t rows
 }
 
 static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info *si,
-                      engine_bufs *bf, int32_t *out, const cim_mvm_trace *trace, cim_error *err)
+                      const cim_engine_inputs *in, engine_bufs *bf, int32_t *out,
+                      const cim_mvm_trace *trace, cim_error *err)
 {
     const cim_xbar *x = job->xbar;
     const int per_cell = cim_xbar_reads_per_cell(x); /* C2C, IR drop, read disturb */
@@ -404,8 +413,6 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
                                         (profiled ? profile_slots(job) : 0)) +
                          (tracing ? 12 * tr : 0));
     cim_launch_params lp;
-    int32_t *entries = NULL, *entry_start = NULL;
-    size_t n_entries = 0;
     cl_kernel kprog = NULL, kread = NULL, kfold = NULL;
     cl_int st;
     int rc = 0;
@@ -450,27 +457,6 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
         (rc = upload_cell_layout(ocl, job, si, rows_pad, bf, err)) != 0 ||
         (per_cell && (rc = upload_drift(ocl, job, bf, err)) != 0))
         goto done;
-    if (per_cell) {
-        bf->inputs = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, (size_t)si->input_rows * job->cols,
-                                    job->inputs, "inputs", err);
-        if (!bf->inputs) {
-            rc = err->code;
-            goto done;
-        }
-    } else {
-        if ((rc = cim_side_entries(job, si, lp.g_block, &entries, &entry_start, &n_entries, err)) !=
-            0)
-            goto done;
-        bf->entries = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * n_entries,
-                                     n_entries ? entries : NULL, "input lists", err);
-        bf->entry_start = cim_ocl_buffer(
-            ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * ((size_t)si->input_rows * si->tiles_n + 1),
-            entry_start, "input lists", err);
-        if (!bf->entries || !bf->entry_start) {
-            rc = err->code;
-            goto done;
-        }
-    }
     if ((rc = cim_ocl_kernel(ocl, per_cell ? "cim_program_raw" : "cim_program_g", &kprog, err)) !=
             0 ||
         (rc = cim_ocl_kernel(ocl, per_cell ? "cim_read_per_cell" : "cim_read_g", &kread, err)) != 0)
@@ -478,10 +464,10 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
     {
         const cl_mem pargs[] = {bf->lp, bf->cp, bf->weights_t, bf->pos, bf->work, bf->cdf};
         const cl_mem rargs_g[] = {
-            bf->lp,   bf->cp,        bf->work, bf->entries,       bf->entry_start, bf->tile_s,
+            bf->lp,   bf->cp,        bf->work, in->entries,       in->entry_range, in->tile_s,
             bf->sumw, bf->adc_table, bf->out,  bf->trace_current, bf->trace_adc,   bf->profile};
         const cl_mem rargs_cells[] = {bf->lp,        bf->cp,      bf->weights_t,     bf->pos,
-                                      bf->inputs,    bf->work,    bf->tile_s,        bf->sumw,
+                                      in->inputs,    bf->work,    in->tile_s,        bf->sumw,
                                       bf->adc_table, bf->out,     bf->trace_current, bf->trace_adc,
                                       bf->cdf,       bf->profile, bf->drift};
         if ((rc = cim_ocl_set_args(kprog, 6, pargs, err)) != 0 ||
@@ -533,9 +519,164 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
             goto done;
     }
 done:
-    free(entries);
-    free(entry_start);
     return rc;
+}
+
+static read_path path_of(const cim_xbar *x)
+{
+    if (x->column.digital && !cim_xbar_has_saf(x))
+        return PATH_DIGITAL;
+    return cim_xbar_reads_per_cell(x) ? PATH_CELLS : PATH_G;
+}
+
+/* No variability in digital mode: the trials' inputs are just more inputs of
+ * one chip, and [trial][input][row] is the same layout either way. */
+static cim_mvm_job effective_job(const cim_mvm_job *job)
+{
+    cim_mvm_job e = *job;
+    if (path_of(job->xbar) == PATH_DIGITAL && job->inputs_per_trial && job->n_trials > 1) {
+        e.n_inputs = job->n_inputs * job->n_trials;
+        e.n_trials = 1;
+        e.inputs_per_trial = 0;
+    }
+    return e;
+}
+
+static int64_t g_block_of(const cim_ocl *ocl, int64_t rows_pad)
+{
+    return ocl->cpu_style ? ocl->vector_width : rows_pad;
+}
+
+/* Digital reads: the drive bit-planes of the uploaded inputs (cim_pack_drives). */
+static int pack_drives(cim_ocl *ocl, const cim_mvm_job *e, cim_engine_inputs *in, int64_t rows_pad,
+                       cim_error *err)
+{
+    const cim_mapping_desc *d = cim_mapping_desc_of(e->xbar->mapping);
+    const cim_side_info si = {in->tiles_n, rows_pad, NULL};
+    cim_launch_params lp;
+    cl_kernel k = NULL;
+    cl_mem lpb = NULL, cpb = NULL;
+    int rc;
+    fill_launch_params(ocl, &lp, e, &si, 0);
+    const size_t tile_words = (size_t)in->tiles_n * (size_t)lp.words_per_tile;
+    lpb = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, &lp, "launch parameters", err);
+    cpb = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof e->xbar->column, (void *)&e->xbar->column,
+                         "column parameters", err);
+    in->drive_bits = cim_ocl_buffer(
+        ocl, CL_MEM_READ_WRITE, sizeof(uint32_t) * (size_t)e->n_inputs * d->n_drives * tile_words,
+        NULL, "drive bit-planes", err);
+    if (!lpb || !cpb || !in->drive_bits) {
+        rc = err->code;
+        goto done;
+    }
+    {
+        const cl_mem args[] = {lpb, cpb, in->inputs, in->drive_bits};
+        if ((rc = cim_ocl_kernel(ocl, "cim_pack_drives", &k, err)) == 0 &&
+            (rc = cim_ocl_set_args(k, 4, args, err)) == 0)
+            rc = cim_ocl_launch(ocl, k, "drive packing kernel", tile_words, (size_t)e->n_inputs, 1,
+                                NULL, err);
+    }
+done:
+    if (lpb)
+        clReleaseMemObject(lpb);
+    if (cpb)
+        clReleaseMemObject(cpb);
+    return rc;
+}
+
+/* The prepared inputs of (effective) job e; its check_job has passed. */
+static int prepare_inputs(cim_ocl *ocl, const cim_mvm_job *e, cim_engine_inputs **out,
+                          cim_error *err)
+{
+    const cim_xbar *x = e->xbar;
+    const int64_t rows_pad =
+        (e->rows + ocl->vector_width - 1) / ocl->vector_width * ocl->vector_width;
+    cim_engine_inputs *in = calloc(1, sizeof *in);
+    cim_side_lists l;
+    int rc;
+    *out = NULL;
+    if (!in)
+        return cim_error_set(err, CIM_ERR_NOMEM, "engine: out of memory for the inputs");
+    in->path = path_of(x);
+    in->cols = e->cols;
+    in->n_inputs = e->n_inputs;
+    in->n_trials = e->n_trials;
+    in->inputs_per_trial = e->inputs_per_trial;
+    in->xbar_n = x->xbar_n;
+    in->tiles_n = cim_tiles(e->cols, x->xbar_n);
+    in->mapping = x->mapping;
+    in->g_block = g_block_of(ocl, rows_pad);
+    if ((rc = cim_side_lists_build(e, in->tiles_n, in->g_block, in->path == PATH_G, &l, err)) !=
+        0) {
+        free(in);
+        return rc;
+    }
+    const size_t rows = (size_t)l.input_rows;
+    in->tile_s = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * rows * in->tiles_n,
+                                l.tile_s, "input sums", err);
+    rc = in->tile_s ? 0 : err->code;
+    if (rc == 0 && in->path == PATH_G) {
+        in->entries = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * l.n_entries,
+                                     l.n_entries ? l.entries : NULL, "input lists", err);
+        in->entry_range =
+            cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * 2 * rows * in->tiles_n,
+                           l.entry_range, "input lists", err);
+        rc = in->entries && in->entry_range ? 0 : err->code;
+    }
+    if (rc == 0 && in->path != PATH_G) {
+        in->inputs =
+            cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, rows * (size_t)e->cols, e->inputs, "inputs", err);
+        rc = in->inputs ? 0 : err->code;
+    }
+    if (rc == 0 && in->path == PATH_DIGITAL && (rc = pack_drives(ocl, e, in, rows_pad, err)) == 0) {
+        clReleaseMemObject(in->inputs); /* the drive bits are all a digital read needs */
+        in->inputs = NULL;
+    }
+    cim_side_lists_free(&l);
+    if (rc != 0)
+        cim_engine_inputs_free(in);
+    else
+        *out = in;
+    return rc;
+}
+
+int cim_engine_inputs_prepare(cim_ocl *ocl, const cim_mvm_job *job, cim_engine_inputs **out,
+                              cim_error *err)
+{
+    cim_error scratch;
+    err = cim_error_or(err, &scratch); /* prepare_inputs reads err->code */
+    *out = NULL;
+    const cim_mvm_job e = effective_job(job);
+    const int rc = check_job(&e, NULL, err);
+    return rc != 0 ? rc : prepare_inputs(ocl, &e, out, err);
+}
+
+void cim_engine_inputs_free(cim_engine_inputs *in)
+{
+    if (!in)
+        return;
+    cl_mem all[] = {in->tile_s, in->entries, in->entry_range, in->inputs, in->drive_bits};
+    for (size_t k = 0; k < sizeof all / sizeof *all; ++k)
+        if (all[k])
+            clReleaseMemObject(all[k]);
+    free(in);
+}
+
+/* Whether prepared inputs fit (effective) job e: the same path, shape and
+ * lists' layout. */
+static int check_prepared(const cim_ocl *ocl, const cim_engine_inputs *in, const cim_mvm_job *e,
+                          const cim_side_info *si, cim_error *err)
+{
+    const cim_xbar *x = e->xbar;
+    if (in->path != path_of(x) || in->cols != e->cols || in->n_inputs != e->n_inputs ||
+        in->inputs_per_trial != e->inputs_per_trial ||
+        (e->inputs_per_trial && in->n_trials != e->n_trials) || in->xbar_n != x->xbar_n ||
+        in->mapping != x->mapping || in->g_block != g_block_of(ocl, si->rows_pad))
+        return cim_error_set(err, CIM_ERR_USAGE,
+                             "engine: the prepared inputs (%d x %d) were made for another job "
+                             "(%d x %d)",
+                             in->n_inputs, in->cols, e->n_inputs, e->cols);
+    return 0;
 }
 
 int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim_mvm_trace *trace,
@@ -543,41 +684,38 @@ int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim
 {
     cim_error scratch;
     err = cim_error_or(err, &scratch); /* the helpers below read err->code */
-    const int digital = job->xbar->column.digital && !cim_xbar_has_saf(job->xbar);
-    if (digital && job->inputs_per_trial && job->n_trials > 1) {
-        /* No variability: the trials' inputs are just more inputs of one chip,
-         * and [trial][input][row] is the same layout either way. */
-        cim_mvm_job flat = *job;
-        flat.n_inputs = job->n_inputs * job->n_trials;
-        flat.n_trials = 1;
-        flat.inputs_per_trial = 0;
-        return cim_engine_mvm(ocl, &flat, out, trace, err);
-    }
+    const cim_mvm_job e = effective_job(job);
     engine_bufs bf;
-    cim_side_info si = {0, 0, NULL, NULL, 0};
+    cim_side_info si = {0, 0, NULL};
+    cim_engine_inputs *own = NULL;
+    const cim_engine_inputs *in = job->prepared;
     int rc;
     memset(&bf, 0, sizeof bf);
-    if ((rc = check_job(job, trace, err)) != 0)
+    if ((rc = check_job(&e, trace, err)) != 0)
         return rc;
-    if ((rc = cim_side_init(&si, job, ocl->vector_width, err)) != 0)
+    if ((rc = cim_side_weights(&si, &e, ocl->vector_width, err)) != 0)
         goto done;
-    bf.cp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof job->xbar->column, &job->xbar->column,
+    if (in ? (rc = check_prepared(ocl, in, &e, &si, err)) != 0
+           : (rc = prepare_inputs(ocl, &e, &own, err)) != 0)
+        goto done;
+    if (!in)
+        in = own;
+    bf.cp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof e.xbar->column, &e.xbar->column,
                            "column parameters", err);
     bf.sumw = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.tiles_n * si.rows_pad,
                              si.sumw, "weight sums", err);
-    bf.tile_s = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * si.input_rows * si.tiles_n,
-                               si.tile_s, "input sums", err);
-    if (!bf.cp || !bf.sumw || !bf.tile_s) {
+    if (!bf.cp || !bf.sumw) {
         rc = err->code;
         goto done;
     }
     /* digital chips with stuck-at faults differ per trial: the g path, whose
      * cells are then the state bits (fill_launch_params) */
-    rc = digital ? run_digital(ocl, job, &si, &bf, out, trace, err)
-                 : run_analog(ocl, job, &si, &bf, out, trace, err);
+    rc = in->path == PATH_DIGITAL ? run_digital(ocl, &e, &si, in, &bf, out, trace, err)
+                                  : run_analog(ocl, &e, &si, in, &bf, out, trace, err);
 done:
     release_bufs(&bf);
     cim_side_free(&si);
+    cim_engine_inputs_free(own);
     return rc;
 }
 
@@ -596,7 +734,7 @@ int cim_engine_chips_program(cim_ocl *ocl, const cim_xbar *x, const int8_t *weig
                              .n_inputs = 1,
                              .trial_first = trial_first,
                              .n_trials = n_trials};
-    cim_side_info si = {0, 0, NULL, NULL, 0};
+    cim_side_info si = {0, 0, NULL};
     engine_bufs bf;
     cim_launch_params lp;
     cl_kernel k = NULL;

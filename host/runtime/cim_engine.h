@@ -26,6 +26,14 @@ typedef struct cim_engine_timing {
     double read_s;    /* reads: column sums, ADC, recombination */
 } cim_engine_timing;
 
+/* A job's inputs prepared once (cim_engine_inputs_prepare) for several calls
+ * that read the same input vectors with other chips -- a network layer whose
+ * input every chip shares, read by one chunk of trials after another: the
+ * input sums per tile and the entry lists of the g read (the uploaded
+ * vectors, for reads cell by cell; the drive bit-planes, for digital reads),
+ * on the device. */
+typedef struct cim_engine_inputs cim_engine_inputs;
+
 typedef struct cim_mvm_job {
     const cim_xbar *xbar;
     const int8_t *weights; /* rows x cols, row-major */
@@ -47,6 +55,10 @@ typedef struct cim_mvm_job {
      * programming (input i is MVM mvm_first + i of every tile;
      * cim_reference_mvm_at). Unused without read disturb. */
     int64_t mvm_first;
+    /* Optional: the inputs prepared for a job of the same inputs, shape and
+     * crossbar (trials, seed and trace may differ); a call checks that they
+     * fit. NULL: the call prepares its own. */
+    const cim_engine_inputs *prepared;
 } cim_mvm_job;
 
 /* out[(t * V + v) * rows + m] for trial trial_first + t and vector v of the
@@ -59,6 +71,14 @@ typedef struct cim_mvm_job {
  * read is a conversion). */
 int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim_mvm_trace *trace,
                    cim_error *err);
+
+/* Prepares job's inputs for calls whose jobs differ from it at most in
+ * trial_first, n_trials (unless inputs_per_trial), the seed and variability
+ * of the crossbar, timing and max_batch_trials; such calls do not read
+ * job->inputs again. 0 with *out set, or an error with *out NULL. */
+int cim_engine_inputs_prepare(cim_ocl *ocl, const cim_mvm_job *job, cim_engine_inputs **out,
+                              cim_error *err);
+void cim_engine_inputs_free(cim_engine_inputs *in); /* NULL is a no-op */
 
 /* One crossbar layer's chips kept on the device, for kernels that read them
  * directly (the network executor's device pipeline): the buffers of

@@ -16,32 +16,38 @@
 
 #define CIM_BITS_PER_WORD 32
 
-/* Digital side information shared by every path. */
+/* The weights' side information, shared by every path. */
 typedef struct cim_side_info {
     int32_t tiles_n;
-    int64_t rows_pad;   /* rows rounded up to the kernels' SIMD width */
-    int32_t *sumw;      /* [tiles_n][rows_pad] */
-    int32_t *tile_s;    /* [input_rows][tiles_n] */
-    int64_t input_rows; /* n_inputs, or n_trials * n_inputs with inputs per trial */
+    int64_t rows_pad; /* rows rounded up to the kernels' SIMD width */
+    int32_t *sumw;    /* [tiles_n][rows_pad] */
 } cim_side_info;
 
-/* The weights' part of the side information: tiles, padding, weight sums. */
+/* Tiles, padding, weight sums. */
 int cim_side_weights(cim_side_info *si, const cim_mvm_job *job, int vector_width, cim_error *err);
-
-/* All of it: cim_side_weights plus the input sums of every input tile. */
-int cim_side_init(cim_side_info *si, const cim_mvm_job *job, int vector_width, cim_error *err);
 
 void cim_side_free(cim_side_info *si);
 
-/* Entry list of cim_launch.h: offsets class(x + 1) * cols * W + n * W of the
- * input positions that drive a row, per input and input tile. */
-int cim_side_entries(const cim_mvm_job *job, const cim_side_info *si, int64_t g_block,
-                     int32_t **entries, int32_t **entry_start, size_t *n_entries, cim_error *err);
+/* The inputs' side information: the input sum of every input tile and, for
+ * the g read, the entry lists of cim_launch.h (offsets class(x + 1) * cols *
+ * W + n * W of the positions that drive a row, W = g_block), built in one
+ * pass over the inputs. */
+typedef struct cim_side_lists {
+    int64_t input_rows;   /* n_inputs, or n_trials * n_inputs with inputs per trial */
+    int32_t *tile_s;      /* [input_rows][tiles_n] */
+    int32_t *entries;     /* NULL unless asked for; n_entries of them are uploaded */
+    int32_t *entry_range; /* [input_rows][tiles_n][2]: first entry, one past the last */
+    size_t n_entries;
+} cim_side_lists;
 
-/* Bit-planes of cim_read_digital: states [slot][tile][word][rows_pad],
- * drives [input][drive][tile][word]. */
-int cim_side_bit_planes(const cim_mvm_job *job, const cim_side_info *si, int64_t wpt,
-                        int64_t rows_pad, uint32_t **state_bits, uint32_t **drive_bits,
-                        cim_error *err);
+int cim_side_lists_build(const cim_mvm_job *job, int32_t tiles_n, int64_t g_block, int entries,
+                         cim_side_lists *l, cim_error *err);
+void cim_side_lists_free(cim_side_lists *l);
+
+/* The cell bit-planes of cim_read_digital: states [slot][tile][word][rows_pad]
+ * (the drives [input][drive][tile][word] are packed on the device,
+ * cim_pack_drives). */
+int cim_side_state_planes(const cim_mvm_job *job, const cim_side_info *si, int64_t wpt,
+                          int64_t rows_pad, uint32_t **state_bits, cim_error *err);
 
 #endif /* CIM_ENGINE_SIDE_H */
