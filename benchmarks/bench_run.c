@@ -259,7 +259,11 @@ static double min_of(const double *v, int n)
 static void print_check(const char *label, double best, double med, const char *unit, double target,
                         int at_least, const char *note)
 {
-    printf("  %-54s %10.3f %10.3f %-4s", label, best, med, unit);
+    printf("  %-54s %10.3f", label, best);
+    if (med >= 0)
+        printf(" %10.3f %-4s", med, unit);
+    else
+        printf(" %10s %-4s", "-", unit);
     if (target < 0) {
         printf(" %-9s %s\n", "-", note ? note : "");
         return;
@@ -820,7 +824,8 @@ int main(int argc, char **argv)
                 wd2[r] = s[3];
                 mc[r] = (s[1] - s[0]) / ((double)Tc * Kc) * 1e3;
                 md2[r] = (s[3] - s[2]) / ((double)T * K) * 1e3;
-                q[r] = mc[r] / md2[r];
+                /* a round whose two sizes did not differ gives no ratio */
+                q[r] = mc[r] > 0 && md2[r] > 0 ? mc[r] / md2[r] : -1;
             }
         }
         free(cp);
@@ -851,8 +856,9 @@ int main(int argc, char **argv)
             printf("  %-54s (the 3 ms target is stated for tnn_cnn on the 2-core CPU)\n", "");
         print_check("D2D only, ms per image x chip", best_d, median(md2, R), "ms", -1, 0, n2);
         if (best_c > 0 && best_d > 0)
-            print_check("C2C / D2D only, per image x chip", best_c / best_d, median(q, R), "x",
-                        TARGET_C2C_RATIO, 0, NULL);
+            print_check("C2C / D2D only, per image x chip", best_c / best_d,
+                        min_of(q, R) > 0 ? median(q, R) : -1, "x", TARGET_C2C_RATIO, 0,
+                        min_of(q, R) > 0 ? NULL : "no median: a round's sizes did not differ");
         else
             printf("  C2C / D2D only: n/a, a two-size difference was not positive (noise: use "
                    "more --images / --c2c-images)\n");
