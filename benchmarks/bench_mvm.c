@@ -342,10 +342,21 @@ static double min_of(const double *v, int n)
     return m;
 }
 
-/* A rate: best round and median round, in G/s. */
+/* A rate: best round and median round, in G/s. A negative value marks a
+ * round that gave none (a two-size split that noise undid): the best is
+ * then over the other rounds, and there is no median. */
 static void print_rate(const char *label, const char *basis, const double *v, int n)
 {
-    printf("  %-50s %-12s %10.3f %10.3f\n", label, basis, max_of(v, n) * 1e-9, median(v, n) * 1e-9);
+    if (max_of(v, n) < 0) {
+        printf("  %-50s %-12s %10s   (no round gave one: noise, use more --inputs)\n", label, basis,
+               "n/a");
+        return;
+    }
+    printf("  %-50s %-12s %10.3f", label, basis, max_of(v, n) * 1e-9);
+    if (min_of(v, n) >= 0)
+        printf(" %10.3f\n", median(v, n) * 1e-9);
+    else
+        printf(" %10s\n", "-");
 }
 
 /* A ratio against its target: `best` (best over best), `med` (median of the
@@ -537,7 +548,8 @@ int main(int argc, char **argv)
     printf("times: kernel = OpenCL profiling of the call's kernels; whole call = "
            "cim_clock_now_s around the same cim_engine_mvm call\n");
     printf("rounds: each runs the peak kernels, then the analog calls, then the digital call; "
-           "best = best round over best round, median = median of the rounds' own ratios\n\n");
+           "best = best round over best round, median = median of the rounds' own ratios; "
+           "verdicts judge the best column\n\n");
     fflush(stdout);
 
     /* Warm-up: kernel builds, buffers, caches; peaks sized. */
@@ -623,7 +635,7 @@ int main(int argc, char **argv)
         R_A_PERF_X, /* analog: performed adds / (whole call - D2D-sampling kernel time) */
         R_A_PERF_M, /* analog: performed adds / whole-call time per input (two sizes) */
     };
-    int fit_ok = 1;
+    int fit_rounds_ok = 1; /* every round's two sizes gave a split */
     for (int r = 0; r < R; ++r) {
         v[R_A_LOG_K][r] = logical_a / f[A_READ][r];
         v[R_A_PERF_K][r] = performed_a / f[A_READ][r];
@@ -643,8 +655,11 @@ int main(int argc, char **argv)
          * fixed part holds the D2D sampling and the call's set-up */
         const double per_input = (f[A_WALL][r] - f[S_WALL][r]) / (I - I_short);
         const double fixed = f[A_WALL][r] - per_input * I;
-        if (!(per_input > 0) || fixed < 0)
-            fit_ok = 0;
+        if (!(per_input > 0) || fixed < 0) {
+            fit_rounds_ok = 0;
+            v[R_A_PERF_M][r] = v[R_D2D_MS_W][r] = v[R_D2D_W][r] = v[R_A10K_LOG_W][r] = -1;
+            continue;
+        }
         v[R_A_PERF_M][r] = performed_a / (per_input * I);
         v[R_D2D_MS_W][r] = fixed / T * 1e3;
         v[R_D2D_W][r] = fixed / (IMAGES_PER_TRIAL * per_input);
@@ -655,7 +670,7 @@ int main(int argc, char **argv)
     /* The two-size split of the best rounds' whole calls. */
     const double best_per_input = (min_of(f[A_WALL], R) - min_of(f[S_WALL], R)) / (I - I_short);
     const double best_fixed = min_of(f[A_WALL], R) - best_per_input * I;
-    fit_ok = fit_ok && best_per_input > 0 && best_fixed >= 0;
+    const int fit_ok = best_per_input > 0 && best_fixed >= 0; /* the best rounds' split */
 
     printf("work per call\n");
     printf("  logical MACs (rows x cols = %.0f per input and chip): analog %.4g, digital %.4g\n",
@@ -679,12 +694,10 @@ int main(int argc, char **argv)
     print_rate("analog read, logical MACs", "read kernel", v[R_A_LOG_K], R);
     print_rate("analog read, performed adds", "read kernel", v[R_A_PERF_K], R);
     print_rate("analog read, performed adds", "call - D2D", v[R_A_PERF_X], R);
-    if (fit_ok)
-        print_rate("analog read, performed adds", "per input", v[R_A_PERF_M], R);
+    print_rate("analog read, performed adds", "per input", v[R_A_PERF_M], R);
     print_rate("analog incl. D2D sampling, logical MACs", "whole call", v[R_A_LOG_W], R);
     print_rate("analog incl. D2D sampling, performed adds", "whole call", v[R_A_PERF_W], R);
-    if (fit_ok)
-        print_rate("analog incl. D2D, 10000 inputs/chip, logical", "two sizes", v[R_A10K_LOG_W], R);
+    print_rate("analog incl. D2D, 10000 inputs/chip, logical", "two sizes", v[R_A10K_LOG_W], R);
     print_rate("digital, logical MACs", "read kernel", v[R_D_LOG_K], R);
     print_rate("digital, logical MACs", "whole call", v[R_D_LOG_W], R);
     print_rate(digital_g ? "digital, performed adds" : "digital, counted words", "read kernel",
@@ -700,9 +713,14 @@ int main(int argc, char **argv)
            ref_digital_rate * 1e-9);
     printf("  %-50s %-12s %10.3f %10.3f\n", "D2D sampling, ms per chip", "kernel",
            min_of(v[R_D2D_MS_K], R), median(v[R_D2D_MS_K], R));
-    if (fit_ok)
-        printf("  %-50s %-12s %10.3f %10.3f\n", "fixed part of a call per chip (two sizes), ms",
-               "whole call", min_of(v[R_D2D_MS_W], R), median(v[R_D2D_MS_W], R));
+    if (fit_ok) {
+        printf("  %-50s %-12s %10.3f", "fixed part of a call per chip (two sizes), ms",
+               "whole call", best_fixed / T * 1e3);
+        if (fit_rounds_ok)
+            printf(" %10.3f\n", median(v[R_D2D_MS_W], R));
+        else
+            printf(" %10s\n", "-");
+    }
 
     /* Ratios against targets. */
     const double best_add = max_of(f[P_ADD], R), best_la = max_of(f[P_LA], R);
@@ -765,11 +783,12 @@ int main(int argc, char **argv)
                 median(v[R_D2D_K], R), 1, TARGET_D2D_SHARE, 0, NULL);
     if (fit_ok) {
         print_check("call's fixed part / reading 10000 images, two sizes",
-                    best_fixed / (IMAGES_PER_TRIAL * best_per_input), median(v[R_D2D_W], R), 1,
-                    TARGET_D2D_SHARE, 0, "whole calls; set-up counted as sampling");
+                    best_fixed / (IMAGES_PER_TRIAL * best_per_input),
+                    fit_rounds_ok ? median(v[R_D2D_W], R) : -1, 1, TARGET_D2D_SHARE, 0,
+                    "whole calls; set-up counted as sampling");
     } else {
-        printf("  %-58s   n/a: the two sizes gave no positive per-input time (noise; use more "
-               "--inputs)\n",
+        printf("  %-58s   n/a: the best rounds' two sizes gave no positive per-input time "
+               "(noise; use more --inputs)\n",
                "call's fixed part / reading 10000 images, two sizes");
     }
 
@@ -792,7 +811,8 @@ int main(int argc, char **argv)
         const double best10k = (double)T * IMAGES_PER_TRIAL * logical_per_input /
                                (best_fixed + IMAGES_PER_TRIAL * best_per_input);
         print_check("analog incl. D2D, 10000 images/chip / ref. sim., two sizes",
-                    best10k / refsim_hi, median(q, R), 0, TARGET_ANALOG_X_REFSIM, 1,
+                    best10k / refsim_hi, fit_rounds_ok ? median(q, R) : -1, 0,
+                    TARGET_ANALOG_X_REFSIM, 1,
                     "whole calls of two sizes, at 10000 images per chip");
     }
     snprintf(note, sizeof note, "%.1fx against 0.67 G/s per core",

@@ -597,8 +597,8 @@ int main(int argc, char **argv)
         printf(" %d-bit", cfg.resolution);
     printf("%s, seed 0\n", md->signed_current ? " (signed currents)" : "");
     printf("workload: first %d test images of %s; executor %d trials x %d images; %d rounds "
-           "after 1 warm-up (best round, median over rounds); times are wall times "
-           "(cim_clock_now_s) unless marked kernel\n\n",
+           "after 1 warm-up (best round, median over rounds; verdicts judge the best); times are "
+           "wall times (cim_clock_now_s) unless marked kernel\n\n",
            K, all.images_path, T, K, R);
     fflush(stdout);
 

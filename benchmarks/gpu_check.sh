@@ -259,7 +259,7 @@ export -f installed packages devices kernel_tests make_inputs compare_case compa
 if [ "${GPU_CHECK_NO_INSTALL:-0}" = 1 ]; then
   SUMMARY+=("$(printf '%-28s %6s  %s' packages - "not checked (GPU_CHECK_NO_INSTALL=1)")")
 else
-  step packages 240 packages
+  step packages 400 packages # generous: an apt-get killed half-way leaves a broken system
 fi
 step build 300 bash tools/build.sh
 if [ ! -x build/cimgpu ]; then
