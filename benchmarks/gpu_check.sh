@@ -53,8 +53,8 @@ if [ "${GPU_CHECK_SMALL:-0}" = 1 ]; then
   FULL=${GPU_CHECK_FULL:---trials 20 --images 100}
   RUN_TRIALS=8 RUN_IMAGES=20 C2C_TRIALS=2 C2C_IMAGES=4 MVM_TRIALS=4
 else
-  MVM_BENCH=${GPU_CHECK_MVM_BENCH:---trials 256 --inputs 1024 --repeat 3}
-  RUN_BENCH=${GPU_CHECK_RUN_BENCH:---trials 128 --images 100 --repeat 3 --c2c-trials 16 --c2c-images 16 --proj-trials 1000}
+  MVM_BENCH=${GPU_CHECK_MVM_BENCH:---trials 128 --inputs 1024 --repeat 3}
+  RUN_BENCH=${GPU_CHECK_RUN_BENCH:---trials 64 --images 100 --repeat 3 --c2c-trials 8 --c2c-images 8 --proj-trials 500}
   FULL=${GPU_CHECK_FULL:---trials 10000 --images 10000}
   RUN_TRIALS=64 RUN_IMAGES=100 C2C_TRIALS=4 C2C_IMAGES=16 MVM_TRIALS=16
 fi
