@@ -73,3 +73,35 @@ __kernel void cim_peak_ladder_step(__global int *out, int steps)
         sum += u[k];
     out[get_global_id(0)] = (int)(sum >> CIM_FINE_FRAC_BITS);
 }
+
+/* cim_peak_load_add: the analog read's unit -- the inner loop of cim_read_g,
+ * an indexed vector load from a small table (a block of g) added to an
+ * accumulator, acc += *(cim_vec *)(table + idx[e]), with the index stream
+ * precomputed (the read's entry list: offsets class * cols * w + n * w of
+ * the driving inputs). Every work-item walks the whole stream `steps` times
+ * at its own lane offset (get_global_id(0) * CIM_VW) % w of the table --
+ * w = CIM_VW on CPUs, whose work-items each read their own block of g, and
+ * w = the padded rows on GPUs, whose neighbouring work-items read
+ * neighbouring columns -- so the table stays in cache as g does between
+ * the inputs of one work-item. Four accumulators (cim_read_g has two), so
+ * that the loads, not an add chain, set the rate: n_idx * steps * CIM_VW
+ * adds per work-item, each with its index load and its vector load. */
+__kernel void cim_peak_load_add(__global int *out, int steps, __global const int *table,
+                                __global const int *idx, int n_idx, int w)
+{
+    __global const int *t = table + (int)((get_global_id(0) * CIM_VW) % (ulong)w);
+    cim_vec a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (int s = 0; s < steps; ++s) {
+        int e = 0;
+        for (; e + 3 < n_idx; e += 4) {
+            a0 += CIM_VLOAD_ALIGNED(t + idx[e]);
+            a1 += CIM_VLOAD_ALIGNED(t + idx[e + 1]);
+            a2 += CIM_VLOAD_ALIGNED(t + idx[e + 2]);
+            a3 += CIM_VLOAD_ALIGNED(t + idx[e + 3]);
+        }
+        for (; e < n_idx; ++e)
+            a0 += CIM_VLOAD_ALIGNED(t + idx[e]);
+    }
+    const cim_vec sum = (a0 + a1) + (a2 + a3);
+    out[get_global_id(0)] = ((const int *)&sum)[0];
+}
