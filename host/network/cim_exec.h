@@ -21,6 +21,18 @@ typedef enum cim_pipeline {
     CIM_PIPELINE_DEVICE,
 } cim_pipeline;
 
+/* Where a host-pipeline call's wall time went (seconds, added to; the
+ * device pipeline leaves it alone): for benchmarks. */
+typedef struct cim_exec_times {
+    double shared_layers;  /* exact layers on tensors every chip shares (host layers) */
+    double chip_layers;    /* exact layers on per-chip tensors */
+    double gather;         /* crossbar layers: input vectors and their preparation */
+    double engine;         /* crossbar layers: cim_engine_mvm whole calls */
+    double engine_program; /* their kernel time: programming (D2D sampling) */
+    double engine_read;    /* their kernel time: reads */
+    double outputs;        /* crossbar layers: error counts and the layer outputs */
+} cim_exec_times;
+
 typedef struct cim_exec_job {
     const cim_plan *plan;
     const uint8_t *images; /* n_images images of the model's input shape */
@@ -58,6 +70,7 @@ typedef struct cim_exec_job {
      * Monte-Carlo run (cim_exec_cache.h); the call binds it to its images.
      * NULL: computed by every call. */
     cim_exec_cache *cache;
+    cim_exec_times *times; /* optional: the host pipeline adds its time to it */
 } cim_exec_job;
 
 /* Adds one crossbar layer's counts to the job's statistics: differ[t] outputs

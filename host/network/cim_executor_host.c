@@ -13,6 +13,7 @@
 #include "cim_forward.h"
 #include "cim_layer_exact.h"
 #include "cim_parallel.h"
+#include "cim_clock.h"
 #include "cim_walk.h"
 
 typedef struct host_walk {
@@ -80,6 +81,9 @@ static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *const *x
     int64_t *differ = NULL;
     int32_t *exact = NULL;
     int owned = 0, rc = 0;
+    cim_exec_times *times = job->times;
+    cim_engine_timing kernels = {0, 0};
+    double t0 = times ? cim_clock_now_s() : 0, t1 = 0;
     if ((gather && !vectors) || !results) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory for %lld input vectors",
                            lp->layer->name, (long long)(sets * vectors_per_set));
@@ -106,6 +110,7 @@ static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *const *x
         .input_planes = g->planes,
         .mvm_first = job->image_position * per_image,
         .prepared = k ? k->inputs : NULL,
+        .timing = times ? &kernels : NULL,
     };
     if (k && !k->inputs) {
         if ((rc = cim_engine_inputs_prepare(h->ocl, &mvm, &k->inputs, err)) != 0)
@@ -113,8 +118,18 @@ static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *const *x
         mvm.prepared = k->inputs;
     }
     const cim_mvm_trace profile = {NULL, NULL, job->profiles ? job->profiles[lp->crossbar] : NULL};
+    if (times)
+        t1 = cim_clock_now_s();
     if ((rc = cim_engine_mvm(h->ocl, &mvm, results, &profile, err)) != 0)
         goto done;
+    if (times) {
+        const double t2 = cim_clock_now_s();
+        times->gather += t1 - t0;
+        times->engine += t2 - t1;
+        times->engine_program += kernels.program_s;
+        times->engine_read += kernels.read_s;
+        t0 = t2;
+    }
     /* one pass per chip over its results: the error count against the exact
      * products (those of its own inputs, or the shared ones) and the layer's
      * output layout */
@@ -147,6 +162,8 @@ static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *const *x
     }
     if (exact)
         cim_exec_count_errors(job, lp->crossbar, differ, (int64_t)per_trial);
+    if (times)
+        times->outputs += cim_clock_now_s() - t0;
 done:
     free(vectors);
     free(results);
@@ -156,7 +173,8 @@ done:
     return rc;
 }
 
-/* Layer l exactly for every set and image (exact_step without the cache). */
+/* Layer l exactly for every set and image. An input every chip shares
+ * feeds each chip's set of a layer whose other inputs differ by chip. */
 static void exact_compute(const host_walk *h, const cim_plan *p, int32_t l, void *const *x, void *y)
 {
     const cim_model *m = p->model;
@@ -181,28 +199,39 @@ static void exact_compute(const host_walk *h, const cim_plan *p, int32_t l, void
     }
 }
 
-/* Layer l exactly for every set and image. An input every chip shares
- * feeds each chip's set of a layer whose other inputs differ by chip. A
- * shared layer's output is kept in, or copied from, the job's cache. */
-static int exact_step(void *ctx, const cim_plan *p, int32_t l, void *const *x, void *y,
-                      cim_error *err)
+/* exact_compute, except that a shared layer's output is kept in, or copied
+ * from, the job's cache (or not needed at all). */
+static void exact_cached(const host_walk *h, const cim_plan *p, int32_t l, void *const *x, void *y)
 {
-    const host_walk *h = ctx;
     const cim_layer *L = p->layers[l].layer;
     const int64_t n_images = h->job->n_images;
-    (void)err;
     cim_exec_cache *c = h->job->cache;
     cim_exec_kept *k = c && cim_plan_shared(p, l) ? cim_exec_cache_layer(c, l) : NULL;
     const size_t bytes = sizeof(int32_t) * (size_t)n_images * (size_t)cim_shape_size(&L->out_shape);
     if (k && k->output) {
         memcpy(y, k->output, bytes);
-        return 0;
+        return;
     }
     if (k && !cim_exec_cache_needed(c, l) && cim_exec_cache_complete(c))
-        return 0; /* only shared layers read it, and they are kept or skipped too */
+        return; /* only shared layers read it, and they are kept or skipped too */
     exact_compute(h, p, l, x, y);
     if (k && cim_exec_cache_needed(c, l) && (k->output = malloc(bytes)) != NULL)
         memcpy(k->output, y, bytes); /* out of memory: simply not kept */
+}
+
+/* Layer l exactly for every set and image (exact_cached), timed into the
+ * job's times. */
+static int exact_step(void *ctx, const cim_plan *p, int32_t l, void *const *x, void *y,
+                      cim_error *err)
+{
+    const host_walk *h = ctx;
+    cim_exec_times *times = h->job->times;
+    const double t0 = times ? cim_clock_now_s() : 0;
+    (void)err;
+    exact_cached(h, p, l, x, y);
+    if (times)
+        *(cim_plan_shared(p, l) ? &times->shared_layers : &times->chip_layers) +=
+            cim_clock_now_s() - t0;
     return 0;
 }
 
