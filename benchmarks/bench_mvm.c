@@ -70,6 +70,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_stats.h"
 #include "cim_clock.h"
 #include "cim_config.h"
 #include "cim_engine.h"
@@ -94,7 +95,7 @@
 #define PEAK_TARGET_S 0.03     /* each peak launch is sized to about this */
 #define PEAK_ITEMS_PER_CU 4096 /* work-items per compute unit of a peak launch */
 #define PEAK_LOCAL 64          /* work-group size of the peak kernels */
-#define MAX_ROUNDS 1000
+#define MAX_ROUNDS BENCH_MAX_ROUNDS
 /* Targets (docs/design.md §5, docs/benchmarks.md). */
 #define TARGET_ANALOG_OF_ADD_PEAK 0.50
 #define TARGET_DIGITAL_OF_POP_PEAK 0.50
@@ -310,51 +311,21 @@ static double reference_rate(const cim_xbar *x, const int8_t *w, const int8_t *i
     return best;
 }
 
-/* ---- statistics over rounds and printing ------------------------------ */
-
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-    double s[MAX_ROUNDS];
-    memcpy(s, v, sizeof *v * (size_t)n);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-}
-
-static double max_of(const double *v, int n)
-{
-    double m = v[0];
-    for (int k = 1; k < n; ++k)
-        m = v[k] > m ? v[k] : m;
-    return m;
-}
-
-static double min_of(const double *v, int n)
-{
-    double m = v[0];
-    for (int k = 1; k < n; ++k)
-        m = v[k] < m ? v[k] : m;
-    return m;
-}
+/* ---- printing ---------------------------------------------------------- */
 
 /* A rate: best round and median round, in G/s. A negative value marks a
  * round that gave none (a two-size split that noise undid): the best is
  * then over the other rounds, and there is no median. */
 static void print_rate(const char *label, const char *basis, const double *v, int n)
 {
-    if (max_of(v, n) < 0) {
+    if (bench_max(v, n) < 0) {
         printf("  %-50s %-12s %10s   (no round gave one: noise, use more --inputs)\n", label, basis,
                "n/a");
         return;
     }
-    printf("  %-50s %-12s %10.3f", label, basis, max_of(v, n) * 1e-9);
-    if (min_of(v, n) >= 0)
-        printf(" %10.3f\n", median(v, n) * 1e-9);
+    printf("  %-50s %-12s %10.3f", label, basis, bench_max(v, n) * 1e-9);
+    if (bench_min(v, n) >= 0)
+        printf(" %10.3f\n", bench_median(v, n) * 1e-9);
     else
         printf(" %10s\n", "-");
 }
@@ -668,8 +639,9 @@ int main(int argc, char **argv)
     }
 
     /* The two-size split of the best rounds' whole calls. */
-    const double best_per_input = (min_of(f[A_WALL], R) - min_of(f[S_WALL], R)) / (I - I_short);
-    const double best_fixed = min_of(f[A_WALL], R) - best_per_input * I;
+    const double best_per_input =
+        (bench_min(f[A_WALL], R) - bench_min(f[S_WALL], R)) / (I - I_short);
+    const double best_fixed = bench_min(f[A_WALL], R) - best_per_input * I;
     const int fit_ok = best_per_input > 0 && best_fixed >= 0; /* the best rounds' split */
 
     printf("work per call\n");
@@ -712,79 +684,80 @@ int main(int argc, char **argv)
     printf("  %-50s %-12s %10.4f\n", "plain-C reference, digital, 1 thread (best)", "whole call",
            ref_digital_rate * 1e-9);
     printf("  %-50s %-12s %10.3f %10.3f\n", "D2D sampling, ms per chip", "kernel",
-           min_of(v[R_D2D_MS_K], R), median(v[R_D2D_MS_K], R));
+           bench_min(v[R_D2D_MS_K], R), bench_median(v[R_D2D_MS_K], R));
     if (fit_ok) {
         printf("  %-50s %-12s %10.3f", "fixed part of a call per chip (two sizes), ms",
                "whole call", best_fixed / T * 1e3);
         if (fit_rounds_ok)
-            printf(" %10.3f\n", median(v[R_D2D_MS_W], R));
+            printf(" %10.3f\n", bench_median(v[R_D2D_MS_W], R));
         else
             printf(" %10s\n", "-");
     }
 
     /* Ratios against targets. */
-    const double best_add = max_of(f[P_ADD], R), best_la = max_of(f[P_LA], R);
-    const double best_pop = max_of(f[P_POP], R);
+    const double best_add = bench_max(f[P_ADD], R), best_la = bench_max(f[P_LA], R);
+    const double best_pop = bench_max(f[P_POP], R);
     double q[MAX_ROUNDS];
     printf("\n  %-58s %10s %10s   %-10s %s\n", "ratio", "best", "median", "target", "verdict");
     for (int r = 0; r < R; ++r)
         q[r] = v[R_A_PERF_X][r] / f[P_ADD][r];
     print_check("analog read performed adds / int32-add peak, call - D2D",
-                max_of(v[R_A_PERF_X], R) / best_add, median(q, R), 1, TARGET_ANALOG_OF_ADD_PEAK, 1,
-                NULL);
+                bench_max(v[R_A_PERF_X], R) / best_add, bench_median(q, R), 1,
+                TARGET_ANALOG_OF_ADD_PEAK, 1, NULL);
     for (int r = 0; r < R; ++r)
         q[r] = v[R_A_PERF_W][r] / f[P_ADD][r];
     print_check("analog incl. D2D performed adds / int32-add peak, whole",
-                max_of(v[R_A_PERF_W], R) / best_add, median(q, R), 1, -1, 1,
+                bench_max(v[R_A_PERF_W], R) / best_add, bench_median(q, R), 1, -1, 1,
                 "this run's chips and inputs");
     for (int r = 0; r < R; ++r)
         q[r] = v[R_A_PERF_K][r] / f[P_ADD][r];
     print_check("analog read performed adds / int32-add peak, read kernel",
-                max_of(v[R_A_PERF_K], R) / best_add, median(q, R), 1, -1, 1, "the kernel alone");
+                bench_max(v[R_A_PERF_K], R) / best_add, bench_median(q, R), 1, -1, 1,
+                "the kernel alone");
     for (int r = 0; r < R; ++r)
         q[r] = v[R_A_LOG_K][r] / f[P_ADD][r];
     print_check("analog read logical MACs / int32-add peak, read kernel",
-                max_of(v[R_A_LOG_K], R) / best_add, median(q, R), 1, -1, 1,
+                bench_max(v[R_A_LOG_K], R) / best_add, bench_median(q, R), 1, -1, 1,
                 "overstates: zero inputs are no adds");
     for (int r = 0; r < R; ++r)
         q[r] = v[R_A_PERF_X][r] / f[P_LA][r];
     print_check("analog read performed adds / load-add peak, call - D2D",
-                max_of(v[R_A_PERF_X], R) / best_la, median(q, R), 1, -1, 1,
+                bench_max(v[R_A_PERF_X], R) / best_la, bench_median(q, R), 1, -1, 1,
                 "what the memory system allows");
     for (int r = 0; r < R; ++r)
         q[r] = v[R_A_PERF_K][r] / f[P_LA][r];
     print_check("analog read performed adds / load-add peak, read kernel",
-                max_of(v[R_A_PERF_K], R) / best_la, median(q, R), 1, -1, 1, NULL);
+                bench_max(v[R_A_PERF_K], R) / best_la, bench_median(q, R), 1, -1, 1, NULL);
     for (int r = 0; r < R; ++r)
         q[r] = f[P_LA][r] / f[P_ADD][r];
-    print_check("load-add peak / int32-add peak", best_la / best_add, median(q, R), 1, -1, 1,
+    print_check("load-add peak / int32-add peak", best_la / best_add, bench_median(q, R), 1, -1, 1,
                 "the ceiling the load mix sets");
     print_check("analog kernel time (program + read) / whole call",
-                (min_of(f[A_PROG], R) + min_of(f[A_READ], R)) / min_of(f[A_WALL], R),
-                median(v[R_A_KEEP], R), 1, -1, 1, NULL);
+                (bench_min(f[A_PROG], R) + bench_min(f[A_READ], R)) / bench_min(f[A_WALL], R),
+                bench_median(v[R_A_KEEP], R), 1, -1, 1, NULL);
     print_check("digital whole-call rate / kernel rate",
-                min_of(f[D_READ], R) / min_of(f[D_WALL], R), median(v[R_D_KEEP], R), 1,
+                bench_min(f[D_READ], R) / bench_min(f[D_WALL], R), bench_median(v[R_D_KEEP], R), 1,
                 TARGET_DIGITAL_WHOLE_OF_KERNEL, 1, NULL);
     for (int r = 0; r < R; ++r)
         q[r] = v[R_D_WORK_W][r] / (digital_g ? f[P_ADD][r] : f[P_POP][r]);
     print_check(digital_g ? "digital performed adds / int32-add peak, whole call"
                           : "digital counted words / AND-popcount peak, whole call",
-                max_of(v[R_D_WORK_W], R) / (digital_g ? best_add : best_pop), median(q, R), 1,
-                TARGET_DIGITAL_OF_POP_PEAK, 1, "docs/design.md §5");
+                bench_max(v[R_D_WORK_W], R) / (digital_g ? best_add : best_pop), bench_median(q, R),
+                1, TARGET_DIGITAL_OF_POP_PEAK, 1, "docs/design.md §5");
     for (int r = 0; r < R; ++r)
         q[r] = v[R_D_WORK_K][r] / (digital_g ? f[P_ADD][r] : f[P_POP][r]);
     print_check(digital_g ? "digital performed adds / int32-add peak, kernel"
                           : "digital counted words / AND-popcount peak, kernel",
-                max_of(v[R_D_WORK_K], R) / (digital_g ? best_add : best_pop), median(q, R), 1, -1,
-                1, NULL);
+                bench_max(v[R_D_WORK_K], R) / (digital_g ? best_add : best_pop), bench_median(q, R),
+                1, -1, 1, NULL);
     print_check("D2D sampling / reading 10000 images, kernel time",
-                (min_of(f[A_PROG], R) / T) /
-                    (IMAGES_PER_TRIAL * min_of(f[A_READ], R) / ((double)T * I)),
-                median(v[R_D2D_K], R), 1, TARGET_D2D_SHARE, 0, NULL);
+                (bench_min(f[A_PROG], R) / T) /
+                    (IMAGES_PER_TRIAL * bench_min(f[A_READ], R) / ((double)T * I)),
+                bench_median(v[R_D2D_K], R), 1, TARGET_D2D_SHARE, 0, NULL);
     if (fit_ok) {
         print_check("call's fixed part / reading 10000 images, two sizes",
                     best_fixed / (IMAGES_PER_TRIAL * best_per_input),
-                    fit_rounds_ok ? median(v[R_D2D_W], R) : -1, 1, TARGET_D2D_SHARE, 0,
+                    fit_rounds_ok ? bench_median(v[R_D2D_W], R) : -1, 1, TARGET_D2D_SHARE, 0,
                     "whole calls; set-up counted as sampling");
     } else {
         printf("  %-58s   n/a: the best rounds' two sizes gave no positive per-input time "
@@ -799,32 +772,32 @@ int main(int argc, char **argv)
     const double refsim_lo = REFSIM_MACS_PER_CORE_LO * cores;
     char note[200];
     snprintf(note, sizeof note, "%d inputs per chip as measured; %.1fx against 0.67 G/s per core",
-             I, max_of(v[R_A_LOG_W], R) / refsim_lo);
+             I, bench_max(v[R_A_LOG_W], R) / refsim_lo);
     for (int r = 0; r < R; ++r)
         q[r] = v[R_A_LOG_W][r] / refsim_hi;
     print_check("analog incl. D2D / reference simulator, whole call",
-                max_of(v[R_A_LOG_W], R) / refsim_hi, median(q, R), 0, TARGET_ANALOG_X_REFSIM, 1,
-                note);
+                bench_max(v[R_A_LOG_W], R) / refsim_hi, bench_median(q, R), 0,
+                TARGET_ANALOG_X_REFSIM, 1, note);
     if (fit_ok) {
         for (int r = 0; r < R; ++r)
             q[r] = v[R_A10K_LOG_W][r] / refsim_hi;
         const double best10k = (double)T * IMAGES_PER_TRIAL * logical_per_input /
                                (best_fixed + IMAGES_PER_TRIAL * best_per_input);
         print_check("analog incl. D2D, 10000 images/chip / ref. sim., two sizes",
-                    best10k / refsim_hi, fit_rounds_ok ? median(q, R) : -1, 0,
+                    best10k / refsim_hi, fit_rounds_ok ? bench_median(q, R) : -1, 0,
                     TARGET_ANALOG_X_REFSIM, 1,
                     "whole calls of two sizes, at 10000 images per chip");
     }
     snprintf(note, sizeof note, "%.1fx against 0.67 G/s per core",
-             max_of(v[R_D_LOG_W], R) / refsim_lo);
+             bench_max(v[R_D_LOG_W], R) / refsim_lo);
     for (int r = 0; r < R; ++r)
         q[r] = v[R_D_LOG_W][r] / refsim_hi;
-    print_check("digital / reference simulator, whole call", max_of(v[R_D_LOG_W], R) / refsim_hi,
-                median(q, R), 0, TARGET_DIGITAL_X_REFSIM, 1, note);
+    print_check("digital / reference simulator, whole call", bench_max(v[R_D_LOG_W], R) / refsim_hi,
+                bench_median(q, R), 0, TARGET_DIGITAL_X_REFSIM, 1, note);
     print_check("analog read kernel / plain-C reference (1 thread)",
-                max_of(v[R_A_LOG_K], R) / ref_rate, -1, 0, -1, 1, "best rates");
+                bench_max(v[R_A_LOG_K], R) / ref_rate, -1, 0, -1, 1, "best rates");
     print_check("digital kernel / plain-C reference (1 thread)",
-                max_of(v[R_D_LOG_K], R) / ref_digital_rate, -1, 0, -1, 1, "best rates");
+                bench_max(v[R_D_LOG_K], R) / ref_digital_rate, -1, 0, -1, 1, "best rates");
     printf("  (reference simulator: 0.67-0.72 G MAC/s per core, docs/design.md §5, x %.0f %s; "
            "ratios use logical MACs)\n",
            cores,
@@ -869,12 +842,12 @@ int main(int argc, char **argv)
         for (int r = 0; r < R; ++r)
             q[r] = ls[r] / lp[r];
         print_check("IR drop ladder steps / peak ladder steps, kernel",
-                    max_of(ls, R) / max_of(lp, R), median(q, R), 1, -1, 1, NULL);
+                    bench_max(ls, R) / bench_max(lp, R), bench_median(q, R), 1, -1, 1, NULL);
         print_check("IR drop read / plain-sum analog read, kernel",
-                    max_of(lr, R) / max_of(v[R_A_LOG_K], R), -1, 1, -1, 1,
+                    bench_max(lr, R) / bench_max(v[R_A_LOG_K], R), -1, 1, -1, 1,
                     "the cost of the ladder; best rates");
-        print_check("IR drop read kernel / plain-C reference", max_of(lr, R) / ref_ladder_rate, -1,
-                    0, -1, 1, "best rates");
+        print_check("IR drop read kernel / plain-C reference", bench_max(lr, R) / ref_ladder_rate,
+                    -1, 0, -1, 1, "best rates");
     }
     status = 0;
     goto done;

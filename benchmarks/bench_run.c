@@ -66,6 +66,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_stats.h"
 #include "cim_clock.h"
 #include "cim_config.h"
 #include "cim_engine.h"
@@ -85,8 +86,8 @@
 #endif
 #define DEFAULT_MODEL CIM_MODEL_DIR "/tnn_cnn.h5"
 #define MAX_TRIALS 1000000
-#define MAX_ROUNDS 100
-#define REF_TRIALS 4 /* reference workload: trials x images */
+#define MAX_ROUNDS 100 /* <= BENCH_MAX_ROUNDS */
+#define REF_TRIALS 4   /* reference workload: trials x images */
 #define REF_IMAGES 4
 #define TEST_IMAGES 10000 /* Fashion-MNIST test set */
 #define CLI_IMAGES 100    /* `cimgpu run` default --images */
@@ -222,30 +223,6 @@ static int derive_config(const cim_config *base, const char *set, const char *ov
     rc = cim_config_load_over(over, &mid, cfg, err);
     cim_config_free(&mid);
     return rc != 0 ? rc : cim_config_validate(cfg, err);
-}
-
-/* ---- statistics over rounds ------------------------------------------ */
-
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-    double s[MAX_ROUNDS];
-    memcpy(s, v, sizeof *v * (size_t)n);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-}
-
-static double min_of(const double *v, int n)
-{
-    double m = v[0];
-    for (int k = 1; k < n; ++k)
-        m = v[k] < m ? v[k] : m;
-    return m;
 }
 
 /* A figure against its target: at_least 1: value >= target, 0: <=;
@@ -520,7 +497,7 @@ int main(int argc, char **argv)
     rc = 0;
 
     const double pairs = (double)T * K;
-    const double exec_best = min_of(pipe_s[auto_device], R);
+    const double exec_best = bench_min(pipe_s[auto_device], R);
     printf("(a) executor, %d x %d (trial*image/s; crossbar MAC/s counts crossbar MACs only)\n", T,
            K);
     printf("  %-54s %10s %10s\n", "", "best", "median");
@@ -528,18 +505,18 @@ int main(int argc, char **argv)
         printf("  %-54s %10.1f %10.1f trial*image/s%s\n",
                pl ? "device pipeline, whole cim_executor_run"
                   : "host pipeline, whole cim_executor_run",
-               pairs / min_of(pipe_s[pl], R), pairs / median(pipe_s[pl], R),
+               pairs / bench_min(pipe_s[pl], R), pairs / bench_median(pipe_s[pl], R),
                pl == auto_device ? "  (AUTO's choice here)" : "");
         printf("  %-54s %10.3f %10.3f G MAC/s\n", "  crossbar MACs per second",
-               pairs * xmacs / min_of(pipe_s[pl], R) * 1e-9,
-               pairs * xmacs / median(pipe_s[pl], R) * 1e-9);
+               pairs * xmacs / bench_min(pipe_s[pl], R) * 1e-9,
+               pairs * xmacs / bench_median(pipe_s[pl], R) * 1e-9);
     }
     if (device_applies) {
         double q[MAX_ROUNDS];
         for (int r = 0; r < R; ++r)
             q[r] = pipe_s[0][r] / pipe_s[1][r];
         printf("  %-54s %10.2f %10.2f x\n", "device pipeline rate / host pipeline rate",
-               min_of(pipe_s[0], R) / min_of(pipe_s[1], R), median(q, R));
+               bench_min(pipe_s[0], R) / bench_min(pipe_s[1], R), bench_median(q, R));
     } else {
         printf("  device pipeline: does not apply (%s)\n", pipeline_name(&ocl, &job));
     }
@@ -575,39 +552,43 @@ int main(int argc, char **argv)
             share[r] = host[r] / timed_s[r];
             attr[r] = pipe_s[auto_device][r] * (1 - share[r]);
         }
-        const double timed_best = min_of(timed_s, R);
+        const double timed_best = bench_min(timed_s, R);
         printf("  the host pipeline's own time split (cim_exec_times of a timed run), s per "
                "run:\n");
         printf("  %-54s %10s %10s\n", "", "best", "median");
-        printf("  %-54s %10.4f %10.4f s\n", "timed run, whole", timed_best, median(timed_s, R));
+        printf("  %-54s %10.4f %10.4f s\n", "timed run, whole", timed_best,
+               bench_median(timed_s, R));
         printf("  %-54s %10.4f %10.4f s\n", "  host layers (shared tensors, once per image)",
-               min_of(host, R), median(host, R));
+               bench_min(host, R), bench_median(host, R));
         printf("  %-54s %10.4f %10.4f s\n", "  crossbar engine calls, whole cim_engine_mvm",
-               min_of(eng, R), median(eng, R));
+               bench_min(eng, R), bench_median(eng, R));
         printf("  %-54s %10.4f %10.4f s\n", "    of which kernel time (program + read)",
-               min_of(kern, R), median(kern, R));
+               bench_min(kern, R), bench_median(kern, R));
         printf("  %-54s %10.4f %10.4f s\n", "  crossbar steps' host work (vectors, outputs)",
-               min_of(step, R), median(step, R));
+               bench_min(step, R), bench_median(step, R));
         printf("  %-54s %10.4f %10.4f s\n", "  exact layers between crossbar layers (per chip)",
-               min_of(chip, R), median(chip, R));
+               bench_min(chip, R), bench_median(chip, R));
         printf(
             "  executor time attributed by the timed run's shares: host layers %.1f %%, crossbar "
             "engine calls %.1f %%, rest %.1f %% (median round)\n",
-            100 * median(share, R), 100 * median(eng, R) / median(timed_s, R),
-            100 * (1 - median(share, R) - median(eng, R) / median(timed_s, R)));
+            100 * bench_median(share, R), 100 * bench_median(eng, R) / bench_median(timed_s, R),
+            100 * (1 - bench_median(share, R) - bench_median(eng, R) / bench_median(timed_s, R)));
         printf("  %-54s %10s %10s\n", "crossbar G MAC/s (crossbar MACs only)", "best", "median");
         printf("  %-54s %10.3f %10.3f\n", "  / executor time (all of it charged to crossbars)",
                pairs * xmacs / exec_best * 1e-9,
-               pairs * xmacs / median(pipe_s[auto_device], R) * 1e-9);
+               pairs * xmacs / bench_median(pipe_s[auto_device], R) * 1e-9);
         printf("  %-54s %10.3f %10.3f\n", "  / executor time less the host layers' share",
-               pairs * xmacs / min_of(attr, R) * 1e-9, pairs * xmacs / median(attr, R) * 1e-9);
+               pairs * xmacs / bench_min(attr, R) * 1e-9,
+               pairs * xmacs / bench_median(attr, R) * 1e-9);
         printf("  %-54s %10.3f %10.3f\n", "  / engine calls, whole",
-               pairs * xmacs / min_of(eng, R) * 1e-9, pairs * xmacs / median(eng, R) * 1e-9);
+               pairs * xmacs / bench_min(eng, R) * 1e-9,
+               pairs * xmacs / bench_median(eng, R) * 1e-9);
         printf("  %-54s %10.3f %10.3f\n", "  / engine kernel time",
-               pairs * xmacs / min_of(kern, R) * 1e-9, pairs * xmacs / median(kern, R) * 1e-9);
+               pairs * xmacs / bench_min(kern, R) * 1e-9,
+               pairs * xmacs / bench_median(kern, R) * 1e-9);
         if (hmacs > 0)
             printf("  %-54s %10.3f %10.3f\n", "host layers G MAC/s (once per image)",
-                   K * hmacs / min_of(host, R) * 1e-9, K * hmacs / median(host, R) * 1e-9);
+                   K * hmacs / bench_min(host, R) * 1e-9, K * hmacs / bench_median(host, R) * 1e-9);
     }
 
     /* (c) */
@@ -685,8 +666,8 @@ int main(int argc, char **argv)
         cim_dataset_free(&c2);
         if (rc != 0)
             goto fail;
-        const double best_c = (min_of(wc2, R) - min_of(wc1, R)) / ((double)Tc * Kc) * 1e3;
-        const double best_d = (min_of(wd2, R) - min_of(wd1, R)) / ((double)T * K) * 1e3;
+        const double best_c = (bench_min(wc2, R) - bench_min(wc1, R)) / ((double)Tc * Kc) * 1e3;
+        const double best_d = (bench_min(wd2, R) - bench_min(wd1, R)) / ((double)T * K) * 1e3;
         printf("\n(d) C2C: ms per image x chip, whole cim_executor_run, fixed part removed by two "
                "sizes: (W(2K) - W(K)) / (chips x K)\n");
         printf("  C2C config: the config with c2c_var true%s%s (sigma HRS/LRS %g/%g uA); pipeline "
@@ -698,19 +679,19 @@ int main(int argc, char **argv)
         printf("  %-54s %10s %10s %-4s %-9s %s\n", "", "best", "median", "", "target", "verdict");
         char n1[160], n2[160];
         snprintf(n1, sizeof n1, "%d chips x %d and %d images; fixed part %.3f s", Tc, Kc, 2 * Kc,
-                 min_of(wc1, R) - best_c * 1e-3 * Tc * Kc);
+                 bench_min(wc1, R) - best_c * 1e-3 * Tc * Kc);
         snprintf(n2, sizeof n2, "%d chips x %d and %d images; fixed part %.3f s", T, K, 2 * K,
-                 min_of(wd1, R) - best_d * 1e-3 * T * K);
+                 bench_min(wd1, R) - best_d * 1e-3 * T * K);
         const int c2c_target_applies = is_cpu && !strcmp(model.name, "tnn_cnn");
-        print_check("C2C on, ms per image x chip", best_c, median(mc, R), "ms", TARGET_C2C_MS, 0,
-                    n1);
+        print_check("C2C on, ms per image x chip", best_c, bench_median(mc, R), "ms", TARGET_C2C_MS,
+                    0, n1);
         if (!c2c_target_applies)
             printf("  %-54s (the 3 ms target is stated for tnn_cnn on the 2-core CPU)\n", "");
-        print_check("D2D only, ms per image x chip", best_d, median(md2, R), "ms", -1, 0, n2);
+        print_check("D2D only, ms per image x chip", best_d, bench_median(md2, R), "ms", -1, 0, n2);
         if (best_c > 0 && best_d > 0)
             print_check("C2C / D2D only, per image x chip", best_c / best_d,
-                        min_of(q, R) > 0 ? median(q, R) : -1, "x", TARGET_C2C_RATIO, 0,
-                        min_of(q, R) > 0 ? NULL : "no median: a round's sizes did not differ");
+                        bench_min(q, R) > 0 ? bench_median(q, R) : -1, "x", TARGET_C2C_RATIO, 0,
+                        bench_min(q, R) > 0 ? NULL : "no median: a round's sizes did not differ");
         else
             printf("  C2C / D2D only: n/a, a two-size difference was not positive (noise: use "
                    "more --images / --c2c-images)\n");
@@ -734,23 +715,23 @@ int main(int argc, char **argv)
                 pr[r] = s[0] - per * P + per * PROJ_TRIALS + s[2];
             }
         }
-        const double per = (min_of(w2, R) - min_of(w1, R)) / P;
-        const double fixed = min_of(w1, R) - per * P;
-        const double proj = fixed + per * PROJ_TRIALS + min_of(wdig, R);
+        const double per = (bench_min(w2, R) - bench_min(w1, R)) / P;
+        const double fixed = bench_min(w1, R) - per * P;
+        const double proj = fixed + per * PROJ_TRIALS + bench_min(wdig, R);
         printf("\n(e) projection from this device (%s), not a measurement of that run: "
                "cim_mc_run of %lld and %lld chips on images 0..%d (AUTO pipeline, no layer "
                "errors) + the digital run; 10000 chips = fixed + 10000 x per chip\n",
                ocl.device_name, (long long)P, (long long)(2 * P), CLI_IMAGES - 1);
         printf("  measured: %lld chips %.3f s, %lld chips %.3f s (best); per chip %.3f ms, fixed "
                "%.3f s, digital run %.3f s\n",
-               (long long)P, min_of(w1, R), (long long)(2 * P), min_of(w2, R), per * 1e3, fixed,
-               min_of(wdig, R));
+               (long long)P, bench_min(w1, R), (long long)(2 * P), bench_min(w2, R), per * 1e3,
+               fixed, bench_min(wdig, R));
         if (!(per > 0)) {
             printf("  n/a: the two sizes did not differ (noise: use more --proj-trials)\n");
         } else {
             char note[160];
             snprintf(note, sizeof note, "median round %.1f s; target for the 2-core CPU%s",
-                     median(pr, R),
+                     bench_median(pr, R),
                      is_cpu ? (ocl.compute_units == 2 ? ""
                                                       : " (this CPU device has another "
                                                         "core count)")
