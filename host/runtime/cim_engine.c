@@ -11,6 +11,11 @@
  * device memory one launch uses, never a result: every random draw is keyed by its global trial
  * index.
  *
+ * The C2C column law (cim_xbar_c2c_column; run_column): the g kernels on
+ * unclipped currents, a table of packed LRS counts per cell group (made
+ * once per call, or per batch with stuck-at faults) and cim_read_column,
+ * which adds one draw per cell group and column read to the g sums.
+ *
  * ADC input profiling (trace->profile with a profiled crossbar): the read
  * kernels count into a uint32 histogram per trial of the batch, zeroed
  * before each batch's launch; the host adds them into the caller's uint64
@@ -45,7 +50,8 @@
 
 typedef struct engine_bufs {
     cl_mem lp, cp, weights_t, pos, inputs, sumw, tile_s, entries, entry_start, work, out,
-        trace_current, trace_adc, state_bits, drive_bits, adc_table, folded, cdf, profile, drift;
+        trace_current, trace_adc, state_bits, drive_bits, adc_table, folded, cdf, profile, drift,
+        counts;
 } engine_bufs;
 
 static void release_bufs(engine_bufs *b)
@@ -538,6 +544,166 @@ done:
     return rc;
 }
 
+/* The C2C column law (cim_c2c_column.h, docs/physics/c2c_column.md): the
+ * read stays near the cost of a D2D-only read because it is that read --
+ * cim_read_g's sum of per-weight contributions over the entry list, on g
+ * programmed without the clip (lp.c2c_column) -- plus, over the same entry
+ * list, one more load per entry: a word of packed LRS counts per cell
+ * group, from which the read's variance per group follows exactly in int64,
+ * and one Philox block per column read for the groups' normal draws, where
+ * the per-cell path draws one block per cell. The count table depends on
+ * the cells' states only, so without stuck-at faults it is the weights'
+ * and made once per call (no batch dimension); with faults a stuck cell
+ * reads in its stuck state, and the table is made per trial with g. */
+static int run_column(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info *si,
+                      engine_bufs *bf, int32_t *out, const cim_mvm_trace *trace, cim_error *err)
+{
+    const cim_xbar *x = job->xbar;
+    const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
+    const int vw = ocl->vector_width, saf = cim_xbar_has_saf(x);
+    const int64_t rows_pad = si->rows_pad;
+    const size_t count_plane =
+        sizeof(uint32_t) * (size_t)job->cols * (size_t)rows_pad * (size_t)cim_value_classes(d);
+    const size_t work_per_trial = count_plane * (size_t)d->n_convs + (saf ? count_plane : 0);
+    const size_t out_elems = (size_t)job->n_inputs * job->rows, tr = trace_elems(job, si);
+    const int32_t planes = planes_of(job);
+    const size_t out_vector_elems = out_elems / (size_t)planes;
+    const int tracing = trace && (trace->current || trace->adc);
+    const int profiled = profiling(job, trace);
+    const int32_t batch =
+        batch_trials(ocl, job, work_per_trial,
+                     sizeof(int32_t) * (out_elems + (planes > 1 ? out_vector_elems : 0) +
+                                        (profiled ? profile_slots(job) : 0)) +
+                         (tracing ? 12 * tr : 0));
+    const size_t g_per_trial = count_plane * (size_t)d->n_convs;
+    cim_launch_params lp;
+    int32_t *entries = NULL, *entry_start = NULL;
+    size_t n_entries = 0;
+    cl_kernel kprog = NULL, kcount = NULL, kread = NULL, kfold = NULL;
+    cl_int st;
+    int rc = 0;
+
+    if (work_per_trial > (size_t)ocl->max_alloc_bytes) {
+        rc = cim_error_set(err, CIM_ERR_INPUT,
+                           "engine: a %d x %d matrix needs %zu bytes per trial, more than the "
+                           "device's largest buffer (%llu bytes)",
+                           job->rows, job->cols, work_per_trial,
+                           (unsigned long long)ocl->max_alloc_bytes);
+        goto done;
+    }
+    fill_launch_params(ocl, &lp, job, si, tracing);
+    lp.c2c_column = 1;
+    bf->lp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, NULL, "launch parameters", err);
+    bf->work =
+        cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, g_per_trial * batch, NULL, "cell currents", err);
+    bf->counts = cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, count_plane * (saf ? (size_t)batch : 1),
+                                NULL, "cell counts", err);
+    bf->out = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_elems * batch, NULL,
+                             "results", err);
+    bf->trace_current = cim_ocl_buffer(
+        ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int32_t) * tr * batch : 0, NULL, "trace", err);
+    bf->trace_adc = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY,
+                                   tracing ? sizeof(int64_t) * tr * batch : 0, NULL, "trace", err);
+    if (planes > 1)
+        bf->folded =
+            cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_vector_elems * batch, NULL,
+                           "results", err);
+    if (profiled && (rc = check_profile(job, si, err)) != 0)
+        goto done;
+    bf->profile = cim_ocl_buffer(ocl, CL_MEM_READ_WRITE,
+                                 profiled ? sizeof(uint32_t) * profile_slots(job) * batch : 0, NULL,
+                                 "ADC profile", err);
+    if (!profiled)
+        lp.profile_bins = 0; /* the caller asked for no profile */
+    if (!bf->lp || !bf->work || !bf->counts || !bf->out || !bf->trace_current || !bf->trace_adc ||
+        !bf->profile || (planes > 1 && !bf->folded)) {
+        rc = err->code;
+        goto done;
+    }
+    if (planes > 1 && (rc = make_fold_kernel(ocl, job, bf, &kfold, err)) != 0)
+        goto done;
+    if ((rc = upload_adc_table(ocl, x, bf, err)) != 0 || (rc = upload_cdf(ocl, x, bf, err)) != 0 ||
+        (rc = upload_cell_layout(ocl, job, si, rows_pad, bf, err)) != 0 ||
+        (rc = cim_side_entries(job, si, lp.g_block, &entries, &entry_start, &n_entries, err)) != 0)
+        goto done;
+    bf->entries = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * n_entries,
+                                 n_entries ? entries : NULL, "input lists", err);
+    bf->entry_start = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY,
+                                     sizeof(int32_t) * ((size_t)si->input_rows * si->tiles_n + 1),
+                                     entry_start, "input lists", err);
+    if (!bf->entries || !bf->entry_start) {
+        rc = err->code;
+        goto done;
+    }
+    if ((rc = cim_ocl_kernel(ocl, "cim_program_g", &kprog, err)) != 0 ||
+        (rc = cim_ocl_kernel(ocl, "cim_program_c2c_counts", &kcount, err)) != 0 ||
+        (rc = cim_ocl_kernel(ocl, "cim_read_column", &kread, err)) != 0)
+        goto done;
+    {
+        const cl_mem pargs[] = {bf->lp, bf->cp, bf->weights_t, bf->pos, bf->work, bf->cdf};
+        const cl_mem cargs[] = {bf->lp, bf->cp, bf->weights_t, bf->pos, bf->counts};
+        const cl_mem rargs[] = {bf->lp,        bf->cp,          bf->work,          bf->counts,
+                                bf->entries,   bf->entry_start, bf->tile_s,        bf->sumw,
+                                bf->adc_table, bf->out,         bf->trace_current, bf->trace_adc,
+                                bf->profile};
+        if ((rc = cim_ocl_set_args(kprog, 6, pargs, err)) != 0 ||
+            (rc = cim_ocl_set_args(kcount, 5, cargs, err)) != 0 ||
+            (rc = cim_ocl_set_args(kread, 13, rargs, err)) != 0)
+            goto done;
+    }
+    for (int32_t t0 = 0; t0 < job->n_trials; t0 += batch) {
+        const int32_t bt = job->n_trials - t0 < batch ? job->n_trials - t0 : batch;
+        lp.trial_first = (int64_t)job->trial_first + t0;
+        lp.input_trial_base = t0;
+        st = clEnqueueWriteBuffer(ocl->queue, bf->lp, CL_TRUE, 0, sizeof lp, &lp, 0, NULL, NULL);
+        if ((rc = CIM_OCL_CHECK(st, err, "clEnqueueWriteBuffer(launch parameters)")) != 0)
+            goto done;
+        if (profiled) {
+            const cl_uint zero = 0;
+            st = clEnqueueFillBuffer(ocl->queue, bf->profile, &zero, sizeof zero, 0,
+                                     sizeof(uint32_t) * profile_slots(job) * (size_t)bt, 0, NULL,
+                                     NULL);
+            if ((rc = CIM_OCL_CHECK(st, err, "clEnqueueFillBuffer(ADC profile)")) != 0)
+                goto done;
+        }
+        /* the counts: the weights' own once, or each batch's chips' with faults */
+        if ((saf || t0 == 0) &&
+            (rc = cim_ocl_launch(ocl, kcount, "count kernel", (size_t)(rows_pad / vw),
+                                 (size_t)job->cols, saf ? (size_t)bt : 1,
+                                 job->timing ? &job->timing->program_s : NULL, err)) != 0)
+            goto done;
+        if ((rc = cim_ocl_launch(ocl, kprog, "program kernel", (size_t)(rows_pad / vw),
+                                 (size_t)job->cols, (size_t)bt,
+                                 job->timing ? &job->timing->program_s : NULL, err)) != 0 ||
+            (rc = cim_ocl_launch(
+                 ocl, kread, "read kernel", (size_t)(rows_pad / vw),
+                 (size_t)((job->n_inputs + lp.inputs_per_item - 1) / lp.inputs_per_item),
+                 (size_t)bt, job->timing ? &job->timing->read_s : NULL, err)) != 0 ||
+            (planes > 1 &&
+             (rc = cim_ocl_launch(ocl, kfold, "fold kernel", (size_t)job->rows,
+                                  (size_t)(job->n_inputs / planes), (size_t)bt,
+                                  job->timing ? &job->timing->read_s : NULL, err)) != 0) ||
+            (rc = cim_ocl_read(ocl, planes > 1 ? bf->folded : bf->out,
+                               sizeof(int32_t) * out_vector_elems * bt,
+                               out + (size_t)t0 * out_vector_elems, err)) != 0)
+            goto done;
+        if (profiled && (rc = read_profile(ocl, job, bf, t0, bt, trace, err)) != 0)
+            goto done;
+        if (tracing && trace->current &&
+            (rc = cim_ocl_read(ocl, bf->trace_current, sizeof(int32_t) * tr * bt,
+                               trace->current + (size_t)t0 * tr, err)) != 0)
+            goto done;
+        if (tracing && trace->adc &&
+            (rc = cim_ocl_read(ocl, bf->trace_adc, sizeof(int64_t) * tr * bt,
+                               trace->adc + (size_t)t0 * tr, err)) != 0)
+            goto done;
+    }
+done:
+    free(entries);
+    free(entry_start);
+    return rc;
+}
+
 int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim_mvm_trace *trace,
                    cim_error *err)
 {
@@ -573,8 +739,9 @@ int cim_engine_mvm(cim_ocl *ocl, const cim_mvm_job *job, int32_t *out, const cim
     }
     /* digital chips with stuck-at faults differ per trial: the g path, whose
      * cells are then the state bits (fill_launch_params) */
-    rc = digital ? run_digital(ocl, job, &si, &bf, out, trace, err)
-                 : run_analog(ocl, job, &si, &bf, out, trace, err);
+    rc = digital                          ? run_digital(ocl, job, &si, &bf, out, trace, err)
+         : cim_xbar_c2c_column(job->xbar) ? run_column(ocl, job, &si, &bf, out, trace, err)
+                                          : run_analog(ocl, job, &si, &bf, out, trace, err);
 done:
     release_bufs(&bf);
     cim_side_free(&si);
