@@ -75,6 +75,7 @@ static void usage(FILE *out)
             "                        [--first-image F] [--trials T] [--seed S]\n"
             "                        [--config CFG.json] [--mapping NAME] [--adc-bits B]\n"
             "                        [--lrs-noise U] [--hrs-noise U] [--c2c]\n"
+            "                        [--c2c-model cell|column]\n"
             "                        [--w-res OHM] [--v-read V]\n"
             "                        [--read-disturb OFF|SOFTWARE|CELL_BASED] [--t-read S]\n"
             "                        [--saf-hrs P] [--saf-lrs P] [--set KEY=VALUE]\n"
