@@ -163,7 +163,8 @@ CIM_INLINE int32_t cim_c2c_cells_per_input(CIM_CONSTANT_PTR cim_mapping_desc *d)
 
 /* name(v, z_q24) = sqrt(v) * z / 2^24 rounded half away from zero, in
  * integers only, for v >= 0 (int64, below 2^62) and a Q24 deviate z (lane
- * kind K); v = 0 gives 0.
+ * kind K) whose result fits int32 (the config's current range makes every
+ * column read's deviation do so); v = 0 gives 0.
  *   1. v is shifted by an even amount 2F (left, or right dropping low bits)
  *      into y in [2^30, 2^32): b = bit length of v, left 2F = (32 - b) & ~1
  *      for b <= 30, right -2F = (b - 31) & ~1 for b >= 31;
