@@ -95,7 +95,7 @@ static void usage_defaults(FILE *out)
             "  trials       %d chips from trial 0, seed 0\n"
             "  crossbar     %s %dx%d, HRS/LRS %g/%g uA, digital_only %s\n"
             "  D2D          %s, sigma HRS/LRS %g/%g uA\n"
-            "  C2C          %s, sigma HRS/LRS: the D2D ones (%g/%g uA)\n"
+            "  C2C          %s, sigma HRS/LRS: the D2D ones (%g/%g uA), c2c_model %s\n"
             "  ADC          %s (ideal, resolution %d), range mode %s\n"
             "  IR drop      %s (parasitics); V_read %g V\n"
             "  first layer  host (exact); pipeline auto; yield target: digital accuracy - %.2f\n"
@@ -110,9 +110,10 @@ static void usage_defaults(FILE *out)
             CIM_IDX_DEFAULT_DIR, DEFAULT_SPLIT, DEFAULT_IMAGES - 1, DEFAULT_TRIALS,
             cim_mapping_name(d.mapping), d.M, d.N, d.hrs_ua, d.lrs_ua, d.digital ? "on" : "off",
             d.d2d_var ? "on" : "off", d.hrs_noise_ua, d.lrs_noise_ua, d.c2c_var ? "on" : "off",
-            d.hrs_noise_c2c_ua, d.lrs_noise_c2c_ua, cim_config_adc_type_name(d.adc_type),
-            d.resolution, d.calib_mode == CIM_CALIB_CALIB ? "CALIB" : "MAX",
-            d.parasitics ? "on" : "off", d.v_read, YIELD_MARGIN);
+            d.hrs_noise_c2c_ua, d.lrs_noise_c2c_ua, cim_config_c2c_model_name(d.c2c_model),
+            cim_config_adc_type_name(d.adc_type), d.resolution,
+            d.calib_mode == CIM_CALIB_CALIB ? "CALIB" : "MAX", d.parasitics ? "on" : "off",
+            d.v_read, YIELD_MARGIN);
     cim_config_free(&d);
 }
 
