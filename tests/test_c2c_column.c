@@ -46,7 +46,8 @@
 
 /* Every mapping's groups: at most CIM_C2C_MAX_GROUPS; each slot an input
  * value drives has the coefficient vector of its conversions' term sums
- * (cim_conv_current on a unit current in that slot alone), which is its
+ * (cim_conv_current on a unit current in that slot alone; every entry -1, 0
+ * or +1, as the clipping bound assumes), which is its
  * group's canonical vector up to sign; undriven slots belong to none; the
  * driven counts add up. The group counts the docs name. */
 static void test_groups_follow_the_mapping_tables(void **state)
@@ -67,6 +68,7 @@ static void test_groups_follow_the_mapping_tables(void **state)
                 for (int j = 0; j < d->n_convs; ++j) {
                     vec[j] = cim_conv_current(d, j, v, unit);
                     nonzero |= vec[j] != 0;
+                    assert_true(vec[j] >= -1 && vec[j] <= 1); /* the bound's |coef| <= 1 */
                 }
                 const int k = g.group_of[v][s];
                 if (!nonzero) {
