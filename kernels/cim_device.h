@@ -12,6 +12,7 @@
 #include "cim_column.h"
 #include "cim_profile.h"
 #include "cim_cells.h"
+#include "cim_c2c_column.h"
 #include "cim_ladder.h"
 #include "cim_launch.h"
 #include "cim_planes.h"

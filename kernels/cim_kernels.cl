@@ -19,6 +19,12 @@
  *   unclipped programmed currents; cim_read_per_cell walks each column's
  *   cells, draws their per-read deviations (C2C) and clips, and sums them or
  *   walks the column's wire ladder (IR drop, cim_ladder.h).
+ * Analog path with the C2C column law (cim_c2c_column.h): cim_program_g with
+ *   lp->c2c_column folds the unclipped programmed currents into g;
+ *   cim_program_c2c_counts packs each weight's LRS counts per cell group and
+ *   input class (once per call, or per trial with stuck-at faults);
+ *   cim_read_column is cim_read_g's sum over the entry list, plus the packed
+ *   counts over the same list and one draw per cell group and column read.
  * ADC input profiling (lp->profile_bins > 0): after the column currents of a
  *   tile, cim_read_g (per lane), cim_read_per_cell (the ladder's fine
  *   currents too) and cim_read_layer add each conversion's column current to
@@ -204,9 +210,10 @@ static inline void cim_store_result(__constant const cim_launch_params *lp, cim_
 /* global: (rows_pad / CIM_VW, cols, batch). One work-item programs the
  * weights (m0..m0+VW-1, n) of one trial: one Philox block per weight gives
  * the D2D words of its (up to four) cells, another their stuck-at words
- * when faults are on; the currents are clipped and folded
- * into g. weights_t is [cols][rows_pad] and the row halves of `pos` are
- * padded to rows_pad, so lanes past the last row read zeros; their g is 0. */
+ * when faults are on; the currents are clipped (not with the C2C column
+ * law, lp->c2c_column) and folded into g. weights_t is [cols][rows_pad] and
+ * the row halves of `pos` are padded to rows_pad, so lanes past the last row
+ * read zeros; their g is 0. */
 __kernel void cim_program_g(__constant const cim_launch_params *lp,
                             __constant const cim_column_params *cp, __global const char *weights_t,
                             __global const int *pos, __global int *g,
@@ -240,9 +247,11 @@ __kernel void cim_program_g(__constant const cim_launch_params *lp,
     const cim_cell_model cm = cim_launch_cell_model(lp);
     cim_vec c[CIM_MAX_SLOTS];
     cim_program_cells_lanes(d, wv, &cm, cdf, ctr, saf, c);
+    if (!lp->c2c_column) { /* the column law adds its draws to unclipped sums */
 #pragma unroll
-    for (int s = 0; s < CIM_MAX_SLOTS; ++s)
-        c[s] = c[s] < 0 ? (cim_vec)0 : c[s];
+        for (int s = 0; s < CIM_MAX_SLOTS; ++s)
+            c[s] = c[s] < 0 ? (cim_vec)0 : c[s];
+    }
 #pragma unroll
     for (int j = 0; j < CIM_MAX_CONVS; ++j) {
         if (j < d->n_convs) {
@@ -256,6 +265,47 @@ __kernel void cim_program_g(__constant const cim_launch_params *lp,
             }
         }
     }
+}
+
+/* The g read's column currents of one (input, tile): for each conversion,
+ * the sum of g over the entries [e0, e1) of the inputs that drive a row
+ * (gb: the work-item's block of g of conversion 0). */
+static inline void cim_g_sums(__constant const cim_mapping_desc *d, __global const int *gb,
+                              long conv_stride, __global const int *entries, int e0, int e1,
+                              cim_vec *sums)
+{
+    for (int j = 0; j < d->n_convs; ++j) {
+        __global const int *gj = gb + j * conv_stride;
+        cim_vec acc0 = 0, acc1 = 0;
+        int e = e0;
+        for (; e + 1 < e1; e += 2) {
+            acc0 += CIM_VLOAD_ALIGNED(gj + entries[e]);
+            acc1 += CIM_VLOAD_ALIGNED(gj + entries[e + 1]);
+        }
+        if (e < e1)
+            acc0 += CIM_VLOAD_ALIGNED(gj + entries[e]);
+        sums[j] = acc0 + acc1;
+    }
+}
+
+/* The conversion step of one (input, tile) of the g reads: the tile result
+ * of the CIM_VW columns from m0 added to *result (with the trace when the
+ * launch traces), and the ADC input profile. */
+static inline void cim_g_tile_result(__constant const cim_launch_params *lp,
+                                     const cim_column_params *p,
+                                     __constant const cim_mapping_desc *d, const cim_vec *sums,
+                                     int s, int n_used, __global const int *sumw,
+                                     __global const long *adc_table, long b, long i, long tn,
+                                     long m0, cim_vec *result, __global int *trace_current,
+                                     __global long *trace_adc, __global uint *profile)
+{
+    if (!lp->trace)
+        *result += cim_column_result_fast_lanes(
+            p, sums, s, n_used, CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table);
+    else
+        cim_column_result_each(lp, p, d, sums, s, n_used, sumw, adc_table, b, i, tn, m0, result,
+                               trace_current, trace_adc);
+    cim_profile_count_lanes(lp, d, b, sums, m0, profile);
 }
 
 /* global: (rows_pad / CIM_VW, ceil(n_inputs / inputs_per_item), batch). A
@@ -288,25 +338,9 @@ __kernel void cim_read_g(__constant const cim_launch_params *lp,
             const int s = tile_s[row * lp->tiles_n + tn], n_used = cim_tile_inputs(lp, tn);
             /* column currents: the sum of g over the driving inputs */
             cim_vec sums[CIM_MAX_CONVS];
-            for (int j = 0; j < d->n_convs; ++j) {
-                __global const int *gj = gb + j * conv_stride;
-                cim_vec acc0 = 0, acc1 = 0;
-                int e = e0;
-                for (; e + 1 < e1; e += 2) {
-                    acc0 += CIM_VLOAD_ALIGNED(gj + entries[e]);
-                    acc1 += CIM_VLOAD_ALIGNED(gj + entries[e + 1]);
-                }
-                if (e < e1)
-                    acc0 += CIM_VLOAD_ALIGNED(gj + entries[e]);
-                sums[j] = acc0 + acc1;
-            }
-            if (!lp->trace)
-                result += cim_column_result_fast_lanes(
-                    &p, sums, s, n_used, CIM_VLOAD(sumw + tn * lp->rows_pad + m0), adc_table);
-            else
-                cim_column_result_each(lp, &p, d, sums, s, n_used, sumw, adc_table, b, i, tn, m0,
-                                       &result, trace_current, trace_adc);
-            cim_profile_count_lanes(lp, d, b, sums, m0, profile);
+            cim_g_sums(d, gb, conv_stride, entries, e0, e1, sums);
+            cim_g_tile_result(lp, &p, d, sums, s, n_used, sumw, adc_table, b, i, tn, m0, &result,
+                              trace_current, trace_adc, profile);
         }
         cim_store_result(lp, result, out + (b * lp->n_inputs + i) * lp->rows, m0);
     }
@@ -416,6 +450,164 @@ __kernel void cim_read_per_cell(__constant const cim_launch_params *lp,
             cim_write_trace(lp, d, b, i, tn, m, current, adc, trace_current, trace_adc);
     }
     out[(b * lp->n_inputs + i) * lp->rows + m] = result;
+}
+
+/* ---- the C2C column law (cim_c2c_column.h) ----------------------------- */
+
+/* One whole-vector load of packed counts (aligned as g's blocks). */
+#if CIM_VW == 1
+#define CIM_C2C_LOAD(p) (*(p))
+#else
+#define CIM_C2C_LOAD(p) (*(__global const cim_uvec *)(p))
+#endif
+
+/* The column law's count table (cim_launch.h, `counts`), global: (rows_pad /
+ * CIM_VW, cols, 1, or batch with stuck-at faults). One work-item packs, for
+ * each input class, the LRS counts per cell group of the driven cells of the
+ * weights (m0..m0+VW-1, n): the weights' own states, or with faults those of
+ * trial b's chip, where a stuck cell counts in its stuck state
+ * (cim_cell_state, as the per-cell read's deviation). Lanes past the last
+ * row get 0. */
+__kernel void cim_program_c2c_counts(__constant const cim_launch_params *lp,
+                                     __constant const cim_column_params *cp,
+                                     __global const char *weights_t, __global const int *pos,
+                                     __global uint *counts)
+{
+    const long m0 = get_global_id(0) * CIM_VW, n = get_global_id(1), b = get_global_id(2);
+    __constant const cim_mapping_desc *d = &CIM_MAPPINGS[cp->mapping];
+    const int classes = cim_value_classes(d);
+    const long class_stride = lp->cols * lp->g_block;
+    __global uint *cb =
+        counts + cim_g_offset(1, classes, lp->cols, lp->rows_pad, lp->g_block, b, 0, 0, n, m0);
+    __global const int *row_tile = pos, *row_cell = pos + lp->rows_pad;
+    __global const int *col_tile = pos + 2 * lp->rows_pad, *col_cell = col_tile + lp->cols;
+    const cim_vec wv = CIM_VLOAD_INT(weights_t + n * lp->rows_pad + m0);
+    const cim_vec m = (cim_vec)(int)m0 + CIM_LANE_INDEX;
+    const cim_vec live = m < (cim_vec)(int)lp->rows;
+    const cim_cell_model cm = cim_launch_cell_model(lp);
+    cim_uvec saf[4];
+    cim_vec state[CIM_MAX_SLOTS];
+    cim_c2c_groups g;
+    cim_c2c_groups_of(d, &g);
+#pragma unroll
+    for (int s = 0; s < 4; ++s)
+        saf[s] = 0;
+    if (lp->saf_on) {
+        const cim_uvec cells = CIM_TO_UINT(CIM_VLOAD(row_cell + m0) + col_cell[n]);
+        const cim_uvec tiles = CIM_TO_UINT(CIM_VLOAD(row_tile + m0) + col_tile[n]);
+        CIM_RNG_COUNTER(saf, cells, (uint)(lp->trial_first + b), tiles, (uint)lp->layer,
+                        CIM_RNG_SAF, 0u);
+        cim_philox_lanes(saf, (uint)(lp->seed & 0xffffffffu), (uint)(lp->seed >> 32));
+    }
+#pragma unroll
+    for (int s = 0; s < CIM_MAX_SLOTS; ++s)
+        state[s] = cim_cell_state_lanes(d, wv, s, saf[s], &cm);
+#pragma unroll
+    for (int v = 0; v < CIM_VALUE_CLASSES; ++v) {
+        const int plane = cim_value_class(d, v);
+        if (plane < 0)
+            continue;
+        const cim_uvec packed = cim_c2c_pack_lrs_lanes(&g, v, state);
+        CIM_VSTORE(live ? packed : (cim_uvec)0, cb + plane * class_stride);
+    }
+}
+
+/* The column-law read, global: (rows_pad / CIM_VW, ceil(n_inputs /
+ * inputs_per_item), batch), laid out as cim_read_g (whose sum over the entry
+ * list it repeats, on the unclipped g of lp->c2c_column). Per input and tile
+ * it also adds the packed LRS counts over the same entries (unpacking the
+ * bytes every CIM_C2C_FLUSH entries) and counts the entries of each input
+ * class, which give the driven cells of each group; then one Philox block
+ * of purpose CIM_RNG_C2C_COLUMN per column read (cell = the column inside
+ * its tile, input = the read's MVM index) gives each group its deviation
+ * N(0, V_k) (cim_c2c_deviation_lanes), added to the conversions with the
+ * group's coefficients before the conversion step. */
+__kernel void cim_read_column(__constant const cim_launch_params *lp,
+                              __constant const cim_column_params *cp, __global const int *g,
+                              __global const uint *counts, __global const int *entries,
+                              __global const int *entry_range, __global const int *tile_s,
+                              __global const int *sumw, __global const long *adc_table,
+                              __global int *out, __global int *trace_current,
+                              __global long *trace_adc, __global uint *profile)
+{
+    const long m0 = get_global_id(0) * CIM_VW, b = get_global_id(2);
+    const long i0 = get_global_id(1) * lp->inputs_per_item;
+    const long i1 =
+        i0 + lp->inputs_per_item < lp->n_inputs ? i0 + lp->inputs_per_item : lp->n_inputs;
+    const cim_column_params p = *cp;
+    __constant const cim_mapping_desc *d = &CIM_MAPPINGS[p.mapping];
+    const int classes = cim_value_classes(d);
+    const long class_stride = lp->cols * lp->g_block;
+    __global const int *gb =
+        g + cim_g_offset(d->n_convs, classes, lp->cols, lp->rows_pad, lp->g_block, b, 0, 0, 0, m0);
+    __global const uint *cb = counts + cim_g_offset(1, classes, lp->cols, lp->rows_pad, lp->g_block,
+                                                    lp->saf_on ? b : 0, 0, 0, 0, m0);
+    const long conv_stride = (lp->rows_pad / lp->g_block) * classes * class_stride;
+    const cim_cell_model cm = cim_launch_cell_model(lp);
+    const long s2[2] = {(long)cm.c2c_sigma[0] * cm.c2c_sigma[0],
+                        (long)cm.c2c_sigma[1] * cm.c2c_sigma[1]};
+    cim_c2c_groups grp;
+    cim_c2c_groups_of(d, &grp);
+    int value_of[CIM_VALUE_CLASSES] = {0, 0, 0}; /* the input value of each class plane */
+    for (int v = 0; v < CIM_VALUE_CLASSES; ++v)
+        if (cim_value_class(d, v) >= 0)
+            value_of[cim_value_class(d, v)] = v;
+    /* the draws' keys: column inside its tile, and the tile row's index */
+    const cim_vec m = (cim_vec)(int)m0 + CIM_LANE_INDEX;
+    const cim_uvec column = CIM_TO_UINT(m % (cim_vec)(int)lp->xbar_m);
+    const cim_vec tile_row = (m / (cim_vec)(int)lp->xbar_m) * (cim_vec)(int)lp->tiles_n;
+    const uint trial = (uint)(lp->trial_first + b);
+    for (long i = i0; i < i1; ++i) {
+        const long row = cim_input_row(lp, b, i);
+        const uint input = (uint)(lp->input_first + i);
+        cim_vec result = 0;
+        for (long tn = 0; tn < lp->tiles_n; ++tn) {
+            const int e0 = entry_range[2 * (row * lp->tiles_n + tn)];
+            const int e1 = entry_range[2 * (row * lp->tiles_n + tn) + 1];
+            const int s = tile_s[row * lp->tiles_n + tn], n_used = cim_tile_inputs(lp, tn);
+            /* column currents: the sum of the unclipped g over the driving inputs */
+            cim_vec sums[CIM_MAX_CONVS];
+            cim_g_sums(d, gb, conv_stride, entries, e0, e1, sums);
+            /* the read's LRS cells per group, and its entries per input class */
+            cim_vec n_lrs[CIM_C2C_MAX_GROUPS];
+            for (int k = 0; k < CIM_C2C_MAX_GROUPS; ++k)
+                n_lrs[k] = 0;
+            int above1 = 0, above2 = 0;
+            for (int e = e0; e < e1; e += CIM_C2C_FLUSH) {
+                const int e_end = e + CIM_C2C_FLUSH < e1 ? e + CIM_C2C_FLUSH : e1;
+                cim_uvec packed = 0;
+                for (int q = e; q < e_end; ++q) {
+                    const int o = entries[q];
+                    packed += CIM_C2C_LOAD(cb + o);
+                    above1 += o >= class_stride;
+                    above2 += o >= 2 * class_stride;
+                }
+                for (int k = 0; k < grp.n_groups; ++k)
+                    n_lrs[k] += CIM_AS_INT((packed >> (CIM_C2C_COUNT_BITS * k)) & 0xffu);
+            }
+            const int n_class[CIM_VALUE_CLASSES] = {e1 - e0 - above1, above1 - above2, above2};
+            /* one draw per group of this column read */
+            cim_uvec ctr[4];
+            CIM_RNG_COUNTER(ctr, column, trial, CIM_TO_UINT(tile_row + (int)tn), (uint)lp->layer,
+                            CIM_RNG_C2C_COLUMN, input);
+            cim_philox_lanes(ctr, (uint)(lp->seed & 0xffffffffu), (uint)(lp->seed >> 32));
+            for (int k = 0; k < grp.n_groups; ++k) {
+                int n_driven = 0;
+                for (int c = 0; c < classes; ++c)
+                    n_driven += n_class[c] * grp.driven[value_of[c]][k];
+                const cim_vec dev = cim_c2c_deviation_lanes(s2, n_lrs[k], (cim_vec)n_driven,
+                                                            k == 0   ? ctr[0]
+                                                            : k == 1 ? ctr[1]
+                                                            : k == 2 ? ctr[2]
+                                                                     : ctr[3]);
+                for (int j = 0; j < d->n_convs; ++j)
+                    sums[j] += grp.coef[k][j] * dev;
+            }
+            cim_g_tile_result(lp, &p, d, sums, s, n_used, sumw, adc_table, b, i, tn, m0, &result,
+                              trace_current, trace_adc, profile);
+        }
+        cim_store_result(lp, result, out + (b * lp->n_inputs + i) * lp->rows, m0);
+    }
 }
 
 /* Digital column current of conversion j, tile tn, input i, for the CIM_VW

@@ -7,8 +7,10 @@
  * (cim_lanes.h explains kinds) and the V instances of the shared definitions
  * -- Philox (cim_rng.h), the Gaussian sampler (cim_gauss.h), deviate scaling
  * and rounded division (cim_units.h), the ADC level lookup (cim_adc.h), the
- * column result and its 32-bit form (cim_column.h), a cell's state (stuck-at faults), the
- * programming of a weight's cells and their term sum (cim_cells.h) -- one line each; it restates
+ * column result and its 32-bit form (cim_column.h), a cell's state (stuck-at
+ * faults), the programming of a weight's cells and their term sum
+ * (cim_cells.h), the C2C column law's packed counts, square-root scale and
+ * group deviation (cim_c2c_column.h) -- one line each; it restates
  * none of them. It lives apart from those headers because CIM_VW is a run-time build option.
  * tests/test_kernels.c checks every result against the scalar host reference at CIM_VW = 16 and 1.
  */
@@ -96,6 +98,11 @@ static inline cim_uvec cim_bytes_sum(cim_uvec x)
 #define CIM_V_TO_LONG(x) CIM_TO_LONG(x)
 #define CIM_V_LONG_TO_INT(x) CIM_LONG_TO_INT(x)
 #if CIM_VW == 1
+#define CIM_V_LONG_TO_UINT(x) ((uint)(x))
+#else
+#define CIM_V_LONG_TO_UINT(x) CIM_CAT(convert_uint, CIM_VW)(x)
+#endif
+#if CIM_VW == 1
 #define CIM_V_TO_FLOAT(x) ((float)(x))
 #define CIM_V_FLOAT_TO_LONG(x) ((long)(x))
 #define CIM_V_FLOAT_TO_INT(x) ((int)(x))
@@ -114,6 +121,7 @@ static inline cim_uvec cim_bytes_sum(cim_uvec x)
 #endif
 #define CIM_V_MULHI(a, b) mul_hi(a, b)
 #define CIM_V_CLZ(x) clz(x)
+#define CIM_V_LCLZ(x) clz(x)
 #define CIM_V_LANES CIM_VW
 
 CIM_DEFINE_PHILOX(cim_philox_lanes, V)
@@ -129,3 +137,6 @@ CIM_DEFINE_CELL_STATE(cim_cell_state_lanes, V)
 CIM_DEFINE_PROGRAM_CELLS(cim_program_cells_lanes, V, cim_scale_deviate_lanes, cim_gauss_lanes,
                          cim_cell_state_lanes)
 CIM_DEFINE_CONV_CURRENT(cim_conv_current_lanes, V)
+CIM_DEFINE_C2C_PACK_LRS(cim_c2c_pack_lrs_lanes, V)
+CIM_DEFINE_SCALE_SQRT(cim_scale_sqrt_lanes, V)
+CIM_DEFINE_C2C_DEVIATION(cim_c2c_deviation_lanes, V, cim_gauss_lanes, cim_scale_sqrt_lanes)

@@ -10,6 +10,8 @@
  *                       value conversions (AS_INT: bit pattern)
  *   MULHI(a, b)         high 32 bits of the 64-bit product of two UINTs
  *   CLZ(x)              leading zeros of a non-zero UINT
+ *   LCLZ(x)             leading zeros of a positive LONG (a LONG)
+ *   LONG_TO_UINT(x)     a LONG in 0..2^32 - 1 as a UINT
  *   LANES, LANE(v, l), ULANE(v, l), LLANE(v, l)
  *                       the number of lanes and lane l as an lvalue
  * Comparisons are only ever used as conditions of ?: so that the 1 of C and
@@ -33,6 +35,7 @@
 #define CIM_S_AS_INT(x) ((int32_t)(x))
 #define CIM_S_TO_LONG(x) ((int64_t)(x))
 #define CIM_S_LONG_TO_INT(x) ((int32_t)(x))
+#define CIM_S_LONG_TO_UINT(x) ((uint32_t)(x))
 #define CIM_S_TO_FLOAT(x) ((float)(x))
 #define CIM_S_FLOAT_TO_LONG(x) ((int64_t)(x))
 #define CIM_S_FLOAT_TO_INT(x) ((int32_t)(x))
@@ -44,9 +47,11 @@
 #if CIM_OPENCL
 #define CIM_S_MULHI(a, b) mul_hi((uint)(a), (uint)(b))
 #define CIM_S_CLZ(x) clz((uint)(x))
+#define CIM_S_LCLZ(x) ((int64_t)clz((ulong)(x)))
 #else
 #define CIM_S_MULHI(a, b) ((uint32_t)(((uint64_t)(a) * (uint64_t)(b)) >> 32))
 #define CIM_S_CLZ(x) ((uint32_t)__builtin_clz(x))
+#define CIM_S_LCLZ(x) ((int64_t)__builtin_clzll((unsigned long long)(x)))
 #endif
 
 #endif /* CIM_LANES_H */

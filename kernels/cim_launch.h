@@ -23,17 +23,19 @@
  *             conversion j when the input is x = v - 1, for the input values
  *             that drive a row (class cim_value_class(v); x = 0 drives none in
  *             most mappings and then has no plane) (cell currents of one
- *             trial, D2D applied, clipped at zero). Blocks of W columns keep
- *             one work-item's data contiguous on CPUs (W = SIMD width); GPUs
- *             use one block (W = rows_pad), i.e. columns fastest, coalesced.
- *             cim_g_offset() below gives the index.
- *   cdf       cim_cdf_set (cim_cdf.h): the measured-distribution tables
- *   raw       int32 [batch][n_slots][cols][rows_pad]: programmed cell
- *             currents before clipping (for the per-cell reads: C2C, IR drop)
- *   out       int32 [batch][n_inputs][rows]
- *   trace_current int32 / trace_adc int64 [batch][n_inputs][tiles_n][n_convs][rows]
- *   profile   uint32 [batch][CIM_PROFILE_SLOTS(profile_bins)]: ADC input
- *             histogram counters of each trial of the batch (atomic_inc)
+ *             trial, D2D applied, clipped at zero; not clipped with
+ *             c2c_column, whose reads add the C2C draws to the unclipped sums). Blocks of W columns
+ * keep one work-item's data contiguous on CPUs (W = SIMD width); GPUs use one block (W = rows_pad),
+ * i.e. columns fastest, coalesced. cim_g_offset() below gives the index. cdf       cim_cdf_set
+ * (cim_cdf.h): the measured-distribution tables counts    uint32 [batch or 1][rows_pad /
+ * W][classes][cols][W], laid out as one conversion of g (cim_g_offset with n_convs 1): the column
+ * law's packed LRS counts per cell group of weight (m, n) under input class c (cim_c2c_column.h);
+ * per trial only with stuck-at faults raw       int32 [batch][n_slots][cols][rows_pad]: programmed
+ * cell currents before clipping (for the per-cell reads: C2C, IR drop) out       int32
+ * [batch][n_inputs][rows] trace_current int32 / trace_adc int64
+ * [batch][n_inputs][tiles_n][n_convs][rows] profile   uint32
+ * [batch][CIM_PROFILE_SLOTS(profile_bins)]: ADC input histogram counters of each trial of the batch
+ * (atomic_inc)
  */
 #ifndef CIM_LAUNCH_H
 #define CIM_LAUNCH_H
@@ -71,9 +73,11 @@ typedef struct cim_launch_params {
     int64_t profile_lo_na, profile_bin_na;
     int64_t disturb_on;  /* read disturb: the drift buffer holds one entry per input */
     int64_t drift_model; /* CIM_DRIFT_LIBRARY / CIM_DRIFT_PHYSICAL */
+    int64_t c2c_column;  /* 1: the C2C column law (cim_c2c_column.h): cim_program_g folds
+                          * the programmed currents unclipped, cim_read_column reads */
 } cim_launch_params;
 
-CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 37, cim_launch_params_size);
+CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 38, cim_launch_params_size);
 
 /* Row of input i of batch entry b in the per-input arrays (cim_launch.h). */
 CIM_INLINE int64_t cim_input_row(CIM_CONSTANT_PTR cim_launch_params *lp, int64_t b, int64_t i)

@@ -16,6 +16,11 @@
  * vector (or image) for per-read draws, 0 for per-trial draws.
  * Limits: layer < 4096, tile < 65536, purpose < 16.
  *
+ * The C2C column law (CIM_RNG_C2C_COLUMN, cim_c2c_column.h) draws per
+ * column read instead of per cell: `cell` is then the output column's index
+ * inside its tile, m - m0, `input` the read's MVM index (the C2C input key),
+ * and word k of the block is the deviate of the read's cell group k.
+ *
  * The counter layout is written once (CIM_RNG_COUNTER) and Philox4x32-10 once
  * (CIM_DEFINE_PHILOX, with Random123's multipliers and Weyl constants), both
  * over a lane kind (cim_lanes.h): the scalar instances below serve the host
@@ -38,10 +43,11 @@
 #include "cim_gauss.h"
 
 /* Purposes: one stream family each; new physics adds a new purpose. */
-#define CIM_RNG_D2D 1u     /* device-to-device: per trial, tile, cell */
-#define CIM_RNG_C2C 2u     /* cycle-to-cycle: per trial, tile, input, cell */
-#define CIM_RNG_SAF 3u     /* stuck-at faults: per trial, tile, cell (input 0) */
-#define CIM_RNG_REFRESH 4u /* read disturb: a refresh's fresh D2D draw; input = refresh number */
+#define CIM_RNG_D2D 1u        /* device-to-device: per trial, tile, cell */
+#define CIM_RNG_C2C 2u        /* cycle-to-cycle: per trial, tile, input, cell */
+#define CIM_RNG_SAF 3u        /* stuck-at faults: per trial, tile, cell (input 0) */
+#define CIM_RNG_REFRESH 4u    /* read disturb: a refresh's fresh D2D draw; input = refresh number */
+#define CIM_RNG_C2C_COLUMN 5u /* C2C column law: per trial, tile, input, column (cell = m - m0) */
 
 #define CIM_RNG_MAX_LAYERS 4096u
 #define CIM_RNG_MAX_TILES 65536u

@@ -28,6 +28,12 @@
  *      (cim_profile_slot, cim_profile.h; fine currents in the fine unit).
  * Measured device distributions (cim_cdf.h) replace the Gaussian sampler
  * (cim_gauss.h) for the states that have a table, in steps 1 and 2.
+ * The C2C column law (cim_xbar_c2c_column; cim_c2c_column.h) replaces step
+ * 2's per-cell draws: the conversions sum the programmed currents unclipped,
+ * each cell group of the column read counts its LRS and HRS cells (a stuck
+ * cell in its stuck state), and one normal draw per group, scaled by the
+ * square root of the group's variance, is added with the group's
+ * coefficients (read_column_law).
  *
  * Random draws come from cim_rng.h keyed by (seed, layer, tile, trial, input,
  * cell), exactly as the kernels key them.
@@ -37,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cim_c2c_column.h"
 #include "cim_cells.h"
 #include "cim_ladder.h"
 #include "cim_mapping.h"
@@ -68,6 +75,53 @@ void cim_reference_program_tile(const cim_xbar *x, const int8_t *w, int32_t rows
     }
 }
 
+/* The column law's read of output m in one tile for input xin: the term
+ * sums of the unclipped programmed currents, then per cell group k one
+ * deviation N(0, V_k) (word k of the read's CIM_RNG_C2C_COLUMN block, keyed
+ * by the column m - m0 and the input) times the group's coefficients. */
+static void read_column_law(const cim_xbar *x, const int8_t *w, int32_t cols, const int32_t *raw,
+                            int32_t tile, int32_t m0, int32_t n0, int32_t n_used, int32_t m,
+                            const int8_t *xin, uint32_t input, uint32_t trial, int64_t *current)
+{
+    const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
+    const int saf = cim_xbar_has_saf(x);
+    const cim_cell_model model = cim_xbar_cell_model(x);
+    const size_t plane = (size_t)x->xbar_m * x->xbar_n;
+    const int64_t s2[2] = {(int64_t)model.c2c_sigma[0] * model.c2c_sigma[0],
+                           (int64_t)model.c2c_sigma[1] * model.c2c_sigma[1]};
+    cim_c2c_groups g;
+    int32_t n_lrs[CIM_C2C_MAX_GROUPS] = {0, 0, 0, 0}, n_driven[CIM_C2C_MAX_GROUPS] = {0, 0, 0, 0};
+    uint32_t u[4];
+    cim_c2c_groups_of(d, &g);
+    for (int j = 0; j < d->n_convs; ++j)
+        current[j] = 0;
+    for (int32_t n = n0; n < n0 + n_used; ++n) {
+        const uint32_t cell = (uint32_t)((m - m0) * x->xbar_n + (n - n0));
+        const int wv = w[(size_t)m * cols + n], v = xin[n] + 1;
+        int32_t programmed[CIM_MAX_SLOTS] = {0, 0, 0, 0};
+        uint32_t u_saf[4] = {0, 0, 0, 0};
+        if (saf) /* the state a stuck cell reads as */
+            cim_rng_words4(x->seed, CIM_RNG_SAF, x->layer, (uint32_t)tile, trial, 0, cell, u_saf);
+        for (int s = 0; s < d->n_slots; ++s) {
+            const int k = g.group_of[v][s];
+            programmed[s] = raw[s * plane + cell];
+            if (k >= 0) {
+                n_driven[k] += 1;
+                n_lrs[k] += cim_cell_state(d, wv, s, u_saf[s], &model);
+            }
+        }
+        for (int j = 0; j < d->n_convs; ++j)
+            current[j] += cim_conv_current(d, j, v, programmed);
+    }
+    cim_rng_words4(x->seed, CIM_RNG_C2C_COLUMN, x->layer, (uint32_t)tile, trial, input,
+                   (uint32_t)(m - m0), u);
+    for (int k = 0; k < g.n_groups; ++k) {
+        const int32_t dev = cim_c2c_deviation(s2, n_lrs[k], n_driven[k], u[k]);
+        for (int j = 0; j < d->n_convs; ++j)
+            current[j] += (int64_t)g.coef[k][j] * dev;
+    }
+}
+
 /* Column currents of every conversion of output m in one tile for input xin;
  * dr: what drifting cells carry in this read (read disturb), or NULL. */
 static void read_column(const cim_xbar *x, const int8_t *w, int32_t cols, const int32_t *raw,
@@ -80,6 +134,10 @@ static void read_column(const cim_xbar *x, const int8_t *w, int32_t cols, const 
     const int ladder = cim_xbar_has_ladder(x), fine = (int)x->column.fine;
     const cim_cell_model model = cim_xbar_cell_model(x);
     const size_t plane = (size_t)x->xbar_m * x->xbar_n;
+    if (cim_xbar_c2c_column(x)) {
+        read_column_law(x, w, cols, raw, tile, m0, n0, n_used, m, xin, input, trial, current);
+        return;
+    }
     cim_ladder lad;
     cim_ladder_zero(&lad);
     for (int j = 0; j < d->n_convs; ++j)

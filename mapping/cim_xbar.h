@@ -48,6 +48,11 @@ typedef struct cim_xbar {
     int32_t disturb_on, drift_model;
     cim_disturb_params disturb;
     cim_profile_params profile; /* ADC input profiling (cim_profile.h); bins 0: off */
+    /* C2C reads by the column law (cim_c2c_column.h, docs/physics/c2c_column.md):
+     * 1 when the config asks for it (c2c_model "column") and, in a network,
+     * the layer's clipping bound holds (cim_c2c_column_decide); read through
+     * cim_xbar_c2c_column. */
+    int32_t c2c_column;
     /* Measured distributions (cim_cdf.h): n = 0 for a state without a table
      * (the Gaussian model); analog mode only. Last: the largest member. */
     cim_cdf_set cdf;
@@ -68,6 +73,17 @@ static inline int cim_xbar_has_c2c(const cim_xbar *x)
 {
     return !x->column.digital &&
            (x->c2c_sigma_na[0] > 0 || x->c2c_sigma_na[1] > 0 || cim_xbar_has_cdf(x, CIM_CDF_C2C));
+}
+
+/* Whether C2C reads take the column law: asked (c2c_column) with Gaussian
+ * C2C on, and nothing that needs the cells one by one (C2C tables, IR
+ * drop, read disturb: the config refuses those with the column law; a
+ * crossbar built in code falls back to the per-cell reads). */
+static inline int cim_xbar_c2c_column(const cim_xbar *x)
+{
+    return x->c2c_column && !x->column.digital &&
+           (x->c2c_sigma_na[0] > 0 || x->c2c_sigma_na[1] > 0) &&
+           !cim_xbar_has_cdf(x, CIM_CDF_C2C) && x->ladder_iw <= 0 && !x->disturb_on;
 }
 
 /* Stuck-at faults on: chips differ even in digital mode. */
@@ -107,7 +123,10 @@ static inline int cim_xbar_has_disturb(const cim_xbar *x)
 /* Whether reads need each cell on its own (the per-cell path of the reference
  * and the kernels) rather than a sum of per-weight contributions: a fresh
  * deviation per read (C2C), a column that is not a plain sum (IR drop) or
- * cells that change from read to read (read disturb). */
+ * cells that change from read to read (read disturb). The C2C column law
+ * (cim_xbar_c2c_column) counts here too: its reads are sums of per-weight
+ * contributions plus fresh draws per column, which the engine's column path
+ * makes and the kept chips of the device pipeline do not. */
 static inline int cim_xbar_reads_per_cell(const cim_xbar *x)
 {
     return cim_xbar_has_c2c(x) || cim_xbar_has_ladder(x) || cim_xbar_has_disturb(x);

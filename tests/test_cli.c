@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
+#include <math.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
@@ -1682,6 +1683,189 @@ static void test_run_banner_says_what_runs(void **state)
     result_free(&r);
 }
 
+/* ---- the C2C column law (--c2c-model, c2c_model) ----------------------- */
+
+/* A 1-D attribute of n strings, each checked against want[i]. */
+static void assert_strings_attr(hid_t loc, const char *name, const char *const *want, int n)
+{
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT), type = H5Tcopy(H5T_C_S1), space;
+    char *got[8] = {NULL};
+    hsize_t count = 0;
+    assert_true(attr >= 0 && n <= 8);
+    space = H5Aget_space(attr);
+    H5Sget_simple_extent_dims(space, &count, NULL);
+    CIM_ASSERT_I64_EQ(count, n);
+    H5Tset_size(type, H5T_VARIABLE);
+    assert_true(H5Aread(attr, type, got) >= 0);
+    for (int i = 0; i < n; ++i) {
+        assert_string_equal(got[i], want[i]);
+        H5free_memory(got[i]);
+    }
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Aclose(attr);
+}
+
+/* A 1-D float64 attribute of n values into v. */
+static void read_doubles_attr(hid_t loc, const char *name, double *v, int n)
+{
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT), space;
+    hsize_t count = 0;
+    assert_true(attr >= 0);
+    space = H5Aget_space(attr);
+    H5Sget_simple_extent_dims(space, &count, NULL);
+    CIM_ASSERT_I64_EQ(count, n);
+    assert_true(H5Aread(attr, H5T_NATIVE_DOUBLE, v) >= 0);
+    H5Sclose(space);
+    H5Aclose(attr);
+}
+
+/* `--c2c-model column` on the default model: every bad combination is one
+ * config line (exit 2); the banner prints each layer's bounds (the default
+ * crossbar's: P <= 0.10418, E <= 36.7422 nA per read of 512 cells); the
+ * results file records the model asked for, the one used per layer and the
+ * bounds; a chip replays alone; a layer whose bound fails reads per cell
+ * with a stderr line; without C2C the file says "off" with NaN bounds. */
+static void test_run_c2c_column_law(void **state)
+{
+    fixture *f = *state;
+    char out[CIM_TEST_PATH_MAX], one[CIM_TEST_PATH_MAX], wide[CIM_TEST_PATH_MAX];
+    run_result r;
+    run(f, &r, "run", "--c2c-model", "column", "--trials", "1", NULL);
+    assert_error_line(&r, 2, "key \"c2c_model\"", "C2C is off (c2c_var false)", NULL);
+    result_free(&r);
+    run(f, &r, "run", "--c2c", "--c2c-model", "column", "--w-res", "1", "--trials", "1", NULL);
+    assert_error_line(&r, 2, "key \"c2c_model\"", "parasitics (bit-line IR drop)", NULL);
+    result_free(&r);
+    run(f, &r, "run", "--c2c", "--c2c-model", "column", "--read-disturb", "OFF", "--t-read", "1e-6",
+        "--trials", "1", NULL);
+    assert_error_line(&r, 2, "key \"c2c_model\"", "read_disturb changes the cells", NULL);
+    result_free(&r);
+    run(f, &r, "run", "--c2c", "--set", "c2c_model=columns", "--trials", "1", NULL);
+    assert_error_line(&r, 2, "--set: key \"c2c_model\"", "\"cell\", \"column\"", NULL);
+    result_free(&r);
+    NEED_DEVICE(f);
+
+    run(f, &r, "run", "--c2c", "--c2c-model", "column", "--trials", "3", "--images", "3", "--out",
+        scratch(f, "c2c_column.h5", out), NULL);
+    assert_success(&r);
+    static const char *const banner[] = {
+        "\nC2C model: column asked: one Gaussian per cell group and column read where the "
+        "clipping bound E|I_cell - I_column| <= 1% of LRS - HRS (250 nA), else per cell\n",
+        "\nC2C bound 004_conv2d: column; P(a column read differs) <= 0.10418, E|I_cell - "
+        "I_column| <= 36.7422 nA (512 cells per read)\n",
+        "\nC2C bound 009_dense: column; P(a column read differs) <= 0.10418, E|I_cell - "
+        "I_column| <= 36.7422 nA (512 cells per read)\n",
+        "\npipeline: auto -> host (C2C)\n"};
+    for (size_t i = 0; i < sizeof banner / sizeof *banner; ++i)
+        if (!strstr(r.out, banner[i]))
+            fail_msg("no \"%s\" in:\n%s", banner[i], r.out);
+    assert_null(strstr(r.err, "reads C2C per cell"));
+    result_free(&r);
+    static const char *const both_column[] = {"column", "column"};
+    hid_t file = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
+    double p[2], e[2];
+    assert_true(file >= 0);
+    cim_test_assert_string_attr(file, "c2c_model", "column");
+    assert_strings_attr(file, "c2c_model_used", both_column, 2);
+    read_doubles_attr(file, "c2c_bound_p_differs", p, 2);
+    read_doubles_attr(file, "c2c_bound_mean_abs_diff_na", e, 2);
+    CIM_ASSERT_NEAR(p[0], 0.104180, 1e-6);
+    CIM_ASSERT_NEAR(e[1], 36.7422, 1e-4);
+    char *json = cim_test_read_string_attr(file, "config_json");
+    assert_non_null(strstr(json, "\"c2c_var\":true,\"c2c_model\":\"column\""));
+    free(json);
+    int rank;
+    hsize_t dims[2];
+    int64_t *all = cim_test_read_dataset(file, "trials/correct", H5T_NATIVE_INT64, &rank, dims);
+    H5Fclose(file);
+    /* chip 2 alone equals chip 2 of the run */
+    run(f, &r, "run", "--c2c", "--c2c-model", "column", "--trials", "1", "--trial-offset", "2",
+        "--images", "3", "--out", scratch(f, "c2c_column_one.h5", one), NULL);
+    assert_success(&r);
+    result_free(&r);
+    file = H5Fopen(one, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int64_t *single = cim_test_read_dataset(file, "trials/correct", H5T_NATIVE_INT64, &rank, dims);
+    H5Fclose(file);
+    CIM_ASSERT_I64_EQ(single[0], all[2]);
+    free(all);
+    free(single);
+
+    /* sigma 16 uA at HRS 5 uA: the bound fails, both layers read per cell */
+    run(f, &r, "run", "--c2c", "--c2c-model", "column", "--hrs-noise", "16", "--trials", "1",
+        "--images", "2", "--out", scratch(f, "c2c_wide.h5", wide), NULL);
+    assert_success(&r);
+    assert_non_null(strstr(r.out, "\nC2C bound 004_conv2d: cell; "));
+    assert_non_null(strstr(r.err, "cimgpu: run: layer 004_conv2d reads C2C per cell: the column "
+                                  "law's clipping bound E|I_cell - I_column| <= "));
+    assert_non_null(strstr(r.err, " nA exceeds 1% of LRS - HRS (250 nA)\n"));
+    result_free(&r);
+    static const char *const both_cell[] = {"cell", "cell"};
+    file = H5Fopen(wide, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_strings_attr(file, "c2c_model_used", both_cell, 2);
+    read_doubles_attr(file, "c2c_bound_mean_abs_diff_na", e, 2);
+    assert_true(e[0] > 250);
+    H5Fclose(file);
+
+    /* the default run: the model asked for is cell, C2C off, no bounds */
+    run(f, &r, "run", "--trials", "1", "--images", "2", "--out", out, "--force", NULL);
+    assert_success(&r);
+    assert_null(strstr(r.out, "C2C model"));
+    result_free(&r);
+    static const char *const both_off[] = {"off", "off"};
+    file = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cim_test_assert_string_attr(file, "c2c_model", "cell");
+    assert_strings_attr(file, "c2c_model_used", both_off, 2);
+    read_doubles_attr(file, "c2c_bound_p_differs", p, 2);
+    assert_true(isnan(p[0]) && isnan(p[1]));
+    H5Fclose(file);
+}
+
+/* `cimgpu mvm --c2c-model`: over the config's c2c_model; the results file
+ * records it with the bounds for the matrix; refused without C2C, and a bad
+ * value is the usage line. */
+static void test_mvm_c2c_column_law(void **state)
+{
+    fixture *f = *state;
+    char cfg[CIM_TEST_PATH_MAX], off[CIM_TEST_PATH_MAX], out[CIM_TEST_PATH_MAX];
+    run_result r;
+    cim_test_write_text(scratch(f, "mvm_c2c.json", cfg),
+                        "{\"m_mode\": \"BNN_I\", \"M\": 4, \"N\": 5, \"HRS\": 5, \"LRS\": 30, "
+                        "\"HRS_NOISE\": 1, \"LRS_NOISE\": 4, \"c2c_var\": true}\n");
+    cim_test_write_text(scratch(f, "mvm_off.json", off),
+                        "{\"m_mode\": \"BNN_I\", \"M\": 4, \"N\": 5}\n");
+    run(f, &r, "mvm", "--config", cfg, "--weights", CLI_DATA "w_bnn.csv", "--inputs",
+        CLI_DATA "x_bnn.csv", "--c2c-model", "rows", NULL);
+    assert_error_line(&r, 2, "mvm: --c2c-model 'rows': expected cell or column", NULL);
+    result_free(&r);
+    run(f, &r, "mvm", "--config", off, "--weights", CLI_DATA "w_bnn.csv", "--inputs",
+        CLI_DATA "x_bnn.csv", "--c2c-model", "column", NULL);
+    assert_error_line(&r, 2, "mvm_off.json: key \"c2c_model\"", "C2C is off", NULL);
+    result_free(&r);
+    NEED_DEVICE(f);
+    run(f, &r, "mvm", "--config", cfg, "--weights", CLI_DATA "w_bnn.csv", "--inputs",
+        CLI_DATA "x_bnn.csv", "--c2c-model", "column", "--trials", "3", "--out",
+        scratch(f, "mvm_c2c.h5", out), NULL);
+    assert_success(&r);
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    hid_t file = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
+    double p = 0, e = 0;
+    assert_true(file >= 0);
+    cim_test_assert_string_attr(file, "c2c_model", "column");
+    cim_test_assert_string_attr(file, "c2c_model_used", "column");
+    hid_t attr = H5Aopen(file, "c2c_bound_p_differs", H5P_DEFAULT);
+    assert_true(attr >= 0 && H5Aread(attr, H5T_NATIVE_DOUBLE, &p) >= 0);
+    H5Aclose(attr);
+    attr = H5Aopen(file, "c2c_bound_mean_abs_diff_na", H5P_DEFAULT);
+    assert_true(attr >= 0 && H5Aread(attr, H5T_NATIVE_DOUBLE, &e) >= 0);
+    H5Aclose(attr);
+    /* BNN_I: 2 cells per input, 5 inputs; HRS's P = erfc(2.5) / 2 */
+    CIM_ASSERT_NEAR(p, 10 * 2.0347601e-4, 1e-9);
+    CIM_ASSERT_NEAR(e, 10 * 0.0717621, 1e-6);
+    H5Fclose(file);
+}
+
 /* ---- the options `run` and `calibrate` share --------------------------- */
 
 /* A bad value of a shared option is the same error line from both commands,
@@ -1707,6 +1891,7 @@ static void test_network_options_one_wording(void **state)
         {"--t-read", "0", "> 0"},
         {"--saf-hrs", "1.5", "a probability from 0 to 1"},
         {"--saf-lrs", "-0.1", "a probability from 0 to 1"},
+        {"--c2c-model", "row", "cell or column"},
         {"--bogus", NULL, "is unknown"},
         {"stray", NULL, "unexpected argument 'stray'"},
     };
@@ -1961,6 +2146,8 @@ int main(void)
         cmocka_unit_test(test_network_options_one_wording),
         cmocka_unit_test(test_calibrate_takes_the_crossbar_flags),
         cmocka_unit_test(test_run_banner_pipeline_reason),
+        cmocka_unit_test(test_run_c2c_column_law),
+        cmocka_unit_test(test_mvm_c2c_column_law),
     };
     return cmocka_run_group_tests_name("cli", tests, group_setup, group_teardown);
 }

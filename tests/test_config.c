@@ -114,6 +114,7 @@ static void test_defaults_documented(void **state)
     assert_true(cfg.hrs_noise_ua == 0 && cfg.lrs_noise_ua == 0);
     assert_int_equal(cfg.d2d_var, 1);
     assert_int_equal(cfg.c2c_var, 0);
+    assert_int_equal(cfg.c2c_model, CIM_C2C_MODEL_CELL);
     assert_int_equal(cfg.n_split, 2);
     assert_int_equal(cfg.split[0], 1);
     assert_int_equal(cfg.split[1], 1);
@@ -214,6 +215,9 @@ static void test_wrong_type_of_each_key_rejected(void **state)
         {"{\"LRS_NOISE_C2C\":\"1\"}", "LRS_NOISE_C2C"},
         {"{\"d2d_var\":0}", "d2d_var"},
         {"{\"c2c_var\":null}", "c2c_var"},
+        {"{\"c2c_model\":\"Column\"}", "c2c_model"},
+        {"{\"c2c_model\":1}", "c2c_model"},
+        {"{\"c2c_model\":null}", "c2c_model"},
         {"{\"SPLIT\":1}", "SPLIT"},
         {"{\"SPLIT\":[]}", "SPLIT"},
         {"{\"SPLIT\":[1,1,1]}", "SPLIT"},
@@ -735,6 +739,78 @@ static void test_parasitics(void **state)
     resolve_ok(&cfg, NULL, &x);
     assert_false(cim_xbar_has_ladder(&x) || x.column.fine);
     cim_config_free(&cfg);
+}
+
+/* c2c_model: "cell" by default and in the provenance JSON; "column" needs
+ * C2C on in analog mode with Gaussian C2C and plain column sums, each
+ * refusal one line naming the key and the cause; accepted, it resolves to
+ * the column-law crossbar. */
+static void test_c2c_model(void **state)
+{
+    (void)state;
+#define C2C "\"c2c_model\":\"column\","
+    static const struct {
+        const char *patch, *needle;
+    } bad[] = {
+        {"{" C2C "\"LRS_NOISE\":1}", "C2C is off (c2c_var false); turn it on"},
+        {"{" C2C "\"c2c_var\":true,\"digital_only\":true}", "digital_only true has no C2C"},
+        {"{" C2C "\"c2c_var\":true,\"device_cdf_c2c\":{\"LRS\":[[-2,0],[2,1]]}}",
+         "device_cdf_c2c replaces the Gaussian C2C deviation"},
+        {"{" C2C "\"c2c_var\":true,\"parasitics\":true,\"w_res\":1,\"V_read\":-0.2}",
+         "parasitics (bit-line IR drop) reads each column through its wire ladder"},
+        {"{" C2C "\"c2c_var\":true,\"read_disturb\":true,\"t_read\":1e-9,\"V_read\":-0.2}",
+         "read_disturb changes the cells from read to read"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+        char needle[256];
+        snprintf(needle, sizeof needle,
+                 ORIGIN ": key \"c2c_model\": \"column\" is a law of Gaussian C2C reads summed "
+                        "per column; %s",
+                 bad[i].needle);
+        expect_rejected(bad[i].patch, CIM_ERR_CONFIG, needle);
+    }
+    cim_config cfg;
+    cim_xbar x;
+    cim_error err = {0};
+    char *json;
+    /* the default: cell, also with C2C on */
+    expect_accepted("{\"c2c_var\":true,\"LRS_NOISE\":2}", &cfg);
+    assert_int_equal(cfg.c2c_model, CIM_C2C_MODEL_CELL);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.c2c_column, 0);
+    assert_false(cim_xbar_c2c_column(&x));
+    assert_non_null(json = cim_config_to_json(&cfg));
+    assert_non_null(strstr(json, "\"c2c_var\":true,\"c2c_model\":\"cell\""));
+    free(json);
+    cim_config_free(&cfg);
+    /* column with C2C on; ideal wires (w_res 0) are a plain sum */
+    expect_accepted("{" C2C "\"c2c_var\":true,\"LRS_NOISE\":2,\"parasitics\":true,\"w_res\":0,"
+                    "\"V_read\":-0.2}",
+                    &cfg);
+    assert_int_equal(cfg.c2c_model, CIM_C2C_MODEL_COLUMN);
+    resolve_ok(&cfg, NULL, &x);
+    assert_int_equal(x.c2c_column, 1);
+    assert_true(cim_xbar_c2c_column(&x) && cim_xbar_reads_per_cell(&x));
+    assert_false(cim_xbar_plain_sum_chips(&x)); /* the device pipeline's chips have no draws */
+    assert_non_null(json = cim_config_to_json(&cfg));
+    assert_non_null(strstr(json, "\"c2c_model\":\"column\""));
+    free(json);
+    /* an edited struct: a model out of range, or column with C2C off */
+    cfg.c2c_model = 2;
+    assert_int_equal(cim_config_validate(&cfg, &err), CIM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "key \"c2c_model\": expected one of \"cell\", \"column\""));
+    cfg.c2c_model = CIM_C2C_MODEL_COLUMN;
+    cfg.c2c_var = 0;
+    cim_error_clear(&err);
+    assert_int_equal(cim_config_resolve(&cfg, NULL, 0, 0, &x, &err), CIM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "key \"c2c_model\""));
+    cim_config_free(&cfg);
+    /* C2C sigmas of 0 under column: accepted, no C2C to read (the g path) */
+    expect_accepted("{" C2C "\"c2c_var\":true,\"HRS_NOISE_C2C\":0,\"LRS_NOISE_C2C\":0}", &cfg);
+    resolve_ok(&cfg, NULL, &x);
+    assert_false(cim_xbar_c2c_column(&x) || cim_xbar_reads_per_cell(&x));
+    cim_config_free(&cfg);
+#undef C2C
 }
 
 /* Read disturb's parameters: each rule gives its own message, and a config
@@ -1614,6 +1690,7 @@ int main(void)
         cmocka_unit_test(test_adc_profile_keys),
         cmocka_unit_test(test_parasitics),
         cmocka_unit_test(test_read_disturb_parameters),
+        cmocka_unit_test(test_c2c_model),
         cmocka_unit_test(test_resolve_currents_and_ranges),
         cmocka_unit_test(test_resolve_routes_sigmas),
         cmocka_unit_test(test_overflow_guard),

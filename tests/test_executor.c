@@ -211,6 +211,44 @@ static cim_config read_disturb_of(cim_mapping_id id)
     return read_disturb_config(id, id % 3 == 1, id % 2 ? 4 : 0, strategies[id % 3]);
 }
 
+/* The C2C column law (C2C sigma 1/2 uA over D2D 2/6 uA: its bound holds
+ * on these 7-input crossbars), a 4-bit ADC on odd mappings. */
+static cim_config column_law_of(cim_mapping_id id)
+{
+    return noisy_config_over(id, 1, id % 2 ? 4 : 0,
+                             "{\"c2c_model\": \"column\", \"HRS_NOISE_C2C\": 1, "
+                             "\"LRS_NOISE_C2C\": 2}");
+}
+
+/* The C2C column law through the executor (the host pipeline: the device
+ * pipeline's chips have no draws) against the plain-C network: every
+ * mapping, ideal and finite ADCs; the plan reads every crossbar layer by
+ * the law. */
+static void test_column_law_matches_reference_network(void **state)
+{
+    fixture *f = *state;
+    cim_model m;
+    if (!f->have_device)
+        skip();
+    load_generated(&m, "tnn", CIM_MW_CNN);
+    cim_config cfg = column_law_of(CIM_TNN_II);
+    cim_plan *p = cim_test_plan(&m, &cfg, 1, CIM_PIXELS_ON_CROSSBAR);
+    for (int32_t l = 0; l < p->num_layers; ++l) {
+        const cim_layer_plan *lp = &p->layers[l];
+        if (cim_plan_on_crossbar(lp) && !(lp->c2c.used && cim_xbar_c2c_column(&lp->xbar)))
+            fail_msg("layer %s reads C2C per cell (bound %g nA of %g, %lld cells)", lp->layer->name,
+                     lp->c2c.e_diff_na, lp->c2c.limit_na, (long long)lp->c2c.n_cells);
+    }
+    const cim_exec_job job = {.plan = p, .n_images = IMAGES, .n_trials = TRIALS};
+    const char *reason = NULL;
+    assert_int_equal(cim_executor_pipeline(&f->ocl, &job, &reason), CIM_PIPELINE_HOST);
+    assert_string_equal(reason, "C2C");
+    cim_test_plan_free(p);
+    cim_config_free(&cfg);
+    cim_model_free(&m);
+    every_mapping_network(f, column_law_of);
+}
+
 /* Bit-line IR drop through the executor's per-cell reads against the plain-C
  * network: every mapping, with and without C2C, ideal and finite ADCs. */
 static void test_ir_drop_matches_reference_network(void **state)
@@ -416,6 +454,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_executor_matches_reference_network),
         cmocka_unit_test(test_ir_drop_matches_reference_network),
+        cmocka_unit_test(test_column_law_matches_reference_network),
         cmocka_unit_test(test_read_disturb_matches_reference_network),
         cmocka_unit_test(test_device_pipeline_matches_host_pipeline),
         cmocka_unit_test(test_faults_and_tables_through_both_pipelines),

@@ -444,6 +444,46 @@ static void test_config_equals_run_sets(void **state)
     cim_experiment_free(&e);
 }
 
+/* c2c_model: one value, set after c2c_var in every configuration but those
+ * whose c2c_var is false; the column law then resolves in the configs with
+ * C2C on, and a value other than "cell" or "column" is refused. */
+static void test_c2c_model(void **state)
+{
+    fixture *fx = *state;
+    cim_experiment e;
+    cim_config got;
+    cim_error err = {0};
+    load_patched_ok(fx, small_json,
+                    "{\"hrs_noise\": 1, \"lrs_noise\": 4, \"c2c_var\": [false, true], "
+                    "\"c2c_model\": \"column\"}",
+                    &e);
+    CIM_ASSERT_I64_EQ(e.n_configs, 2);
+    for (int i = 0; i < e.configs[0].n_set; ++i)
+        assert_null(strstr(e.configs[0].set[i], "c2c_model"));
+    assert_string_equal(e.configs[1].set[e.configs[1].n_set - 1], "c2c_model=\"column\"");
+    assert_string_equal(e.configs[1].set[e.configs[1].n_set - 2], "c2c_var=true");
+    assert_int_equal(cim_experiment_config(&e, 0, &got, &err), 0);
+    assert_int_equal(got.c2c_model, CIM_C2C_MODEL_CELL);
+    cim_config_free(&got);
+    assert_int_equal(cim_experiment_config(&e, 1, &got, &err), 0);
+    assert_int_equal(got.c2c_model, CIM_C2C_MODEL_COLUMN);
+    assert_int_equal(got.c2c_var, 1);
+    cim_config_free(&got);
+    char *cmd = cim_experiment_run_command(&e, 1, 5, 0);
+    assert_non_null(cmd);
+    assert_non_null(strstr(cmd, "c2c_model="));
+    free(cmd);
+    cim_experiment_free(&e);
+    /* without c2c_var the column law has no C2C to read: the grid is refused,
+     * naming the configuration and the key */
+    expect_refused(fx, small_json, "{\"c2c_model\": \"column\"}", CIM_ERR_CONFIG,
+                   "configuration 0: key \"c2c_model\"", "C2C is off");
+    expect_refused(fx, small_json, "{\"c2c_model\": \"rows\"}", CIM_ERR_CONFIG, "key \"c2c_model\"",
+                   "\"cell\", \"column\"");
+    expect_refused(fx, small_json, "{\"c2c_model\": [\"cell\", \"column\"]}", CIM_ERR_CONFIG,
+                   "key \"c2c_model\"");
+}
+
 static void test_optional_keys_and_paths(void **state)
 {
     fixture *fx = *state;
@@ -1010,6 +1050,7 @@ int main(void)
         cmocka_unit_test(test_gmin_gmax_with_v_read),
         cmocka_unit_test(test_calib_dict_entry),
         cmocka_unit_test(test_config_equals_run_sets),
+        cmocka_unit_test(test_c2c_model),
         cmocka_unit_test(test_optional_keys_and_paths),
         cmocka_unit_test(test_columns),
         cmocka_unit_test(test_run_argv_and_command),

@@ -43,6 +43,10 @@
 #define MAX_IMAGES 20000
 
 static const char *const layer_names[N_LAYERS] = {"conv2", "dense1", "dense2 \xe2\x86\x92 out"};
+/* The C2C models and bounds per layer (a NaN where no bound was computed). */
+static const char *const c2c_used[N_LAYERS] = {"column", "cell", "column"};
+static const double c2c_p[N_LAYERS] = {0.104181, 3.5, 1e-300};
+static const double c2c_e[N_LAYERS] = {36.612, 700.25, 0x1p-60};
 
 /* One run's inputs: metadata, per-trial data for every trial, its summary;
  * out is the claim meta.out points to (claim() makes it). */
@@ -116,6 +120,10 @@ static void run_data_init(run_data *d, const char *name, int64_t trials, int64_t
         .layer_names = layer_names,
         .trace = trace,
         .labels = trace ? d->labels : NULL,
+        .c2c_model = "column",
+        .c2c_model_used = c2c_used,
+        .c2c_bound_p_differs = c2c_p,
+        .c2c_bound_mean_abs_diff_na = c2c_e,
     };
     assert_int_equal(cim_summarize(d->correct, trials, images, 0.8, &d->summary, &err), 0);
     assert_int_equal(cim_summarize(d->top5, trials, images, 0.8, &d->summary5, &err), 0);
@@ -309,6 +317,47 @@ static void assert_trials_written(hid_t file, int64_t expected)
     assert_scalar_i64(file, "trials_written", expected);
 }
 
+/* A 1-D attribute of n variable-length strings equal to want. */
+static void assert_strings_attr(hid_t loc, const char *name, const char *const *want, int32_t n)
+{
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT), type = H5Tcopy(H5T_C_S1), space;
+    char *got[N_LAYERS] = {NULL};
+    hsize_t count = 0;
+    assert_true(attr >= 0 && n <= N_LAYERS);
+    space = H5Aget_space(attr);
+    H5Sget_simple_extent_dims(space, &count, NULL);
+    CIM_ASSERT_I64_EQ(count, n);
+    H5Tset_size(type, H5T_VARIABLE);
+    H5Tset_cset(type, H5T_CSET_UTF8);
+    assert_true(H5Aread(attr, type, got) >= 0);
+    for (int32_t l = 0; l < n; ++l) {
+        assert_string_equal(got[l], want[l]);
+        H5free_memory(got[l]);
+    }
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Aclose(attr);
+}
+
+/* A 1-D float64 attribute of n values, bit for bit. */
+static void assert_doubles_attr(hid_t loc, const char *name, const double *want, int32_t n)
+{
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT), type, space;
+    double got[N_LAYERS];
+    hsize_t count = 0;
+    assert_true(attr >= 0 && n <= N_LAYERS);
+    type = H5Aget_type(attr);
+    assert_true(H5Tequal(type, H5T_IEEE_F64LE) > 0);
+    space = H5Aget_space(attr);
+    H5Sget_simple_extent_dims(space, &count, NULL);
+    CIM_ASSERT_I64_EQ(count, n);
+    assert_true(H5Aread(attr, H5T_NATIVE_DOUBLE, got) >= 0);
+    assert_memory_equal(got, want, sizeof(double) * (size_t)n);
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Aclose(attr);
+}
+
 static void assert_root_attributes(hid_t file, const run_data *d, int complete)
 {
     const cim_h5_run_meta *m = &d->meta;
@@ -341,6 +390,11 @@ static void assert_root_attributes(hid_t file, const run_data *d, int complete)
     read_attr(file, "yield_target", H5T_NATIVE_DOUBLE, &target);
     assert_true(target == m->yield_target);
     CIM_ASSERT_I64_EQ(attr_i32(file, "trace"), m->trace);
+    cim_test_assert_string_attr(file, "c2c_model", m->c2c_model);
+    assert_strings_attr(file, "c2c_model_used", m->c2c_model_used, m->n_layers);
+    assert_doubles_attr(file, "c2c_bound_p_differs", m->c2c_bound_p_differs, m->n_layers);
+    assert_doubles_attr(file, "c2c_bound_mean_abs_diff_na", m->c2c_bound_mean_abs_diff_na,
+                        m->n_layers);
 }
 
 /* The layer names, an attribute of N_LAYERS variable-length strings. */
@@ -1431,9 +1485,19 @@ static void test_bad_meta_rejected(void **state)
     (void)state;
     run_data_init(&d, "meta.h5", 3, 3, 1);
     claim(&d, 0, 0);
-    for (int c = 0; c < 7; ++c) {
+    const char *const missing_model[N_LAYERS] = {"cell", "cell", NULL};
+    for (int c = 0; c < 10; ++c) {
         m = d.meta;
         switch (c) {
+        case 7:
+            m.c2c_model = NULL;
+            break;
+        case 8:
+            m.c2c_model_used = missing_model;
+            break;
+        case 9:
+            m.c2c_bound_mean_abs_diff_na = NULL;
+            break;
         case 0:
             m.trials = 0;
             break;

@@ -68,10 +68,17 @@ typedef enum variant {
     CDF_C2C_SAF_FINITE,
     LADDER_C2C_SAF_CDF, /* IR drop over stuck cells and tables, with C2C */
     /* read disturb (set_disturb) on: */
-    DISTURB_OFF,   /* no mitigation, D2D, ideal ADC */
-    DISTURB_SOFT,  /* SOFTWARE refreshes, finite ADC */
-    DISTURB_CELL,  /* CELL_BASED refreshes, the PHYSICAL model, C2C */
-    DISTURB_LADDER /* CELL_BASED over IR drop, stuck cells, tables and C2C */
+    DISTURB_OFF,    /* no mitigation, D2D, ideal ADC */
+    DISTURB_SOFT,   /* SOFTWARE refreshes, finite ADC */
+    DISTURB_CELL,   /* CELL_BASED refreshes, the PHYSICAL model, C2C */
+    DISTURB_LADDER, /* CELL_BASED over IR drop, stuck cells, tables and C2C */
+    /* the C2C column law (cim_c2c_column.h) in place of the per-cell C2C: */
+    COLUMN_INF,        /* D2D and C2C, ideal ADC */
+    COLUMN_FINITE,     /* the same with a finite ADC */
+    COLUMN_C2C_ONLY,   /* C2C alone: the programmed currents are nominal */
+    COLUMN_SAF_INF,    /* stuck-at faults: per-chip counts, ideal ADC */
+    COLUMN_SAF_FINITE, /* stuck-at faults, finite ADC */
+    COLUMN_CDF_D2D     /* D2D tables (the programmed currents), Gaussian C2C */
 } variant;
 
 /* Read disturb fast enough to show within a test's few reads: |V_read| 0.4 V
@@ -146,6 +153,12 @@ static cim_xbar make_xbar(cim_mapping_id id, variant v, int32_t xm, int32_t xn, 
                          : v == DISTURB_SOFT       ? D2D_FINITE
                          : v == DISTURB_CELL       ? D2D_C2C_INF
                          : v == DISTURB_LADDER     ? LADDER_C2C_SAF_CDF
+                         : v == COLUMN_INF         ? D2D_C2C_INF
+                         : v == COLUMN_FINITE      ? D2D_C2C_FINITE
+                         : v == COLUMN_C2C_ONLY    ? C2C_ONLY
+                         : v == COLUMN_SAF_INF     ? SAF_D2D_C2C_INF
+                         : v == COLUMN_SAF_FINITE  ? D2D_C2C_FINITE
+                         : v == COLUMN_CDF_D2D     ? D2D_C2C_INF
                                                    : v;
     if (base != v) {
         cim_xbar x = make_xbar(id, base, xm, xn, bits);
@@ -157,6 +170,16 @@ static cim_xbar make_xbar(cim_mapping_id id, variant v, int32_t xm, int32_t xn, 
         if (v == CDF_D2D_INF || v == CDF_D2D_FINITE || v == CDF_C2C_SAF_FINITE ||
             v == LADDER_C2C_SAF_CDF)
             cdf_tables(&x, v == CDF_C2C_SAF_FINITE || v == LADDER_C2C_SAF_CDF);
+        if (v >= COLUMN_INF) {
+            x.c2c_column = 1;
+            if (v == COLUMN_SAF_FINITE) {
+                x.saf_below[0] = (int64_t)(0.08 * 4294967296.0);
+                x.saf_below[1] = (int64_t)(0.20 * 4294967296.0);
+            }
+            if (v == COLUMN_CDF_D2D)
+                cdf_tables(&x, 0);
+            return x;
+        }
         if (v >= DISTURB_OFF)
             set_disturb(&x,
                         v == DISTURB_OFF    ? CIM_DISTURB_OFF
@@ -402,6 +425,92 @@ static void test_disturb_cell_based_matches_reference(void **state)
 {
     every_mapping(state, DISTURB_CELL, 21, 29, 16, 12, 8, 2, 0, 1);
     every_mapping(state, DISTURB_LADDER, 21, 29, 16, 12, 8, 2, 0, 0);
+}
+
+/* The C2C column law: cim_program_g without the clip, the count table and
+ * cim_read_column equal the reference's column-law read bit for bit, for
+ * every mapping (one group: TNN_I, BNN_VI, ...; two: TNN_II/III, BNN_III/IV;
+ * four: TNN_IV/V), ideal and finite ADCs, C2C alone, D2D tables under
+ * Gaussian C2C, with the trace (column currents with their draws). */
+static void test_column_law_matches_reference(void **state)
+{
+    every_mapping(state, COLUMN_INF, 37, 29, 16, 12, 4, 3, 0, 1);
+    every_mapping(state, COLUMN_FINITE, 37, 29, 16, 12, 4, 2, 0, 1);
+    every_mapping(state, COLUMN_C2C_ONLY, 21, 29, 16, 12, 3, 2, 0, 0);
+    every_mapping(state, COLUMN_CDF_D2D, 21, 29, 16, 12, 3, 2, 0, 1);
+    /* a tile of 300 inputs: more driven entries than one packed count word takes */
+    every_mapping(state, COLUMN_INF, 5, 300, 4, 300, 2, 2, 0, 0);
+}
+
+/* Stuck-at faults under the column law: the count table per chip (a stuck
+ * cell counts in its stuck state), in every batch size, shared and
+ * per-trial inputs. */
+static void test_column_law_stuck_at_faults_match_reference(void **state)
+{
+    fixture *f = *state;
+    static const int32_t batches[] = {1, 2, 3, 0};
+    every_mapping(state, COLUMN_SAF_INF, 37, 29, 16, 12, 4, 3, 0, 1);
+    every_mapping(state, COLUMN_SAF_FINITE, 21, 29, 16, 12, 3, 5, 2, 0);
+    if (!f->have_device)
+        skip();
+    for (size_t k = 0; k < sizeof batches / sizeof batches[0]; ++k)
+        for (int id = 0; id < CIM_MAPPING_COUNT; id += 3) {
+            cim_xbar x = make_xbar((cim_mapping_id)id, COLUMN_SAF_INF, 8, 16, 4);
+            compare_inputs(f, &x, 11, 37, 3, 2, 5, batches[k], 0, 1);
+        }
+}
+
+/* The column law over batches of 1, 2, 3, 7 and all, shared and per-trial
+ * inputs, and bit-plane folds. */
+static void test_column_law_batches_and_planes_match_reference(void **state)
+{
+    fixture *f = *state;
+    static const int32_t batches[] = {1, 2, 3, 7, 0};
+    static const variant variants[] = {COLUMN_INF, COLUMN_FINITE};
+    for (size_t k = 0; k < sizeof batches / sizeof batches[0]; ++k)
+        every_mapping(state, COLUMN_FINITE, 19, 40, 8, 16, 3, 7, batches[k], 0);
+    for (size_t k = 0; k < sizeof variants / sizeof variants[0]; ++k)
+        for (int id = 0; id < CIM_MAPPING_COUNT; id += 2)
+            for (int per_trial = 0; per_trial <= 1; ++per_trial) {
+                cim_xbar x = make_xbar((cim_mapping_id)id, variants[k], 8, 16, 4);
+                compare_inputs(f, &x, 11, 37, 3, 2, 5, 2, 1, per_trial);
+                compare_planes(f, &x, 11, 21, 24, 2, 5, 2, 0, per_trial, 8);
+            }
+}
+
+/* The column law's draws matter and are its own: two trials differ, the
+ * same chip read by the column law differs from its per-cell read (distinct
+ * streams), and the reference's column-law read differs from its per-cell
+ * read too (so the comparisons above compare the column law). */
+static void test_column_law_differs_from_cells(void **state)
+{
+    fixture *f = *state;
+    int8_t w[24 * 40], in[6 * 40];
+    int32_t column[2 * 6 * 24], cell[2 * 6 * 24], plain[2 * 6 * 24];
+    cim_test_rng r = cim_test_rng_init(__LINE__);
+    cim_error err = {0, ""};
+    if (!f->have_device)
+        skip();
+    cim_xbar x = make_xbar(CIM_TNN_II, COLUMN_INF, 8, 16, 4);
+    cim_test_random_values(&r, x.mapping, w, sizeof w);
+    cim_test_random_values(&r, x.mapping, in, sizeof in);
+    cim_mvm_job job = {.xbar = &x,
+                       .weights = w,
+                       .rows = 24,
+                       .cols = 40,
+                       .inputs = in,
+                       .n_inputs = 6,
+                       .n_trials = 2};
+    assert_int_equal(cim_engine_mvm(&f->ocl, &job, column, NULL, &err), 0);
+    assert_memory_not_equal(column, column + 6 * 24, sizeof(int32_t) * 6 * 24);
+    x.c2c_column = 0;
+    assert_int_equal(cim_engine_mvm(&f->ocl, &job, cell, NULL, &err), 0);
+    assert_memory_not_equal(column, cell, sizeof column);
+    assert_int_equal(cim_reference_mvm(&x, w, 24, 40, in, 6, 0, 0, cell, NULL), 0);
+    x.c2c_column = 1;
+    assert_int_equal(cim_reference_mvm(&x, w, 24, 40, in, 6, 0, 0, plain, NULL), 0);
+    assert_memory_equal(plain, column, sizeof(int32_t) * 6 * 24);
+    assert_memory_not_equal(plain, cell, sizeof(int32_t) * 6 * 24);
 }
 
 /* The same trials computed in batches of 1, 2, 3 and all at once. */
@@ -763,6 +872,10 @@ static void test_shared_struct_layout(void **state)
         cmocka_unit_test(test_disturb_cell_based_matches_reference),                               \
         cmocka_unit_test(test_stuck_at_faults_match_reference),                                    \
         cmocka_unit_test(test_device_tables_match_reference),                                      \
+        cmocka_unit_test(test_column_law_matches_reference),                                       \
+        cmocka_unit_test(test_column_law_stuck_at_faults_match_reference),                         \
+        cmocka_unit_test(test_column_law_batches_and_planes_match_reference),                      \
+        cmocka_unit_test(test_column_law_differs_from_cells),                                      \
         cmocka_unit_test(test_results_independent_of_batch_size),                                  \
         cmocka_unit_test(test_trial_replay_matches_run),                                           \
         cmocka_unit_test(test_inputs_per_trial_match_reference),                                   \

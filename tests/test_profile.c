@@ -260,6 +260,12 @@ static void test_kernels_count_as_the_reference(void **state)
         /* bit planes: every plane's read is a conversion */
         cim_xbar x = profiled_xbar((cim_mapping_id)id, 6, 11, 0, 5000);
         compare_engine(f, &x, 9, 15, 8, 2, 1, 0, 4);
+        /* the C2C column law: cim_read_column counts its column currents */
+        x = profiled_xbar((cim_mapping_id)id, 6, 11, 1, 5000);
+        x.c2c_column = 1;
+        assert_true(cim_xbar_c2c_column(&x));
+        compare_engine(f, &x, 19, 30, 5, 5, 2, 0, 0);
+        compare_engine(f, &x, 9, 15, 8, 2, 1, 1, 4);
     }
 }
 

@@ -283,6 +283,13 @@ int cim_cli_network_option(const char *subcommand, int c, const char *a, cim_cli
     case CIM_CLI_OPT_C2C:
         o->c2c = 1;
         return 0;
+    case CIM_CLI_OPT_C2C_MODEL: {
+        int model = CIM_C2C_MODEL_CELL;
+        const int rc = cim_cli_parse_c2c_model(subcommand, a, &model, err);
+        if (rc == 0)
+            o->c2c_model = 1 + model;
+        return rc;
+    }
     case CIM_CLI_OPT_IMAGES:
         if (cim_cli_parse_u64(a, 1, CIM_IDX_MAX_COUNT, &o->images) != 0)
             return bad_value(err, subcommand, "images", a, "a count of at least 1");
@@ -377,6 +384,10 @@ void cim_cli_crossbar_flags_usage(FILE *out)
         "  --lrs-noise U      sigma of LRS cells in uA, D2D and C2C alike (0..%g)\n"
         "  --hrs-noise U      sigma of HRS cells in uA, D2D and C2C alike (0..%g)\n"
         "  --c2c              turns C2C (a fresh deviation per read) on\n"
+        "  --c2c-model M      how C2C reads are simulated (c2c_model): cell (default: a\n"
+        "                     deviation per cell, clipped at 0) or column (one Gaussian per\n"
+        "                     column read where the clipping bound allows; the run prints\n"
+        "                     the bound per layer, docs/physics/c2c_column.md)\n"
         "  --w-res OHM        bit-line IR drop on (parasitics), with this wire resistance per\n"
         "                     segment (0..%g ohm; 0: ideal wires)\n"
         "  --v-read V         read voltage, %g <= V < 0 (IR drop and read disturb use |V_read|)\n"
@@ -426,6 +437,8 @@ int cim_cli_network_config(const char *subcommand, const cim_cli_network_options
         cfg->hrs_noise_ua = cfg->hrs_noise_c2c_ua = o->hrs_noise;
     if (o->c2c)
         cfg->c2c_var = 1;
+    if (o->c2c_model)
+        cfg->c2c_model = o->c2c_model - 1;
     if (o->has_w_res) {
         cfg->parasitics = 1;
         cfg->w_res = o->w_res;
@@ -442,6 +455,51 @@ int cim_cli_network_config(const char *subcommand, const cim_cli_network_options
         cfg->saf_hrs = o->saf_hrs;
     if (o->has_saf_lrs)
         cfg->saf_lrs = o->saf_lrs;
+    return 0;
+}
+
+void cim_cli_c2c_report(const char *subcommand, const cim_plan *plan, FILE *header)
+{
+    int asked = 0;
+    for (int32_t l = 0; l < plan->num_layers; ++l)
+        asked |= cim_plan_on_crossbar(&plan->layers[l]) && plan->layers[l].c2c.asked;
+    if (!asked)
+        return;
+    if (header)
+        fprintf(header,
+                "C2C model: column asked: one Gaussian per cell group and column read where the "
+                "clipping bound E|I_cell - I_column| <= %g%% of LRS - HRS (%.6g nA), else per "
+                "cell\n",
+                100 * CIM_C2C_COLUMN_MAX_DIFF, plan->layers[plan->first_crossbar].c2c.limit_na);
+    for (int32_t l = 0; l < plan->num_layers; ++l) {
+        const cim_layer_plan *lp = &plan->layers[l];
+        const cim_c2c_bound *b = &lp->c2c;
+        if (!cim_plan_on_crossbar(lp))
+            continue;
+        if (header)
+            fprintf(header,
+                    "C2C bound %s: %s; P(a column read differs) <= %.6g, E|I_cell - I_column| <= "
+                    "%.6g nA (%lld cells per read)\n",
+                    lp->layer->name, cim_c2c_bound_model(b), b->p_differs, b->e_diff_na,
+                    (long long)b->n_cells);
+        if (b->asked && !b->used)
+            fprintf(stderr,
+                    CIM_CLI_PROGRAM ": %s: layer %s reads C2C per cell: the column law's clipping "
+                                    "bound E|I_cell - I_column| <= %.6g nA exceeds %g%% of LRS - "
+                                    "HRS (%.6g nA)\n",
+                    subcommand, lp->layer->name, b->e_diff_na, 100 * CIM_C2C_COLUMN_MAX_DIFF,
+                    b->limit_na);
+    }
+}
+
+int cim_cli_parse_c2c_model(const char *subcommand, const char *arg, int *model, cim_error *err)
+{
+    if (strcmp(arg, "cell") == 0)
+        *model = CIM_C2C_MODEL_CELL;
+    else if (strcmp(arg, "column") == 0)
+        *model = CIM_C2C_MODEL_COLUMN;
+    else
+        return bad_value(err, subcommand, "c2c-model", arg, "cell or column");
     return 0;
 }
 

@@ -84,6 +84,7 @@ enum {
     CIM_CLI_OPT_SAF_HRS,
     CIM_CLI_OPT_SAF_LRS,
     CIM_CLI_OPT_SET,
+    CIM_CLI_OPT_C2C_MODEL,
     CIM_CLI_OPT_NETWORK_END /* a subcommand's own long-only options start here */
 };
 
@@ -106,6 +107,7 @@ enum {
     {"lrs-noise", required_argument, 0, CIM_CLI_OPT_LRS_NOISE}, \
     {"hrs-noise", required_argument, 0, CIM_CLI_OPT_HRS_NOISE}, \
     {"c2c", no_argument, 0, CIM_CLI_OPT_C2C}, \
+    {"c2c-model", required_argument, 0, CIM_CLI_OPT_C2C_MODEL}, \
     {"w-res", required_argument, 0, CIM_CLI_OPT_W_RES}, \
     {"v-read", required_argument, 0, CIM_CLI_OPT_V_READ}, \
     {"read-disturb", required_argument, 0, CIM_CLI_OPT_READ_DISTURB}, \
@@ -125,6 +127,7 @@ typedef struct cim_cli_network_options {
     double lrs_noise, hrs_noise, w_res, v_read, t_read, saf_hrs, saf_lrs;
     int has_lrs_noise, has_hrs_noise, has_w_res, has_v_read, has_t_read, has_saf_hrs, has_saf_lrs;
     int c2c;
+    int c2c_model;                     /* 0: as the config; 1 + CIM_C2C_MODEL_*: --c2c-model */
     int read_disturb;                  /* 0: as the config; 1 + CIM_DISTURB_*: --read-disturb */
     const char *set[CIM_CLI_MAX_SETS]; /* --set KEY=VALUE, in order */
     int n_set;
@@ -150,7 +153,8 @@ int cim_cli_network_option(const char *subcommand, int c, const char *arg,
  * (cim_config_apply_sets, origin "--set"), then --mapping (a
  * finite ADC takes the type the new mapping needs), --adc-bits
  * (cim_config_set_adc_bits) and the crossbar flags (--lrs-noise and
- * --hrs-noise set the D2D and C2C sigma alike, --c2c c2c_var, --w-res
+ * --hrs-noise set the D2D and C2C sigma alike, --c2c c2c_var, --c2c-model
+ * c2c_model, --w-res
  * parasitics and w_res, --v-read V_read, --read-disturb read_disturb and its
  * strategy, --t-read t_read, --saf-hrs and --saf-lrs SAF_HRS and SAF_LRS).
  * Not validated yet: the caller applies its further settings, then
@@ -185,6 +189,18 @@ void cim_cli_network_inputs_free(cim_cli_network_inputs *in);
 /* The --help entries of the crossbar flags (--lrs-noise .. --saf-lrs), with
  * the bounds the config keys have. */
 void cim_cli_crossbar_flags_usage(FILE *out);
+
+/* `--c2c-model M` (run, calibrate, mvm): "cell" or "column" into
+ * *model (CIM_C2C_MODEL_*): 0, or CIM_ERR_USAGE with the one error line
+ * "<subcommand>: --c2c-model '<M>': expected cell or column". */
+int cim_cli_parse_c2c_model(const char *subcommand, const char *arg, int *model, cim_error *err);
+
+/* The C2C column law's clipping bounds of the plan's crossbar layers
+ * (cim_c2c_bound.h), when c2c_model "column" is asked for: one line per
+ * crossbar layer on `header` (NULL: none), and on stderr one line
+ * "cimgpu: <subcommand>: layer L reads C2C per cell: ..." for each layer
+ * whose bound does not hold. */
+void cim_cli_c2c_report(const char *subcommand, const cim_plan *plan, FILE *header);
 
 /* Parses a finite decimal floating-point number in [lo, hi] (strtod's
  * syntax, all of text). 0, or -1 when text is not such a number. */

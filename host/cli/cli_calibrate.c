@@ -75,6 +75,7 @@ static void usage(FILE *out)
             "                        [--first-image F] [--trials T] [--seed S]\n"
             "                        [--config CFG.json] [--mapping NAME] [--adc-bits B]\n"
             "                        [--lrs-noise U] [--hrs-noise U] [--c2c]\n"
+            "                        [--c2c-model cell|column]\n"
             "                        [--w-res OHM] [--v-read V]\n"
             "                        [--read-disturb OFF|SOFTWARE|CELL_BASED] [--t-read S]\n"
             "                        [--saf-hrs P] [--saf-lrs P] [--set KEY=VALUE]\n"
@@ -221,8 +222,9 @@ static int build_config(calib_state *s, cim_error *err)
     return 0;
 }
 
-/* The shared inputs (cli.h), a note when they are the evaluation images,
- * and the profile counters. */
+/* The shared inputs (cli.h), a note when they are the evaluation images
+ * (and for each layer the C2C column law leaves to the per-cell reads), and
+ * the profile counters. */
 static int load_inputs(calib_state *s, cim_error *err)
 {
     const cim_cli_network_options *o = &s->o.net;
@@ -234,6 +236,7 @@ static int load_inputs(calib_state *s, cim_error *err)
                 CIM_CLI_PROGRAM ": note: calibrating on the evaluation split %s (as asked): "
                                 "accuracy measured on these images afterwards is optimistic\n",
                 o->split);
+    cim_cli_c2c_report("calibrate", &s->in.plan, NULL); /* layers the column law leaves */
     return cim_cli_profiles_init(&s->prof, &s->in.plan, err);
 }
 

@@ -56,6 +56,7 @@ typedef struct mvm_options {
     const char *config_path, *weights_path, *inputs_path, *out_path, *device;
     uint64_t trials, seed;
     int trace, force;
+    int c2c_model; /* 0: the config's; 1 + CIM_C2C_MODEL_*: --c2c-model */
 } mvm_options;
 
 typedef struct mvm_matrix {
@@ -69,6 +70,7 @@ typedef struct mvm_run {
     cim_config cfg;
     int cfg_loaded;
     cim_xbar xbar;
+    cim_c2c_bound c2c; /* the column law's clipping bound for this matrix */
     mvm_matrix w, x;
     int32_t tiles_n, n_convs;
     cim_provenance prov;
@@ -90,6 +92,7 @@ enum {
     OPT_TRACE,
     OPT_DEVICE,
     OPT_FORCE,
+    OPT_C2C_MODEL,
 };
 
 static const struct option long_options[] = {
@@ -102,57 +105,65 @@ static const struct option long_options[] = {
     {"trace", no_argument, NULL, OPT_TRACE},
     {"device", required_argument, NULL, OPT_DEVICE},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"c2c-model", required_argument, NULL, OPT_C2C_MODEL},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
 static void usage(FILE *out)
 {
-    fputs("Usage: cimgpu mvm --config CFG.json --weights W.csv --inputs X.csv [--trials T]\n"
-          "                  [--seed S] [--out R.h5 [--trace] [--force]] [--device SPEC]\n"
-          "\n"
-          "The crossbar calculator: multiplies the weight matrix of W.csv with every input\n"
-          "vector of X.csv on simulated crossbar tiles, once per Monte-Carlo trial (one\n"
-          "trial = one manufactured chip, with its own device-to-device variation).\n"
-          "\n"
-          "Required:\n"
-          "  --config CFG.json  crossbar configuration with the reference simulator's keys\n"
-          "                     (m_mode, M, N, HRS, LRS, digital_only, adc_type, resolution,\n"
-          "                     adc_calib_mode, HRS_NOISE, LRS_NOISE, d2d_var, c2c_var, ...):\n"
-          "                     m_mode, M and N are required, every other key has the\n"
-          "                     reference's default (README, \"Config keys\"; e.g. no noise).\n"
-          "                     M x N is the crossbar; larger matrices are tiled. With\n"
-          "                     adc_calib_mode CALIB the ADC range is the adc_calib_dict\n"
-          "                     entry named \"mvm\".\n"
-          "  --weights W.csv    the weight matrix, any size: one line per output, each\n"
-          "                     the same number of comma-separated integers in the\n"
-          "                     mapping's alphabet ({-1,+1} for BNN_*, {-1,0,+1} for TNN_*)\n"
-          "  --inputs X.csv     one input vector per line, as many integers as W.csv has\n"
-          "                     columns, in the same alphabet\n"
-          "\n"
-          "Options:\n"
-          "  --trials T         Monte-Carlo trials, 1..1000000000 (default 1)\n"
-          "  --seed S           random seed, a decimal integer 0..18446744073709551615\n"
-          "                     (default 0); the same seed gives the same numbers on\n"
-          "                     every device\n"
-          "  --out R.h5         also write the results to an HDF5 file, with provenance,\n"
-          "                     the resolved config, weights and inputs (with adc_profile\n"
-          "                     the ADC input histogram, /profile/mvm); R.h5 appears\n"
-          "                     only once complete; it may not be one of the inputs\n"
-          "  --force            with --out: replace an existing R.h5 (refused without)\n"
-          "  --trace            with --out: also record every conversion's column current\n"
-          "                     (nA) and ADC output, [trial][input][input tile][conversion]\n"
-          "                     [output]\n"
-          "  --device SPEC      OpenCL device: an index or a name substring as listed by\n"
-          "                     `cimgpu info` (default: $CIMGPU_DEVICE, else the first\n"
-          "                     GPU, else the first CPU device)\n"
-          "  -h, --help         show this help and exit (also `cimgpu help mvm`)\n"
-          "\n"
-          "Standard output: for trial 0, 1, ..., T-1 and, within a trial, for each input\n"
-          "in file order, one line of the M integer results, comma-separated, no spaces.\n"
-          "Nothing else is printed there. Errors are one line on stderr.\n"
-          "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n",
-          out);
+    fputs(
+        "Usage: cimgpu mvm --config CFG.json --weights W.csv --inputs X.csv [--trials T]\n"
+        "                  [--seed S] [--c2c-model cell|column] [--out R.h5 [--trace] [--force]]\n"
+        "                  [--device SPEC]\n"
+        "\n"
+        "The crossbar calculator: multiplies the weight matrix of W.csv with every input\n"
+        "vector of X.csv on simulated crossbar tiles, once per Monte-Carlo trial (one\n"
+        "trial = one manufactured chip, with its own device-to-device variation).\n"
+        "\n"
+        "Required:\n"
+        "  --config CFG.json  crossbar configuration with the reference simulator's keys\n"
+        "                     (m_mode, M, N, HRS, LRS, digital_only, adc_type, resolution,\n"
+        "                     adc_calib_mode, HRS_NOISE, LRS_NOISE, d2d_var, c2c_var, ...):\n"
+        "                     m_mode, M and N are required, every other key has the\n"
+        "                     reference's default (README, \"Config keys\"; e.g. no noise).\n"
+        "                     M x N is the crossbar; larger matrices are tiled. With\n"
+        "                     adc_calib_mode CALIB the ADC range is the adc_calib_dict\n"
+        "                     entry named \"mvm\".\n"
+        "  --weights W.csv    the weight matrix, any size: one line per output, each\n"
+        "                     the same number of comma-separated integers in the\n"
+        "                     mapping's alphabet ({-1,+1} for BNN_*, {-1,0,+1} for TNN_*)\n"
+        "  --inputs X.csv     one input vector per line, as many integers as W.csv has\n"
+        "                     columns, in the same alphabet\n"
+        "\n"
+        "Options:\n"
+        "  --trials T         Monte-Carlo trials, 1..1000000000 (default 1)\n"
+        "  --seed S           random seed, a decimal integer 0..18446744073709551615\n"
+        "                     (default 0); the same seed gives the same numbers on\n"
+        "                     every device\n"
+        "  --c2c-model M      how C2C reads (c2c_var) are simulated, over the config's\n"
+        "                     c2c_model: cell (a deviation per cell, clipped at 0) or\n"
+        "                     column (one Gaussian per column read, used when its\n"
+        "                     clipping bound for this matrix holds; stderr says when it\n"
+        "                     does not; docs/physics/c2c_column.md)\n"
+        "  --out R.h5         also write the results to an HDF5 file, with provenance,\n"
+        "                     the resolved config, weights and inputs (with adc_profile\n"
+        "                     the ADC input histogram, /profile/mvm); R.h5 appears\n"
+        "                     only once complete; it may not be one of the inputs\n"
+        "  --force            with --out: replace an existing R.h5 (refused without)\n"
+        "  --trace            with --out: also record every conversion's column current\n"
+        "                     (nA) and ADC output, [trial][input][input tile][conversion]\n"
+        "                     [output]\n"
+        "  --device SPEC      OpenCL device: an index or a name substring as listed by\n"
+        "                     `cimgpu info` (default: $CIMGPU_DEVICE, else the first\n"
+        "                     GPU, else the first CPU device)\n"
+        "  -h, --help         show this help and exit (also `cimgpu help mvm`)\n"
+        "\n"
+        "Standard output: for trial 0, 1, ..., T-1 and, within a trial, for each input\n"
+        "in file order, one line of the M integer results, comma-separated, no spaces.\n"
+        "Nothing else is printed there. Errors are one line on stderr.\n"
+        "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n",
+        out);
 }
 
 /* Parses the subcommand's arguments (argv[0] is "mvm").
@@ -199,6 +210,13 @@ static int parse_options(int argc, char **argv, mvm_options *o, cim_error *err)
         case OPT_FORCE:
             o->force = 1;
             break;
+        case OPT_C2C_MODEL: {
+            int model = CIM_C2C_MODEL_CELL;
+            if ((rc = cim_cli_parse_c2c_model("mvm", optarg, &model, err)) != 0)
+                return rc;
+            o->c2c_model = 1 + model;
+            break;
+        }
         default:
             return cim_cli_other_option(err, "mvm", c, argv, usage);
         }
@@ -348,13 +366,23 @@ static int load_problem(mvm_run *run, cim_error *err)
     const mvm_options *o = run->o;
     int rc;
     run->cfg_loaded = 1; /* cim_config_load leaves defaults behind even when it fails */
-    if ((rc = cim_config_load(o->config_path, &run->cfg, err)) != 0 ||
-        (rc = cim_config_resolve(&run->cfg, MVM_LAYER_NAME, o->seed, MVM_LAYER_ID, &run->xbar,
+    if ((rc = cim_config_load(o->config_path, &run->cfg, err)) != 0)
+        return rc;
+    if (o->c2c_model)
+        run->cfg.c2c_model = o->c2c_model - 1;
+    if ((rc = cim_config_resolve(&run->cfg, MVM_LAYER_NAME, o->seed, MVM_LAYER_ID, &run->xbar,
                                  err)) != 0 ||
         (rc = load_matrix(o->weights_path, "weight", run->xbar.mapping, &run->w, err)) != 0 ||
         (rc = load_matrix(o->inputs_path, "input", run->xbar.mapping, &run->x, err)) != 0 ||
         (rc = check_shapes(o, &run->w, &run->x, err)) != 0)
         return rc;
+    /* the column law where its clipping bound holds for this matrix */
+    if (!cim_c2c_column_decide(&run->xbar, run->w.cols, &run->c2c) && run->c2c.asked)
+        fprintf(stderr,
+                CIM_CLI_PROGRAM ": mvm: C2C reads per cell: the column law's clipping bound "
+                                "E|I_cell - I_column| <= %.6g nA exceeds %g%% of LRS - HRS (%.6g "
+                                "nA)\n",
+                run->c2c.e_diff_na, 100 * CIM_C2C_COLUMN_MAX_DIFF, run->c2c.limit_na);
     run->tiles_n = cim_tiles(run->w.cols, run->xbar.xbar_n);
     run->n_convs = CIM_MAPPINGS[run->xbar.mapping].n_convs;
     return 0;
@@ -423,6 +451,10 @@ static int open_outputs(mvm_run *run, int argc, char **argv, cim_error *err)
             .n_convs = run->n_convs,
             .profile = run->xbar.profile.bins > 0 ? &profile : NULL,
             .disturb = run->disturb.report.n_layers ? &run->disturb.report : NULL,
+            .c2c_model = cim_config_c2c_model_name(run->cfg.c2c_model),
+            .c2c_model_used = cim_c2c_bound_model(&run->c2c),
+            .c2c_bound_p_differs = run->c2c.p_differs,
+            .c2c_bound_mean_abs_diff_na = run->c2c.e_diff_na,
         };
         rc = cim_h5_mvm_create(&spec, &run->h5, err);
     }

@@ -95,7 +95,7 @@ static void usage_defaults(FILE *out)
             "  trials       %d chips from trial 0, seed 0\n"
             "  crossbar     %s %dx%d, HRS/LRS %g/%g uA, digital_only %s\n"
             "  D2D          %s, sigma HRS/LRS %g/%g uA\n"
-            "  C2C          %s, sigma HRS/LRS: the D2D ones (%g/%g uA)\n"
+            "  C2C          %s, sigma HRS/LRS: the D2D ones (%g/%g uA), c2c_model %s\n"
             "  ADC          %s (ideal, resolution %d), range mode %s\n"
             "  IR drop      %s (parasitics); V_read %g V\n"
             "  first layer  host (exact); pipeline auto; yield target: digital accuracy - %.2f\n"
@@ -110,9 +110,10 @@ static void usage_defaults(FILE *out)
             CIM_IDX_DEFAULT_DIR, DEFAULT_SPLIT, DEFAULT_IMAGES - 1, DEFAULT_TRIALS,
             cim_mapping_name(d.mapping), d.M, d.N, d.hrs_ua, d.lrs_ua, d.digital ? "on" : "off",
             d.d2d_var ? "on" : "off", d.hrs_noise_ua, d.lrs_noise_ua, d.c2c_var ? "on" : "off",
-            d.hrs_noise_c2c_ua, d.lrs_noise_c2c_ua, cim_config_adc_type_name(d.adc_type),
-            d.resolution, d.calib_mode == CIM_CALIB_CALIB ? "CALIB" : "MAX",
-            d.parasitics ? "on" : "off", d.v_read, YIELD_MARGIN);
+            d.hrs_noise_c2c_ua, d.lrs_noise_c2c_ua, cim_config_c2c_model_name(d.c2c_model),
+            cim_config_adc_type_name(d.adc_type), d.resolution,
+            d.calib_mode == CIM_CALIB_CALIB ? "CALIB" : "MAX", d.parasitics ? "on" : "off",
+            d.v_read, YIELD_MARGIN);
     cim_config_free(&d);
 }
 
@@ -122,6 +123,7 @@ static void usage(FILE *out)
           "                    [--first-image F] [--trials T] [--trial-offset O] [--seed S]\n"
           "                    [--config CFG.json] [--mapping NAME] [--adc-bits B]\n"
           "                    [--lrs-noise U] [--hrs-noise U] [--c2c]\n"
+          "                    [--c2c-model cell|column]\n"
           "                    [--w-res OHM] [--v-read V]\n"
           "                    [--read-disturb OFF|SOFTWARE|CELL_BASED] [--t-read S]\n"
           "                    [--saf-hrs P] [--saf-lrs P] [--set KEY=VALUE]\n"
@@ -508,6 +510,7 @@ static void print_banner(const run_state *r)
     printf("layers on crossbars: %d of %d weight layers (on raw pixels: %s)\n",
            r->in.plan.n_crossbar, weight_layers(&r->in.model),
            r->o.net.first_layer == CIM_PIXELS_ON_CROSSBAR ? "crossbar, bit-sliced" : "host, exact");
+    cim_cli_c2c_report("run", &r->in.plan, stdout);
     print_pipeline(r);
     printf("device: %s\n\n", r->prov.device);
     fflush(stdout); /* seen before the work starts, even through a pipe */
@@ -566,14 +569,24 @@ static int open_results(run_state *r, double yield_target, cim_error *err)
     char images_sha[CIM_MODEL_SHA256_HEX_LEN + 1], labels_sha[CIM_MODEL_SHA256_HEX_LEN + 1];
     const int32_t n_layers = r->in.plan.n_crossbar;
     const char **names = calloc((size_t)n_layers, sizeof *names);
+    const char **c2c_used = calloc((size_t)n_layers, sizeof *c2c_used);
+    double *c2c_p = calloc((size_t)n_layers, sizeof *c2c_p);
+    double *c2c_e = calloc((size_t)n_layers, sizeof *c2c_e);
     char *config_json = cim_config_to_json(&r->cfg);
     cim_h5_run_prior prior;
     int rc;
     memset(&prior, 0, sizeof prior);
-    for (int32_t l = 0, c = 0; names && l < r->in.model.num_layers; ++l)
-        if (cim_plan_on_crossbar(&r->in.plan.layers[l]))
-            names[c++] = r->in.model.layers[l].name;
-    if (!names || !config_json) {
+    for (int32_t l = 0, c = 0; names && c2c_used && c2c_p && c2c_e && l < r->in.model.num_layers;
+         ++l) {
+        const cim_layer_plan *lp = &r->in.plan.layers[l];
+        if (!cim_plan_on_crossbar(lp))
+            continue;
+        c2c_used[c] = cim_c2c_bound_model(&lp->c2c);
+        c2c_p[c] = lp->c2c.p_differs;
+        c2c_e[c] = lp->c2c.e_diff_na;
+        names[c++] = r->in.model.layers[l].name;
+    }
+    if (!names || !c2c_used || !c2c_p || !c2c_e || !config_json) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory");
         goto done;
     }
@@ -604,7 +617,11 @@ static int open_results(run_state *r, double yield_target, cim_error *err)
             .trace = r->o.trace,
             .labels = r->in.data.labels,
             .profiles = r->prof.n ? r->prof.shape : NULL,
-            .disturb = r->disturb.report.n_layers ? &r->disturb.report : NULL};
+            .disturb = r->disturb.report.n_layers ? &r->disturb.report : NULL,
+            .c2c_model = cim_config_c2c_model_name(r->cfg.c2c_model),
+            .c2c_model_used = c2c_used,
+            .c2c_bound_p_differs = c2c_p,
+            .c2c_bound_mean_abs_diff_na = c2c_e};
         const char *old = cim_outfile_old_partial(&r->out);
         if (old && (rc = cim_h5_run_read_partial(old, &meta, &prior, err)) != 0)
             goto done;
@@ -629,6 +646,9 @@ done:
     cim_h5_run_prior_free(&prior);
     free(config_json);
     free(names);
+    free(c2c_used);
+    free(c2c_p);
+    free(c2c_e);
     return rc;
 }
 

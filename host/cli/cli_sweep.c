@@ -322,7 +322,8 @@ static int load_models(sweep_state *s, cim_error *err)
 /* The dry run's estimate of a configuration's time on its plan. */
 static double estimate_seconds(const sweep_state *s, const cim_plan *plan)
 {
-    const int per_cell = cim_xbar_reads_per_cell(&plan->layers[plan->first_crossbar].xbar);
+    const cim_xbar *x = &plan->layers[plan->first_crossbar].xbar;
+    const int per_cell = cim_xbar_reads_per_cell(x) && !cim_xbar_c2c_column(x);
     return (double)cim_plan_crossbar_macs(plan) * (double)s->data.count * (double)s->trials *
            (per_cell ? EST_S_PER_MAC_PER_CELL : EST_S_PER_MAC);
 }
@@ -350,6 +351,9 @@ static int check_grid(sweep_state *s, cim_error *err)
             if (!s->config_jsons[i] || !s->run_commands[i])
                 rc = cim_error_set(err, CIM_ERR_NOMEM, "sweep: out of memory");
             s->estimate += estimate_seconds(s, &plan);
+            char what[64]; /* the layers whose bound sends them to the per-cell reads */
+            snprintf(what, sizeof what, "sweep: configuration %lld", (long long)i);
+            cim_cli_c2c_report(what, &plan, NULL);
             const cim_mc_setup setup = {
                 .plan = &plan, .n_images = s->data.count, .n_trials = (int64_t)s->trials};
             int64_t chunk_images;

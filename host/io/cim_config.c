@@ -44,12 +44,20 @@ const char *const cim_config_adc_type_names[] = {"INF_ADC", "POS_RANGE_ONLY_ADC"
 static const char *const calib_mode_names[] = {"MAX", "CALIB"};
 static const char *const rd_strategy_names[] = {"OFF", "SOFTWARE", "CELL_BASED"};
 static const char *const rd_model_names[] = {"LIBRARY", "PHYSICAL"};
+static const char *const c2c_model_names[] = {"cell", "column"};
+_Static_assert(CIM_C2C_MODEL_CELL == 0 && CIM_C2C_MODEL_COLUMN == 1, "c2c_model_names order");
 
 /* The config's codes are the read-disturb module's (mapping/cim_disturb.h). */
 _Static_assert(CIM_DISTURB_OFF == CIM_DISTURB_OFF && CIM_DISTURB_SOFTWARE == CIM_DISTURB_SOFTWARE &&
                    CIM_DISTURB_CELL_BASED == CIM_DISTURB_CELL_BASED,
                "strategy codes");
 _Static_assert(CIM_DRIFT_LIBRARY == 0 && CIM_DRIFT_PHYSICAL == 1, "rd_model_names order");
+
+const char *cim_config_c2c_model_name(int c2c_model)
+{
+    return c2c_model >= 0 && c2c_model < CIM_COUNT_OF(c2c_model_names) ? c2c_model_names[c2c_model]
+                                                                       : NULL;
+}
 
 const char *cim_config_adc_type_name(int adc_type)
 {
@@ -108,6 +116,7 @@ const cim_key_spec cim_config_keys[] = {
     KEY_UA("LRS_NOISE_C2C", lrs_noise_c2c_ua),
     KEY_BOOL("d2d_var", d2d_var),
     KEY_BOOL("c2c_var", c2c_var),
+    KEY_CHOICE("c2c_model", c2c_model, c2c_model_names),
     KEY_SPECIAL("SPLIT", CIM_KEY_SPLIT),
     KEY_INT("W_BIT", w_bit, 1, CIM_CONFIG_MAX_OPERAND_BITS),
     KEY_INT("I_BIT", i_bit, 1, CIM_CONFIG_MAX_OPERAND_BITS),
@@ -233,6 +242,7 @@ void cim_config_default(cim_config *cfg)
     cfg->hrs_noise_c2c_ua = cfg->lrs_noise_c2c_ua = 0.0;
     cfg->d2d_var = 1;
     cfg->c2c_var = 0;
+    cfg->c2c_model = CIM_C2C_MODEL_CELL;
     cfg->split[0] = cfg->split[1] = 1;
     cfg->n_split = CIM_CONFIG_MAX_SPLIT;
     cfg->w_bit = cfg->i_bit = CIM_TNN_BITS;

@@ -30,6 +30,12 @@
  *   HRS_NOISE_C2C, LRS_NOISE_C2C  C2C sigmas, µA, 0..10000             the D2D ones
  *   d2d_var           bool: apply the D2D sigmas                       true
  *   c2c_var           bool: apply the C2C sigmas                       false
+ *   c2c_model         "cell" (a fresh deviation per cell and read) or
+ *                     "column" (one Gaussian per cell group and column
+ *                     read, docs/physics/c2c_column.md); "column" needs
+ *                     c2c_var in analog mode, Gaussian C2C (no
+ *                     device_cdf_c2c), no bit-line IR drop and no read
+ *                     disturb                                         "cell"
  *   SPLIT             [a] or [a, b], integers 0..32                    [1, 1]
  *   W_BIT, I_BIT      integers 1..32; TNN_IV/TNN_V need W_BIT = 2 and
  *                     SPLIT = [1, 1]                     1 for BNN, 2 for TNN
@@ -108,6 +114,10 @@
 
 #define CIM_CONFIG_MAX_SPLIT 2 /* SPLIT entries kept */
 
+/* c2c_model: how C2C reads are simulated (cim_c2c_column.h). */
+#define CIM_C2C_MODEL_CELL 0   /* a fresh deviation per cell and read, clipped per cell */
+#define CIM_C2C_MODEL_COLUMN 1 /* one Gaussian per cell group and column read */
+
 /* Bounds of keys that command-line flags set too (the flags check the same
  * ranges): HRS, LRS and the sigmas at most CIM_CONFIG_MAX_UA µA,
  * adc_profile_bin_size at most CIM_CONFIG_MAX_PROFILE_BIN_UA µA, |V_read|
@@ -144,6 +154,7 @@ typedef struct cim_config {
     char *calib_info; /* adc_calib_info as compact JSON text, or NULL */
     double hrs_noise_ua, lrs_noise_ua, hrs_noise_c2c_ua, lrs_noise_c2c_ua;
     int d2d_var, c2c_var;
+    int c2c_model; /* CIM_C2C_MODEL_CELL or CIM_C2C_MODEL_COLUMN */
     int split[CIM_CONFIG_MAX_SPLIT];
     int n_split; /* 1 or 2 entries of SPLIT given */
     int w_bit, i_bit;
@@ -245,6 +256,9 @@ int cim_config_resolve(const cim_config *cfg, const char *layer_name, uint64_t s
  * memory or when cfg does not validate. For the provenance attribute of
  * results files. */
 char *cim_config_to_json(const cim_config *cfg);
+
+/* "cell" or "column" for a CIM_C2C_MODEL_* value; NULL if invalid. */
+const char *cim_config_c2c_model_name(int c2c_model);
 
 /* "INF_ADC" etc. for a CIM_ADC_* value; NULL if invalid. */
 const char *cim_config_adc_type_name(int adc_type);

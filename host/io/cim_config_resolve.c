@@ -194,6 +194,8 @@ int cim_config_resolve(const cim_config *cfg, const char *layer_name, uint64_t s
     x->d2d_sigma_na[CIM_STATE_LRS] = cfg->d2d_var ? ua_to_na(cfg->lrs_noise_ua) : 0;
     x->c2c_sigma_na[CIM_STATE_HRS] = cfg->c2c_var ? ua_to_na(cfg->hrs_noise_c2c_ua) : 0;
     x->c2c_sigma_na[CIM_STATE_LRS] = cfg->c2c_var ? ua_to_na(cfg->lrs_noise_c2c_ua) : 0;
+    /* asked for; a network's plan keeps it where the clipping bound holds */
+    x->c2c_column = cfg->c2c_model == CIM_C2C_MODEL_COLUMN && cfg->c2c_var && !cfg->digital;
 
     cim_column_params *p = &x->column;
     p->mapping = cfg->mapping;

@@ -15,7 +15,9 @@
  *   4. the physics models' parameters, read (as by the reference) only when
  *      their model is on in analog mode: V_read < 0 for read disturb and
  *      parasitics; t_read > 0, and the strategy's fp >= 1 (SOFTWARE) or
- *      tolerance in [0, 1] (CELL_BASED), for read disturb;
+ *      tolerance in [0, 1] (CELL_BASED), for read disturb; c2c_model
+ *      "column" needs C2C on in analog mode, Gaussian C2C, no IR drop and no
+ *      read disturb;
  *   5. last, a `true` feature flag that cimgpu does not support yet is
  *      CIM_ERR_UNSUPPORTED, so every rule above is checked (and testable)
  *      even for a feature that is refused.
@@ -299,6 +301,37 @@ static int validate_read_disturb(const cim_config *cfg, cim_error *err)
     return rc;
 }
 
+/* c2c_model "column" (cim_c2c_column.h): a law of Gaussian C2C reads that
+ * are plain sums of the cells' currents, so it needs C2C on in analog mode
+ * and refuses what reads the cells one by one: C2C tables, the bit-line
+ * ladder, read disturb. */
+static int validate_c2c_model(const cim_config *cfg, cim_error *err)
+{
+    const int c2c_tables = cfg->cdf[CIM_CDF_C2C].n > 0 || cfg->cdf[CIM_CDF_C2C + 1].n > 0;
+    const char *why = NULL;
+    if (cfg->c2c_model != CIM_C2C_MODEL_COLUMN)
+        return 0;
+    if (cfg->digital)
+        why = "digital_only true has no C2C (leave c2c_model out or set it to \"cell\")";
+    else if (!cfg->c2c_var)
+        why = "C2C is off (c2c_var false); turn it on (\"c2c_var\": true or --c2c) or leave "
+              "c2c_model \"cell\"";
+    else if (c2c_tables)
+        why = "device_cdf_c2c replaces the Gaussian C2C deviation with measured tables, which do "
+              "not sum to a Gaussian (use \"cell\")";
+    else if (cim_config_has_ladder(cfg))
+        why = "parasitics (bit-line IR drop) reads each column through its wire ladder, not as a "
+              "sum (use \"cell\")";
+    else if (cfg->read_disturb)
+        why = "read_disturb changes the cells from read to read, which needs the per-cell reads "
+              "(use \"cell\")";
+    return why ? cim_config_key_error(cfg->origin, CIM_ERR_CONFIG, err, "c2c_model",
+                                      "\"column\" is a law of Gaussian C2C reads summed per "
+                                      "column; %s",
+                                      why)
+               : 0;
+}
+
 static int validate_models(const cim_config *cfg, cim_error *err)
 {
     int rc = validate_v_read(cfg, err);
@@ -306,6 +339,8 @@ static int validate_models(const cim_config *cfg, cim_error *err)
         rc = validate_parasitics(cfg, err);
     if (!rc)
         rc = validate_read_disturb(cfg, err);
+    if (!rc)
+        rc = validate_c2c_model(cfg, err);
     return rc;
 }
 

@@ -110,6 +110,7 @@ enum key_id {
     K_SEED,
     K_YIELD_TARGET,
     K_FIRST_LAYER,
+    K_C2C_MODEL,
     N_KEYS
 };
 
@@ -118,6 +119,7 @@ static const char *const data_splits[] = {"TEST", "TRAIN"};
 static const char *const adc_types[] = {"INF_ADC", "FP_ALPHA_ADC"};
 static const char *const strategies[] = {"OFF", "SOFTWARE", "CELL_BASED"};
 static const char *const first_layers[] = {"host", "crossbar"};
+static const char *const c2c_models[] = {"cell", "column"};
 
 static const char *const parts_xbar[] = {"M", "N"};
 static const char *const parts_hrs_lrs[] = {"HRS", "LRS"};
@@ -179,6 +181,7 @@ static const key_spec keys[N_KEYS] = {
     [K_SEED] = KEY("seed", T_SEED, 0, EXP_MAX_EXACT),
     [K_YIELD_TARGET] = KEY("yield_target", T_REAL, 0, 1),
     [K_FIRST_LAYER] = KEY_CHOICE("first_layer", first_layers),
+    [K_C2C_MODEL] = KEY_CHOICE("c2c_model", c2c_models),
 };
 
 static const char *const unavailable_sets[] = {"cifar10", "cifar100", "mnist"};
@@ -978,6 +981,8 @@ static void build_sets(set_list *s, const exp_ctx *c, const point *p)
     set_given(s, c, p, K_LRS_NOISE_C2C, "LRS_NOISE_C2C");
     set_given(s, c, p, K_D2D_VAR, "d2d_var");
     set_given(s, c, p, K_C2C_VAR, "c2c_var");
+    if (!((v = val(c, K_C2C_VAR, p)) && cJSON_IsFalse(v))) /* a law of C2C reads */
+        set_given(s, c, p, K_C2C_MODEL, "c2c_model");
     set_given(s, c, p, K_VERBOSE, "verbose");
     set_given(s, c, p, K_READ_DISTURB, "read_disturb");
     set_given(s, c, p, K_T_READ, "t_read");

@@ -50,7 +50,9 @@
  *   cimgpu's own: trials (integer >= 1), seed (integer 0..2^53, or a
  *   decimal string up to 2^64 - 1), yield_target (0..1), first_layer
  *   ("host", "crossbar"), hrs_noise_c2c, lrs_noise_c2c ([σ, ...]:
- *   HRS_NOISE_C2C, LRS_NOISE_C2C).
+ *   HRS_NOISE_C2C, LRS_NOISE_C2C), c2c_model ("cell", "column": the config
+ *   key c2c_model, docs/physics/c2c_column.md; not passed to a configuration
+ *   whose c2c_var is false, which has no C2C reads).
  * A grid key (below) may be a list (swept; a list of one value sweeps one
  * value) or one value (fixed); for xbar_size, hrs_lrs and gmin_gmax one
  * value is one pair. The booleans c2c_var and d2d_var are grid keys too; the
@@ -70,7 +72,7 @@
  * mapping), resolution (finite ADC only), adc_calib_mode, adc_calib_dict
  * (CALIB: the entry), adc_alpha, adc_profile + adc_profile_bin_size
  * (adc_profile > 0), mvm_profile (mvm_profile N: N > 0), HRS_NOISE,
- * LRS_NOISE, HRS_NOISE_C2C, LRS_NOISE_C2C, d2d_var, c2c_var, verbose,
+ * LRS_NOISE, HRS_NOISE_C2C, LRS_NOISE_C2C, d2d_var, c2c_var, c2c_model, verbose,
  * read_disturb, t_read, V_read, read_disturb_update_freq,
  * read_disturb_mitigation_strategy, read_disturb_mitigation_fp,
  * read_disturb_update_tolerance, parasitics, w_res. m_mode, M, N, HRS, LRS,

@@ -20,8 +20,8 @@ int cim_plan_places_on_crossbar(const cim_layer *L, cim_pixel_layers pixels)
     return pixels == CIM_PIXELS_ON_CROSSBAR && L->in_alphabet == CIM_ALPHABET_IMAGE;
 }
 
-/* Checks that the mapping holds layer L, then resolves its crossbar and
- * computes its geometry tables. */
+/* Checks that the mapping holds layer L, then resolves its crossbar,
+ * computes its geometry tables and decides its C2C law. */
 static int plan_crossbar_layer(cim_plan *p, const cim_config *cfg, uint64_t seed, int32_t l,
                                cim_error *err)
 {
@@ -48,6 +48,7 @@ static int plan_crossbar_layer(cim_plan *p, const cim_config *cfg, uint64_t seed
                              L->name);
     cim_geometry_gather(L, &lp->mvm, lp->gather);
     cim_geometry_row_sums(&lp->mvm, lp->row_sums);
+    cim_c2c_column_decide(&lp->xbar, lp->mvm.cols, &lp->c2c);
     lp->crossbar = p->n_crossbar++;
     if (p->first_crossbar < 0)
         p->first_crossbar = l;

@@ -5,6 +5,10 @@
  * reference network, the host and device pipelines of the executor -- walks
  * the same plan (cim_walk.h).
  *
+ * C2C reads (c2c_model "column", cim_c2c_bound.h): a crossbar layer keeps
+ * the column law only where its clipping bound holds for its matrix; the
+ * others read per cell. The plan records the bound per layer.
+ *
  * Placement: a dense or conv2d layer whose input is binary or ternary runs
  * on crossbars; so does a weight layer on raw pixels when the run asks for it
  * (CIM_PIXELS_ON_CROSSBAR, bit-sliced: cim_geometry.h). Every other layer (by
@@ -34,6 +38,7 @@
 
 #include <stdint.h>
 
+#include "cim_c2c_bound.h"
 #include "cim_config.h"
 #include "cim_error.h"
 #include "cim_geometry.h"
@@ -55,6 +60,10 @@ typedef struct cim_layer_plan {
     cim_layer_mvm mvm; /* the layer as a crossbar matrix */
     int32_t *gather;   /* [positions][cols] (cim_geometry_gather) */
     int64_t *row_sums; /* [rows] (cim_geometry_row_sums) */
+    /* C2C: the column law's clipping bound for this layer's reads, and
+     * whether the law reads it (xbar.c2c_column: asked and the bound holds;
+     * cim_c2c_column_decide) */
+    cim_c2c_bound c2c;
 } cim_layer_plan;
 
 typedef struct cim_plan {

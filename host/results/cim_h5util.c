@@ -84,6 +84,7 @@ hid_t cim_h5_file_type(cim_h5_kind kind)
     case CIM_H5_UINT64:
         return H5T_STD_U64LE;
     case CIM_H5_DOUBLE:
+    case CIM_H5_DOUBLES:
         return H5T_IEEE_F64LE;
     case CIM_H5_STRING:
     case CIM_H5_STRINGS:
@@ -102,6 +103,7 @@ hid_t cim_h5_mem_type(cim_h5_kind kind)
     case CIM_H5_UINT64:
         return H5T_NATIVE_UINT64;
     case CIM_H5_DOUBLE:
+    case CIM_H5_DOUBLES:
         return H5T_NATIVE_DOUBLE;
     case CIM_H5_STRING:
     case CIM_H5_STRINGS:
@@ -122,8 +124,9 @@ herr_t cim_h5_attr_write(hid_t loc, const cim_h5_value *v)
         return -1;
     if (is_string && (H5Tset_size(type, H5T_VARIABLE) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0))
         goto done;
-    space =
-        v->kind == CIM_H5_STRINGS ? H5Screate_simple(1, &v->count, NULL) : H5Screate(H5S_SCALAR);
+    space = v->kind == CIM_H5_STRINGS || v->kind == CIM_H5_DOUBLES
+                ? H5Screate_simple(1, &v->count, NULL)
+                : H5Screate(H5S_SCALAR);
     if (space < 0)
         goto done;
     attr = H5Acreate2(loc, v->name, type, space, H5P_DEFAULT, H5P_DEFAULT);

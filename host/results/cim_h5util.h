@@ -38,17 +38,19 @@ typedef enum cim_h5_kind {
     CIM_H5_INT64,
     CIM_H5_UINT64,
     CIM_H5_DOUBLE,
+    CIM_H5_DOUBLES, /* value is a const double [count] */
 } cim_h5_kind;
 
 typedef struct cim_h5_value {
     const char *name;
     cim_h5_kind kind;
     const void *value;
-    hsize_t count;           /* CIM_H5_STRINGS only */
+    hsize_t count;           /* CIM_H5_STRINGS and CIM_H5_DOUBLES only */
     const char *description; /* scalar datasets: their "description" attribute */
 } cim_h5_value;
 
-/* Creates attribute v->name on loc: scalar, or 1-D for CIM_H5_STRINGS;
+/* Creates attribute v->name on loc: scalar, or 1-D for CIM_H5_STRINGS and
+ * CIM_H5_DOUBLES;
  * strings are variable-length UTF-8 (h5py returns str), numbers
  * little-endian of their width. */
 herr_t cim_h5_attr_write(hid_t loc, const cim_h5_value *v);

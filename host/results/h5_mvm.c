@@ -3,7 +3,8 @@
  * append, finish, discard) it shares with every results file.
  *
  * What is left here is the layout: after the common root attributes,
- * cim_h5_mvm_create() writes mapping and current_unit, the weights and the
+ * cim_h5_mvm_create() writes mapping, current_unit and the C2C model with
+ * its bounds, the weights and the
  * inputs whole, and creates the per-trial datasets at their full size (the
  * trial count is known up front). cim_h5_mvm_write() then fills them one
  * block of trials at a time, strictly in trial order; cim_h5_mvm_finish()
@@ -44,6 +45,10 @@ static int create_layout(cim_h5_mvm *h, const cim_h5_mvm_spec *s, cim_error *err
     const cim_h5_value root_attrs[] = {
         {"mapping", CIM_H5_STRING, s->mapping, 0, NULL},
         {"current_unit", CIM_H5_STRING, unit, 0, NULL},
+        {"c2c_model", CIM_H5_STRING, s->c2c_model, 0, NULL},
+        {"c2c_model_used", CIM_H5_STRING, s->c2c_model_used, 0, NULL},
+        {"c2c_bound_p_differs", CIM_H5_DOUBLE, &s->c2c_bound_p_differs, 0, NULL},
+        {"c2c_bound_mean_abs_diff_na", CIM_H5_DOUBLE, &s->c2c_bound_mean_abs_diff_na, 0, NULL},
     };
     const cim_h5_value results_attrs[] = {{"dims", CIM_H5_STRING, "trial,input,output", 0, NULL}};
     const cim_h5_value current_attrs[] = {{"unit", CIM_H5_STRING, unit, 0, NULL},
@@ -51,7 +56,8 @@ static int create_layout(cim_h5_mvm *h, const cim_h5_mvm_spec *s, cim_error *err
     const cim_h5_value adc_attrs[] = {{"dims", CIM_H5_STRING, TRACE_AXES, 0, NULL},
                                       {"description", CIM_H5_STRING, ADC_DESCRIPTION, 0, NULL}};
     int rc;
-    if ((rc = cim_h5file_attrs(f, root, root_attrs, 2, err)) != 0 ||
+    if ((rc = cim_h5file_attrs(f, root, root_attrs, sizeof root_attrs / sizeof *root_attrs, err)) !=
+            0 ||
         (rc = cim_h5file_write_dataset(f, root, "weights", H5T_STD_I8LE, 2, weight_dims,
                                        H5T_NATIVE_INT8, s->weights, NULL, 0, err)) != 0 ||
         (rc = cim_h5file_write_dataset(f, root, "inputs", H5T_STD_I8LE, 2, input_dims,

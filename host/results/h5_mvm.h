@@ -5,7 +5,13 @@
  *                    tool_version, git_revision, command_line, device, created
  *                    (ISO-8601 UTC), seed (uint64), config_json (the resolved
  *                    config), mapping, current_unit ("nA"; "LRS cells" in
- *                    digital mode, where a cell current is its state bit)
+ *                    digital mode, where a cell current is its state bit),
+ *                    c2c_model (the C2C read model asked for: "cell" or
+ *                    "column"), c2c_model_used ("column", "cell", or "off"
+ *                    without C2C), c2c_bound_p_differs and
+ *                    c2c_bound_mean_abs_diff_na (float64: the column law's
+ *                    clipping bounds for this matrix, cim_c2c_bound.h; NaN
+ *                    without Gaussian C2C)
  *   weights          int8  [M][N]
  *   inputs           int8  [I][N]
  *   results          int32 [T][I][M]: what stdout prints, trial by trial
@@ -59,8 +65,10 @@ typedef struct cim_h5_mvm_spec {
     int64_t n_trials;
     int trace; /* 1: create column_current and adc_output */
     int32_t tiles_n, n_convs;
-    const cim_adc_profile *profile;    /* the ADC input profile of layer "mvm", or NULL */
-    const cim_disturb_report *disturb; /* read disturb: /read_disturb (layer "mvm"), or NULL */
+    const cim_adc_profile *profile;         /* the ADC input profile of layer "mvm", or NULL */
+    const cim_disturb_report *disturb;      /* read disturb: /read_disturb (layer "mvm"), or NULL */
+    const char *c2c_model, *c2c_model_used; /* the C2C model asked for and used */
+    double c2c_bound_p_differs, c2c_bound_mean_abs_diff_na; /* its clipping bounds */
 } cim_h5_mvm_spec;
 
 /* Creates the file in spec->out with its attributes, weights, inputs and the

@@ -76,6 +76,14 @@ static int check_meta(const cim_h5_run_meta *m, cim_error *err)
                                  (int)l);
     if (m->trace && !m->labels)
         return cim_error_set(err, CIM_ERR_USAGE, "%s: a trace needs the images' labels", p);
+    if (!m->c2c_model || !m->c2c_model_used || !m->c2c_bound_p_differs ||
+        !m->c2c_bound_mean_abs_diff_na)
+        return cim_error_set(err, CIM_ERR_USAGE,
+                             "%s: need the C2C model and its per-layer models and bounds", p);
+    for (int32_t l = 0; l < m->n_layers; ++l)
+        if (!m->c2c_model_used[l])
+            return cim_error_set(err, CIM_ERR_USAGE, "%s: crossbar layer %d has no C2C model", p,
+                                 (int)l);
     return 0;
 }
 
@@ -97,6 +105,11 @@ static int write_root_attributes(cim_h5_run *w, const cim_h5_run_meta *m, cim_er
         {"first_image", CIM_H5_INT64, &m->first_image, 0, NULL},
         {"yield_target", CIM_H5_DOUBLE, &m->yield_target, 0, NULL},
         {"trace", CIM_H5_INT32, &trace, 0, NULL},
+        {"c2c_model", CIM_H5_STRING, m->c2c_model, 0, NULL},
+        {"c2c_model_used", CIM_H5_STRINGS, m->c2c_model_used, (hsize_t)m->n_layers, NULL},
+        {"c2c_bound_p_differs", CIM_H5_DOUBLES, m->c2c_bound_p_differs, (hsize_t)m->n_layers, NULL},
+        {"c2c_bound_mean_abs_diff_na", CIM_H5_DOUBLES, m->c2c_bound_mean_abs_diff_na,
+         (hsize_t)m->n_layers, NULL},
     };
     return cim_h5file_attrs(w->file, cim_h5file_root(w->file), attrs, sizeof attrs / sizeof *attrs,
                             err);

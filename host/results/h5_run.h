@@ -24,6 +24,14 @@
  *   first_image     index in the IDX file of the first image      int64
  *   yield_target    accuracy the yield counts     float64
  *   trace           1 if /trace is present        int32
+ *   c2c_model       the C2C read model asked for: "cell" or "column"   string
+ *   c2c_model_used  per crossbar layer, the model that read its C2C:
+ *                   "column", "cell" or "off" (no C2C)         string [L]
+ *   c2c_bound_p_differs, c2c_bound_mean_abs_diff_na   per crossbar layer,
+ *                   the column law's clipping bounds (cim_c2c_bound.h):
+ *                   P(a column read differs from the per-cell one) and
+ *                   E|I_cell - I_column| in nA; NaN without Gaussian C2C
+ *                                                  float64 [L]
  *
  * trials_written (root dataset, int64 scalar): trials 0 .. trials_written-1
  *   of every /trials and /trace dataset are final; equals T in a finished
@@ -135,6 +143,11 @@ typedef struct cim_h5_run_meta {
     /* Read disturb (h5_disturb.h): the chips' counters for /read_disturb, or
      * NULL: no /read_disturb. */
     const cim_disturb_report *disturb;
+    /* C2C (the root attributes above): the model asked for, and per crossbar
+     * layer the model used and the two bounds; all required. */
+    const char *c2c_model;
+    const char *const *c2c_model_used;
+    const double *c2c_bound_p_differs, *c2c_bound_mean_abs_diff_na;
 } cim_h5_run_meta;
 
 /* Checks meta, creates the file in meta->out with the root attributes, the

@@ -11,6 +11,11 @@
  * device memory one launch uses, never a result: every random draw is keyed by its global trial
  * index.
  *
+ * The C2C column law (cim_xbar_c2c_column; run_analog): the g kernels on
+ * unclipped currents, a table of packed LRS counts per cell group (made
+ * once per call, or per batch with stuck-at faults) and cim_read_column,
+ * which adds one draw per cell group and column read to the g sums.
+ *
  * ADC input profiling (trace->profile with a profiled crossbar): the read
  * kernels count into a uint32 histogram per trial of the batch, zeroed
  * before each batch's launch; the host adds them into the caller's uint64
@@ -45,7 +50,7 @@
 
 typedef struct engine_bufs {
     cl_mem lp, cp, weights_t, pos, sumw, work, out, trace_current, trace_adc, state_bits, adc_table,
-        folded, cdf, profile, drift;
+        folded, cdf, profile, drift, counts;
 } engine_bufs;
 
 /* How a job's chips are read, which decides what its inputs need. */
@@ -100,6 +105,7 @@ static void fill_launch_params(const cim_ocl *ocl, cim_launch_params *lp, const 
     lp->cdf_on[1] = cm.c2c_cdf;
     lp->d2d_on = cim_xbar_has_d2d(x);
     lp->c2c_on = cim_xbar_has_c2c(x);
+    lp->c2c_column = cim_xbar_c2c_column(x);
     lp->trace = tracing;
     lp->words_per_tile = (x->xbar_n + CIM_BITS_PER_WORD - 1) / CIM_BITS_PER_WORD;
     lp->g_block = ocl->cpu_style ? ocl->vector_width : si->rows_pad;
@@ -383,14 +389,23 @@ static int make_fold_kernel(cim_ocl *ocl, const cim_mvm_job *job, const engine_b
     return cim_ocl_set_arg(*k, 4, sizeof(cl_mem), &bf->folded, err);
 }
 
+static read_path path_of(const cim_xbar *x)
+{
+    if (x->column.digital && !cim_xbar_has_saf(x))
+        return PATH_DIGITAL;
+    if (cim_xbar_c2c_column(x)) /* the g read plus the column law's draws */
+        return PATH_G;
+    return cim_xbar_reads_per_cell(x) ? PATH_CELLS : PATH_G;
+}
+
 /* Bytes of one trial's programmed cells: g (cim_program_g) or, for the
  * per-cell reads (C2C, IR drop), the raw currents (cim_program_raw). */
 static size_t work_bytes_per_trial(const cim_xbar *x, int32_t cols, int64_t rows_pad)
 {
     const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
     return sizeof(int32_t) * (size_t)cols * (size_t)rows_pad *
-           (cim_xbar_reads_per_cell(x) ? (size_t)d->n_slots
-                                       : (size_t)d->n_convs * (size_t)cim_value_classes(d));
+           (path_of(x) == PATH_CELLS ? (size_t)d->n_slots
+                                     : (size_t)d->n_convs * (size_t)cim_value_classes(d));
 }
 
 static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info *si,
@@ -398,10 +413,23 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
                       const cim_mvm_trace *trace, cim_error *err)
 {
     const cim_xbar *x = job->xbar;
-    const int per_cell = cim_xbar_reads_per_cell(x); /* C2C, IR drop, read disturb */
+    const int per_cell = in->path == PATH_CELLS; /* C2C, IR drop, read disturb */
+    /* The C2C column law (cim_c2c_column.h, docs/physics/c2c_column.md): the
+     * g read on currents programmed without the clip (lp.c2c_column), plus,
+     * over the same entry list, a word of packed LRS counts per cell group,
+     * from which each read's variance per group follows exactly, and one
+     * Philox block per column read for the groups' normal draws. The count
+     * table depends on the cells' states only: without stuck-at faults it
+     * is the weights' and made once per call, with faults per trial. */
+    const int column = cim_xbar_c2c_column(x), saf = cim_xbar_has_saf(x);
     const int vw = ocl->vector_width;
     const int64_t rows_pad = si->rows_pad;
-    const size_t work_per_trial = work_bytes_per_trial(x, job->cols, rows_pad);
+    const size_t count_plane = column
+                                   ? sizeof(uint32_t) * (size_t)job->cols * (size_t)rows_pad *
+                                         (size_t)cim_value_classes(cim_mapping_desc_of(x->mapping))
+                                   : 0;
+    const size_t cells_per_trial = work_bytes_per_trial(x, job->cols, rows_pad);
+    const size_t work_per_trial = cells_per_trial + (saf ? count_plane : 0);
     const size_t out_elems = (size_t)job->n_inputs * job->rows, tr = trace_elems(job, si);
     const int32_t planes = planes_of(job);
     const size_t out_vector_elems = out_elems / (size_t)planes;
@@ -413,7 +441,7 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
                                         (profiled ? profile_slots(job) : 0)) +
                          (tracing ? 12 * tr : 0));
     cim_launch_params lp;
-    cl_kernel kprog = NULL, kread = NULL, kfold = NULL;
+    cl_kernel kprog = NULL, kcount = NULL, kread = NULL, kfold = NULL;
     cl_int st;
     int rc = 0;
 
@@ -428,7 +456,10 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
     fill_launch_params(ocl, &lp, job, si, tracing);
     bf->lp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, NULL, "launch parameters", err);
     bf->work =
-        cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, work_per_trial * batch, NULL, "cell currents", err);
+        cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, cells_per_trial * batch, NULL, "cell currents", err);
+    if (column)
+        bf->counts = cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, count_plane * (saf ? (size_t)batch : 1),
+                                    NULL, "cell counts", err);
     bf->out = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_elems * batch, NULL,
                              "results", err);
     bf->trace_current = cim_ocl_buffer(
@@ -446,8 +477,8 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
                                  "ADC profile", err);
     if (!profiled)
         lp.profile_bins = 0; /* the caller asked for no profile */
-    if (!bf->lp || !bf->work || !bf->out || !bf->trace_current || !bf->trace_adc || !bf->profile ||
-        (planes > 1 && !bf->folded)) {
+    if (!bf->lp || !bf->work || (column && !bf->counts) || !bf->out || !bf->trace_current ||
+        !bf->trace_adc || !bf->profile || (planes > 1 && !bf->folded)) {
         rc = err->code;
         goto done;
     }
@@ -459,7 +490,12 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
         goto done;
     if ((rc = cim_ocl_kernel(ocl, per_cell ? "cim_program_raw" : "cim_program_g", &kprog, err)) !=
             0 ||
-        (rc = cim_ocl_kernel(ocl, per_cell ? "cim_read_per_cell" : "cim_read_g", &kread, err)) != 0)
+        (column && (rc = cim_ocl_kernel(ocl, "cim_program_c2c_counts", &kcount, err)) != 0) ||
+        (rc = cim_ocl_kernel(ocl,
+                             per_cell ? "cim_read_per_cell"
+                             : column ? "cim_read_column"
+                                      : "cim_read_g",
+                             &kread, err)) != 0)
         goto done;
     {
         const cl_mem pargs[] = {bf->lp, bf->cp, bf->weights_t, bf->pos, bf->work, bf->cdf};
@@ -470,8 +506,15 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
                                       in->inputs,    bf->work,    in->tile_s,        bf->sumw,
                                       bf->adc_table, bf->out,     bf->trace_current, bf->trace_adc,
                                       bf->cdf,       bf->profile, bf->drift};
+        const cl_mem cargs[] = {bf->lp, bf->cp, bf->weights_t, bf->pos, bf->counts};
+        const cl_mem rargs_column[] = {
+            bf->lp,     bf->cp,   bf->work,      bf->counts, in->entries,       in->entry_range,
+            in->tile_s, bf->sumw, bf->adc_table, bf->out,    bf->trace_current, bf->trace_adc,
+            bf->profile};
         if ((rc = cim_ocl_set_args(kprog, 6, pargs, err)) != 0 ||
+            (column && (rc = cim_ocl_set_args(kcount, 5, cargs, err)) != 0) ||
             (rc = per_cell ? cim_ocl_set_args(kread, 15, rargs_cells, err)
+                  : column ? cim_ocl_set_args(kread, 13, rargs_column, err)
                            : cim_ocl_set_args(kread, 12, rargs_g, err)) != 0)
             goto done;
     }
@@ -490,6 +533,12 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
             if ((rc = CIM_OCL_CHECK(st, err, "clEnqueueFillBuffer(ADC profile)")) != 0)
                 goto done;
         }
+        /* the column law's counts: the weights' own once, or each batch's chips' with faults */
+        if (column && (saf || t0 == 0) &&
+            (rc = cim_ocl_launch(ocl, kcount, "count kernel", (size_t)(rows_pad / vw),
+                                 (size_t)job->cols, saf ? (size_t)bt : 1,
+                                 job->timing ? &job->timing->program_s : NULL, err)) != 0)
+            goto done;
         if ((rc = cim_ocl_launch(ocl, kprog, "program kernel",
                                  per_cell ? (size_t)job->rows : (size_t)(rows_pad / vw),
                                  (size_t)job->cols, (size_t)bt,
@@ -520,13 +569,6 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
     }
 done:
     return rc;
-}
-
-static read_path path_of(const cim_xbar *x)
-{
-    if (x->column.digital && !cim_xbar_has_saf(x))
-        return PATH_DIGITAL;
-    return cim_xbar_reads_per_cell(x) ? PATH_CELLS : PATH_G;
 }
 
 /* No variability in digital mode: the trials' inputs are just more inputs of

@@ -5,7 +5,9 @@
  * batch of trials and folds the cells of each weight into per-input-value
  * effective conductances; the read kernel sums them into column currents,
  * applies ADC and recombination per tile and adds tiles. With C2C on, the read
- * kernel draws fresh deviations per input instead. Digital path: bit-packed
+ * kernel draws fresh deviations per input instead: per cell, or with the C2C
+ * column law (cim_xbar_c2c_column) one per cell group and column read, added
+ * to the sums of the unclipped conductances. Digital path: bit-packed
  * AND-popcount over the mapping's cell and drive planes.
  * Trials are processed in batches sized to the device's memory; results never
  * depend on the batch size.
