@@ -349,12 +349,8 @@ static void print_check(const char *label, double best, double med, int percent,
     }
     char t[32];
     snprintf(t, sizeof t, "%s %g%s", at_least ? ">=" : "<=", target * f, u);
-    const int met = at_least ? best >= target : best <= target;
-    printf("   %-10s %s%s%s\n", t,
-           met        ? "met"
-           : at_least ? "NOT MET (below target)"
-                      : "NOT MET (above target)",
-           note ? "; " : "", note ? note : "");
+    printf("   %-10s %s%s%s\n", t, bench_verdict(best, target, at_least), note ? "; " : "",
+           note ? note : "");
 }
 
 /* ---- main ------------------------------------------------------------- */
@@ -697,40 +693,31 @@ int main(int argc, char **argv)
     /* Ratios against targets. */
     const double best_add = bench_max(f[P_ADD], R), best_la = bench_max(f[P_LA], R);
     const double best_pop = bench_max(f[P_POP], R);
-    double q[MAX_ROUNDS];
     printf("\n  %-58s %10s %10s   %-10s %s\n", "ratio", "best", "median", "target", "verdict");
-    for (int r = 0; r < R; ++r)
-        q[r] = v[R_A_PERF_X][r] / f[P_ADD][r];
     print_check("analog read performed adds / int32-add peak, call - D2D",
-                bench_max(v[R_A_PERF_X], R) / best_add, bench_median(q, R), 1,
-                TARGET_ANALOG_OF_ADD_PEAK, 1, NULL);
-    for (int r = 0; r < R; ++r)
-        q[r] = v[R_A_PERF_W][r] / f[P_ADD][r];
+                bench_max(v[R_A_PERF_X], R) / best_add,
+                bench_median_ratio(v[R_A_PERF_X], f[P_ADD], R), 1, TARGET_ANALOG_OF_ADD_PEAK, 1,
+                NULL);
     print_check("analog incl. D2D performed adds / int32-add peak, whole",
-                bench_max(v[R_A_PERF_W], R) / best_add, bench_median(q, R), 1, -1, 1,
+                bench_max(v[R_A_PERF_W], R) / best_add,
+                bench_median_ratio(v[R_A_PERF_W], f[P_ADD], R), 1, -1, 1,
                 "this run's chips and inputs");
-    for (int r = 0; r < R; ++r)
-        q[r] = v[R_A_PERF_K][r] / f[P_ADD][r];
     print_check("analog read performed adds / int32-add peak, read kernel",
-                bench_max(v[R_A_PERF_K], R) / best_add, bench_median(q, R), 1, -1, 1,
-                "the kernel alone");
-    for (int r = 0; r < R; ++r)
-        q[r] = v[R_A_LOG_K][r] / f[P_ADD][r];
+                bench_max(v[R_A_PERF_K], R) / best_add,
+                bench_median_ratio(v[R_A_PERF_K], f[P_ADD], R), 1, -1, 1, "the kernel alone");
     print_check("analog read logical MACs / int32-add peak, read kernel",
-                bench_max(v[R_A_LOG_K], R) / best_add, bench_median(q, R), 1, -1, 1,
+                bench_max(v[R_A_LOG_K], R) / best_add,
+                bench_median_ratio(v[R_A_LOG_K], f[P_ADD], R), 1, -1, 1,
                 "overstates: zero inputs are no adds");
-    for (int r = 0; r < R; ++r)
-        q[r] = v[R_A_PERF_X][r] / f[P_LA][r];
     print_check("analog read performed adds / load-add peak, call - D2D",
-                bench_max(v[R_A_PERF_X], R) / best_la, bench_median(q, R), 1, -1, 1,
+                bench_max(v[R_A_PERF_X], R) / best_la,
+                bench_median_ratio(v[R_A_PERF_X], f[P_LA], R), 1, -1, 1,
                 "what the memory system allows");
-    for (int r = 0; r < R; ++r)
-        q[r] = v[R_A_PERF_K][r] / f[P_LA][r];
     print_check("analog read performed adds / load-add peak, read kernel",
-                bench_max(v[R_A_PERF_K], R) / best_la, bench_median(q, R), 1, -1, 1, NULL);
-    for (int r = 0; r < R; ++r)
-        q[r] = f[P_LA][r] / f[P_ADD][r];
-    print_check("load-add peak / int32-add peak", best_la / best_add, bench_median(q, R), 1, -1, 1,
+                bench_max(v[R_A_PERF_K], R) / best_la,
+                bench_median_ratio(v[R_A_PERF_K], f[P_LA], R), 1, -1, 1, NULL);
+    print_check("load-add peak / int32-add peak", best_la / best_add,
+                bench_median_ratio(f[P_LA], f[P_ADD], R), 1, -1, 1,
                 "the ceiling the load mix sets");
     print_check("analog kernel time (program + read) / whole call",
                 (bench_min(f[A_PROG], R) + bench_min(f[A_READ], R)) / bench_min(f[A_WALL], R),
@@ -738,18 +725,16 @@ int main(int argc, char **argv)
     print_check("digital whole-call rate / kernel rate",
                 bench_min(f[D_READ], R) / bench_min(f[D_WALL], R), bench_median(v[R_D_KEEP], R), 1,
                 TARGET_DIGITAL_WHOLE_OF_KERNEL, 1, NULL);
-    for (int r = 0; r < R; ++r)
-        q[r] = v[R_D_WORK_W][r] / (digital_g ? f[P_ADD][r] : f[P_POP][r]);
     print_check(digital_g ? "digital performed adds / int32-add peak, whole call"
                           : "digital counted words / AND-popcount peak, whole call",
-                bench_max(v[R_D_WORK_W], R) / (digital_g ? best_add : best_pop), bench_median(q, R),
-                1, TARGET_DIGITAL_OF_POP_PEAK, 1, "docs/design.md §5");
-    for (int r = 0; r < R; ++r)
-        q[r] = v[R_D_WORK_K][r] / (digital_g ? f[P_ADD][r] : f[P_POP][r]);
+                bench_max(v[R_D_WORK_W], R) / (digital_g ? best_add : best_pop),
+                bench_median_ratio(v[R_D_WORK_W], digital_g ? f[P_ADD] : f[P_POP], R), 1,
+                TARGET_DIGITAL_OF_POP_PEAK, 1, "docs/design.md §5");
     print_check(digital_g ? "digital performed adds / int32-add peak, kernel"
                           : "digital counted words / AND-popcount peak, kernel",
-                bench_max(v[R_D_WORK_K], R) / (digital_g ? best_add : best_pop), bench_median(q, R),
-                1, -1, 1, NULL);
+                bench_max(v[R_D_WORK_K], R) / (digital_g ? best_add : best_pop),
+                bench_median_ratio(v[R_D_WORK_K], digital_g ? f[P_ADD] : f[P_POP], R), 1, -1, 1,
+                NULL);
     print_check("D2D sampling / reading 10000 images, kernel time",
                 (bench_min(f[A_PROG], R) / T) /
                     (IMAGES_PER_TRIAL * bench_min(f[A_READ], R) / ((double)T * I)),
@@ -773,27 +758,21 @@ int main(int argc, char **argv)
     char note[200];
     snprintf(note, sizeof note, "%d inputs per chip as measured; %.1fx against 0.67 G/s per core",
              I, bench_max(v[R_A_LOG_W], R) / refsim_lo);
-    for (int r = 0; r < R; ++r)
-        q[r] = v[R_A_LOG_W][r] / refsim_hi;
     print_check("analog incl. D2D / reference simulator, whole call",
-                bench_max(v[R_A_LOG_W], R) / refsim_hi, bench_median(q, R), 0,
-                TARGET_ANALOG_X_REFSIM, 1, note);
+                bench_max(v[R_A_LOG_W], R) / refsim_hi, bench_median(v[R_A_LOG_W], R) / refsim_hi,
+                0, TARGET_ANALOG_X_REFSIM, 1, note);
     if (fit_ok) {
-        for (int r = 0; r < R; ++r)
-            q[r] = v[R_A10K_LOG_W][r] / refsim_hi;
         const double best10k = (double)T * IMAGES_PER_TRIAL * logical_per_input /
                                (best_fixed + IMAGES_PER_TRIAL * best_per_input);
-        print_check("analog incl. D2D, 10000 images/chip / ref. sim., two sizes",
-                    best10k / refsim_hi, fit_rounds_ok ? bench_median(q, R) : -1, 0,
-                    TARGET_ANALOG_X_REFSIM, 1,
-                    "whole calls of two sizes, at 10000 images per chip");
+        print_check(
+            "analog incl. D2D, 10000 images/chip / ref. sim., two sizes", best10k / refsim_hi,
+            fit_rounds_ok ? bench_median(v[R_A10K_LOG_W], R) / refsim_hi : -1, 0,
+            TARGET_ANALOG_X_REFSIM, 1, "whole calls of two sizes, at 10000 images per chip");
     }
     snprintf(note, sizeof note, "%.1fx against 0.67 G/s per core",
              bench_max(v[R_D_LOG_W], R) / refsim_lo);
-    for (int r = 0; r < R; ++r)
-        q[r] = v[R_D_LOG_W][r] / refsim_hi;
     print_check("digital / reference simulator, whole call", bench_max(v[R_D_LOG_W], R) / refsim_hi,
-                bench_median(q, R), 0, TARGET_DIGITAL_X_REFSIM, 1, note);
+                bench_median(v[R_D_LOG_W], R) / refsim_hi, 0, TARGET_DIGITAL_X_REFSIM, 1, note);
     print_check("analog read kernel / plain-C reference (1 thread)",
                 bench_max(v[R_A_LOG_K], R) / ref_rate, -1, 0, -1, 1, "best rates");
     print_check("digital kernel / plain-C reference (1 thread)",
@@ -839,10 +818,9 @@ int main(int argc, char **argv)
         print_rate("device peak: ladder steps", "peak kernel", lp, R);
         printf("  %-50s %-12s %10.4f\n", "plain-C reference with IR drop, 1 thread (best)",
                "whole call", ref_ladder_rate * 1e-9);
-        for (int r = 0; r < R; ++r)
-            q[r] = ls[r] / lp[r];
         print_check("IR drop ladder steps / peak ladder steps, kernel",
-                    bench_max(ls, R) / bench_max(lp, R), bench_median(q, R), 1, -1, 1, NULL);
+                    bench_max(ls, R) / bench_max(lp, R), bench_median_ratio(ls, lp, R), 1, -1, 1,
+                    NULL);
         print_check("IR drop read / plain-sum analog read, kernel",
                     bench_max(lr, R) / bench_max(v[R_A_LOG_K], R), -1, 1, -1, 1,
                     "the cost of the ladder; best rates");

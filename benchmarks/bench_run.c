@@ -241,12 +241,8 @@ static void print_check(const char *label, double best, double med, const char *
     }
     char t[32];
     snprintf(t, sizeof t, "%s %g", at_least ? ">=" : "<=", target);
-    const int met = at_least ? best >= target : best <= target;
-    printf(" %-9s %s%s%s\n", t,
-           met        ? "met"
-           : at_least ? "NOT MET (below target)"
-                      : "NOT MET (above target)",
-           note ? "; " : "", note ? note : "");
+    printf(" %-9s %s%s%s\n", t, bench_verdict(best, target, at_least), note ? "; " : "",
+           note ? note : "");
 }
 
 /* ---- where the host pipeline's time goes (cim_exec_times) ------------- */
@@ -343,7 +339,7 @@ static void print_duration(const char *label, double seconds, double target, con
         snprintf(v, sizeof v, "%.1f h", seconds / 3600);
     printf("  %-54s %12s", label, v);
     if (target > 0)
-        printf("   <= %g s   %s", target, seconds <= target ? "met" : "NOT MET (above target)");
+        printf("   <= %g s   %s", target, bench_verdict(seconds, target, 0));
     printf("%s%s\n", note ? "   " : "", note ? note : "");
 }
 

@@ -40,4 +40,22 @@ static inline double bench_max(const double *v, int n)
     return m;
 }
 
+/* The median over rounds of num[r] / den[r]. */
+static inline double bench_median_ratio(const double *num, const double *den, int n)
+{
+    double q[BENCH_MAX_ROUNDS];
+    for (int r = 0; r < n; ++r)
+        q[r] = num[r] / den[r];
+    return bench_median(q, n);
+}
+
+/* The verdict on a figure's best value: at_least 1: it must be >= target,
+ * 0: <= target. */
+static inline const char *bench_verdict(double best, double target, int at_least)
+{
+    if (at_least ? best >= target : best <= target)
+        return "met";
+    return at_least ? "NOT MET (below target)" : "NOT MET (above target)";
+}
+
 #endif /* BENCH_STATS_H */
