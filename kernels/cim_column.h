@@ -26,12 +26,18 @@
 #include "cim_lanes.h"
 #include "cim_mappings.h"
 
+/* ADC offset of conversion `cv` in half-units: (os S + on N) HRS. */
+CIM_INLINE int64_t cim_adc_offset2(CIM_CONSTANT_PTR cim_conv *cv, int32_t s, int32_t n_used,
+                                   int64_t hrs)
+{
+    return ((int64_t)cv->offset_half_s * s + (int64_t)cv->offset_half_n * n_used) * hrs;
+}
+
 /* ADC input of conversion `cv` in half-units: 2 I + (os S + on N) HRS. */
 CIM_INLINE int64_t cim_adc_input2(CIM_CONSTANT_PTR cim_conv *cv, int32_t current, int32_t s,
                                   int32_t n_used, int64_t hrs)
 {
-    return 2 * (int64_t)current +
-           ((int64_t)cv->offset_half_s * s + (int64_t)cv->offset_half_n * n_used) * hrs;
+    return 2 * (int64_t)current + cim_adc_offset2(cv, s, n_used, hrs);
 }
 
 /* Finite ADC, scalar: from the level table when there is one, else by the
@@ -64,9 +70,7 @@ CIM_INLINE int64_t cim_adc_convert_any(const cim_column_params *p,
             if (p->digital) {                                                                      \
                 a = CIM_##K##_TO_LONG(current[j]) * (int64_t)cv->k;                                \
             } else {                                                                               \
-                const int64_t offset =                                                             \
-                    ((int64_t)cv->offset_half_s * s + (int64_t)cv->offset_half_n * n_used) *       \
-                    p->hrs;                                                                        \
+                const int64_t offset = cim_adc_offset2(cv, s, n_used, p->hrs);                     \
                 const CIM_##K##_LONG j2 = 2 * CIM_##K##_TO_LONG(current[j]) + offset;              \
                 if (exact) {                                                                       \
                     exact_num += j2 * (int64_t)(cv->k * cv->sign);                                 \
@@ -109,8 +113,7 @@ CIM_DEFINE_COLUMN_RESULT(cim_column_result, S, cim_adc_convert_any, cim_div_roun
         int64_t offset[CIM_MAX_CONVS], off_sum = 0, k_sum = 0;                                     \
         for (int j = 0; j < d->n_convs; ++j) {                                                     \
             CIM_CONSTANT_PTR cim_conv *cv = &d->conv[j];                                           \
-            offset[j] =                                                                            \
-                ((int64_t)cv->offset_half_s * s + (int64_t)cv->offset_half_n * n_used) * p->hrs;   \
+            offset[j] = cim_adc_offset2(cv, s, n_used, p->hrs);                                    \
             off_sum += (offset[j] < 0 ? -offset[j] : offset[j]) * cv->k;                           \
             k_sum += cv->k;                                                                        \
         }                                                                                          \
@@ -186,9 +189,7 @@ CIM_INLINE int32_t cim_column_result_fine(const cim_column_params *p, const int6
     int64_t q = inf && corr_after ? 0 : corr, r = 0;
     for (int j = 0; j < d->n_convs; ++j) {
         CIM_CONSTANT_PTR cim_conv *cv = &d->conv[j];
-        const int64_t j2 =
-            2 * current[j] +
-            ((int64_t)cv->offset_half_s * s + (int64_t)cv->offset_half_n * n_used) * p->hrs * unit;
+        const int64_t j2 = 2 * current[j] + cim_adc_offset2(cv, s, n_used, p->hrs) * unit;
         int64_t a;
         if (inf) {
             int64_t rem;

@@ -46,38 +46,31 @@ CIM_INLINE int64_t cim_div_round(int64_t num, int64_t den)
     return q;
 }
 
-/* name(num, den) = cim_div_round(num, den) for lane kind K, den > 0, |num /
- * den| < 2^20: a float estimate q of num / den (within one of the result),
- * then the exact correction from the remainder r = num - q * den: rounding
- * half away from zero means -den <= 2r < den for num >= 0 and
- * -den < 2r <= den for num < 0. */
-#define CIM_DEFINE_DIV_ROUND_ESTIMATED(name, K)                                                    \
-    CIM_INLINE CIM_##K##_LONG name(CIM_##K##_LONG num, int64_t den)                                \
+/* name(num, den) = cim_div_round(num, den) in W lanes (LONG or INT) of kind
+ * K, den (of type DEN) > 0, |num / den| < 2^20: a float estimate q of num /
+ * den (within one of the result), then the exact correction from the
+ * remainder r = num - q * den: rounding half away from zero means
+ * -den <= 2r < den for num >= 0 and -den < 2r <= den for num < 0. */
+#define CIM_DEFINE_DIV_ROUND_FLOAT(name, K, W, DEN)                                                \
+    CIM_INLINE CIM_##K##_##W name(CIM_##K##_##W num, DEN den)                                      \
     {                                                                                              \
-        CIM_##K##_LONG q = CIM_##K##_FLOAT_TO_LONG(rint(CIM_##K##_TO_FLOAT(num) / (float)den));    \
-        const CIM_##K##_LONG r2 = 2 * (num - q * den);                                             \
-        q += (num < 0 ? r2 > den : r2 >= den) ? (CIM_##K##_LONG)1 : (CIM_##K##_LONG)0;             \
-        q -= (num < 0 ? r2 <= -den : r2 < -den) ? (CIM_##K##_LONG)1 : (CIM_##K##_LONG)0;           \
+        CIM_##K##_##W q = CIM_##K##_FLOAT_TO_##W(rint(CIM_##K##_TO_FLOAT(num) / (float)den));      \
+        const CIM_##K##_##W r2 = 2 * (num - q * den);                                              \
+        q += (num < 0 ? r2 > den : r2 >= den) ? (CIM_##K##_##W)1 : (CIM_##K##_##W)0;               \
+        q -= (num < 0 ? r2 <= -den : r2 < -den) ? (CIM_##K##_##W)1 : (CIM_##K##_##W)0;             \
         return q;                                                                                  \
     }
 
-/* name(num, den) = cim_div_round(num, den) in 32-bit lanes (kind K), for
- * |num| <= CIM_NARROW_MAX_NUM and den > CIM_NARROW_MIN_DEN: then |num / den|
- * < 2^20 and the float estimate is within one of the result, as above (the
- * float of num is within 2^5 of it, 1/16 of den), and the doubled remainder
- * fits in 32 bits. The same estimate and correction as
- * CIM_DEFINE_DIV_ROUND_ESTIMATED. */
+/* In 64-bit lanes. */
+#define CIM_DEFINE_DIV_ROUND_ESTIMATED(name, K) CIM_DEFINE_DIV_ROUND_FLOAT(name, K, LONG, int64_t)
+
+/* In 32-bit lanes, for |num| <= CIM_NARROW_MAX_NUM and den >
+ * CIM_NARROW_MIN_DEN: then |num / den| < 2^20 and the float estimate is
+ * within one of the result (the float of num is within 2^5 of it, 1/16 of
+ * den), and the doubled remainder fits in 32 bits. */
 #define CIM_NARROW_MAX_NUM ((int64_t)1 << 29)
 #define CIM_NARROW_MIN_DEN ((int64_t)1 << 9)
-#define CIM_DEFINE_DIV_ROUND_NARROW(name, K)                                                       \
-    CIM_INLINE CIM_##K##_INT name(CIM_##K##_INT num, int32_t den)                                  \
-    {                                                                                              \
-        CIM_##K##_INT q = CIM_##K##_FLOAT_TO_INT(rint(CIM_##K##_TO_FLOAT(num) / (float)den));      \
-        const CIM_##K##_INT r2 = 2 * (num - q * den);                                              \
-        q += (num < 0 ? r2 > den : r2 >= den) ? (CIM_##K##_INT)1 : (CIM_##K##_INT)0;               \
-        q -= (num < 0 ? r2 <= -den : r2 < -den) ? (CIM_##K##_INT)1 : (CIM_##K##_INT)0;             \
-        return q;                                                                                  \
-    }
+#define CIM_DEFINE_DIV_ROUND_NARROW(name, K) CIM_DEFINE_DIV_ROUND_FLOAT(name, K, INT, int32_t)
 
 /* name(sigma_units, z_q24) = sigma_units · z / 2^CIM_Z_FRAC_BITS, rounded half
  * away from zero: a Gaussian deviate z (Q24) scaled to a current deviation in

@@ -74,6 +74,13 @@ static void release_bufs(engine_bufs *b)
             clReleaseMemObject(all[k]);
 }
 
+/* Columns per block of g: CPU-style devices read it in blocks of one
+ * work-item's columns, GPUs in one block (columns fastest). */
+static int64_t g_block_of(const cim_ocl *ocl, int64_t rows_pad)
+{
+    return ocl->cpu_style ? ocl->vector_width : rows_pad;
+}
+
 /* Launch parameters of a job. CPU-style devices read g in blocks of one
  * work-item's columns, several inputs per work-item; GPUs keep columns
  * fastest for coalesced loads, one input per work-item. */
@@ -108,7 +115,7 @@ static void fill_launch_params(const cim_ocl *ocl, cim_launch_params *lp, const 
     lp->c2c_column = cim_xbar_c2c_column(x);
     lp->trace = tracing;
     lp->words_per_tile = (x->xbar_n + CIM_BITS_PER_WORD - 1) / CIM_BITS_PER_WORD;
-    lp->g_block = ocl->cpu_style ? ocl->vector_width : si->rows_pad;
+    lp->g_block = g_block_of(ocl, si->rows_pad);
     lp->inputs_per_item = ocl->cpu_style ? CIM_ENGINE_CPU_INPUTS_PER_ITEM : 1;
     lp->inputs_per_trial = job->inputs_per_trial;
     lp->ladder_iw = cim_xbar_has_ladder(x) ? x->ladder_iw : 0;
@@ -584,11 +591,6 @@ static cim_mvm_job effective_job(const cim_mvm_job *job)
     return e;
 }
 
-static int64_t g_block_of(const cim_ocl *ocl, int64_t rows_pad)
-{
-    return ocl->cpu_style ? ocl->vector_width : rows_pad;
-}
-
 /* Digital reads: the drive bit-planes of the uploaded inputs (cim_pack_drives). */
 static int pack_drives(cim_ocl *ocl, const cim_mvm_job *e, cim_engine_inputs *in, int64_t rows_pad,
                        cim_error *err)
@@ -631,8 +633,7 @@ static int prepare_inputs(cim_ocl *ocl, const cim_mvm_job *e, cim_engine_inputs 
                           cim_error *err)
 {
     const cim_xbar *x = e->xbar;
-    const int64_t rows_pad =
-        (e->rows + ocl->vector_width - 1) / ocl->vector_width * ocl->vector_width;
+    const int64_t rows_pad = cim_side_rows_pad(e->rows, ocl->vector_width);
     cim_engine_inputs *in = calloc(1, sizeof *in);
     cim_side_lists l;
     int rc;

@@ -17,7 +17,7 @@ int cim_side_weights(cim_side_info *si, const cim_mvm_job *job, int vector_width
 {
     const cim_xbar *x = job->xbar;
     si->tiles_n = cim_tiles(job->cols, x->xbar_n);
-    si->rows_pad = (job->rows + vector_width - 1) / vector_width * vector_width;
+    si->rows_pad = cim_side_rows_pad(job->rows, vector_width);
     si->sumw = calloc((size_t)si->tiles_n * si->rows_pad, sizeof(int32_t));
     if (!si->sumw)
         return cim_error_set(err, CIM_ERR_NOMEM,

@@ -23,6 +23,13 @@ typedef struct cim_side_info {
     int32_t *sumw;    /* [tiles_n][rows_pad] */
 } cim_side_info;
 
+/* rows rounded up to the kernels' SIMD width: the padded rows of every
+ * column-blocked table. */
+static inline int64_t cim_side_rows_pad(int32_t rows, int vector_width)
+{
+    return ((int64_t)rows + vector_width - 1) / vector_width * vector_width;
+}
+
 /* Tiles, padding, weight sums. */
 int cim_side_weights(cim_side_info *si, const cim_mvm_job *job, int vector_width, cim_error *err);
 
