@@ -482,6 +482,21 @@ def export_layers(layers, kind, input_shape_chw):
 # --------------------------------------------------------------------------------------
 # Driver
 # --------------------------------------------------------------------------------------
+
+def write_measured(out_path, root, layer_list, test_x, test_y):
+    """Writes the model file with its digital test accuracy measured on the file itself: written
+    once without it, measured by IntModel, written again. Returns (the final file's IntModel,
+    its test predictions, the number correct)."""
+    root_tmp = dict(root, digital_test_accuracy=0.0, digital_test_correct=0,
+                    digital_test_images=len(test_y))
+    write_model(out_path, root_tmp, layer_list)
+    pred = IntModel(out_path).predict(test_x)
+    correct = int(np.sum(pred == test_y))
+    root_final = dict(root, digital_test_accuracy=float(correct) / len(test_y),
+                      digital_test_correct=correct, digital_test_images=len(test_y))
+    write_model(out_path, root_final, layer_list)
+    return IntModel(out_path), pred, correct
+
 def run_one(name, seed, out_path, data_dir, epochs=None, limit=None):
     spec = MODELS[name]
     epochs = spec["epochs"] if epochs is None else epochs
@@ -510,16 +525,8 @@ def run_one(name, seed, out_path, data_dir, epochs=None, limit=None):
             "input_preprocessing": "raw_uint8", "num_classes": 10,
             "num_layers": len(layer_list), "train_seed": seed,
             "training_tool": "data/train.py", "training_config": json.dumps(config, sort_keys=True)}
-    # write once without the accuracy, measure it on the file itself, then write the final file
-    root_tmp = dict(root, digital_test_accuracy=0.0, digital_test_correct=0,
-                    digital_test_images=len(test_y))
-    write_model(out_path, root_tmp, layer_list)
-    model = IntModel(out_path)
-    correct, acc = model.accuracy(test_x, test_y)
-    root_final = dict(root, digital_test_accuracy=float(correct) / len(test_y),
-                      digital_test_correct=correct, digital_test_images=len(test_y))
-    write_model(out_path, root_final, layer_list)
-    model = IntModel(out_path)
+    model, _, correct = write_measured(out_path, root, layer_list, test_x, test_y)
+    acc = correct / len(test_y)
     print(f"{name}: exported {out_path}: {len(layer_list)} layers, {model.params} weights, "
           f"{model.macs} MACs/image; digital (exact integer) test accuracy "
           f"{acc:.4f} ({correct}/{len(test_y)}); training {train_cpu:.0f} s CPU", flush=True)

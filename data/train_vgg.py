@@ -42,9 +42,8 @@ import time
 
 import numpy as np
 
-import train as T   # data/train.py: quantizer, batch-norm folding, constants (sets BLAS to 1 thread)
-from cimgpu_model import (DEFAULT_DATA_DIR, FORMAT_NAME, FORMAT_VERSION, IntModel,
-                          load_split, write_model)
+import train as T   # data/train.py: quantizer, batch-norm folding, export (sets BLAS to 1 thread)
+from cimgpu_model import DEFAULT_DATA_DIR, FORMAT_NAME, FORMAT_VERSION, load_split
 from cimgpu_model import main as check_main
 
 import torch                 # noqa: E402  (after train.py has set the thread variables)
@@ -318,18 +317,9 @@ def run_one(name, seed, out_path, data_dir, threads, epochs=None, limit=None):
             "num_layers": len(layer_list), "train_seed": seed,
             "training_tool": "data/train_vgg.py",
             "training_config": json.dumps(config, sort_keys=True)}
-    # write once without the accuracy, measure it on the file itself, then write the final file
-    root_tmp = dict(root, digital_test_accuracy=0.0, digital_test_correct=0,
-                    digital_test_images=len(test_y))
-    write_model(out_path, root_tmp, layer_list)
     e0 = time.time()
-    ipred = IntModel(out_path).predict(test_x)
-    correct = int(np.sum(ipred == test_y))
+    model_int, ipred, correct = T.write_measured(out_path, root, layer_list, test_x, test_y)
     acc = correct / len(test_y)
-    root_final = dict(root, digital_test_accuracy=float(correct) / len(test_y),
-                      digital_test_correct=correct, digital_test_images=len(test_y))
-    write_model(out_path, root_final, layer_list)
-    model_int = IntModel(out_path)
     agree = int(np.sum(ipred == fpred))
     print(f"{name}: exported {out_path}: {len(layer_list)} layers, {model_int.params} weights, "
           f"{model_int.macs} MACs/image; digital (exact integer) test accuracy "
