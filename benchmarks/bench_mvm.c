@@ -24,13 +24,17 @@
  *   logical MACs   rows x cols per input and chip (65536 here), the W x a
  *                  reference simulator computes;
  *   performed adds the vector adds the analog read kernel cim_read_g really
- *                  executes: per chip, input and input tile, one add of a
- *                  padded column block for every input position whose value
- *                  drives a row (cim_value_class(d, x + 1) >= 0: x = 0 drives
- *                  none in TNN_I and costs nothing, the entry list skips it),
- *                  for each conversion, over rows_pad lanes (the rows rounded
- *                  up to the SIMD width: the kernel adds whole CIM_VW-wide
- *                  vectors). Only the g adds are counted, not the ADC step;
+ *                  executes: per chip, one add of a padded column block for
+ *                  every entry of its lists, as the engine counts them
+ *                  (cim_engine_timing.read_terms) -- an input position whose
+ *                  value drives a row (cim_value_class(d, x + 1) >= 0: x = 0
+ *                  drives none in TNN_I and costs nothing), or, along an input
+ *                  chain (cim_input_chain.h), a position where the input
+ *                  differs from the one before (on these random inputs the
+ *                  chain restarts almost everywhere) -- for each conversion,
+ *                  over rows_pad lanes (the rows rounded up to the SIMD width:
+ *                  the kernel adds whole CIM_VW-wide vectors). Only the g adds
+ *                  are counted, not the ADC step;
  *   counted words  the digital kernel's unit, a 32-bit word of cell bits
  *                  ANDed with the drive bits and popcounted: per input,
  *                  input tile, word of the tile and sign group of each
@@ -185,15 +189,6 @@ static double driving_positions(const cim_mapping_desc *d, const int8_t *in, int
     return (double)n;
 }
 
-/* Vector adds per chip of cim_read_g on `in`: one CIM_VW-wide add per
- * entry, conversion and block of lanes = entries x n_convs x rows_pad
- * scalar adds. */
-static double g_read_adds(const cim_mapping_desc *d, const int8_t *in, int n_inputs, int cols,
-                          int64_t rows_pad)
-{
-    return driving_positions(d, in, n_inputs, cols) * d->n_convs * (double)rows_pad;
-}
-
 /* Words cim_read_digital counts for n_inputs inputs: per input, input tile,
  * word of the tile and sign group, over rows_pad lanes. */
 static double digital_words(const cim_mapping_desc *d, int n_inputs, int cols, int xbar_n,
@@ -281,17 +276,19 @@ typedef struct call_time {
     double wall;    /* whole call: cim_clock_now_s around cim_engine_mvm */
     double program; /* kernel time: cell programming (D2D sampling) */
     double read;    /* kernel time: reads */
+    double terms;   /* entries the g reads added (cim_engine_timing.read_terms) */
 } call_time;
 
 static int timed_call(cim_ocl *ocl, cim_mvm_job *job, int32_t *out, call_time *ct, cim_error *err)
 {
-    cim_engine_timing t = {0, 0};
+    cim_engine_timing t = {0, 0, 0};
     job->timing = &t;
     const double t0 = cim_clock_now_s();
     const int rc = cim_engine_mvm(ocl, job, out, NULL, err);
     ct->wall = cim_clock_now_s() - t0;
     ct->program = t.program_s;
     ct->read = t.read_s;
+    ct->terms = t.read_terms;
     job->timing = NULL;
     return rc;
 }
@@ -467,10 +464,9 @@ int main(int argc, char **argv)
 
     /* Work of each call. */
     const double logical_a = (double)T * I * logical_per_input;
-    const double performed_a = T * g_read_adds(md, in, I, XBAR, rows_pad);
+    /* the g reads' adds as the engine counts them (its lists), after the warm-up */
+    double performed_a = 0, work_d = 0;
     const double logical_d = (double)dig_inputs * logical_per_input;
-    const double work_d = digital_g ? g_read_adds(md, din, dig_inputs, XBAR, rows_pad)
-                                    : digital_words(md, dig_inputs, XBAR, XBAR, rows_pad);
 
     /* Peak kernels; the load-add one over the entry list of the first
      * analog input, on a table of a g block's size (cim_launch.h). */
@@ -542,6 +538,9 @@ int main(int argc, char **argv)
         timed_call(&ocl, &djob, dout, &cd, &err) != 0 || peak_calibrate(&ocl, &pk_add, &err) ||
         peak_calibrate(&ocl, &pk_la, &err) || peak_calibrate(&ocl, &pk_pop, &err))
         goto fail;
+    performed_a = ca.terms * md->n_convs * (double)rows_pad;
+    work_d = digital_g ? cd.terms * md->n_convs * (double)rows_pad
+                       : digital_words(md, dig_inputs, XBAR, XBAR, rows_pad);
 
     /* Per-round figures, rounds[k * R + r]. */
     enum {
@@ -643,8 +642,9 @@ int main(int argc, char **argv)
     printf("work per call\n");
     printf("  logical MACs (rows x cols = %.0f per input and chip): analog %.4g, digital %.4g\n",
            logical_per_input, logical_a, logical_d);
-    printf("  analog performed adds (cim_read_g: driving inputs x %d conversion(s) x %lld padded "
-           "lanes, per chip): %.4g = %.3f of logical (%.1f%% of the inputs drive rows)\n",
+    printf("  analog performed adds (cim_read_g: the entries of its lists, as the engine counts "
+           "them, x %d conversion(s) x %lld padded lanes): %.4g = %.3f of logical (%.1f%% of the "
+           "inputs drive rows)\n",
            md->n_convs, (long long)rows_pad, performed_a, performed_a / logical_a,
            100.0 * driving_positions(md, in, I, XBAR) / ((double)I * XBAR));
     if (digital_g)

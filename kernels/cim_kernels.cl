@@ -65,6 +65,7 @@
  * deviation), not the bit-planes.
  */
 #include "cim_device.h"
+#include "cim_network.h"
 
 #ifndef CIM_VW
 #define CIM_VW 1
@@ -267,24 +268,59 @@ __kernel void cim_program_g(__constant const cim_launch_params *lp,
     }
 }
 
-/* The g read's column currents of one (input, tile): for each conversion,
- * the sum of g over the entries [e0, e1) of the inputs that drive a row
- * (gb: the work-item's block of g of conversion 0). */
+/* Column blocks per read work-item (CIM_NET_BLOCKS, cim_network.h): the
+ * column-currents loops of cim_read_g and cim_read_layer hold one named
+ * accumulator a<q> per block (registers, not an array), declared and used
+ * through CIM_NET_EACH_BLOCK, so that the per-input work (entries, value
+ * classes) is shared by the blocks. Block q's g lies qoff[q] after block 0's
+ * (0 for q = 0, folded at compile time); "live" blocks are those inside
+ * rows_pad (q < nq; block 0 always). */
+#define CIM_NET_QOFF(q) ((q) == 0 ? 0 : qoff[q])
+#define CIM_NET_DECLARE(q) cim_vec a##q = 0;
+#define CIM_NET_ADD_G(q) a##q += CIM_VLOAD_ALIGNED(gn + CIM_NET_QOFF(q));
+#define CIM_NET_ADD_G_LIVE(q)                                                                      \
+    if ((q) == 0 || (q) < nq)                                                                      \
+        a##q += CIM_VLOAD_ALIGNED(gn + CIM_NET_QOFF(q));
+/* the same where nq < CIM_NET_BLOCKS is known: the last block drops out */
+#define CIM_NET_ADD_G_PARTIAL(q)                                                                   \
+    if ((q) == 0 || ((q) < CIM_NET_BLOCKS - 1 && (q) < nq))                                        \
+        a##q += CIM_VLOAD_ALIGNED(gn + CIM_NET_QOFF(q));
+#define CIM_NET_SUB_G_LIVE(q)                                                                      \
+    if ((q) == 0 || (q) < nq)                                                                      \
+        a##q -= CIM_VLOAD_ALIGNED(gn + CIM_NET_QOFF(q));
+#define CIM_NET_LOAD_SUMS(q) cim_vec a##q = sums[j][q];
+#define CIM_NET_STORE_SUMS(q) sums[j][q] = a##q;
+
+/* The g read's column currents of one (input, tile) for the nq live column
+ * blocks from gb (the work-item's block 0 of g of conversion 0), carried:
+ * for each conversion j and block q, sums[j][q] plus g over the entries
+ * [e0, e1) less g over [e1, e2). From zero sums and an empty [e1, e2) it is
+ * the sum over the inputs that drive a row; with an input chain
+ * (cim_input_chain.h) [e0, e2) is the difference from the input before. */
 static inline void cim_g_sums(__constant const cim_mapping_desc *d, __global const int *gb,
-                              long conv_stride, __global const int *entries, int e0, int e1,
-                              cim_vec *sums)
+                              const long *qoff, int nq, long conv_stride,
+                              __global const int *entries, int e0, int e1, int e2,
+                              cim_vec sums[CIM_MAX_CONVS][CIM_NET_BLOCKS])
 {
     for (int j = 0; j < d->n_convs; ++j) {
         __global const int *gj = gb + j * conv_stride;
-        cim_vec acc0 = 0, acc1 = 0;
-        int e = e0;
-        for (; e + 1 < e1; e += 2) {
-            acc0 += CIM_VLOAD_ALIGNED(gj + entries[e]);
-            acc1 += CIM_VLOAD_ALIGNED(gj + entries[e + 1]);
+        CIM_NET_EACH_BLOCK(CIM_NET_LOAD_SUMS)
+        if (nq == CIM_NET_BLOCKS) {
+            for (int e = e0; e < e1; ++e) {
+                __global const int *gn = gj + entries[e];
+                CIM_NET_EACH_BLOCK(CIM_NET_ADD_G)
+            }
+        } else {
+            for (int e = e0; e < e1; ++e) {
+                __global const int *gn = gj + entries[e];
+                CIM_NET_EACH_BLOCK(CIM_NET_ADD_G_LIVE)
+            }
         }
-        if (e < e1)
-            acc0 += CIM_VLOAD_ALIGNED(gj + entries[e]);
-        sums[j] = acc0 + acc1;
+        for (int e = e1; e < e2; ++e) {
+            __global const int *gn = gj + entries[e];
+            CIM_NET_EACH_BLOCK(CIM_NET_SUB_G_LIVE)
+        }
+        CIM_NET_EACH_BLOCK(CIM_NET_STORE_SUMS)
     }
 }
 
@@ -308,41 +344,87 @@ static inline void cim_g_tile_result(__constant const cim_launch_params *lp,
     cim_profile_count_lanes(lp, d, b, sums, m0, profile);
 }
 
-/* global: (rows_pad / CIM_VW, ceil(n_inputs / inputs_per_item), batch). A
- * work-item evaluates its CIM_VW columns for inputs_per_item inputs in turn,
- * so its block of g stays in cache between inputs. */
+/* Adds `result` to the lanes of out_row that are real output columns (stores
+ * it for the first tile). */
+static inline void cim_add_result(__constant const cim_launch_params *lp, cim_vec result,
+                                  __global int *out_row, long m0, int first)
+{
+    if (m0 + CIM_VW <= lp->rows) {
+        CIM_VSTORE(first ? result : result + CIM_VLOAD(out_row + m0), out_row + m0);
+    } else {
+        for (int l = 0; m0 + l < lp->rows; ++l)
+            out_row[m0 + l] = CIM_LANE(result, l) + (first ? 0 : out_row[m0 + l]);
+    }
+}
+
+/* The offsets in g of the nq live column blocks after the block at g0, for
+ * the work-item whose block 0 starts at column m0 (batch entry b). */
+static inline void cim_block_offsets(__constant const cim_launch_params *lp,
+                                     __constant const cim_mapping_desc *d, long b, long m0, long g0,
+                                     int nq, long *qoff)
+{
+    const int classes = cim_value_classes(d);
+#pragma unroll
+    for (int q = 0; q < CIM_NET_BLOCKS; ++q)
+        qoff[q] = q < nq ? cim_g_offset(d->n_convs, classes, lp->cols, lp->rows_pad, lp->g_block, b,
+                                        0, 0, 0, m0 + q * CIM_VW) -
+                               g0
+                         : 0;
+}
+
+/* global: (ceil(rows_pad / (CIM_VW * read_blocks)), ceil(n_inputs /
+ * inputs_per_item), batch). A work-item evaluates read_blocks blocks of
+ * CIM_VW columns for inputs_per_item list rows in turn, tile by tile, so the
+ * tile's rows of its g stay in cache between inputs. With lp->chained, list
+ * row k is chain position k (chain[k]: the input and whether its sums
+ * restart from zero) and each input's sums carry over from the position
+ * before; else row k lists input k from zero. Tile results add up in out. */
 __kernel void cim_read_g(__constant const cim_launch_params *lp,
                          __constant const cim_column_params *cp, __global const int *g,
                          __global const int *entries, __global const int *entry_range,
-                         __global const int *tile_s, __global const int *sumw,
-                         __global const long *adc_table, __global int *out,
-                         __global int *trace_current, __global long *trace_adc,
+                         __global const int *chain, __global const int *tile_s,
+                         __global const int *sumw, __global const long *adc_table,
+                         __global int *out, __global int *trace_current, __global long *trace_adc,
                          __global uint *profile)
 {
-    const long m0 = get_global_id(0) * CIM_VW, b = get_global_id(2);
-    const long i0 = get_global_id(1) * lp->inputs_per_item;
-    const long i1 =
-        i0 + lp->inputs_per_item < lp->n_inputs ? i0 + lp->inputs_per_item : lp->n_inputs;
+    const long m0 = get_global_id(0) * CIM_VW * lp->read_blocks, b = get_global_id(2);
+    const long k0 = get_global_id(1) * lp->inputs_per_item;
+    const long k1 =
+        k0 + lp->inputs_per_item < lp->n_inputs ? k0 + lp->inputs_per_item : lp->n_inputs;
     const cim_column_params p = *cp;
     __constant const cim_mapping_desc *d = &CIM_MAPPINGS[p.mapping];
+    const long left = (lp->rows_pad - m0) / CIM_VW;
+    const int nq = left < lp->read_blocks ? (int)left : (int)lp->read_blocks;
     const int classes = cim_value_classes(d);
-    __global const int *gb =
-        g + cim_g_offset(d->n_convs, classes, lp->cols, lp->rows_pad, lp->g_block, b, 0, 0, 0, m0);
+    const long g0 =
+        cim_g_offset(d->n_convs, classes, lp->cols, lp->rows_pad, lp->g_block, b, 0, 0, 0, m0);
+    long qoff[CIM_NET_BLOCKS];
+    cim_block_offsets(lp, d, b, m0, g0, nq, qoff);
+    __global const int *gb = g + g0;
     const long conv_stride = (lp->rows_pad / lp->g_block) * classes * lp->cols * lp->g_block;
-    for (long i = i0; i < i1; ++i) {
-        const long row = cim_input_row(lp, b, i);
-        cim_vec result = 0;
-        for (long tn = 0; tn < lp->tiles_n; ++tn) {
-            const int e0 = entry_range[2 * (row * lp->tiles_n + tn)];
-            const int e1 = entry_range[2 * (row * lp->tiles_n + tn) + 1];
-            const int s = tile_s[row * lp->tiles_n + tn], n_used = cim_tile_inputs(lp, tn);
+    for (long tn = 0; tn < lp->tiles_n; ++tn) {
+        const int n_used = cim_tile_inputs(lp, tn);
+        cim_vec sums[CIM_MAX_CONVS][CIM_NET_BLOCKS];
+        for (long k = k0; k < k1; ++k) {
+            const long i = lp->chained ? chain[2 * k] : k, row = cim_input_row(lp, b, i);
+            __global const int *er = entry_range + 3 * ((lp->chained ? k : row) * lp->tiles_n + tn);
+            if (k == k0 || !lp->chained || chain[2 * k + 1])
+                for (int j = 0; j < CIM_MAX_CONVS; ++j)
+                    for (int q = 0; q < CIM_NET_BLOCKS; ++q)
+                        sums[j][q] = 0;
             /* column currents: the sum of g over the driving inputs */
-            cim_vec sums[CIM_MAX_CONVS];
-            cim_g_sums(d, gb, conv_stride, entries, e0, e1, sums);
-            cim_g_tile_result(lp, &p, d, sums, s, n_used, sumw, adc_table, b, i, tn, m0, &result,
-                              trace_current, trace_adc, profile);
+            cim_g_sums(d, gb, qoff, nq, conv_stride, entries, er[0], er[1], er[2], sums);
+            const int s = tile_s[row * lp->tiles_n + tn];
+            __global int *out_row = out + (b * lp->n_inputs + i) * lp->rows;
+            for (int q = 0; q < nq; ++q) {
+                cim_vec conv_sums[CIM_MAX_CONVS], result = 0;
+                for (int j = 0; j < d->n_convs; ++j)
+                    conv_sums[j] = sums[j][q];
+                cim_g_tile_result(lp, &p, d, conv_sums, s, n_used, sumw, adc_table, b, i, tn,
+                                  m0 + q * CIM_VW, &result, trace_current, trace_adc, profile);
+                cim_add_result(lp, result, out_row, m0 + q * CIM_VW, tn == 0);
+            }
         }
-        cim_store_result(lp, result, out + (b * lp->n_inputs + i) * lp->rows, m0);
     }
 }
 
@@ -562,12 +644,15 @@ __kernel void cim_read_column(__constant const cim_launch_params *lp,
         const uint input = (uint)(lp->input_first + i);
         cim_vec result = 0;
         for (long tn = 0; tn < lp->tiles_n; ++tn) {
-            const int e0 = entry_range[2 * (row * lp->tiles_n + tn)];
-            const int e1 = entry_range[2 * (row * lp->tiles_n + tn) + 1];
+            const int e0 = entry_range[3 * (row * lp->tiles_n + tn)];
+            const int e1 = entry_range[3 * (row * lp->tiles_n + tn) + 1];
             const int s = tile_s[row * lp->tiles_n + tn], n_used = cim_tile_inputs(lp, tn);
             /* column currents: the sum of the unclipped g over the driving inputs */
-            cim_vec sums[CIM_MAX_CONVS];
-            cim_g_sums(d, gb, conv_stride, entries, e0, e1, sums);
+            cim_vec blocks[CIM_MAX_CONVS][CIM_NET_BLOCKS] = {{0}}, sums[CIM_MAX_CONVS];
+            const long no_qoff[CIM_NET_BLOCKS] = {0};
+            cim_g_sums(d, gb, no_qoff, 1, conv_stride, entries, e0, e1, e1, blocks);
+            for (int j = 0; j < CIM_MAX_CONVS; ++j)
+                sums[j] = blocks[j][0];
             /* the read's LRS cells per group, and its entries per input class */
             cim_vec n_lrs[CIM_C2C_MAX_GROUPS];
             for (int k = 0; k < CIM_C2C_MAX_GROUPS; ++k)

@@ -14,10 +14,18 @@
  *             inputs_per_trial (then every per-input array below is per
  *             trial too: row (input_trial_base + b) * n_inputs + i)
  *   tile_s    int32 [n_inputs][tiles_n]   input sum S of each input tile
- *   entries   int32 per (input, tile): class(x + 1) * cols * W + n * W for every
- *             input position n whose value x drives a row (its offset inside a
- *             block of g), in order; entry_range int32 [n_inputs][tiles_n][2]:
- *             the first entry of each (input, tile) and one past its last
+ *   entries   int32 per (list row, tile): class(x + 1) * cols * W + n * W for
+ *             every input position n whose value x drives a row (its offset
+ *             inside a block of g), in order; entry_range int32
+ *             [list rows][tiles_n][3]: the first entry of each (list row, tile),
+ *             the first it subtracts, and one past its last. List row r is
+ *             input r (per-input arrays' row), listed from zero (nothing
+ *             subtracted); with `chained`, chain position r, whose input and
+ *             restart flag are chain[r] (int32 [n_inputs][2],
+ *             host/runtime/cim_input_chain.h): its entries are the input's
+ *             own where it restarts, else the difference from the input of
+ *             position r - 1 (positions whose class differs: the new class's
+ *             entries added, the old one's subtracted)
  *   g         int32 [batch][n_convs][rows_pad / W][classes][cols][W], W = g_block:
  *             effective column current contributed by weight (m, n) to
  *             conversion j when the input is x = v - 1, for the input values
@@ -75,9 +83,11 @@ typedef struct cim_launch_params {
     int64_t drift_model; /* CIM_DRIFT_LIBRARY / CIM_DRIFT_PHYSICAL */
     int64_t c2c_column;  /* 1: the C2C column law (cim_c2c_column.h): cim_program_g folds
                           * the programmed currents unclipped, cim_read_column reads */
+    int64_t chained;     /* 1: cim_read_g's list rows follow the input chain (entries) */
+    int64_t read_blocks; /* blocks of CIM_VW columns per cim_read_g work-item, <= CIM_NET_BLOCKS */
 } cim_launch_params;
 
-CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 38, cim_launch_params_size);
+CIM_STATIC_ASSERT(sizeof(cim_launch_params) == 8 * 40, cim_launch_params_size);
 
 /* Row of input i of batch entry b in the per-input arrays (cim_launch.h). */
 CIM_INLINE int64_t cim_input_row(CIM_CONSTANT_PTR cim_launch_params *lp, int64_t b, int64_t i)

@@ -12,22 +12,8 @@
  * step; such chips are read through the engine's per-cell path instead of g
  * (cim_kernels.cl says how), so this kernel keeps serving plain-sum chips. */
 
-/* CIM_NET_BLOCKS: cim_network.h. The column-currents loops below hold one
- * named accumulator a<q> per block (registers, not an array), declared and
- * used through CIM_NET_EACH_BLOCK.
- * Block q's g lies qoff[q] after block 0's (0 for q = 0, folded at compile
- * time); "live" blocks are those inside rows_pad (q < nq; block 0 always). */
-#define CIM_NET_QOFF(q) ((q) == 0 ? 0 : qoff[q])
-#define CIM_NET_DECLARE(q) cim_vec a##q = 0;
-#define CIM_NET_ADD_G(q) a##q += CIM_VLOAD_ALIGNED(gn + CIM_NET_QOFF(q));
-#define CIM_NET_ADD_G_LIVE(q)                                                                      \
-    if ((q) == 0 || (q) < nq)                                                                      \
-        a##q += CIM_VLOAD_ALIGNED(gn + CIM_NET_QOFF(q));
-/* the same where nq < CIM_NET_BLOCKS is known: the last block drops out */
-#define CIM_NET_ADD_G_PARTIAL(q)                                                                   \
-    if ((q) == 0 || ((q) < CIM_NET_BLOCKS - 1 && (q) < nq))                                        \
-        a##q += CIM_VLOAD_ALIGNED(gn + CIM_NET_QOFF(q));
-#define CIM_NET_STORE_SUMS(q) sums[j][q] = a##q;
+/* CIM_NET_BLOCKS and the accumulator macros (CIM_NET_EACH_BLOCK, ...):
+ * cim_network.h and cim_kernels.cl, shared with cim_read_g. */
 /* Inputs whose g offsets a CPU work-item lists before adding them up
  * (cim_read_layer's fast path). */
 #define CIM_NET_CHUNK 64

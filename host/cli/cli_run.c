@@ -723,9 +723,13 @@ static int run_trials(run_state *r, cim_error *err)
                               .trial_first = (uint32_t)(r->o.trial_offset + (uint64_t)r->done),
                               .n_trials = (int64_t)r->o.net.trials - r->done,
                               .skip_layer_errors = r->o.out == NULL /* only the file stores them */,
-                              .pipeline = r->o.pipeline};
+                              .pipeline = r->o.pipeline,
+                              /* the work items share one: what all chips share is computed once */
+                              .cache = cim_exec_cache_new(&r->in.plan)};
     int64_t chunk_images;
     int rc;
+    if (!sc.setup.cache)
+        return cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory for the shared layers");
     /* no early return with nothing left: the other ranks wait for the
      * writer's word (other ranks' setup: every trial; they compute the items
      * rank 0 gives them) */
@@ -748,6 +752,7 @@ static int run_trials(run_state *r, cim_error *err)
     cim_ranks_stop_notice("cimgpu: run: stopped by ", &r->written, r->notice);
     cim_cli_progress_start(&r->prog);
     rc = cim_mc_work_run(&ops, &r->work, err);
+    cim_exec_cache_free(sc.setup.cache);
     cim_cli_progress_end(&r->prog);
     cim_ranks_stop_notice(NULL, NULL, NULL);
     return rc;

@@ -92,6 +92,7 @@ typedef struct sweep_state {
     int64_t cached;        /* the configuration planned in cache_cfg/cache_plan; -1: none */
     cim_config cache_cfg;
     cim_plan cache_plan;
+    cim_exec_cache *shared; /* cache_plan's shared work (cim_exec_cache.h), across its items */
     cim_mc_work_stats work;
     volatile int64_t written;           /* chips in the results file (read by a signal handler) */
     char notice[1024];                  /* the end of the line a signal stops a job of ranks with */
@@ -594,6 +595,8 @@ static int compute_item(void *ctx, const cim_mc_item *it, void *emit, cim_error 
     sweep_state *s = ctx;
     int rc;
     if (s->cached != it->config) {
+        cim_exec_cache_free(s->shared);
+        s->shared = NULL;
         cim_plan_free(&s->cache_plan);
         cim_config_free(&s->cache_cfg);
         memset(&s->cache_plan, 0, sizeof s->cache_plan);
@@ -601,6 +604,8 @@ static int compute_item(void *ctx, const cim_mc_item *it, void *emit, cim_error 
         s->cached = -1;
         if ((rc = plan_config(s, it->config, &s->cache_cfg, &s->cache_plan, err)) != 0)
             return rc;
+        if (!(s->shared = cim_exec_cache_new(&s->cache_plan)))
+            return cim_error_set(err, CIM_ERR_NOMEM, "sweep: out of memory for the shared layers");
         s->cached = it->config;
     }
     const cim_mc_setup setup = {.plan = &s->cache_plan,
@@ -609,7 +614,8 @@ static int compute_item(void *ctx, const cim_mc_item *it, void *emit, cim_error 
                                 .n_images = s->data.count,
                                 .trial_first = (uint32_t)it->trial_first,
                                 .n_trials = it->n,
-                                .skip_layer_errors = 1};
+                                .skip_layer_errors = 1,
+                                .cache = s->shared};
     return cim_mc_run(&s->ocl, &setup, 0, cim_mc_work_sink, cim_mc_work_progress, emit, err);
 }
 
@@ -799,6 +805,7 @@ static void release(sweep_state *s)
     cim_h5_sweep_discard(s->h5);
     s->h5 = NULL;
     cim_outfile_release(&s->out, keep);
+    cim_exec_cache_free(s->shared); /* its device buffers go before the device */
     if (s->ocl_open)
         cim_ocl_close(&s->ocl);
     cim_provenance_free(&s->prov);

@@ -82,7 +82,7 @@ static int crossbar_step(void *ctx, const cim_plan *p, int32_t l, void *const *x
     int32_t *exact = NULL;
     int owned = 0, rc = 0;
     cim_exec_times *times = job->times;
-    cim_engine_timing kernels = {0, 0};
+    cim_engine_timing kernels = {0, 0, 0};
     double t0 = times ? cim_clock_now_s() : 0, t1 = 0;
     if ((gather && !vectors) || !results) {
         rc = cim_error_set(err, CIM_ERR_NOMEM, "layer %s: out of memory for %lld input vectors",

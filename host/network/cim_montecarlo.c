@@ -103,7 +103,7 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
     int64_t *correct = NULL, *top5 = NULL, *mismatches = NULL, *outputs = NULL;
     int32_t *scores = NULL, *all_pred = NULL;
     double *layer_error = NULL;
-    cim_exec_cache *cache = NULL;
+    cim_exec_cache *own = NULL, *cache = s->cache;
     const int32_t n_layers = s->plan->n_crossbar;
     int rc = 0;
     cim_mc_chunks(s, &chunk_trials, &chunk_images);
@@ -118,7 +118,8 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
     mismatches = malloc(sizeof(int64_t) * (size_t)chunk_trials * (size_t)(n_layers + 1));
     outputs = malloc(sizeof(int64_t) * (size_t)(n_layers + 1));
     layer_error = malloc(sizeof(double) * (size_t)chunk_trials * (size_t)(n_layers + 1));
-    cache = cim_exec_cache_new(s->plan); /* what every chip shares, once per image range */
+    if (!cache) /* what every chip shares, once per image range */
+        cache = own = cim_exec_cache_new(s->plan);
     if (!correct || !top5 || !scores || (want_predictions && !all_pred) || !mismatches ||
         !outputs || !layer_error || !cache) {
         rc = cim_error_set(err, CIM_ERR_NOMEM,
@@ -186,7 +187,7 @@ int cim_mc_run(cim_ocl *ocl, const cim_mc_setup *s, int want_predictions, cim_mc
             goto done;
     }
 done:
-    cim_exec_cache_free(cache);
+    cim_exec_cache_free(own);
     free_profiles(s->plan, profiles);
     free(correct);
     free(top5);

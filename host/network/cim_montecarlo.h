@@ -15,6 +15,7 @@
 
 #include "cim_error.h"
 #include "cim_exec.h"
+#include "cim_exec_cache.h"
 #include "cim_ocl.h"
 #include "cim_plan.h"
 
@@ -41,6 +42,10 @@ typedef struct cim_mc_setup {
     /* With a profiling plan (its xbars' profile bins > 0): receives each
      * chunk's ADC input profiles; NULL counts none. */
     cim_mc_profile_sink profile_sink;
+    /* Optional: what every chip shares (cim_exec_cache.h), kept across the
+     * calls of a caller that runs the trials of one plan and set of images in
+     * several calls (work items); NULL: the call keeps its own. */
+    cim_exec_cache *cache;
 } cim_mc_setup;
 
 /* The top-k accuracy the Monte-Carlo counts beside the top-1 (ImageNet's

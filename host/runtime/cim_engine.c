@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "cim_launch.h"
+#include "cim_network.h"
 #include "cim_mapping.h"
 #include "cim_parallel.h"
 #include "cim_planes.h"
@@ -45,8 +46,11 @@
 #define CIM_ENGINE_BATCH_BYTES ((size_t)256 << 20)
 #define CIM_ENGINE_BATCH_TRIALS 1024
 /* Inputs one read work-item evaluates in turn on CPUs (its block of
- * conductances stays in cache); GPUs take one input per work-item. */
+ * conductances stays in cache); GPUs take one input per work-item. With an
+ * input chain (cim_input_chain.h) a work-item's inputs are one group of the
+ * chain: longer groups restart less often. */
 #define CIM_ENGINE_CPU_INPUTS_PER_ITEM 8
+#define CIM_ENGINE_CPU_CHAIN_GROUP 64
 
 typedef struct engine_bufs {
     cl_mem lp, cp, weights_t, pos, sumw, work, out, trace_current, trace_adc, state_bits, adc_table,
@@ -63,7 +67,9 @@ struct cim_engine_inputs {
     int32_t cols, n_inputs, n_trials, inputs_per_trial, xbar_n, tiles_n;
     cim_mapping_id mapping;
     int64_t g_block;
-    cl_mem tile_s, entries, entry_range, inputs, drive_bits;
+    int chained;   /* the g read's lists follow an input chain (cim_input_chain.h) */
+    int64_t terms; /* entries of the lists, summed over their rows */
+    cl_mem tile_s, entries, entry_range, chain, inputs, drive_bits;
 };
 
 static void release_bufs(engine_bufs *b)
@@ -117,6 +123,7 @@ static void fill_launch_params(const cim_ocl *ocl, cim_launch_params *lp, const 
     lp->words_per_tile = (x->xbar_n + CIM_BITS_PER_WORD - 1) / CIM_BITS_PER_WORD;
     lp->g_block = g_block_of(ocl, si->rows_pad);
     lp->inputs_per_item = ocl->cpu_style ? CIM_ENGINE_CPU_INPUTS_PER_ITEM : 1;
+    lp->read_blocks = ocl->cpu_style ? CIM_NET_BLOCKS : 1;
     lp->inputs_per_trial = job->inputs_per_trial;
     lp->ladder_iw = cim_xbar_has_ladder(x) ? x->ladder_iw : 0;
     lp->ladder_rows = x->ladder_rows;
@@ -405,6 +412,16 @@ static read_path path_of(const cim_xbar *x)
     return cim_xbar_reads_per_cell(x) ? PATH_CELLS : PATH_G;
 }
 
+/* Whether the g read of (effective) job e takes its inputs in a planned
+ * chain (cim_input_chain.h): on CPU-style devices, where one work-item reads
+ * several inputs in turn, when every chip reads the same inputs (the plan is
+ * made once for all of them) and the read is cim_read_g's plain sum. */
+static int chained_of(const cim_ocl *ocl, const cim_mvm_job *e)
+{
+    return ocl->cpu_style && path_of(e->xbar) == PATH_G && !cim_xbar_c2c_column(e->xbar) &&
+           !e->inputs_per_trial && e->n_inputs > 1;
+}
+
 /* Bytes of one trial's programmed cells: g (cim_program_g) or, for the
  * per-cell reads (C2C, IR drop), the raw currents (cim_program_raw). */
 static size_t work_bytes_per_trial(const cim_xbar *x, int32_t cols, int64_t rows_pad)
@@ -461,6 +478,10 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
         goto done;
     }
     fill_launch_params(ocl, &lp, job, si, tracing);
+    if (in->chained) { /* a work-item reads one group of the chain */
+        lp.chained = 1;
+        lp.inputs_per_item = CIM_ENGINE_CPU_CHAIN_GROUP;
+    }
     bf->lp = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof lp, NULL, "launch parameters", err);
     bf->work =
         cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, cells_per_trial * batch, NULL, "cell currents", err);
@@ -506,9 +527,10 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
         goto done;
     {
         const cl_mem pargs[] = {bf->lp, bf->cp, bf->weights_t, bf->pos, bf->work, bf->cdf};
-        const cl_mem rargs_g[] = {
-            bf->lp,   bf->cp,        bf->work, in->entries,       in->entry_range, in->tile_s,
-            bf->sumw, bf->adc_table, bf->out,  bf->trace_current, bf->trace_adc,   bf->profile};
+        const cl_mem rargs_g[] = {bf->lp,          bf->cp,    bf->work,          in->entries,
+                                  in->entry_range, in->chain, in->tile_s,        bf->sumw,
+                                  bf->adc_table,   bf->out,   bf->trace_current, bf->trace_adc,
+                                  bf->profile};
         const cl_mem rargs_cells[] = {bf->lp,        bf->cp,      bf->weights_t,     bf->pos,
                                       in->inputs,    bf->work,    in->tile_s,        bf->sumw,
                                       bf->adc_table, bf->out,     bf->trace_current, bf->trace_adc,
@@ -522,7 +544,7 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
             (column && (rc = cim_ocl_set_args(kcount, 5, cargs, err)) != 0) ||
             (rc = per_cell ? cim_ocl_set_args(kread, 15, rargs_cells, err)
                   : column ? cim_ocl_set_args(kread, 13, rargs_column, err)
-                           : cim_ocl_set_args(kread, 12, rargs_g, err)) != 0)
+                           : cim_ocl_set_args(kread, 13, rargs_g, err)) != 0)
             goto done;
     }
     for (int32_t t0 = 0; t0 < job->n_trials; t0 += batch) {
@@ -551,7 +573,10 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
                                  (size_t)job->cols, (size_t)bt,
                                  job->timing ? &job->timing->program_s : NULL, err)) != 0 ||
             (rc = cim_ocl_launch(
-                 ocl, kread, "read kernel", per_cell ? (size_t)job->rows : (size_t)(rows_pad / vw),
+                 ocl, kread, "read kernel",
+                 per_cell ? (size_t)job->rows
+                 : column ? (size_t)(rows_pad / vw)
+                          : (size_t)((rows_pad / vw + lp.read_blocks - 1) / lp.read_blocks),
                  per_cell ? (size_t)job->n_inputs
                           : (size_t)((job->n_inputs + lp.inputs_per_item - 1) / lp.inputs_per_item),
                  (size_t)bt, job->timing ? &job->timing->read_s : NULL, err)) != 0 ||
@@ -565,6 +590,9 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
             goto done;
         if (profiled && (rc = read_profile(ocl, job, bf, t0, bt, trace, err)) != 0)
             goto done;
+        if (job->timing && !per_cell) /* the g reads' terms: the batch's rows of the lists */
+            job->timing->read_terms +=
+                (double)in->terms * (job->inputs_per_trial ? (double)bt / job->n_trials : bt);
         if (tracing && trace->current &&
             (rc = cim_ocl_read(ocl, bf->trace_current, sizeof(int32_t) * tr * bt,
                                trace->current + (size_t)t0 * tr, err)) != 0)
@@ -649,11 +677,27 @@ static int prepare_inputs(cim_ocl *ocl, const cim_mvm_job *e, cim_engine_inputs 
     in->tiles_n = cim_tiles(e->cols, x->xbar_n);
     in->mapping = x->mapping;
     in->g_block = g_block_of(ocl, rows_pad);
-    if ((rc = cim_side_lists_build(e, in->tiles_n, in->g_block, in->path == PATH_G, &l, err)) !=
-        0) {
+    in->chained = chained_of(ocl, e);
+    cim_input_chain chain = {0, 0, NULL, 0};
+    if (in->chained) {
+        const cim_mapping_desc *d = cim_mapping_desc_of(x->mapping);
+        int class_of[3];
+        for (int v = 0; v < 3; ++v)
+            class_of[v] = cim_value_class(d, v);
+        if ((rc = cim_input_chain_plan(e->inputs, e->n_inputs, e->cols, class_of,
+                                       CIM_ENGINE_CPU_CHAIN_GROUP, &chain, err)) != 0) {
+            free(in);
+            return rc;
+        }
+    }
+    rc = cim_side_lists_build(e, in->tiles_n, in->g_block, in->path == PATH_G,
+                              in->chained ? &chain : NULL, &l, err);
+    if (rc != 0) {
+        cim_input_chain_free(&chain);
         free(in);
         return rc;
     }
+    in->terms = l.terms;
     const size_t rows = (size_t)l.input_rows;
     in->tile_s = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * rows * in->tiles_n,
                                 l.tile_s, "input sums", err);
@@ -662,9 +706,12 @@ static int prepare_inputs(cim_ocl *ocl, const cim_mvm_job *e, cim_engine_inputs 
         in->entries = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * l.n_entries,
                                      l.n_entries ? l.entries : NULL, "input lists", err);
         in->entry_range =
-            cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * 2 * rows * in->tiles_n,
+            cim_ocl_buffer(ocl, CL_MEM_READ_ONLY, sizeof(int32_t) * 3 * rows * in->tiles_n,
                            l.entry_range, "input lists", err);
-        rc = in->entries && in->entry_range ? 0 : err->code;
+        in->chain = cim_ocl_buffer(ocl, CL_MEM_READ_ONLY,
+                                   in->chained ? sizeof(int32_t) * 2 * (size_t)e->n_inputs : 0,
+                                   in->chained ? chain.link : NULL, "input chain", err);
+        rc = in->entries && in->entry_range && in->chain ? 0 : err->code;
     }
     if (rc == 0 && in->path != PATH_G) {
         in->inputs =
@@ -676,6 +723,7 @@ static int prepare_inputs(cim_ocl *ocl, const cim_mvm_job *e, cim_engine_inputs 
         in->inputs = NULL;
     }
     cim_side_lists_free(&l);
+    cim_input_chain_free(&chain);
     if (rc != 0)
         cim_engine_inputs_free(in);
     else
@@ -698,7 +746,8 @@ void cim_engine_inputs_free(cim_engine_inputs *in)
 {
     if (!in)
         return;
-    cl_mem all[] = {in->tile_s, in->entries, in->entry_range, in->inputs, in->drive_bits};
+    cl_mem all[] = {in->tile_s, in->entries, in->entry_range,
+                    in->chain,  in->inputs,  in->drive_bits};
     for (size_t k = 0; k < sizeof all / sizeof *all; ++k)
         if (all[k])
             clReleaseMemObject(all[k]);
@@ -714,7 +763,8 @@ static int check_prepared(const cim_ocl *ocl, const cim_engine_inputs *in, const
     if (in->path != path_of(x) || in->cols != e->cols || in->n_inputs != e->n_inputs ||
         in->inputs_per_trial != e->inputs_per_trial ||
         (e->inputs_per_trial && in->n_trials != e->n_trials) || in->xbar_n != x->xbar_n ||
-        in->mapping != x->mapping || in->g_block != g_block_of(ocl, si->rows_pad))
+        in->mapping != x->mapping || in->g_block != g_block_of(ocl, si->rows_pad) ||
+        in->chained != chained_of(ocl, e))
         return cim_error_set(err, CIM_ERR_USAGE,
                              "engine: the prepared inputs (%d x %d) were made for another job "
                              "(%d x %d)",

@@ -26,6 +26,10 @@
 typedef struct cim_engine_timing {
     double program_s; /* cell programming (D2D sampling), all batches */
     double read_s;    /* reads: column sums, ADC, recombination */
+    /* Not a time: the terms the g reads added (entries of their lists,
+     * cim_launch.h), summed over the trials; each is one add per conversion
+     * and output column (padded to the SIMD width). */
+    double read_terms;
 } cim_engine_timing;
 
 /* A job's inputs prepared once (cim_engine_inputs_prepare) for several calls

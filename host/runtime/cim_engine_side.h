@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "cim_engine.h"
+#include "cim_input_chain.h"
 
 #define CIM_BITS_PER_WORD 32
 
@@ -38,17 +39,21 @@ void cim_side_free(cim_side_info *si);
 /* The inputs' side information: the input sum of every input tile and, for
  * the g read, the entry lists of cim_launch.h (offsets class(x + 1) * cols *
  * W + n * W of the positions that drive a row, W = g_block), built in one
- * pass over the inputs. */
+ * pass over the inputs. List row r lists input r from zero, or with a chain
+ * (cim_input_chain.h) chain position r: input link[r] from zero where it
+ * restarts, else its difference from the input of position r - 1. */
 typedef struct cim_side_lists {
     int64_t input_rows;   /* n_inputs, or n_trials * n_inputs with inputs per trial */
-    int32_t *tile_s;      /* [input_rows][tiles_n] */
+    int32_t *tile_s;      /* [input_rows][tiles_n], by input */
     int32_t *entries;     /* NULL unless asked for; n_entries of them are uploaded */
-    int32_t *entry_range; /* [input_rows][tiles_n][2]: first entry, one past the last */
+    int32_t *entry_range; /* [input_rows][tiles_n][3], by list row: the first entry that
+                           * adds, the first that subtracts, one past the last */
     size_t n_entries;
+    int64_t terms; /* entries inside the ranges: the terms one chip's read adds */
 } cim_side_lists;
 
 int cim_side_lists_build(const cim_mvm_job *job, int32_t tiles_n, int64_t g_block, int entries,
-                         cim_side_lists *l, cim_error *err);
+                         const cim_input_chain *chain, cim_side_lists *l, cim_error *err);
 void cim_side_lists_free(cim_side_lists *l);
 
 /* The cell bit-planes of cim_read_digital: states [slot][tile][word][rows_pad]
