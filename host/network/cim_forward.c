@@ -77,6 +77,37 @@ static void conv2d(const cim_conv2d *cv, const cim_shape *in, const cim_shape *o
     }
 }
 
+/* One pass of a pooling window's element (u, v) over an output row: yi[j]
+ * takes the maximum (or with `sum` the sum) of itself and xr[j * sw]. The
+ * strides 1 and 2 (nearly every model's) get loops of a constant stride,
+ * which the compiler vectorises. */
+#define CIM_POOL_MAX(a, b) ((b) > (a) ? (b) : (a))
+#define CIM_POOL_ADD(a, b) ((a) + (b))
+#define CIM_POOL_PASS(OP, STRIDE)                                                                  \
+    for (int64_t j = 0; j < Wo; ++j)                                                               \
+        yi[j] = OP(yi[j], xr[j * (STRIDE)]);
+static void pool_pass(int sum, int64_t sw, int64_t Wo, const int32_t *restrict xr,
+                      int32_t *restrict yi)
+{
+    if (sum) {
+        if (sw == 1) {
+            CIM_POOL_PASS(CIM_POOL_ADD, 1)
+        } else if (sw == 2) {
+            CIM_POOL_PASS(CIM_POOL_ADD, 2)
+        } else {
+            CIM_POOL_PASS(CIM_POOL_ADD, sw)
+        }
+    } else {
+        if (sw == 1) {
+            CIM_POOL_PASS(CIM_POOL_MAX, 1)
+        } else if (sw == 2) {
+            CIM_POOL_PASS(CIM_POOL_MAX, 2)
+        } else {
+            CIM_POOL_PASS(CIM_POOL_MAX, sw)
+        }
+    }
+}
+
 /* maxpool2d, or with `sum` sumpool2d: the maximum or the sum of a window. */
 static void pool2d(const cim_maxpool2d *mp, int sum, const cim_shape *in, const cim_shape *out,
                    const int32_t *x, int32_t *y)
@@ -92,10 +123,7 @@ static void pool2d(const cim_maxpool2d *mp, int sum, const cim_shape *in, const 
             for (int64_t u = 0; u < kh; ++u) {
                 const int32_t *xr = x + (c * H + i * sh + u) * W;
                 for (int64_t v = 0; v < kw; ++v)
-                    for (int64_t j = 0; j < Wo; ++j) {
-                        const int32_t value = xr[j * sw + v];
-                        yi[j] = sum ? yi[j] + value : value > yi[j] ? value : yi[j];
-                    }
+                    pool_pass(sum, sw, Wo, xr + v, yi);
             }
         }
 }

@@ -92,13 +92,18 @@ void cim_geometry_fold(const cim_layer_mvm *g, const int32_t *reads, int32_t *re
 void cim_geometry_outputs(const cim_layer_mvm *g, const int64_t *row_sums, const int32_t *results,
                           int32_t *y)
 {
+    if (!g->plane_binary) { /* a transpose, written row by row */
+        const int64_t rows = g->rows, positions = g->positions;
+        for (int64_t o = 0; o < rows; ++o) {
+            int32_t *restrict yo = y + o * positions;
+            const int32_t *restrict r = results + o;
+            for (int64_t p = 0; p < positions; ++p)
+                yo[p] = r[p * rows];
+        }
+        return;
+    }
     for (int32_t p = 0; p < g->positions; ++p) {
         const int32_t *r = results + (size_t)p * g->rows;
-        if (!g->plane_binary) { /* a transpose */
-            for (int32_t o = 0; o < g->rows; ++o)
-                y[(size_t)o * g->positions + p] = r[o];
-            continue;
-        }
         for (int32_t o = 0; o < g->rows; ++o)
             y[(size_t)o * g->positions + p] =
                 cim_plane_output(r[o], row_sums[o], g->planes, g->plane_binary);

@@ -488,8 +488,13 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
     if (column)
         bf->counts = cim_ocl_buffer(ocl, CL_MEM_READ_WRITE, count_plane * (saf ? (size_t)batch : 1),
                                     NULL, "cell counts", err);
-    bf->out = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_elems * batch, NULL,
-                             "results", err);
+    /* on CPU devices one batch of every trial writes its results straight
+     * into the caller's array */
+    const int direct = ocl->cpu_style && batch == job->n_trials && planes == 1;
+    bf->out = direct ? cim_ocl_host_buffer(ocl, CL_MEM_WRITE_ONLY,
+                                           sizeof(int32_t) * out_elems * batch, out, "results", err)
+                     : cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY, sizeof(int32_t) * out_elems * batch,
+                                      NULL, "results", err);
     bf->trace_current = cim_ocl_buffer(
         ocl, CL_MEM_WRITE_ONLY, tracing ? sizeof(int32_t) * tr * batch : 0, NULL, "trace", err);
     bf->trace_adc = cim_ocl_buffer(ocl, CL_MEM_WRITE_ONLY,
@@ -584,9 +589,10 @@ static int run_analog(cim_ocl *ocl, const cim_mvm_job *job, const cim_side_info 
              (rc = cim_ocl_launch(ocl, kfold, "fold kernel", (size_t)job->rows,
                                   (size_t)(job->n_inputs / planes), (size_t)bt,
                                   job->timing ? &job->timing->read_s : NULL, err)) != 0) ||
-            (rc = cim_ocl_read(ocl, planes > 1 ? bf->folded : bf->out,
-                               sizeof(int32_t) * out_vector_elems * bt,
-                               out + (size_t)t0 * out_vector_elems, err)) != 0)
+            (rc = direct ? cim_ocl_sync_host(ocl, bf->out, sizeof(int32_t) * out_elems * bt, err)
+                         : cim_ocl_read(ocl, planes > 1 ? bf->folded : bf->out,
+                                        sizeof(int32_t) * out_vector_elems * bt,
+                                        out + (size_t)t0 * out_vector_elems, err)) != 0)
             goto done;
         if (profiled && (rc = read_profile(ocl, job, bf, t0, bt, trace, err)) != 0)
             goto done;

@@ -498,6 +498,33 @@ int cim_ocl_launch(cim_ocl *ocl, cl_kernel k, const char *name, size_t g0, size_
     return 0;
 }
 
+cl_mem cim_ocl_host_buffer(cim_ocl *ocl, cl_mem_flags flags, size_t bytes, void *host,
+                           const char *what, cim_error *err)
+{
+    cl_int st;
+    cl_mem m = clCreateBuffer(ocl->context, flags | CL_MEM_USE_HOST_PTR, bytes, host, &st);
+    if (st != CL_SUCCESS) {
+        cim_error_set(err, CIM_ERR_OPENCL,
+                      "OpenCL: placing %s (%zu bytes) in host memory failed: %s", what, bytes,
+                      cim_ocl_strerror(st));
+        return NULL;
+    }
+    return m;
+}
+
+int cim_ocl_sync_host(cim_ocl *ocl, cl_mem buf, size_t bytes, cim_error *err)
+{
+    cl_int st;
+    void *p =
+        clEnqueueMapBuffer(ocl->queue, buf, CL_TRUE, CL_MAP_READ, 0, bytes, 0, NULL, NULL, &st);
+    if (st != CL_SUCCESS)
+        return CIM_OCL_CHECK(st, err, "clEnqueueMapBuffer");
+    st = clEnqueueUnmapMemObject(ocl->queue, buf, p, 0, NULL, NULL);
+    if (st == CL_SUCCESS)
+        st = clFinish(ocl->queue);
+    return CIM_OCL_CHECK(st, err, "clEnqueueUnmapMemObject");
+}
+
 int cim_ocl_read(cim_ocl *ocl, cl_mem buf, size_t bytes, void *host, cim_error *err)
 {
     cl_int st = clEnqueueReadBuffer(ocl->queue, buf, CL_TRUE, 0, bytes, host, 0, NULL, NULL);

@@ -103,4 +103,12 @@ int cim_ocl_launch(cim_ocl *ocl, cl_kernel k, const char *name, size_t g0, size_
 /* Blocking read of the first `bytes` of buf. */
 int cim_ocl_read(cim_ocl *ocl, cl_mem buf, size_t bytes, void *host, cim_error *err);
 
+/* A buffer on the caller's memory (CL_MEM_USE_HOST_PTR) of `bytes` at host:
+ * on CPU devices the kernels write there and no copy is made;
+ * cim_ocl_sync_host makes the first `bytes` of host current (a blocking map
+ * and unmap, which copies only where the device kept its own copy). */
+cl_mem cim_ocl_host_buffer(cim_ocl *ocl, cl_mem_flags flags, size_t bytes, void *host,
+                           const char *what, cim_error *err);
+int cim_ocl_sync_host(cim_ocl *ocl, cl_mem buf, size_t bytes, cim_error *err);
+
 #endif /* CIM_OCL_H */
