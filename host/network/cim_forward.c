@@ -86,25 +86,21 @@ static void conv2d(const cim_conv2d *cv, const cim_shape *in, const cim_shape *o
 #define CIM_POOL_PASS(OP, STRIDE)                                                                  \
     for (int64_t j = 0; j < Wo; ++j)                                                               \
         yi[j] = OP(yi[j], xr[j * (STRIDE)]);
+#define CIM_POOL_STRIDES(OP)                                                                       \
+    if (sw == 1) {                                                                                 \
+        CIM_POOL_PASS(OP, 1)                                                                       \
+    } else if (sw == 2) {                                                                          \
+        CIM_POOL_PASS(OP, 2)                                                                       \
+    } else {                                                                                       \
+        CIM_POOL_PASS(OP, sw)                                                                      \
+    }
 static void pool_pass(int sum, int64_t sw, int64_t Wo, const int32_t *restrict xr,
                       int32_t *restrict yi)
 {
     if (sum) {
-        if (sw == 1) {
-            CIM_POOL_PASS(CIM_POOL_ADD, 1)
-        } else if (sw == 2) {
-            CIM_POOL_PASS(CIM_POOL_ADD, 2)
-        } else {
-            CIM_POOL_PASS(CIM_POOL_ADD, sw)
-        }
+        CIM_POOL_STRIDES(CIM_POOL_ADD)
     } else {
-        if (sw == 1) {
-            CIM_POOL_PASS(CIM_POOL_MAX, 1)
-        } else if (sw == 2) {
-            CIM_POOL_PASS(CIM_POOL_MAX, 2)
-        } else {
-            CIM_POOL_PASS(CIM_POOL_MAX, sw)
-        }
+        CIM_POOL_STRIDES(CIM_POOL_MAX)
     }
 }
 
