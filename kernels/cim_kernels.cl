@@ -11,10 +11,13 @@
  *     each of the weight's cells (one Philox block, cim_rng.h keys), clips the
  *     currents and folds them into g[j][v][n][m], the current weight (m, n)
  *     adds to conversion j's column when its input is x = v - 1.
- *   cim_read_g: one work-item per (CIM_VW columns, group of inputs, trial)
- *     adds g over the input positions that drive a row (a
- *     precomputed entry list, so zero inputs of split encodings cost nothing),
- *     then converts per tile with cim_column_result and adds tiles.
+ *   cim_read_g: one work-item per (read_blocks blocks of CIM_VW columns,
+ *     group of inputs, trial) adds g over the input positions that drive a
+ *     row (a precomputed entry list, so zero inputs of split encodings cost
+ *     nothing), tile by tile, then converts per tile with cim_column_result
+ *     and adds tiles. Where every chip reads the same inputs, CPUs read them
+ *     along a planned chain (host/runtime/cim_input_chain.h): each input's
+ *     list is its difference from the input before, and the sums carry over.
  * Analog path with C2C or bit-line IR drop: cim_program_raw keeps the
  *   unclipped programmed currents; cim_read_per_cell walks each column's
  *   cells, draws their per-read deviations (C2C) and clips, and sums them or

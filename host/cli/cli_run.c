@@ -724,12 +724,11 @@ static int run_trials(run_state *r, cim_error *err)
                               .n_trials = (int64_t)r->o.net.trials - r->done,
                               .skip_layer_errors = r->o.out == NULL /* only the file stores them */,
                               .pipeline = r->o.pipeline,
-                              /* the work items share one: what all chips share is computed once */
+                              /* the work items share one: what all chips share is computed
+                               * once (without it, each item keeps its own) */
                               .cache = cim_exec_cache_new(&r->in.plan)};
     int64_t chunk_images;
     int rc;
-    if (!sc.setup.cache)
-        return cim_error_set(err, CIM_ERR_NOMEM, "run: out of memory for the shared layers");
     /* no early return with nothing left: the other ranks wait for the
      * writer's word (other ranks' setup: every trial; they compute the items
      * rank 0 gives them) */

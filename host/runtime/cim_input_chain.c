@@ -88,7 +88,7 @@ static void plan_block(const int8_t *inputs, int32_t cols, const int class_of[3]
         pool[at] = pool[--left];
         const int own = mask_distance(masks + (size_t)next * stride, masks + (size_t)len * stride,
                                       stride); /* against the zero mask past the block */
-        const int restart = cur < 0 || p % group == 0 || own <= dist;
+        const int restart = cur < 0 || (first + p) % group == 0 || own <= dist;
         link[2 * (first + p)] = first + next;
         link[2 * (first + p) + 1] = restart;
         t += restart ? own : dist;
